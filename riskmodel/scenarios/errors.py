@@ -1,0 +1,186 @@
+"""The validation error of scenario files, and turning pydantic errors into readable ones."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+
+import pydantic
+
+__all__ = ["UNION_TAGS", "ScenarioError", "format_validation_error", "short_repr"]
+
+UNION_TAGS = frozenset({"__number__", "__list__"})
+"""Tags of the schema's discriminated unions; they appear in pydantic locations, not in files."""
+
+_MAX_REPR = 60
+
+
+class ScenarioError(ValueError):
+    """A scenario (or a file it points to) is invalid.
+
+    Attributes
+    ----------
+    file : str
+        The file at fault (or ``"<scenario>"`` for in-memory configs).
+    problems : list of (field, message)
+        Each problem with its field path, e.g. ``("systematic -> correlation", "must be ...")``.
+    """
+
+    def __init__(self, file: str | Path | None, problems: Sequence[tuple[str, str]]) -> None:
+        self.file = str(file) if file is not None else "<scenario>"
+        self.problems = list(problems)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = [f"{field}: {message}" if field else message for field, message in self.problems]
+        head = f"{self.file}: "
+        if len(parts) == 1:
+            return head + parts[0]
+        numbered = " ".join(f"({i}) {p}" for i, p in enumerate(parts, 1))
+        return head + f"{len(parts)} problems: " + numbered
+
+
+def short_repr(value: object, limit: int = _MAX_REPR) -> str:
+    """``repr(value)`` cut to `limit` characters (huge numbers and long strings stay readable)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
+        return f"a {len(str(abs(value)))}-digit number"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _unwrap(annotation):
+    """Yield the pydantic model classes reachable from an annotation (Optional, list, dict)."""
+    origin = typing.get_origin(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        yield annotation
+    elif origin in (typing.Union, types.UnionType, list, tuple, dict, typing.Annotated):
+        for arg in typing.get_args(annotation):
+            yield from _unwrap(arg)
+
+
+def _model_at(root: type[pydantic.BaseModel], loc: Sequence) -> type[pydantic.BaseModel] | None:
+    """The model class that owns the last element of `loc` (walking from `root`)."""
+    model: type[pydantic.BaseModel] | None = root
+    for part in loc[:-1]:
+        if model is None:
+            return None
+        if isinstance(part, int) or part not in model.model_fields:
+            continue  # list index or dict key: stay on the element model
+        models = list(_unwrap(model.model_fields[part].annotation))
+        model = models[0] if models else None
+    return model
+
+
+def _field_path(loc: Sequence) -> str:
+    parts = []
+    for p in loc:
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        elif p == "[key]":
+            parts.append("(a key)")
+        else:
+            parts.append(str(p))
+    text = " -> ".join(parts)
+    return text.replace(" -> [", "[")
+
+
+def _clean_loc(loc: Sequence) -> list:
+    # drop the schema's union tags and function-validator tags: they are not keys of the file
+    return [
+        p
+        for p in loc
+        if not (isinstance(p, str) and (p in UNION_TAGS or p.startswith("function-")))
+    ]
+
+
+def _type_message(etype: str, got: str, ctx: dict) -> str | None:
+    """A message with a fix for the common pydantic error types (None: use pydantic's text)."""
+    bound = {k: ctx.get(k) for k in ("ge", "gt", "le", "lt")}
+    messages = {
+        "finite_number": f"must be a finite number; got {got}. Replace it with an ordinary "
+        "number (.nan, .inf and values beyond ±1.8e308 are not allowed).",
+        "int_type": f"must be a whole number; got {got}. Write an integer such as 12, "
+        "without quotes or a decimal point.",
+        "int_parsing": f"must be a whole number; got {got}. Write an integer such as 12.",
+        "int_from_float": f"must be a whole number; got {got}. Drop the fractional part.",
+        "float_type": f"must be a number; got {got}. Write a plain number such as 0.5 or 3.6e7.",
+        "float_parsing": f"must be a number; got {got}. Write a plain number such as 0.5, "
+        "without quotes or units.",
+        "bool_type": f"must be true or false; got {got}.",
+        "bool_parsing": f"must be true or false; got {got}.",
+        "string_type": f"must be text; got {got}. Write a string (quote it if it looks like "
+        "a number or a date).",
+        "list_type": f"must be a list; got {got}. Write a YAML list such as [a, b] or one "
+        "'- item' per line.",
+        "dict_type": f"must be a mapping of keys; got {got}. Write `key: value` entries "
+        "indented under it.",
+        "model_type": f"must be a mapping of keys; got {got}. Write `key: value` entries "
+        "indented under it.",
+        "model_attributes_type": f"must be a mapping of keys; got {got}.",
+        "greater_than_equal": f"must be >= {bound['ge']}; got {got}. Use a value of at least "
+        f"{bound['ge']}.",
+        "greater_than": f"must be > {bound['gt']}; got {got}. Use a value above {bound['gt']}.",
+        "less_than_equal": f"must be <= {bound['le']}; got {got}. Use a value of at most "
+        f"{bound['le']}.",
+        "less_than": f"must be < {bound['lt']}; got {got}. Use a value below {bound['lt']}.",
+        "too_short": f"needs at least {ctx.get('min_length')} item(s); got "
+        f"{ctx.get('actual_length')}. Add the missing entries.",
+        "string_too_short": "must not be empty; write a name.",
+    }
+    return messages.get(etype)
+
+
+def format_validation_error(
+    exc: pydantic.ValidationError, root: type[pydantic.BaseModel]
+) -> list[tuple[str, str]]:
+    """Turn a pydantic ValidationError into (field path, message) pairs with fixes.
+
+    Unknown keys get the closest allowed key as a suggestion; a misspelt required key is reported
+    once (as the unknown key), not a second time as missing.
+    """
+    errors = exc.errors(include_url=False)
+    missing = {tuple(_clean_loc(e["loc"])) for e in errors if e["type"] == "missing"}
+    covered: set[tuple] = set()
+    problems: list[tuple[str, str]] = []
+    for err in errors:
+        loc = _clean_loc(err["loc"])
+        etype = err["type"]
+        got = short_repr(err.get("input"))
+        if etype == "extra_forbidden":
+            key = str(loc[-1]) if loc else "?"
+            owner = _model_at(root, loc)
+            allowed = sorted(owner.model_fields) if owner else []
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            if close and (*loc[:-1], close[0]) in missing:
+                covered.add((*loc[:-1], close[0]))
+                hint += f" ({close[0]!r} is required.)"
+            msg = f"unknown key {key!r}.{hint} Allowed keys here: {', '.join(allowed)}."
+        elif etype == "missing":
+            msg = "this required key is missing; add it."
+        elif etype == "literal_error":
+            expected = str((err.get("ctx") or {}).get("expected", ""))
+            options = [o.strip(" '\"") for o in expected.replace(" or ", ",").split(",")]
+            close = difflib.get_close_matches(str(err.get("input")), options, n=1, cutoff=0.5)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            msg = f"must be one of {expected}; got {got}.{hint}"
+        else:
+            msg = _type_message(etype, got, err.get("ctx") or {})
+            if msg is None:
+                text = err["msg"]
+                if text.startswith("Value error, "):
+                    text = text[len("Value error, ") :]
+                if etype != "value_error":
+                    text = f"{text.rstrip('.')}; got {got}"
+                msg = text.rstrip(".") + "."
+        problems.append((tuple(loc), etype, msg))
+    out: list[tuple[str, str]] = []
+    for loc, etype, msg in problems:
+        item = (_field_path(loc), msg)
+        if (etype == "missing" and loc in covered) or item in out:
+            continue
+        out.append(item)
+    return out

@@ -1,0 +1,385 @@
+"""Loading scenario files: YAML → validated config → a frozen `Scenario` the engine consumes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydantic
+import yaml
+
+from riskmodel.data.portfolio import Portfolio, PortfolioError
+from riskmodel.scenarios.errors import ScenarioError, format_validation_error
+from riskmodel.scenarios.schema import ScenarioConfig
+from riskmodel.states import StateSpace
+
+__all__ = ["Scenario", "load_scenario", "per_period", "read_yaml", "scenario_from_dict"]
+
+ROW_SUM_TOL = 1e-6
+
+
+def per_period(value: float | list[float], horizon: int) -> np.ndarray:
+    """Expand a scalar or a list to one value per period; a short list repeats its last value."""
+    values = [value] if np.isscalar(value) else list(value)
+    out = np.empty(horizon)
+    n = min(len(values), horizon)
+    out[:n] = values[:n]
+    out[n:] = values[-1]
+    return out
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes (for provenance)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario, ready for the engine.
+
+    Build it with `load_scenario` (from YAML) or `scenario_from_dict`. Arrays are read-only.
+
+    Attributes
+    ----------
+    config : ScenarioConfig
+        The validated configuration (frozen pydantic model).
+    states : StateSpace
+    portfolio : Portfolio
+    segments : tuple of str
+        Segments in the order of the `segment` axis of `transitions`.
+    transitions : ndarray, shape (n_draws, n_segments, n_states, n_states)
+        Full row-stochastic matrices per parameter draw (one draw for point parameters).
+    correlation : ndarray, shape (n_draws,)
+        Asset correlation per parameter draw.
+    shift : ndarray, shape (horizon,)
+        Mean of the systematic factor per period.
+    discount_rate : ndarray, shape (horizon,)
+    source : Path or None
+        The YAML file, if loaded from one.
+    inputs : dict
+        Input files (scenario, portfolio, posterior) → SHA-256, for provenance.
+    """
+
+    config: ScenarioConfig
+    states: StateSpace
+    portfolio: Portfolio
+    segments: tuple[str, ...]
+    transitions: np.ndarray
+    correlation: np.ndarray
+    shift: np.ndarray
+    discount_rate: np.ndarray
+    source: Path | None = None
+    inputs: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """Scenario name."""
+        return self.config.name
+
+    @property
+    def horizon(self) -> int:
+        """Number of periods."""
+        return self.config.horizon
+
+    @property
+    def n_draws(self) -> int:
+        """Number of parameter draws (1 for point parameters or parameter_uncertainty: false)."""
+        return self.transitions.shape[0]
+
+    def with_options(self, **updates: Any) -> Scenario:
+        """A copy with top-level config values replaced (e.g. ``paths=1000, seed=3``).
+
+        Nested sections are given as dicts merged into the existing section, e.g.
+        ``simulation={"batch": 1000}``. The result is validated again.
+        """
+        data = self.config.model_dump()
+        for key, value in updates.items():
+            if isinstance(value, Mapping) and isinstance(data.get(key), dict):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value
+        base = self.source.parent if self.source is not None else None
+        return _build(data, file=self.source, base_dir=base)
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Read a YAML mapping with `yaml.safe_load`, with file/line in every error."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(path, [("", "file not found; check the path.")])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(path, [("", "not a UTF-8 text file; save it as UTF-8 YAML.")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(
+            path,
+            [("", f"YAML syntax error at {where}{problem}. Check indentation and quoting there.")],
+        ) from None
+    if data is None:
+        raise ScenarioError(
+            path, [("", "the file is empty; a scenario needs at least name, horizon, states, ...")]
+        )
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            path,
+            [
+                (
+                    "",
+                    f"the top level must be a mapping of keys (name:, horizon:, ...); "
+                    f"got a {type(data).__name__}.",
+                )
+            ],
+        )
+    bad_keys = [k for k in data if not isinstance(k, str)]
+    if bad_keys:
+        raise ScenarioError(path, [("", f"keys must be strings; got {bad_keys!r}.")])
+    return data
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario YAML file.
+
+    Paths inside the file (``portfolio.file``, ``parameters.posterior``) are resolved relative to
+    the YAML file.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        For any problem with the file or the files it points to; the message names the file,
+        the field path, what was wrong and how to fix it.
+
+    Examples
+    --------
+    >>> import riskmodel as rm
+    >>> sc = rm.load_scenario("scenarios/baseline.yaml")  # doctest: +SKIP
+    >>> sc.horizon  # doctest: +SKIP
+    24
+    """
+    path = Path(path)
+    data = read_yaml(path)
+    return _build(data, file=path, base_dir=path.parent)
+
+
+def scenario_from_dict(data: Mapping, *, base_dir: str | Path | None = None) -> Scenario:
+    """Validate a scenario given as a mapping (same keys as the YAML file).
+
+    Relative file paths are resolved against `base_dir` (default: the current directory).
+    """
+    return _build(dict(data), file=None, base_dir=Path(base_dir) if base_dir else Path.cwd())
+
+
+# ---------------------------------------------------------------------------------- internals
+def _build(data: dict, *, file: Path | None, base_dir: Path | None) -> Scenario:
+    try:
+        cfg = ScenarioConfig.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ScenarioError(file, format_validation_error(exc, ScenarioConfig)) from None
+    base_dir = base_dir or Path.cwd()
+    states = StateSpace(
+        cfg.states.names,
+        absorbing=cfg.states.absorbing,
+        default=cfg.states.default,
+        churn=cfg.states.churn,
+    )
+    inputs: dict[str, str] = {}
+    if file is not None:
+        inputs[str(file)] = sha256(file)
+
+    portfolio = _portfolio(cfg, states, file, base_dir, inputs)
+    segments = portfolio.segments
+    if cfg.parameters.transitions is not None:
+        transitions = _point_transitions(cfg, states, segments, file)
+        draws_corr = None
+    else:
+        transitions, draws_corr = _posterior(cfg, states, segments, file, base_dir, inputs)
+
+    if cfg.systematic.correlation is not None:
+        correlation = np.full(transitions.shape[0], cfg.systematic.correlation)
+    elif draws_corr is not None:
+        correlation = draws_corr
+    else:
+        raise ScenarioError(
+            file,
+            [
+                (
+                    "systematic -> correlation",
+                    "no asset correlation given and the posterior has none; set e.g. "
+                    "`systematic: {correlation: 0.12}`.",
+                )
+            ],
+        )
+    shift = per_period(cfg.systematic.shift, cfg.horizon)
+    discount = per_period(cfg.discount_rate, cfg.horizon)
+    for arr in (transitions, correlation, shift, discount):
+        arr.setflags(write=False)
+    return Scenario(
+        config=cfg,
+        states=states,
+        portfolio=portfolio,
+        segments=segments,
+        transitions=transitions,
+        correlation=correlation,
+        shift=shift,
+        discount_rate=discount,
+        source=file,
+        inputs=inputs,
+    )
+
+
+def _portfolio(cfg, states, file, base_dir, inputs) -> Portfolio:
+    if cfg.portfolio.cohorts is not None:
+        records = [c.model_dump() for c in cfg.portfolio.cohorts]
+        portfolio = Portfolio.from_records(records, source="portfolio -> cohorts")
+        for i, name in enumerate(portfolio.table["state"]):
+            if name not in states.names or states.is_absorbing(name):
+                kind = "unknown state" if name not in states.names else "absorbing state"
+                raise ScenarioError(
+                    file,
+                    [
+                        (
+                            f"portfolio -> cohorts[{i}] -> state",
+                            f"{kind} {name!r}; use one of the transient states "
+                            f"{list(states.transient)}.",
+                        )
+                    ],
+                )
+        return portfolio
+    pfile = (base_dir / cfg.portfolio.file).resolve()
+    try:
+        portfolio = Portfolio.from_csv(pfile)
+        portfolio.check_states(states, source=str(pfile))
+    except PortfolioError as exc:
+        raise ScenarioError(file, [("portfolio -> file", str(exc))]) from None
+    inputs[str(pfile)] = sha256(pfile)
+    return portfolio
+
+
+def _point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
+    given = cfg.parameters.transitions
+    missing = [s for s in segments if s not in given]
+    if missing:
+        close = ", ".join(sorted(given)) or "none"
+        raise ScenarioError(
+            file,
+            [
+                (
+                    "parameters -> transitions",
+                    f"no matrix for segment(s) {missing} used in the portfolio; matrices are given for "
+                    f"{close}. Add a matrix per segment or rename the portfolio's segments.",
+                )
+            ],
+        )
+    n_t, n = len(states.transient), states.n
+    out = np.empty((1, len(segments), n, n))
+    for k, seg in enumerate(segments):
+        rows = given[seg]
+        where = f"parameters -> transitions -> {seg}"
+        if len(rows) != n_t:
+            raise ScenarioError(
+                file,
+                [
+                    (
+                        where,
+                        f"needs {n_t} rows, one per transient state {list(states.transient)} in "
+                        f"that order; got {len(rows)} rows.",
+                    )
+                ],
+            )
+        arr = np.zeros((n_t, n))
+        for i, row in enumerate(rows):
+            rwhere = f"{where}[{i}] ({states.transient[i]})"
+            if len(row) != n:
+                raise ScenarioError(
+                    file,
+                    [
+                        (
+                            rwhere,
+                            f"needs {n} entries, one per state {list(states.names)}; "
+                            f"got {len(row)}.",
+                        )
+                    ],
+                )
+            r = np.asarray(row, dtype=float)
+            if np.any(r < 0) or np.any(r > 1):
+                raise ScenarioError(
+                    file, [(rwhere, f"probabilities must be in [0, 1]; got {row}.")]
+                )
+            total = float(r.sum())
+            if abs(total - 1.0) > ROW_SUM_TOL:
+                raise ScenarioError(
+                    file,
+                    [
+                        (
+                            rwhere,
+                            f"row must sum to 1 (within {ROW_SUM_TOL:g}); it sums to "
+                            f"{total:.10g}. Adjust the stay probability "
+                            f"({states.transient[i]} -> {states.transient[i]}) to "
+                            f"{r[states.index(states.transient[i])] + 1.0 - total:.10g}.",
+                        )
+                    ],
+                )
+            arr[i] = r / total
+        out[0, k] = states.full_matrix(arr)
+    return out
+
+
+def _posterior(cfg, states: StateSpace, segments, file, base_dir, inputs):
+    from riskmodel.models.draws import load_parameter_draws
+
+    pfile = (base_dir / cfg.parameters.posterior).resolve()
+    where = "parameters -> posterior"
+    if not pfile.is_file():
+        raise ScenarioError(file, [(where, f"file {str(pfile)!r} not found; check the path.")])
+    try:
+        draws = load_parameter_draws(pfile)
+    except (ValueError, KeyError, OSError) as exc:
+        raise ScenarioError(file, [(where, f"{pfile}: {exc}")]) from None
+    inputs[str(pfile)] = sha256(pfile)
+    if draws.states.names != states.names or draws.states.absorbing != states.absorbing:
+        raise ScenarioError(
+            file,
+            [
+                (
+                    where,
+                    f"the posterior was fitted on states {list(draws.states.names)} "
+                    f"(absorbing {list(draws.states.absorbing)}) but the scenario declares "
+                    f"{list(states.names)} (absorbing {list(states.absorbing)}); make them match.",
+                )
+            ],
+        )
+    missing = [s for s in segments if s not in draws.segments]
+    if missing:
+        raise ScenarioError(
+            file,
+            [
+                (
+                    where,
+                    f"the posterior has no segment(s) {missing}; it has "
+                    f"{list(draws.segments)}. Refit with those segments or rename them.",
+                )
+            ],
+        )
+    if not cfg.simulation.parameter_uncertainty:
+        draws = draws.mean()
+    idx = [draws.segments.index(s) for s in segments]
+    transitions = np.ascontiguousarray(draws.transitions[:, idx])
+    corr = None if draws.correlation is None else np.asarray(draws.correlation, dtype=float)
+    return transitions, corr

@@ -1,0 +1,232 @@
+"""Scenario file schema, version 1 (pydantic; unknown keys are rejected).
+
+Every model is frozen: downstream code receives a validated, immutable object, never a dict.
+Cross-field checks that need more than one section (segments of the portfolio against the
+transition matrices, matrix shapes against the state space) live in `riskmodel.scenarios.load`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictInt,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "CohortConfig",
+    "LGDConfig",
+    "OutputsConfig",
+    "ParametersConfig",
+    "PortfolioConfig",
+    "ScenarioConfig",
+    "SimulationConfig",
+    "StatesConfig",
+    "SystematicConfig",
+]
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+MAX_PATHS = 1_000_000_000
+
+
+def _number_or_list(value: Any) -> str:
+    # validate a list as a list and anything else as a number, so that an error names one
+    # expectation (tags are dropped from field paths by riskmodel.scenarios.errors)
+    return "__list__" if isinstance(value, list | tuple) else "__number__"
+
+
+NumberOrList = Annotated[
+    Annotated[float, Tag("__number__")] | Annotated[list[float], Tag("__list__")],
+    Discriminator(_number_or_list),
+]
+"""A number, or a list of numbers (one per period; a short list repeats its last value)."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=False)
+
+
+class StatesConfig(_Model):
+    """`states:` — the ordered state space."""
+
+    names: list[str] = Field(min_length=2)
+    absorbing: list[str] = Field(min_length=1)
+    default: str
+    churn: str | None = None
+
+    @field_validator("names")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        bad = [n for n in v if "," in n]
+        if bad:
+            raise ValueError(
+                f"state names must not contain commas (they are stored comma-separated); got "
+                f"{bad}. Rename them, e.g. with '_' instead of ','"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> StatesConfig:
+        from riskmodel.states import StateSpace
+
+        StateSpace(self.names, absorbing=self.absorbing, default=self.default, churn=self.churn)
+        return self
+
+
+class CohortConfig(_Model):
+    """One cohort: the customers of one segment in one state today."""
+
+    segment: str = Field(min_length=1)
+    state: str = Field(min_length=1)
+    customers: StrictInt = Field(ge=0)
+    exposure: NonNegative
+    margin: float = 0.0
+
+
+class PortfolioConfig(_Model):
+    """`portfolio:` — inline cohorts or a CSV file (path relative to the YAML)."""
+
+    cohorts: list[CohortConfig] | None = Field(default=None, min_length=1)
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PortfolioConfig:
+        if (self.cohorts is None) == (self.file is None):
+            raise ValueError(
+                "give exactly one of `cohorts` (a list of inline cohorts) or `file` "
+                "(a portfolio CSV path relative to the scenario file)"
+            )
+        return self
+
+
+class ParametersConfig(_Model):
+    """`parameters:` — point transition matrices per segment, or a posterior file."""
+
+    transitions: dict[str, list[list[float]]] | None = None
+    posterior: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ParametersConfig:
+        if (self.transitions is None) == (self.posterior is None):
+            raise ValueError(
+                "give exactly one of `transitions` (matrices per segment) or `posterior` "
+                "(a fitted posterior file relative to the scenario file)"
+            )
+        return self
+
+
+class SystematicConfig(_Model):
+    """`systematic:` — the one-factor Gaussian model of default correlation."""
+
+    correlation: float | None = Field(default=None, ge=0.0, lt=1.0)
+    shift: NumberOrList = 0.0
+
+    @field_validator("shift")
+    @classmethod
+    def _shift(cls, v):
+        if isinstance(v, list) and not v:
+            raise ValueError(
+                "the list is empty; give a number, or a list of numbers with one per period"
+            )
+        values = v if isinstance(v, list) else [v]
+        if any(abs(x) > 10 for x in values):
+            raise ValueError(
+                "shift values are in standard deviations of Z and must be in [-10, 10]"
+            )
+        return v
+
+
+class LGDConfig(_Model):
+    """`lgd:` — Beta-distributed loss given default with a mean and a standard deviation."""
+
+    mean: Probability
+    sd: NonNegative = 0.0
+
+    @model_validator(mode="after")
+    def _feasible(self) -> LGDConfig:
+        if self.sd > 0:
+            limit = math.sqrt(self.mean * (1.0 - self.mean))
+            if self.sd >= limit:
+                raise ValueError(
+                    f"`sd` must be below sqrt(mean*(1-mean)) = {limit:.4g} for a Beta LGD with "
+                    f"mean {self.mean}; got sd {self.sd}. Lower sd (or set sd: 0 for a fixed LGD)"
+                )
+        return self
+
+
+class SimulationConfig(_Model):
+    """`simulation:` — engine options. None of them changes the numbers except the seed."""
+
+    batch: StrictInt = Field(default=4096, ge=1)
+    importance_sampling: bool = False
+    parameter_uncertainty: bool = True
+    backend: Literal["local", "dask"] = "local"
+    scheduler: str | None = None
+    workers: StrictInt | None = Field(default=None, ge=1)
+
+
+class OutputsConfig(_Model):
+    """`outputs:` — risk levels to report."""
+
+    levels: list[float] = Field(default=[0.95, 0.99, 0.999], min_length=1)
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, v: list[float]) -> list[float]:
+        bad = [x for x in v if not 0.0 < x < 1.0]
+        if bad:
+            raise ValueError(f"levels must be in (0, 1), e.g. 0.99; got {bad}")
+        return sorted(set(v))
+
+
+class ScenarioConfig(_Model):
+    """A whole scenario file, version 1."""
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+    horizon: StrictInt = Field(ge=1, le=1200)
+    paths: StrictInt = Field(default=10_000, ge=1, le=MAX_PATHS)
+    seed: StrictInt | None = Field(default=None, ge=0)
+    states: StatesConfig
+    portfolio: PortfolioConfig
+    parameters: ParametersConfig
+    systematic: SystematicConfig = SystematicConfig()
+    lgd: LGDConfig
+    discount_rate: NumberOrList = 0.0
+    simulation: SimulationConfig = SimulationConfig()
+    outputs: OutputsConfig = OutputsConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        bad = set(v) & set('/\\:*?"<>|')
+        control = any(ord(c) < 32 or ord(c) == 127 for c in v)
+        if bad or control or v.strip() != v or v in {".", ".."}:
+            raise ValueError(
+                "the name is used as a folder name; use letters, digits, '-', '_' or '.' "
+                f"without path separators; got {v!r}"
+            )
+        return v
+
+    @field_validator("discount_rate")
+    @classmethod
+    def _discount(cls, v):
+        values = v if isinstance(v, list) else [v]
+        if not values:
+            raise ValueError("the list is empty; give a number, or a list with one per period")
+        if any(not (-1.0 < x < 1.0) for x in values):
+            raise ValueError(
+                "discount rates are per period and must be in (-1, 1); got "
+                f"{[x for x in values if not -1.0 < x < 1.0][:3]}. Write e.g. 0.004 for 0.4% "
+                "a period"
+            )
+        return v
