@@ -20,6 +20,7 @@ def simulate(
     backend: str | None = None,
     workers: int | None = None,
     progress: bool | None = None,
+    importance_sampling: bool | None = None,
 ) -> SimulationResult:
     """Simulate a scenario's portfolio over its horizon.
 
@@ -32,6 +33,9 @@ def simulate(
         unset too, fresh entropy is drawn and recorded in the result's attributes.
     progress : bool, optional
         Show a progress bar; default: only when stderr is a terminal.
+    importance_sampling : bool, optional
+        Override ``simulation.importance_sampling``: shift the factor toward the loss tail and
+        weight every path by its likelihood ratio (see `riskmodel.simulation.importance`).
 
     Returns
     -------
@@ -52,6 +56,7 @@ def simulate(
         backend=backend,
         workers=workers,
         progress=progress,
+        importance_sampling=importance_sampling,
     )
     return SimulationResult(ds)
 

@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from riskmodel.scenarios.load import Scenario
+from riskmodel.simulation.importance import tail_shift
 from riskmodel.simulation.kernel import (
     BlockOutput,
     KernelInputs,
@@ -66,6 +67,7 @@ def build_kernel_inputs(scenario: Scenario) -> KernelInputs:
         shift=np.asarray(scenario.shift, dtype=float),
         lgd_mean=float(lgd.mean),
         lgd_sd=float(lgd.sd),
+        transitions_mean=np.asarray(transitions, dtype=float).mean(axis=0),
     )
 
 
@@ -184,6 +186,7 @@ def simulate_dataset(
     backend: str | None = None,
     workers: int | None = None,
     progress: bool | None = None,
+    importance_sampling: bool | None = None,
     z_mean: np.ndarray | None = None,
 ) -> xr.Dataset:
     """Run the engine and return the per-path results as an `xarray.Dataset`.
@@ -204,6 +207,11 @@ def simulate_dataset(
     backend = backend or cfg.simulation.backend
     inputs = build_kernel_inputs(scenario)
     plan = plan_run(paths, entropy, batch)
+    if importance_sampling is None:
+        importance_sampling = cfg.simulation.importance_sampling
+    if z_mean is None and importance_sampling:
+        level = cfg.simulation.importance_level or max(cfg.outputs.levels)
+        z_mean = tail_shift(inputs, level, damping=cfg.simulation.importance_damping)
 
     bar = _progress(paths, progress, f"simulating {scenario.name}")
     tick = bar.update if bar is not None else (lambda _n: None)
@@ -217,11 +225,17 @@ def simulate_dataset(
     finally:
         if bar is not None:
             bar.close()
-    return _assemble(scenario, outputs, paths=paths, seed=seed, entropy=entropy)
+    return _assemble(scenario, outputs, paths=paths, seed=seed, entropy=entropy, z_mean=z_mean)
 
 
 def _assemble(
-    scenario: Scenario, outputs: list[BlockOutput], *, paths: int, seed, entropy: int
+    scenario: Scenario,
+    outputs: list[BlockOutput],
+    *,
+    paths: int,
+    seed,
+    entropy: int,
+    z_mean: np.ndarray | None,
 ) -> xr.Dataset:
     from riskmodel import __version__
 
@@ -247,6 +261,7 @@ def _assemble(
             "occupancy": (("period", "state"), occupancy),
             "discount_factor": ("period", discount),
             "exposure": ("segment", np.array(exposure_by_segment)),
+            "is_shift": ("period", np.zeros(h) if z_mean is None else np.asarray(z_mean, float)),
         },
         coords={
             "path": np.arange(paths),
@@ -266,7 +281,7 @@ def _assemble(
             "total_customers": scenario.portfolio.total_customers,
             "total_exposure": scenario.portfolio.total_exposure,
             "parameter_draws": scenario.n_draws,
-            "importance_sampling": 0,
+            "importance_sampling": int(z_mean is not None and bool(np.any(z_mean != 0))),
             **scenario.states.to_attrs(),
         },
     )
@@ -275,6 +290,7 @@ def _assemble(
     ds["churn"].attrs.update(units="customers", long_name="customers churning in the period")
     ds["margin"].attrs.update(units="currency", long_name="margin earned in the period")
     ds["weight"].attrs.update(long_name="importance-sampling likelihood ratio (1 = plain MC)")
+    ds["is_shift"].attrs.update(long_name="importance-sampling mean shift of the factor (0 = off)")
     ds["occupancy"].attrs.update(
         units="customers", long_name="expected customers per state at period end"
     )

@@ -61,6 +61,7 @@ class KernelInputs:
     shift: np.ndarray  # (H,)
     lgd_mean: float
     lgd_sd: float
+    transitions_mean: np.ndarray  # (T, S, K, K) mean over draws (for importance-sampling design)
 
     @property
     def n_draws(self) -> int:

@@ -1,0 +1,143 @@
+"""Importance sampling of the systematic factor path (Glasserman & Li style mean shift).
+
+The factor path ``Z = (Z_1, …, Z_H)`` is drawn from ``N(shift + μ, I)`` instead of
+``N(shift, I)`` and each path carries the likelihood ratio ``exp(−μ·ε − |μ|²/2)`` (``ε`` the
+standard-normal innovation), so every weighted estimator stays unbiased.
+
+Choosing μ from the problem
+---------------------------
+Glasserman & Li (2005) shift the factor to the most likely point of the loss tail,
+``argmax_z {log P(L > x | z) − |z|²/2}``. Under the large-pool limit the loss given the factor path
+is (nearly) deterministic, ``L̄(z)``: the conditional expected loss obtained by propagating the
+expected occupancy through the conditional matrices ``M(z_t)``. The tail event at level ``q`` then
+corresponds to the factor paths of Mahalanobis length ``β = Φ⁻¹(q)`` that maximise ``L̄`` — the
+design point of first-order reliability methods. It solves ``z = β ∇L̄(z)/|∇L̄(z)|`` and is found
+by fixed-point iteration with finite-difference gradients (cheap: one vectorised propagation of
+H + 1 factor paths per iteration). For a loss linear in ``z`` the design point is exactly
+``β ∇L̄/|∇L̄|``, the Glasserman–Li shift.
+
+Why the sphere and not the closest point of the tail surface: the large-pool loss is convex in each
+period's factor, so the point closest to the origin on ``{L̄ = x_q}`` is a corner — a crash in a
+single period — and the tail is a union of such corners and broad downturns. A single mean shift
+to one corner starves the others (measured: effective sample size 5–50 of 8,192 on the 60-period
+benchmark), while the broad-downturn direction on the sphere keeps the weights tame. The full
+shift still over-weights the extreme tail, so the engine uses a damped shift ``μ = d · z*``
+(default ``d = 0.5``); ``benchmarks/tail.py`` measures the variance reduction of VaR and ES
+against plain Monte Carlo at equal run time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from riskmodel.simulation.kernel import KernelInputs
+
+__all__ = ["DEFAULT_DAMPING", "design_point", "large_pool_loss", "tail_shift"]
+
+DEFAULT_DAMPING = 0.5
+
+
+def large_pool_loss(inp: KernelInputs, z: np.ndarray) -> np.ndarray:
+    """Conditional expected loss given factor paths, under the large-pool limit.
+
+    Parameters
+    ----------
+    inp : KernelInputs
+        Uses the posterior-mean matrices ``inp.transitions_mean`` and the mean correlation.
+    z : array, shape (m, H)
+        Factor paths (including the scenario shift).
+
+    Returns
+    -------
+    array, shape (m,)
+        ``E[L | Z = z]`` with the LGD at its mean.
+    """
+    z = np.atleast_2d(np.asarray(z, dtype=float))
+    m, h = z.shape
+    p = inp.transitions_mean  # (T, S, K, K)
+    rho = float(np.mean(inp.correlation))
+    d_idx = inp.default_idx
+    seg = inp.cohort_segment
+    n_c = len(seg)
+    occ = np.zeros((m, n_c, inp.n_states))
+    occ[:, np.arange(n_c), inp.transient_idx[inp.cohort_state]] = inp.customers
+    value = inp.ead * inp.lgd_mean  # loss per defaulting customer, per cohort
+    loss = np.zeros(m)
+    for t in range(h):
+        pt = p[t if p.shape[0] > 1 else 0][seg]  # (C, K, K)
+        pd = pt[..., d_idx]  # (C, K)
+        with np.errstate(divide="ignore"):
+            a = ndtri(pd)
+        pdz = ndtr((a[None] - np.sqrt(rho) * z[:, t, None, None]) / np.sqrt(1.0 - rho))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(pd < 1.0, (1.0 - pdz) / (1.0 - pd), 0.0)  # (m, C, K)
+        cond = pt[None] * scale[..., None]
+        cond[..., d_idx] = pdz
+        absorbing = np.ones(inp.n_states, dtype=bool)
+        absorbing[inp.transient_idx] = False
+        cond[:, :, absorbing, :] = 0.0
+        cond[:, :, absorbing, absorbing] = 1.0
+        flows_d = np.einsum("mck,mck->mc", occ, np.where(absorbing[None, None], 0.0, pdz))
+        loss += flows_d @ value
+        occ = np.einsum("mck,mckj->mcj", occ, cond)
+    return loss
+
+
+def design_point(
+    inp: KernelInputs, level: float, *, tol: float = 1e-6, max_iter: int = 50
+) -> np.ndarray:
+    """The innovation ``z*`` with ``|z*| = Φ⁻¹(level)`` that maximises the large-pool loss.
+
+    Solves ``z = β ∇L̄(z)/|∇L̄(z)|`` by damped fixed-point iteration with finite-difference
+    gradients (one vectorised propagation of H + 1 factor paths per iteration).
+    Returns zeros if the loss does not move with the factor (e.g. zero correlation).
+    """
+    h = inp.horizon
+    beta = float(ndtri(level))
+    step = 1e-4
+    eye = np.eye(h) * step
+
+    def grad(x):
+        paths = inp.shift + np.vstack([x[None], x[None] + eye])
+        f = large_pool_loss(inp, paths)
+        return (f[1:] - f[0]) / step
+
+    x = np.zeros(h)
+    for i in range(max_iter):
+        g = grad(x)
+        norm = np.linalg.norm(g)
+        if not np.isfinite(norm) or norm <= 0:
+            return np.zeros(h)
+        new = beta * g / norm
+        if i and np.linalg.norm(new - x) < tol * max(1.0, beta):
+            return new
+        x = new if i == 0 else 0.5 * (x + new)
+    return x
+
+
+def tail_shift(
+    inp: KernelInputs,
+    level: float,
+    *,
+    damping: float = DEFAULT_DAMPING,
+) -> np.ndarray:
+    """The importance-sampling mean shift μ for a run whose highest risk level is `level`.
+
+    Parameters
+    ----------
+    inp : KernelInputs
+    level : float
+        The tail level to aim at, e.g. 0.999.
+    damping : float
+        Fraction of the design point to use, in [0, 1]; 0 turns importance sampling off.
+
+    Returns
+    -------
+    array, shape (H,)
+    """
+    if not 0.0 <= damping <= 1.0:
+        raise ValueError(f"`damping` must be in [0, 1]; got {damping}.")
+    if not 0.5 < level < 1.0:
+        raise ValueError(f"the importance-sampling level must be in (0.5, 1); got {level}.")
+    return damping * design_point(inp, level)
