@@ -7,6 +7,7 @@ margin per period; the engine works with per-customer values (total / customers)
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,24 +22,68 @@ PORTFOLIO_COLUMNS = ("segment", "state", "customers", "exposure", "margin")
 _REQUIRED = ("segment", "state", "customers", "exposure")
 
 
+MAX_CUSTOMERS = 10**15
+"""Largest cohort size: counts are drawn as 64-bit integers."""
+
+
+def _short(value: object, limit: int = 40) -> str:
+    text = repr(value.item() if isinstance(value, np.generic) else value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class PortfolioError(ValueError):
-    """A portfolio table is malformed. The message names the row and column."""
+    """A portfolio table is malformed. The message names the source, the row and the column.
+
+    Attributes
+    ----------
+    source : str or None
+        The file or config section the table came from.
+    row : int or None
+        0-based position of the offending row, if one row is at fault.
+    column : str or None
+        The offending column, if one column is at fault.
+    problem : str
+        The message without the source and row prefix.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.source = source
+        self.row = row
+        self.column = column
+        self.problem = message
+        where = [] if row is None else [f"row {row + 1}"]
+        if column is not None:
+            where.append(f"column {column!r}")
+        prefix = "" if source is None else f"{source}: "
+        if where:
+            prefix += ", ".join(where) + ": "
+        super().__init__(prefix + message)
 
 
 def _check_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
     missing = [c for c in _REQUIRED if c not in df.columns]
     if missing:
         raise PortfolioError(
-            f"{source}: missing column(s) {missing}; a portfolio needs columns "
-            f"{list(_REQUIRED)} and optionally 'margin'. Got columns {list(df.columns)}."
+            f"missing column(s) {missing}; a portfolio needs columns "
+            f"{list(_REQUIRED)} and optionally 'margin'. Got columns {list(df.columns)}.",
+            source=source,
         )
     extra = [c for c in df.columns if c not in PORTFOLIO_COLUMNS]
     if extra:
         raise PortfolioError(
-            f"{source}: unknown column(s) {extra}; allowed columns are {list(PORTFOLIO_COLUMNS)}."
+            f"unknown column(s) {extra}; allowed columns are {list(PORTFOLIO_COLUMNS)}. "
+            "Rename or drop them.",
+            source=source,
         )
     if len(df) == 0:
-        raise PortfolioError(f"{source}: the portfolio has no cohorts; add at least one row.")
+        raise PortfolioError("the portfolio has no cohorts; add at least one row.", source=source)
     df = df.copy()
     if "margin" not in df.columns:
         df["margin"] = 0.0
@@ -46,7 +91,7 @@ def _check_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
         bad = df[col].isna() | (df[col].astype(str).str.strip() == "")
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise PortfolioError(f"{source}: row {row + 1}: column '{col}' is empty; name a {col}.")
+            raise PortfolioError(f"empty; name a {col}.", source=source, row=row, column=col)
         df[col] = df[col].astype(str).str.strip()
     for col in ("customers", "exposure", "margin"):
         values = pd.to_numeric(df[col], errors="coerce")
@@ -54,29 +99,61 @@ def _check_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise PortfolioError(
-                f"{source}: row {row + 1}: column '{col}' must be a finite number; "
-                f"got {df[col].iloc[row]!r}."
+                f"must be a finite number; got {_short(df[col].iloc[row])}. "
+                "Write a plain number (no NaN, inf, units or thousands separators).",
+                source=source,
+                row=row,
+                column=col,
             )
         if col != "margin" and (values < 0).any():
             row = int(np.flatnonzero((values < 0).to_numpy())[0])
             raise PortfolioError(
-                f"{source}: row {row + 1}: column '{col}' must be >= 0; got {values.iloc[row]}."
+                f"must be >= 0; got {values.iloc[row]}. Use a non-negative value.",
+                source=source,
+                row=row,
+                column=col,
             )
         df[col] = values.astype(float)
     frac = df["customers"] % 1 != 0
     if frac.any():
         row = int(np.flatnonzero(frac.to_numpy())[0])
         raise PortfolioError(
-            f"{source}: row {row + 1}: 'customers' must be a whole number; "
-            f"got {df['customers'].iloc[row]}."
+            f"must be a whole number; got {df['customers'].iloc[row]}. "
+            "Count customers, not fractions.",
+            source=source,
+            row=row,
+            column="customers",
+        )
+    huge = df["customers"] > MAX_CUSTOMERS
+    if huge.any():
+        row = int(np.flatnonzero(huge.to_numpy())[0])
+        raise PortfolioError(
+            f"must be at most {MAX_CUSTOMERS:.0e}; got "
+            f"{df['customers'].iloc[row]:.6g}. Check the units of the column.",
+            source=source,
+            row=row,
+            column="customers",
         )
     df["customers"] = df["customers"].astype(np.int64)
+    for col in ("exposure", "margin"):
+        with np.errstate(over="ignore"):
+            total = float(df[col].abs().sum())
+        if not np.isfinite(total):
+            raise PortfolioError(
+                "the column sums to infinity; its values are too large. Express "
+                "amounts in a larger currency unit (e.g. thousands).",
+                source=source,
+                column=col,
+            )
     empty_with_exposure = (df["customers"] == 0) & (df["exposure"] > 0)
     if empty_with_exposure.any():
         row = int(np.flatnonzero(empty_with_exposure.to_numpy())[0])
         raise PortfolioError(
-            f"{source}: row {row + 1}: a cohort with 0 customers cannot carry exposure "
-            f"{df['exposure'].iloc[row]}; set customers > 0 or exposure to 0."
+            f"a cohort with 0 customers cannot carry exposure {df['exposure'].iloc[row]}; "
+            "set customers > 0 or exposure to 0.",
+            source=source,
+            row=row,
+            column="customers",
         )
     return df[list(PORTFOLIO_COLUMNS)].reset_index(drop=True)
 
@@ -116,17 +193,32 @@ class Portfolio:
             If the file is missing, empty, or a row is malformed; the message names the file.
         """
         path = Path(path)
-        if not path.is_file():
-            raise PortfolioError(f"{path}: portfolio file not found; check the path.")
+        try:
+            found = path.is_file()
+        except (OSError, ValueError):
+            found = False
+        if not found:
+            raise PortfolioError("portfolio file not found; check the path.", source=str(path))
         try:
             df = pd.read_csv(path, skipinitialspace=True)
         except pd.errors.EmptyDataError:
             raise PortfolioError(
-                f"{path}: the portfolio file is empty; it needs a header row "
-                f"{','.join(_REQUIRED)} and one row per cohort."
+                "the portfolio file is empty; it needs a header row "
+                f"{','.join(_REQUIRED)} and one row per cohort.",
+                source=str(path),
             ) from None
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise PortfolioError(f"{path}: not a readable CSV file ({exc}).") from None
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise PortfolioError(
+                f"not a readable CSV file ({first}); save it as comma-separated UTF-8 text with "
+                f"a header row {','.join(_REQUIRED)}.",
+                source=str(path),
+            ) from None
+        except OSError as exc:
+            raise PortfolioError(
+                f"cannot read the file ({exc.strerror or exc}); check its permissions.",
+                source=str(path),
+            ) from None
         return cls(_check_table(df, str(path)))
 
     @classmethod
@@ -163,7 +255,11 @@ class Portfolio:
         """
         missing = [c for c in ("segment", "state", exposure) if c not in customers.columns]
         if missing:
-            raise PortfolioError(f"{source}: missing column(s) {missing}.")
+            raise PortfolioError(
+                f"missing column(s) {missing}; the customer table needs 'segment', 'state' and "
+                f"{exposure!r}.",
+                source=source,
+            )
         df = customers.copy()
         df["_margin"] = df[margin] if margin and margin in df.columns else 0.0
         grouped = (
@@ -208,14 +304,22 @@ class Portfolio:
         """
         for row, name in enumerate(self.table["state"]):
             if name not in states.names:
+                close = difflib.get_close_matches(name, states.transient, n=1, cutoff=0.5)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise PortfolioError(
-                    f"{source}: cohort {row + 1}: unknown state {name!r}; "
-                    f"use one of the transient states {list(states.transient)}."
+                    f"unknown state {name!r}.{hint} Use one of the transient "
+                    f"states {list(states.transient)}.",
+                    source=source,
+                    row=row,
+                    column="state",
                 )
             if states.is_absorbing(name):
                 raise PortfolioError(
-                    f"{source}: cohort {row + 1}: state {name!r} is absorbing, so the cohort can "
-                    f"never move or lose; use one of {list(states.transient)} or drop the row."
+                    f"state {name!r} is absorbing, so the cohort can never move "
+                    f"or lose; use one of {list(states.transient)} or drop the row.",
+                    source=source,
+                    row=row,
+                    column="state",
                 )
 
     def per_customer(self) -> pd.DataFrame:

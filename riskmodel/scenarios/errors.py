@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Sequence
@@ -38,9 +39,11 @@ class ScenarioError(ValueError):
         parts = [f"{field}: {message}" if field else message for field, message in self.problems]
         head = f"{self.file}: "
         if len(parts) == 1:
-            return head + parts[0]
-        numbered = " ".join(f"({i}) {p}" for i, p in enumerate(parts, 1))
-        return head + f"{len(parts)} problems: " + numbered
+            text = head + parts[0]
+        else:
+            numbered = " ".join(f"({i}) {p}" for i, p in enumerate(parts, 1))
+            text = head + f"{len(parts)} problems: " + numbered
+        return re.sub(r"\s*\n\s*", " ", text).strip()  # one paragraph
 
 
 def short_repr(value: object, limit: int = _MAX_REPR) -> str:
@@ -161,6 +164,9 @@ def format_validation_error(
             msg = f"unknown key {key!r}.{hint} Allowed keys here: {', '.join(allowed)}."
         elif etype == "missing":
             msg = "this required key is missing; add it."
+        elif etype == "invalid_key":
+            loc = loc[:-1]
+            msg = f"key {got} is not a name; keys are words such as `horizon`. Quote or rename it."
         elif etype == "literal_error":
             expected = str((err.get("ctx") or {}).get("expected", ""))
             options = [o.strip(" '\"") for o in expected.replace(" or ", ",").split(",")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import pydantic
 import yaml
 
 from riskmodel.data.portfolio import Portfolio, PortfolioError
-from riskmodel.scenarios.errors import ScenarioError, format_validation_error
+from riskmodel.scenarios.errors import ScenarioError, format_validation_error, short_repr
 from riskmodel.scenarios.schema import ScenarioConfig
 from riskmodel.states import StateSpace
 
@@ -106,43 +107,97 @@ class Scenario:
         return _build(data, file=self.source, base_dir=base)
 
 
+def _fail(file: Path | None, field: str, message: str) -> ScenarioError:
+    """A ScenarioError with one problem (raise the result)."""
+    return ScenarioError(file, [(field, message)])
+
+
+def _is_file(path: Path, *, folder: bool = False) -> bool:
+    """`Path.is_file` (or `is_dir`), False instead of an error for unusable names."""
+    try:
+        return path.is_dir() if folder else path.is_file()
+    except (OSError, ValueError):  # name too long, NUL bytes, ...
+        return False
+
+
+def _yaml_problem(exc: Exception, text: str) -> str:
+    """Describe a YAML error with its line and column."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    position = getattr(exc, "position", None)  # yaml.reader.ReaderError
+    if mark is not None:
+        where = f" at line {mark.line + 1}, column {mark.column + 1}"
+    elif isinstance(position, int):
+        line = text.count("\n", 0, position) + 1
+        where = f" at line {line}, column {position - (text.rfind(chr(10), 0, position) + 1) + 1}"
+    else:
+        where = ""
+    problem = getattr(exc, "problem", None) or getattr(exc, "reason", None)
+    if not problem:
+        lines = str(exc).strip().splitlines()
+        problem = lines[0] if lines else type(exc).__name__
+    fix = "Check the indentation, quoting and brackets there."
+    if "\\t" in problem or "\t" in problem:
+        fix = "YAML does not allow tabs for indentation; indent with spaces."
+    elif isinstance(exc, yaml.constructor.ConstructorError):
+        fix = "Tags such as !!python/... are not allowed; remove the tag or quote the value."
+    return f"YAML syntax error{where}: {problem}. {fix}"
+
+
 def read_yaml(path: str | Path) -> dict:
-    """Read a YAML mapping with `yaml.safe_load`, with file/line in every error."""
+    """Read a YAML mapping with `yaml.safe_load`, with file/line in every error.
+
+    Raises
+    ------
+    ScenarioError
+        If the file is missing, unreadable, not UTF-8, not valid YAML, empty, or not a mapping.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(path, [("", "file not found; check the path.")])
+    if not _is_file(path):
+        hint = " (it is a folder)" if _is_file(path, folder=True) else ""
+        raise _fail(path, "", f"file not found{hint}; check the path.")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise ScenarioError(path, [("", "not a UTF-8 text file; save it as UTF-8 YAML.")]) from None
+        raise _fail(path, "", "not a UTF-8 text file; save it as UTF-8 YAML.") from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise _fail(path, "", f"cannot read the file ({reason}); check its permissions.") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(
+        raise _fail(path, "", _yaml_problem(exc, text)) from None
+    except (ValueError, OverflowError) as exc:  # e.g. an impossible date such as 2024-13-45
+        raise _fail(
             path,
-            [("", f"YAML syntax error at {where}{problem}. Check indentation and quoting there.")],
+            "",
+            f"YAML value error: {exc}. A value looks like a date or a number but is not one; "
+            "quote it if it is text.",
+        ) from None
+    except RecursionError:
+        raise _fail(
+            path, "", "the YAML is nested too deeply; a scenario is a few levels deep."
         ) from None
     if data is None:
-        raise ScenarioError(
-            path, [("", "the file is empty; a scenario needs at least name, horizon, states, ...")]
+        raise _fail(
+            path,
+            "",
+            "the file is empty (or only comments); a scenario needs at least name, horizon, "
+            "states, portfolio, parameters and lgd. Copy scenarios/baseline.yaml to start.",
         )
     if not isinstance(data, dict):
-        raise ScenarioError(
+        raise _fail(
             path,
-            [
-                (
-                    "",
-                    f"the top level must be a mapping of keys (name:, horizon:, ...); "
-                    f"got a {type(data).__name__}.",
-                )
-            ],
+            "",
+            "the top level must be a mapping of keys (name:, horizon:, ...); "
+            f"got a {type(data).__name__}. Write one `key: value` per line.",
         )
     bad_keys = [k for k in data if not isinstance(k, str)]
     if bad_keys:
-        raise ScenarioError(path, [("", f"keys must be strings; got {bad_keys!r}.")])
+        raise _fail(
+            path,
+            "",
+            f"top-level keys must be names; got {short_repr(bad_keys)}. Quote or rename them.",
+        )
     return data
 
 
@@ -183,6 +238,8 @@ def scenario_from_dict(data: Mapping, *, base_dir: str | Path | None = None) -> 
 
     Relative file paths are resolved against `base_dir` (default: the current directory).
     """
+    if not isinstance(data, Mapping):
+        raise _fail(None, "", f"a scenario must be a mapping of keys; got a {type(data).__name__}.")
     return _build(dict(data), file=None, base_dir=Path(base_dir) if base_dir else Path.cwd())
 
 
@@ -216,15 +273,11 @@ def _build(data: dict, *, file: Path | None, base_dir: Path | None) -> Scenario:
     elif draws_corr is not None:
         correlation = draws_corr
     else:
-        raise ScenarioError(
+        raise _fail(
             file,
-            [
-                (
-                    "systematic -> correlation",
-                    "no asset correlation given and the posterior has none; set e.g. "
-                    "`systematic: {correlation: 0.12}`.",
-                )
-            ],
+            "systematic -> correlation",
+            "no asset correlation given and the posterior has none; set e.g. "
+            "`systematic: {correlation: 0.12}`.",
         )
     shift = per_period(cfg.systematic.shift, cfg.horizon)
     discount = per_period(cfg.discount_rate, cfg.horizon)
@@ -244,48 +297,49 @@ def _build(data: dict, *, file: Path | None, base_dir: Path | None) -> Scenario:
     )
 
 
-def _portfolio(cfg, states, file, base_dir, inputs) -> Portfolio:
+def _portfolio(cfg, states: StateSpace, file, base_dir: Path, inputs) -> Portfolio:
     if cfg.portfolio.cohorts is not None:
         records = [c.model_dump() for c in cfg.portfolio.cohorts]
-        portfolio = Portfolio.from_records(records, source="portfolio -> cohorts")
-        for i, name in enumerate(portfolio.table["state"]):
-            if name not in states.names or states.is_absorbing(name):
-                kind = "unknown state" if name not in states.names else "absorbing state"
-                raise ScenarioError(
-                    file,
-                    [
-                        (
-                            f"portfolio -> cohorts[{i}] -> state",
-                            f"{kind} {name!r}; use one of the transient states "
-                            f"{list(states.transient)}.",
-                        )
-                    ],
-                )
+        try:
+            portfolio = Portfolio.from_records(records, source="portfolio -> cohorts")
+            portfolio.check_states(states, source="portfolio -> cohorts")
+        except PortfolioError as exc:
+            field = "portfolio -> cohorts"
+            if exc.row is not None:
+                field += f"[{exc.row}]"
+            if exc.column is not None:
+                field += f" -> {exc.column}"
+            raise _fail(file, field, exc.problem) from None
         return portfolio
     pfile = (base_dir / cfg.portfolio.file).resolve()
     try:
         portfolio = Portfolio.from_csv(pfile)
         portfolio.check_states(states, source=str(pfile))
     except PortfolioError as exc:
-        raise ScenarioError(file, [("portfolio -> file", str(exc))]) from None
+        raise _fail(file, "portfolio -> file", str(exc)) from None
     inputs[str(pfile)] = sha256(pfile)
     return portfolio
+
+
+def _portfolio_source(cfg) -> str:
+    if cfg.portfolio.file is not None:
+        return f"the portfolio file {cfg.portfolio.file!r}"
+    return "portfolio -> cohorts"
 
 
 def _point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
     given = cfg.parameters.transitions
     missing = [s for s in segments if s not in given]
     if missing:
-        close = ", ".join(sorted(given)) or "none"
-        raise ScenarioError(
+        known = ", ".join(sorted(given)) or "none"
+        close = difflib.get_close_matches(missing[0], sorted(given), n=1, cutoff=0.5)
+        hint = f" Did you mean {close[0]!r} for {missing[0]!r}?" if close else ""
+        raise _fail(
             file,
-            [
-                (
-                    "parameters -> transitions",
-                    f"no matrix for segment(s) {missing} used in the portfolio; matrices are given for "
-                    f"{close}. Add a matrix per segment or rename the portfolio's segments.",
-                )
-            ],
+            "parameters -> transitions",
+            f"no matrix for segment(s) {missing} used in {_portfolio_source(cfg)}; matrices are "
+            f"given for {known}.{hint} Add a matrix per segment or rename the portfolio's "
+            "segments.",
         )
     n_t, n = len(states.transient), states.n
     out = np.empty((1, len(segments), n, n))
@@ -293,89 +347,85 @@ def _point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
         rows = given[seg]
         where = f"parameters -> transitions -> {seg}"
         if len(rows) != n_t:
-            raise ScenarioError(
+            raise _fail(
                 file,
-                [
-                    (
-                        where,
-                        f"needs {n_t} rows, one per transient state {list(states.transient)} in "
-                        f"that order; got {len(rows)} rows.",
-                    )
-                ],
+                where,
+                f"needs {n_t} rows, one per transient state {list(states.transient)} in that "
+                f"order; got {len(rows)} rows.",
             )
         arr = np.zeros((n_t, n))
         for i, row in enumerate(rows):
             rwhere = f"{where}[{i}] ({states.transient[i]})"
             if len(row) != n:
-                raise ScenarioError(
+                raise _fail(
                     file,
-                    [
-                        (
-                            rwhere,
-                            f"needs {n} entries, one per state {list(states.names)}; "
-                            f"got {len(row)}.",
-                        )
-                    ],
+                    rwhere,
+                    f"needs {n} entries, one per state {list(states.names)}; got {len(row)}.",
                 )
             r = np.asarray(row, dtype=float)
             if np.any(r < 0) or np.any(r > 1):
-                raise ScenarioError(
-                    file, [(rwhere, f"probabilities must be in [0, 1]; got {row}.")]
+                j = int(np.flatnonzero((r < 0) | (r > 1))[0])
+                raise _fail(
+                    file,
+                    rwhere,
+                    f"probabilities must be in [0, 1]; got {short_repr(row[j])} for "
+                    f"{states.transient[i]} -> {states.names[j]}. Write probabilities as "
+                    "fractions, e.g. 0.05 for 5%.",
                 )
             total = float(r.sum())
             if abs(total - 1.0) > ROW_SUM_TOL:
-                raise ScenarioError(
+                stay = states.index(states.transient[i])
+                fix = r[stay] + 1.0 - total
+                advice = (
+                    f"Adjust the stay probability ({states.transient[i]} -> "
+                    f"{states.transient[i]}) to {fix:.10g}."
+                    if 0.0 <= fix <= 1.0
+                    else "Rescale the row so that it sums to 1."
+                )
+                raise _fail(
                     file,
-                    [
-                        (
-                            rwhere,
-                            f"row must sum to 1 (within {ROW_SUM_TOL:g}); it sums to "
-                            f"{total:.10g}. Adjust the stay probability "
-                            f"({states.transient[i]} -> {states.transient[i]}) to "
-                            f"{r[states.index(states.transient[i])] + 1.0 - total:.10g}.",
-                        )
-                    ],
+                    rwhere,
+                    f"row must sum to 1 (within {ROW_SUM_TOL:g}); it sums to {total:.10g}. "
+                    + advice,
                 )
             arr[i] = r / total
         out[0, k] = states.full_matrix(arr)
     return out
 
 
-def _posterior(cfg, states: StateSpace, segments, file, base_dir, inputs):
-    from riskmodel.models.draws import load_parameter_draws
-
+def _posterior(cfg, states: StateSpace, segments, file, base_dir: Path, inputs):
     pfile = (base_dir / cfg.parameters.posterior).resolve()
     where = "parameters -> posterior"
-    if not pfile.is_file():
-        raise ScenarioError(file, [(where, f"file {str(pfile)!r} not found; check the path.")])
+    if not _is_file(pfile):
+        raise _fail(file, where, f"file {str(pfile)!r} not found; check the path.")
+    from riskmodel.models.draws import load_parameter_draws
+
     try:
         draws = load_parameter_draws(pfile)
-    except (ValueError, KeyError, OSError) as exc:
-        raise ScenarioError(file, [(where, f"{pfile}: {exc}")]) from None
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise _fail(
+            file,
+            where,
+            f"cannot read {str(pfile)!r} as a posterior ({first}); give a netCDF file written "
+            "by TransitionModel.save.",
+        ) from None
     inputs[str(pfile)] = sha256(pfile)
     if draws.states.names != states.names or draws.states.absorbing != states.absorbing:
-        raise ScenarioError(
+        raise _fail(
             file,
-            [
-                (
-                    where,
-                    f"the posterior was fitted on states {list(draws.states.names)} "
-                    f"(absorbing {list(draws.states.absorbing)}) but the scenario declares "
-                    f"{list(states.names)} (absorbing {list(states.absorbing)}); make them match.",
-                )
-            ],
+            where,
+            f"the posterior was fitted on states {list(draws.states.names)} "
+            f"(absorbing {list(draws.states.absorbing)}) but the scenario declares "
+            f"{list(states.names)} (absorbing {list(states.absorbing)}); make them match.",
         )
     missing = [s for s in segments if s not in draws.segments]
     if missing:
-        raise ScenarioError(
+        raise _fail(
             file,
-            [
-                (
-                    where,
-                    f"the posterior has no segment(s) {missing}; it has "
-                    f"{list(draws.segments)}. Refit with those segments or rename them.",
-                )
-            ],
+            where,
+            f"the posterior has no segment(s) {missing} used in {_portfolio_source(cfg)}; it "
+            f"has {list(draws.segments)}. Refit with those segments or rename them.",
         )
     if not cfg.simulation.parameter_uncertainty:
         draws = draws.mean()

@@ -140,7 +140,8 @@ class SystematicConfig(_Model):
         values = v if isinstance(v, list) else [v]
         if any(abs(x) > 10 for x in values):
             raise ValueError(
-                "shift values are in standard deviations of Z and must be in [-10, 10]"
+                "shift values are in standard deviations of Z and must be in [-10, 10]; got "
+                f"{[x for x in values if abs(x) > 10][:3]}. Typical downturns are -1 to -3"
             )
         return v
 
@@ -168,6 +169,8 @@ class SimulationConfig(_Model):
 
     batch: StrictInt = Field(default=4096, ge=1)
     importance_sampling: bool = False
+    importance_level: float | None = Field(default=None, gt=0.5, lt=1.0)
+    importance_damping: float = Field(default=0.5, ge=0.0, le=1.0)
     parameter_uncertainty: bool = True
     backend: Literal["local", "dask"] = "local"
     scheduler: str | None = None

@@ -1,0 +1,216 @@
+"""The ``riskmodel`` command line: parse, call the library, write; nothing else.
+
+Exit codes: 0 success; 1 internal error (a bug: rerun with ``--traceback``); 2 bad input (the
+message on stderr names the file, the field and the fix; no traceback); 130 interrupted.
+
+Examples
+--------
+$ riskmodel run scenarios/baseline.yaml --paths 5000 --seed 3 --out reports/try
+$ riskmodel validate scenarios/*.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "main"]
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class _BadInput(Exception):
+    """A user error to report in one paragraph with exit code 2."""
+
+
+def _paragraph(text: str) -> str:
+    return re.sub(r"\s+", " ", str(text)).strip()
+
+
+def _count(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}; got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``riskmodel`` (subcommands ``run`` and ``validate``)."""
+    from riskmodel import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="riskmodel",
+        description="Probabilistic customer-lifecycle risk: simulate scenario files and report.",
+    )
+    parser.add_argument("--version", action="version", version=f"riskmodel {__version__}")
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="on an internal error, print the full traceback (for bug reports)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="simulate a scenario and write its report folder",
+        description="Simulate a scenario file and write DIR/summary.json, DIR/results.nc, "
+        "DIR/figures/*.png and DIR/report.html. An earlier report in DIR is replaced only "
+        "once the new one is complete.",
+    )
+    run.add_argument("scenario", metavar="SCENARIO.yaml", help="scenario file")
+    run.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        help="report folder (default: reports/<scenario name>, relative to the current folder)",
+    )
+    run.add_argument("--paths", type=_count(1), metavar="N", help="override the path count")
+    run.add_argument("--seed", type=_count(0), metavar="S", help="override the seed")
+    run.add_argument(
+        "--batch", type=_count(1), metavar="N", help="paths per task (never changes results)"
+    )
+    run.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (default: only on a terminal)"
+    )
+    run.set_defaults(handler=_run)
+
+    validate = sub.add_parser(
+        "validate",
+        help="check scenario files (and their portfolio/posterior files) without running",
+        description="Check scenario files and the files they point to; print 'ok: FILE' for "
+        "each valid file and a message for each invalid one (exit 2 if any is invalid).",
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files")
+    validate.set_defaults(handler=_validate)
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+def _run(args: argparse.Namespace) -> int:
+    import riskmodel as rm
+    from riskmodel.report import OutputDirError, check_output_dir, write_run_report
+
+    try:  # everything here comes from the user: any ValueError is bad input
+        scenario = rm.load_scenario(args.scenario)
+        scenario = _with_overrides(scenario, args)
+        out_dir = args.out if args.out is not None else Path("reports") / scenario.name
+        check_output_dir(out_dir)
+    except (ValueError, OSError) as exc:
+        raise _BadInput(str(exc)) from None
+
+    start = time.perf_counter()
+    try:
+        result = rm.simulate(scenario, progress=False if args.no_progress else None)
+        seconds = round(time.perf_counter() - start, 3)
+        written = write_run_report(result, scenario, out_dir, extra={"run_seconds": seconds})
+    except (rm.ScenarioError, rm.PortfolioError, OutputDirError) as exc:
+        raise _BadInput(str(exc)) from None
+    print(f"{scenario.name}: report written to {_display(written)}/report.html")
+    return EXIT_OK
+
+
+def _with_overrides(scenario, args: argparse.Namespace):
+    from riskmodel import ScenarioError
+
+    updates: dict = {}
+    if args.paths is not None:
+        updates["paths"] = args.paths
+    if args.seed is not None:
+        updates["seed"] = args.seed
+    if args.batch is not None:
+        updates["simulation"] = {"batch": args.batch}
+    if not updates:
+        return scenario
+    try:
+        return scenario.with_options(**updates)
+    except ScenarioError as exc:
+        problems = "; ".join(f"{f}: {m}" if f else m for f, m in exc.problems)
+        flags = ", ".join(f"--{k}" if k != "simulation" else "--batch" for k in updates)
+        raise _BadInput(f"command-line option {flags}: {problems}") from None
+
+
+def _validate(args: argparse.Namespace) -> int:
+    import riskmodel as rm
+
+    bad = 0
+    for file in args.files:
+        try:
+            rm.load_scenario(file)
+        except (ValueError, OSError) as exc:
+            bad += 1
+            print(f"riskmodel: invalid: {_paragraph(exc)}", file=sys.stderr)
+        else:
+            print(f"ok: {file}")
+    return EXIT_BAD_INPUT if bad else EXIT_OK
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+# --------------------------------------------------------------------------- entry point
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``riskmodel`` command line and return its exit code.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success, 1 on an internal error, 2 on bad input, 130 when interrupted.
+
+    Examples
+    --------
+    >>> main(["validate", "scenarios/baseline.yaml"])  # doctest: +SKIP
+    ok: scenarios/baseline.yaml
+    0
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help/--version (0) or a usage error (2); already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    try:
+        return args.handler(args)
+    except _BadInput as exc:
+        print(f"riskmodel: error: {_paragraph(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("riskmodel: interrupted; no report was written.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if args.traceback:
+            traceback.print_exc()
+        print(
+            f"riskmodel: internal error: {type(exc).__name__}: {_paragraph(exc)}\n"
+            "This is a bug in riskmodel, not a problem with your input. Run the same command "
+            "with --traceback (riskmodel --traceback run ...) to see where it happened, and "
+            "include that output when you report it.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,450 @@
+"""Write a run's folder: ``summary.json``, ``results.nc``, ``figures/*.png`` and ``report.html``.
+
+The folder is written atomically: everything is built in a hidden temporary sibling folder, which
+is then renamed into place. A failed or interrupted run leaves no trace, and an earlier complete
+report in the same place stays untouched until the new one is complete.
+
+The HTML report is self-contained (inline CSS, figures as base64 data URIs, no scripts, no
+external resources), so it can be mailed or archived as one file. It is assembled from small
+section builders (`_section_*`), each returning an HTML fragment.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from riskmodel.metrics.result import SimulationResult
+from riskmodel.metrics.risk import RiskMeasures, format_level
+from riskmodel.scenarios.load import Scenario
+
+__all__ = [
+    "SECTIONS",
+    "OutputDirError",
+    "build_summary",
+    "check_output_dir",
+    "render_html",
+    "write_run_report",
+]
+
+SECTIONS: tuple[str, ...] = (
+    "Headline figures",
+    "Scenario settings",
+    "Loss distribution",
+    "Monte Carlo diagnostics",
+    "Provenance",
+)
+"""Headings of the report's sections, in order."""
+
+_MARKER = "summary.json"  # a folder holding this file is a riskmodel report that may be replaced
+
+
+class OutputDirError(ValueError):
+    """The output folder cannot hold a report (a file is in the way, or it holds other data)."""
+
+
+# --------------------------------------------------------------------------- output folder
+def check_output_dir(out_dir: str | Path) -> Path:
+    """Check that a report can be written to `out_dir` and return its absolute path.
+
+    The folder may not exist yet (its parents are created when writing), may be empty, or may
+    hold an earlier report (a ``summary.json``), which a new run replaces. Nothing is created.
+
+    Raises
+    ------
+    OutputDirError
+        If `out_dir` is a file, a folder with other contents, or under a path that cannot be
+        created or written.
+    """
+    path = Path(out_dir).expanduser()
+    path = path.resolve() if path.is_symlink() else Path(os.path.normpath(path.absolute()))
+    if path.exists() and not path.is_dir():
+        raise OutputDirError(
+            f"{out_dir}: the output path exists and is not a folder; pass --out with a folder."
+        )
+    if path.is_dir() and any(path.iterdir()) and not (path / _MARKER).is_file():
+        raise OutputDirError(
+            f"{out_dir}: the output folder exists and is not a riskmodel report (no {_MARKER}); "
+            "a run replaces its output folder, so choose a new or empty folder with --out."
+        )
+    ancestor = path.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputDirError(
+            f"{out_dir}: cannot create the output folder under {ancestor} (not a writable "
+            "folder); choose another place with --out."
+        )
+    return path
+
+
+def _umask() -> int:
+    try:  # Linux: read it without changing process state
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def _swap_into_place(tmp: Path, out_dir: Path) -> None:
+    """Rename the finished `tmp` folder to `out_dir`, replacing an earlier report."""
+    umask = _umask()  # mkdtemp/mkstemp make private (0700/0600) entries: use the usual modes
+    for path in [tmp, *tmp.rglob("*")]:
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
+    if not out_dir.exists():
+        os.rename(tmp, out_dir)
+        return
+    old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
+    os.rename(out_dir, old)
+    try:
+        os.rename(tmp, out_dir)
+    except BaseException:
+        os.rename(old, out_dir)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- summary.json
+def _json_ready(value: Any) -> Any:
+    """Plain JSON types; NaN/inf become null (JSON has no NaN)."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def build_summary(
+    result: SimulationResult, scenario: Scenario, extra: Mapping[str, Any] | None = None
+) -> dict:
+    """``result.summary()`` plus ``scenario_file``, ``inputs`` (file → SHA-256) and `extra`."""
+    summary = result.summary()
+    summary["scenario_file"] = None if scenario.source is None else str(scenario.source)
+    summary["inputs"] = dict(scenario.inputs)
+    summary.update(extra or {})
+    return _json_ready(summary)
+
+
+def _write_summary(folder: Path, summary: dict) -> None:
+    text = json.dumps(summary, indent=2, allow_nan=False)
+    (folder / "summary.json").write_text(text + "\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- figures
+def _write_figures(
+    result: SimulationResult, folder: Path, measures: RiskMeasures
+) -> dict[str, bytes]:
+    """Draw the figures to ``folder/*.png``; return name → PNG bytes (for embedding)."""
+    from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
+
+    from riskmodel.plotting import plot_loss_distribution, plot_style
+
+    folder.mkdir()
+    out: dict[str, bytes] = {}
+    with plot_style():
+        fig = Figure(figsize=(8, 4.5), layout="constrained")
+        plot_loss_distribution(result, ax=fig.add_subplot(), measures=measures)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        out["loss_distribution"] = buf.getvalue()
+    for name, png in out.items():
+        (folder / f"{name}.png").write_bytes(png)
+    return out
+
+
+# --------------------------------------------------------------------------- HTML helpers
+_CSS = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1a1a1a;
+margin:0;background:#fafafa}
+main{max-width:960px;margin:0 auto;padding:24px 32px 48px;background:#fff}
+h1{font-size:1.6em;margin:0 0 4px}h2{font-size:1.2em;margin:32px 0 8px;padding-bottom:4px;
+border-bottom:2px solid #0072B2}
+p.lead{color:#555;margin:0 0 16px}
+table{border-collapse:collapse;width:100%;margin:8px 0}
+th,td{padding:5px 10px;border-bottom:1px solid #e5e5e5;text-align:left;vertical-align:top}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th{background:#f2f6fa;font-weight:600}
+span.se{color:#666;font-size:.9em}
+code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em;word-break:break-all}
+figure{margin:8px 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{color:#555;font-size:.9em}
+footer{margin-top:32px;color:#777;font-size:.85em}
+"""
+
+
+def _e(value: Any) -> str:
+    """Escape any value for HTML text or attributes."""
+    return html.escape(str(value), quote=True)
+
+
+def _num(value: float | None, *, digits: int = 0) -> str:
+    """Thousands-separated number; small numbers keep 4 significant digits; None/NaN → —."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    if abs(value) >= 100 or value == 0:
+        return f"{value:,.{digits}f}"
+    return f"{value:,.4g}"
+
+
+def _with_se(value: float | None, se: float | None, *, digits: int = 0) -> str:
+    text = _num(value, digits=digits)
+    if se is None or not math.isfinite(se):
+        return text
+    return f'{text} <span class="se">± {_num(se, digits=digits)}</span>'
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], numeric: set[int]) -> str:
+    """A table; cells are given as HTML (escape user strings before)."""
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
+            for i, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _section(title: str, body: str) -> str:
+    anchor = title.lower().replace(" ", "-")
+    return f'<section id="{_e(anchor)}"><h2>{_e(title)}</h2>{body}</section>'
+
+
+def _per_period_text(values, *, digits: int = 4, limit: int = 12) -> str:
+    vals = [float(v) for v in values]
+    if len(set(vals)) == 1:
+        return f"{vals[0]:.{digits}g} in every period"
+    shown = ", ".join(f"{v:.{digits}g}" for v in vals[:limit])
+    more = f", … ({len(vals)} periods)" if len(vals) > limit else ""
+    return f"[{shown}{more}]"
+
+
+# --------------------------------------------------------------------------- sections
+def _section_headline(summary: dict) -> str:
+    loss, se = summary["loss"], summary["loss"]["stderr"]
+    rows = [
+        ("Expected loss (EL)", _with_se(loss["expected"], se["expected"])),
+        ("Standard deviation of loss", _num(loss["std"])),
+    ]
+    if "ecl" in summary:
+        rows.append(("ECL, lifetime (discounted)", _num(summary["ecl"]["lifetime"])))
+        rows.append(("ECL, first 12 periods (discounted)", _num(summary["ecl"]["12_period"])))
+    for key, label in (("defaults", "Expected defaults"), ("churn", "Expected churn")):
+        block = summary[key]
+        err = (block.get("stderr") or {}).get("expected")
+        rows.append((f"{label} (customers)", _with_se(block["expected"], err, digits=1)))
+    if "value" in summary:
+        value = summary["value"]
+        margin = _with_se(value["expected"], value["stderr"]["expected"])
+        rows.append(("Expected discounted margin", margin))
+    levels = [
+        (
+            f"{format_level(100 * float(q))}%",
+            _with_se(loss["var"][q], se["var"].get(q)),
+            _with_se(loss["es"][q], se["es"].get(q)),
+        )
+        for q in loss["var"]
+    ]
+    tables = _table(("Measure", "Value ± standard error"), rows, numeric={1}) + _table(
+        ("Level", "VaR ± standard error", "ES ± standard error"), levels, numeric={1, 2}
+    )
+    note = (
+        f"<p>Totals over {summary['horizon']} periods in currency units unless stated; "
+        f"{summary['paths']:,} Monte Carlo paths; ± is one Monte Carlo standard error. VaR is "
+        "the loss quantile at the level, ES the mean loss beyond it.</p>"
+    )
+    return _section("Headline figures", tables + note)
+
+
+def _section_settings(scenario: Scenario, result: SimulationResult) -> str:
+    cfg, pf = scenario.config, scenario.portfolio
+    corr = [float(c) for c in scenario.correlation]
+    corr_text = f"{corr[0]:.4g}"
+    if len(set(corr)) > 1:
+        corr_text = f"mean {sum(corr) / len(corr):.4g} over {len(corr)} posterior draws"
+    params = "point transition matrices"
+    if scenario.n_draws > 1:
+        params = f"{scenario.n_draws} posterior draws (one per path)"
+    rows = {
+        "Scenario": cfg.name,
+        "Description": cfg.description or "—",
+        "Horizon": f"{result.horizon} periods",
+        "Paths": f"{result.paths:,}",
+        "Seed": result.seed if result.seed is not None else "none (see provenance)",
+        "Asset correlation ρ": corr_text,
+        "Systematic shift (mean of Z)": _per_period_text(scenario.shift),
+        "LGD": f"Beta, mean {cfg.lgd.mean:g}, sd {cfg.lgd.sd:g}",
+        "Discount rate per period": _per_period_text(scenario.discount_rate),
+        "Risk levels": ", ".join(format_level(q) for q in result.levels),
+        "States": ", ".join(scenario.states.names),
+        "Portfolio": f"{pf.n_cohorts} cohorts in segment(s) {', '.join(scenario.segments)}; "
+        f"{pf.total_customers:,} customers; exposure {_num(pf.total_exposure)}",
+        "Parameters": params,
+    }
+    table = _table(("Setting", "Value"), [(k, _e(v)) for k, v in rows.items()], numeric=set())
+    return _section("Scenario settings", table)
+
+
+def _section_figures(figures: Mapping[str, bytes], captions: Mapping[str, str]) -> str:
+    parts = []
+    for name, png in figures.items():
+        data = base64.b64encode(png).decode("ascii")
+        caption = captions.get(name, name.replace("_", " "))
+        parts.append(
+            f'<figure><img src="data:image/png;base64,{data}" alt="{_e(caption)}">'
+            f"<figcaption>{_e(caption)} (also <code>figures/{_e(name)}.png</code>)</figcaption>"
+            "</figure>"
+        )
+    return _section("Loss distribution", "".join(parts))
+
+
+def _section_diagnostics(summary: dict) -> str:
+    diag = summary.get("diagnostics", {})
+    paths = summary["paths"]
+    ess = diag.get("effective_sample_size")
+    loss = summary["loss"]
+    se_el = loss["stderr"]["expected"]
+    rel = se_el / loss["expected"] if se_el is not None and loss["expected"] else None
+    rows = [
+        ("Paths", f"{paths:,}"),
+        ("Effective sample size (Kish)", _num(ess)),
+        ("ESS / paths", _num(ess / paths if ess else None)),
+        ("Relative standard error of EL", "—" if rel is None else f"{100 * rel:.3g}%"),
+        ("Importance sampling", "yes" if diag.get("importance_sampling") else "no"),
+        ("Parameter draws", _num(diag.get("parameter_draws"))),
+        ("Block size (paths per seeded block)", _num(diag.get("block_size"))),
+    ]
+    note = (
+        "<p>Standard errors: EL and ES from the sample variance of the (weighted) per-path "
+        "terms; VaR from the tail-probability variance times a Siddiqui–Bofinger estimate of "
+        "the quantile density (see <code>riskmodel.metrics.risk</code>).</p>"
+    )
+    table = _table(("Diagnostic", "Value"), rows, numeric={1})
+    return _section("Monte Carlo diagnostics", table + note)
+
+
+def _section_provenance(summary: dict, result: SimulationResult) -> str:
+    inputs = summary.get("inputs") or {}
+    rows = [(f"<code>{_e(f)}</code>", f"<code>{_e(h)}</code>") for f, h in inputs.items()]
+    files = _table(("Input file", "SHA-256"), rows or [("—", "—")], numeric=set())
+    seconds = summary.get("run_seconds")
+    entropy = result.data.attrs.get("entropy", "")
+    facts = [
+        ("riskmodel version", _e(summary.get("riskmodel_version", ""))),
+        ("Seed", _e(summary.get("seed") if summary.get("seed") is not None else "none")),
+        ("Seed entropy", f"<code>{_e(entropy)}</code>"),
+        ("Run time", "—" if seconds is None else f"{float(seconds):.2f} s"),
+        ("Report written", _e(_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))),
+        ("Python / platform", _e(f"{platform.python_version()} / {platform.platform()}")),
+    ]
+    body = files + _table(("Item", "Value"), facts, numeric=set())
+    return _section("Provenance", body)
+
+
+def _page(title: str, lead: str, sections: list[str]) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>"
+        f'<header><h1>{_e(title)}</h1><p class="lead">{_e(lead)}</p></header>'
+        + "".join(sections)
+        + "<footer>Generated by riskmodel. Every figure is a Monte Carlo estimate; ± is one "
+        "standard error.</footer></main></body></html>\n"
+    )
+
+
+def render_html(
+    result: SimulationResult, scenario: Scenario, summary: dict, figures: Mapping[str, bytes]
+) -> str:
+    """The self-contained HTML report of one run."""
+    captions = {"loss_distribution": "Distribution of total loss with EL, VaR and ES"}
+    sections = [
+        _section_headline(summary),
+        _section_settings(scenario, result),
+        _section_figures(figures, captions),
+        _section_diagnostics(summary),
+        _section_provenance(summary, result),
+    ]
+    lead = scenario.config.description or f"Risk report of scenario {scenario.name}"
+    return _page(f"riskmodel report: {scenario.name}", lead, sections)
+
+
+# --------------------------------------------------------------------------- entry point
+def write_run_report(
+    result: SimulationResult,
+    scenario: Scenario,
+    out_dir: str | Path,
+    *,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a run's folder atomically and return its path.
+
+    Contents: ``summary.json`` (``result.summary()`` plus ``scenario_file``, ``inputs`` and the
+    entries of `extra`, e.g. ``run_seconds``), ``results.nc``, ``figures/loss_distribution.png``
+    and a self-contained ``report.html``.
+
+    Parameters
+    ----------
+    result : SimulationResult
+    scenario : Scenario
+        The scenario that was simulated (settings and input files for the report).
+    out_dir : str or Path
+        The run folder. Parent folders are created. An earlier report there is replaced only
+        once the new one is complete.
+    extra : mapping, optional
+        JSON-ready entries added to ``summary.json`` (``run_seconds`` also shows in the report).
+
+    Returns
+    -------
+    Path
+        The absolute path of the run folder.
+
+    Raises
+    ------
+    OutputDirError
+        If `out_dir` is a file or a folder that is not an earlier report.
+
+    Examples
+    --------
+    >>> import riskmodel as rm
+    >>> sc = rm.load_scenario("scenarios/baseline.yaml")  # doctest: +SKIP
+    >>> write_run_report(rm.simulate(sc, paths=2000), sc, "reports/baseline")  # doctest: +SKIP
+    """
+    out_dir = check_output_dir(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    try:
+        summary = build_summary(result, scenario, extra)
+        _write_summary(tmp, summary)
+        result.to_netcdf(tmp / "results.nc")
+        figures = _write_figures(result, tmp / "figures", result.risk())
+        html_text = render_html(result, scenario, summary, figures)
+        (tmp / "report.html").write_text(html_text, encoding="utf-8")
+        _swap_into_place(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir

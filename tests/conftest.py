@@ -1,0 +1,52 @@
+"""Shared test configuration: Agg backend, figures closed after each test, tiny scenarios."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import matplotlib
+import pytest
+import yaml
+
+matplotlib.use("Agg")  # before any pyplot import: tests never open windows
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIO_DIR = REPO / "scenarios"
+
+TINY = yaml.safe_load((Path(__file__).parent / "scenarios" / "tiny.yaml").read_text())
+"""A small, fast, valid scenario (tests/scenarios/tiny.yaml): ~0.1 s to simulate."""
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every pyplot figure after each test (only if pyplot was imported at all)."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+@pytest.fixture
+def tiny_config() -> dict:
+    """A fresh copy of the tiny scenario dict (mutate freely)."""
+    return copy.deepcopy(TINY)
+
+
+@pytest.fixture
+def write_scenario(tmp_path):
+    """Write a scenario dict (or raw text) to ``tmp_path/<name>`` and return the path."""
+
+    def write(data: dict | str, name: str = "scenario.yaml") -> Path:
+        path = tmp_path / name
+        text = data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def tiny_yaml(write_scenario, tiny_config) -> Path:
+    """The tiny scenario as a YAML file in a temporary folder."""
+    return write_scenario(tiny_config, "tiny.yaml")

@@ -1,0 +1,117 @@
+"""plot_loss_distribution and the shared style: draws what metrics computed, nothing more."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import yaml
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+import riskmodel as rm
+from riskmodel.metrics.result import SimulationResult
+from riskmodel.plotting import OKABE_ITO, format_compact, plot_loss_distribution, plot_style
+from riskmodel.plotting.style import RC_PARAMS, compact_formatter
+
+TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny.yaml"
+
+
+@pytest.fixture(scope="module")
+def result() -> SimulationResult:
+    scenario = rm.scenario_from_dict(yaml.safe_load(TINY.read_text()))
+    return rm.simulate(scenario, paths=800, seed=3, progress=False)
+
+
+def _lines(ax: Axes) -> dict[str, float]:
+    return {line.get_gid(): float(line.get_xdata()[0]) for line in ax.get_lines()}
+
+
+def test_returns_axes_with_histogram_and_marked_measures(result):
+    ax = plot_loss_distribution(result, bins=40)
+    assert isinstance(ax, Axes)
+    assert len(ax.patches) == 40
+    risk = result.risk()
+    lines = _lines(ax)
+    assert lines["expected"] == pytest.approx(risk.expected)
+    for q in result.levels:
+        assert lines[f"var-{q:g}"] == pytest.approx(risk.var[q])
+        assert lines[f"es-{q:g}"] == pytest.approx(risk.es[q])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0] == "800 paths" and labels[1].startswith("EL (mean) ")
+    assert "VaR 95% " in labels[2] and "ES 99% " in labels[-1]
+    assert "loss" in ax.get_xlabel() and "currency" in ax.get_xlabel()
+    assert "density" in ax.get_ylabel()
+
+
+def test_draws_on_a_given_axes_without_pyplot(result):
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plot_loss_distribution(result, ax=ax) is ax
+    assert plt.get_fignums() == []  # nothing registered with pyplot
+
+
+def test_uses_precomputed_measures_and_never_recomputes(result, monkeypatch):
+    given = dataclasses.replace(
+        result.risk(), expected=1.0, var={0.9: 2.0}, es={0.9: 3.0}, stderr_var={}, stderr_es={}
+    )
+
+    def no_stats(*args, **kwargs):
+        raise AssertionError("the plot computed statistics itself")
+
+    monkeypatch.setattr(SimulationResult, "risk", no_stats)
+    monkeypatch.setattr(rm.metrics.risk, "risk_measures", no_stats)
+    lines = _lines(plot_loss_distribution(result, measures=given))
+    assert lines == {"expected": 1.0, "var-0.9": 2.0, "es-0.9": 3.0}
+
+
+def test_histogram_is_a_weighted_density(result):
+    weights = np.linspace(0.2, 1.8, result.paths)  # mean 1, like likelihood ratios
+    weighted = SimulationResult(result.data.assign(weight=("path", weights)))
+    ax = plot_loss_distribution(weighted, bins=25)
+    heights = np.array([p.get_height() for p in ax.patches])
+    widths = np.array([p.get_width() for p in ax.patches])
+    expected, _ = np.histogram(weighted.total().values, bins=25, weights=weights, density=True)
+    np.testing.assert_allclose(heights, expected)
+    assert float(np.sum(heights * widths)) == pytest.approx(1.0)
+
+
+def test_other_variables_and_bad_variable(result):
+    ax = plot_loss_distribution(result, variable="defaults")
+    assert "defaults (customers)" in ax.get_xlabel()
+    with pytest.raises(ValueError, match="`variable` must be one of"):
+        plot_loss_distribution(result, variable="weight")
+
+
+def test_format_compact():
+    assert format_compact(27_568_263.7) == "27.6M"
+    assert format_compact(-1_500) == "-1.5k"
+    assert format_compact(999_950) == "1M"
+    assert format_compact(2.5e9, unit="€") == "€2.5bn"
+    assert format_compact(0.25) == "0.25" and format_compact(0) == "0"
+    assert format_compact(float("nan")) == "n/a"
+    assert compact_formatter()(3.2e6, 0) == "3.2M"
+
+
+def test_plot_style_is_scoped():
+    before = mpl.rcParams["axes.spines.top"]
+    with plot_style():
+        assert mpl.rcParams["axes.spines.top"] is RC_PARAMS["axes.spines.top"]
+        colours = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
+        assert [c.upper() for c in colours] == list(OKABE_ITO[1:])
+    assert mpl.rcParams["axes.spines.top"] == before
+
+
+def test_importing_plotting_does_not_import_matplotlib():
+    code = "import sys, riskmodel.plotting; print('matplotlib' in sys.modules)"
+    repo = TINY.parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo
+    )
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,168 @@
+"""Property: loading a mutated scenario never raises anything but `ScenarioError`.
+
+Valid scenario dicts (the bundled files and the tiny inline one) are mutated at random: a key
+is deleted, an unknown key inserted, a value at a random nested path replaced by a random
+scalar/list/dict/None/NaN/huge number/string, or a list truncated. Loading either succeeds or
+raises `rm.ScenarioError`; a KeyError, TypeError, IndexError, OverflowError … is a bug.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import riskmodel as rm
+
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+TINY = Path(__file__).with_name("tiny.yaml")
+BASES = [yaml.safe_load(p.read_text()) for p in [*sorted(SCENARIO_DIR.glob("*.yaml")), TINY]]
+FUZZ = settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.sampled_from([0, 1, -1, 10**400, -(10**400), 2**63, 2**64]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([math.nan, math.inf, -math.inf, 1e308, -1e308, 5e-324, 0.5, 1.0 + 1e-9]),
+    st.text(max_size=12),
+    st.sampled_from(["", ".", "..", "/", "portfolio.csv", "baseline.yaml", "new", "defaulted"]),
+)
+values = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=5), st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _paths(node, prefix=()):
+    """Every (path, value) in a nested dict/list structure, the root excluded."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        path = (*prefix, key)
+        yield path, value
+        if isinstance(value, dict | list) and value:
+            yield from _paths(value, path)
+
+
+def _parent(root, path):
+    node = root
+    for key in path[:-1]:
+        node = node[key]
+    return node
+
+
+@st.composite
+def mutated_scenarios(draw) -> dict:
+    data = copy.deepcopy(draw(st.sampled_from(BASES)))
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        paths = list(_paths(data))
+        if not paths:
+            break
+        path, value = draw(st.sampled_from(paths))
+        parent = _parent(data, path)
+        op = draw(st.sampled_from(["delete", "insert", "replace", "replace", "truncate"]))
+        if op == "delete":
+            del parent[path[-1]]
+        elif op == "insert":
+            target = value if isinstance(value, dict) else data
+            target[draw(st.text(min_size=1, max_size=10))] = draw(values)
+        elif op == "replace":
+            parent[path[-1]] = draw(values)
+        elif op == "truncate" and isinstance(value, list):
+            parent[path[-1]] = value[: draw(st.integers(min_value=0, max_value=len(value)))]
+    return data
+
+
+def _load_dict(data: dict) -> None:
+    try:
+        rm.scenario_from_dict(data, base_dir=SCENARIO_DIR)
+    except rm.ScenarioError as exc:
+        assert str(exc).startswith("<scenario>: ")
+        assert "\n" not in str(exc)
+
+
+@FUZZ
+@given(data=mutated_scenarios())
+def test_mutated_dicts_load_or_raise_scenario_error(data):
+    _load_dict(data)
+
+
+@FUZZ
+@given(data=mutated_scenarios())
+def test_mutated_files_load_or_raise_scenario_error(data, tmp_path):
+    path = tmp_path / "mutated.yaml"
+    try:
+        text = yaml.safe_dump(data, allow_unicode=True)
+    except yaml.YAMLError:
+        return
+    path.write_text(text, encoding="utf-8")
+    (tmp_path / "portfolio.csv").write_bytes((SCENARIO_DIR / "portfolio.csv").read_bytes())
+    try:
+        rm.load_scenario(path)
+    except rm.ScenarioError as exc:
+        assert str(exc).startswith(f"{path}: ")
+
+
+def _corrupt(text: str, position: int, insert: str, cut: int) -> str:
+    position = min(position, len(text))
+    return text[:position] + insert + text[position + cut :]
+
+
+@FUZZ
+@given(
+    base=st.sampled_from(sorted(SCENARIO_DIR.glob("*.yaml"))),
+    position=st.integers(min_value=0, max_value=4000),
+    insert=st.text(max_size=8),
+    cut=st.integers(min_value=0, max_value=40),
+)
+def test_corrupted_yaml_text_raises_only_scenario_error(
+    base: Path, position, insert, cut, tmp_path
+):
+    path = tmp_path / "corrupt.yaml"
+    path.write_text(_corrupt(base.read_text(), position, insert, cut), encoding="utf-8")
+    (tmp_path / "portfolio.csv").write_bytes((SCENARIO_DIR / "portfolio.csv").read_bytes())
+    try:
+        rm.load_scenario(path)
+    except rm.ScenarioError as exc:
+        assert str(exc).startswith(f"{path}: ")
+
+
+@FUZZ
+@given(blob=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)))
+def test_random_bytes_raise_only_scenario_error(blob: bytes, tmp_path):
+    path = tmp_path / "random.yaml"
+    path.write_bytes(blob)
+    try:
+        rm.load_scenario(path)
+    except rm.ScenarioError as exc:
+        assert str(exc).startswith(f"{path}: ")
+
+
+@FUZZ
+@given(
+    position=st.integers(min_value=0, max_value=400),
+    insert=st.text(max_size=6),
+    cut=st.integers(min_value=0, max_value=20),
+)
+def test_corrupted_portfolio_csv_raises_only_scenario_error(position, insert, cut, tmp_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_bytes((SCENARIO_DIR / "baseline.yaml").read_bytes())
+    csv = (SCENARIO_DIR / "portfolio.csv").read_text()
+    (tmp_path / "portfolio.csv").write_text(_corrupt(csv, position, insert, cut), encoding="utf-8")
+    try:
+        rm.load_scenario(scenario)
+    except rm.ScenarioError as exc:
+        assert "portfolio" in str(exc)

@@ -1,0 +1,229 @@
+"""The run folder and its self-contained HTML report."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+
+import riskmodel as rm
+import riskmodel.report as report
+from riskmodel.report import SECTIONS, OutputDirError, check_output_dir, write_run_report
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+
+
+class _Checker(HTMLParser):
+    """Collects structural problems, image sources, links and headings of an HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.srcs: list[str] = []
+        self.refs: list[str] = []
+        self.tags: set[str] = set()
+        self.h2: list[str] = []
+        self._in_h2 = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        attrs = dict(attrs)
+        if tag == "img":
+            self.srcs.append(attrs.get("src") or "")
+        self.refs += [v or "" for k, v in attrs.items() if k in ("src", "href", "action")]
+        if tag == "h2":
+            self._in_h2 = True
+            self.h2.append("")
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.add(tag)
+        self.refs += [v or "" for k, v in dict(attrs).items() if k in ("src", "href")]
+        if tag == "img":
+            self.srcs.append(dict(attrs).get("src") or "")
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            self.problems.append(f"end tag for void element <{tag}>")
+        elif not self.stack or self.stack[-1] != tag:
+            self.problems.append(
+                f"</{tag}> does not close <{self.stack[-1] if self.stack else ''}>"
+            )
+        else:
+            self.stack.pop()
+        if tag == "h2":
+            self._in_h2 = False
+
+    def handle_data(self, data):
+        if self._in_h2:
+            self.h2[-1] += data
+
+
+def _check(text: str) -> _Checker:
+    checker = _Checker()
+    checker.feed(text)
+    checker.close()
+    return checker
+
+
+@pytest.fixture(scope="module")
+def run():
+    """(scenario, result) of the tiny scenario, with a hostile description and segment name."""
+    cfg = yaml.safe_load((Path(__file__).parent / "scenarios" / "tiny.yaml").read_text())
+    cfg["description"] = "<script>alert('x')</script> & \"quotes\" https://example.com"
+    seg = "<b>retail</b>"
+    cfg["portfolio"]["cohorts"] = [dict(c, segment=seg) for c in cfg["portfolio"]["cohorts"]]
+    cfg["parameters"]["transitions"] = {seg: cfg["parameters"]["transitions"]["retail"]}
+    scenario = rm.scenario_from_dict(cfg)
+    return scenario, rm.simulate(scenario, progress=False)
+
+
+@pytest.fixture(scope="module")
+def folder(run, tmp_path_factory):
+    scenario, result = run
+    out = tmp_path_factory.mktemp("report") / "run"
+    return write_run_report(result, scenario, out, extra={"run_seconds": 1.25})
+
+
+@pytest.fixture(scope="module")
+def page(folder) -> str:
+    return (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_folder_contents(folder):
+    names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+    assert names == [
+        "figures",
+        "figures/loss_distribution.png",
+        "report.html",
+        "results.nc",
+        "summary.json",
+    ]
+    assert folder.is_absolute()
+    assert (folder / "figures/loss_distribution.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_summary_json_is_the_result_summary_plus_provenance(folder, run):
+    _, result = run
+    summary = json.loads((folder / "summary.json").read_text())
+    expected = json.loads(json.dumps(result.summary()))
+    assert {k: summary[k] for k in expected} == expected
+    assert summary["scenario_file"] is None and summary["inputs"] == {}
+    assert summary["run_seconds"] == 1.25
+
+
+def test_results_round_trip(folder, run):
+    _, result = run
+    back = rm.SimulationResult.from_netcdf(folder / "results.nc")
+    assert back.paths == result.paths
+    assert back.summary()["loss"] == result.summary()["loss"]
+
+
+def test_html_is_well_formed(page):
+    checker = _check(page)
+    assert checker.problems == []
+    assert checker.stack == []
+    assert page.startswith("<!DOCTYPE html>")
+
+
+def test_html_is_self_contained(page):
+    checker = _check(page)
+    assert checker.srcs, "the report must embed the figure"
+    for src in checker.srcs:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    for ref in checker.refs:
+        assert not ref.startswith(("http://", "https://", "//")), ref
+    assert not {"script", "link", "iframe", "object"} & checker.tags
+    assert "@import" not in page and "url(" not in page
+
+
+def test_html_has_every_section(page):
+    assert _check(page).h2 == list(SECTIONS)
+
+
+def test_user_strings_are_escaped(page):
+    assert "<script>" not in page and "<b>retail</b>" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;quotes&quot;" in page
+    assert "&lt;b&gt;retail&lt;/b&gt;" in page
+
+
+def test_headline_table_shows_measures_with_standard_errors(page, run):
+    _, result = run
+    risk = result.risk()
+    el = f"{risk.expected:,.0f}"
+    assert el in page and f"± {risk.stderr_expected:,.0f}" in page
+    for q in result.levels:
+        assert f"{risk.var[q]:,.0f}" in page and f"{risk.es[q]:,.0f}" in page
+    for label in ("ECL, lifetime", "ECL, first 12 periods", "Expected defaults", "Expected churn"):
+        assert label in page
+    for label in ("Horizon", "Paths", "Seed", "Asset correlation", "LGD", "Discount rate"):
+        assert label in page
+    assert "Effective sample size" in page and "1.25 s" in page
+
+
+def test_single_path_run_writes_valid_json(run, tmp_path):
+    scenario, _ = run
+    result = rm.simulate(scenario, paths=1, progress=False)  # standard errors are NaN
+    out = write_run_report(result, scenario, tmp_path / "one")
+    text = (out / "summary.json").read_text()
+
+    def reject(constant):
+        raise AssertionError(f"non-JSON constant {constant}")
+
+    summary = json.loads(text, parse_constant=reject)
+    assert summary["loss"]["stderr"]["expected"] is None
+    assert _check((out / "report.html").read_text()).problems == []
+
+
+def test_report_from_a_scenario_file_lists_inputs_with_hashes(tmp_path):
+    scenario = rm.load_scenario(Path(rm.__file__).resolve().parents[1] / "scenarios/baseline.yaml")
+    result = rm.simulate(scenario, paths=300, progress=False)
+    out = write_run_report(result, scenario, tmp_path / "b")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenario_file"] == str(scenario.source)
+    assert summary["inputs"] == dict(scenario.inputs) and len(summary["inputs"]) == 2
+    page = (out / "report.html").read_text()
+    for file, digest in scenario.inputs.items():
+        assert file in page and digest in page
+
+
+def test_failure_removes_the_temporary_folder(run, tmp_path, monkeypatch):
+    scenario, result = run
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report, "render_html", fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_run_report(result, scenario, tmp_path / "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_output_dir(tmp_path):
+    assert check_output_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert not (tmp_path / "new").exists()  # nothing is created
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "summary.json").write_text("{}")
+    check_output_dir(tmp_path / "report")  # an earlier report may be replaced
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "data.csv").write_text("x")
+    with pytest.raises(OutputDirError, match="not a riskmodel report"):
+        check_output_dir(tmp_path / "other")
+    with pytest.raises(OutputDirError, match="not a folder"):
+        check_output_dir(tmp_path / "other" / "data.csv")
+    with pytest.raises(OutputDirError, match="cannot create"):
+        check_output_dir(tmp_path / "other" / "data.csv" / "below")
+
+
+def test_numbers_format():
+    assert report._num(1234567.89) == "1,234,568"
+    assert report._num(0.012345) == "0.01235"
+    assert report._num(math.nan) == "—" and report._num(None) == "—"
