@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -118,13 +118,13 @@ def _progress(total: int, enabled: bool | None, desc: str):
     return tqdm(total=total, desc=desc, unit="path", unit_scale=True, leave=False)
 
 
-def _run_local(inputs, plan: RunPlan, workers: int | None, tick: Callable[[int], None], z_mean):
+def _run_local(inputs, plan: RunPlan, workers: int | None, tick, z_mean, sink) -> None:
     workers = workers or min(len(plan.tasks), os.cpu_count() or 1)
-    results: list[list[BlockOutput] | None] = [None] * len(plan.tasks)
 
     def job(i: int) -> int:
         blocks = [plan.blocks[b] for b in plan.tasks[i]]
-        results[i] = run_task(inputs, plan.entropy, blocks, z_mean)
+        for block, out in zip(blocks, run_task(inputs, plan.entropy, blocks, z_mean), strict=True):
+            sink(block, out)
         return sum(n for _, _, n in blocks)
 
     if workers <= 1 or len(plan.tasks) == 1:
@@ -134,10 +134,9 @@ def _run_local(inputs, plan: RunPlan, workers: int | None, tick: Callable[[int],
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for done in pool.map(job, range(len(plan.tasks))):
                 tick(done)
-    return [o for task in results for o in task]
 
 
-def _run_dask(inputs, plan: RunPlan, scheduler: str | None, tick, z_mean):
+def _run_dask(inputs, plan: RunPlan, scheduler: str | None, tick, z_mean, sink) -> None:
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -149,7 +148,7 @@ def _run_dask(inputs, plan: RunPlan, scheduler: str | None, tick, z_mean):
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
         )
         client = Client(cluster)
     try:
@@ -165,16 +164,17 @@ def _run_dask(inputs, plan: RunPlan, scheduler: str | None, tick, z_mean):
             ): i
             for i, task in enumerate(plan.tasks)
         }
-        results: list = [None] * len(plan.tasks)
         for fut in as_completed(futures):
             i = futures[fut]
-            results[i] = fut.result()
-            tick(sum(plan.blocks[b][2] for b in plan.tasks[i]))
+            blocks = [plan.blocks[b] for b in plan.tasks[i]]
+            for block, out in zip(blocks, fut.result(), strict=True):
+                sink(block, out)
+            fut.release()
+            tick(sum(n for _, _, n in blocks))
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
-    return [o for task in results for o in task]
 
 
 def simulate_dataset(
@@ -213,24 +213,51 @@ def simulate_dataset(
         level = cfg.simulation.importance_level or max(cfg.outputs.levels)
         z_mean = tail_shift(inputs, level, damping=cfg.simulation.importance_damping)
 
+    store = _Store(paths, scenario.horizon, len(scenario.segments), scenario.states.n)
     bar = _progress(paths, progress, f"simulating {scenario.name}")
     tick = bar.update if bar is not None else (lambda _n: None)
     try:
         if backend == "local":
-            outputs = _run_local(inputs, plan, workers or cfg.simulation.workers, tick, z_mean)
+            _run_local(inputs, plan, workers or cfg.simulation.workers, tick, z_mean, store.put)
         elif backend == "dask":
-            outputs = _run_dask(inputs, plan, cfg.simulation.scheduler, tick, z_mean)
+            _run_dask(inputs, plan, cfg.simulation.scheduler, tick, z_mean, store.put)
         else:
             raise ValueError(f"`backend` must be 'local' or 'dask'; got {backend!r}.")
     finally:
         if bar is not None:
             bar.close()
-    return _assemble(scenario, outputs, paths=paths, seed=seed, entropy=entropy, z_mean=z_mean)
+    return _assemble(scenario, store, paths=paths, seed=seed, entropy=entropy, z_mean=z_mean)
+
+
+class _Store:
+    """Preallocated per-path arrays; each block writes its own slice (no concatenation copy)."""
+
+    PER_PATH = ("loss", "defaults", "churn", "margin", "loss_by_segment", "weight", "draw")
+
+    def __init__(self, paths: int, horizon: int, n_segments: int, n_states: int) -> None:
+        self.loss = np.empty((paths, horizon))
+        self.defaults = np.empty((paths, horizon))
+        self.churn = np.empty((paths, horizon))
+        self.margin = np.empty((paths, horizon))
+        self.loss_by_segment = np.empty((paths, n_segments))
+        self.weight = np.empty(paths)
+        self.draw = np.empty(paths, dtype=np.int64)
+        self.occupancy_blocks: dict[int, np.ndarray] = {}
+
+    def put(self, block: tuple[int, int, int], out: BlockOutput) -> None:
+        b, start, n = block
+        for name in self.PER_PATH:
+            getattr(self, name)[start : start + n] = getattr(out, name)
+        self.occupancy_blocks[b] = out.occupancy
+
+    def occupancy_sum(self) -> np.ndarray:
+        # sum in block order so the float result does not depend on completion order
+        return sum(self.occupancy_blocks[b] for b in sorted(self.occupancy_blocks))
 
 
 def _assemble(
     scenario: Scenario,
-    outputs: list[BlockOutput],
+    store: _Store,
     *,
     paths: int,
     seed,
@@ -239,11 +266,11 @@ def _assemble(
 ) -> xr.Dataset:
     from riskmodel import __version__
 
-    cat = lambda name: np.concatenate([getattr(o, name) for o in outputs])  # noqa: E731
+    cat = lambda name: getattr(store, name)  # noqa: E731
     h = scenario.horizon
     periods = np.arange(1, h + 1)
     discount = np.cumprod(1.0 / (1.0 + scenario.discount_rate))
-    occupancy = sum(o.occupancy for o in outputs) / paths
+    occupancy = store.occupancy_sum() / paths
     pf = scenario.portfolio.table
     exposure_by_segment = [
         float(pf.loc[pf.segment == s, "exposure"].sum()) for s in scenario.segments
@@ -257,7 +284,7 @@ def _assemble(
             "margin": (("path", "period"), cat("margin")),
             "loss_by_segment": (("path", "segment"), cat("loss_by_segment")),
             "weight": ("path", cat("weight")),
-            "draw": ("path", cat("draw").astype(np.int64)),
+            "draw": ("path", cat("draw")),
             "occupancy": (("period", "state"), occupancy),
             "discount_factor": ("period", discount),
             "exposure": ("segment", np.array(exposure_by_segment)),

@@ -135,7 +135,8 @@ class TestMultiPeriodAbsorption:
     """With shift 0, expected flows equal the Markov chain's matrix powers (E[M(Z)] = P)."""
 
     @pytest.fixture(scope="class")
-    def run(self):
+    @staticmethod
+    def run():
         cfg = lifecycle_dict(horizon=18, paths=20_000, seed=8, rho=0.15)
         sc = rm.scenario_from_dict(cfg)
         return cfg, sc, rm.simulate(sc, progress=False)
