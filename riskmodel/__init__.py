@@ -7,6 +7,9 @@ turn the per-path results into report figures.
 
 from riskmodel.api import run, simulate
 from riskmodel.data.portfolio import Portfolio, PortfolioError
+from riskmodel.metrics.alerts import evaluate_alerts
+from riskmodel.metrics.compare import ComparisonError, ComparisonResult, compare_scenarios
+from riskmodel.metrics.contributions import risk_contributions
 from riskmodel.metrics.result import SimulationResult
 from riskmodel.metrics.risk import RiskMeasures, risk_measures
 from riskmodel.scenarios.errors import ScenarioError
@@ -17,6 +20,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LIFECYCLE",
+    "ComparisonError",
+    "ComparisonResult",
     "Portfolio",
     "PortfolioError",
     "RiskMeasures",
@@ -25,7 +30,10 @@ __all__ = [
     "SimulationResult",
     "StateSpace",
     "__version__",
+    "compare_scenarios",
+    "evaluate_alerts",
     "load_scenario",
+    "risk_contributions",
     "risk_measures",
     "run",
     "scenario_from_dict",

@@ -6,6 +6,7 @@ message on stderr names the file, the field and the fix; no traceback); 130 inte
 Examples
 --------
 $ riskmodel run scenarios/baseline.yaml --paths 5000 --seed 3 --out reports/try
+$ riskmodel compare scenarios/baseline.yaml scenarios/adverse.yaml --paths 5000
 $ riskmodel validate scenarios/*.yaml
 """
 
@@ -50,7 +51,7 @@ def _count(minimum: int):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``riskmodel`` (subcommands ``run`` and ``validate``)."""
+    """The argument parser of ``riskmodel`` (subcommands ``run``, ``compare``, ``validate``)."""
     from riskmodel import __version__
 
     parser = argparse.ArgumentParser(
@@ -89,6 +90,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run)
 
+    compare = sub.add_parser(
+        "compare",
+        help="run scenarios side by side on common random numbers",
+        description="Simulate several scenario files with the same seed and number of paths "
+        "(common random numbers) and write DIR/comparison.csv, DIR/comparison.json, "
+        "DIR/figures/comparison.png and DIR/report.html. With `weight:` in every file (summing "
+        "to 1) the probability-weighted ECL is reported too.",
+    )
+    compare.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml", help="scenario files")
+    compare.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        help="report folder (default: reports/compare, relative to the current folder)",
+    )
+    compare.add_argument(
+        "--paths", type=_count(1), metavar="N", help="paths per scenario (default: the largest)"
+    )
+    compare.add_argument(
+        "--seed", type=_count(0), metavar="S", help="common seed (default: the first file's)"
+    )
+    compare.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (default: only on a terminal)"
+    )
+    compare.set_defaults(handler=_compare)
+
     validate = sub.add_parser(
         "validate",
         help="check scenario files (and their portfolio/posterior files) without running",
@@ -124,7 +151,40 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _with_overrides(scenario, args: argparse.Namespace):
+def _compare(args: argparse.Namespace) -> int:
+    import riskmodel as rm
+    from riskmodel.metrics.compare import ComparisonError, compare_scenarios
+    from riskmodel.report import OutputDirError, check_output_dir, write_comparison_report
+
+    try:  # everything here comes from the user: any ValueError is bad input
+        scenarios = [rm.load_scenario(f) for f in args.scenarios]
+        if args.paths is not None:  # validate against the schema's limits
+            scenarios = [_with_overrides(sc, args, only=("paths",)) for sc in scenarios]
+        out_dir = args.out if args.out is not None else Path("reports") / "compare"
+        check_output_dir(out_dir)
+    except (ValueError, OSError) as exc:
+        raise _BadInput(str(exc)) from None
+
+    start = time.perf_counter()
+    try:
+        comparison = compare_scenarios(
+            scenarios,
+            paths=args.paths,
+            seed=args.seed,
+            progress=False if args.no_progress else None,
+        )
+        seconds = round(time.perf_counter() - start, 3)
+        written = write_comparison_report(
+            comparison, scenarios, out_dir, extra={"run_seconds": seconds}
+        )
+    except (rm.ScenarioError, rm.PortfolioError, OutputDirError, ComparisonError) as exc:
+        raise _BadInput(str(exc)) from None
+    names = ", ".join(comparison.scenarios)
+    print(f"compared {names}: report written to {_display(written)}/report.html")
+    return EXIT_OK
+
+
+def _with_overrides(scenario, args: argparse.Namespace, only: tuple[str, ...] | None = None):
     from riskmodel import ScenarioError
 
     updates: dict = {}
@@ -132,8 +192,10 @@ def _with_overrides(scenario, args: argparse.Namespace):
         updates["paths"] = args.paths
     if args.seed is not None:
         updates["seed"] = args.seed
-    if args.batch is not None:
+    if getattr(args, "batch", None) is not None:
         updates["simulation"] = {"batch": args.batch}
+    if only is not None:
+        updates = {k: v for k, v in updates.items() if k in only}
     if not updates:
         return scenario
     try:

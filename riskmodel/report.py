@@ -1,8 +1,9 @@
-"""Write a run's folder: ``summary.json``, ``results.nc``, ``figures/*.png`` and ``report.html``.
+"""Write a run's folder (``summary.json``, ``results.nc``, ``figures/*.png``, ``report.html``)
+and a scenario comparison's folder (``comparison.csv``, ``comparison.json``, figures, report).
 
-The folder is written atomically: everything is built in a hidden temporary sibling folder, which
-is then renamed into place. A failed or interrupted run leaves no trace, and an earlier complete
-report in the same place stays untouched until the new one is complete.
+Folders are written atomically (`write_folder_atomic`): everything is built in a hidden temporary
+sibling folder, which is then renamed into place. A failed or interrupted run leaves no trace,
+and an earlier complete report in the same place stays untouched until the new one is complete.
 
 The HTML report is self-contained (inline CSS, figures as base64 data URIs, no scripts, no
 external resources), so it can be mailed or archived as one file. It is assembled from small
@@ -22,20 +23,26 @@ import platform
 import shutil
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from riskmodel.metrics.alerts import alerts_to_dict, evaluate_alerts
+from riskmodel.metrics.compare import ComparisonResult
 from riskmodel.metrics.result import SimulationResult
 from riskmodel.metrics.risk import RiskMeasures, format_level
 from riskmodel.scenarios.load import Scenario
 
 __all__ = [
+    "COMPARISON_SECTIONS",
     "SECTIONS",
     "OutputDirError",
     "build_summary",
     "check_output_dir",
+    "render_comparison_html",
     "render_html",
+    "write_comparison_report",
+    "write_folder_atomic",
     "write_run_report",
 ]
 
@@ -43,12 +50,24 @@ SECTIONS: tuple[str, ...] = (
     "Headline figures",
     "Scenario settings",
     "Loss distribution",
+    "Risk contributions",
+    "Early warnings",
     "Monte Carlo diagnostics",
     "Provenance",
 )
-"""Headings of the report's sections, in order."""
+"""Headings of the run report's sections, in order."""
 
-_MARKER = "summary.json"  # a folder holding this file is a riskmodel report that may be replaced
+COMPARISON_SECTIONS: tuple[str, ...] = (
+    "Scenarios side by side",
+    "Probability-weighted ECL",
+    "Comparison figure",
+    "Scenario settings",
+    "Provenance",
+)
+"""Headings of the comparison report's sections, in order."""
+
+# a folder holding one of these files is a riskmodel report that may be replaced
+_MARKERS = ("summary.json", "comparison.json")
 
 
 class OutputDirError(ValueError):
@@ -60,7 +79,8 @@ def check_output_dir(out_dir: str | Path) -> Path:
     """Check that a report can be written to `out_dir` and return its absolute path.
 
     The folder may not exist yet (its parents are created when writing), may be empty, or may
-    hold an earlier report (a ``summary.json``), which a new run replaces. Nothing is created.
+    hold an earlier report (a ``summary.json`` or ``comparison.json``), which a new run replaces.
+    Nothing is created.
 
     Raises
     ------
@@ -74,9 +94,11 @@ def check_output_dir(out_dir: str | Path) -> Path:
         raise OutputDirError(
             f"{out_dir}: the output path exists and is not a folder; pass --out with a folder."
         )
-    if path.is_dir() and any(path.iterdir()) and not (path / _MARKER).is_file():
+    is_report = any((path / m).is_file() for m in _MARKERS)
+    if path.is_dir() and any(path.iterdir()) and not is_report:
         raise OutputDirError(
-            f"{out_dir}: the output folder exists and is not a riskmodel report (no {_MARKER}); "
+            f"{out_dir}: the output folder exists and is not a riskmodel report (no "
+            f"{' or '.join(_MARKERS)}); "
             "a run replaces its output folder, so choose a new or empty folder with --out."
         )
     ancestor = path.parent
@@ -118,6 +140,39 @@ def _swap_into_place(tmp: Path, out_dir: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def write_folder_atomic(out_dir: str | Path, fill: Callable[[Path], None]) -> Path:
+    """Build a report folder with `fill` in a temporary sibling, then swap it into place.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The folder to write; checked with `check_output_dir`. Parents are created.
+    fill : callable
+        ``fill(folder)`` writes every file into the (empty, temporary) `folder`.
+
+    Returns
+    -------
+    Path
+        The absolute path of the folder.
+
+    Raises
+    ------
+    OutputDirError
+        If `out_dir` cannot hold a report. Any error of `fill` propagates; then nothing is left
+        behind and an earlier report at `out_dir` is untouched.
+    """
+    out_dir = check_output_dir(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    try:
+        fill(tmp)
+        _swap_into_place(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
 # --------------------------------------------------------------------------- summary.json
 def _json_ready(value: Any) -> Any:
     """Plain JSON types; NaN/inf become null (JSON has no NaN)."""
@@ -137,8 +192,11 @@ def _json_ready(value: Any) -> Any:
 def build_summary(
     result: SimulationResult, scenario: Scenario, extra: Mapping[str, Any] | None = None
 ) -> dict:
-    """``result.summary()`` plus ``scenario_file``, ``inputs`` (file → SHA-256) and `extra`."""
+    """``result.summary()`` plus ``alerts`` (if the scenario has any), ``scenario_file``,
+    ``inputs`` (file → SHA-256) and `extra`."""
     summary = result.summary()
+    if scenario.config.alerts:
+        summary["alerts"] = alerts_to_dict(evaluate_alerts(result, scenario.config.alerts))
     summary["scenario_file"] = None if scenario.source is None else str(scenario.source)
     summary["inputs"] = dict(scenario.inputs)
     summary.update(extra or {})
@@ -308,7 +366,9 @@ def _section_settings(scenario: Scenario, result: SimulationResult) -> str:
     return _section("Scenario settings", table)
 
 
-def _section_figures(figures: Mapping[str, bytes], captions: Mapping[str, str]) -> str:
+def _section_figures(
+    figures: Mapping[str, bytes], captions: Mapping[str, str], title: str = "Loss distribution"
+) -> str:
     parts = []
     for name, png in figures.items():
         data = base64.b64encode(png).decode("ascii")
@@ -318,7 +378,78 @@ def _section_figures(figures: Mapping[str, bytes], captions: Mapping[str, str]) 
             f"<figcaption>{_e(caption)} (also <code>figures/{_e(name)}.png</code>)</figcaption>"
             "</figure>"
         )
-    return _section("Loss distribution", "".join(parts))
+    return _section(title, "".join(parts))
+
+
+def _section_contributions(summary: dict) -> str:
+    contrib = summary.get("contributions")
+    if not contrib:
+        return _section("Risk contributions", "<p>No contributions were computed.</p>")
+    se = contrib["stderr"]
+    levels = list(contrib["var"])
+    header = (
+        "Segment",
+        "EL ± s.e.",
+        *(f"VaR {format_level(100 * float(q))}%" for q in levels),
+        *(f"ES {format_level(100 * float(q))}%" for q in levels),
+    )
+    rows = []
+    for seg in contrib["expected"]:
+        rows.append(
+            (
+                _e(seg),
+                _with_se(contrib["expected"][seg], se["expected"][seg]),
+                *(_with_se(contrib["var"][q][seg], se["var"][q][seg]) for q in levels),
+                *(_with_se(contrib["es"][q][seg], se["es"][q][seg]) for q in levels),
+            )
+        )
+    total = contrib["total"]
+    rows.append(
+        (
+            "<strong>Total</strong>",
+            _num(total["expected"]),
+            *(_num(total["var"][q]) for q in levels),
+            *(_num(total["es"][q]) for q in levels),
+        )
+    )
+    note = (
+        "<p>Euler allocation per segment, estimated from the paths with their weights: EL is "
+        "the segment's mean loss; ES the segment's mean loss in the tail beyond VaR (tail "
+        "weights plus the atom at VaR, so the segments add up to ES exactly); VaR the segment's "
+        "mean loss on paths whose total is near VaR (Gaussian kernel, rescaled to add up to "
+        "VaR). See <code>riskmodel.metrics.contributions</code>.</p>"
+    )
+    table = _table(header, rows, numeric=set(range(1, len(header))))
+    return _section("Risk contributions", table + note)
+
+
+def _section_alerts(summary: dict) -> str:
+    alerts = summary.get("alerts") or {}
+    if not alerts:
+        body = "<p>No early-warning thresholds configured (scenario key <code>alerts:</code>).</p>"
+        return _section("Early warnings", body)
+    rows = []
+    for name, a in alerts.items():
+        first = a["first_period"]
+        peak = a["max_probability"]
+        rows.append(
+            (
+                _e(name),
+                _e(a["metric"]),
+                _num(a["threshold"]),
+                f"{100 * a['confidence']:.3g}%",
+                "—" if peak is None else f"{100 * peak:.3g}%",
+                "never" if first is None else _e(first),
+            )
+        )
+    header = ("Alert", "KPI", "Threshold", "Confidence", "Max. breach prob.", "First alarm")
+    note = (
+        "<p>Per period, the weighted share of paths on which the KPI exceeds its threshold; an "
+        "alert fires in the first period where that probability reaches its confidence. Rates "
+        "are per customer alive at the period start. Per-period probabilities with standard "
+        "errors are in <code>summary.json</code> under <code>alerts</code>.</p>"
+    )
+    return _section("Early warnings", _table(header, rows, numeric={2, 3, 4, 5}) + note)
 
 
 def _section_diagnostics(summary: dict) -> str:
@@ -385,6 +516,8 @@ def render_html(
         _section_headline(summary),
         _section_settings(scenario, result),
         _section_figures(figures, captions),
+        _section_contributions(summary),
+        _section_alerts(summary),
         _section_diagnostics(summary),
         _section_provenance(summary, result),
     ]
@@ -433,18 +566,214 @@ def write_run_report(
     >>> sc = rm.load_scenario("scenarios/baseline.yaml")  # doctest: +SKIP
     >>> write_run_report(rm.simulate(sc, paths=2000), sc, "reports/baseline")  # doctest: +SKIP
     """
-    out_dir = check_output_dir(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    try:
+
+    def fill(tmp: Path) -> None:
         summary = build_summary(result, scenario, extra)
         _write_summary(tmp, summary)
         result.to_netcdf(tmp / "results.nc")
         figures = _write_figures(result, tmp / "figures", result.risk())
         html_text = render_html(result, scenario, summary, figures)
         (tmp / "report.html").write_text(html_text, encoding="utf-8")
-        _swap_into_place(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+
+    return write_folder_atomic(out_dir, fill)
+
+
+# --------------------------------------------------------------------------- comparison report
+def _section_comparison_table(cmp: ComparisonResult) -> str:
+    ds, levels = cmp.data, cmp.levels
+
+    def cell(i: int, var: str, err: str, k: int | None = None, digits: int = 0) -> str:
+        v, e = ds[var].values[i], ds[err].values[i]
+        if k is not None:
+            v, e = v[k], e[k]
+        return _with_se(float(v), float(e), digits=digits)
+
+    pct = [f"{format_level(100 * q)}%" for q in levels]
+    risk_header = (
+        "Scenario",
+        "Weight",
+        "EL",
+        *(f"VaR {p}" for p in pct),
+        *(f"ES {p}" for p in pct),
+    )
+    credit_header = ("Scenario", "ECL lifetime", "ECL 12 periods", "Defaults", "Churn", "Margin")
+    risk_rows, credit_rows = [], []
+    for i, name in enumerate(cmp.scenarios):
+        weight = float(ds["weight"].values[i])
+        risk_rows.append(
+            (
+                _e(name),
+                "—" if math.isnan(weight) else f"{weight:g}",
+                cell(i, "expected", "stderr_expected"),
+                *(cell(i, "var", "stderr_var", k) for k in range(len(levels))),
+                *(cell(i, "es", "stderr_es", k) for k in range(len(levels))),
+            )
+        )
+        credit_rows.append(
+            (
+                _e(name),
+                _num(float(ds["ecl_lifetime"].values[i])),
+                _num(float(ds["ecl_12_period"].values[i])),
+                cell(i, "expected_defaults", "stderr_defaults", digits=1),
+                cell(i, "expected_churn", "stderr_churn", digits=1),
+                cell(i, "expected_value", "stderr_value"),
+            )
+        )
+    note = (
+        f"<p>{int(ds.attrs['paths']):,} paths per scenario on common random numbers (the same "
+        "seed, so path <i>i</i> sees the same innovations in every scenario): differences "
+        "between scenarios are far more precise than each figure's own ± (one Monte Carlo "
+        "standard error). Total loss over each scenario's horizon; ECL and margin discounted; "
+        "defaults and churn in expected customers. The same figures are in "
+        "<code>comparison.csv</code>.</p>"
+    )
+    tables = _table(risk_header, risk_rows, numeric=set(range(1, len(risk_header)))) + _table(
+        credit_header, credit_rows, numeric=set(range(1, len(credit_header)))
+    )
+    return _section("Scenarios side by side", tables + note)
+
+
+def _section_weighted_ecl(cmp: ComparisonResult) -> str:
+    if cmp.weights is None:
+        body = (
+            "<p>No scenario weights given. Add a top-level <code>weight:</code> to every "
+            "scenario file (weights summing to 1) for the probability-weighted ECL.</p>"
+        )
+        return _section("Probability-weighted ECL", body)
+    rows = [
+        ("ECL, lifetime (discounted)", _num(cmp.weighted_ecl)),
+        ("ECL, first 12 periods (discounted)", _num(cmp.weighted_ecl_12_period)),
+    ]
+    terms = " + ".join(
+        f"{w:g} × {_e(n)}" for n, w in zip(cmp.scenarios, cmp.weights.tolist(), strict=True)
+    )
+    note = f"<p>Σ weight × ECL over the scenarios: {terms} (IFRS 9 §5.5.17, B5.5.42).</p>"
+    return _section(
+        "Probability-weighted ECL", _table(("Measure", "Value"), rows, numeric={1}) + note
+    )
+
+
+def _section_comparison_settings(scenarios: Sequence[Scenario]) -> str:
+    rows = [
+        (
+            _e(sc.name),
+            _e(sc.config.description or "—"),
+            _e(f"{sc.horizon}"),
+            _e(_per_period_text(sc.shift)),
+            f"<code>{_e(sc.source or '—')}</code>",
+        )
+        for sc in scenarios
+    ]
+    header = ("Scenario", "Description", "Horizon", "Systematic shift (mean of Z)", "File")
+    return _section("Scenario settings", _table(header, rows, numeric={2}))
+
+
+def _section_comparison_provenance(summary: dict, scenarios: Sequence[Scenario]) -> str:
+    inputs = {f: h for sc in scenarios for f, h in sc.inputs.items()}
+    rows = [(f"<code>{_e(f)}</code>", f"<code>{_e(h)}</code>") for f, h in inputs.items()]
+    files = _table(("Input file", "SHA-256"), rows or [("—", "—")], numeric=set())
+    seconds = summary.get("run_seconds")
+    facts = [
+        ("riskmodel version", _e(summary.get("riskmodel_version", ""))),
+        ("Seed", _e(summary["seed"] if summary.get("seed") is not None else "none")),
+        ("Seed entropy", f"<code>{_e(summary.get('entropy', ''))}</code>"),
+        ("Run time", "—" if seconds is None else f"{float(seconds):.2f} s"),
+        ("Report written", _e(_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))),
+        ("Python / platform", _e(f"{platform.python_version()} / {platform.platform()}")),
+    ]
+    return _section("Provenance", files + _table(("Item", "Value"), facts, numeric=set()))
+
+
+def render_comparison_html(
+    comparison: ComparisonResult,
+    scenarios: Sequence[Scenario],
+    summary: dict,
+    figures: Mapping[str, bytes],
+) -> str:
+    """The self-contained HTML report of a scenario comparison."""
+    captions = {"comparison": "EL, VaR and ES per scenario, ± one standard error"}
+    sections = [
+        _section_comparison_table(comparison),
+        _section_weighted_ecl(comparison),
+        _section_figures(figures, captions, title="Comparison figure"),
+        _section_comparison_settings(scenarios),
+        _section_comparison_provenance(summary, scenarios),
+    ]
+    names = ", ".join(comparison.scenarios)
+    return _page(f"riskmodel comparison: {names}", f"Scenarios side by side: {names}", sections)
+
+
+def write_comparison_report(
+    comparison: ComparisonResult,
+    scenarios: Sequence[Scenario],
+    out_dir: str | Path,
+    *,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a comparison folder atomically and return its path.
+
+    Contents: ``comparison.csv`` (one row per scenario), ``comparison.json``
+    (``comparison.to_dict()`` plus ``riskmodel_version``, ``scenario_files``, ``inputs`` and
+    `extra`), ``figures/comparison.png`` and a self-contained ``report.html``.
+
+    Parameters
+    ----------
+    comparison : ComparisonResult
+        From `riskmodel.metrics.compare.compare_scenarios`.
+    scenarios : sequence of Scenario
+        The compared scenarios (settings and input files for the report).
+    out_dir : str or Path
+        The folder; an earlier report there is replaced only once the new one is complete.
+    extra : mapping, optional
+        JSON-ready entries added to ``comparison.json`` (e.g. ``run_seconds``).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    OutputDirError
+        If `out_dir` is a file or a folder that is not an earlier report.
+
+    Examples
+    --------
+    >>> from riskmodel.metrics.compare import compare_scenarios  # doctest: +SKIP
+    >>> cmp = compare_scenarios(scenarios, paths=2000)  # doctest: +SKIP
+    >>> write_comparison_report(cmp, scenarios, "reports/compare")  # doctest: +SKIP
+    """
+    from riskmodel import __version__
+
+    def fill(tmp: Path) -> None:
+        summary = {"riskmodel_version": __version__, **comparison.to_dict()}
+        summary["scenario_files"] = {
+            sc.name: None if sc.source is None else str(sc.source) for sc in scenarios
+        }
+        summary["inputs"] = {f: h for sc in scenarios for f, h in sc.inputs.items()}
+        summary = _json_ready({**summary, **(extra or {})})
+        comparison.to_dataframe().to_csv(tmp / "comparison.csv")
+        text = json.dumps(summary, indent=2, allow_nan=False)
+        (tmp / "comparison.json").write_text(text + "\n", encoding="utf-8")
+        figures = _write_comparison_figures(comparison, tmp / "figures")
+        html_text = render_comparison_html(comparison, scenarios, summary, figures)
+        (tmp / "report.html").write_text(html_text, encoding="utf-8")
+
+    return write_folder_atomic(out_dir, fill)
+
+
+def _write_comparison_figures(comparison: ComparisonResult, folder: Path) -> dict[str, bytes]:
+    from matplotlib.figure import Figure
+
+    from riskmodel.plotting.comparison import plot_comparison
+    from riskmodel.plotting.style import plot_style
+
+    folder.mkdir()
+    with plot_style():
+        width = max(8.0, 1.6 * len(comparison.scenarios))
+        fig = Figure(figsize=(width, 4.5), layout="constrained")
+        plot_comparison(comparison, ax=fig.add_subplot())
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+    png = buf.getvalue()
+    (folder / "comparison.png").write_bytes(png)
+    return {"comparison": png}

@@ -219,6 +219,94 @@ def test_override_beyond_the_schema_is_bad_input(tiny_yaml, tmp_path, capsys):
     assert "--paths" in err and "at most" in err and "Traceback" not in err
 
 
+# --------------------------------------------------------------------------- compare
+COMPARE_FILES = ("comparison.csv", "comparison.json", "report.html", "figures/comparison.png")
+
+
+def _compare(*args: str) -> int:
+    return main(["compare", *args, "--no-progress"])
+
+
+def _variant(write_scenario, tiny_config, name: str, **updates) -> Path:
+    return write_scenario({**tiny_config, "name": name, **updates}, f"{name}.yaml")
+
+
+def test_compare_writes_every_file_to_the_default_folder(
+    write_scenario, tiny_config, tmp_path, monkeypatch, capsys
+):
+    a = _variant(write_scenario, tiny_config, "calm", systematic={"correlation": 0.1})
+    b = _variant(write_scenario, tiny_config, "storm", systematic={"correlation": 0.1, "shift": -1})
+    monkeypatch.chdir(tmp_path)
+    assert _compare(str(a), str(b), "--paths", "400", "--seed", "3") == 0
+    folder = tmp_path / "reports" / "compare"
+    for name in COMPARE_FILES:
+        assert (folder / name).is_file(), name
+    assert _leftovers(folder.parent) == []
+    assert "reports/compare/report.html" in capsys.readouterr().out
+    rows = (folder / "comparison.csv").read_text().splitlines()
+    assert rows[0].startswith("scenario,weight,expected,") and len(rows) == 3
+    assert [r.split(",")[0] for r in rows[1:]] == ["calm", "storm"]
+    data = json.loads((folder / "comparison.json").read_text())
+    assert (data["paths"], data["seed"], data["weighted_ecl"]) == (400, 3, None)
+    assert [r["scenario"] for r in data["scenarios"]] == ["calm", "storm"]
+    assert data["scenarios"][0]["expected"] < data["scenarios"][1]["expected"]
+    assert data["scenario_files"] == {"calm": str(a), "storm": str(b)}
+    page = (folder / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "data:image/png;base64," in page
+    for title in riskmodel.report.COMPARISON_SECTIONS:
+        assert f">{title}</h2>" in page
+    expected = rm.simulate(rm.load_scenario(b), paths=400, seed=3, progress=False)
+    assert data["scenarios"][1]["expected"] == expected.summary()["loss"]["expected"]
+
+
+def test_compare_with_weights_reports_the_weighted_ecl(write_scenario, tiny_config, tmp_path):
+    a = _variant(write_scenario, tiny_config, "a", weight=0.25)
+    b = _variant(write_scenario, tiny_config, "b", weight=0.75, lgd={"mean": 0.6, "sd": 0.2})
+    out = tmp_path / "cmp"
+    assert _compare(str(a), str(b), "--out", str(out), "--paths", "300") == 0
+    data = json.loads((out / "comparison.json").read_text())
+    ecl = [r["ecl_lifetime"] for r in data["scenarios"]]
+    assert data["weighted_ecl"]["lifetime"] == pytest.approx(0.25 * ecl[0] + 0.75 * ecl[1])
+    assert "Probability-weighted ECL" in (out / "report.html").read_text()
+    # a second comparison replaces the first cleanly
+    assert _compare(str(a), str(b), "--out", str(out), "--paths", "200") == 0
+    assert json.loads((out / "comparison.json").read_text())["paths"] == 200
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("weights", "needle"),
+    [((0.5, 0.4), "must sum to 1"), ((0.5, None), "on every file or on none")],
+)
+def test_compare_with_bad_weights_exits_2(
+    write_scenario, tiny_config, tmp_path, capsys, weights, needle
+):
+    files = []
+    for i, w in enumerate(weights):
+        extra = {} if w is None else {"weight": w}
+        files.append(_variant(write_scenario, tiny_config, f"s{i}", **extra))
+    out = tmp_path / "out"
+    assert _compare(*map(str, files), "--out", str(out)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("riskmodel: error: ") and needle in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    for f, w in zip(files, weights, strict=True):
+        assert f"{f}: {'none' if w is None else f'{w:g}'}" in err
+    assert not out.exists()
+
+
+def test_compare_bad_inputs_exit_2(write_scenario, tiny_config, tmp_path, capsys):
+    a = _variant(write_scenario, tiny_config, "a")
+    assert _compare(str(a), str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "o")) == 2
+    assert "nope.yaml: file not found" in capsys.readouterr().err
+    assert _compare(str(a), str(a), "--out", str(tmp_path / "o")) == 2
+    assert "must be unique" in capsys.readouterr().err
+    assert _compare(str(a), "--out", str(tmp_path / "o"), "--paths", "2000000000") == 2
+    assert "--paths" in capsys.readouterr().err
+    assert main(["compare"]) == 2
+    assert not (tmp_path / "o").exists()
+
+
 # --------------------------------------------------------------------------- validate
 def test_validate_bundled_scenarios(capsys):
     files = [str(p) for p in sorted((REPO / "scenarios").glob("*.yaml"))]

@@ -1,5 +1,18 @@
-"""riskmodel.metrics: risk measures and Monte Carlo standard errors of simulated results."""
+"""riskmodel.metrics: risk measures and Monte Carlo standard errors of simulated results,
+risk contributions, early warnings and scenario comparisons."""
 
+from riskmodel.metrics.alerts import alert_kpi, alerts_to_dict, evaluate_alerts
+from riskmodel.metrics.compare import (
+    ComparisonError,
+    ComparisonResult,
+    check_weights,
+    compare_scenarios,
+)
+from riskmodel.metrics.contributions import (
+    contributions_to_dict,
+    euler_contributions,
+    risk_contributions,
+)
 from riskmodel.metrics.risk import (
     DEFAULT_LEVELS,
     RiskMeasures,
@@ -13,10 +26,20 @@ from riskmodel.metrics.risk import (
 
 __all__ = [
     "DEFAULT_LEVELS",
+    "ComparisonError",
+    "ComparisonResult",
     "RiskMeasures",
+    "alert_kpi",
+    "alerts_to_dict",
+    "check_weights",
+    "compare_scenarios",
+    "contributions_to_dict",
+    "euler_contributions",
+    "evaluate_alerts",
     "exceedance_probability",
     "expected_value",
     "format_level",
+    "risk_contributions",
     "risk_measures",
     "risk_measures_da",
     "weighted_quantile",

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from riskmodel.metrics.contributions import contributions_to_dict, risk_contributions
 from riskmodel.metrics.risk import RiskMeasures, expected_value, risk_measures, weighted_quantile
 
 __all__ = ["SimulationResult", "write_netcdf_atomic"]
@@ -179,6 +180,7 @@ class SimulationResult:
                 "stderr": {"expected": value.stderr_expected},
                 "description": "discounted margin earned over the horizon",
             },
+            "contributions": contributions_to_dict(risk_contributions(self.data)),
             "portfolio": {
                 "customers": int(attrs.get("total_customers", 0)),
                 "exposure": float(attrs.get("total_exposure", 0.0)),

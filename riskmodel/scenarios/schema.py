@@ -22,6 +22,8 @@ from pydantic import (
 )
 
 __all__ = [
+    "ALERT_METRICS",
+    "AlertConfig",
     "CohortConfig",
     "LGDConfig",
     "OutputsConfig",
@@ -172,6 +174,8 @@ class SimulationConfig(_Model):
     importance_level: float | None = Field(default=None, gt=0.5, lt=1.0)
     importance_damping: float = Field(default=0.5, ge=0.0, le=1.0)
     parameter_uncertainty: bool = True
+    approximation: Literal["none", "large_pool"] = "none"
+    large_pool_min_customers: StrictInt = Field(default=1000, ge=1)
     backend: Literal["local", "dask"] = "local"
     scheduler: str | None = None
     workers: StrictInt | None = Field(default=None, ge=1)
@@ -191,6 +195,31 @@ class OutputsConfig(_Model):
         return sorted(set(v))
 
 
+ALERT_METRICS: tuple[str, ...] = ("default_rate", "churn_rate", "loss", "defaults", "churn")
+"""KPIs an alert can watch, per period: rates are per customer alive at the period start."""
+
+_RATE_METRICS = frozenset({"default_rate", "churn_rate"})
+
+
+class AlertConfig(_Model):
+    """One entry of `alerts:` — an early-warning threshold on a per-period KPI."""
+
+    name: str = Field(min_length=1)
+    metric: Literal["default_rate", "churn_rate", "loss", "defaults", "churn"]
+    threshold: float
+    confidence: float = Field(default=0.9, gt=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _rate_threshold(self) -> AlertConfig:
+        if self.metric in _RATE_METRICS and not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(
+                f"`threshold` of a {self.metric} alert is a fraction of the customers alive at "
+                f"the period start and must be in [0, 1]; got {self.threshold}. Write e.g. 0.02 "
+                "for 2% a period"
+            )
+        return self
+
+
 class ScenarioConfig(_Model):
     """A whole scenario file, version 1."""
 
@@ -207,6 +236,30 @@ class ScenarioConfig(_Model):
     discount_rate: NumberOrList = 0.0
     simulation: SimulationConfig = SimulationConfig()
     outputs: OutputsConfig = OutputsConfig()
+    weight: Probability | None = None
+    alerts: list[AlertConfig] = Field(default_factory=list)
+
+    @field_validator("alerts")
+    @classmethod
+    def _alert_names(cls, v: list[AlertConfig]) -> list[AlertConfig]:
+        names = [a.name for a in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(
+                f"alert names must be unique (they key the summary); got {dupes} more than "
+                "once. Rename the duplicates"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _churn_alerts(self) -> ScenarioConfig:
+        churn = [a.name for a in self.alerts if a.metric in ("churn", "churn_rate")]
+        if churn and self.states.churn is None:
+            raise ValueError(
+                f"alerts {churn} watch churn, but `states` declares no churn state; add "
+                "`states: {churn: <state>}` or drop those alerts"
+            )
+        return self
 
     @field_validator("name")
     @classmethod

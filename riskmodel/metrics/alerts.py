@@ -1,0 +1,175 @@
+"""Early warnings: per period, the probability that a KPI breaches its threshold.
+
+An alert (the `alerts:` section of a scenario, `riskmodel.scenarios.schema.AlertConfig`) watches
+one per-period KPI of the simulated paths:
+
+- ``loss``, ``defaults``, ``churn``: the amount in the period (currency, customers, customers);
+- ``default_rate``, ``churn_rate``: defaults (churn) in the period divided by the customers alive
+  at the period start, ``n_alive(t) = n_total − Σ_{u<t} (defaults_u + churn_u)`` per path.
+  This assumes that customers leave the book only by default or churn (true for the lifecycle
+  and IFRS 9 state spaces); a rate with nobody alive is 0.
+
+Per period ``t`` the breach probability is ``p_t = (1/N) Σ w_i 1{KPI_it > threshold}`` with the
+importance-sampling weights ``w_i``, and its standard error ``std(w_i 1{…}, ddof=1) / sqrt(N)``
+(as `riskmodel.metrics.exceedance_probability`). The alert fires at the first period with
+``p_t ≥ confidence``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pydantic
+import xarray as xr
+
+from riskmodel.scenarios.errors import format_validation_error
+from riskmodel.scenarios.schema import ALERT_METRICS, AlertConfig
+
+__all__ = ["alert_kpi", "alerts_to_dict", "evaluate_alerts"]
+
+
+def _dataset(data: Any) -> xr.Dataset:
+    ds = getattr(data, "data", data)
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(
+            f"`result` must be a SimulationResult or its xarray Dataset; got {type(data).__name__}."
+        )
+    return ds
+
+
+def alert_kpi(data: Any, metric: str) -> xr.DataArray:
+    """The per-path, per-period KPI an alert watches (dims: path, period).
+
+    Parameters
+    ----------
+    data : SimulationResult or xarray.Dataset
+        Engine output with ``loss``, ``defaults`` and ``churn`` (path, period) and the
+        ``total_customers`` attribute.
+    metric : {"default_rate", "churn_rate", "loss", "defaults", "churn"}
+
+    Returns
+    -------
+    xarray.DataArray
+
+    Raises
+    ------
+    ValueError
+        For an unknown `metric`.
+    """
+    ds = _dataset(data)
+    if metric not in ALERT_METRICS:
+        raise ValueError(f"`metric` must be one of {list(ALERT_METRICS)}; got {metric!r}.")
+    if metric in ("loss", "defaults", "churn"):
+        return ds[metric].transpose("path", "period")
+    leaving = (ds["defaults"] + ds["churn"]).transpose("path", "period")
+    earlier = leaving.cumsum("period") - leaving  # leavers of the periods before t
+    alive = float(ds.attrs["total_customers"]) - earlier
+    count = ds["defaults" if metric == "default_rate" else "churn"].transpose("path", "period")
+    safe = alive.where(alive > 0, 1.0)
+    return (count / safe).where(alive > 0, 0.0).rename(metric)
+
+
+def _configs(alerts: Iterable[AlertConfig | Mapping]) -> list[AlertConfig]:
+    out = []
+    for i, a in enumerate(alerts):
+        if isinstance(a, AlertConfig):
+            out.append(a)
+            continue
+        try:
+            out.append(AlertConfig.model_validate(a))
+        except pydantic.ValidationError as exc:
+            problems = format_validation_error(exc, AlertConfig)
+            text = "; ".join(f"{f}: {m}" if f else m for f, m in problems)
+            raise ValueError(
+                f"alert {i} is invalid: {text} Give name, metric, threshold and optionally "
+                "confidence, as in a scenario's `alerts:` section."
+            ) from None
+    names = [a.name for a in out]
+    if len(set(names)) != len(names):
+        raise ValueError(f"alert names must be unique; got {names}. Rename the duplicates.")
+    return out
+
+
+def evaluate_alerts(result: Any, alerts: Iterable[AlertConfig | Mapping]) -> xr.Dataset:
+    """Breach probabilities per alert and period, with standard errors and first alarms.
+
+    Parameters
+    ----------
+    result : SimulationResult or xarray.Dataset
+        A simulated run (its per-path ``weight`` is used).
+    alerts : iterable of AlertConfig or mapping
+        E.g. ``scenario.config.alerts``, or dicts ``{name, metric, threshold[, confidence]}``.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``probability`` and ``stderr`` (alert, period); ``first_period`` (alert; the period
+        label of the first ``probability ≥ confidence``, -1 if never); ``metric``,
+        ``threshold``, ``confidence`` (alert).
+
+    Raises
+    ------
+    ValueError
+        If an alert is invalid or the names are not unique.
+
+    Examples
+    --------
+    >>> import riskmodel as rm
+    >>> res = rm.run("scenarios/baseline.yaml", paths=2000)  # doctest: +SKIP
+    >>> evaluate_alerts(res, [{"name": "dr", "metric": "default_rate", "threshold": 0.01}])
+    ... # doctest: +SKIP
+    """
+    ds = _dataset(result)
+    configs = _configs(alerts)
+    w = ds["weight"].values[:, None]
+    n = w.shape[0]
+    periods = ds["period"].values
+    prob = np.empty((len(configs), periods.size))
+    se = np.full_like(prob, math.nan)
+    first = np.full(len(configs), -1, dtype=np.int64)
+    for k, cfg in enumerate(configs):
+        hit = w * (alert_kpi(ds, cfg.metric).values > cfg.threshold)
+        prob[k] = hit.mean(axis=0)
+        if n > 1:
+            se[k] = np.sqrt(np.var(hit, axis=0, ddof=1) / n)
+        fired = np.flatnonzero(prob[k] >= cfg.confidence)
+        if fired.size:
+            first[k] = periods[fired[0]]
+    names = [c.name for c in configs]
+    return xr.Dataset(
+        {
+            "probability": (("alert", "period"), prob),
+            "stderr": (("alert", "period"), se),
+            "first_period": ("alert", first),
+            "metric": ("alert", np.array([c.metric for c in configs], dtype=object)),
+            "threshold": ("alert", np.array([c.threshold for c in configs], dtype=float)),
+            "confidence": ("alert", np.array([c.confidence for c in configs], dtype=float)),
+        },
+        coords={"alert": np.array(names, dtype=object), "period": periods},
+        attrs={"n_paths": n},
+    )
+
+
+def alerts_to_dict(alerts: xr.Dataset) -> dict:
+    """The ``alerts`` entry of ``summary.json``: one entry per alert name.
+
+    Each entry: ``metric``, ``threshold``, ``confidence``, ``probability`` and ``stderr`` (lists,
+    one per period), ``max_probability`` and ``first_period`` (``None`` if never reached).
+    """
+    out = {}
+    for k, name in enumerate(alerts["alert"].values.tolist()):
+        first = int(alerts["first_period"].values[k])
+        prob = alerts["probability"].values[k]
+        out[str(name)] = {
+            "metric": str(alerts["metric"].values[k]),
+            "threshold": float(alerts["threshold"].values[k]),
+            "confidence": float(alerts["confidence"].values[k]),
+            "probability": [float(p) for p in prob],
+            "stderr": [float(s) for s in alerts["stderr"].values[k]],
+            "max_probability": float(prob.max()) if prob.size else 0.0,
+            "first_period": None if first < 0 else first,
+        }
+    return out
