@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from riskmodel.scenarios.load import Scenario
+from riskmodel.simulation.expected import expected_term_structure
 from riskmodel.simulation.importance import tail_shift
 from riskmodel.simulation.kernel import (
     BlockOutput,
@@ -44,7 +45,7 @@ def build_kernel_inputs(scenario: Scenario) -> KernelInputs:
     transitions = scenario.transitions
     if transitions.ndim == 4:  # (D, S, K, K) -> (D, 1, S, K, K)
         transitions = transitions[:, None]
-    probit_pd, seq_prob, dest = prepare_transitions(
+    probit_pd, seq_prob, dest, surv_prob = prepare_transitions(
         transitions, states.transient_idx, states.default_idx
     )
     lgd = scenario.config.lgd
@@ -63,12 +64,21 @@ def build_kernel_inputs(scenario: Scenario) -> KernelInputs:
         probit_pd=probit_pd,
         seq_prob=seq_prob,
         dest=dest,
+        surv_prob=surv_prob,
+        large_pool=_large_pool_mask(scenario, pc["customers"].to_numpy()),
         correlation=np.asarray(scenario.correlation, dtype=float),
         shift=np.asarray(scenario.shift, dtype=float),
         lgd_mean=float(lgd.mean),
         lgd_sd=float(lgd.sd),
         transitions_mean=np.asarray(transitions, dtype=float).mean(axis=0),
     )
+
+
+def _large_pool_mask(scenario: Scenario, customers: np.ndarray) -> np.ndarray:
+    sim = scenario.config.simulation
+    if sim.approximation == "large_pool":
+        return customers >= sim.large_pool_min_customers
+    return np.zeros(len(customers), dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -226,7 +236,11 @@ def simulate_dataset(
     finally:
         if bar is not None:
             bar.close()
-    return _assemble(scenario, store, paths=paths, seed=seed, entropy=entropy, z_mean=z_mean)
+    ds = _assemble(scenario, store, paths=paths, seed=seed, entropy=entropy, z_mean=z_mean)
+    exact = expected_term_structure(scenario)
+    for name in ("loss", "defaults", "churn", "margin", "loss_by_segment", "occupancy"):
+        ds[f"exact_{name}"] = exact[name]
+    return ds
 
 
 class _Store:

@@ -57,6 +57,8 @@ class KernelInputs:
     probit_pd: np.ndarray  # (D, T, S, Kt) Φ⁻¹ of the default probability of each transient row
     seq_prob: np.ndarray  # (D, T, S, Kt, J) sequential conditional probabilities of survivors
     dest: np.ndarray  # (Kt, J + 1) destination state of each step; last column = remainder
+    surv_prob: np.ndarray  # (D, T, S, Kt, K) survivors' destination probabilities (large pool)
+    large_pool: np.ndarray  # (C,) bool: cohorts evolved by the large-pool approximation
     correlation: np.ndarray  # (D,)
     shift: np.ndarray  # (H,)
     lgd_mean: float
@@ -85,7 +87,7 @@ class BlockOutput:
 
 def prepare_transitions(
     transitions: np.ndarray, transient_idx: np.ndarray, default_idx: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Precompute the kernel's transition arrays from full matrices.
 
     Parameters
@@ -98,6 +100,8 @@ def prepare_transitions(
     probit_pd : (D, T, S, Kt)
     seq_prob : (D, T, S, Kt, J)
     dest : (Kt, J + 1)
+    surv_prob : (D, T, S, Kt, K)
+        Destination probabilities of the survivors (default column 0, rows sum to 1).
     """
     p = np.asarray(transitions, dtype=float)[..., transient_idx, :]  # (D,T,S,Kt,K)
     n_t, k = len(transient_idx), p.shape[-1]
@@ -133,7 +137,7 @@ def prepare_transitions(
             seq[..., r, step] = np.clip(cond, 0.0, 1.0)
             remaining[..., r] = np.maximum(remaining[..., r] - q, 0.0)
     probit_pd = ndtri(pd)  # -inf for 0, +inf for 1
-    return probit_pd, seq, dest
+    return probit_pd, seq, dest, surv
 
 
 def simulate_block(
@@ -173,8 +177,11 @@ def simulate_block(
     sqrt_rho = np.sqrt(rho)[:, None, None]
     inv_sqrt_1mrho = (1.0 / np.sqrt(1.0 - rho))[:, None, None]
 
-    counts = np.zeros((n, n_c, n_t), dtype=np.int64)
+    counts = np.zeros((n, n_c, n_t))
     counts[:, np.arange(n_c), inp.cohort_state] = inp.customers
+    exact = np.flatnonzero(~inp.large_pool)
+    pool = np.flatnonzero(inp.large_pool)
+    all_exact = len(pool) == 0
     absorbing_mask = np.ones(k, dtype=bool)
     absorbing_mask[inp.transient_idx] = False
     seg_onehot = np.zeros((n_c, inp.n_segments))
@@ -196,33 +203,60 @@ def simulate_block(
     lgd_kappa = (
         inp.lgd_mean * (1.0 - inp.lgd_mean) / inp.lgd_sd**2 - 1.0 if inp.lgd_sd > 0 else np.inf
     )
-    flow = np.zeros((n, n_c, n_t, k), dtype=np.int64)
+    flow = np.zeros((n, len(exact), n_t, k), dtype=np.int64)
+    d = np.zeros((n, n_c, n_t))
+    into = np.zeros((n, n_c, k))
 
     for t in range(h):
         tt = t if inp.probit_pd.shape[1] > 1 else 0
         if n_draws > 1:
             a = inp.probit_pd[draw, tt][:, seg]  # (n, C, Kt)
-            seq = inp.seq_prob[draw, tt][:, seg]  # (n, C, Kt, J)
         else:
             a = inp.probit_pd[0, tt][seg][None]  # (1, C, Kt)
-            seq = inp.seq_prob[0, tt][seg][None]
         pd_z = ndtr((a - sqrt_rho * z[:, t, None, None]) * inv_sqrt_1mrho)
-        d = rng.binomial(counts, pd_z)
-        rem = counts - d
-        flow.fill(0)
-        for step in range(n_steps):
-            moved = rng.binomial(rem, seq[..., step])
-            rem -= moved
-            flow[:, :, rows, inp.dest[:, step]] += moved
-        flow[:, :, rows, stay] += rem
-        into = flow.sum(axis=2)  # (n, C, K)
+        if len(exact):
+            # exact: chains of binomial counts
+            seq = (
+                inp.seq_prob[draw, tt][:, seg[exact]]
+                if n_draws > 1
+                else inp.seq_prob[0, tt][seg[exact]][None]
+            )
+            n_e = counts if all_exact else counts[:, exact]
+            n_e = n_e.astype(np.int64)
+            d_e = rng.binomial(n_e, pd_z if all_exact else pd_z[:, exact])
+            rem = n_e - d_e
+            flow.fill(0)
+            for step in range(n_steps):
+                moved = rng.binomial(rem, seq[..., step])
+                rem -= moved
+                flow[:, :, rows, inp.dest[:, step]] += moved
+            flow[:, :, rows, stay] += rem
+            if all_exact:
+                d[:] = d_e
+                into[:] = flow.sum(axis=2)
+            else:
+                d[:, exact] = d_e
+                into[:, exact] = flow.sum(axis=2)
+        if len(pool):
+            # large-pool approximation: the expected split given Z, no idiosyncratic noise
+            surv = (
+                inp.surv_prob[draw, tt][:, seg[pool]]
+                if n_draws > 1
+                else inp.surv_prob[0, tt][seg[pool]][None]
+            )
+            n_p = counts[:, pool]
+            d_p = n_p * pd_z[:, pool]
+            d[:, pool] = d_p
+            surv = np.broadcast_to(surv, (n, *surv.shape[1:]))
+            into[:, pool] = np.einsum("nck,nckj->ncj", n_p - d_p, surv)
         counts = into[:, :, inp.transient_idx]
         d_c = d.sum(axis=2)  # (n, C)
         if np.isfinite(lgd_kappa):
             lgd = np.full(d_c.shape, inp.lgd_mean)
             hit = d_c > 0
             if hit.any():
-                kd = d_c[hit] * (lgd_kappa + 1.0) - 1.0
+                # large-pool cohorts can have fractional defaults below 1: use the D = 1 Beta
+                kd = np.maximum(d_c[hit], 1.0) * (lgd_kappa + 1.0) - 1.0
                 lgd[hit] = rng.beta(inp.lgd_mean * kd, (1.0 - inp.lgd_mean) * kd)
         else:
             lgd = inp.lgd_mean
