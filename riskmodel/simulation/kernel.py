@@ -141,7 +141,12 @@ def prepare_transitions(
 
 
 def simulate_block(
-    inp: KernelInputs, rng: np.random.Generator, n: int, *, z_mean: np.ndarray | None = None
+    inp: KernelInputs,
+    rng: np.random.Generator,
+    n: int,
+    *,
+    z_mean: np.ndarray | None = None,
+    eps: np.ndarray | None = None,
 ) -> BlockOutput:
     """Simulate `n` paths over the whole horizon.
 
@@ -155,13 +160,19 @@ def simulate_block(
     z_mean : array, shape (H,), optional
         Importance-sampling mean shift of the factor (added to the scenario shift); the
         likelihood ratio is returned in ``weight``. None means plain Monte Carlo.
+    eps : array, shape (n, H), optional
+        Standard-normal innovations of the factor (e.g. from a scrambled Sobol' sequence); by
+        default they are the first draws of `rng`.
     """
     h, n_c = inp.horizon, len(inp.customers)
     n_t = len(inp.transient_idx)
     k = inp.n_states
     n_draws = inp.n_draws
 
-    eps = rng.standard_normal((n, h))
+    if eps is None:
+        eps = rng.standard_normal((n, h))
+    elif eps.shape != (n, h):
+        raise ValueError(f"`eps` must have shape ({n}, {h}); got {eps.shape}.")
     if z_mean is not None:
         mu = np.asarray(z_mean, dtype=float)
         z = inp.shift + mu + eps
