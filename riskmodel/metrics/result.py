@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -112,11 +112,31 @@ class SimulationResult:
             Defaults to the run's configured levels.
         discounted : bool
             Discount each period's amount with the run's discount factors first.
+
+        Notes
+        -----
+        For a quasi-Monte Carlo run (a ``replicate`` variable is present) the paths are not
+        independent: the point estimates use all paths, and each standard error is the standard
+        deviation of the estimate over the independent replicates divided by ``√R``.
         """
-        return risk_measures(
-            self.total(variable, discounted=discounted).to_numpy(),
-            weights=self.weights,
-            levels=levels or self.levels,
+        levels = levels or self.levels
+        values = self.total(variable, discounted=discounted).to_numpy()
+        pooled = risk_measures(values, weights=self.weights, levels=levels)
+        if "replicate" not in self.data:
+            return pooled
+        rep = self.data["replicate"].to_numpy()
+        groups = [np.flatnonzero(rep == r) for r in np.unique(rep)]
+        per = [risk_measures(values[g], weights=self.weights[g], levels=levels) for g in groups]
+        root = np.sqrt(len(per))
+
+        def spread(get) -> float:
+            return float(np.std([get(m) for m in per], ddof=1) / root)
+
+        return replace(
+            pooled,
+            stderr_expected=spread(lambda m: m.expected),
+            stderr_var={q: spread(lambda m, q=q: m.var[q]) for q in pooled.var},
+            stderr_es={q: spread(lambda m, q=q: m.es[q]) for q in pooled.es},
         )
 
     def expected_by_period(self, variable: str = "loss") -> xr.DataArray:

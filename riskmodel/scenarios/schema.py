@@ -22,14 +22,19 @@ from pydantic import (
 )
 
 __all__ = [
+    "ACTION_TYPES",
     "ALERT_METRICS",
+    "ActionConfig",
     "AlertConfig",
     "CohortConfig",
+    "DownturnConfig",
+    "ExposureConfig",
     "LGDConfig",
     "OutputsConfig",
     "ParametersConfig",
     "PortfolioConfig",
     "ScenarioConfig",
+    "ShockConfig",
     "SimulationConfig",
     "StatesConfig",
     "SystematicConfig",
@@ -148,21 +153,152 @@ class SystematicConfig(_Model):
         return v
 
 
+class DownturnConfig(_Model):
+    """`lgd: downturn:` — an LGD whose mean moves with the systematic factor."""
+
+    sensitivity: NonNegative
+
+
 class LGDConfig(_Model):
-    """`lgd:` — Beta-distributed loss given default with a mean and a standard deviation."""
+    """`lgd:` — Beta-distributed loss given default with a mean and a standard deviation.
+
+    ``addon`` is added to ``mean`` (the stressed mean must stay in (0, 1)). With ``downturn``
+    the mean of period ``t`` is ``Φ(Φ⁻¹(mean + addon) − sensitivity · Z_t)`` (negative ``Z`` →
+    higher LGD); the sd is used as given, clipped to what a Beta with that mean allows.
+    """
 
     mean: Probability
     sd: NonNegative = 0.0
+    addon: float = 0.0
+    downturn: DownturnConfig | None = None
 
     @model_validator(mode="after")
     def _feasible(self) -> LGDConfig:
+        mean = self.mean + self.addon
+        if self.addon != 0.0 and not 0.0 < mean < 1.0:
+            raise ValueError(
+                f"`mean` + `addon` must be in (0, 1); got {self.mean} + {self.addon} = "
+                f"{mean:.6g}. Lower the addon (it is in LGD units, e.g. 0.05 for 5 points)"
+            )
         if self.sd > 0:
-            limit = math.sqrt(self.mean * (1.0 - self.mean))
+            limit = math.sqrt(mean * (1.0 - mean))
             if self.sd >= limit:
                 raise ValueError(
                     f"`sd` must be below sqrt(mean*(1-mean)) = {limit:.4g} for a Beta LGD with "
-                    f"mean {self.mean}; got sd {self.sd}. Lower sd (or set sd: 0 for a fixed LGD)"
+                    f"mean {mean:.6g}; got sd {self.sd}. Lower sd (or set sd: 0 for a fixed LGD)"
                 )
+        return self
+
+
+def _check_path(v, *, what: str, low: float, high: float, low_open: bool, high_open: bool):
+    """Validate a number-or-list against an interval; return it unchanged."""
+    values = v if isinstance(v, list) else [v]
+    if not values:
+        raise ValueError("the list is empty; give a number, or a list with one per period")
+
+    def bad(x: float) -> bool:
+        below = x <= low if low_open else x < low
+        above = x >= high if high_open else x > high
+        return below or above
+
+    wrong = [x for x in values if bad(x)]
+    if wrong:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        raise ValueError(f"{what} must be in {lo}{low:g}, {high:g}{hi}; got {wrong[:3]}")
+    return v
+
+
+class ExposureConfig(_Model):
+    """`exposure:` — exposure amortisation (or drawdown) per period."""
+
+    amortisation: NumberOrList = 0.0
+
+    @field_validator("amortisation")
+    @classmethod
+    def _rate(cls, v):
+        return _check_path(
+            v,
+            what="amortisation rates are per period (negative = drawdown) and",
+            low=-1.0,
+            high=1.0,
+            low_open=True,
+            high_open=False,
+        )
+
+
+class ShockConfig(_Model):
+    """One entry of `shocks:` — multipliers on the default and churn probabilities.
+
+    Applies to the rows of `segment` (default: all segments) and origin `state` (default: all
+    transient states). A multiplier is a number or a list with one value per period (a short
+    list repeats its last value); the stay probability absorbs the change.
+    """
+
+    name: str | None = Field(default=None, min_length=1)
+    segment: str | None = Field(default=None, min_length=1)
+    state: str | None = Field(default=None, min_length=1)
+    default_multiplier: NumberOrList = 1.0
+    churn_multiplier: NumberOrList = 1.0
+
+    @field_validator("default_multiplier", "churn_multiplier")
+    @classmethod
+    def _multiplier(cls, v):
+        return _check_path(
+            v,
+            what="multipliers scale a probability (1 = unchanged, 1.5 = +50%) and",
+            low=0.0,
+            high=1e6,
+            low_open=False,
+            high_open=False,
+        )
+
+
+ACTION_TYPES: tuple[str, ...] = ("retention", "limit_cut")
+_ACTION_KEYS = {
+    "retention": ({"state", "churn_reduction"}, {"cost_per_customer"}),
+    "limit_cut": ({"exposure_reduction"}, {"cost"}),
+}
+
+
+class ActionConfig(_Model):
+    """One entry of `actions:` — a management lever with a cost.
+
+    ``retention``: cuts the churn probability of the rows of `state` (and `segment`) by the
+    fraction ``churn_reduction`` in every period; costs ``cost_per_customer`` per customer in
+    `state` at the start of each period (discounted). ``limit_cut``: lowers the exposure of the
+    matching cohorts (today's `state`, `segment`) by the fraction ``exposure_reduction``; costs
+    a fixed ``cost`` once, at the start.
+    """
+
+    name: str = Field(min_length=1)
+    type: Literal["retention", "limit_cut"]
+    segment: str | None = Field(default=None, min_length=1)
+    state: str | None = Field(default=None, min_length=1)
+    churn_reduction: Probability | None = None
+    cost_per_customer: NonNegative | None = None
+    exposure_reduction: Probability | None = None
+    cost: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _keys_of_type(self) -> ActionConfig:
+        required, optional = _ACTION_KEYS[self.type]
+        missing = sorted(k for k in required if getattr(self, k) is None)
+        if missing:
+            raise ValueError(
+                f"a {self.type} action needs {missing}; add them (see scenarios/README.md, "
+                "`actions:`)"
+            )
+        own = required | optional | {"name", "type", "segment", "state"}
+        foreign = sorted(
+            k for k in type(self).model_fields if k not in own and getattr(self, k) is not None
+        )
+        if foreign:
+            allowed = sorted(required | optional | {"segment", "state"})
+            raise ValueError(
+                f"{foreign} do not apply to a {self.type} action; its keys are name, type, "
+                f"{', '.join(allowed)}. Remove them or change `type`"
+            )
         return self
 
 
@@ -173,6 +309,8 @@ class SimulationConfig(_Model):
     importance_sampling: bool = False
     importance_level: float | None = Field(default=None, gt=0.5, lt=1.0)
     importance_damping: float = Field(default=0.5, ge=0.0, le=1.0)
+    qmc: bool = False
+    qmc_replicates: StrictInt = Field(default=16, ge=2, le=1024)
     parameter_uncertainty: bool = True
     approximation: Literal["none", "large_pool"] = "none"
     large_pool_min_customers: StrictInt = Field(default=1000, ge=1)
@@ -238,6 +376,51 @@ class ScenarioConfig(_Model):
     outputs: OutputsConfig = OutputsConfig()
     weight: Probability | None = None
     alerts: list[AlertConfig] = Field(default_factory=list)
+    shocks: list[ShockConfig] = Field(default_factory=list)
+    exposure: ExposureConfig = ExposureConfig()
+    actions: list[ActionConfig] = Field(default_factory=list)
+    # Hook for issue 3: `macro:` paths per variable feed a posterior with covariates. The schema
+    # accepts the section so that files can already carry it; riskmodel.scenarios.load refuses
+    # to run it until the covariate model can turn the paths into transition matrices.
+    macro: dict[str, NumberOrList] | None = None
+
+    @field_validator("shocks")
+    @classmethod
+    def _shock_names(cls, v: list[ShockConfig]) -> list[ShockConfig]:
+        names = [s.name for s in v if s.name is not None]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(
+                f"shock names must be unique (they key the summary); got {dupes} more than "
+                "once. Rename the duplicates"
+            )
+        return v
+
+    @field_validator("actions")
+    @classmethod
+    def _action_names(cls, v: list[ActionConfig]) -> list[ActionConfig]:
+        names = [a.name for a in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(
+                f"action names must be unique (they key the summary); got {dupes} more than "
+                "once. Rename the duplicates"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _churn_levers(self) -> ScenarioConfig:
+        if self.states.churn is not None:
+            return self
+        uses = [
+            f"shocks[{i}]" for i, s in enumerate(self.shocks) if s.churn_multiplier != 1.0
+        ] + [f"actions -> {a.name}" for a in self.actions if a.type == "retention"]
+        if uses:
+            raise ValueError(
+                f"{uses} act on churn, but `states` declares no churn state; add "
+                "`states: {churn: <state>}` or drop them"
+            )
+        return self
 
     @field_validator("alerts")
     @classmethod

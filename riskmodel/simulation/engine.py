@@ -22,13 +22,14 @@ import xarray as xr
 
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.expected import expected_term_structure
-from riskmodel.simulation.importance import tail_shift
+from riskmodel.simulation.importance import design_point, tail_shift
 from riskmodel.simulation.kernel import (
     BlockOutput,
     KernelInputs,
     prepare_transitions,
     simulate_block,
 )
+from riskmodel.simulation.qmc import householder, sobol_innovations
 
 __all__ = ["BLOCK_SIZE", "RunPlan", "build_kernel_inputs", "plan_run", "simulate_dataset"]
 
@@ -58,7 +59,7 @@ def build_kernel_inputs(scenario: Scenario) -> KernelInputs:
         cohort_segment=np.array([seg_index[s] for s in pc["segment"]], dtype=np.intp),
         cohort_state=np.array([tpos[s] for s in pc["state"]], dtype=np.intp),
         customers=pc["customers"].to_numpy(dtype=np.int64),
-        ead=pc["ead"].to_numpy(dtype=float),
+        ead=np.asarray(scenario.cohort_ead, dtype=float),
         margin=pc["margin_per_customer"].to_numpy(dtype=float),
         n_segments=len(scenario.segments),
         probit_pd=probit_pd,
@@ -68,9 +69,12 @@ def build_kernel_inputs(scenario: Scenario) -> KernelInputs:
         large_pool=_large_pool_mask(scenario, pc["customers"].to_numpy()),
         correlation=np.asarray(scenario.correlation, dtype=float),
         shift=np.asarray(scenario.shift, dtype=float),
-        lgd_mean=float(lgd.mean),
+        lgd_mean=scenario.lgd_mean,
         lgd_sd=float(lgd.sd),
         transitions_mean=np.asarray(transitions, dtype=float).mean(axis=0),
+        ead_factor=np.asarray(scenario.ead_factor, dtype=float),
+        lgd_sensitivity=scenario.lgd_sensitivity,
+        discount_factor=np.cumprod(1.0 / (1.0 + np.asarray(scenario.discount_rate, dtype=float))),
     )
 
 
@@ -104,17 +108,38 @@ def plan_run(paths: int, entropy: int, batch: int) -> RunPlan:
     return RunPlan(paths=paths, entropy=entropy, blocks=blocks, tasks=tasks)
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """How the factor path is sampled: importance-sampling shift and quasi-Monte Carlo."""
+
+    z_mean: np.ndarray | None = None  # (H,) IS mean shift, None = plain
+    qmc_replicates: int = 0  # 0 = pseudo-random innovations
+    rotation: np.ndarray | None = None  # (H, H) orthogonal map of the Sobol' coordinates
+
+
 def run_task(
     inputs: KernelInputs,
     entropy: int,
     blocks: Sequence[tuple[int, int, int]],
-    z_mean: np.ndarray | None = None,
+    sampling: Sampling | None = None,
 ) -> list[BlockOutput]:
     """Simulate a list of blocks; each block seeds its own generator statelessly."""
+    sampling = sampling or Sampling()
     out = []
     for b, _, n in blocks:
         rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(b,)))
-        out.append(simulate_block(inputs, rng, n, z_mean=z_mean))
+        eps = None
+        if sampling.qmc_replicates:
+            eps = sobol_innovations(
+                entropy,
+                b,
+                n,
+                inputs.horizon,
+                replicates=sampling.qmc_replicates,
+                block_size=BLOCK_SIZE,
+                rotation=sampling.rotation,
+            )
+        out.append(simulate_block(inputs, rng, n, z_mean=sampling.z_mean, eps=eps))
     return out
 
 
@@ -128,12 +153,14 @@ def _progress(total: int, enabled: bool | None, desc: str):
     return tqdm(total=total, desc=desc, unit="path", unit_scale=True, leave=False)
 
 
-def _run_local(inputs, plan: RunPlan, workers: int | None, tick, z_mean, sink) -> None:
+def _run_local(inputs, plan: RunPlan, workers: int | None, tick, sampling, sink) -> None:
     workers = workers or min(len(plan.tasks), os.cpu_count() or 1)
 
     def job(i: int) -> int:
         blocks = [plan.blocks[b] for b in plan.tasks[i]]
-        for block, out in zip(blocks, run_task(inputs, plan.entropy, blocks, z_mean), strict=True):
+        for block, out in zip(
+            blocks, run_task(inputs, plan.entropy, blocks, sampling), strict=True
+        ):
             sink(block, out)
         return sum(n for _, _, n in blocks)
 
@@ -146,7 +173,7 @@ def _run_local(inputs, plan: RunPlan, workers: int | None, tick, z_mean, sink) -
                 tick(done)
 
 
-def _run_dask(inputs, plan: RunPlan, scheduler: str | None, tick, z_mean, sink) -> None:
+def _run_dask(inputs, plan: RunPlan, scheduler: str | None, tick, sampling, sink) -> None:
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -169,7 +196,7 @@ def _run_dask(inputs, plan: RunPlan, scheduler: str | None, tick, z_mean, sink) 
                 inputs_f,
                 plan.entropy,
                 [plan.blocks[b] for b in task],
-                z_mean,
+                sampling,
                 pure=False,
             ): i
             for i, task in enumerate(plan.tasks)
@@ -197,6 +224,7 @@ def simulate_dataset(
     workers: int | None = None,
     progress: bool | None = None,
     importance_sampling: bool | None = None,
+    qmc: bool | None = None,
     z_mean: np.ndarray | None = None,
 ) -> xr.Dataset:
     """Run the engine and return the per-path results as an `xarray.Dataset`.
@@ -222,21 +250,37 @@ def simulate_dataset(
     if z_mean is None and importance_sampling:
         level = cfg.simulation.importance_level or max(cfg.outputs.levels)
         z_mean = tail_shift(inputs, level, damping=cfg.simulation.importance_damping)
+    if qmc is None:
+        qmc = cfg.simulation.qmc
+    sampling = Sampling(z_mean=z_mean)
+    if qmc:
+        level = cfg.simulation.importance_level or max(cfg.outputs.levels)
+        direction = z_mean if z_mean is not None and np.any(z_mean) else design_point(inputs, level)
+        sampling = Sampling(
+            z_mean=z_mean,
+            qmc_replicates=cfg.simulation.qmc_replicates,
+            rotation=householder(direction),
+        )
 
     store = _Store(paths, scenario.horizon, len(scenario.segments), scenario.states.n)
     bar = _progress(paths, progress, f"simulating {scenario.name}")
     tick = bar.update if bar is not None else (lambda _n: None)
     try:
         if backend == "local":
-            _run_local(inputs, plan, workers or cfg.simulation.workers, tick, z_mean, store.put)
+            _run_local(inputs, plan, workers or cfg.simulation.workers, tick, sampling, store.put)
         elif backend == "dask":
-            _run_dask(inputs, plan, cfg.simulation.scheduler, tick, z_mean, store.put)
+            _run_dask(inputs, plan, cfg.simulation.scheduler, tick, sampling, store.put)
         else:
             raise ValueError(f"`backend` must be 'local' or 'dask'; got {backend!r}.")
     finally:
         if bar is not None:
             bar.close()
     ds = _assemble(scenario, store, paths=paths, seed=seed, entropy=entropy, z_mean=z_mean)
+    if sampling.qmc_replicates:
+        block = np.arange(paths) // BLOCK_SIZE
+        ds["replicate"] = ("path", block % sampling.qmc_replicates)
+        ds["replicate"].attrs.update(long_name="QMC replicate (independent scrambling) of the path")
+    ds.attrs["qmc_replicates"] = sampling.qmc_replicates
     exact = expected_term_structure(scenario)
     for name in ("loss", "defaults", "churn", "margin", "loss_by_segment", "occupancy"):
         ds[f"exact_{name}"] = exact[name]
