@@ -34,12 +34,24 @@ import riskmodel as rm
 LEVEL = 0.999
 
 
-def methods(base: rm.Scenario) -> dict[str, rm.Scenario]:
+def methods(base: rm.Scenario, paths: int) -> dict[str, rm.Scenario]:
     out = {"plain": base}
     for d in (0.5, 0.75):
         out[f"IS d={d}"] = base.with_options(
             simulation={"importance_sampling": True, "importance_damping": d}
         )
+    # QMC: one scrambling per block of 1024 paths (at least 2), so each replicate is a
+    # power-of-two run of the Sobol' sequence
+    replicates = max(2, paths // 1024)
+    out["QMC"] = base.with_options(simulation={"qmc": True, "qmc_replicates": replicates})
+    out["IS d=0.5+QMC"] = base.with_options(
+        simulation={
+            "importance_sampling": True,
+            "importance_damping": 0.5,
+            "qmc": True,
+            "qmc_replicates": replicates,
+        }
+    )
     return out
 
 
@@ -56,7 +68,7 @@ def main() -> None:
     base = rm.scenario_from_dict(cfg)
     r = args.replicates
     results: dict[str, dict[str, list[float]]] = {}
-    for name, sc in methods(base).items():
+    for name, sc in methods(base, args.paths).items():
         rec = {"var": [], "es": [], "t": [], "ess": []}
         for seed in range(1, r + 1):
             t0 = time.perf_counter()
