@@ -12,6 +12,13 @@ from riskmodel.metrics.compare import ComparisonError, ComparisonResult, compare
 from riskmodel.metrics.contributions import risk_contributions
 from riskmodel.metrics.result import SimulationResult
 from riskmodel.metrics.risk import RiskMeasures, risk_measures
+from riskmodel.models import (
+    ConvergenceWarning,
+    DefaultModel,
+    ParameterDraws,
+    TransitionModel,
+    load_parameter_draws,
+)
 from riskmodel.scenarios.errors import ScenarioError
 from riskmodel.scenarios.load import Scenario, load_scenario, scenario_from_dict
 from riskmodel.states import LIFECYCLE, StateSpace
@@ -22,6 +29,9 @@ __all__ = [
     "LIFECYCLE",
     "ComparisonError",
     "ComparisonResult",
+    "ConvergenceWarning",
+    "DefaultModel",
+    "ParameterDraws",
     "Portfolio",
     "PortfolioError",
     "RiskMeasures",
@@ -29,9 +39,11 @@ __all__ = [
     "ScenarioError",
     "SimulationResult",
     "StateSpace",
+    "TransitionModel",
     "__version__",
     "compare_scenarios",
     "evaluate_alerts",
+    "load_parameter_draws",
     "load_scenario",
     "risk_contributions",
     "risk_measures",

@@ -116,6 +116,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.set_defaults(handler=_compare)
 
+    fit = sub.add_parser(
+        "fit",
+        help="fit transition (and correlation) models from a panel CSV to a posterior file",
+        description="Fit the Bayesian transition model configured in MODEL.yaml to a panel CSV "
+        "(customer_id, period, state [, segment]) and write the posterior draws to OUT (netCDF), "
+        "with OUT.summary.csv (posterior means and 94%% intervals) and OUT.diagnostics.json "
+        "beside it. Use the file in a scenario with `parameters: {posterior: OUT}`.",
+    )
+    fit.add_argument("panel", metavar="PANEL.csv", help="panel CSV")
+    fit.add_argument("--config", required=True, metavar="MODEL.yaml", help="model config YAML")
+    fit.add_argument(
+        "--out", required=True, metavar="OUT.nc", type=Path, help="posterior file to write"
+    )
+    fit.add_argument("--draws", type=_count(10), metavar="N", help="override draws per chain")
+    fit.add_argument("--seed", type=_count(0), metavar="S", help="override the seed")
+    fit.set_defaults(handler=_fit)
+
     validate = sub.add_parser(
         "validate",
         help="check scenario files (and their portfolio/posterior files) without running",
@@ -148,6 +165,33 @@ def _run(args: argparse.Namespace) -> int:
     except (rm.ScenarioError, rm.PortfolioError, OutputDirError) as exc:
         raise _BadInput(str(exc)) from None
     print(f"{scenario.name}: report written to {_display(written)}/report.html")
+    return EXIT_OK
+
+
+def _fit(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from riskmodel.fitting import fit_panel, load_fit_config, write_fit
+
+    try:  # reading and validating the inputs: any ValueError is bad input
+        config = load_fit_config(args.config)
+        updates = {k: v for k, v in (("draws", args.draws), ("seed", args.seed)) if v is not None}
+        config = config.model_copy(update=updates)
+        panel_path = Path(args.panel)
+        if not panel_path.is_file():
+            raise ValueError(f"{panel_path}: panel file not found; check the path.")
+        panel = pd.read_csv(panel_path)
+        macro = None
+        if config.macro is not None:
+            macro_path = Path(args.config).parent / config.macro
+            if not macro_path.is_file():
+                raise ValueError(f"{args.config}: macro: file {str(macro_path)!r} not found.")
+            macro = pd.read_csv(macro_path)
+        outcome = fit_panel(panel, config, macro=macro)
+    except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise _BadInput(f"{exc}") from None
+    written = write_fit(outcome, args.out)
+    print(f"fit: posterior written to {_display(written[0])} ({outcome.draws.n_draws} draws)")
     return EXIT_OK
 
 

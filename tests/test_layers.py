@@ -25,7 +25,9 @@ LAYERS = {
     "sensitivity": 6,
     "plotting": 7,
     "report": 8,
+    "report_sensitivity": 8,
     "api": 9,
+    "fitting": 9,
     "cli": 10,
     "__init__": 11,
 }

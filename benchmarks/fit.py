@@ -1,0 +1,145 @@
+"""Fitting speed and MCMC quality of the transition models (10 segments x 6 lifecycle states).
+
+    python benchmarks/fit.py [--cores N] [--skip-cold] [--seed S]
+
+Prints:
+
+- conjugate fit (``pooling="none"``) from counts: median wall time over repeats, including the
+  4 x 1000 direct Dirichlet draws; target well under 1 s;
+- partial pooling (NUTS, 4 chains x 1000 draws after 1000 tuning steps): wall time cold (a fresh
+  process with an empty PyTensor compile cache, imports included) and warm (a second fit in the
+  same process), divergences, max R-hat, min bulk ESS; targets <= 15 s warm, 0 divergences,
+  R-hat <= 1.01, ESS >= 400;
+- the same fits on 10x the counts: the time must not change (the models see counts, and the
+  Dirichlet–multinomial likelihood costs the same whatever the number of customers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from riskmodel.models import ConvergenceWarning, TransitionModel  # noqa: E402
+from riskmodel.states import LIFECYCLE  # noqa: E402
+
+MU = np.array(
+    [
+        [0.880, 0.085, 0.000, 0.012, 0.020, 0.003],
+        [0.000, 0.918, 0.050, 0.018, 0.012, 0.002],
+        [0.000, 0.005, 0.972, 0.013, 0.008, 0.002],
+        [0.000, 0.010, 0.050, 0.880, 0.030, 0.030],
+    ]
+)
+ZEROS = [("new", "mature"), ("growing", "new"), ("mature", "new"), ("declining", "new")]
+
+
+def make_counts(seed: int, scale: int = 1, n_segments: int = 10) -> xr.DataArray:
+    """Segment rows ~ Dirichlet(400 mu); 2,000..20,000 transitions per row (x scale)."""
+    rng = np.random.default_rng(seed)
+    allowed = MU > 0
+    full = np.zeros((n_segments, 6, 6), dtype=np.int64)
+    for s in range(n_segments):
+        for r in range(4):
+            p = np.zeros(6)
+            p[allowed[r]] = rng.dirichlet(400 * MU[r, allowed[r]])
+            full[s, r] = rng.multinomial(int(rng.integers(2_000, 20_000)) * scale, p)
+    names = list(LIFECYCLE.names)
+    return xr.DataArray(
+        full,
+        dims=("segment", "from_state", "to_state"),
+        coords={
+            "segment": [f"seg{k}" for k in range(n_segments)],
+            "from_state": names,
+            "to_state": names,
+        },
+    )
+
+
+def time_conjugate(counts: xr.DataArray, repeats: int = 7) -> float:
+    times = []
+    for k in range(repeats):
+        t0 = time.perf_counter()
+        model = TransitionModel(LIFECYCLE, structural_zeros=ZEROS).fit(counts, seed=k)
+        model.transition_matrix("mean")
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def fit_partial(counts: xr.DataArray, seed: int, cores: int | None) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # we report diagnostics ourselves
+        model = TransitionModel(LIFECYCLE, pooling="partial", structural_zeros=ZEROS).fit(
+            counts, draws=1000, chains=4, seed=seed, cores=cores
+        )
+    return time.perf_counter() - t0, model.diagnostics
+
+
+def cold_partial(seed: int, cores: int | None) -> float:
+    """Wall time of a partial fit in a fresh process with an empty PyTensor cache."""
+    code = (
+        "import time; t0 = time.perf_counter()\n"
+        f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
+        "from benchmarks.fit import make_counts, fit_partial\n"
+        f"fit_partial(make_counts({seed}), {seed}, {cores!r})\n"
+        "print(time.perf_counter() - t0)\n"
+    )
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, PYTENSOR_FLAGS=f"compiledir={cache}")
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def fmt_diag(d: dict) -> str:
+    return (
+        f"divergences {d['divergences']}, max R-hat {d['max_rhat']:.4f} ({d['max_rhat_var']}), "
+        f"min bulk ESS {d['min_ess_bulk']:.0f} ({d['min_ess_bulk_var']})"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="transition-model fitting benchmark")
+    parser.add_argument("--cores", type=int, default=None, help="pm.sample cores (default PyMC's)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--skip-cold", action="store_true")
+    args = parser.parse_args(argv)
+    print(f"machine: {os.cpu_count()} cpus; load average {os.getloadavg()[0]:.2f}")
+
+    counts, counts10 = make_counts(args.seed), make_counts(args.seed, scale=10)
+    n1, n10 = int(counts.sum()), int(counts10.sum())
+    print(f"data: 10 segments x 6 states; {n1:,} transitions (x10: {n10:,})")
+
+    t1, t10 = time_conjugate(counts), time_conjugate(counts10)
+    print(f"conjugate fit (4x1000 draws)   : {t1 * 1e3:7.1f} ms   x10 counts: {t10 * 1e3:7.1f} ms")
+
+    if not args.skip_cold:
+        cold = cold_partial(args.seed, args.cores)
+        print(f"partial pooling, cold          : {cold:7.1f} s  (fresh process, empty cache)")
+    fit_partial(counts, args.seed + 100, args.cores)  # warm the in-process caches
+    warm, diag = fit_partial(counts, args.seed, args.cores)
+    print(f"partial pooling, warm          : {warm:7.1f} s  {fmt_diag(diag)}")
+    warm10, diag10 = fit_partial(counts10, args.seed, args.cores)
+    print(f"partial pooling, warm, x10     : {warm10:7.1f} s  {fmt_diag(diag10)}")
+
+
+if __name__ == "__main__":
+    main()

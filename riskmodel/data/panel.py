@@ -1,0 +1,382 @@
+"""Panel tables: schema checks, transition counts and the bundled example data.
+
+A *panel* has one row per customer per period: ``customer_id, period, state`` and optionally a
+segment column. Consecutive periods of one customer form a transition ``state_t -> state_{t+1}``.
+`panel_to_counts` turns a panel into labelled transition counts with dims
+``(segment, from_state, to_state)`` (and optionally a leading ``period`` dim, the period the
+transition starts from), which is what every transition model consumes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from riskmodel.states import LIFECYCLE, StateSpace
+
+__all__ = [
+    "EXAMPLE_STRUCTURAL_ZEROS",
+    "GapsSkippedWarning",
+    "PanelError",
+    "load_example_macro",
+    "load_example_panel",
+    "panel_to_counts",
+    "validate_counts",
+]
+
+REQUIRED_COLUMNS = ("customer_id", "period", "state")
+EXAMPLE_STRUCTURAL_ZEROS = (
+    ("new", "mature"),
+    ("growing", "new"),
+    ("mature", "new"),
+    ("declining", "new"),
+)
+"""Transitions that never happen in the bundled example panel (customers are never new again,
+and a new customer cannot skip the growing stage)."""
+SINGLE_SEGMENT = "all"
+"""Segment name used when a panel has no segment column."""
+
+_DATA_PACKAGE = "riskmodel.data"
+
+
+class PanelError(ValueError):
+    """A panel table or a transition-count array that cannot be used as it is."""
+
+
+class GapsSkippedWarning(UserWarning):
+    """Pairs of rows across a gap in a customer's periods were skipped (``skip_gaps=True``)."""
+
+
+def _show(items: Sequence, limit: int = 5) -> str:
+    items = list(items)
+    head = ", ".join(str(i) for i in items[:limit])
+    more = len(items) - limit
+    return f"[{head}{f', … and {more} more' if more > 0 else ''}]"
+
+
+# ---------------------------------------------------------------------------------------------
+# panel -> counts
+# ---------------------------------------------------------------------------------------------
+def panel_to_counts(
+    panel: pd.DataFrame,
+    states: StateSpace,
+    *,
+    segment_col: str = "segment",
+    skip_gaps: bool = False,
+    by_period: bool = False,
+) -> xr.DataArray:
+    """Count the transitions in a customer panel.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        Columns ``customer_id, period, state`` and optionally `segment_col`. One row per customer
+        per period; periods are integers and consecutive within a customer. Without a segment
+        column every row belongs to one segment named ``"all"``. A transition is attributed to
+        the segment of the row it starts from.
+    states : StateSpace
+        The state space; every ``state`` value must be one of its names.
+    segment_col : str, default "segment"
+        Name of the segment column.
+    skip_gaps : bool, default False
+        If False, a gap in a customer's periods (e.g. 3 then 5) is an error. If True, the pair
+        across the gap is skipped, a `GapsSkippedWarning` says how many, and the count is kept in
+        ``attrs["skipped_gap_pairs"]``.
+    by_period : bool, default False
+        If True, add a leading ``period`` dim: counts per period the transition starts from (what
+        the macro-covariate model needs).
+
+    Returns
+    -------
+    xarray.DataArray
+        Integer counts with dims ``(segment, from_state, to_state)`` (``(period, segment,
+        from_state, to_state)`` with `by_period`), coords from `states` and the sorted segment
+        names. Rows of absorbing states are zero: they are never estimated. ``attrs`` hold
+        ``skipped_gap_pairs`` and ``n_customers``.
+
+    Raises
+    ------
+    PanelError
+        On missing columns, missing values, non-integer periods, unknown states, duplicate
+        ``(customer_id, period)`` rows, transitions out of an absorbing state, or gaps (unless
+        `skip_gaps`). Messages name the offending rows (0-based positions) or customer ids.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskmodel.states import StateSpace
+    >>> ss = StateSpace(["good", "bad", "gone"], absorbing=["gone"], default="gone")
+    >>> panel = pd.DataFrame({"customer_id": [1, 1, 1], "period": [0, 1, 2],
+    ...                       "state": ["good", "bad", "gone"]})
+    >>> int(panel_to_counts(panel, ss).sel(segment="all", from_state="good", to_state="bad"))
+    1
+    """
+    if not isinstance(panel, pd.DataFrame):
+        raise TypeError(
+            f"panel must be a pandas DataFrame with columns {list(REQUIRED_COLUMNS)}; "
+            f"got {type(panel).__name__}."
+        )
+    missing_cols = [c for c in REQUIRED_COLUMNS if c not in panel.columns]
+    if missing_cols:
+        raise PanelError(
+            f"panel is missing column(s) {missing_cols}; got columns {list(panel.columns)}. "
+            f"A panel needs {list(REQUIRED_COLUMNS)} and optionally {segment_col!r}."
+        )
+    has_segment = segment_col in panel.columns
+    cols = [*REQUIRED_COLUMNS, segment_col] if has_segment else list(REQUIRED_COLUMNS)
+    df = panel[cols].reset_index(drop=True)
+
+    # missing values
+    na = df.isna()
+    if na.to_numpy().any():
+        bad = np.flatnonzero(na.to_numpy().any(axis=1))
+        which = [c for c in cols if na[c].any()]
+        raise PanelError(
+            f"panel has missing values in column(s) {which} at rows {_show(bad)} (0-based); "
+            "drop or fill those rows before counting transitions."
+        )
+
+    # integer periods
+    period_num = pd.to_numeric(df["period"], errors="coerce")
+    as_float = period_num.to_numpy(dtype=float, na_value=np.nan)
+    bad = np.flatnonzero(~np.isfinite(as_float) | (as_float != np.round(as_float)))
+    if bad.size:
+        raise PanelError(
+            f"panel column 'period' must hold integers; rows {_show(bad)} (0-based) have "
+            f"{_show(df['period'].iloc[bad].tolist(), 3)}. Number periods 0, 1, 2, … "
+            "(e.g. months since the start)."
+        )
+    period = as_float.astype(np.int64)
+
+    # known states
+    state_str = df["state"].astype(str).to_numpy()
+    code_of = {name: k for k, name in enumerate(states.names)}
+    known = np.isin(state_str, list(states.names))
+    if not known.all():
+        bad = np.flatnonzero(~known)
+        unknown = sorted(set(state_str[bad]))
+        raise PanelError(
+            f"panel has unknown state(s) {unknown} at rows {_show(bad)} (0-based); "
+            f"known states are {list(states.names)}. Map them to the state space or extend it."
+        )
+    code = np.array([code_of[s] for s in state_str], dtype=np.intp)
+
+    cust = df["customer_id"].to_numpy()
+    seg = df[segment_col].astype(str).to_numpy() if has_segment else None
+
+    # duplicates
+    dup = pd.DataFrame({"c": cust, "p": period}).duplicated(keep=False).to_numpy()
+    if dup.any():
+        rows = np.flatnonzero(dup)
+        pairs = sorted({(cust[r], int(period[r])) for r in rows}, key=str)
+        raise PanelError(
+            f"panel has duplicate (customer_id, period) rows {_show(pairs)} at rows "
+            f"{_show(rows)} (0-based); keep one row per customer per period."
+        )
+
+    order = np.lexsort((period, pd.factorize(cust)[0]))
+    cust_o, per_o, code_o = cust[order], period[order], code[order]
+    same = cust_o[1:] == cust_o[:-1]
+    step = per_o[1:] - per_o[:-1]
+    pair = same & (step == 1)
+    gap = same & (step > 1)
+    n_gap = int(gap.sum())
+    if n_gap and not skip_gaps:
+        ids = pd.unique(cust_o[:-1][gap])
+        raise PanelError(
+            f"panel has {n_gap} gap(s) in consecutive periods for customer(s) {_show(ids)}; "
+            "fill the missing periods, or pass skip_gaps=True to skip the pairs across gaps."
+        )
+    from_c, to_c = code_o[:-1][pair], code_o[1:][pair]
+    from_p = per_o[:-1][pair]
+
+    absorbing = np.zeros(states.n, dtype=bool)
+    absorbing[states.absorbing_idx] = True
+    leaves = absorbing[from_c] & (from_c != to_c)
+    if leaves.any():
+        ids = pd.unique(cust_o[:-1][pair][leaves])
+        ex = np.flatnonzero(leaves)[0]
+        raise PanelError(
+            f"panel has {int(leaves.sum())} transition(s) out of an absorbing state, for "
+            f"customer(s) {_show(ids)} (e.g. {states.names[from_c[ex]]} -> "
+            f"{states.names[to_c[ex]]}); absorbing states {list(states.absorbing)} are never "
+            "left. Fix the states or declare the state transient."
+        )
+    keep = ~absorbing[from_c]
+    from_c, to_c, from_p = from_c[keep], to_c[keep], from_p[keep]
+
+    if has_segment:
+        seg_o = seg[order][:-1][pair][keep]
+        segments = sorted(set(seg.tolist()))
+    else:
+        seg_o = np.full(from_c.shape, SINGLE_SEGMENT, dtype=object)
+        segments = [SINGLE_SEGMENT]
+    seg_code = pd.Categorical(seg_o, categories=segments).codes.astype(np.intp)
+
+    n_s, n = len(segments), states.n
+    attrs = {"skipped_gap_pairs": n_gap if skip_gaps else 0, "n_customers": len(pd.unique(cust))}
+    if by_period:
+        if from_p.size:
+            periods = np.arange(per_o.min(), per_o.max())
+        else:
+            periods = np.arange(0)
+        p_code = from_p - (periods[0] if periods.size else 0)
+        flat = ((p_code * n_s + seg_code) * n + from_c) * n + to_c
+        counts = np.bincount(flat, minlength=periods.size * n_s * n * n)
+        out = xr.DataArray(
+            counts.reshape(periods.size, n_s, n, n),
+            dims=("period", "segment", "from_state", "to_state"),
+            coords={"period": periods, "segment": segments},
+            attrs=attrs,
+        )
+    else:
+        flat = (seg_code * n + from_c) * n + to_c
+        counts = np.bincount(flat, minlength=n_s * n * n)
+        out = xr.DataArray(
+            counts.reshape(n_s, n, n),
+            dims=("segment", "from_state", "to_state"),
+            coords={"segment": segments},
+            attrs=attrs,
+        )
+    out = out.assign_coords(from_state=list(states.names), to_state=list(states.names))
+    out.name = "transition_counts"
+    if skip_gaps and n_gap:
+        warnings.warn(
+            f"skipped {n_gap} pair(s) of rows across gaps in customers' periods "
+            "(skip_gaps=True); they are not counted as transitions.",
+            GapsSkippedWarning,
+            stacklevel=2,
+        )
+    return out
+
+
+def validate_counts(counts: xr.DataArray, states: StateSpace) -> xr.DataArray:
+    """Check transition counts against a state space and put them in canonical order.
+
+    Parameters
+    ----------
+    counts : xarray.DataArray
+        Dims ``(segment, from_state, to_state)`` with an optional leading ``period`` dim;
+        ``from_state``/``to_state`` coords must be exactly the names of `states` (any order).
+        Values: non-negative whole numbers. A missing ``segment`` dim means one segment, "all".
+    states : StateSpace
+
+    Returns
+    -------
+    xarray.DataArray
+        int64 counts, states in `states` order, segment names as str, absorbing rows set to zero.
+
+    Raises
+    ------
+    PanelError
+        On wrong dims, state coords that differ from `states`, or negative / fractional /
+        non-finite counts.
+    """
+    if not isinstance(counts, xr.DataArray):
+        raise TypeError(
+            "counts must be an xarray.DataArray with dims (segment, from_state, to_state); "
+            f"got {type(counts).__name__}. Use riskmodel.data.panel.panel_to_counts on a panel."
+        )
+    if "segment" not in counts.dims:
+        counts = counts.expand_dims(segment=[SINGLE_SEGMENT])
+    allowed = {
+        ("segment", "from_state", "to_state"),
+        ("period", "segment", "from_state", "to_state"),
+    }
+    if set(counts.dims) not in [set(a) for a in allowed]:
+        raise PanelError(
+            f"counts must have dims (segment, from_state, to_state) [with an optional period]; "
+            f"got {counts.dims}."
+        )
+    lead = ("period",) if "period" in counts.dims else ()
+    counts = counts.transpose(*lead, "segment", "from_state", "to_state")
+    for dim in ("from_state", "to_state"):
+        if dim not in counts.coords:
+            raise PanelError(f"counts need a {dim!r} coordinate with the state names.")
+        got = [str(v) for v in counts[dim].values]
+        if sorted(got) != sorted(states.names):
+            raise PanelError(
+                f"counts {dim!r} coordinate {got} does not match the state space "
+                f"{list(states.names)}; count over exactly the states of the model."
+            )
+    counts = counts.assign_coords(
+        from_state=[str(v) for v in counts.from_state.values],
+        to_state=[str(v) for v in counts.to_state.values],
+    ).sel(from_state=list(states.names), to_state=list(states.names))
+    if "segment" in counts.coords:
+        segs = [str(v) for v in counts.segment.values]
+    else:
+        segs = [f"segment{k}" for k in range(counts.sizes["segment"])]
+    if len(set(segs)) != len(segs):
+        raise PanelError(f"counts have duplicate segment names {segs}; names must be unique.")
+    values = np.asarray(counts.values, dtype=float)
+    if not np.isfinite(values).all() or (values < 0).any() or (values != np.round(values)).any():
+        raise PanelError(
+            "counts must be finite non-negative whole numbers; got negative, fractional or "
+            "missing values. Count transitions with panel_to_counts."
+        )
+    values = values.astype(np.int64)
+    values[..., states.absorbing_idx, :] = 0
+    out = xr.DataArray(
+        values,
+        dims=counts.dims,
+        coords={
+            **({"period": counts.period.values} if lead else {}),
+            "segment": segs,
+            "from_state": list(states.names),
+            "to_state": list(states.names),
+        },
+        attrs=dict(counts.attrs),
+        name="transition_counts",
+    )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# bundled example data
+# ---------------------------------------------------------------------------------------------
+def load_example_panel() -> pd.DataFrame:
+    """The bundled example panel on the default lifecycle.
+
+    Monthly history of three segments: ``cards`` and ``loans`` (a few thousand customer-months
+    each) and a thin ``smb`` segment (a few hundred customer-months). States are those of
+    `riskmodel.LIFECYCLE`; transitions respond to `load_example_macro` (regenerate both with
+    ``scripts/make_example_data.py``).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``customer_id, period, state, segment``.
+
+    Examples
+    --------
+    >>> panel = load_example_panel()
+    >>> sorted(panel["segment"].unique())
+    ['cards', 'loans', 'smb']
+    """
+    with resources.files(_DATA_PACKAGE).joinpath("examples", "panel.csv").open("r") as fh:
+        df = pd.read_csv(fh, dtype={"customer_id": str, "state": str, "segment": str})
+    return df
+
+
+def load_example_macro() -> pd.DataFrame:
+    """The bundled monthly macro series for `load_example_panel`.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``period, unemployment, gdp_growth`` (percent; GDP growth annualised), one row
+        per period of the example panel.
+    """
+    with resources.files(_DATA_PACKAGE).joinpath("examples", "macro.csv").open("r") as fh:
+        return pd.read_csv(fh)
+
+
+def example_states() -> StateSpace:
+    """The state space of the bundled example panel (the default lifecycle)."""
+    return LIFECYCLE
