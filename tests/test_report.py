@@ -179,7 +179,7 @@ def test_single_path_run_writes_valid_json(run, tmp_path):
         raise AssertionError(f"non-JSON constant {constant}")
 
     summary = json.loads(text, parse_constant=reject)
-    assert summary["loss"]["stderr"]["expected"] is None
+    assert summary["loss"]["stderr_mc"] is None  # loss.expected is exact: stderr.expected 0
     assert _check((out / "report.html").read_text()).problems == []
 
 

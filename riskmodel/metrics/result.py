@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass, replace
@@ -11,12 +12,18 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from riskmodel.metrics.actions import actions_to_dict
 from riskmodel.metrics.contributions import contributions_to_dict, risk_contributions
-from riskmodel.metrics.risk import RiskMeasures, expected_value, risk_measures, weighted_quantile
+from riskmodel.metrics.ecl import ecl_term_structure
+from riskmodel.metrics.risk import (
+    RiskMeasures,
+    expected_value,
+    format_level,
+    risk_measures,
+    weighted_quantile,
+)
 
 __all__ = ["SimulationResult", "write_netcdf_atomic"]
-
-_SCALE_PERIODS_12 = 12
 
 
 def write_netcdf_atomic(ds: xr.Dataset, path: str | Path) -> Path:
@@ -42,8 +49,12 @@ class SimulationResult:
     ``loss_by_segment`` (path, segment); ``weight`` (path) — the importance-sampling likelihood
     ratio, 1 for plain Monte Carlo; ``draw`` (path) — the parameter draw used by the path;
     ``occupancy`` (period, state) — expected customers per state at each period end;
-    ``discount_factor`` (period); ``exposure`` (segment). Attributes record the scenario name,
-    seed, number of paths, horizon, riskmodel version and the risk levels.
+    ``discount_factor`` (period); ``exposure`` (segment); ``churn_value_lost`` (path) — the
+    discounted margin the path's churners would have earned to the horizon; ``exact_*`` — the
+    exact expected term structure of the scenario (`riskmodel.simulation.expected`); with
+    ``actions:``, the ``action`` dimension and ``action_*`` variables of the runs without each
+    action (`riskmodel.simulation.actions`). Attributes record the scenario name, seed, number
+    of paths, horizon, riskmodel version, the risk levels and the applied ``stresses`` (JSON).
 
     Every metric is weighted by ``weight``, so importance-sampled runs are read like plain ones.
 
@@ -164,30 +175,96 @@ class SimulationResult:
         )
 
     def ecl(self) -> dict:
-        """Expected credit loss: lifetime, first 12 periods, and per period (discounted)."""
-        by_period = self.expected_by_period("loss") * self.data["discount_factor"]
-        values = by_period.to_numpy()
+        """Expected credit loss (discounted, exact): lifetime, first 12 periods, per period,
+        per starting state, and default-rate term structures (`riskmodel.metrics.ecl`)."""
+        return ecl_term_structure(self.data)
+
+    def stresses(self) -> dict:
+        """What the scenario applied (shift, shocks, LGD, exposure, discount rate, actions)."""
+        text = self.data.attrs.get("stresses")
+        return json.loads(text) if text else {}
+
+    def _exact_total(self, name: str, *, discounted: bool = False) -> float | None:
+        key = f"exact_{name}"
+        if key not in self.data:
+            return None
+        da = self.data[key]
+        if discounted:
+            da = da * self.data["discount_factor"]
+        return float(da.sum())
+
+    def _value(self) -> dict:
+        """Discounted margin: exact mean, Monte Carlo mean, spread, lower quantiles, VaR."""
+        totals = self.total("margin", discounted=True).to_numpy()
+        value = self.risk("margin", discounted=True)
+        low = [round(1.0 - q, 12) for q in self.levels]
+        quants = weighted_quantile(totals, [*low, 0.5], weights=self.weights)
+        exact = self._exact_total("margin", discounted=True)
+        expected = value.expected if exact is None else exact
         return {
-            "lifetime": float(values.sum()),
-            "12_period": float(values[:_SCALE_PERIODS_12].sum()),
-            "by_period": [float(v) for v in values],
+            "expected": expected,
+            "expected_mc": value.expected,
+            "stderr_mc": value.stderr_expected,
+            "std": value.std,
+            "quantiles": {
+                format_level(q): float(v) for q, v in zip([*low, 0.5], quants, strict=True)
+            },
+            "var": {
+                format_level(q): float(expected - v)
+                for q, v in zip(self.levels, quants[: len(low)], strict=True)
+            },
+            "stderr": {"expected": 0.0 if exact is not None else value.stderr_expected},
+            "description": "discounted margin earned over the horizon; var[q] = expected "
+            "minus the (1 - q)-quantile (the shortfall of value below its mean)",
+        }
+
+    def _value_lost_to_churn(self) -> dict | None:
+        if "churn_value_lost" not in self.data:
+            return None
+        mc, se = expected_value(self.data["churn_value_lost"].to_numpy(), weights=self.weights)
+        exact = self._exact_total("value_lost_to_churn")
+        return {
+            "expected": mc if exact is None else exact,
+            "expected_mc": mc,
+            "stderr_mc": se,
+            "stderr": {"expected": 0.0 if exact is not None else se},
+            "description": "discounted margin the churned customers would have earned from "
+            "their churn period to the horizon had they stayed (run-off of the lost margin)",
         }
 
     def summary(self) -> dict:
-        """The run's headline figures, in the `summary.json` layout of DESIGN.md."""
+        """The run's headline figures, in the `summary.json` layout of DESIGN.md.
+
+        ``loss.expected`` is the exact expected loss (``stderr.expected`` 0); the Monte Carlo
+        estimate and its standard error sit beside it as ``expected_mc`` and ``stderr_mc``.
+        ``ecl``, ``value``, ``value_lost_to_churn``, ``stresses`` and (with ``actions:``)
+        ``actions`` follow `riskmodel.metrics.ecl`, `riskmodel.metrics.actions` and
+        ``scenarios/README.md``.
+        """
         attrs = self.data.attrs
         loss = self.risk("loss")
         defaults = self.risk("defaults")
         churn_mean, churn_se = expected_value(self.total("churn").to_numpy(), weights=self.weights)
-        value = self.risk("margin", discounted=True)
         loss_dict = loss.to_dict()
-        return {
+        exact_loss = self._exact_total("loss")
+        stderr = dict(loss_dict["stderr"])
+        if exact_loss is not None:
+            stderr["expected"] = 0.0
+        out = {
             "scenario": self.scenario,
             "paths": self.paths,
             "seed": self.seed,
             "horizon": self.horizon,
             "riskmodel_version": str(attrs.get("riskmodel_version", "")),
-            "loss": {k: loss_dict[k] for k in ("expected", "std", "var", "es", "stderr")},
+            "loss": {
+                "expected": loss.expected if exact_loss is None else exact_loss,
+                "expected_mc": loss.expected,
+                "stderr_mc": loss.stderr_expected,
+                "std": loss_dict["std"],
+                "var": loss_dict["var"],
+                "es": loss_dict["es"],
+                "stderr": stderr,
+            },
             "defaults": {
                 "expected": defaults.expected,
                 "var": defaults.to_dict()["var"],
@@ -195,23 +272,26 @@ class SimulationResult:
             },
             "churn": {"expected": churn_mean, "stderr": {"expected": churn_se}},
             "ecl": self.ecl(),
-            "value": {
-                "expected": value.expected,
-                "stderr": {"expected": value.stderr_expected},
-                "description": "discounted margin earned over the horizon",
-            },
-            "contributions": contributions_to_dict(risk_contributions(self.data)),
-            "portfolio": {
-                "customers": int(attrs.get("total_customers", 0)),
-                "exposure": float(attrs.get("total_exposure", 0.0)),
-            },
-            "diagnostics": {
-                "effective_sample_size": loss.ess,
-                "importance_sampling": bool(attrs.get("importance_sampling", 0)),
-                "parameter_draws": int(attrs.get("parameter_draws", 1)),
-                "block_size": int(attrs.get("block_size", 0)),
-            },
+            "value": self._value(),
         }
+        lost = self._value_lost_to_churn()
+        if lost is not None:
+            out["value_lost_to_churn"] = lost
+        out["contributions"] = contributions_to_dict(risk_contributions(self.data))
+        out["stresses"] = self.stresses()
+        if "action" in self.data.dims:
+            out["actions"] = actions_to_dict(self.data)
+        out["portfolio"] = {
+            "customers": int(attrs.get("total_customers", 0)),
+            "exposure": float(attrs.get("total_exposure", 0.0)),
+        }
+        out["diagnostics"] = {
+            "effective_sample_size": loss.ess,
+            "importance_sampling": bool(attrs.get("importance_sampling", 0)),
+            "parameter_draws": int(attrs.get("parameter_draws", 1)),
+            "block_size": int(attrs.get("block_size", 0)),
+        }
+        return out
 
     # ------------------------------------------------------------------ I/O
     def to_dataframe(self) -> pd.DataFrame:
@@ -229,3 +309,50 @@ class SimulationResult:
         """Load a result saved with `to_netcdf`."""
         with xr.open_dataset(path, engine="netcdf4") as ds:
             return cls(ds.load())
+
+    # ------------------------------------------------------------------ term structures
+    def cumulative_default_rate(
+        self, quantiles: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
+    ) -> xr.Dataset:
+        """Cumulative default rate per period: its exact expectation and Monte Carlo quantiles.
+
+        The rate at period ``t`` is the number of customers defaulted up to and including ``t``
+        divided by today's customers (``attrs['total_customers']``).
+
+        Parameters
+        ----------
+        quantiles : tuple of float, default (0.05, 0.25, 0.5, 0.75, 0.95)
+            Levels in [0, 1] of the weighted per-path quantiles (for a fan chart).
+
+        Returns
+        -------
+        xarray.Dataset
+            ``expected`` (period): ``cumsum(exact_defaults) / total_customers`` (the weighted
+            Monte Carlo mean of the paths if the run has no exact expectations; then
+            ``attrs['exact']`` is False); ``quantiles`` (quantile, period): weighted quantiles of
+            the per-path cumulative rate.
+
+        Examples
+        --------
+        >>> import riskmodel as rm
+        >>> res = rm.run("scenarios/baseline.yaml", paths=2000)  # doctest: +SKIP
+        >>> res.cumulative_default_rate()["expected"].values[-1]  # doctest: +SKIP
+        """
+        n0 = float(self.data.attrs.get("total_customers", 0)) or float("nan")
+        exact = "exact_defaults" in self.data
+        mean = self.data["exact_defaults"] if exact else self.expected_by_period("defaults")
+        paths = self.data["defaults"].transpose("path", "period").cumsum("period") / n0
+        values = paths.to_numpy()
+        q = list(quantiles)
+        band = np.column_stack(
+            [weighted_quantile(values[:, t], q, weights=self.weights) for t in range(self.horizon)]
+        )
+        periods = self.data["period"].values
+        return xr.Dataset(
+            {
+                "expected": ("period", mean.cumsum("period").to_numpy() / n0),
+                "quantiles": (("quantile", "period"), band),
+            },
+            coords={"period": periods, "quantile": q},
+            attrs={"exact": int(exact), "units": "share of today's customers"},
+        )

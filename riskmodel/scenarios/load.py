@@ -59,6 +59,15 @@ class Scenario:
     shift : ndarray, shape (horizon,)
         Mean of the systematic factor per period.
     discount_rate : ndarray, shape (horizon,)
+    ead_factor : ndarray, shape (horizon,)
+        Exposure of period ``t`` as a fraction of today's: ``Π_{u≤t} (1 − a_u)`` with the
+        amortisation rates ``a_u`` of ``exposure.amortisation`` (ones without amortisation).
+    ead_scale : ndarray, shape (n_cohorts,)
+        Factor on each cohort's exposure (rows of ``portfolio.per_customer()``) from
+        ``limit_cut`` actions (ones without); see `cohort_ead`.
+    stresses : dict
+        What the scenario applies beyond the base parameters (shift, shocks, LGD, exposure,
+        discount rate, actions), JSON-ready; shown under ``stresses`` in the summary.
     source : Path or None
         The YAML file, if loaded from one.
     inputs : dict
@@ -73,6 +82,9 @@ class Scenario:
     correlation: np.ndarray
     shift: np.ndarray
     discount_rate: np.ndarray
+    ead_factor: np.ndarray
+    ead_scale: np.ndarray
+    stresses: Mapping[str, Any] = field(default_factory=dict)
     source: Path | None = None
     inputs: Mapping[str, str] = field(default_factory=dict)
 
@@ -90,6 +102,31 @@ class Scenario:
     def n_draws(self) -> int:
         """Number of parameter draws (1 for point parameters or parameter_uncertainty: false)."""
         return self.transitions.shape[0]
+
+    @property
+    def cohort_ead(self) -> np.ndarray:
+        """Exposure per customer of each cohort today, after ``limit_cut`` actions (C,)."""
+        ead = self.portfolio.per_customer()["ead"].to_numpy(dtype=float)
+        return ead * self.ead_scale
+
+    @property
+    def lgd_mean(self) -> float:
+        """LGD mean after the add-on (``lgd.mean + lgd.addon``)."""
+        return float(self.config.lgd.mean + self.config.lgd.addon)
+
+    @property
+    def lgd_sensitivity(self) -> float:
+        """Downturn-LGD sensitivity ``b`` to the factor (0 = LGD independent of ``Z``)."""
+        downturn = self.config.lgd.downturn
+        return 0.0 if downturn is None else float(downturn.sensitivity)
+
+    def without_action(self, name: str) -> Scenario:
+        """The same scenario without the management action `name` (validated again)."""
+        names = [a.name for a in self.config.actions]
+        if name not in names:
+            raise ValueError(f"no action named {name!r}; the scenario has {names}.")
+        kept = [a.model_dump(exclude_none=True) for a in self.config.actions if a.name != name]
+        return self.with_options(actions=kept)
 
     def with_options(self, **updates: Any) -> Scenario:
         """A copy with top-level config values replaced (e.g. ``paths=1000, seed=3``).
@@ -279,9 +316,32 @@ def _build(data: dict, *, file: Path | None, base_dir: Path | None) -> Scenario:
             "no asset correlation given and the posterior has none; set e.g. "
             "`systematic: {correlation: 0.12}`.",
         )
+    if cfg.macro is not None:
+        _apply_macro(cfg, file)
     shift = per_period(cfg.systematic.shift, cfg.horizon)
     discount = per_period(cfg.discount_rate, cfg.horizon)
-    for arr in (transitions, correlation, shift, discount):
+    amortisation = per_period(cfg.exposure.amortisation, cfg.horizon)
+    ead_factor = np.cumprod(1.0 - amortisation)
+    transitions, shocks_applied = _apply_shocks(cfg, states, segments, transitions, file)
+    ead_scale = _ead_scale(cfg, states, portfolio, file)
+    stresses = {
+        "systematic_shift": _compact(shift),
+        "shocks": shocks_applied,
+        "lgd": {
+            "mean": float(cfg.lgd.mean),
+            "addon": float(cfg.lgd.addon),
+            "effective_mean": float(cfg.lgd.mean + cfg.lgd.addon),
+            "sd": float(cfg.lgd.sd),
+            "downturn_sensitivity": (
+                None if cfg.lgd.downturn is None else float(cfg.lgd.downturn.sensitivity)
+            ),
+        },
+        "exposure": {"amortisation": _compact(amortisation), "ead_factor": _compact(ead_factor)},
+        "discount_rate": _compact(discount),
+        "actions": [a.model_dump(exclude_none=True) for a in cfg.actions],
+        "macro": None,
+    }
+    for arr in (transitions, correlation, shift, discount, ead_factor, ead_scale):
         arr.setflags(write=False)
     return Scenario(
         config=cfg,
@@ -292,9 +352,164 @@ def _build(data: dict, *, file: Path | None, base_dir: Path | None) -> Scenario:
         correlation=correlation,
         shift=shift,
         discount_rate=discount,
+        ead_factor=ead_factor,
+        ead_scale=ead_scale,
+        stresses=stresses,
         source=file,
         inputs=inputs,
     )
+
+
+def _compact(values: np.ndarray) -> float | list[float]:
+    """A per-period array as one number when constant, else a list (for the summary)."""
+    v = np.asarray(values, dtype=float)
+    return float(v[0]) if np.all(v == v[0]) else [float(x) for x in v]
+
+
+def _apply_macro(cfg, file) -> None:
+    """Hook for issue 3: macro paths → transition matrices through the covariate posterior.
+
+    Once the Bayesian covariate model lands, this turns ``cfg.macro`` (paths per variable) and a
+    posterior with covariates into time-varying matrices (D, H, S, K, K), to which the shocks
+    below then apply. Until then a `macro:` section is refused with a clear message.
+    """
+    raise _fail(
+        file,
+        "macro",
+        "macro paths need a posterior with macro covariates (the covariate transition model), "
+        "which scenarios cannot use yet. Remove `macro:` and express the stress through "
+        "`systematic: {shift: ...}` and `shocks:` for now.",
+    )
+
+
+def _match(kind: str, value: str | None, known, where: str, file) -> list[int]:
+    """Positions in `known` selected by `value` (None = all); an unknown name is an error."""
+    known = list(known)
+    if value is None:
+        return list(range(len(known)))
+    if value not in known:
+        close = difflib.get_close_matches(value, known, n=1, cutoff=0.5)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise _fail(
+            file,
+            where,
+            f"unknown {kind} {value!r}; the {kind}s here are {known}.{hint} Omit the key to "
+            f"apply to all {kind}s.",
+        )
+    return [known.index(value)]
+
+
+def _apply_shocks(cfg, states: StateSpace, segments, transitions: np.ndarray, file):
+    """Apply `shocks:` and retention actions to the matrices.
+
+    Returns the matrices — (D, S, K, K) when every multiplier is constant over time, else
+    (D, H, S, K, K) — and the JSON-ready list of applied shocks.
+    """
+    h = cfg.horizon
+    d_idx, c_idx = states.default_idx, states.churn_idx
+    levers = []  # (label, where, segments, rows, default path, churn path)
+    applied = []
+    for k, shock in enumerate(cfg.shocks):
+        label = f"shocks[{k}]" + (f" ({shock.name})" if shock.name else "")
+        where = f"shocks[{k}]"
+        segs = _match("segment", shock.segment, segments, f"{where} -> segment", file)
+        rows = _state_rows(shock.state, states, f"{where} -> state", file)
+        dm = per_period(shock.default_multiplier, h)
+        cm = per_period(shock.churn_multiplier, h)
+        levers.append((label, where, segs, rows, dm, cm))
+        applied.append(
+            {
+                "name": shock.name or f"shocks[{k}]",
+                "segment": shock.segment or "all",
+                "state": shock.state or "all transient",
+                "default_multiplier": _compact(dm),
+                "churn_multiplier": _compact(cm),
+            }
+        )
+    for action in cfg.actions:
+        if action.type != "retention":
+            continue
+        where = f"actions -> {action.name}"
+        segs = _match("segment", action.segment, segments, f"{where} -> segment", file)
+        rows = _state_rows(action.state, states, f"{where} -> state", file)
+        cm = np.full(h, 1.0 - float(action.churn_reduction))
+        levers.append((f"action {action.name!r}", where, segs, rows, np.ones(h), cm))
+    if not levers:
+        return transitions, applied
+    varying = any(np.any(dm != dm[0]) or np.any(cm != cm[0]) for *_, dm, cm in levers)
+    p = np.asarray(transitions, dtype=float)
+    p = np.repeat(p[:, None], h, axis=1) if varying else p[:, None].copy()
+    for label, where, segs, rows, dm, cm in levers:
+        mult_d = dm if varying else dm[:1]
+        mult_c = cm if varying else cm[:1]
+        for s in segs:
+            for i in rows:
+                block = p[:, :, s, i]  # (D, T, K)
+                old_d = block[..., d_idx].copy()
+                new_d = old_d * mult_d[None, :]
+                delta = new_d - old_d
+                block[..., d_idx] = new_d
+                if c_idx is not None:
+                    old_c = block[..., c_idx].copy()
+                    new_c = old_c * mult_c[None, :]
+                    delta += new_c - old_c
+                    block[..., c_idx] = new_c
+                block[..., i] -= delta
+                _check_rows(block, label, where, segments[s], states.names[i], varying, file)
+    return (p if varying else p[:, 0]), applied
+
+
+def _state_rows(state: str | None, states: StateSpace, where: str, file) -> list[int]:
+    """Positions (in the state list) of the transient origin rows selected by `state`."""
+    if state is not None and state in states.names and states.is_absorbing(state):
+        raise _fail(
+            file,
+            where,
+            f"{state!r} is absorbing, so it has no transition row to change; name a transient "
+            f"state {list(states.transient)} or omit the key.",
+        )
+    pos = _match("state", state, states.transient, where, file)
+    return [int(states.transient_idx[r]) for r in pos]
+
+
+def _check_rows(block, label, where, segment, state, varying, file) -> None:
+    """Every entry of the changed rows (D, T, K) must stay in [0, 1]."""
+    tol = 1e-12
+    bad = (block < -tol) | (block > 1.0 + tol)
+    if not bad.any():
+        np.clip(block, 0.0, 1.0, out=block)
+        return
+    draw, t, j = np.argwhere(bad)[0]
+    row = block[draw, t]
+    period = f"period {t + 1}" if varying else "every period"
+    entry = "the stay probability" if row[j] < 0 else "a probability"
+    raise _fail(
+        file,
+        where,
+        f"{label} pushes the row {segment}/{state} out of [0, 1] in {period}"
+        + (f" (parameter draw {int(draw)})" if block.shape[0] > 1 else "")
+        + f": {entry} becomes {float(row[j]):.6g} (shocked row "
+        + f"{short_repr([round(float(x), 6) for x in row], 120)}). Lower the multiplier for "
+        "that period: the stay probability absorbs the change, so it cannot go below 0.",
+    )
+
+
+def _ead_scale(cfg, states: StateSpace, portfolio: Portfolio, file) -> np.ndarray:
+    """Factor on each cohort's exposure from `limit_cut` actions."""
+    pc = portfolio.per_customer()
+    ead = np.ones(len(pc))
+    for action in cfg.actions:
+        if action.type != "limit_cut":
+            continue
+        where = f"actions -> {action.name}"
+        segs = _match("segment", action.segment, portfolio.segments, f"{where} -> segment", file)
+        if action.state is not None:
+            _match("state", action.state, states.transient, f"{where} -> state", file)
+        hit = np.array(pc["segment"].isin([portfolio.segments[s] for s in segs]), dtype=bool)
+        if action.state is not None:
+            hit &= np.array(pc["state"] == action.state, dtype=bool)
+        ead[hit] *= 1.0 - float(action.exposure_reduction)
+    return ead
 
 
 def _portfolio(cfg, states: StateSpace, file, base_dir: Path, inputs) -> Portfolio:

@@ -244,14 +244,16 @@ class ShockConfig(_Model):
     @field_validator("default_multiplier", "churn_multiplier")
     @classmethod
     def _multiplier(cls, v):
-        return _check_path(
-            v,
-            what="multipliers scale a probability (1 = unchanged, 1.5 = +50%) and",
-            low=0.0,
-            high=1e6,
-            low_open=False,
-            high_open=False,
-        )
+        values = v if isinstance(v, list) else [v]
+        if not values:
+            raise ValueError("the list is empty; give a number, or a list with one per period")
+        bad = [x for x in values if x < 0]
+        if bad:
+            raise ValueError(
+                f"multipliers scale a probability (1 = unchanged, 1.5 = +50%) and must be >= 0; "
+                f"got {bad[:3]}"
+            )
+        return v
 
 
 ACTION_TYPES: tuple[str, ...] = ("retention", "limit_cut")
@@ -412,9 +414,9 @@ class ScenarioConfig(_Model):
     def _churn_levers(self) -> ScenarioConfig:
         if self.states.churn is not None:
             return self
-        uses = [
-            f"shocks[{i}]" for i, s in enumerate(self.shocks) if s.churn_multiplier != 1.0
-        ] + [f"actions -> {a.name}" for a in self.actions if a.type == "retention"]
+        uses = [f"shocks[{i}]" for i, s in enumerate(self.shocks) if s.churn_multiplier != 1.0] + [
+            f"actions -> {a.name}" for a in self.actions if a.type == "retention"
+        ]
         if uses:
             raise ValueError(
                 f"{uses} act on churn, but `states` declares no churn state; add "

@@ -11,6 +11,7 @@ bit-identical results whatever the batch size, the number of workers or the back
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -31,7 +32,14 @@ from riskmodel.simulation.kernel import (
 )
 from riskmodel.simulation.qmc import householder, sobol_innovations
 
-__all__ = ["BLOCK_SIZE", "RunPlan", "build_kernel_inputs", "plan_run", "simulate_dataset"]
+__all__ = [
+    "BLOCK_SIZE",
+    "EXACT_VARIABLES",
+    "RunPlan",
+    "build_kernel_inputs",
+    "plan_run",
+    "simulate_dataset",
+]
 
 BLOCK_SIZE = 1024
 """Paths per seeded block. Part of the reproducibility contract: changing it changes numbers."""
@@ -230,8 +238,59 @@ def simulate_dataset(
     """Run the engine and return the per-path results as an `xarray.Dataset`.
 
     Arguments override the scenario's own settings when given. See `riskmodel.simulate` for the
-    public entry point and the meaning of the variables.
+    public entry point and the meaning of the variables. With management ``actions:`` the
+    scenario is also run without each action, on the same seed and factor shift (common random
+    numbers), and the counterfactual totals are stored in ``action_*`` variables (see
+    `riskmodel.simulation.actions`).
     """
+    ds = _simulate(
+        scenario,
+        paths=paths,
+        seed=seed,
+        batch=batch,
+        backend=backend,
+        workers=workers,
+        progress=progress,
+        importance_sampling=importance_sampling,
+        qmc=qmc,
+        z_mean=z_mean,
+    )
+    if scenario.config.actions:
+        from riskmodel.simulation.actions import add_action_counterfactuals
+
+        def rerun(variant: Scenario) -> xr.Dataset:
+            shift = ds["is_shift"].to_numpy() if ds.attrs["importance_sampling"] else None
+            return _simulate(
+                variant,
+                paths=ds.sizes["path"],
+                seed=int(ds.attrs["entropy"]),
+                batch=batch,
+                backend=backend,
+                workers=workers,
+                progress=progress,
+                importance_sampling=False,
+                qmc=bool(ds.attrs["qmc_replicates"]),
+                z_mean=shift,
+            )
+
+        ds = add_action_counterfactuals(ds, scenario, rerun)
+    return ds
+
+
+def _simulate(
+    scenario: Scenario,
+    *,
+    paths: int | None,
+    seed: int | None,
+    batch: int | None,
+    backend: str | None,
+    workers: int | None,
+    progress: bool | None,
+    importance_sampling: bool | None,
+    qmc: bool | None,
+    z_mean: np.ndarray | None,
+) -> xr.Dataset:
+    """One run of the engine on one scenario (no action counterfactuals)."""
     cfg = scenario.config
     paths = int(paths if paths is not None else cfg.paths)
     if paths < 1:
@@ -282,15 +341,40 @@ def simulate_dataset(
         ds["replicate"].attrs.update(long_name="QMC replicate (independent scrambling) of the path")
     ds.attrs["qmc_replicates"] = sampling.qmc_replicates
     exact = expected_term_structure(scenario)
-    for name in ("loss", "defaults", "churn", "margin", "loss_by_segment", "occupancy"):
+    for name in EXACT_VARIABLES:
         ds[f"exact_{name}"] = exact[name]
     return ds
+
+
+EXACT_VARIABLES = (
+    "loss",
+    "defaults",
+    "churn",
+    "margin",
+    "loss_by_segment",
+    "occupancy",
+    "loss_by_state",
+    "defaults_by_state",
+    "customers_by_state",
+    "occupancy_start",
+    "value_lost_to_churn",
+)
+"""Variables of `expected_term_structure` stored in every result as ``exact_<name>``."""
 
 
 class _Store:
     """Preallocated per-path arrays; each block writes its own slice (no concatenation copy)."""
 
-    PER_PATH = ("loss", "defaults", "churn", "margin", "loss_by_segment", "weight", "draw")
+    PER_PATH = (
+        "loss",
+        "defaults",
+        "churn",
+        "margin",
+        "loss_by_segment",
+        "weight",
+        "draw",
+        "churn_value_lost",
+    )
 
     def __init__(self, paths: int, horizon: int, n_segments: int, n_states: int) -> None:
         self.loss = np.empty((paths, horizon))
@@ -300,6 +384,7 @@ class _Store:
         self.loss_by_segment = np.empty((paths, n_segments))
         self.weight = np.empty(paths)
         self.draw = np.empty(paths, dtype=np.int64)
+        self.churn_value_lost = np.empty(paths)
         self.occupancy_blocks: dict[int, np.ndarray] = {}
 
     def put(self, block: tuple[int, int, int], out: BlockOutput) -> None:
@@ -343,6 +428,7 @@ def _assemble(
             "loss_by_segment": (("path", "segment"), cat("loss_by_segment")),
             "weight": ("path", cat("weight")),
             "draw": ("path", cat("draw")),
+            "churn_value_lost": ("path", cat("churn_value_lost")),
             "occupancy": (("period", "state"), occupancy),
             "discount_factor": ("period", discount),
             "exposure": ("segment", np.array(exposure_by_segment)),
@@ -367,6 +453,7 @@ def _assemble(
             "total_exposure": scenario.portfolio.total_exposure,
             "parameter_draws": scenario.n_draws,
             "importance_sampling": int(z_mean is not None and bool(np.any(z_mean != 0))),
+            "stresses": json.dumps(dict(scenario.stresses)),
             **scenario.states.to_attrs(),
         },
     )
@@ -374,6 +461,10 @@ def _assemble(
     ds["defaults"].attrs.update(units="customers", long_name="customers defaulting in the period")
     ds["churn"].attrs.update(units="customers", long_name="customers churning in the period")
     ds["margin"].attrs.update(units="currency", long_name="margin earned in the period")
+    ds["churn_value_lost"].attrs.update(
+        units="currency",
+        long_name="discounted margin the path's churners would have earned to the horizon",
+    )
     ds["weight"].attrs.update(long_name="importance-sampling likelihood ratio (1 = plain MC)")
     ds["is_shift"].attrs.update(long_name="importance-sampling mean shift of the factor (0 = off)")
     ds["occupancy"].attrs.update(

@@ -17,8 +17,19 @@ them the counts at ``t`` are multinomial with mean ``occ_{t−1} M(Z_t)``, and t
 ``E[occ_t] = E[occ_{t−1}] E[M_t]``.
 
 The engine's LGD (fixed, or a Beta with mean ``m`` given the number of defaults) has mean ``m``
-whatever the defaults, so ``E[loss_t] = Σ_c E[D_ct] · EAD_c · m``. The margin of a period is the
-expected number of customers in transient states at the period end times the margin per customer.
+whatever the defaults, so ``E[loss_t] = Σ_c E[D_ct] · EAD_c · f_t · m`` with the amortisation
+factor ``f_t = Π_{u≤t} (1 − a_u)``. The margin of a period is the expected number of customers in
+transient states at the period end times the margin per customer.
+
+Downturn LGD
+------------
+With ``lgd.downturn`` the LGD mean moves with the factor, ``m_t(Z) = Φ(Φ⁻¹(m) − b Z_t)``, so
+defaults and LGD are correlated and ``E[D_t · LGD_t] ≠ E[D_t] · E[LGD_t]``. Conditional on the
+occupancy before ``t`` (independent of ``Z_t``) and on ``Z_t``, the expected loss of origin row
+``i`` is ``x_i · p_i(Z_t) · m_t(Z_t)``, hence ``E[loss_t] = Σ_i E[x_i] · E[p_i(Z_t) m_t(Z_t)]``.
+That one-dimensional expectation over ``Z_t ~ N(s_t, 1)`` is computed per draw, period, segment
+and row by Gauss–Hermite quadrature (`GH_NODES` nodes; the integrand is smooth and bounded, so
+the error is at rounding level).
 
 With several parameter draws each path uses one draw chosen uniformly, so the expectation is the
 mean over draws of each draw's propagation (vectorised over draws and cohorts). Importance
@@ -33,9 +44,57 @@ from scipy.special import ndtr, ndtri
 
 from riskmodel.scenarios.load import Scenario
 
-__all__ = ["exact_summary", "expected_matrices", "expected_term_structure"]
+__all__ = [
+    "GH_NODES",
+    "exact_summary",
+    "expected_default_lgd",
+    "expected_matrices",
+    "expected_term_structure",
+]
 
 _SCALE_PERIODS_12 = 12
+GH_NODES = 96
+"""Gauss–Hermite nodes for ``E[p(Z) m(Z)]`` with a downturn LGD."""
+
+
+def expected_default_lgd(
+    pd: np.ndarray,
+    correlation: np.ndarray,
+    shift: float,
+    *,
+    lgd_mean: float,
+    sensitivity: float,
+    nodes: int = GH_NODES,
+) -> np.ndarray:
+    """``E[p(Z) m(Z)]`` for ``Z ~ N(shift, 1)`` by Gauss–Hermite quadrature.
+
+    Parameters
+    ----------
+    pd : ndarray, shape (D, ...)
+        Unconditional default probabilities ``p`` per draw (any trailing shape).
+    correlation : ndarray, shape (D,)
+        Asset correlation ρ per draw.
+    shift : float
+        Mean of the factor in the period.
+    lgd_mean, sensitivity : float
+        ``m`` and ``b`` of ``m(Z) = Φ(Φ⁻¹(m) − b Z)``.
+    nodes : int
+        Number of quadrature nodes.
+
+    Returns
+    -------
+    ndarray, shape of `pd`
+        With ``p(Z) = Φ((Φ⁻¹(p) − √ρ Z)/√(1 − ρ))``.
+    """
+    x, w = np.polynomial.hermite.hermgauss(nodes)
+    z = shift + np.sqrt(2.0) * x  # (Q,)
+    w = w / np.sqrt(np.pi)
+    p = np.asarray(pd, dtype=float)
+    rho = np.asarray(correlation, dtype=float).reshape((-1,) + (1,) * (p.ndim - 1) + (1,))
+    a = ndtri(np.clip(p, 0.0, 1.0))[..., None]
+    pz = ndtr((a - np.sqrt(rho) * z) / np.sqrt(1.0 - rho))  # (D, ..., Q)
+    mz = ndtr(ndtri(lgd_mean) - sensitivity * z)  # (Q,)
+    return (pz * mz) @ w
 
 
 def expected_matrices(
@@ -122,14 +181,21 @@ def expected_term_structure(scenario: Scenario) -> xr.Dataset:
         ``loss``, ``defaults``, ``churn``, ``margin`` (period): expected amounts per period,
         undiscounted; ``loss_by_segment`` (segment): expected loss over the horizon;
         ``occupancy`` (period, state): expected customers per state at period end, absorbing
-        states cumulative (as the engine's ``occupancy``); ``discount_factor`` (period).
+        states cumulative (as the engine's ``occupancy``); ``discount_factor`` (period);
+        ``loss_by_state``, ``defaults_by_state`` (period, start_state): the expected loss and
+        defaults of the cohorts that start in each transient state; ``customers_by_state``
+        (start_state): today's customers per state; ``occupancy_start`` (period, segment,
+        transient_state): expected customers per transient state at the start of each period;
+        ``value_lost_to_churn`` (scalar): expected discounted margin forgone by churners (see
+        `riskmodel.simulation.kernel`, item 5).
 
     Notes
     -----
     Per draw ``d`` and cohort ``c`` (starting with ``n_c`` customers in one transient state),
     ``E[x_{c,t}] = E[x_{c,t−1}] E[M_{d,t}]`` over transient rows; the default, churn and other
     absorbing columns of that product are the expected inflows of period ``t``. Loss is
-    ``inflow to default × EAD_c × lgd.mean``; margin is ``customers in transient states × margin
+    ``inflow to default × EAD_c × f_t × lgd mean`` (with a downturn LGD, ``E[x] · E[p(Z) m(Z)]``
+    per row, see the module docstring); margin is ``customers in transient states × margin
     per customer``. The module docstring derives ``E[M(Z_t)]`` and why the product is exact.
 
     Examples
@@ -155,31 +221,55 @@ def expected_term_structure(scenario: Scenario) -> xr.Dataset:
     seg = np.array([seg_pos[x] for x in pc["segment"]], dtype=np.intp)
     start = np.array([t_pos[x] for x in pc["state"]], dtype=np.intp)
     customers = pc["customers"].to_numpy(dtype=float)
-    ead = pc["ead"].to_numpy(dtype=float)
     margin_pc = pc["margin_per_customer"].to_numpy(dtype=float)
     n_draws, n_c = em.shape[0], len(customers)
 
-    x = np.zeros((n_draws, n_c, len(t_idx)))  # expected transient counts per draw and cohort
+    n_t = len(t_idx)
+    ead = np.asarray(scenario.cohort_ead, dtype=float)
+    ead_factor = np.asarray(scenario.ead_factor, dtype=float)
+    lgd = scenario.lgd_mean
+    sens = scenario.lgd_sensitivity
+    rows = np.asarray(scenario.transitions, dtype=float)
+    if rows.ndim == 4:
+        rows = rows[:, None]
+    pd_rows = rows[..., t_idx, d_idx]  # (D, T, S, Kt)
+
+    x = np.zeros((n_draws, n_c, n_t))  # expected transient counts per draw and cohort
     x[:, np.arange(n_c), start] = customers
     flows = np.empty((h, n_c, k))  # expected inflow per state in period t, mean over draws
+    loss_c = np.empty((h, n_c))  # expected loss per cohort and period
+    start_occ = np.zeros((h, len(scenario.segments), n_t))  # transient counts at period start
+    seg_onehot = np.zeros((n_c, len(scenario.segments)))
+    seg_onehot[np.arange(n_c), seg] = 1.0
     for t in range(h):
+        start_occ[t] = np.einsum("cs,ci->si", seg_onehot, x.mean(axis=0))
         into = np.einsum("dci,dcik->dck", x, em[:, t][:, seg])  # (D, C, K)
+        if sens > 0:
+            g = expected_default_lgd(
+                pd_rows[:, t if pd_rows.shape[1] > 1 else 0],
+                scenario.correlation,
+                float(scenario.shift[t]),
+                lgd_mean=lgd,
+                sensitivity=sens,
+            )  # (D, S, Kt): E[p(Z) m(Z)]
+            loss_c[t] = np.einsum("dci,dci->c", x, g[:, seg]) / n_draws
+        else:
+            loss_c[t] = into[..., d_idx].mean(axis=0) * lgd
+        loss_c[t] *= ead * ead_factor[t]
         x = into[..., t_idx]
         flows[t] = into.mean(axis=0)
 
-    lgd = float(scenario.config.lgd.mean)
     defaults_c = flows[..., d_idx]  # (H, C)
     transient_c = flows[..., t_idx].sum(axis=-1)  # (H, C) customers in transient states
-    loss_c = defaults_c * ead * lgd
     occupancy = flows.sum(axis=1)  # (H, K)
     absorbing = states.absorbing_idx
     occupancy[:, absorbing] = np.cumsum(occupancy[:, absorbing], axis=0)
-    churn = (
-        flows[..., states.churn_idx].sum(axis=1) if states.churn_idx is not None else np.zeros(h)
-    )
-    seg_onehot = np.zeros((n_c, len(scenario.segments)))
-    seg_onehot[np.arange(n_c), seg] = 1.0
+    churn_c = flows[..., states.churn_idx] if states.churn_idx is not None else np.zeros((h, n_c))
+    churn = churn_c.sum(axis=1)
     discount = np.cumprod(1.0 / (1.0 + np.asarray(scenario.discount_rate, dtype=float)))
+    remaining_df = np.cumsum(discount[::-1])[::-1]
+    start_onehot = np.zeros((n_c, n_t))
+    start_onehot[np.arange(n_c), start] = 1.0
 
     ds = xr.Dataset(
         {
@@ -190,11 +280,18 @@ def expected_term_structure(scenario: Scenario) -> xr.Dataset:
             "loss_by_segment": ("segment", loss_c.sum(axis=0) @ seg_onehot),
             "occupancy": (("period", "state"), occupancy),
             "discount_factor": ("period", discount),
+            "loss_by_state": (("period", "start_state"), loss_c @ start_onehot),
+            "defaults_by_state": (("period", "start_state"), defaults_c @ start_onehot),
+            "customers_by_state": ("start_state", customers @ start_onehot),
+            "occupancy_start": (("period", "segment", "transient_state"), start_occ),
+            "value_lost_to_churn": ((), float(np.sum((churn_c @ margin_pc) * remaining_df))),
         },
         coords={
             "period": np.arange(1, h + 1),
             "segment": list(scenario.segments),
             "state": list(states.names),
+            "start_state": list(states.transient),
+            "transient_state": list(states.transient),
         },
         attrs={"scenario": scenario.name, "horizon": h, "parameter_draws": n_draws, "exact": 1},
     )
@@ -204,6 +301,15 @@ def expected_term_structure(scenario: Scenario) -> xr.Dataset:
     ds["margin"].attrs.update(units="currency", long_name="exact expected margin")
     ds["occupancy"].attrs.update(
         units="customers", long_name="exact expected customers per state at period end"
+    )
+    ds["loss_by_state"].attrs.update(
+        units="currency", long_name="exact expected loss of the cohorts starting in each state"
+    )
+    ds["occupancy_start"].attrs.update(
+        units="customers", long_name="exact expected customers per transient state at period start"
+    )
+    ds["value_lost_to_churn"].attrs.update(
+        units="currency", long_name="exact expected discounted margin forgone by churners"
     )
     return ds
 
@@ -220,10 +326,11 @@ def exact_summary(ds: xr.Dataset) -> dict:
     -------
     dict
         ``{"loss": {"expected"}, "ecl": {"lifetime", "12_period", "by_period"},
-        "defaults": {"expected"}, "churn": {"expected"}, "value": {"expected"}}``: lifetime
-        expected loss (undiscounted), discounted expected credit loss (lifetime, first 12
-        periods, per period), expected defaults and churn over the horizon, and the discounted
-        expected margin.
+        "defaults": {"expected"}, "churn": {"expected"}, "value": {"expected"},
+        "value_lost_to_churn": {"expected"}}``: lifetime expected loss (undiscounted),
+        discounted expected credit loss (lifetime, first 12 periods, per period), expected
+        defaults and churn over the horizon, the discounted expected margin and the expected
+        discounted margin forgone by churners.
     """
     df = ds["discount_factor"]
     ecl = (ds["loss"] * df).to_numpy()
@@ -237,4 +344,5 @@ def exact_summary(ds: xr.Dataset) -> dict:
         "defaults": {"expected": float(ds["defaults"].sum("period"))},
         "churn": {"expected": float(ds["churn"].sum("period"))},
         "value": {"expected": float((ds["margin"] * df).sum("period"))},
+        "value_lost_to_churn": {"expected": float(ds["value_lost_to_churn"])},
     }

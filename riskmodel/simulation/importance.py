@@ -33,7 +33,7 @@ from scipy.special import ndtr, ndtri
 
 from riskmodel.simulation.kernel import KernelInputs
 
-__all__ = ["DEFAULT_DAMPING", "design_point", "large_pool_loss", "tail_shift"]
+__all__ = ["DEFAULT_DAMPING", "design_point", "large_pool_loss", "tail_mixture", "tail_shift"]
 
 DEFAULT_DAMPING = 0.5
 
@@ -148,3 +148,54 @@ def tail_shift(
     if not 0.5 < level < 1.0:
         raise ValueError(f"the importance-sampling level must be in (0.5, 1); got {level}.")
     return damping * design_point(inp, level)
+
+
+def crash_sizes(inp: KernelInputs, target: float, *, max_size: float = 8.0) -> np.ndarray:
+    """Per period t, the single-period factor drop ``c_t`` with ``L̄(shift − c_t e_t) = target``.
+
+    Bisection on all periods at once (one vectorised propagation of H paths per step). Periods
+    whose largest drop `max_size` cannot reach the target get `max_size`.
+    """
+    h = inp.horizon
+    lo, hi = np.zeros(h), np.full(h, max_size)
+    eye = np.eye(h)
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        f = large_pool_loss(inp, inp.shift - mid[:, None] * eye)
+        below = f < target
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    return hi
+
+
+def tail_mixture(
+    inp: KernelInputs,
+    level: float,
+    *,
+    damping: float = DEFAULT_DAMPING,
+    p_plain: float = 0.1,
+    p_broad: float = 0.45,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A defensive mixture of mean shifts: no shift, the broad downturn, and one crash per period.
+
+    The tail of a loss that is convex in each period's factor is a union of broad downturns
+    (the design point on the sphere) and single-period crashes; one mean shift starves the
+    other mode. Component 0 has no shift (probability `p_plain`, which bounds every weight by
+    ``1/p_plain``), component 1 the damped design point (`p_broad`), and components 2…H+1 a damped
+    crash ``−c_t e_t`` in period t (sharing the rest equally), with ``c_t`` reaching the same
+    large-pool loss as the design point (`crash_sizes`).
+
+    Returns
+    -------
+    means : array, shape (H + 2, H)
+    probs : array, shape (H + 2,)
+    """
+    h = inp.horizon
+    broad = design_point(inp, level)
+    if not np.any(broad):
+        return np.zeros((1, h)), np.ones(1)
+    target = float(large_pool_loss(inp, (inp.shift + broad)[None])[0])
+    crash = crash_sizes(inp, target)
+    means = np.vstack([np.zeros(h), damping * broad, -damping * np.diag(crash)])
+    probs = np.concatenate([[p_plain, p_broad], np.full(h, (1.0 - p_plain - p_broad) / h)])
+    return means, probs

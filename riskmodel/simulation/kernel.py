@@ -14,12 +14,21 @@ Per period ``t`` and path, with systematic factor ``Z_t``:
    conditional probabilities do not depend on ``Z`` and are precomputed. The multinomial is drawn
    as a chain of binomials in a fixed destination order, skipping destinations that are
    structurally zero and leaving the stay destination as the remainder (no draw).
-3. Loss of cohort ``c``: ``D_c × EAD_c × LGD``. With a Beta LGD (mean m, sd s, concentration
+3. Loss of cohort ``c``: ``D_c × EAD_c × f_t × LGD`` with the amortisation factor
+   ``f_t = Π_{u≤t} (1 − a_u)``. With a Beta LGD (mean m, sd s, concentration
    κ = m(1−m)/s² − 1) the mean LGD over the ``D`` defaults of a cohort-period is drawn in one go as
    ``Beta(m κ_D, (1 − m) κ_D)`` with ``κ_D = D(κ + 1) − 1``. This is exact for ``D = 1`` and
    matches the mean and variance of the average of ``D`` independent Beta(mκ, (1−m)κ) draws for
    every ``D`` (moment-matched; the exact sum of Betas has no closed form). Bounds [0, 1] are kept.
+   With a downturn LGD (sensitivity ``b > 0``) the mean of period ``t`` is
+   ``m_t(Z) = Φ(Φ⁻¹(m) − b Z_t)`` per path, and the sd is clipped to ``0.99 √(m_t (1 − m_t))``
+   so that the Beta exists.
 4. Margin: customers in transient states at the end of the period earn their per-customer margin.
+5. Value lost to churn: each customer churning in period ``t`` forgoes its margin per period
+   over the rest of the horizon, discounted: ``churned_ct × margin_c × Σ_{u=t}^{H} df_u``
+   (the run-off of the lost margin as if the churner had stayed; it ignores that the churner
+   might later have defaulted or churned anyway, so it is an upper bound of the survival-
+   weighted loss of value). Summed per path over periods and cohorts.
 
 Random numbers are drawn in a fixed order from the block's own generator, so a block's output
 depends only on (seed, block index, block length).
@@ -64,6 +73,9 @@ class KernelInputs:
     lgd_mean: float
     lgd_sd: float
     transitions_mean: np.ndarray  # (T, S, K, K) mean over draws (for importance-sampling design)
+    ead_factor: np.ndarray  # (H,) exposure of period t as a fraction of today's (amortisation)
+    lgd_sensitivity: float  # downturn LGD: b in m_t(Z) = Φ(Φ⁻¹(m) − b Z_t); 0 = no downturn
+    discount_factor: np.ndarray  # (H,) discount factor of each period
 
     @property
     def n_draws(self) -> int:
@@ -83,6 +95,7 @@ class BlockOutput:
     weight: np.ndarray  # (n,)
     draw: np.ndarray  # (n,) parameter draw used by each path
     occupancy: np.ndarray  # (H, K) weighted sum over paths of customers per state at period end
+    churn_value_lost: np.ndarray  # (n,) discounted margin forgone by the period's churners
 
 
 def prepare_transitions(
@@ -147,6 +160,7 @@ def simulate_block(
     *,
     z_mean: np.ndarray | None = None,
     eps: np.ndarray | None = None,
+    z_prob: np.ndarray | None = None,
 ) -> BlockOutput:
     """Simulate `n` paths over the whole horizon.
 
@@ -159,7 +173,9 @@ def simulate_block(
         Number of paths in the block.
     z_mean : array, shape (H,), optional
         Importance-sampling mean shift of the factor (added to the scenario shift); the
-        likelihood ratio is returned in ``weight``. None means plain Monte Carlo.
+        likelihood ratio is returned in ``weight``. None means plain Monte Carlo. A 2-d array
+        (M, H) is a mixture of M mean shifts drawn with probabilities `z_prob`; the weight is then
+        ``1 / Σ_m π_m exp(μ_m·y − |μ_m|²/2)`` with ``y`` the factor minus the scenario shift.
     eps : array, shape (n, H), optional
         Standard-normal innovations of the factor (e.g. from a scrambled Sobol' sequence); by
         default they are the first draws of `rng`.
@@ -173,7 +189,18 @@ def simulate_block(
         eps = rng.standard_normal((n, h))
     elif eps.shape != (n, h):
         raise ValueError(f"`eps` must have shape ({n}, {h}); got {eps.shape}.")
-    if z_mean is not None:
+    if z_mean is not None and np.ndim(z_mean) == 2:
+        # defensive mixture: component m (mean row m of z_mean, probability z_prob[m]) per path
+        means = np.asarray(z_mean, dtype=float)
+        probs = np.asarray(z_prob, dtype=float)
+        comp = rng.choice(len(probs), size=n, p=probs)
+        y = means[comp] + eps  # factor minus the scenario shift
+        z = inp.shift + y
+        log_terms = np.log(probs)[None] + y @ means.T - 0.5 * np.sum(means**2, axis=1)[None]
+        top = log_terms.max(axis=1, keepdims=True)
+        log_q = top[:, 0] + np.log(np.exp(log_terms - top).sum(axis=1))
+        weight = np.exp(-log_q)
+    elif z_mean is not None:
         mu = np.asarray(z_mean, dtype=float)
         z = inp.shift + mu + eps
         # likelihood ratio of N(shift, 1) against N(shift + mu, 1), per path
@@ -214,6 +241,10 @@ def simulate_block(
     lgd_kappa = (
         inp.lgd_mean * (1.0 - inp.lgd_mean) / inp.lgd_sd**2 - 1.0 if inp.lgd_sd > 0 else np.inf
     )
+    remaining_df = np.cumsum(np.asarray(inp.discount_factor, dtype=float)[::-1])[::-1]
+    churn_value_lost = np.zeros(n)
+    downturn = inp.lgd_sensitivity > 0
+    probit_lgd = ndtri(inp.lgd_mean) if downturn else 0.0
     flow = np.zeros((n, len(exact), n_t, k), dtype=np.int64)
     d = np.zeros((n, n_c, n_t))
     into = np.zeros((n, n_c, k))
@@ -262,7 +293,9 @@ def simulate_block(
             into[:, pool] = np.einsum("nck,nckj->ncj", n_p - d_p, surv)
         counts = into[:, :, inp.transient_idx]
         d_c = d.sum(axis=2)  # (n, C)
-        if np.isfinite(lgd_kappa):
+        if downturn:
+            lgd = _downturn_lgd(inp, rng, d_c, ndtr(probit_lgd - inp.lgd_sensitivity * z[:, t]))
+        elif np.isfinite(lgd_kappa):
             lgd = np.full(d_c.shape, inp.lgd_mean)
             hit = d_c > 0
             if hit.any():
@@ -271,11 +304,13 @@ def simulate_block(
                 lgd[hit] = rng.beta(inp.lgd_mean * kd, (1.0 - inp.lgd_mean) * kd)
         else:
             lgd = inp.lgd_mean
-        loss_c = d_c * inp.ead * lgd  # (n, C)
+        loss_c = d_c * (inp.ead * inp.ead_factor[t]) * lgd  # (n, C)
         loss[:, t] = loss_c.sum(axis=1)
         defaults[:, t] = d_c.sum(axis=1)
         if inp.churn_idx >= 0:
-            churn[:, t] = into[:, :, inp.churn_idx].sum(axis=1)
+            churned = into[:, :, inp.churn_idx]  # (n, C)
+            churn[:, t] = churned.sum(axis=1)
+            churn_value_lost += (churned @ inp.margin) * remaining_df[t]
         margin[:, t] = counts.sum(axis=2) @ inp.margin
         loss_by_segment += loss_c @ seg_onehot
         occ = np.zeros(k)
@@ -298,4 +333,24 @@ def simulate_block(
         weight=weight,
         draw=draw,
         occupancy=occupancy,
+        churn_value_lost=churn_value_lost,
     )
+
+
+def _downturn_lgd(
+    inp: KernelInputs, rng: np.random.Generator, d_c: np.ndarray, mean: np.ndarray
+) -> np.ndarray:
+    """LGD per path and cohort with the path's downturn mean ``m_t(Z)`` (shape (n,))."""
+    mean = np.broadcast_to(mean[:, None], d_c.shape)
+    if inp.lgd_sd <= 0:
+        return np.array(mean)
+    lgd = np.array(mean)
+    var = mean * (1.0 - mean)
+    hit = (d_c > 0) & (var > 0)
+    if hit.any():
+        m, v = mean[hit], var[hit]
+        sd = np.minimum(inp.lgd_sd, 0.99 * np.sqrt(v))
+        kappa = v / sd**2 - 1.0
+        kd = np.maximum(d_c[hit], 1.0) * (kappa + 1.0) - 1.0
+        lgd[hit] = rng.beta(m * kd, (1.0 - m) * kd)
+    return lgd
