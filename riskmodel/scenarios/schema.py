@@ -310,7 +310,8 @@ class SimulationConfig(_Model):
     batch: StrictInt = Field(default=4096, ge=1)
     importance_sampling: bool = False
     importance_level: float | None = Field(default=None, gt=0.5, lt=1.0)
-    importance_damping: float = Field(default=0.5, ge=0.0, le=1.0)
+    importance_method: Literal["mixture", "shift"] = "mixture"
+    importance_damping: float | None = Field(default=None, ge=0.0, le=1.0)
     qmc: bool = False
     qmc_replicates: StrictInt = Field(default=16, ge=2, le=1024)
     parameter_uncertainty: bool = True

@@ -23,7 +23,7 @@ import xarray as xr
 
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.expected import expected_term_structure
-from riskmodel.simulation.importance import design_point, tail_shift
+from riskmodel.simulation.importance import design_point, tail_mixture, tail_shift
 from riskmodel.simulation.kernel import (
     BlockOutput,
     KernelInputs,
@@ -120,7 +120,8 @@ def plan_run(paths: int, entropy: int, batch: int) -> RunPlan:
 class Sampling:
     """How the factor path is sampled: importance-sampling shift and quasi-Monte Carlo."""
 
-    z_mean: np.ndarray | None = None  # (H,) IS mean shift, None = plain
+    z_mean: np.ndarray | None = None  # (H,) IS mean shift or (M, H) mixture means; None = plain
+    z_prob: np.ndarray | None = None  # (M,) mixture probabilities when z_mean is 2-d
     qmc_replicates: int = 0  # 0 = pseudo-random innovations
     rotation: np.ndarray | None = None  # (H, H) orthogonal map of the Sobol' coordinates
 
@@ -147,7 +148,9 @@ def run_task(
                 block_size=BLOCK_SIZE,
                 rotation=sampling.rotation,
             )
-        out.append(simulate_block(inputs, rng, n, z_mean=sampling.z_mean, eps=eps))
+        out.append(
+            simulate_block(inputs, rng, n, z_mean=sampling.z_mean, z_prob=sampling.z_prob, eps=eps)
+        )
     return out
 
 
@@ -243,38 +246,65 @@ def simulate_dataset(
     numbers), and the counterfactual totals are stored in ``action_*`` variables (see
     `riskmodel.simulation.actions`).
     """
-    ds = _simulate(
-        scenario,
-        paths=paths,
-        seed=seed,
-        batch=batch,
-        backend=backend,
-        workers=workers,
-        progress=progress,
-        importance_sampling=importance_sampling,
-        qmc=qmc,
-        z_mean=z_mean,
-    )
+    options = dict(batch=batch, backend=backend, workers=workers, progress=progress)
+    cfg = scenario.config
+    if importance_sampling is None:
+        importance_sampling = cfg.simulation.importance_sampling
+    if qmc is None:
+        qmc = cfg.simulation.qmc
+    sampling = _sampling(scenario, build_kernel_inputs(scenario), importance_sampling, qmc, z_mean)
+    ds = _simulate(scenario, paths=paths, seed=seed, sampling=sampling, **options)
     if scenario.config.actions:
         from riskmodel.simulation.actions import add_action_counterfactuals
 
         def rerun(variant: Scenario) -> xr.Dataset:
-            shift = ds["is_shift"].to_numpy() if ds.attrs["importance_sampling"] else None
+            # the same factor sampling (shift, mixture, QMC rotation): common random numbers
             return _simulate(
                 variant,
                 paths=ds.sizes["path"],
                 seed=int(ds.attrs["entropy"]),
-                batch=batch,
-                backend=backend,
-                workers=workers,
-                progress=progress,
-                importance_sampling=False,
-                qmc=bool(ds.attrs["qmc_replicates"]),
-                z_mean=shift,
+                sampling=sampling,
+                **options,
             )
 
         ds = add_action_counterfactuals(ds, scenario, rerun)
     return ds
+
+
+def _sampling(
+    scenario: Scenario,
+    inputs: KernelInputs,
+    importance_sampling: bool,
+    qmc: bool,
+    z_mean: np.ndarray | None,
+) -> Sampling:
+    """Decide how the factor path is sampled (once per run; actions reuse it)."""
+    sim = scenario.config.simulation
+    level = sim.importance_level or max(scenario.config.outputs.levels)
+    z_prob = None
+    if z_mean is None and importance_sampling:
+        if sim.importance_method == "mixture":
+            damping = 0.75 if sim.importance_damping is None else sim.importance_damping
+            z_mean, z_prob = tail_mixture(inputs, level, damping=damping)
+            if len(z_prob) == 1:  # the loss does not move with the factor: plain sampling
+                z_mean, z_prob = None, None
+        else:
+            damping = 0.5 if sim.importance_damping is None else sim.importance_damping
+            z_mean = tail_shift(inputs, level, damping=damping)
+    if not qmc:
+        return Sampling(z_mean=z_mean, z_prob=z_prob)
+    if z_mean is not None and z_prob is not None:
+        direction = z_mean[1]  # the broad-downturn component
+    elif z_mean is not None and np.any(z_mean):
+        direction = z_mean
+    else:
+        direction = design_point(inputs, level)
+    return Sampling(
+        z_mean=z_mean,
+        z_prob=z_prob,
+        qmc_replicates=sim.qmc_replicates,
+        rotation=householder(direction),
+    )
 
 
 def _simulate(
@@ -286,9 +316,7 @@ def _simulate(
     backend: str | None,
     workers: int | None,
     progress: bool | None,
-    importance_sampling: bool | None,
-    qmc: bool | None,
-    z_mean: np.ndarray | None,
+    sampling: Sampling,
 ) -> xr.Dataset:
     """One run of the engine on one scenario (no action counterfactuals)."""
     cfg = scenario.config
@@ -304,23 +332,6 @@ def _simulate(
     backend = backend or cfg.simulation.backend
     inputs = build_kernel_inputs(scenario)
     plan = plan_run(paths, entropy, batch)
-    if importance_sampling is None:
-        importance_sampling = cfg.simulation.importance_sampling
-    if z_mean is None and importance_sampling:
-        level = cfg.simulation.importance_level or max(cfg.outputs.levels)
-        z_mean = tail_shift(inputs, level, damping=cfg.simulation.importance_damping)
-    if qmc is None:
-        qmc = cfg.simulation.qmc
-    sampling = Sampling(z_mean=z_mean)
-    if qmc:
-        level = cfg.simulation.importance_level or max(cfg.outputs.levels)
-        direction = z_mean if z_mean is not None and np.any(z_mean) else design_point(inputs, level)
-        sampling = Sampling(
-            z_mean=z_mean,
-            qmc_replicates=cfg.simulation.qmc_replicates,
-            rotation=householder(direction),
-        )
-
     store = _Store(paths, scenario.horizon, len(scenario.segments), scenario.states.n)
     bar = _progress(paths, progress, f"simulating {scenario.name}")
     tick = bar.update if bar is not None else (lambda _n: None)
@@ -334,7 +345,7 @@ def _simulate(
     finally:
         if bar is not None:
             bar.close()
-    ds = _assemble(scenario, store, paths=paths, seed=seed, entropy=entropy, z_mean=z_mean)
+    ds = _assemble(scenario, store, paths=paths, seed=seed, entropy=entropy, sampling=sampling)
     if sampling.qmc_replicates:
         block = np.arange(paths) // BLOCK_SIZE
         ds["replicate"] = ("path", block % sampling.qmc_replicates)
@@ -405,9 +416,13 @@ def _assemble(
     paths: int,
     seed,
     entropy: int,
-    z_mean: np.ndarray | None,
+    sampling: Sampling,
 ) -> xr.Dataset:
     from riskmodel import __version__
+
+    z_mean = sampling.z_mean
+    mixture = z_mean is not None and sampling.z_prob is not None
+    broad = z_mean[1] if mixture else z_mean
 
     cat = lambda name: getattr(store, name)  # noqa: E731
     h = scenario.horizon
@@ -432,7 +447,7 @@ def _assemble(
             "occupancy": (("period", "state"), occupancy),
             "discount_factor": ("period", discount),
             "exposure": ("segment", np.array(exposure_by_segment)),
-            "is_shift": ("period", np.zeros(h) if z_mean is None else np.asarray(z_mean, float)),
+            "is_shift": ("period", np.zeros(h) if broad is None else np.asarray(broad, float)),
         },
         coords={
             "path": np.arange(paths),
@@ -453,6 +468,7 @@ def _assemble(
             "total_exposure": scenario.portfolio.total_exposure,
             "parameter_draws": scenario.n_draws,
             "importance_sampling": int(z_mean is not None and bool(np.any(z_mean != 0))),
+            "importance_method": "mixture" if mixture else ("shift" if z_mean is not None else ""),
             "stresses": json.dumps(dict(scenario.stresses)),
             **scenario.states.to_attrs(),
         },
@@ -467,6 +483,12 @@ def _assemble(
     )
     ds["weight"].attrs.update(long_name="importance-sampling likelihood ratio (1 = plain MC)")
     ds["is_shift"].attrs.update(long_name="importance-sampling mean shift of the factor (0 = off)")
+    if mixture:
+        ds["is_means"] = (("is_component", "period"), np.asarray(z_mean, float))
+        ds["is_probs"] = ("is_component", np.asarray(sampling.z_prob, float))
+        ds["is_means"].attrs.update(
+            long_name="defensive-mixture components: none, broad downturn, one crash per period"
+        )
     ds["occupancy"].attrs.update(
         units="customers", long_name="expected customers per state at period end"
     )

@@ -254,11 +254,12 @@ def test_result_netcdf_round_trip(tmp_path, lifecycle_scenario):
 
 
 class TestImportanceSampling:
-    def test_weighted_tail_matches_vasicek_and_beats_plain_mc(self):
+    @pytest.mark.parametrize("method", ["mixture", "shift"])
+    def test_weighted_tail_matches_vasicek_and_beats_plain_mc(self, method):
         p, rho, n_cust, n = 0.02, 0.15, 10**9, 20_000
         cfg = one_cohort_dict(customers=n_cust, pd=p, rho=rho, paths=n, seed=13)
         plain = rm.simulate(rm.scenario_from_dict(cfg), progress=False)
-        cfg["simulation"] = {"importance_sampling": True}
+        cfg["simulation"] = {"importance_sampling": True, "importance_method": method}
         res = rm.simulate(rm.scenario_from_dict(cfg), progress=False)
         assert res.data.attrs["importance_sampling"] == 1
         assert float(res.data["is_shift"][0]) < 0  # toward the downturn
@@ -278,3 +279,6 @@ class TestImportanceSampling:
         # weights are likelihood ratios: their mean is 1 within its standard error
         w = res.weights
         assert abs(w.mean() - 1) < Z4 * w.std() / np.sqrt(n)
+        if method == "mixture":  # the defensive component bounds every weight by 1 / p_plain
+            p_plain = float(res.data["is_probs"][0])
+            assert w.max() <= 1 / p_plain * (1 + 1e-12)
