@@ -8,6 +8,7 @@ import yaml
 
 import riskmodel as rm
 from riskmodel.cli import main
+from riskmodel.data.macro import logit_transition_matrices
 from riskmodel.data.synthetic import simulate_panel
 from riskmodel.fitting import default_history
 
@@ -129,3 +130,55 @@ def test_default_history_counts_transient_customers_and_defaults(thin_panel):
     counts = rm.TransitionModel(ss).fit(thin_panel, draws=10, chains=1, seed=0).counts
     assert hist["defaults"].sum() == int(counts.sel(to_state="defaulted").sum())
     assert (hist["defaults"] <= hist["customers"]).all()
+
+
+def _covariate_draws(n_draws: int = 3):
+    """Logit draws whose default probability rises with unemployment (coefficient > 0)."""
+    ss = rm.StateSpace(**STATES)
+    # rows: good, watch; destinations: good, watch, churned, defaulted; stay is the reference
+    a = np.array([[[0.0, -2.7, -3.8, -3.9], [-2.0, 0.0, -3.3, -2.4]]])  # (S=1, Kt=2, K=4)
+    b = np.zeros((1, 2, 4, 1))
+    b[0, :, 3, 0] = 0.25  # default logit per point of unemployment
+    a = np.repeat(a[None], n_draws, axis=0) + np.linspace(-0.05, 0.05, n_draws)[:, None, None, None]
+    a[:, :, [0, 1], [0, 1]] = 0.0  # stay stays the reference
+    b = np.repeat(b[None], n_draws, axis=0)
+    mats = logit_transition_matrices(a, b, np.zeros((1, 1)), ss)[:, 0]
+    return rm.ParameterDraws(
+        ss, ("retail",), mats, covariates=("unemployment",), intercepts=a, coefficients=b
+    )
+
+
+def test_macro_paths_drive_a_covariate_posterior(tmp_path):
+    post = tmp_path / "cov.nc"
+    _covariate_draws().to_netcdf(post)
+    calm = _scenario(str(post))
+    calm["macro"] = {"unemployment": [0.0]}
+    stress = _scenario(str(post))
+    stress["macro"] = {"unemployment": [0.0, 2.0, 4.0, 6.0]}  # the last value repeats
+    sc_calm, sc_stress = rm.scenario_from_dict(calm), rm.scenario_from_dict(stress)
+    assert sc_stress.transitions.shape[:2] == (3, 6)
+    d = rm.StateSpace(**STATES).default_idx
+    pd_path = sc_stress.transitions[0, :, 0, 0, d]
+    assert np.all(np.diff(pd_path[:4]) > 0) and pd_path[4] == pd_path[3]  # rises, then holds
+    e_calm = float(rm.simulate(sc_calm, paths=200, progress=False).data["exact_defaults"].sum())
+    e_stress = float(rm.simulate(sc_stress, paths=200, progress=False).data["exact_defaults"].sum())
+    assert e_stress > 1.2 * e_calm
+    summary = rm.simulate(sc_stress, paths=200, progress=False).summary()
+    assert summary["stresses"]["macro"]["unemployment"]
+
+
+def test_macro_errors_name_the_field(tmp_path):
+    post = tmp_path / "cov.nc"
+    _covariate_draws().to_netcdf(post)
+    missing = _scenario(str(post))
+    with pytest.raises(rm.ScenarioError, match=r"macro.*unemployment"):
+        rm.scenario_from_dict(missing)
+    typo = _scenario(str(post))
+    typo["macro"] = {"unemployment": [1.0], "unemploymnt": [1.0]}
+    with pytest.raises(rm.ScenarioError, match="did you mean 'unemployment'"):
+        rm.scenario_from_dict(typo)
+    plain = _scenario(str(post))
+    plain["parameters"] = {"transitions": {"retail": MATRIX[:2].tolist()}}
+    plain["macro"] = {"unemployment": [1.0]}
+    with pytest.raises(rm.ScenarioError, match="macro"):
+        rm.scenario_from_dict(plain)

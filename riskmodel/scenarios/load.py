@@ -316,8 +316,14 @@ def _build(data: dict, *, file: Path | None, base_dir: Path | None) -> Scenario:
             "no asset correlation given and the posterior has none; set e.g. "
             "`systematic: {correlation: 0.12}`.",
         )
-    if cfg.macro is not None:
-        _apply_macro(cfg, file)
+    if cfg.macro is not None and cfg.parameters.transitions is not None:
+        raise _fail(
+            file,
+            "macro",
+            "macro paths drive a posterior with macro covariates; with point `transitions` they "
+            "have nothing to act on. Use `parameters: {posterior: FILE}` from a model fitted "
+            "with `covariates:`, or express the stress through `systematic.shift` and `shocks:`.",
+        )
     shift = per_period(cfg.systematic.shift, cfg.horizon)
     discount = per_period(cfg.discount_rate, cfg.horizon)
     amortisation = per_period(cfg.exposure.amortisation, cfg.horizon)
@@ -339,7 +345,11 @@ def _build(data: dict, *, file: Path | None, base_dir: Path | None) -> Scenario:
         "exposure": {"amortisation": _compact(amortisation), "ead_factor": _compact(ead_factor)},
         "discount_rate": _compact(discount),
         "actions": [a.model_dump(exclude_none=True) for a in cfg.actions],
-        "macro": None,
+        "macro": (
+            None
+            if cfg.macro is None
+            else {k: _compact(per_period(v, cfg.horizon)) for k, v in cfg.macro.items()}
+        ),
     }
     for arr in (transitions, correlation, shift, discount, ead_factor, ead_scale):
         arr.setflags(write=False)
@@ -366,20 +376,39 @@ def _compact(values: np.ndarray) -> float | list[float]:
     return float(v[0]) if np.all(v == v[0]) else [float(x) for x in v]
 
 
-def _apply_macro(cfg, file) -> None:
-    """Hook for issue 3: macro paths → transition matrices through the covariate posterior.
+def _macro_transitions(cfg, draws, file) -> np.ndarray:
+    """Time-varying matrices (D, H, S, K, K) along the scenario's macro paths.
 
-    Once the Bayesian covariate model lands, this turns ``cfg.macro`` (paths per variable) and a
-    posterior with covariates into time-varying matrices (D, H, S, K, K), to which the shocks
-    below then apply. Until then a `macro:` section is refused with a clear message.
+    The covariate model's matrix of period t moves customers from t to t + 1, so the macro value
+    of simulated period t (1-based) is the t-th entry of each path.
     """
-    raise _fail(
-        file,
-        "macro",
-        "macro paths need a posterior with macro covariates (the covariate transition model), "
-        "which scenarios cannot use yet. Remove `macro:` and express the stress through "
-        "`systematic: {shift: ...}` and `shocks:` for now.",
-    )
+    given = dict(cfg.macro or {})
+    missing = [c for c in draws.covariates if c not in given]
+    if missing:
+        raise _fail(
+            file,
+            "macro",
+            f"the posterior's transition model moves with macro variables {list(draws.covariates)}"
+            f"; give a path for {missing} under `macro:` (one value per period; a short list "
+            "repeats its last value).",
+        )
+    extra = [k for k in given if k not in draws.covariates]
+    if extra:
+        close = {k: difflib.get_close_matches(k, draws.covariates, n=1, cutoff=0.5) for k in extra}
+        hints = "; ".join(
+            f"{k!r}" + (f" (did you mean {v[0]!r}?)" if v else "") for k, v in close.items()
+        )
+        raise _fail(
+            file,
+            "macro",
+            f"unknown macro variable(s) {hints}; the posterior's covariates are "
+            f"{list(draws.covariates)}.",
+        )
+    paths = {k: per_period(given[k], cfg.horizon) for k in draws.covariates}
+    try:
+        return draws.transitions_for_macro(paths)
+    except ValueError as exc:
+        raise _fail(file, "macro", str(exc)) from None
 
 
 def _match(kind: str, value: str | None, known, where: str, file) -> list[int]:
@@ -645,6 +674,16 @@ def _posterior(cfg, states: StateSpace, segments, file, base_dir: Path, inputs):
     if not cfg.simulation.parameter_uncertainty:
         draws = draws.mean()
     idx = [draws.segments.index(s) for s in segments]
-    transitions = np.ascontiguousarray(draws.transitions[:, idx])
+    if draws.covariates or cfg.macro is not None:
+        if not draws.covariates:
+            raise _fail(
+                file,
+                "macro",
+                "the posterior's transition model has no macro covariates, so `macro:` paths "
+                "cannot move it; refit with `covariates:` or remove `macro:`.",
+            )
+        transitions = np.ascontiguousarray(_macro_transitions(cfg, draws, file)[:, :, idx])
+    else:
+        transitions = np.ascontiguousarray(draws.transitions[:, idx])
     corr = None if draws.correlation is None else np.asarray(draws.correlation, dtype=float)
     return transitions, corr
