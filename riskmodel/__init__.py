@@ -7,9 +7,11 @@ turn the per-path results into report figures.
 
 from riskmodel.api import run, simulate
 from riskmodel.data.portfolio import Portfolio, PortfolioError
+from riskmodel.metrics.actions import action_effects
 from riskmodel.metrics.alerts import evaluate_alerts
 from riskmodel.metrics.compare import ComparisonError, ComparisonResult, compare_scenarios
 from riskmodel.metrics.contributions import risk_contributions
+from riskmodel.metrics.ecl import ecl_term_structure
 from riskmodel.metrics.result import SimulationResult
 from riskmodel.metrics.risk import RiskMeasures, risk_measures
 from riskmodel.models import (
@@ -21,6 +23,7 @@ from riskmodel.models import (
 )
 from riskmodel.scenarios.errors import ScenarioError
 from riskmodel.scenarios.load import Scenario, load_scenario, scenario_from_dict
+from riskmodel.sensitivity import SensitivityResult, SensitivityWarning, run_sensitivity
 from riskmodel.states import LIFECYCLE, StateSpace
 
 __version__ = "0.1.0"
@@ -37,17 +40,22 @@ __all__ = [
     "RiskMeasures",
     "Scenario",
     "ScenarioError",
+    "SensitivityResult",
+    "SensitivityWarning",
     "SimulationResult",
     "StateSpace",
     "TransitionModel",
     "__version__",
+    "action_effects",
     "compare_scenarios",
+    "ecl_term_structure",
     "evaluate_alerts",
     "load_parameter_draws",
     "load_scenario",
     "risk_contributions",
     "risk_measures",
     "run",
+    "run_sensitivity",
     "scenario_from_dict",
     "simulate",
 ]

@@ -133,6 +133,24 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=_count(0), metavar="S", help="override the seed")
     fit.set_defaults(handler=_fit)
 
+    sens = sub.add_parser(
+        "sensitivity",
+        help="tornado and Sobol analyses of a scenario",
+        description="Tornado (one factor at a time, common random numbers) and global Sobol "
+        "indices (SALib) of a scenario's metrics. Factors and metrics come from --config, the "
+        "scenario's `sensitivity:` section, or a default set. Writes DIR/sensitivity.json, "
+        "DIR/sensitivity.csv, DIR/figures/{tornado,sobol}.png and DIR/report.html.",
+    )
+    sens.add_argument("scenario", metavar="SCENARIO.yaml", help="scenario file")
+    sens.add_argument("--config", type=Path, metavar="SENS.yaml", help="sensitivity config")
+    sens.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default reports/<name>-sensitivity)"
+    )
+    sens.add_argument("--paths", type=_count(1), metavar="N", help="paths per tornado run")
+    sens.add_argument("--seed", type=_count(0), metavar="S", help="override the seed")
+    sens.add_argument("--n", type=_count(1), metavar="N", help="Sobol base sample (power of 2)")
+    sens.set_defaults(handler=_sensitivity)
+
     validate = sub.add_parser(
         "validate",
         help="check scenario files (and their portfolio/posterior files) without running",
@@ -250,13 +268,40 @@ def _with_overrides(scenario, args: argparse.Namespace, only: tuple[str, ...] | 
         raise _BadInput(f"command-line option {flags}: {problems}") from None
 
 
+def _sensitivity(args: argparse.Namespace) -> int:
+    import riskmodel as rm
+    from riskmodel.report import OutputDirError
+    from riskmodel.report_sensitivity import run_sensitivity_cli
+
+    try:
+        out = run_sensitivity_cli(
+            args.scenario,
+            config=args.config,
+            out_dir=args.out,
+            paths=args.paths,
+            seed=args.seed,
+            n=args.n,
+        )
+    except (rm.ScenarioError, rm.PortfolioError, OutputDirError) as exc:
+        raise _BadInput(str(exc)) from None
+    print(f"sensitivity: report written to {_display(out)}/report.html")
+    return EXIT_OK
+
+
 def _validate(args: argparse.Namespace) -> int:
     import riskmodel as rm
+    from riskmodel.sensitivity.config import load_sensitivity_config
+    from riskmodel.sensitivity.factors import resolve_factors
 
     bad = 0
     for file in args.files:
         try:
-            rm.load_scenario(file)
+            scenario = rm.load_scenario(file)
+            if scenario.config.sensitivity is not None:
+                cfg = load_sensitivity_config(
+                    {"sensitivity": scenario.config.sensitivity}, file=file
+                )
+                resolve_factors(scenario, cfg.factors, where="sensitivity -> factors", file=file)
         except (ValueError, OSError) as exc:
             bad += 1
             print(f"riskmodel: invalid: {_paragraph(exc)}", file=sys.stderr)

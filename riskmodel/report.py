@@ -67,7 +67,7 @@ COMPARISON_SECTIONS: tuple[str, ...] = (
 """Headings of the comparison report's sections, in order."""
 
 # a folder holding one of these files is a riskmodel report that may be replaced
-_MARKERS = ("summary.json", "comparison.json")
+_MARKERS = ("summary.json", "comparison.json", "sensitivity.json")
 
 
 class OutputDirError(ValueError):

@@ -382,10 +382,11 @@ class ScenarioConfig(_Model):
     shocks: list[ShockConfig] = Field(default_factory=list)
     exposure: ExposureConfig = ExposureConfig()
     actions: list[ActionConfig] = Field(default_factory=list)
-    # Hook for issue 3: `macro:` paths per variable feed a posterior with covariates. The schema
-    # accepts the section so that files can already carry it; riskmodel.scenarios.load refuses
-    # to run it until the covariate model can turn the paths into transition matrices.
+    # `macro:` paths per variable feed a posterior with macro covariates (checked in load.py).
     macro: dict[str, NumberOrList] | None = None
+    # `sensitivity:` factors and metrics; its schema lives in riskmodel.sensitivity (a higher
+    # layer) and is checked by `riskmodel validate` and whenever the analysis runs.
+    sensitivity: dict[str, Any] | None = None
 
     @field_validator("shocks")
     @classmethod

@@ -36,8 +36,10 @@ __all__ = [
     "BLOCK_SIZE",
     "EXACT_VARIABLES",
     "RunPlan",
+    "Sampling",
     "build_kernel_inputs",
     "plan_run",
+    "plan_sampling",
     "simulate_dataset",
 ]
 
@@ -252,7 +254,9 @@ def simulate_dataset(
         importance_sampling = cfg.simulation.importance_sampling
     if qmc is None:
         qmc = cfg.simulation.qmc
-    sampling = _sampling(scenario, build_kernel_inputs(scenario), importance_sampling, qmc, z_mean)
+    sampling = plan_sampling(
+        scenario, build_kernel_inputs(scenario), importance_sampling, qmc, z_mean
+    )
     ds = _simulate(scenario, paths=paths, seed=seed, sampling=sampling, **options)
     if scenario.config.actions:
         from riskmodel.simulation.actions import add_action_counterfactuals
@@ -271,14 +275,18 @@ def simulate_dataset(
     return ds
 
 
-def _sampling(
+def plan_sampling(
     scenario: Scenario,
     inputs: KernelInputs,
     importance_sampling: bool,
     qmc: bool,
     z_mean: np.ndarray | None,
 ) -> Sampling:
-    """Decide how the factor path is sampled (once per run; actions reuse it)."""
+    """Decide how the factor path is sampled: IS shift or mixture, and QMC.
+
+    Done once per run (actions and sensitivity variants reuse it, so their factor paths are
+    common random numbers). `importance_sampling` and `qmc` are the resolved settings.
+    """
     sim = scenario.config.simulation
     level = sim.importance_level or max(scenario.config.outputs.levels)
     z_prob = None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import full_matrix, lifecycle_dict
+from scenario_builders import full_matrix, lifecycle_dict
 
 import riskmodel as rm
 from riskmodel.metrics.actions import action_effects

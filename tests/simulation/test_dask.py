@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import psutil
 import pytest
-from conftest import lifecycle_dict
+from scenario_builders import lifecycle_dict
 
 import riskmodel as rm
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import one_cohort_dict
+from scenario_builders import one_cohort_dict
 
 import riskmodel as rm
 from riskmodel.metrics.ecl import ecl_term_structure

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import full_matrix, lifecycle_dict, one_cohort_dict
+from scenario_builders import full_matrix, lifecycle_dict, one_cohort_dict
 from scipy import integrate, stats
 
 import riskmodel as rm

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import lifecycle_dict, one_cohort_dict
+from scenario_builders import lifecycle_dict, one_cohort_dict
 from scipy import stats
 
 import riskmodel as rm

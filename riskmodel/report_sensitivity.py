@@ -1,0 +1,271 @@
+"""Write a sensitivity analysis's folder: ``sensitivity.json``, ``sensitivity.csv``,
+``figures/tornado.png``, ``figures/sobol.png`` and a self-contained ``report.html``.
+
+The folder is written atomically, as run reports are (`riskmodel.report`): built in a hidden
+temporary sibling and swapped into place, so an interrupted run leaves no trace and an earlier
+sensitivity report stays untouched until the new one is complete. A folder may be replaced only
+if it is empty or holds an earlier sensitivity report (``sensitivity.json``).
+
+`run_sensitivity_cli` is the one call the ``riskmodel sensitivity`` command needs.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from riskmodel.report import _CSS, OutputDirError, _json_ready, _swap_into_place
+from riskmodel.scenarios.load import Scenario, load_scenario
+from riskmodel.sensitivity import SensitivityResult, run_sensitivity
+
+__all__ = [
+    "MARKER",
+    "check_sensitivity_dir",
+    "render_sensitivity_html",
+    "run_sensitivity_cli",
+    "write_sensitivity_report",
+]
+
+MARKER = "sensitivity.json"
+"""A folder holding this file is a sensitivity report that a new one may replace."""
+
+
+def check_sensitivity_dir(out_dir: str | Path) -> Path:
+    """Check that a sensitivity report can be written to `out_dir`; return its absolute path.
+
+    Raises
+    ------
+    OutputDirError
+        If `out_dir` is a file, a non-empty folder that is not a sensitivity report, or under a
+        path that cannot be created or written.
+    """
+    path = Path(out_dir).expanduser()
+    path = path.resolve() if path.is_symlink() else Path(os.path.normpath(path.absolute()))
+    if path.exists() and not path.is_dir():
+        raise OutputDirError(
+            f"{out_dir}: the output path exists and is not a folder; pass --out with a folder."
+        )
+    if path.is_dir() and any(path.iterdir()) and not (path / MARKER).is_file():
+        raise OutputDirError(
+            f"{out_dir}: the output folder exists and is not a sensitivity report (no {MARKER}); "
+            "a run replaces its output folder, so choose a new or empty folder with --out."
+        )
+    ancestor = path.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputDirError(
+            f"{out_dir}: cannot create the output folder under {ancestor} (not a writable "
+            "folder); choose another place with --out."
+        )
+    return path
+
+
+def _write_atomic(out_dir: str | Path, fill: Callable[[Path], None]) -> Path:
+    out = check_sensitivity_dir(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    try:
+        fill(tmp)
+        _swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+# --------------------------------------------------------------------------- figures
+def _figure_png(result: SensitivityResult, kind: str) -> bytes:
+    from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
+
+    from riskmodel.plotting.sensitivity import plot_sobol, plot_tornado
+    from riskmodel.plotting.style import plot_style
+
+    plot = plot_tornado if kind == "tornado" else plot_sobol
+    metrics = result.metrics
+    rows = len(result.factors)
+    with plot_style():
+        fig = Figure(figsize=(8, len(metrics) * (1.4 + 0.55 * rows)), layout="constrained")
+        axes = fig.subplots(len(metrics), 1, squeeze=False)[:, 0]
+        for ax, metric in zip(axes, metrics, strict=True):
+            plot(result, metric=metric, ax=ax)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- HTML
+def _num(value: Any, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    v = float(value)
+    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+        return f"{v:,.0f}" if abs(v) >= 1e5 else f"{v:.3g}"
+    return f"{v:,.{digits}g}"
+
+
+def _metric_table(rows: list[dict], *, tornado: bool, sobol: bool) -> str:
+    cols = ["factor", "low", "high"]
+    if tornado:
+        cols += ["value_low", "value_high", "swing", "stderr"]
+    if sobol:
+        cols += ["S1", "S1_conf", "ST", "ST_conf"]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = []
+    for row in rows:
+        cells = [f"<td><code>{html.escape(str(row['factor']))}</code></td>"]
+        cells += [f'<td class="num">{_num(row[c])}</td>' for c in cols[1:]]
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def render_sensitivity_html(
+    result: SensitivityResult, scenario: Scenario, figures: Mapping[str, bytes]
+) -> str:
+    """The self-contained HTML report (inline CSS, base64 figures, no scripts)."""
+    import base64
+
+    d = result.to_dict()
+    e = html.escape
+    sections = []
+    settings = d["settings"]
+    items = "".join(
+        f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>"
+        for k, v in settings.items()
+        if v not in (None, "", [])
+    )
+    sections.append(f"<section><h2>Settings</h2><table>{items}</table></section>")
+    for metric, block in d["metrics"].items():
+        table = _metric_table(block["factors"], tornado=result.has_tornado, sobol=result.has_sobol)
+        base = _num(block["base"]) if result.has_tornado else "—"
+        sections.append(
+            f'<section><h2>{e(metric)}</h2><p class="lead">base value {base}; factors ranked '
+            f"by importance</p>{table}</section>"
+        )
+    captions = {
+        "tornado": "Tornado: metric with each factor at its low/high value (±2 standard errors "
+        "on common random numbers)",
+        "sobol": "Sobol first-order (S1) and total (ST) indices with confidence intervals",
+    }
+    for name, png in figures.items():
+        data = base64.b64encode(png).decode("ascii")
+        sections.append(
+            f"<section><h2>{e(name.title())} figure</h2><figure>"
+            f'<img alt="{e(captions[name])}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{e(captions[name])}</figcaption></figure></section>"
+        )
+    source = "in-memory scenario" if scenario.source is None else str(scenario.source)
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>riskmodel sensitivity: {e(scenario.name)}</title><style>{_CSS}</style></head>"
+        f"<body><main><header><h1>Sensitivity analysis: {e(scenario.name)}</h1>"
+        f'<p class="lead">Scenario {e(source)}; written {e(stamp)}. Exact metrics have no '
+        "Monte Carlo error; swings of simulated metrics carry paired standard errors.</p>"
+        "</header>" + "".join(sections) + "<footer>Generated by riskmodel.</footer>"
+        "</main></body></html>\n"
+    )
+
+
+# --------------------------------------------------------------------------- entry points
+def write_sensitivity_report(
+    result: SensitivityResult,
+    scenario: Scenario,
+    out_dir: str | Path,
+    *,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a sensitivity folder atomically and return its absolute path.
+
+    Contents: ``sensitivity.json`` (`SensitivityResult.to_dict` plus ``scenario``,
+    ``scenario_file``, ``inputs`` and `extra`), ``sensitivity.csv`` (`to_dataframe`),
+    ``figures/tornado.png`` and ``figures/sobol.png`` (for the methods that were run) and a
+    self-contained ``report.html``.
+
+    Raises
+    ------
+    OutputDirError
+        If `out_dir` is a file or a non-empty folder that is not a sensitivity report.
+
+    Examples
+    --------
+    >>> write_sensitivity_report(res, sc, "reports/baseline-sensitivity")  # doctest: +SKIP
+    """
+
+    def fill(tmp: Path) -> None:
+        payload = result.to_dict()
+        payload["scenario"] = scenario.name
+        payload["scenario_file"] = None if scenario.source is None else str(scenario.source)
+        payload["inputs"] = dict(scenario.inputs)
+        payload.update(extra or {})
+        text = json.dumps(_json_ready(payload), indent=2, allow_nan=False)
+        (tmp / MARKER).write_text(text + "\n", encoding="utf-8")
+        result.to_dataframe().to_csv(tmp / "sensitivity.csv", index=False)
+        (tmp / "figures").mkdir()
+        figures = {}
+        for kind in ("tornado", "sobol"):
+            if kind in result.methods:
+                figures[kind] = _figure_png(result, kind)
+                (tmp / "figures" / f"{kind}.png").write_bytes(figures[kind])
+        page = render_sensitivity_html(result, scenario, figures)
+        (tmp / "report.html").write_text(page, encoding="utf-8")
+
+    return _write_atomic(out_dir, fill)
+
+
+def run_sensitivity_cli(
+    scenario_path: str | Path,
+    *,
+    config: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    paths: int | None = None,
+    seed: int | None = None,
+    n: int | None = None,
+) -> Path:
+    """Load a scenario (and a sensitivity config), run the analyses, write the folder.
+
+    Parameters
+    ----------
+    scenario_path : str or Path
+        The scenario YAML.
+    config : str or Path, optional
+        A sensitivity YAML (keys at the top or under ``sensitivity:``); default:
+        `riskmodel.sensitivity.default_config` of the scenario (a few minutes on a laptop).
+    out_dir : str or Path, optional
+        Default: ``reports/<scenario name>-sensitivity``.
+    paths, seed, n : int, optional
+        Override the tornado paths, both seeds, and the Sobol sample size.
+
+    Returns
+    -------
+    Path
+        The folder written.
+
+    Raises
+    ------
+    ScenarioError
+        Bad scenario or config (CLI: exit code 2, print ``str(exc)``).
+    OutputDirError
+        Unusable output folder (CLI: exit code 2).
+    """
+    scenario = load_scenario(scenario_path)
+    out = Path(out_dir) if out_dir is not None else Path("reports") / f"{scenario.name}-sensitivity"
+    check_sensitivity_dir(out)  # fail before the (long) analysis
+    start = time.perf_counter()
+    result = run_sensitivity(scenario, config, paths=paths, seed=seed, n=n)
+    extra = {
+        "config_file": None if config is None else str(config),
+        "run_seconds": round(time.perf_counter() - start, 3),
+    }
+    return write_sensitivity_report(result, scenario, out, extra=extra)

@@ -1,0 +1,246 @@
+"""The built-in sensitivity factors (see `riskmodel.sensitivity.factors` for the catalogue).
+
+Importing this module registers them in `FACTORS`, `FACTOR_FAMILIES` and `JOINT_CHECKS`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from riskmodel.data.portfolio import Portfolio
+from riskmodel.scenarios.load import Scenario
+from riskmodel.sensitivity.factors import (
+    FACTOR_FAMILIES,
+    JOINT_CHECKS,
+    Factor,
+    FactorRange,
+    register_factor,
+)
+
+__all__: list[str] = []
+
+_SHIFT_LIMIT = 10.0
+
+
+def _readonly(arr: np.ndarray) -> np.ndarray:
+    arr = np.ascontiguousarray(arr)
+    arr.setflags(write=False)
+    return arr
+
+
+def _with_config(scenario: Scenario, section: str, **values) -> Scenario:
+    """Update one config section without re-validating (the factor checked the values)."""
+    cfg = scenario.config
+    sub = getattr(cfg, section).model_copy(update=values)
+    return dataclasses.replace(scenario, config=cfg.model_copy(update={section: sub}))
+
+
+def _set_correlation(scenario: Scenario, value: float) -> Scenario:
+    out = _with_config(scenario, "systematic", correlation=float(value))
+    return dataclasses.replace(
+        out, correlation=_readonly(np.full_like(scenario.correlation, float(value), dtype=float))
+    )
+
+
+def _shift(scenario: Scenario, value: float) -> Scenario:
+    shift = np.asarray(scenario.shift, dtype=float) + float(value)
+    out = _with_config(scenario, "systematic", shift=[float(x) for x in shift])
+    return dataclasses.replace(out, shift=_readonly(shift))
+
+
+def _check_shift(scenario: Scenario, low: float, high: float) -> str | None:
+    s = np.asarray(scenario.shift, dtype=float)
+    lo, hi = float(s.min()) + low, float(s.max()) + high
+    if lo < -_SHIFT_LIMIT or hi > _SHIFT_LIMIT:
+        return (
+            f"the shifted factor mean must stay within [-10, 10]; the range gives "
+            f"[{lo:g}, {hi:g}]. Narrow the offset range."
+        )
+    return None
+
+
+def _lgd_mean(scenario: Scenario, value: float) -> Scenario:
+    return _with_config(scenario, "lgd", mean=float(value))
+
+
+def _lgd_sd(scenario: Scenario, value: float) -> Scenario:
+    return _with_config(scenario, "lgd", sd=float(value))
+
+
+def _lgd_feasible(mean_range: tuple[float, float], sd_high: float) -> str | None:
+    if sd_high <= 0:
+        return None
+    worst = min(m * (1.0 - m) for m in mean_range)
+    limit = math.sqrt(max(worst, 0.0))
+    if sd_high >= limit:
+        return (
+            f"an LGD sd of {sd_high:g} is not feasible for a Beta LGD with mean in "
+            f"[{mean_range[0]:g}, {mean_range[1]:g}]: sd must stay below "
+            f"sqrt(mean (1 - mean)) = {limit:.4g}. Lower the sd range or narrow the mean range."
+        )
+    return None
+
+
+def _check_lgd_mean(scenario: Scenario, low: float, high: float) -> str | None:
+    return _lgd_feasible((low, high), float(scenario.config.lgd.sd))
+
+
+def _check_lgd_sd(scenario: Scenario, low: float, high: float) -> str | None:
+    m = float(scenario.config.lgd.mean)
+    return _lgd_feasible((m, m), high)
+
+
+def _check_lgd_jointly(scenario: Scenario, ranges: Sequence[FactorRange]) -> str | None:
+    by = {r.name: r for r in ranges}
+    if "lgd.mean" in by and "lgd.sd" in by:
+        m = by["lgd.mean"]
+        return _lgd_feasible((m.low, m.high), by["lgd.sd"].high)
+    return None
+
+
+def _scale_exposure(scenario: Scenario, value: float) -> Scenario:
+    table = scenario.portfolio.table.copy()
+    table["exposure"] = table["exposure"] * float(value)
+    return dataclasses.replace(scenario, portfolio=Portfolio(table))
+
+
+def _draw_index(scenario: Scenario, u: float) -> int:
+    d = scenario.transitions.shape[0]
+    return min(math.floor(float(u) * d), d - 1)
+
+
+def _pin_draw(scenario: Scenario, value: float) -> Scenario:
+    d = _draw_index(scenario, value)
+    return dataclasses.replace(
+        scenario,
+        transitions=_readonly(scenario.transitions[[d]]),
+        correlation=_readonly(scenario.correlation[[d]]),
+    )
+
+
+def _check_draw(scenario: Scenario, low: float, high: float) -> str | None:
+    if scenario.transitions.shape[0] < 2:
+        return (
+            "the scenario has a single parameter draw, so there is no posterior to vary; use "
+            "`parameters: {posterior: FILE}` with `simulation: {parameter_uncertainty: true}`, "
+            "or drop this factor."
+        )
+    return None
+
+
+register_factor(
+    "systematic.correlation",
+    _set_correlation,
+    base=lambda sc: float(np.mean(sc.correlation)),
+    check=lambda _sc, lo, hi: (
+        None if 0.0 <= lo and hi < 1.0 else f"values must be in [0, 1); got {lo:g}, {hi:g}."
+    ),
+    description="asset correlation ρ of the one-factor model",
+)
+register_factor(
+    "systematic.shift",
+    _shift,
+    base=0.0,
+    check=_check_shift,
+    description="offset added to the factor mean of every period (negative = downturn)",
+)
+register_factor(
+    "lgd.mean",
+    _lgd_mean,
+    base=lambda sc: float(sc.config.lgd.mean),
+    domain=(0.0, 1.0),
+    check=_check_lgd_mean,
+    description="mean loss given default",
+)
+register_factor(
+    "lgd.sd",
+    _lgd_sd,
+    base=lambda sc: float(sc.config.lgd.sd),
+    domain=(0.0, 0.5),
+    check=_check_lgd_sd,
+    description="standard deviation of the Beta loss given default",
+)
+register_factor(
+    "portfolio.exposure",
+    _scale_exposure,
+    base=1.0,
+    domain=(0.0, math.inf),
+    description="multiplier on every cohort's exposure",
+)
+register_factor(
+    "posterior.draw",
+    _pin_draw,
+    base=math.nan,  # the base run mixes all draws
+    domain=(0.0, 1.0),
+    check=_check_draw,
+    description="u in [0, 1) selects parameter draw floor(u·D); pins every path to it",
+)
+
+
+# ------------------------------------------------------------------ transitions.<a>-><b>
+def _transition_factor(scenario: Scenario, name: str) -> Factor:
+    states = scenario.states
+    rest = name[len("transitions.") :]
+    parts = rest.split("->")
+    pairs = [f"transitions.{a}->{b}" for a in states.transient for b in states.names if b != a]
+    close = difflib.get_close_matches(name, pairs, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    if len(parts) != 2:
+        raise ValueError(
+            f"a transition factor is written transitions.<from>-><to>; got {name!r}.{hint}"
+        )
+    a, b = (p.strip() for p in parts)
+    if a not in states.transient or b not in states.names or a == b:
+        if a in states.names and a not in states.transient:
+            why = f"{a!r} is absorbing (it is never left)"
+        elif a == b and a in states.names:
+            why = "the stay probability absorbs the changes; vary a move to another state"
+        else:
+            bad = a if a not in states.names else b
+            why = f"{bad!r} is not a state of the scenario ({', '.join(states.names)})"
+        raise ValueError(f"unknown factor {name!r}: {why}.{hint}")
+    i, j, stay = states.index(a), states.index(b), states.index(a)
+
+    def apply(sc: Scenario, value: float) -> Scenario:
+        p = np.array(sc.transitions, dtype=float)
+        moved = p[..., i, j] * (float(value) - 1.0)
+        p[..., i, j] += moved
+        p[..., i, stay] -= moved
+        np.clip(p[..., i, :], 0.0, 1.0, out=p[..., i, :])  # float dust only: the range is checked
+        return dataclasses.replace(sc, transitions=_readonly(p))
+
+    def check(sc: Scenario, low: float, high: float) -> str | None:
+        if low < 0:
+            return f"a transition multiplier must be >= 0; got {low:g}."
+        p = np.asarray(sc.transitions, dtype=float)
+        pij, pstay = p[..., i, j], p[..., i, stay]
+        for v in (low, high):
+            new_ij = pij * v
+            new_stay = pstay - pij * (v - 1.0)
+            if np.any(new_ij > 1.0 + 1e-12) or np.any(new_stay < -1e-12):
+                room = pstay + pij
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    vmax = float(np.nanmin(np.where(pij > 0, room / pij, np.inf)))
+                return (
+                    f"multiplier {v:g} moves more probability than the stay probability "
+                    f"{a} -> {a} holds (the row would leave [0, 1]); use multipliers up to "
+                    f"{vmax:.4g}."
+                )
+        return None
+
+    return Factor(
+        name=f"transitions.{a}->{b}",
+        apply=apply,
+        base=lambda _sc: 1.0,
+        check=check,
+        description=f"multiplier on the {a} -> {b} probability (the stay probability absorbs it)",
+    )
+
+
+FACTOR_FAMILIES["transitions."] = _transition_factor
+JOINT_CHECKS.append(_check_lgd_jointly)

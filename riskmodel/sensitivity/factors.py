@@ -1,0 +1,332 @@
+"""Sensitivity factors: named scenario assumptions that an analysis moves over a range.
+
+A factor is addressed by its path in the scenario (``systematic.correlation``, ``lgd.mean``,
+``transitions.declining->defaulted`` …) and applied by a pure function
+``apply(scenario, value) -> Scenario`` that returns a modified copy. The registry `FACTORS` maps
+fixed names to `Factor` objects and `FACTOR_FAMILIES` maps a name prefix (``transitions.``) to a
+builder of the factor for one concrete name; `register_factor` adds more (issue 5's
+``shocks.default_multiplier`` …) without touching the analyses.
+
+Built-in factors
+----------------
+``systematic.correlation``
+    Asset correlation ρ, set in every parameter draw; domain [0, 1).
+``systematic.shift``
+    An additive offset (in standard deviations of Z) to every period's factor mean; the shifted
+    path must stay within [-10, 10] as in the scenario schema.
+``lgd.mean``, ``lgd.sd``
+    Mean and standard deviation of the Beta LGD; every combination of the ranges must keep
+    ``sd < sqrt(mean (1 - mean))`` (or sd = 0).
+``portfolio.exposure``
+    A multiplier (>= 0) on every cohort's exposure.
+``transitions.<from>-><to>``
+    A multiplier (>= 0) on the probability of moving from transient state ``<from>`` to state
+    ``<to>``, in every segment, parameter draw (and period); the stay probability of the row
+    absorbs the change. Both ends of the range must keep every row in [0, 1].
+``posterior.draw``
+    A value ``u`` in [0, 1) picks the parameter draw ``floor(u D)`` of a scenario with ``D``
+    draws and pins every path to it; as a Sobol factor it measures how much of a metric's
+    variance is estimation uncertainty.
+
+Applied scenarios keep the validated `config` consistent where the section is a plain value
+(correlation, shift, LGD); the transition matrices and the portfolio table are replaced as
+arrays/tables (``config.parameters`` and ``config.portfolio`` still describe the base).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from riskmodel.scenarios.errors import ScenarioError
+from riskmodel.scenarios.load import Scenario
+
+__all__ = [
+    "FACTORS",
+    "FACTOR_FAMILIES",
+    "JOINT_CHECKS",
+    "Factor",
+    "FactorRange",
+    "apply_factors",
+    "available_factors",
+    "register_factor",
+    "resolve_factor",
+    "resolve_factors",
+]
+
+Applier = Callable[[Scenario, float], Scenario]
+RangeCheck = Callable[[Scenario, float, float], str | None]
+
+_SHIFT_LIMIT = 10.0
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One sensitivity factor.
+
+    Attributes
+    ----------
+    name : str
+        Its path, e.g. ``"lgd.mean"``.
+    apply : callable
+        ``apply(scenario, value) -> Scenario``: a modified copy (never mutates).
+    base : callable
+        ``base(scenario) -> float``: the factor's value in the unmodified scenario (1 for
+        multipliers, 0 for offsets).
+    check : callable
+        ``check(scenario, low, high) -> str | None``: a message (what, got, fix) if the range
+        is outside the factor's domain for this scenario, else None.
+    description : str
+        One line for reports.
+    """
+
+    name: str
+    apply: Applier
+    base: Callable[[Scenario], float]
+    check: RangeCheck
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FactorRange:
+    """A resolved factor with the range it is moved over (``low < high``)."""
+
+    factor: Factor
+    low: float
+    high: float
+
+    @property
+    def name(self) -> str:
+        """The factor's path."""
+        return self.factor.name
+
+
+FACTORS: dict[str, Factor] = {}
+"""Fixed factor names → `Factor`. Extend with `register_factor`."""
+
+JOINT_CHECKS: list[Callable[[Scenario, Sequence[FactorRange]], str | None]] = []
+"""Checks of several ranges together (e.g. LGD mean and sd): ``check(scenario, ranges)``
+returns a message or None."""
+
+FACTOR_FAMILIES: dict[str, Callable[[Scenario, str], Factor]] = {}
+"""Name prefix (e.g. ``"transitions."``) → ``build(scenario, name) -> Factor``; the builder
+raises `ValueError` with a helpful message if the rest of the name is invalid."""
+
+
+def register_factor(
+    name: str,
+    apply: Applier,
+    *,
+    base: Callable[[Scenario], float] | float = 1.0,
+    domain: tuple[float, float] | None = None,
+    check: RangeCheck | None = None,
+    description: str = "",
+) -> Factor:
+    """Add a factor to `FACTORS` (replacing one of the same name) and return it.
+
+    Parameters
+    ----------
+    name : str
+        The factor's path, e.g. ``"shocks.default_multiplier"``.
+    apply : callable
+        ``apply(scenario, value) -> Scenario``, e.g. built on `Scenario.with_options` or
+        `dataclasses.replace`.
+    base : callable or float, default 1.0
+        Its value in the unmodified scenario.
+    domain : (float, float), optional
+        Closed interval every value must lie in (checked on ``low`` and ``high``).
+    check : callable, optional
+        A further ``check(scenario, low, high) -> message or None``.
+    description : str
+        One line for reports.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> f = register_factor(
+    ...     "demo.scale", lambda sc, v: sc, base=1.0, domain=(0.0, 10.0), description="demo"
+    ... )
+    >>> f.name
+    'demo.scale'
+    >>> _ = FACTORS.pop("demo.scale")
+    """
+    base_fn = base if callable(base) else (lambda _sc, _b=float(base): _b)
+
+    def full_check(scenario: Scenario, low: float, high: float) -> str | None:
+        if domain is not None:
+            lo, hi = domain
+            bad = [v for v in (low, high) if not lo <= v <= hi]
+            if bad:
+                return f"values must be in [{lo:g}, {hi:g}]; got {bad[0]:g}."
+        return None if check is None else check(scenario, low, high)
+
+    factor = Factor(name, apply, base_fn, full_check, description)
+    FACTORS[name] = factor
+    return factor
+
+
+def available_factors(scenario: Scenario | None = None) -> list[str]:
+    """Names a user can write: the fixed factors plus, given a scenario, every transition."""
+    names = sorted(FACTORS)
+    if scenario is not None:
+        st = scenario.states
+        names += [f"transitions.{a}->{b}" for a in st.transient for b in st.names if b != a]
+    else:
+        names += [f"{prefix}<from>-><to>" for prefix in sorted(FACTOR_FAMILIES)]
+    return names
+
+
+def resolve_factor(scenario: Scenario, name: str) -> Factor:
+    """The `Factor` called `name` for this scenario.
+
+    Raises
+    ------
+    ValueError
+        With a did-you-mean suggestion if the name is unknown.
+    """
+    if name in FACTORS:
+        return FACTORS[name]
+    for prefix, build in FACTOR_FAMILIES.items():
+        if name.startswith(prefix):
+            return build(scenario, name)
+    choices = available_factors(scenario)
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    shown = ", ".join(c for c in choices if not c.startswith("transitions."))
+    raise ValueError(
+        f"unknown factor {name!r}.{hint} Known factors: {shown}, and "
+        "transitions.<from>-><to> with state names of the scenario."
+    )
+
+
+def resolve_factors(
+    scenario: Scenario,
+    factors: Sequence[Mapping | FactorRange | tuple] | Mapping[str, tuple[float, float]],
+    *,
+    where: str = "factors",
+    file=None,
+) -> list[FactorRange]:
+    """Validate factor names and ranges against a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    factors : sequence or mapping
+        ``[{"name": ..., "low": ..., "high": ...}, ...]``, ``[(name, low, high), ...]``,
+        `FactorRange` objects, a mapping ``{name: (low, high)}``, or pydantic ``FactorConfig``
+        objects (anything with ``name``, ``low`` and ``high`` attributes).
+    where : str
+        Field path of the list in the config, for messages (``"sensitivity -> factors"``).
+    file : str or Path, optional
+        The config file, for messages.
+
+    Returns
+    -------
+    list of FactorRange
+
+    Raises
+    ------
+    ScenarioError
+        Listing every unknown name (with a suggestion), duplicate, or range that is reversed or
+        outside the factor's domain, each with its field path.
+    """
+    if isinstance(factors, Mapping):
+        items = [(k, *v) for k, v in factors.items()]
+    else:
+        items = []
+        for f in factors:
+            if isinstance(f, FactorRange):
+                items.append((f.name, f.low, f.high))
+            elif isinstance(f, Mapping):
+                items.append((f.get("name"), f.get("low"), f.get("high")))
+            elif isinstance(f, tuple | list):
+                items.append(tuple(f))
+            else:
+                items.append((f.name, f.low, f.high))
+    problems: list[tuple[str, str]] = []
+    out: list[FactorRange] = []
+    seen: set[str] = set()
+    if not items:
+        raise ScenarioError(file, [(where, "give at least one factor with name, low and high.")])
+    for i, item in enumerate(items):
+        path = f"{where}[{i}]"
+        if len(item) != 3:
+            problems.append((path, f"give name, low and high; got {item!r}."))
+            continue
+        name, low, high = item
+        if not isinstance(name, str):
+            problems.append((f"{path} -> name", f"must be a factor path; got {name!r}."))
+            continue
+        try:
+            factor = resolve_factor(scenario, name)
+        except ValueError as exc:
+            problems.append((f"{path} -> name", str(exc)))
+            continue
+        if name in seen:
+            problems.append((f"{path} -> name", f"factor {name!r} is listed twice; keep one."))
+            continue
+        seen.add(name)
+        try:
+            low, high = float(low), float(high)
+        except (TypeError, ValueError):
+            problems.append((path, f"`low` and `high` must be numbers; got {low!r}, {high!r}."))
+            continue
+        if not (math.isfinite(low) and math.isfinite(high)):
+            problems.append((path, f"`low` and `high` must be finite; got {low}, {high}."))
+            continue
+        if not low < high:
+            problems.append(
+                (
+                    path,
+                    f"`low` must be below `high` for {name}; got low {low:g}, high {high:g}. "
+                    "Swap them (or widen the range).",
+                )
+            )
+            continue
+        message = factor.check(scenario, low, high)
+        if message:
+            problems.append((path, f"{name}: {message}"))
+            continue
+        out.append(FactorRange(factor, low, high))
+    if not problems:
+        for joint in JOINT_CHECKS:
+            message = joint(scenario, out)
+            if message:
+                problems.append((where, message))
+    if problems:
+        raise ScenarioError(file, problems)
+    return out
+
+
+def apply_factors(scenario: Scenario, values: Mapping[str, float] | Sequence, ranges=None):
+    """Apply factor values to a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    values : mapping of Factor or name → float, or a sequence aligned with `ranges`
+    ranges : sequence of FactorRange, optional
+        The factors, when `values` is a sequence.
+
+    Returns
+    -------
+    Scenario
+    """
+    if ranges is not None:
+        pairs = [(r.factor, float(v)) for r, v in zip(ranges, values, strict=True)]
+    else:
+        pairs = [
+            (resolve_factor(scenario, k) if isinstance(k, str) else k, float(v))
+            for k, v in values.items()
+        ]
+    # pin the posterior draw first so that per-draw changes act on the chosen draw only
+    pairs.sort(key=lambda p: p[0].name != "posterior.draw")
+    for factor, value in pairs:
+        scenario = factor.apply(scenario, value)
+    return scenario
+
+
+# the built-in factors register themselves (their module imports this one)
+import riskmodel.sensitivity.builtin_factors  # noqa: E402, F401
