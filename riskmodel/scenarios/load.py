@@ -16,21 +16,19 @@ import yaml
 from riskmodel.data.portfolio import Portfolio, PortfolioError
 from riskmodel.scenarios.errors import ScenarioError, format_validation_error, short_repr
 from riskmodel.scenarios.schema import ScenarioConfig
+from riskmodel.scenarios.stresses import (
+    apply_shocks,
+    compact,
+    ead_scale,
+    fail,
+    macro_transitions,
+    per_period,
+)
 from riskmodel.states import StateSpace
 
 __all__ = ["Scenario", "load_scenario", "per_period", "read_yaml", "scenario_from_dict"]
 
 ROW_SUM_TOL = 1e-6
-
-
-def per_period(value: float | list[float], horizon: int) -> np.ndarray:
-    """Expand a scalar or a list to one value per period; a short list repeats its last value."""
-    values = [value] if np.isscalar(value) else list(value)
-    out = np.empty(horizon)
-    n = min(len(values), horizon)
-    out[:n] = values[:n]
-    out[n:] = values[-1]
-    return out
 
 
 def sha256(path: Path) -> str:
@@ -144,11 +142,6 @@ class Scenario:
         return _build(data, file=self.source, base_dir=base)
 
 
-def _fail(file: Path | None, field: str, message: str) -> ScenarioError:
-    """A ScenarioError with one problem (raise the result)."""
-    return ScenarioError(file, [(field, message)])
-
-
 def _is_file(path: Path, *, folder: bool = False) -> bool:
     """`Path.is_file` (or `is_dir`), False instead of an error for unusable names."""
     try:
@@ -191,38 +184,38 @@ def read_yaml(path: str | Path) -> dict:
     path = Path(path)
     if not _is_file(path):
         hint = " (it is a folder)" if _is_file(path, folder=True) else ""
-        raise _fail(path, "", f"file not found{hint}; check the path.")
+        raise fail(path, "", f"file not found{hint}; check the path.")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise _fail(path, "", "not a UTF-8 text file; save it as UTF-8 YAML.") from None
+        raise fail(path, "", "not a UTF-8 text file; save it as UTF-8 YAML.") from None
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise _fail(path, "", f"cannot read the file ({reason}); check its permissions.") from None
+        raise fail(path, "", f"cannot read the file ({reason}); check its permissions.") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise _fail(path, "", _yaml_problem(exc, text)) from None
+        raise fail(path, "", _yaml_problem(exc, text)) from None
     except (ValueError, OverflowError) as exc:  # e.g. an impossible date such as 2024-13-45
-        raise _fail(
+        raise fail(
             path,
             "",
             f"YAML value error: {exc}. A value looks like a date or a number but is not one; "
             "quote it if it is text.",
         ) from None
     except RecursionError:
-        raise _fail(
+        raise fail(
             path, "", "the YAML is nested too deeply; a scenario is a few levels deep."
         ) from None
     if data is None:
-        raise _fail(
+        raise fail(
             path,
             "",
             "the file is empty (or only comments); a scenario needs at least name, horizon, "
             "states, portfolio, parameters and lgd. Copy scenarios/baseline.yaml to start.",
         )
     if not isinstance(data, dict):
-        raise _fail(
+        raise fail(
             path,
             "",
             "the top level must be a mapping of keys (name:, horizon:, ...); "
@@ -230,7 +223,7 @@ def read_yaml(path: str | Path) -> dict:
         )
     bad_keys = [k for k in data if not isinstance(k, str)]
     if bad_keys:
-        raise _fail(
+        raise fail(
             path,
             "",
             f"top-level keys must be names; got {short_repr(bad_keys)}. Quote or rename them.",
@@ -276,7 +269,7 @@ def scenario_from_dict(data: Mapping, *, base_dir: str | Path | None = None) -> 
     Relative file paths are resolved against `base_dir` (default: the current directory).
     """
     if not isinstance(data, Mapping):
-        raise _fail(None, "", f"a scenario must be a mapping of keys; got a {type(data).__name__}.")
+        raise fail(None, "", f"a scenario must be a mapping of keys; got a {type(data).__name__}.")
     return _build(dict(data), file=None, base_dir=Path(base_dir) if base_dir else Path.cwd())
 
 
@@ -310,14 +303,14 @@ def _build(data: dict, *, file: Path | None, base_dir: Path | None) -> Scenario:
     elif draws_corr is not None:
         correlation = draws_corr
     else:
-        raise _fail(
+        raise fail(
             file,
             "systematic -> correlation",
             "no asset correlation given and the posterior has none; set e.g. "
             "`systematic: {correlation: 0.12}`.",
         )
     if cfg.macro is not None and cfg.parameters.transitions is not None:
-        raise _fail(
+        raise fail(
             file,
             "macro",
             "macro paths drive a posterior with macro covariates; with point `transitions` they "
@@ -328,10 +321,10 @@ def _build(data: dict, *, file: Path | None, base_dir: Path | None) -> Scenario:
     discount = per_period(cfg.discount_rate, cfg.horizon)
     amortisation = per_period(cfg.exposure.amortisation, cfg.horizon)
     ead_factor = np.cumprod(1.0 - amortisation)
-    transitions, shocks_applied = _apply_shocks(cfg, states, segments, transitions, file)
-    ead_scale = _ead_scale(cfg, states, portfolio, file)
+    transitions, shocks_applied = apply_shocks(cfg, states, segments, transitions, file)
+    exposure_scale = ead_scale(cfg, states, portfolio, file)
     stresses = {
-        "systematic_shift": _compact(shift),
+        "systematic_shift": compact(shift),
         "shocks": shocks_applied,
         "lgd": {
             "mean": float(cfg.lgd.mean),
@@ -342,16 +335,16 @@ def _build(data: dict, *, file: Path | None, base_dir: Path | None) -> Scenario:
                 None if cfg.lgd.downturn is None else float(cfg.lgd.downturn.sensitivity)
             ),
         },
-        "exposure": {"amortisation": _compact(amortisation), "ead_factor": _compact(ead_factor)},
-        "discount_rate": _compact(discount),
+        "exposure": {"amortisation": compact(amortisation), "ead_factor": compact(ead_factor)},
+        "discount_rate": compact(discount),
         "actions": [a.model_dump(exclude_none=True) for a in cfg.actions],
         "macro": (
             None
             if cfg.macro is None
-            else {k: _compact(per_period(v, cfg.horizon)) for k, v in cfg.macro.items()}
+            else {k: compact(per_period(v, cfg.horizon)) for k, v in cfg.macro.items()}
         ),
     }
-    for arr in (transitions, correlation, shift, discount, ead_factor, ead_scale):
+    for arr in (transitions, correlation, shift, discount, ead_factor, exposure_scale):
         arr.setflags(write=False)
     return Scenario(
         config=cfg,
@@ -363,182 +356,11 @@ def _build(data: dict, *, file: Path | None, base_dir: Path | None) -> Scenario:
         shift=shift,
         discount_rate=discount,
         ead_factor=ead_factor,
-        ead_scale=ead_scale,
+        ead_scale=exposure_scale,
         stresses=stresses,
         source=file,
         inputs=inputs,
     )
-
-
-def _compact(values: np.ndarray) -> float | list[float]:
-    """A per-period array as one number when constant, else a list (for the summary)."""
-    v = np.asarray(values, dtype=float)
-    return float(v[0]) if np.all(v == v[0]) else [float(x) for x in v]
-
-
-def _macro_transitions(cfg, draws, file) -> np.ndarray:
-    """Time-varying matrices (D, H, S, K, K) along the scenario's macro paths.
-
-    The covariate model's matrix of period t moves customers from t to t + 1, so the macro value
-    of simulated period t (1-based) is the t-th entry of each path.
-    """
-    given = dict(cfg.macro or {})
-    missing = [c for c in draws.covariates if c not in given]
-    if missing:
-        raise _fail(
-            file,
-            "macro",
-            f"the posterior's transition model moves with macro variables {list(draws.covariates)}"
-            f"; give a path for {missing} under `macro:` (one value per period; a short list "
-            "repeats its last value).",
-        )
-    extra = [k for k in given if k not in draws.covariates]
-    if extra:
-        close = {k: difflib.get_close_matches(k, draws.covariates, n=1, cutoff=0.5) for k in extra}
-        hints = "; ".join(
-            f"{k!r}" + (f" (did you mean {v[0]!r}?)" if v else "") for k, v in close.items()
-        )
-        raise _fail(
-            file,
-            "macro",
-            f"unknown macro variable(s) {hints}; the posterior's covariates are "
-            f"{list(draws.covariates)}.",
-        )
-    paths = {k: per_period(given[k], cfg.horizon) for k in draws.covariates}
-    try:
-        return draws.transitions_for_macro(paths)
-    except ValueError as exc:
-        raise _fail(file, "macro", str(exc)) from None
-
-
-def _match(kind: str, value: str | None, known, where: str, file) -> list[int]:
-    """Positions in `known` selected by `value` (None = all); an unknown name is an error."""
-    known = list(known)
-    if value is None:
-        return list(range(len(known)))
-    if value not in known:
-        close = difflib.get_close_matches(value, known, n=1, cutoff=0.5)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise _fail(
-            file,
-            where,
-            f"unknown {kind} {value!r}; the {kind}s here are {known}.{hint} Omit the key to "
-            f"apply to all {kind}s.",
-        )
-    return [known.index(value)]
-
-
-def _apply_shocks(cfg, states: StateSpace, segments, transitions: np.ndarray, file):
-    """Apply `shocks:` and retention actions to the matrices.
-
-    Returns the matrices — (D, S, K, K) when every multiplier is constant over time, else
-    (D, H, S, K, K) — and the JSON-ready list of applied shocks.
-    """
-    h = cfg.horizon
-    d_idx, c_idx = states.default_idx, states.churn_idx
-    levers = []  # (label, where, segments, rows, default path, churn path)
-    applied = []
-    for k, shock in enumerate(cfg.shocks):
-        label = f"shocks[{k}]" + (f" ({shock.name})" if shock.name else "")
-        where = f"shocks[{k}]"
-        segs = _match("segment", shock.segment, segments, f"{where} -> segment", file)
-        rows = _state_rows(shock.state, states, f"{where} -> state", file)
-        dm = per_period(shock.default_multiplier, h)
-        cm = per_period(shock.churn_multiplier, h)
-        levers.append((label, where, segs, rows, dm, cm))
-        applied.append(
-            {
-                "name": shock.name or f"shocks[{k}]",
-                "segment": shock.segment or "all",
-                "state": shock.state or "all transient",
-                "default_multiplier": _compact(dm),
-                "churn_multiplier": _compact(cm),
-            }
-        )
-    for action in cfg.actions:
-        if action.type != "retention":
-            continue
-        where = f"actions -> {action.name}"
-        segs = _match("segment", action.segment, segments, f"{where} -> segment", file)
-        rows = _state_rows(action.state, states, f"{where} -> state", file)
-        cm = np.full(h, 1.0 - float(action.churn_reduction))
-        levers.append((f"action {action.name!r}", where, segs, rows, np.ones(h), cm))
-    if not levers:
-        return transitions, applied
-    varying = any(np.any(dm != dm[0]) or np.any(cm != cm[0]) for *_, dm, cm in levers)
-    p = np.asarray(transitions, dtype=float)
-    p = np.repeat(p[:, None], h, axis=1) if varying else p[:, None].copy()
-    for label, where, segs, rows, dm, cm in levers:
-        mult_d = dm if varying else dm[:1]
-        mult_c = cm if varying else cm[:1]
-        for s in segs:
-            for i in rows:
-                block = p[:, :, s, i]  # (D, T, K)
-                old_d = block[..., d_idx].copy()
-                new_d = old_d * mult_d[None, :]
-                delta = new_d - old_d
-                block[..., d_idx] = new_d
-                if c_idx is not None:
-                    old_c = block[..., c_idx].copy()
-                    new_c = old_c * mult_c[None, :]
-                    delta += new_c - old_c
-                    block[..., c_idx] = new_c
-                block[..., i] -= delta
-                _check_rows(block, label, where, segments[s], states.names[i], varying, file)
-    return (p if varying else p[:, 0]), applied
-
-
-def _state_rows(state: str | None, states: StateSpace, where: str, file) -> list[int]:
-    """Positions (in the state list) of the transient origin rows selected by `state`."""
-    if state is not None and state in states.names and states.is_absorbing(state):
-        raise _fail(
-            file,
-            where,
-            f"{state!r} is absorbing, so it has no transition row to change; name a transient "
-            f"state {list(states.transient)} or omit the key.",
-        )
-    pos = _match("state", state, states.transient, where, file)
-    return [int(states.transient_idx[r]) for r in pos]
-
-
-def _check_rows(block, label, where, segment, state, varying, file) -> None:
-    """Every entry of the changed rows (D, T, K) must stay in [0, 1]."""
-    tol = 1e-12
-    bad = (block < -tol) | (block > 1.0 + tol)
-    if not bad.any():
-        np.clip(block, 0.0, 1.0, out=block)
-        return
-    draw, t, j = np.argwhere(bad)[0]
-    row = block[draw, t]
-    period = f"period {t + 1}" if varying else "every period"
-    entry = "the stay probability" if row[j] < 0 else "a probability"
-    raise _fail(
-        file,
-        where,
-        f"{label} pushes the row {segment}/{state} out of [0, 1] in {period}"
-        + (f" (parameter draw {int(draw)})" if block.shape[0] > 1 else "")
-        + f": {entry} becomes {float(row[j]):.6g} (shocked row "
-        + f"{short_repr([round(float(x), 6) for x in row], 120)}). Lower the multiplier for "
-        "that period: the stay probability absorbs the change, so it cannot go below 0.",
-    )
-
-
-def _ead_scale(cfg, states: StateSpace, portfolio: Portfolio, file) -> np.ndarray:
-    """Factor on each cohort's exposure from `limit_cut` actions."""
-    pc = portfolio.per_customer()
-    ead = np.ones(len(pc))
-    for action in cfg.actions:
-        if action.type != "limit_cut":
-            continue
-        where = f"actions -> {action.name}"
-        segs = _match("segment", action.segment, portfolio.segments, f"{where} -> segment", file)
-        if action.state is not None:
-            _match("state", action.state, states.transient, f"{where} -> state", file)
-        hit = np.array(pc["segment"].isin([portfolio.segments[s] for s in segs]), dtype=bool)
-        if action.state is not None:
-            hit &= np.array(pc["state"] == action.state, dtype=bool)
-        ead[hit] *= 1.0 - float(action.exposure_reduction)
-    return ead
 
 
 def _portfolio(cfg, states: StateSpace, file, base_dir: Path, inputs) -> Portfolio:
@@ -553,14 +375,14 @@ def _portfolio(cfg, states: StateSpace, file, base_dir: Path, inputs) -> Portfol
                 field += f"[{exc.row}]"
             if exc.column is not None:
                 field += f" -> {exc.column}"
-            raise _fail(file, field, exc.problem) from None
+            raise fail(file, field, exc.problem) from None
         return portfolio
     pfile = (base_dir / cfg.portfolio.file).resolve()
     try:
         portfolio = Portfolio.from_csv(pfile)
         portfolio.check_states(states, source=str(pfile))
     except PortfolioError as exc:
-        raise _fail(file, "portfolio -> file", str(exc)) from None
+        raise fail(file, "portfolio -> file", str(exc)) from None
     inputs[str(pfile)] = sha256(pfile)
     return portfolio
 
@@ -578,7 +400,7 @@ def _point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
         known = ", ".join(sorted(given)) or "none"
         close = difflib.get_close_matches(missing[0], sorted(given), n=1, cutoff=0.5)
         hint = f" Did you mean {close[0]!r} for {missing[0]!r}?" if close else ""
-        raise _fail(
+        raise fail(
             file,
             "parameters -> transitions",
             f"no matrix for segment(s) {missing} used in {_portfolio_source(cfg)}; matrices are "
@@ -591,7 +413,7 @@ def _point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
         rows = given[seg]
         where = f"parameters -> transitions -> {seg}"
         if len(rows) != n_t:
-            raise _fail(
+            raise fail(
                 file,
                 where,
                 f"needs {n_t} rows, one per transient state {list(states.transient)} in that "
@@ -601,7 +423,7 @@ def _point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
         for i, row in enumerate(rows):
             rwhere = f"{where}[{i}] ({states.transient[i]})"
             if len(row) != n:
-                raise _fail(
+                raise fail(
                     file,
                     rwhere,
                     f"needs {n} entries, one per state {list(states.names)}; got {len(row)}.",
@@ -609,7 +431,7 @@ def _point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
             r = np.asarray(row, dtype=float)
             if np.any(r < 0) or np.any(r > 1):
                 j = int(np.flatnonzero((r < 0) | (r > 1))[0])
-                raise _fail(
+                raise fail(
                     file,
                     rwhere,
                     f"probabilities must be in [0, 1]; got {short_repr(row[j])} for "
@@ -626,7 +448,7 @@ def _point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
                     if 0.0 <= fix <= 1.0
                     else "Rescale the row so that it sums to 1."
                 )
-                raise _fail(
+                raise fail(
                     file,
                     rwhere,
                     f"row must sum to 1 (within {ROW_SUM_TOL:g}); it sums to {total:.10g}. "
@@ -641,14 +463,14 @@ def _posterior(cfg, states: StateSpace, segments, file, base_dir: Path, inputs):
     pfile = (base_dir / cfg.parameters.posterior).resolve()
     where = "parameters -> posterior"
     if not _is_file(pfile):
-        raise _fail(file, where, f"file {str(pfile)!r} not found; check the path.")
+        raise fail(file, where, f"file {str(pfile)!r} not found; check the path.")
     from riskmodel.models.draws import load_parameter_draws
 
     try:
         draws = load_parameter_draws(pfile)
     except (ValueError, KeyError, TypeError, OSError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise _fail(
+        raise fail(
             file,
             where,
             f"cannot read {str(pfile)!r} as a posterior ({first}); give a netCDF file written "
@@ -656,7 +478,7 @@ def _posterior(cfg, states: StateSpace, segments, file, base_dir: Path, inputs):
         ) from None
     inputs[str(pfile)] = sha256(pfile)
     if draws.states.names != states.names or draws.states.absorbing != states.absorbing:
-        raise _fail(
+        raise fail(
             file,
             where,
             f"the posterior was fitted on states {list(draws.states.names)} "
@@ -665,7 +487,7 @@ def _posterior(cfg, states: StateSpace, segments, file, base_dir: Path, inputs):
         )
     missing = [s for s in segments if s not in draws.segments]
     if missing:
-        raise _fail(
+        raise fail(
             file,
             where,
             f"the posterior has no segment(s) {missing} used in {_portfolio_source(cfg)}; it "
@@ -676,13 +498,13 @@ def _posterior(cfg, states: StateSpace, segments, file, base_dir: Path, inputs):
     idx = [draws.segments.index(s) for s in segments]
     if draws.covariates or cfg.macro is not None:
         if not draws.covariates:
-            raise _fail(
+            raise fail(
                 file,
                 "macro",
                 "the posterior's transition model has no macro covariates, so `macro:` paths "
                 "cannot move it; refit with `covariates:` or remove `macro:`.",
             )
-        transitions = np.ascontiguousarray(_macro_transitions(cfg, draws, file)[:, :, idx])
+        transitions = np.ascontiguousarray(macro_transitions(cfg, draws, file)[:, :, idx])
     else:
         transitions = np.ascontiguousarray(draws.transitions[:, idx])
     corr = None if draws.correlation is None else np.asarray(draws.correlation, dtype=float)
