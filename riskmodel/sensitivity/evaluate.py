@@ -22,7 +22,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from riskmodel.scenarios.load import Scenario
-from riskmodel.simulation.engine import build_kernel_inputs, plan_run, plan_sampling, run_task
+from riskmodel.simulation.engine import (
+    build_kernel_inputs,
+    dask_client,
+    plan_run,
+    plan_sampling,
+    run_task,
+)
 
 __all__ = ["PathTotals", "backend_session", "entropy_of", "simulate_variants"]
 
@@ -124,27 +130,8 @@ def backend_session(scenario: Scenario, *, backend: str | None = None) -> Iterat
     if backend != "dask":
         yield None
         return
-    from dask.distributed import Client, LocalCluster
-
-    scheduler = scenario.config.simulation.scheduler
-    cluster = None
-    if scheduler:
-        client = Client(scheduler)
-    else:
-        cluster = LocalCluster(
-            n_workers=os.cpu_count() or 1,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        )
-        client = Client(cluster)
-    try:
+    with dask_client(scenario.config.simulation.scheduler) as client:
         yield client
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def _run_dask(client, scenarios, entropy: int, blocks) -> list[PathTotals]:

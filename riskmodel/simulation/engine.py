@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,7 @@ __all__ = [
     "RunPlan",
     "Sampling",
     "build_kernel_inputs",
+    "dask_client",
     "plan_run",
     "plan_sampling",
     "simulate_dataset",
@@ -186,8 +188,11 @@ def _run_local(inputs, plan: RunPlan, workers: int | None, tick, sampling, sink)
                 tick(done)
 
 
-def _run_dask(inputs, plan: RunPlan, scheduler: str | None, tick, sampling, sink) -> None:
-    from dask.distributed import Client, LocalCluster, as_completed
+@contextmanager
+def dask_client(scheduler: str | None) -> Iterator:
+    """A `dask.distributed.Client` for `scheduler`, or for a local cluster started (and closed)
+    here when no address is given: one process per core on 127.0.0.1."""
+    from dask.distributed import Client, LocalCluster
 
     cluster = None
     if scheduler:
@@ -202,6 +207,17 @@ def _run_dask(inputs, plan: RunPlan, scheduler: str | None, tick, sampling, sink
         )
         client = Client(cluster)
     try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _run_dask(inputs, plan: RunPlan, scheduler: str | None, tick, sampling, sink) -> None:
+    from dask.distributed import as_completed
+
+    with dask_client(scheduler) as client:
         [inputs_f] = client.scatter([inputs], broadcast=True)
         futures = {
             client.submit(
@@ -221,10 +237,6 @@ def _run_dask(inputs, plan: RunPlan, scheduler: str | None, tick, sampling, sink
                 sink(block, out)
             fut.release()
             tick(sum(n for _, _, n in blocks))
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def simulate_dataset(
