@@ -16,15 +16,17 @@ import html
 import io
 import json
 import math
-import os
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from riskmodel.report import _CSS, OutputDirError, _json_ready, _swap_into_place
+from riskmodel.report import (
+    _CSS,
+    _json_ready,
+    check_output_dir,
+    write_folder_atomic,
+)
 from riskmodel.scenarios.load import Scenario, load_scenario
 from riskmodel.sensitivity import SensitivityResult, run_sensitivity
 
@@ -41,47 +43,13 @@ MARKER = "sensitivity.json"
 
 
 def check_sensitivity_dir(out_dir: str | Path) -> Path:
-    """Check that a sensitivity report can be written to `out_dir`; return its absolute path.
+    """Check that a sensitivity folder can be written to `out_dir`; return its absolute path.
 
-    Raises
-    ------
-    OutputDirError
-        If `out_dir` is a file, a non-empty folder that is not a sensitivity report, or under a
-        path that cannot be created or written.
+    Same rules as every report folder (`riskmodel.report.check_output_dir`): new, empty, or an
+    earlier report (here: holding ``sensitivity.json``), which is replaced only once the new one
+    is complete.
     """
-    path = Path(out_dir).expanduser()
-    path = path.resolve() if path.is_symlink() else Path(os.path.normpath(path.absolute()))
-    if path.exists() and not path.is_dir():
-        raise OutputDirError(
-            f"{out_dir}: the output path exists and is not a folder; pass --out with a folder."
-        )
-    if path.is_dir() and any(path.iterdir()) and not (path / MARKER).is_file():
-        raise OutputDirError(
-            f"{out_dir}: the output folder exists and is not a sensitivity report (no {MARKER}); "
-            "a run replaces its output folder, so choose a new or empty folder with --out."
-        )
-    ancestor = path.parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
-        raise OutputDirError(
-            f"{out_dir}: cannot create the output folder under {ancestor} (not a writable "
-            "folder); choose another place with --out."
-        )
-    return path
-
-
-def _write_atomic(out_dir: str | Path, fill: Callable[[Path], None]) -> Path:
-    out = check_sensitivity_dir(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
-    try:
-        fill(tmp)
-        _swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return check_output_dir(out_dir)
 
 
 # --------------------------------------------------------------------------- figures
@@ -221,7 +189,7 @@ def write_sensitivity_report(
         page = render_sensitivity_html(result, scenario, figures)
         (tmp / "report.html").write_text(page, encoding="utf-8")
 
-    return _write_atomic(out_dir, fill)
+    return write_folder_atomic(out_dir, fill)
 
 
 def run_sensitivity_cli(

@@ -61,7 +61,7 @@ def test_replaces_an_earlier_report_but_not_other_folders(result, scenario, tmp_
     other = tmp_path / "data"
     other.mkdir()
     (other / "keep.txt").write_text("x")
-    with pytest.raises(OutputDirError, match="not a sensitivity report"):
+    with pytest.raises(OutputDirError, match="not a riskmodel report"):
         write_sensitivity_report(result, scenario, other)
     assert (other / "keep.txt").read_text() == "x"
 
