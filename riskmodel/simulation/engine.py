@@ -352,6 +352,12 @@ def _simulate(
     backend = backend or cfg.simulation.backend
     inputs = build_kernel_inputs(scenario)
     plan = plan_run(paths, entropy, batch)
+    if sampling.qmc_replicates and len(plan.blocks) < 2:
+        raise ValueError(
+            f"quasi-Monte Carlo estimates its error from independent scramblings, one per block "
+            f"of {BLOCK_SIZE} paths, so it needs at least {2 * BLOCK_SIZE} paths; got {paths}. "
+            "Raise `paths` or set `simulation: {qmc: false}`."
+        )
     store = _Store(paths, scenario.horizon, len(scenario.segments), scenario.states.n)
     bar = _progress(paths, progress, f"simulating {scenario.name}")
     tick = bar.update if bar is not None else (lambda _n: None)
@@ -370,7 +376,10 @@ def _simulate(
         block = np.arange(paths) // BLOCK_SIZE
         ds["replicate"] = ("path", block % sampling.qmc_replicates)
         ds["replicate"].attrs.update(long_name="QMC replicate (independent scrambling) of the path")
-    ds.attrs["qmc_replicates"] = sampling.qmc_replicates
+    # a short run may use fewer scramblings than configured: record the ones it used
+    ds.attrs["qmc_replicates"] = (
+        min(sampling.qmc_replicates, len(plan.blocks)) if sampling.qmc_replicates else 0
+    )
     exact = expected_term_structure(scenario)
     for name in EXACT_VARIABLES:
         ds[f"exact_{name}"] = exact[name]
