@@ -1,5 +1,6 @@
-"""Write a run's folder (``summary.json``, ``results.nc``, ``figures/*.png``, ``report.html``)
-and a scenario comparison's folder (``comparison.csv``, ``comparison.json``, figures, report).
+"""Write a run's folder (``summary.json``, ``results.nc``, ``figures/*.png``, ``report.html``,
+``report.md``) and a scenario comparison's folder (``comparison.csv``, ``comparison.json``,
+figures, report).
 
 Folders are written atomically (`write_folder_atomic`): everything is built in a hidden temporary
 sibling folder, which is then renamed into place. A failed or interrupted run leaves no trace,
@@ -7,7 +8,9 @@ and an earlier complete report in the same place stays untouched until the new o
 
 The HTML report is self-contained (inline CSS, figures as base64 data URIs, no scripts, no
 external resources), so it can be mailed or archived as one file. It is assembled from small
-section builders (`_section_*`), each returning an HTML fragment.
+section builders (`_section_*`), each returning an HTML fragment. ``report.md`` repeats the
+headline table with relative links to ``figures/*.png``, for pasting into documents. The figures
+themselves are drawn by `riskmodel.plotting.figures`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
-import io
 import json
 import math
 import os
@@ -26,6 +28,8 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import xarray as xr
 
 from riskmodel.metrics.alerts import alerts_to_dict, evaluate_alerts
 from riskmodel.metrics.compare import ComparisonResult
@@ -41,6 +45,7 @@ __all__ = [
     "check_output_dir",
     "render_comparison_html",
     "render_html",
+    "render_markdown",
     "write_comparison_report",
     "write_folder_atomic",
     "write_run_report",
@@ -48,10 +53,12 @@ __all__ = [
 
 SECTIONS: tuple[str, ...] = (
     "Headline figures",
-    "Scenario settings",
+    "Scenario settings and stresses",
     "Loss distribution",
+    "Term structure",
     "Risk contributions",
     "Early warnings",
+    "Management actions",
     "Monte Carlo diagnostics",
     "Provenance",
 )
@@ -60,7 +67,7 @@ SECTIONS: tuple[str, ...] = (
 COMPARISON_SECTIONS: tuple[str, ...] = (
     "Scenarios side by side",
     "Probability-weighted ECL",
-    "Comparison figure",
+    "Comparison figures",
     "Scenario settings",
     "Provenance",
 )
@@ -210,21 +217,16 @@ def _write_summary(folder: Path, summary: dict) -> None:
 
 # --------------------------------------------------------------------------- figures
 def _write_figures(
-    result: SimulationResult, folder: Path, measures: RiskMeasures
+    result: SimulationResult,
+    folder: Path,
+    measures: RiskMeasures,
+    alerts: xr.Dataset | None = None,
 ) -> dict[str, bytes]:
     """Draw the figures to ``folder/*.png``; return name → PNG bytes (for embedding)."""
-    from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
-
-    from riskmodel.plotting import plot_loss_distribution, plot_style
+    from riskmodel.plotting.figures import run_figures
 
     folder.mkdir()
-    out: dict[str, bytes] = {}
-    with plot_style():
-        fig = Figure(figsize=(8, 4.5), layout="constrained")
-        plot_loss_distribution(result, ax=fig.add_subplot(), measures=measures)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        out["loss_distribution"] = buf.getvalue()
+    out = run_figures(result, measures=measures, alerts=alerts)
     for name, png in out.items():
         (folder / f"{name}.png").write_bytes(png)
     return out
@@ -301,12 +303,21 @@ def _per_period_text(values, *, digits: int = 4, limit: int = 12) -> str:
 
 
 # --------------------------------------------------------------------------- sections
-def _section_headline(summary: dict) -> str:
+def _headline_rows(summary: dict) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """(measure, value ± s.e.) rows and (level, VaR ± s.e., ES ± s.e.) rows, as HTML cells."""
     loss, se = summary["loss"], summary["loss"]["stderr"]
-    rows = [
-        ("Expected loss (EL)", _with_se(loss["expected"], se["expected"])),
-        ("Standard deviation of loss", _num(loss["std"])),
-    ]
+    rows = []
+    if "expected_mc" in loss:  # EL is the engine's exact expectation; MC estimate beside it
+        rows.append(("Expected loss (EL), exact", _num(loss["expected"])))
+        rows.append(
+            (
+                "Expected loss, Monte Carlo estimate",
+                _with_se(loss["expected_mc"], loss["stderr_mc"]),
+            )
+        )
+    else:
+        rows.append(("Expected loss (EL)", _with_se(loss["expected"], se["expected"])))
+    rows.append(("Standard deviation of loss", _num(loss["std"])))
     if "ecl" in summary:
         rows.append(("ECL, lifetime (discounted)", _num(summary["ecl"]["lifetime"])))
         rows.append(("ECL, first 12 periods (discounted)", _num(summary["ecl"]["12_period"])))
@@ -326,18 +337,26 @@ def _section_headline(summary: dict) -> str:
         )
         for q in loss["var"]
     ]
+    return rows, levels
+
+
+def _section_headline(summary: dict) -> str:
+    rows, levels = _headline_rows(summary)
     tables = _table(("Measure", "Value ± standard error"), rows, numeric={1}) + _table(
         ("Level", "VaR ± standard error", "ES ± standard error"), levels, numeric={1, 2}
     )
     note = (
         f"<p>Totals over {summary['horizon']} periods in currency units unless stated; "
-        f"{summary['paths']:,} Monte Carlo paths; ± is one Monte Carlo standard error. VaR is "
-        "the loss quantile at the level, ES the mean loss beyond it.</p>"
+        f"{summary['paths']:,} Monte Carlo paths; ± is one Monte Carlo standard error (exact "
+        "figures have none). VaR is the loss quantile at the level, ES the mean loss beyond "
+        "it.</p>"
     )
     return _section("Headline figures", tables + note)
 
 
-def _section_settings(scenario: Scenario, result: SimulationResult) -> str:
+def _section_settings(
+    scenario: Scenario, result: SimulationResult, stresses: Mapping[str, Any] | None = None
+) -> str:
     cfg, pf = scenario.config, scenario.portfolio
     corr = [float(c) for c in scenario.correlation]
     corr_text = f"{corr[0]:.4g}"
@@ -363,25 +382,92 @@ def _section_settings(scenario: Scenario, result: SimulationResult) -> str:
         "Parameters": params,
     }
     table = _table(("Setting", "Value"), [(k, _e(v)) for k, v in rows.items()], numeric=set())
-    return _section("Scenario settings", table)
+    return _section("Scenario settings and stresses", table + _stresses_html(stresses or {}))
 
 
-def _section_figures(
-    figures: Mapping[str, bytes], captions: Mapping[str, str], title: str = "Loss distribution"
-) -> str:
-    parts = []
-    for name, png in figures.items():
-        data = base64.b64encode(png).decode("ascii")
-        caption = captions.get(name, name.replace("_", " "))
-        parts.append(
-            f'<figure><img src="data:image/png;base64,{data}" alt="{_e(caption)}">'
-            f"<figcaption>{_e(caption)} (also <code>figures/{_e(name)}.png</code>)</figcaption>"
-            "</figure>"
+def _stress_text(value: Any) -> str:
+    """Plain text of one stress value: per-period lists compressed, mappings as key: value."""
+    if value is None:
+        return "none"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {_stress_text(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        if all(isinstance(v, int | float) for v in value):
+            return _per_period_text(value) if value else "none"
+        return " | ".join(_stress_text(v) for v in value) if value else "none"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _stresses_html(stresses: Mapping[str, Any]) -> str:
+    if not stresses:
+        return "<p>The run records no stresses (a result saved before stresses were logged).</p>"
+    rows = []
+    for key, value in stresses.items():
+        items = (
+            value
+            if isinstance(value, list) and value and isinstance(value[0], Mapping)
+            else [value]
         )
-    return _section(title, "".join(parts))
+        for item in items:
+            rows.append((f"<code>{_e(key)}</code>", _e(_stress_text(item))))
+    note = (
+        "<p>Stresses applied, as the engine recorded them (<code>stresses</code> in "
+        "<code>summary.json</code>; keys as in <code>scenarios/README.md</code>). Per-period "
+        "lists repeat their last value to the horizon.</p>"
+    )
+    return "<h3>Stresses applied</h3>" + _table(("Stress", "Applied"), rows, numeric=set()) + note
 
 
-def _section_contributions(summary: dict) -> str:
+def _figure(name: str, figures: Mapping[str, bytes]) -> str:
+    """One embedded figure (a base64 data URI) with its caption; '' if it was not drawn."""
+    from riskmodel.plotting.figures import RUN_FIGURE_CAPTIONS
+
+    png = figures.get(name)
+    if png is None:
+        return ""
+    data = base64.b64encode(png).decode("ascii")
+    caption = RUN_FIGURE_CAPTIONS.get(name, name.replace("_", " "))
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{_e(caption)}">'
+        f"<figcaption>{_e(caption)} (also <code>figures/{_e(name)}.png</code>)</figcaption>"
+        "</figure>"
+    )
+
+
+def _section_figures(figures: Mapping[str, bytes], title: str) -> str:
+    return _section(title, "".join(_figure(name, figures) for name in figures))
+
+
+def _section_term_structure(summary: dict, figures: Mapping[str, bytes]) -> str:
+    names = ("loss_term_structure", "cumulative_default_rate", "stage_occupancy")
+    body = "".join(_figure(n, figures) for n in names)
+    by_state = (summary.get("ecl") or {}).get("by_state") or {}
+    rows = [
+        (
+            _e(state),
+            _num(v["customers"]),
+            _num(v["12_period"]),
+            _num(v["lifetime"]),
+            f"{100 * v['lifetime_default_rate']:.3g}%",
+        )
+        for state, v in by_state.items()
+        if v.get("customers")
+    ]
+    if rows:
+        header = ("Starting state", "Customers", "ECL 12 periods", "ECL lifetime", "Default rate")
+        body += "<h3>ECL by starting state</h3>" + _table(header, rows, numeric={1, 2, 3, 4})
+        body += (
+            "<p>Discounted exact expected loss of the cohorts that start in each state, over "
+            "the first 12 periods and the whole horizon, and their expected share defaulting "
+            "over the horizon (IFRS 9 reads stage 1's 12-month and stage 2's lifetime ECL off "
+            "this table).</p>"
+        )
+    return _section("Term structure", body)
+
+
+def _section_contributions(summary: dict, figures: Mapping[str, bytes]) -> str:
     contrib = summary.get("contributions")
     if not contrib:
         return _section("Risk contributions", "<p>No contributions were computed.</p>")
@@ -420,10 +506,10 @@ def _section_contributions(summary: dict) -> str:
         "VaR). See <code>riskmodel.metrics.contributions</code>.</p>"
     )
     table = _table(header, rows, numeric=set(range(1, len(header))))
-    return _section("Risk contributions", table + note)
+    return _section("Risk contributions", _figure("contributions", figures) + table + note)
 
 
-def _section_alerts(summary: dict) -> str:
+def _section_alerts(summary: dict, figures: Mapping[str, bytes]) -> str:
     alerts = summary.get("alerts") or {}
     if not alerts:
         body = "<p>No early-warning thresholds configured (scenario key <code>alerts:</code>).</p>"
@@ -449,32 +535,115 @@ def _section_alerts(summary: dict) -> str:
         "are per customer alive at the period start. Per-period probabilities with standard "
         "errors are in <code>summary.json</code> under <code>alerts</code>.</p>"
     )
-    return _section("Early warnings", _table(header, rows, numeric={2, 3, 4, 5}) + note)
+    table = _table(header, rows, numeric={2, 3, 4, 5})
+    return _section("Early warnings", _figure("alerts", figures) + table + note)
 
 
-def _section_diagnostics(summary: dict) -> str:
+def _section_actions(summary: dict) -> str:
+    actions = summary.get("actions") or {}
+    if not actions:
+        body = "<p>No management actions configured (scenario key <code>actions:</code>).</p>"
+        return _section("Management actions", body)
+    rows = []
+    for name, a in actions.items():
+        el, es, value = a["expected_loss"], a["es"], a["value"]
+        rows.append(
+            (
+                _e(name),
+                _e(a.get("type", "")),
+                _num(el["change"]),
+                _num(a["ecl_lifetime"]["change"]),
+                _with_se(es["change"], es.get("stderr")),
+                _num(value["gain"]),
+                _num(a["cost"]),
+                f"<strong>{_num(a['net_benefit'])}</strong>",
+            )
+        )
+    level = next(iter(actions.values()))["es"]["level"]
+    header = (
+        "Action",
+        "Type",
+        "Δ EL",
+        "Δ ECL lifetime",
+        f"Δ ES {format_level(100 * float(level))}%",
+        "Value gain",
+        "Cost",
+        "Net benefit",
+    )
+    note = (
+        "<p>Each action against the same scenario without it, on the same paths (common random "
+        "numbers); Δ = with − without, so a negative Δ is a reduction. Net benefit = value "
+        "gain + ECL reduction − cost, all discounted exact expectations. Details in "
+        "<code>summary.json</code> under <code>actions</code>.</p>"
+    )
+    return _section("Management actions", _table(header, rows, numeric=set(range(2, 8))) + note)
+
+
+def _section_diagnostics(summary: dict, result: SimulationResult) -> str:
     diag = summary.get("diagnostics", {})
     paths = summary["paths"]
     ess = diag.get("effective_sample_size")
     loss = summary["loss"]
-    se_el = loss["stderr"]["expected"]
-    rel = se_el / loss["expected"] if se_el is not None and loss["expected"] else None
+    se_el = loss.get("stderr_mc", loss["stderr"]["expected"])
+    el_mc = loss.get("expected_mc", loss["expected"])
+    rel = se_el / el_mc if se_el is not None and el_mc else None
+    attrs = result.data.attrs
+    replicates = int(attrs.get("qmc_replicates", 0) or 0)
     rows = [
         ("Paths", f"{paths:,}"),
         ("Effective sample size (Kish)", _num(ess)),
         ("ESS / paths", _num(ess / paths if ess else None)),
-        ("Relative standard error of EL", "—" if rel is None else f"{100 * rel:.3g}%"),
+        (
+            "Relative standard error of the Monte Carlo EL",
+            "—" if rel is None else f"{100 * rel:.3g}%",
+        ),
         ("Importance sampling", "yes" if diag.get("importance_sampling") else "no"),
+    ]
+    if diag.get("importance_sampling") and "is_shift" in result.data:
+        rows.append(
+            ("Factor mean shift (IS)", _e(_per_period_text(result.data["is_shift"].values)))
+        )
+    rows += [
+        (
+            "Quasi-Monte Carlo",
+            f"yes, {replicates} randomised replicates (standard errors from their spread)"
+            if replicates
+            else "no",
+        ),
         ("Parameter draws", _num(diag.get("parameter_draws"))),
         ("Block size (paths per seeded block)", _num(diag.get("block_size"))),
+    ]
+    se = loss["stderr"]
+    se_rows = [
+        (
+            f"{format_level(100 * float(q))}%",
+            _num(se["var"].get(q)),
+            _rel(se["var"].get(q), loss["var"][q]),
+            _num(se["es"].get(q)),
+            _rel(se["es"].get(q), loss["es"][q]),
+        )
+        for q in loss["var"]
     ]
     note = (
         "<p>Standard errors: EL and ES from the sample variance of the (weighted) per-path "
         "terms; VaR from the tail-probability variance times a Siddiqui–Bofinger estimate of "
-        "the quantile density (see <code>riskmodel.metrics.risk</code>).</p>"
+        "the quantile density (see <code>riskmodel.metrics.risk</code>). Under importance "
+        "sampling every path carries its likelihood-ratio weight; the Kish effective sample "
+        "size (Σw)²/Σw² shows how many equally weighted paths the run is worth.</p>"
     )
     table = _table(("Diagnostic", "Value"), rows, numeric={1})
-    return _section("Monte Carlo diagnostics", table + note)
+    se_table = _table(
+        ("Level", "s.e. of VaR", "relative", "s.e. of ES", "relative"),
+        se_rows,
+        numeric={1, 2, 3, 4},
+    )
+    return _section("Monte Carlo diagnostics", table + se_table + note)
+
+
+def _rel(se: float | None, value: float | None) -> str:
+    if se is None or value in (None, 0) or not math.isfinite(se):
+        return "—"
+    return f"{100 * se / abs(value):.3g}%"
 
 
 def _section_provenance(summary: dict, result: SimulationResult) -> str:
@@ -511,18 +680,65 @@ def render_html(
     result: SimulationResult, scenario: Scenario, summary: dict, figures: Mapping[str, bytes]
 ) -> str:
     """The self-contained HTML report of one run."""
-    captions = {"loss_distribution": "Distribution of total loss with EL, VaR and ES"}
     sections = [
         _section_headline(summary),
-        _section_settings(scenario, result),
-        _section_figures(figures, captions),
-        _section_contributions(summary),
-        _section_alerts(summary),
-        _section_diagnostics(summary),
+        _section_settings(scenario, result, summary.get("stresses")),
+        _section("Loss distribution", _figure("loss_distribution", figures)),
+        _section_term_structure(summary, figures),
+        _section_contributions(summary, figures),
+        _section_alerts(summary, figures),
+        _section_actions(summary),
+        _section_diagnostics(summary, result),
         _section_provenance(summary, result),
     ]
     lead = scenario.config.description or f"Risk report of scenario {scenario.name}"
     return _page(f"riskmodel report: {scenario.name}", lead, sections)
+
+
+def _md_cell(html_cell: str) -> str:
+    """An HTML table cell as markdown text (tags dropped, entities unescaped, pipes escaped)."""
+    import re
+
+    text = html.unescape(re.sub(r"<[^>]+>", "", html_cell))
+    return text.replace("|", "\\|")
+
+
+def _md_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
+    ]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(summary: dict, figures: Mapping[str, bytes]) -> str:
+    """``report.md``: the headline tables and links to ``figures/*.png`` (relative paths)."""
+    from riskmodel.plotting.figures import RUN_FIGURE_CAPTIONS
+
+    rows, levels = _headline_rows(summary)
+    seed = summary.get("seed")
+    parts = [
+        f"# riskmodel report: {summary['scenario']}",
+        "",
+        f"{summary['paths']:,} Monte Carlo paths, {summary['horizon']} periods, seed "
+        f"{'none' if seed is None else seed}, riskmodel {summary.get('riskmodel_version', '')}. "
+        "Currency units unless stated; ± is one Monte Carlo standard error. The full report "
+        "is `report.html`; the figures are in `figures/`.",
+        "",
+        "## Headline figures",
+        "",
+        _md_table(("Measure", "Value ± standard error"), rows),
+        "",
+        _md_table(("Level", "VaR ± standard error", "ES ± standard error"), levels),
+        "",
+        "## Figures",
+        "",
+    ]
+    for name in figures:
+        caption = RUN_FIGURE_CAPTIONS.get(name, name.replace("_", " "))
+        parts += [f"![{caption}](figures/{name}.png)", "", f"*{caption}.*", ""]
+    return "\n".join(parts)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -535,9 +751,11 @@ def write_run_report(
 ) -> Path:
     """Write a run's folder atomically and return its path.
 
-    Contents: ``summary.json`` (``result.summary()`` plus ``scenario_file``, ``inputs`` and the
-    entries of `extra`, e.g. ``run_seconds``), ``results.nc``, ``figures/loss_distribution.png``
-    and a self-contained ``report.html``.
+    Contents: ``summary.json`` (``result.summary()`` plus ``alerts``, ``scenario_file``,
+    ``inputs`` and the entries of `extra`, e.g. ``run_seconds``), ``results.nc``,
+    ``figures/*.png`` (loss distribution, loss term structure, cumulative default rate, stage
+    occupancy, contributions and, with ``alerts:``, early warnings), a self-contained
+    ``report.html`` and ``report.md`` (headline tables, links to the figures).
 
     Parameters
     ----------
@@ -571,9 +789,11 @@ def write_run_report(
         summary = build_summary(result, scenario, extra)
         _write_summary(tmp, summary)
         result.to_netcdf(tmp / "results.nc")
-        figures = _write_figures(result, tmp / "figures", result.risk())
+        alerts = evaluate_alerts(result, scenario.config.alerts) if scenario.config.alerts else None
+        figures = _write_figures(result, tmp / "figures", result.risk(), alerts)
         html_text = render_html(result, scenario, summary, figures)
         (tmp / "report.html").write_text(html_text, encoding="utf-8")
+        (tmp / "report.md").write_text(render_markdown(summary, figures), encoding="utf-8")
 
     return write_folder_atomic(out_dir, fill)
 
@@ -691,11 +911,10 @@ def render_comparison_html(
     figures: Mapping[str, bytes],
 ) -> str:
     """The self-contained HTML report of a scenario comparison."""
-    captions = {"comparison": "EL, VaR and ES per scenario, ± one standard error"}
     sections = [
         _section_comparison_table(comparison),
         _section_weighted_ecl(comparison),
-        _section_figures(figures, captions, title="Comparison figure"),
+        _section_figures(figures, title="Comparison figures"),
         _section_comparison_settings(scenarios),
         _section_comparison_provenance(summary, scenarios),
     ]
@@ -714,7 +933,8 @@ def write_comparison_report(
 
     Contents: ``comparison.csv`` (one row per scenario), ``comparison.json``
     (``comparison.to_dict()`` plus ``riskmodel_version``, ``scenario_files``, ``inputs`` and
-    `extra`), ``figures/comparison.png`` and a self-contained ``report.html``.
+    `extra`), ``figures/comparison.png``, ``figures/loss_distributions.png`` (overlaid
+    distributions) and a self-contained ``report.html``.
 
     Parameters
     ----------
@@ -762,18 +982,10 @@ def write_comparison_report(
 
 
 def _write_comparison_figures(comparison: ComparisonResult, folder: Path) -> dict[str, bytes]:
-    from matplotlib.figure import Figure
-
-    from riskmodel.plotting.comparison import plot_comparison
-    from riskmodel.plotting.style import plot_style
+    from riskmodel.plotting.figures import comparison_figures
 
     folder.mkdir()
-    with plot_style():
-        width = max(8.0, 1.6 * len(comparison.scenarios))
-        fig = Figure(figsize=(width, 4.5), layout="constrained")
-        plot_comparison(comparison, ax=fig.add_subplot())
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-    png = buf.getvalue()
-    (folder / "comparison.png").write_bytes(png)
-    return {"comparison": png}
+    out = comparison_figures(comparison)
+    for name, png in out.items():
+        (folder / f"{name}.png").write_bytes(png)
+    return out

@@ -101,8 +101,13 @@ def test_folder_contents(folder):
     names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
     assert names == [
         "figures",
+        "figures/contributions.png",
+        "figures/cumulative_default_rate.png",
         "figures/loss_distribution.png",
+        "figures/loss_term_structure.png",
+        "figures/stage_occupancy.png",
         "report.html",
+        "report.md",
         "results.nc",
         "summary.json",
     ]
@@ -227,3 +232,125 @@ def test_numbers_format():
     assert report._num(1234567.89) == "1,234,568"
     assert report._num(0.012345) == "0.01235"
     assert report._num(math.nan) == "—" and report._num(None) == "—"
+
+
+# ---------------------------------------------------------------- the full run report
+@pytest.fixture(scope="module")
+def rich(tmp_path_factory):
+    """A run with alerts, a management action, stresses and importance sampling."""
+    cfg = yaml.safe_load((Path(__file__).parent / "scenarios" / "tiny.yaml").read_text())
+    cfg["alerts"] = [
+        {"name": "default rate", "metric": "default_rate", "threshold": 0.005, "confidence": 0.5}
+    ]
+    cfg["actions"] = [
+        {
+            "name": "keep declining",
+            "type": "retention",
+            "state": "declining",
+            "churn_reduction": 0.3,
+            "cost_per_customer": 2.0,
+        }
+    ]
+    cfg["lgd"] = {"mean": 0.45, "sd": 0.2, "addon": 0.05}
+    cfg["simulation"] = {"batch": 1024, "importance_sampling": True}
+    scenario = rm.scenario_from_dict(cfg)
+    result = rm.simulate(scenario, paths=500, seed=4, progress=False)
+    out = write_run_report(result, scenario, tmp_path_factory.mktemp("rich") / "run")
+    return scenario, result, out
+
+
+def test_every_figure_is_written_and_embedded(rich):
+    _, _, out = rich
+    pngs = sorted(p.stem for p in (out / "figures").glob("*.png"))
+    assert pngs == sorted(
+        [
+            "alerts",
+            "contributions",
+            "cumulative_default_rate",
+            "loss_distribution",
+            "loss_term_structure",
+            "stage_occupancy",
+        ]
+    )
+    page = (out / "report.html").read_text(encoding="utf-8")
+    checker = _check(page)
+    assert checker.problems == [] and checker.stack == []
+    assert checker.h2 == list(SECTIONS)
+    embedded = [base64.b64decode(src.split(",", 1)[1]) for src in checker.srcs]
+    assert all(src.startswith("data:image/png;base64,") for src in checker.srcs)
+    assert sorted(embedded) == sorted((out / "figures" / f"{n}.png").read_bytes() for n in pngs)
+    for ref in checker.refs:
+        assert not ref.startswith(("http://", "https://", "//")), ref
+
+
+def test_sections_show_stresses_actions_alerts_and_diagnostics(rich):
+    _, result, out = rich
+    page = (out / "report.html").read_text(encoding="utf-8")
+    section = {
+        title: page.split(f"<h2>{title}</h2>", 1)[1].split("</section>", 1)[0] for title in SECTIONS
+    }
+    stresses = section["Scenario settings and stresses"]
+    assert "Stresses applied" in stresses and "systematic_shift" in stresses
+    assert "addon: 0.05" in stresses and "keep declining" in stresses
+    assert "keep declining" in section["Management actions"]
+    assert "Net benefit" in section["Management actions"]
+    assert "<img" in section["Early warnings"] and "default rate" in section["Early warnings"]
+    assert "<img" in section["Risk contributions"]
+    assert section["Term structure"].count("<img") == 3
+    assert "ECL by starting state" in section["Term structure"]
+    diagnostics = section["Monte Carlo diagnostics"]
+    ess = result.summary()["diagnostics"]["effective_sample_size"]
+    assert 'Importance sampling</td><td class="num">yes' in diagnostics
+    assert f"{ess:,.0f}" in diagnostics and "Factor mean shift (IS)" in diagnostics
+    assert "s.e. of VaR" in diagnostics and "Quasi-Monte Carlo" in diagnostics
+    headline = section["Headline figures"]
+    assert "ECL, lifetime" in headline and "ECL, first 12 periods" in headline
+    assert "Expected loss (EL), exact" in headline
+    provenance = section["Provenance"]
+    assert "Seed" in provenance and "riskmodel version" in provenance
+
+
+def test_qmc_replicates_are_reported(tmp_path):
+    cfg = yaml.safe_load((Path(__file__).parent / "scenarios" / "tiny.yaml").read_text())
+    cfg["simulation"] = {"batch": 1024, "qmc": True, "qmc_replicates": 4}
+    scenario = rm.scenario_from_dict(cfg)
+    result = rm.simulate(scenario, paths=4096, seed=1, progress=False)  # one replicate per block
+    assert int(result.data.attrs["qmc_replicates"]) == 4
+    out = write_run_report(result, scenario, tmp_path / "qmc")
+    assert "yes, 4 randomised replicates" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_report_md_has_headline_table_and_relative_figure_links(rich):
+    *_, out = rich
+    md = (out / "report.md").read_text(encoding="utf-8")
+    summary = json.loads((out / "summary.json").read_text())
+    assert md.startswith(f"# riskmodel report: {summary['scenario']}")
+    assert "| Measure | Value ± standard error |" in md
+    assert f"| Expected loss (EL), exact | {summary['loss']['expected']:,.0f} |" in md
+    for q, var in summary["loss"]["var"].items():
+        assert f"{var:,.0f}" in md and f"{summary['loss']['es'][q]:,.0f}" in md
+    assert "ECL, lifetime" in md
+    links = [line.split("](", 1)[1].rstrip(")") for line in md.splitlines() if "](" in line]
+    assert sorted(links) == sorted(f"figures/{p.name}" for p in (out / "figures").glob("*.png"))
+    assert all((out / link).is_file() for link in links)
+    assert "http" not in md and "<" not in md
+
+
+def test_comparison_report_embeds_both_figures(tmp_path):
+    from riskmodel.report import COMPARISON_SECTIONS, write_comparison_report
+
+    cfg = yaml.safe_load((Path(__file__).parent / "scenarios" / "tiny.yaml").read_text())
+    scenarios = [
+        rm.scenario_from_dict(dict(cfg, name="calm")),
+        rm.scenario_from_dict(
+            dict(cfg, name="storm", systematic={"correlation": 0.1, "shift": -1})
+        ),
+    ]
+    cmp = rm.compare_scenarios(scenarios, paths=300, seed=1)
+    out = write_comparison_report(cmp, scenarios, tmp_path / "cmp")
+    pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert pngs == ["comparison.png", "loss_distributions.png"]
+    checker = _check((out / "report.html").read_text(encoding="utf-8"))
+    assert checker.problems == [] and checker.h2 == list(COMPARISON_SECTIONS)
+    embedded = sorted(base64.b64decode(s.split(",", 1)[1]) for s in checker.srcs)
+    assert embedded == sorted((out / "figures" / n).read_bytes() for n in pngs)

@@ -1,11 +1,28 @@
-"""The loss distribution of a run: a weighted histogram with EL, VaR and ES marked."""
+"""Loss distributions: one run's weighted histogram with EL, VaR and ES marked (optionally with a
+log-scale tail inset), and several scenarios' distributions overlaid.
+
+The y-axis is a probability density per a round number of units (per 1M currency units, say),
+so its ticks read like 0.4 instead of 4e-07. Only binning happens here; the risk measures come
+precomputed from the metrics layer.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from riskmodel.metrics.risk import format_level
-from riskmodel.plotting.style import PALETTE, compact_formatter, format_compact, level_colors
+from riskmodel.plotting.style import (
+    PALETTE,
+    compact_formatter,
+    format_compact,
+    level_colors,
+    new_axes,
+    series_colors,
+)
 from riskmodel.plotting.style import plot_style as _plot_style
 
 if TYPE_CHECKING:
@@ -14,7 +31,37 @@ if TYPE_CHECKING:
     from riskmodel.metrics.result import SimulationResult
     from riskmodel.metrics.risk import RiskMeasures
 
-__all__ = ["plot_loss_distribution"]
+__all__ = ["density_unit", "plot_loss_distribution", "plot_loss_distributions"]
+
+
+def density_unit(values: np.ndarray) -> float:
+    """The round number of units (a power of ten) per which a density is shown.
+
+    The largest power of ten not above the spread (max − min) of the values, so that the
+    density reads between about 0.1 and 10 (losses spread over 60M are shown per 10M: ticks
+    like 0.4, not 4e-08). Values spread over less than 10 units keep unit 1.
+
+    Examples
+    --------
+    >>> density_unit(np.array([2.5e6, 7.1e6])), density_unit(np.array([12.0, 18.0]))
+    (1000000.0, 1.0)
+    """
+    spread = float(np.ptp(values)) if np.size(values) else 0.0
+    if not math.isfinite(spread) or spread < 10:
+        return 1.0
+    return 10.0 ** math.floor(math.log10(spread))
+
+
+def _density_weights(weights: np.ndarray, width: float, unit: float) -> np.ndarray:
+    """Per-path bar heights so that equal-width bins show the density per `unit`."""
+    return weights / (weights.sum() * width) * unit
+
+
+def _density_label(unit: float, units: str) -> str:
+    what = "currency units" if units == "currency" else units
+    if unit == 1.0:
+        return "probability density" + (f" per {what.rstrip('s')}" if what else "")
+    return f"probability density per {format_compact(unit)}" + (f" {what}" if what else "")
 
 
 def plot_loss_distribution(
@@ -24,13 +71,16 @@ def plot_loss_distribution(
     measures: RiskMeasures | None = None,
     bins: int = 60,
     variable: str = "loss",
+    logy: bool = False,
+    tail_inset: bool = False,
 ) -> Axes:
     """Histogram of the per-path total over the horizon, with EL, VaR and ES lines.
 
     Each path counts with its importance-sampling weight (``result.weights``), so importance-
-    sampled runs are drawn like plain ones. The y-axis is a probability density. The function
-    only bins: the risk measures come from `measures` (precomputed by the metrics layer) or from
-    ``result.risk(variable)``.
+    sampled runs are drawn like plain ones. The y-axis is a probability density per a round
+    number of units (`density_unit`: per 1M currency units for losses in the millions). The
+    function only bins: the risk measures come from `measures` (precomputed by the metrics
+    layer) or from ``result.risk(variable)``.
 
     Parameters
     ----------
@@ -41,16 +91,22 @@ def plot_loss_distribution(
         Risk measures of the same variable (e.g. ``result.risk()``); VaR and ES are drawn at
         its levels. Default: ``result.risk(variable)``.
     bins : int, default 60
-        Number of histogram bins.
+        Number of histogram bins (equal width).
     variable : str, default "loss"
         Per-period variable of the result to total over the horizon: ``loss``, ``defaults``,
         ``churn`` or ``margin``.
+    logy : bool, default False
+        Log-scale y-axis (shows the far tail on the main axes).
+    tail_inset : bool, default False
+        Add an inset (gid ``"tail-inset"``) with the tail beyond the lowest-level VaR on a
+        log-scale y-axis, with the VaR and ES lines.
 
     Returns
     -------
     matplotlib.axes.Axes
         Histogram patches labelled ``"<n> paths"``; lines with gids ``"expected"``,
-        ``"var-<level>"`` and ``"es-<level>"`` and legend labels with the values.
+        ``"var-<level>"`` and ``"es-<level>"`` and legend labels with the values. The density
+        unit is in ``ax.get_ylabel()``.
 
     Raises
     ------
@@ -62,7 +118,7 @@ def plot_loss_distribution(
     >>> import riskmodel as rm
     >>> from riskmodel.plotting import plot_loss_distribution
     >>> res = rm.run("scenarios/baseline.yaml", paths=2000)  # doctest: +SKIP
-    >>> ax = plot_loss_distribution(res, measures=res.risk())  # doctest: +SKIP
+    >>> ax = plot_loss_distribution(res, measures=res.risk(), tail_inset=True)  # doctest: +SKIP
     """
     data = result.data
     per_period = [str(v) for v in data.data_vars if data[v].dims == ("path", "period")]
@@ -77,55 +133,210 @@ def plot_loss_distribution(
     units = str(data[variable].attrs.get("units", ""))
     money = units == "currency"
     fmt = (lambda x: format_compact(x)) if money else (lambda x: format_compact(x, digits=4))
+    edges = np.histogram_bin_edges(values, bins=bins)
+    width = float(edges[1] - edges[0]) or 1.0
+    unit = density_unit(values)
+    heights = _density_weights(result.weights, width, unit)
 
     with _plot_style():
-        if ax is None:
-            import matplotlib.pyplot as plt
-
-            _, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+        ax = ax if ax is not None else new_axes()
         ax.hist(
             values,
-            bins=bins,
-            weights=result.weights,
-            density=True,
+            bins=edges,
+            weights=heights,
             color=PALETTE["sky"],
             edgecolor="white",
             linewidth=0.3,
             label=f"{result.paths:,} paths",
         )
-        ax.axvline(
-            measures.expected,
-            color=PALETTE["black"],
-            linewidth=1.5,
-            gid="expected",
-            label=f"EL (mean) {fmt(measures.expected)}",
-        )
-        colours = level_colors(len(measures.var))
-        for colour, (q, var) in zip(colours, measures.var.items(), strict=True):
-            pct = f"{format_level(100 * q)}%"
-            ax.axvline(
-                var,
-                color=colour,
-                linestyle="--",
-                linewidth=1.3,
-                gid=f"var-{format_level(q)}",
-                label=f"VaR {pct} {fmt(var)}",
-            )
-            es = measures.es[q]
-            ax.axvline(
-                es,
-                color=colour,
-                linestyle=":",
-                linewidth=1.6,
-                gid=f"es-{format_level(q)}",
-                label=f"ES {pct} {fmt(es)}",
-            )
+        _mark_measures(ax, measures, fmt, labels=True)
         noun = variable if money else f"{variable} ({units})" if units else variable
         ax.set_xlabel(
             f"total {noun} over {result.horizon} periods" + (" (currency units)" if money else "")
         )
-        ax.set_ylabel("probability density" + (" per currency unit" if money else ""))
+        ax.set_ylabel(_density_label(unit, units))
         ax.xaxis.set_major_formatter(compact_formatter())
+        if logy:
+            ax.set_yscale("log")
         ax.set_title(f"{result.scenario}: distribution of total {variable}")
         ax.legend(loc="upper right")
+        if tail_inset and measures.var:
+            start = min(measures.var.values())
+            inset = ax.inset_axes((0.6, 0.14, 0.38, 0.36))
+            inset.set_gid("tail-inset")
+            tail = values >= start
+            if tail.any():
+                inset.hist(
+                    values[tail],
+                    bins=edges[edges >= start - width],
+                    weights=heights[tail],
+                    color=PALETTE["sky"],
+                    edgecolor="white",
+                    linewidth=0.3,
+                )
+            _mark_measures(inset, measures, fmt, labels=False)
+            inset.set_yscale("log")
+            from matplotlib.ticker import NullFormatter
+
+            inset.yaxis.set_minor_formatter(NullFormatter())
+            inset.set_xlim(start - width, max(float(values.max()), max(measures.es.values())))
+            inset.set_title("tail (log scale)", fontsize="small", fontweight="normal")
+            inset.tick_params(labelsize="x-small")
+            inset.xaxis.set_major_formatter(compact_formatter())
+            inset.grid(axis="y", alpha=0.3)
+    return ax
+
+
+def _mark_measures(ax: Axes, measures: RiskMeasures, fmt, *, labels: bool) -> None:
+    """Vertical lines at EL, and at VaR (dashed) and ES (dotted) per level."""
+    ax.axvline(
+        measures.expected,
+        color=PALETTE["black"],
+        linewidth=1.5,
+        gid="expected" if labels else None,
+        label=f"EL (mean) {fmt(measures.expected)}" if labels else None,
+    )
+    colours = level_colors(len(measures.var))
+    for colour, (q, var) in zip(colours, measures.var.items(), strict=True):
+        pct = f"{format_level(100 * q)}%"
+        ax.axvline(
+            var,
+            color=colour,
+            linestyle="--",
+            linewidth=1.3,
+            gid=f"var-{format_level(q)}" if labels else None,
+            label=f"VaR {pct} {fmt(var)}" if labels else None,
+        )
+        es = measures.es[q]
+        ax.axvline(
+            es,
+            color=colour,
+            linestyle=":",
+            linewidth=1.6,
+            gid=f"es-{format_level(q)}" if labels else None,
+            label=f"ES {pct} {fmt(es)}" if labels else None,
+        )
+
+
+def _scenario_measures(results: Any, level: float | None):
+    """(name → SimulationResult, name → (EL, ES at level), level) from a dict or a comparison."""
+    from riskmodel.metrics.compare import ComparisonResult
+
+    if isinstance(results, ComparisonResult):
+        runs = dict(results.results)
+        levels = results.levels
+        level = _pick_level(levels, level)
+        k = next(i for i, q in enumerate(levels) if abs(q - level) < 1e-12)
+        ds = results.data
+        marks = {
+            str(n): (float(ds["expected"].values[i]), float(ds["es"].values[i, k]))
+            for i, n in enumerate(results.scenarios)
+        }
+        return runs, marks, level
+    if not isinstance(results, Mapping) or not results:
+        raise TypeError(
+            "`results` must be a ComparisonResult or a non-empty dict of scenario name -> "
+            f"SimulationResult; got {type(results).__name__}."
+        )
+    runs = dict(results)
+    levels = sorted({q for r in runs.values() for q in r.levels})
+    level = _pick_level(levels, level)
+    marks = {}
+    for name, res in runs.items():
+        risk = res.risk(levels=(level,))
+        marks[str(name)] = (risk.expected, risk.es[level])
+    return runs, marks, level
+
+
+def _pick_level(levels, level: float | None) -> float:
+    if level is None:
+        return 0.99 if any(abs(q - 0.99) < 1e-12 for q in levels) else max(levels)
+    if not any(abs(q - level) < 1e-12 for q in levels):
+        raise ValueError(f"`level` must be one of {list(levels)}; got {level}.")
+    return float(level)
+
+
+def plot_loss_distributions(
+    results: Any,
+    *,
+    ax: Axes | None = None,
+    bins: int = 60,
+    level: float | None = None,
+    logy: bool = False,
+) -> Axes:
+    """Overlaid loss distributions of several scenarios (weighted step histograms).
+
+    All scenarios share the same bin edges, so their heights compare directly. The dotted
+    vertical line of each scenario is its EL, the dashed one its ES at `level` (from the
+    comparison table, or ``result.risk()`` for a dict of results).
+
+    Parameters
+    ----------
+    results : ComparisonResult or dict of str to SimulationResult
+        From `riskmodel.compare_scenarios`, or runs by scenario name.
+    ax : matplotlib.axes.Axes, optional
+        Draw here; default: a new figure from pyplot.
+    bins : int, default 60
+        Number of common bins.
+    level : float, optional
+        ES level to mark; default 0.99 if available, else the highest level.
+    logy : bool, default False
+        Log-scale y-axis, to compare the tails.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Per scenario a step histogram (patch gid ``"hist-<name>"``) and lines with gids
+        ``"expected-<name>"`` and ``"es-<name>"``.
+
+    Raises
+    ------
+    TypeError
+        If `results` is neither a ComparisonResult nor a non-empty dict.
+    ValueError
+        If `level` is not available.
+
+    Examples
+    --------
+    >>> import riskmodel as rm
+    >>> from riskmodel.plotting import plot_loss_distributions
+    >>> cmp = rm.compare_scenarios([rm.load_scenario(f) for f in files], paths=2000)
+    ... # doctest: +SKIP
+    >>> ax = plot_loss_distributions(cmp)  # doctest: +SKIP
+    """
+    runs, marks, level = _scenario_measures(results, level)
+    totals = {name: res.total("loss").to_numpy() for name, res in runs.items()}
+    edges = np.histogram_bin_edges(np.concatenate(list(totals.values())), bins=bins)
+    width = float(edges[1] - edges[0]) or 1.0
+    unit = density_unit(edges)
+    colours = series_colors(len(runs))
+    pct = f"{format_level(100 * level)}%"
+    with _plot_style():
+        ax = ax if ax is not None else new_axes()
+        for colour, (name, res) in zip(colours, runs.items(), strict=True):
+            el, es = marks[str(name)]
+            _, _, patches = ax.hist(
+                totals[name],
+                bins=edges,
+                weights=_density_weights(res.weights, width, unit),
+                histtype="step",
+                linewidth=1.8,
+                color=colour,
+                label=f"{name}: EL {format_compact(el)}, ES {pct} {format_compact(es)}",
+            )
+            for patch in patches:
+                patch.set_gid(f"hist-{name}")
+            ax.axvline(el, color=colour, linestyle=":", linewidth=1.4, gid=f"expected-{name}")
+            ax.axvline(es, color=colour, linestyle="--", linewidth=1.4, gid=f"es-{name}")
+        horizon = {r.horizon for r in runs.values()}
+        over = f" over {horizon.pop()} periods" if len(horizon) == 1 else ""
+        ax.set_xlabel(f"total loss{over} (currency units)")
+        ax.set_ylabel(_density_label(unit, "currency"))
+        ax.xaxis.set_major_formatter(compact_formatter())
+        if logy:
+            ax.set_yscale("log")
+        ax.set_title(f"Loss distributions by scenario (dotted: EL; dashed: ES {pct})")
+        ax.legend(
+            loc="upper right", frameon=True, facecolor="white", framealpha=0.9, edgecolor="none"
+        )
     return ax

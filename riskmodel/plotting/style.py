@@ -17,7 +17,10 @@ __all__ = [
     "compact_formatter",
     "format_compact",
     "level_colors",
+    "new_axes",
+    "percent_formatter",
     "plot_style",
+    "series_colors",
 ]
 
 OKABE_ITO: tuple[str, ...] = (
@@ -116,6 +119,9 @@ def level_colors(n: int) -> list[str]:
 def plot_style(**overrides: Any) -> Iterator[None]:
     """Apply riskmodel's rcParams (and the Okabe–Ito colour cycle) inside a ``with`` block.
 
+    The interactive mode is kept as the block leaves it (a backend chosen inside the block,
+    such as Jupyter's inline backend, stays interactive), unlike a bare ``rc_context``.
+
     Parameters
     ----------
     **overrides
@@ -131,5 +137,45 @@ def plot_style(**overrides: Any) -> Iterator[None]:
     from cycler import cycler
 
     params = {**RC_PARAMS, "axes.prop_cycle": cycler(color=list(OKABE_ITO[1:])), **overrides}
-    with mpl.rc_context(params):
-        yield
+    interactive = mpl.is_interactive()
+    try:
+        with mpl.rc_context(params):
+            try:
+                yield
+            finally:
+                # pyplot may pick its backend inside the block (Jupyter's inline backend then
+                # turns interactive mode on); rc_context would undo that, and later figures
+                # would no longer show in the notebook
+                interactive = mpl.is_interactive()
+    finally:
+        mpl.interactive(interactive)
+
+
+def series_colors(n: int) -> list[str]:
+    """`n` distinguishable palette colours for series (scenarios, segments, states), cycled.
+
+    Black and yellow come last: yellow is faint on white, black is kept for totals and
+    reference lines.
+    """
+    order = ("blue", "orange", "green", "vermillion", "sky", "purple", "yellow", "black")
+    return [PALETTE[order[i % len(order)]] for i in range(n)]
+
+
+def percent_formatter(*, digits: int = 3):
+    """A tick formatter for shares: 0.0125 -> ``1.25%``.
+
+    Returns
+    -------
+    matplotlib.ticker.FuncFormatter
+    """
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda x, _pos: f"{100 * x:.{digits}g}%")
+
+
+def new_axes(figsize: tuple[float, float] = (8.0, 4.5)):
+    """A new Axes on a pyplot figure with constrained layout (the default for every plot)."""
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
