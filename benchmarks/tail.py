@@ -42,7 +42,8 @@ def methods(base: rm.Scenario, paths: int) -> dict[str, rm.Scenario]:
     # power-of-two run of the Sobol' sequence
     qmc = {"qmc": True, "qmc_replicates": max(2, paths // 1024)}
     return {
-        "plain": base,
+        # plain MC: importance sampling off whatever the default
+        "plain": base.with_options(simulation={"importance_sampling": False}),
         "IS shift": base.with_options(simulation=shift),
         "IS mixture": base.with_options(simulation=mixture),
         "QMC": base.with_options(simulation=qmc),
@@ -55,6 +56,11 @@ def main() -> None:
     ap.add_argument("--replicates", type=int, default=40)
     ap.add_argument("--paths", type=int, default=4096)
     ap.add_argument("--approximation", choices=["none", "large_pool"], default="none")
+    ap.add_argument(
+        "--methods",
+        default="plain,IS shift,IS mixture,QMC,mixture+QMC",
+        help="comma-separated subset of the methods (plain is always run)",
+    )
     args = ap.parse_args()
 
     cfg = benchmark_scenario(customers_split(200_000), args.paths)
@@ -63,7 +69,10 @@ def main() -> None:
     base = rm.scenario_from_dict(cfg)
     r = args.replicates
     results: dict[str, dict[str, list[float]]] = {}
+    chosen = {"plain", *(m.strip() for m in args.methods.split(","))}
     for name, sc in methods(base, args.paths).items():
+        if name not in chosen:
+            continue
         rec = {"t": [], "ess": [], **{f"{k}{q}": [] for k in ("var", "es") for q in LEVELS}}
         rec["var"], rec["es"] = rec[f"var{LEVEL}"], rec[f"es{LEVEL}"]
         for seed in range(1, r + 1):
