@@ -40,7 +40,7 @@ def methods(base: rm.Scenario, paths: int) -> dict[str, rm.Scenario]:
     mixture = {"importance_sampling": True, "importance_method": "mixture"}
     # QMC: one scrambling per block of 1024 paths (at least 2), so each replicate is a
     # power-of-two run of the Sobol' sequence
-    qmc = {"qmc": True, "qmc_replicates": max(2, paths // 1024)}
+    qmc = {"qmc": True, "qmc_replicates": max(2, paths // 1024), "importance_sampling": False}
     return {
         # plain MC: importance sampling off whatever the default
         "plain": base.with_options(simulation={"importance_sampling": False}),

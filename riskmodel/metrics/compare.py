@@ -136,7 +136,7 @@ class ComparisonResult:
         """One row per scenario; per-level columns are named like ``var_0.99``."""
         ds = self.data
         cols: dict[str, Any] = {"weight": ds["weight"].values}
-        for name in ("expected", "stderr_expected", "std"):
+        for name in ("expected", "stderr_expected", "expected_mc", "stderr_mc", "std"):
             cols[name] = ds[name].values
         for k, q in enumerate(self.levels):
             lv = format_level(q)
@@ -185,9 +185,13 @@ def _row(result: SimulationResult, levels: list[float]) -> dict[str, Any]:
     loss = risk_measures(result.total("loss").to_numpy(), weights=result.weights, levels=levels)
     w = result.weights
     ecl = result.ecl()
+    exact = result.data["exact_loss"].sum() if "exact_loss" in result.data else None
     row: dict[str, Any] = {
-        "expected": loss.expected,
-        "stderr_expected": loss.stderr_expected,
+        # the exact expectation when the run carries it (no MC error), as in summary.json
+        "expected": loss.expected if exact is None else float(exact),
+        "stderr_expected": loss.stderr_expected if exact is None else 0.0,
+        "expected_mc": loss.expected,
+        "stderr_mc": loss.stderr_expected,
         "std": loss.std,
         "ess": loss.ess,
         "ecl_lifetime": ecl["lifetime"],

@@ -308,7 +308,7 @@ class SimulationConfig(_Model):
     """`simulation:` — engine options. None of them changes the numbers except the seed."""
 
     batch: StrictInt = Field(default=4096, ge=1)
-    importance_sampling: bool = False
+    importance_sampling: bool = True
     importance_level: float | None = Field(default=None, gt=0.5, lt=1.0)
     importance_method: Literal["mixture", "shift"] = "mixture"
     importance_damping: float | None = Field(default=None, ge=0.0, le=1.0)

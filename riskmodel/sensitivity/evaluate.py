@@ -23,6 +23,7 @@ import numpy as np
 
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.engine import (
+    Sampling,
     build_kernel_inputs,
     dask_client,
     plan_run,
@@ -46,11 +47,21 @@ def entropy_of(seed: int | None) -> int:
     return int(np.random.SeedSequence(seed).entropy)
 
 
-def _task_args(scenario: Scenario):
-    inputs = build_kernel_inputs(scenario)
+def shared_sampling(scenario: Scenario) -> Sampling:
+    """The factor-sampling plan of the base scenario, shared by all its variants.
+
+    Every variant uses the same importance-sampling shift (or mixture), so the factor paths are
+    common random numbers: a variant's own design point would move with the factor being varied
+    (e.g. the correlation) and decouple the paths. QMC is not used here: the swings' standard
+    errors assume independent paths.
+    """
     sim = scenario.config.simulation
-    # QMC is not used here: the swings' standard errors assume independent paths
-    return inputs, plan_sampling(scenario, inputs, sim.importance_sampling, False, None)
+    inputs = build_kernel_inputs(scenario)
+    return plan_sampling(scenario, inputs, sim.importance_sampling, False, None)
+
+
+def _task_args(scenario: Scenario, sampling: Sampling):
+    return build_kernel_inputs(scenario), sampling
 
 
 def _totals(outputs) -> PathTotals:
@@ -59,8 +70,8 @@ def _totals(outputs) -> PathTotals:
     return PathTotals(loss=loss, weight=weight)
 
 
-def _run_one(scenario: Scenario, entropy: int, blocks) -> PathTotals:
-    inputs, sampling = _task_args(scenario)
+def _run_one(scenario: Scenario, entropy: int, blocks, sampling: Sampling) -> PathTotals:
+    inputs, sampling = _task_args(scenario, sampling)
     return _totals(run_task(inputs, entropy, blocks, sampling))
 
 
@@ -72,8 +83,9 @@ def simulate_variants(
     backend: str | None = None,
     workers: int | None = None,
     client=None,
+    sampling: Sampling | None = None,
 ) -> list[PathTotals]:
-    """Simulate each scenario with the same seed and number of paths.
+    """Simulate each scenario with the same seed, number of paths and factor sampling.
 
     Parameters
     ----------
@@ -90,6 +102,9 @@ def simulate_variants(
     client : dask.distributed.Client, optional
         With the Dask backend, an open client (see `backend_session`); default: connect for
         this call only.
+    sampling : Sampling, optional
+        The shared factor-sampling plan (`shared_sampling` of the base scenario); default: the
+        first scenario's.
 
     Returns
     -------
@@ -102,20 +117,22 @@ def simulate_variants(
         raise ValueError(f"`paths` must be >= 1; got {paths}.")
     base = scenarios[0]
     backend = backend or base.config.simulation.backend
+    if sampling is None:
+        sampling = shared_sampling(base)
     entropy = entropy_of(seed)
     plan = plan_run(int(paths), entropy, batch=int(paths))
     blocks = list(plan.blocks)
     if backend == "local":
         n = workers or base.config.simulation.workers or os.cpu_count() or 1
         if n <= 1 or len(scenarios) == 1:
-            return [_run_one(sc, entropy, blocks) for sc in scenarios]
+            return [_run_one(sc, entropy, blocks, sampling) for sc in scenarios]
         with ThreadPoolExecutor(max_workers=n) as pool:
-            return list(pool.map(lambda sc: _run_one(sc, entropy, blocks), scenarios))
+            return list(pool.map(lambda sc: _run_one(sc, entropy, blocks, sampling), scenarios))
     if backend == "dask":
         if client is None:
             with backend_session(base, backend="dask") as own:
-                return _run_dask(own, scenarios, entropy, blocks)
-        return _run_dask(client, scenarios, entropy, blocks)
+                return _run_dask(own, scenarios, entropy, blocks, sampling)
+        return _run_dask(client, scenarios, entropy, blocks, sampling)
     raise ValueError(f"`backend` must be 'local' or 'dask'; got {backend!r}.")
 
 
@@ -134,10 +151,10 @@ def backend_session(scenario: Scenario, *, backend: str | None = None) -> Iterat
         yield client
 
 
-def _run_dask(client, scenarios, entropy: int, blocks) -> list[PathTotals]:
+def _run_dask(client, scenarios, entropy: int, blocks, sampling: Sampling) -> list[PathTotals]:
     futures = []
     for sc in scenarios:
-        inputs, sampling = _task_args(sc)  # plain arrays travel; the Scenario stays here
+        inputs, sampling = _task_args(sc, sampling)  # plain arrays travel
         futures.append(client.submit(run_task, inputs, entropy, blocks, sampling, pure=False))
     out = [_totals(f.result()) for f in futures]
     for f in futures:

@@ -26,7 +26,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from riskmodel.scenarios.load import Scenario
-from riskmodel.sensitivity.evaluate import PathTotals, entropy_of, simulate_variants
+from riskmodel.sensitivity.evaluate import (
+    PathTotals,
+    entropy_of,
+    shared_sampling,
+    simulate_variants,
+)
 from riskmodel.sensitivity.factors import FactorRange, resolve_factors
 from riskmodel.sensitivity.measures import (
     DEFAULT_METRICS,
@@ -159,7 +164,13 @@ def tornado(
     exact = [exact_metrics(v, specs) for v in variants]
     simulated = any(not s.exact for s in specs)
     if simulated:
-        totals = simulate_variants(variants, paths=paths, seed=entropy, backend=backend)
+        totals = simulate_variants(
+            variants,
+            paths=paths,
+            seed=entropy,
+            backend=backend,
+            sampling=shared_sampling(scenario),
+        )
         for e, t in zip(exact, totals, strict=True):
             e.update(simulated_metrics(t.loss, t.weight, specs))
 

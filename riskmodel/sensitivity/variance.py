@@ -37,7 +37,12 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from riskmodel.scenarios.load import Scenario
-from riskmodel.sensitivity.evaluate import backend_session, entropy_of, simulate_variants
+from riskmodel.sensitivity.evaluate import (
+    backend_session,
+    entropy_of,
+    shared_sampling,
+    simulate_variants,
+)
 from riskmodel.sensitivity.factors import FactorRange, apply_factors, resolve_factors
 from riskmodel.sensitivity.measures import (
     DEFAULT_METRICS,
@@ -332,13 +337,19 @@ def sobol(
     names = [s.name for s in specs]
 
     backend = backend or scenario.config.simulation.backend
+    sampling = shared_sampling(scenario) if simulated else None
 
     def evaluate(x: np.ndarray) -> np.ndarray:
         variants = [apply_factors(scenario, row, ranges) for row in x]
         rows = [exact_metrics(v, specs) for v in variants]
         if simulated:
             totals = simulate_variants(
-                variants, paths=paths, seed=entropy, backend=backend, client=client
+                variants,
+                paths=paths,
+                seed=entropy,
+                backend=backend,
+                client=client,
+                sampling=sampling,
             )
             for r, t in zip(rows, totals, strict=True):
                 r.update(simulated_metrics(t.loss, t.weight, specs))

@@ -138,7 +138,14 @@ def test_table_layout_and_levels_union():
     cmp = compare_scenarios([a, b], paths=300, seed=1)
     assert cmp.levels == [0.9, 0.95, 0.99]
     columns = list(cmp.to_dataframe().columns)
-    assert columns[:4] == ["weight", "expected", "stderr_expected", "std"]
+    assert columns[:6] == [
+        "weight",
+        "expected",
+        "stderr_expected",
+        "expected_mc",
+        "stderr_mc",
+        "std",
+    ]
     for lv in ("0.9", "0.95", "0.99"):
         for name in ("var", "stderr_var", "es", "stderr_es"):
             assert f"{name}_{lv}" in columns

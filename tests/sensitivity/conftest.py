@@ -59,8 +59,14 @@ def scenario_dict() -> dict:
 
 @pytest.fixture
 def scenario() -> rm.Scenario:
-    """A small lifecycle scenario with a Beta LGD (point parameters, one draw)."""
-    return rm.scenario_from_dict(lifecycle())
+    """A small lifecycle scenario with a Beta LGD (point parameters, one draw).
+
+    Plain Monte Carlo, so that a variant's figures can be compared with `rm.simulate` of that
+    variant (with importance sampling, variants share the *base* scenario's factor sampling).
+    """
+    cfg = lifecycle()
+    cfg["simulation"] = {**cfg.get("simulation", {}), "importance_sampling": False}
+    return rm.scenario_from_dict(cfg)
 
 
 @pytest.fixture

@@ -63,6 +63,9 @@ def one_cohort_dict(
         "parameters": {"transitions": {"all": [[1.0 - pd, pd]]}},
         "systematic": {"correlation": rho, "shift": shift},
         "lgd": lgd or {"mean": 1.0, "sd": 0.0},
+        # plain Monte Carlo: these builders test the sampler against unweighted closed forms;
+        # importance-sampling tests switch it on explicitly
+        "simulation": {"importance_sampling": False},
     }
 
 
@@ -119,6 +122,7 @@ def lifecycle_dict(
         "systematic": {"correlation": rho},
         "lgd": {"mean": 0.45, "sd": 0.2},
         "discount_rate": 0.004,
+        "simulation": {"importance_sampling": False},
     }
 
 

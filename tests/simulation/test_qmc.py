@@ -32,7 +32,7 @@ def test_innovations_depend_only_on_seed_and_block():
 
 def test_qmc_is_reproducible_across_batches_and_workers():
     cfg = lifecycle_dict(horizon=6, paths=5000, seed=4)
-    cfg["simulation"] = {"qmc": True, "qmc_replicates": 4}
+    cfg["simulation"] = {"qmc": True, "qmc_replicates": 4, "importance_sampling": False}
     sc = rm.scenario_from_dict(cfg)
     a = rm.simulate(sc, batch=1000, workers=1, progress=False)
     b = rm.simulate(sc, batch=7000, workers=2, progress=False)
@@ -44,7 +44,7 @@ def test_qmc_is_reproducible_across_batches_and_workers():
 def test_qmc_expected_loss_agrees_with_exact_and_has_smaller_error():
     cfg = lifecycle_dict(horizon=12, paths=16 * 1024, seed=6, rho=0.2)
     plain = rm.simulate(rm.scenario_from_dict(cfg), progress=False)
-    cfg["simulation"] = {"qmc": True, "qmc_replicates": 16}
+    cfg["simulation"] = {"qmc": True, "qmc_replicates": 16, "importance_sampling": False}
     res = rm.simulate(rm.scenario_from_dict(cfg), progress=False)
     exact = float(res.data["exact_loss"].sum())
     m = res.risk()
