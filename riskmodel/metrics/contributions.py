@@ -207,8 +207,9 @@ def risk_contributions(
     *,
     levels: float | Sequence[float] | None = None,
     bandwidth: float | None = None,
+    by: str = "segment",
 ) -> xr.Dataset:
-    """Segment contributions to EL, VaR and ES of a simulated run (Euler allocation).
+    """Segment (or cohort) contributions to EL, VaR and ES of a run (Euler allocation).
 
     Parameters
     ----------
@@ -219,6 +220,9 @@ def risk_contributions(
         Default: the run's configured levels (``attrs['levels']``), else (0.95, 0.99, 0.999).
     bandwidth : float, optional
         Kernel bandwidth for the VaR contributions; see :func:`euler_contributions`.
+    by : {"segment", "cohort"}
+        Allocate to segments (``loss_by_segment``) or to the portfolio's cohorts
+        (``loss_by_cohort``, labelled ``segment/state``); the output dim is named `by`.
 
     Returns
     -------
@@ -240,19 +244,22 @@ def risk_contributions(
     >>> risk_contributions(res)["es"].sel(level=0.99)  # doctest: +SKIP
     """
     ds = getattr(data, "data", data)
-    missing = [v for v in ("loss_by_segment", "weight") if v not in ds]
+    if by not in ("segment", "cohort"):
+        raise ValueError(f"`by` must be 'segment' or 'cohort'; got {by!r}.")
+    source = f"loss_by_{by}"
+    missing = [v for v in (source, "weight") if v not in ds]
     if missing:
         raise ValueError(
-            f"risk contributions need the variables loss_by_segment and weight; {missing} are "
+            f"risk contributions need the variables {source} and weight; {missing} are "
             "missing. Pass a SimulationResult or the dataset written by riskmodel run."
         )
     if levels is None:
         levels = tuple(np.atleast_1d(ds.attrs.get("levels", DEFAULT_LEVELS)).tolist())
-    comp = ds["loss_by_segment"].transpose("path", "segment")
+    comp = ds[source].transpose("path", by)
     res = euler_contributions(
         comp.values, weights=ds["weight"].values, levels=levels, bandwidth=bandwidth
     )
-    seg, lev = ("segment",), ("level", "segment")
+    seg, lev = (by,), ("level", by)
     variables = {
         "expected": (seg, res["expected"]),
         "stderr_expected": (seg, res["stderr_expected"]),
@@ -260,9 +267,9 @@ def risk_contributions(
         "total_expected": ((), res["total_expected"]),
         **{k: ("level", res[k]) for k in _PER_LEVEL},
     }
-    out = xr.Dataset(
-        variables, coords={"segment": comp["segment"].values, "level": res["level"]}
-    ).transpose("segment", "level")
+    out = xr.Dataset(variables, coords={by: comp[by].values, "level": res["level"]}).transpose(
+        by, "level"
+    )
     out.attrs.update(
         method="Euler allocation: EL mean, ES tail weights plus VaR atom, VaR Gaussian kernel",
         n_paths=int(comp.sizes["path"]),
@@ -277,21 +284,22 @@ def contributions_to_dict(contrib: xr.Dataset) -> dict:
     "stderr": {"expected": {...}, "var": {...}, "es": {...}}, "total": {"expected": x,
     "var": {"0.99": x}, "es": {...}}, "bandwidth": {"0.99": h}, "method": "..."}``.
     """
-    segs = [str(s) for s in contrib["segment"].values]
+    by = "cohort" if "cohort" in contrib.dims else "segment"
+    segs = [str(s) for s in contrib[by].values]
     lev = [format_level(q) for q in contrib["level"].values]
 
     def by_seg(values) -> dict[str, float]:
         return {s: float(v) for s, v in zip(segs, values, strict=True)}
 
     def by_level(name: str) -> dict[str, dict[str, float]]:
-        arr = contrib[name].transpose("level", "segment").values
+        arr = contrib[name].transpose("level", by).values
         return {q: by_seg(row) for q, row in zip(lev, arr, strict=True)}
 
     def per_level(name: str) -> dict[str, float]:
         return {q: float(v) for q, v in zip(lev, contrib[name].values, strict=True)}
 
     return {
-        "by": "segment",
+        "by": by,
         "expected": by_seg(contrib["expected"].values),
         "var": by_level("var"),
         "es": by_level("es"),

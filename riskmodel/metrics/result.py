@@ -278,6 +278,10 @@ class SimulationResult:
         if lost is not None:
             out["value_lost_to_churn"] = lost
         out["contributions"] = contributions_to_dict(risk_contributions(self.data))
+        if "loss_by_cohort" in self.data:
+            out["contributions_by_cohort"] = contributions_to_dict(
+                risk_contributions(self.data, by="cohort")
+            )
         out["stresses"] = self.stresses()
         if "action" in self.data.dims:
             out["actions"] = actions_to_dict(self.data)

@@ -358,7 +358,13 @@ def _simulate(
             f"of {BLOCK_SIZE} paths, so it needs at least {2 * BLOCK_SIZE} paths; got {paths}. "
             "Raise `paths` or set `simulation: {qmc: false}`."
         )
-    store = _Store(paths, scenario.horizon, len(scenario.segments), scenario.states.n)
+    store = _Store(
+        paths,
+        scenario.horizon,
+        len(scenario.segments),
+        scenario.states.n,
+        scenario.portfolio.n_cohorts,
+    )
     bar = _progress(paths, progress, f"simulating {scenario.name}")
     tick = bar.update if bar is not None else (lambda _n: None)
     try:
@@ -411,17 +417,21 @@ class _Store:
         "churn",
         "margin",
         "loss_by_segment",
+        "loss_by_cohort",
         "weight",
         "draw",
         "churn_value_lost",
     )
 
-    def __init__(self, paths: int, horizon: int, n_segments: int, n_states: int) -> None:
+    def __init__(
+        self, paths: int, horizon: int, n_segments: int, n_states: int, n_cohorts: int
+    ) -> None:
         self.loss = np.empty((paths, horizon))
         self.defaults = np.empty((paths, horizon))
         self.churn = np.empty((paths, horizon))
         self.margin = np.empty((paths, horizon))
         self.loss_by_segment = np.empty((paths, n_segments))
+        self.loss_by_cohort = np.empty((paths, n_cohorts))
         self.weight = np.empty(paths)
         self.draw = np.empty(paths, dtype=np.int64)
         self.churn_value_lost = np.empty(paths)
@@ -470,6 +480,7 @@ def _assemble(
             "churn": (("path", "period"), cat("churn")),
             "margin": (("path", "period"), cat("margin")),
             "loss_by_segment": (("path", "segment"), cat("loss_by_segment")),
+            "loss_by_cohort": (("path", "cohort"), cat("loss_by_cohort")),
             "weight": ("path", cat("weight")),
             "draw": ("path", cat("draw")),
             "churn_value_lost": ("path", cat("churn_value_lost")),
@@ -483,6 +494,7 @@ def _assemble(
             "period": periods,
             "segment": list(scenario.segments),
             "state": list(scenario.states.names),
+            "cohort": [f"{seg}/{st}" for seg, st in zip(pf["segment"], pf["state"], strict=True)],
         },
         attrs={
             "scenario": scenario.name,

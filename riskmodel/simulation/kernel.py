@@ -92,6 +92,7 @@ class BlockOutput:
     churn: np.ndarray  # (n, H)
     margin: np.ndarray  # (n, H)
     loss_by_segment: np.ndarray  # (n, S)
+    loss_by_cohort: np.ndarray  # (n, C)
     weight: np.ndarray  # (n,)
     draw: np.ndarray  # (n,) parameter draw used by each path
     occupancy: np.ndarray  # (H, K) weighted sum over paths of customers per state at period end
@@ -234,6 +235,7 @@ def simulate_block(
     churn = np.zeros((n, h))
     margin = np.zeros((n, h))
     loss_by_segment = np.zeros((n, inp.n_segments))
+    loss_by_cohort = np.zeros((n, n_c))
     occupancy = np.zeros((h, k))
     rows = np.arange(n_t)
     n_steps = inp.dest.shape[1] - 1
@@ -313,6 +315,7 @@ def simulate_block(
             churn_value_lost += (churned @ inp.margin) * remaining_df[t]
         margin[:, t] = counts.sum(axis=2) @ inp.margin
         loss_by_segment += loss_c @ seg_onehot
+        loss_by_cohort += loss_c
         occ = np.zeros(k)
         occ[inp.transient_idx] = weight @ counts.sum(axis=1)
         occupancy[t] = occ
@@ -330,6 +333,7 @@ def simulate_block(
         churn=churn,
         margin=margin,
         loss_by_segment=loss_by_segment,
+        loss_by_cohort=loss_by_cohort,
         weight=weight,
         draw=draw,
         occupancy=occupancy,

@@ -178,3 +178,28 @@ def test_dataset_without_segment_losses_is_refused():
 
     with pytest.raises(ValueError, match="loss_by_segment"):
         risk_contributions(xr.Dataset({"weight": ("path", np.ones(3))}))
+
+
+def test_cohort_contributions_sum_to_segment_contributions(tiny_config):
+    scenario = rm.scenario_from_dict(_two_segments(tiny_config))
+    result = rm.simulate(scenario, paths=2000, seed=3, progress=False)
+    by_cohort = risk_contributions(result, by="cohort")
+    by_segment = risk_contributions(result)
+    labels = [str(c) for c in by_cohort["cohort"].values]
+    assert labels == [
+        f"{s}/{t}"
+        for s, t in zip(*scenario.portfolio.table[["segment", "state"]].T.values, strict=True)
+    ]
+    np.testing.assert_allclose(
+        result.data["loss_by_cohort"].sum("cohort"), result.total("loss"), rtol=1e-12
+    )
+    # cohorts of a segment add up to the segment's EL and ES contribution (same tail weights)
+    for seg in scenario.segments:
+        members = [i for i, lab in enumerate(labels) if lab.split("/")[0] == seg]
+        for name in ("expected", "es"):
+            got = by_cohort[name].isel(cohort=members).sum("cohort")
+            want = by_segment[name].sel(segment=seg)
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-9)
+    summary = result.summary()["contributions_by_cohort"]
+    assert summary["by"] == "cohort"
+    assert set(summary["expected"]) == set(labels)
