@@ -174,7 +174,7 @@ def tail_mixture(
     *,
     damping: float = DEFAULT_DAMPING,
     p_plain: float = 0.1,
-    p_broad: float = 0.6,
+    p_broad: float = 0.45,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A defensive mixture of mean shifts: no shift, the broad downturn, and one crash per period.
 
@@ -184,8 +184,9 @@ def tail_mixture(
     ``1/p_plain``), component 1 the damped design point (`p_broad`), and components 2…H+1 a damped
     crash ``−c_t e_t`` in period t (sharing the rest equally), with ``c_t`` reaching the same
     large-pool loss as the design point (`crash_sizes`). The default weights were chosen on the
-    60-period benchmark over 30 replicates: `p_broad` 0.6 gave ~1.5× less variance of ES at 99.9%
-    than 0.45 and the same at 95–99%; 0.8 was worse at every level.
+    60-period benchmark (exact engine, 30 replicates of 4,096 paths, `benchmarks/tail.py`):
+    `p_broad` 0.45 gave variance reductions of 31× (ES 99.9%) and 16× (VaR 99.9%) at equal run
+    time, `p_broad` 0.6 gave 26× and 9× (a large-pool-only comparison had favoured 0.6).
 
     Returns
     -------
