@@ -322,6 +322,48 @@ class TransitionModel:
         """The transition counts the model was fitted to."""
         return self._require_fit()["counts"]
 
+    def prior_matrix(self, stat: str | float = "mean") -> xr.DataArray:
+        """The same summary as `transition_matrix`, of the prior instead of the posterior.
+
+        Analytic for conjugate models (``pooling="none"`` or ``"complete"`` without covariates):
+        every allowed destination of a row has the prior Dirichlet parameter ``concentration``,
+        so each entry's prior marginal is ``Beta(c, (k − 1) c)`` with ``k`` allowed destinations.
+        Comparing it with `transition_matrix` shows how much the data moved each entry.
+
+        Raises
+        ------
+        NotFittedError
+            Before `fit`.
+        ValueError
+            For hierarchical or covariate models, whose prior on a segment row is not a fixed
+            Dirichlet (compare segment rows with the population row instead).
+        """
+        fit = self._require_fit()
+        q = _check_stat(stat)
+        consts = fit["groups"].get("constant_data")
+        if consts is None or "alpha" not in consts:
+            raise ValueError(
+                "prior_matrix is analytic only for conjugate models (pooling 'none' or "
+                "'complete' without covariates); this model's segment rows have a hierarchical "
+                "or covariate prior. Use transition_matrix and the posterior's population row."
+            )
+        alpha = consts["alpha"].transpose("segment", "origin", "to_state").values
+        concentration = float(C.resolve_prior(self.prior, DEFAULT_PRIOR)["concentration"])
+        prior_alpha = np.where(alpha > 0, concentration, 0.0)
+        rows = beta_marginal_stat(prior_alpha, stat if q is None else q)
+        ss = self.states
+        return xr.DataArray(
+            ss.full_matrix(rows),
+            dims=("segment", "from_state", "to_state"),
+            coords={
+                "segment": [str(x) for x in consts.segment.values],
+                "from_state": list(ss.names),
+                "to_state": list(ss.names),
+            },
+            name="prior_transition_probability",
+            attrs={"stat": str(stat)},
+        )
+
     def transition_matrix(self, stat: str | float = "mean") -> xr.DataArray:
         """A point summary of the posterior transition matrices.
 

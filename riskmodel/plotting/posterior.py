@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from riskmodel.plotting.style import new_axes
+from riskmodel.plotting.style import PALETTE, new_axes
 from riskmodel.plotting.style import plot_style as _plot_style
 
 if TYPE_CHECKING:
     import xarray as xr
     from matplotlib.axes import Axes
 
-__all__ = ["plot_posterior_diagnostics", "plot_transition_heatmap"]
+__all__ = ["plot_posterior_diagnostics", "plot_prior_posterior", "plot_transition_heatmap"]
 
 _DIMS = ("segment", "from_state", "to_state")
 
@@ -213,3 +213,72 @@ def plot_posterior_diagnostics(
             kwargs.setdefault("hdi_prob", 0.94)
             axes = az.plot_forest(idata, var_names=var_names, **kwargs)
     return np.atleast_1d(axes)
+
+
+def plot_prior_posterior(
+    model: Any,
+    *,
+    segment: str,
+    from_state: str,
+    interval: float = 0.94,
+    ax: Axes | None = None,
+) -> Axes:
+    """Prior against posterior of one row of a conjugate transition model.
+
+    For each destination of the row, the prior and the posterior are drawn as a mean with its
+    central `interval`, side by side, so one sees how far the data moved each probability and
+    how much it narrowed it. Both come from the model's analytic Beta marginals
+    (`TransitionModel.prior_matrix` and `TransitionModel.transition_matrix`); nothing is
+    sampled here.
+
+    Parameters
+    ----------
+    model : TransitionModel
+        Fitted with ``pooling="none"`` or ``"complete"`` (conjugate).
+    segment, from_state : str
+        The row to show.
+    interval : float
+        Central probability of the intervals (default 94%).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    lo_q, hi_q = (1 - interval) / 2, (1 + interval) / 2
+    rows = {}
+    for label, getter in (("prior", model.prior_matrix), ("posterior", model.transition_matrix)):
+        rows[label] = [
+            getter(stat).sel(segment=segment, from_state=from_state).values
+            for stat in ("mean", lo_q, hi_q)
+        ]
+    to_states = list(model.transition_matrix("mean").to_state.values)
+    allowed = [j for j, _ in enumerate(to_states) if rows["prior"][0][j] > 0]
+    colours = {"prior": "#999999", "posterior": PALETTE["blue"]}
+    with _plot_style():
+        if ax is None:
+            ax = new_axes((8.0, 1.8 + 0.5 * len(allowed)))
+        y = np.arange(len(allowed))
+        for k, (label, (mean, lo, hi)) in enumerate(rows.items()):
+            offset = 0.15 if k == 0 else -0.15
+            m, lo_, hi_ = mean[allowed], lo[allowed], hi[allowed]
+            ax.errorbar(
+                m,
+                y + offset,
+                xerr=[m - lo_, hi_ - m],
+                fmt="o",
+                color=colours[label],
+                capsize=3,
+                label=f"{label}: mean and {interval:.0%} interval",
+            )
+        ax.set_yticks(y, [to_states[j] for j in allowed])
+        ax.invert_yaxis()
+        ax.set_xscale("symlog", linthresh=1e-3)
+        ax.set_xlim(0, 1)
+        ax.set(
+            xlabel="transition probability per period",
+            ylabel="destination",
+            title=f"{segment}: from {from_state!r}, prior against posterior",
+        )
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    return ax
