@@ -92,11 +92,17 @@ def test_es_is_driven_by_correlation_and_expected_loss_is_not_moved_by_it():
     assert res.ranking("expected_loss")[0] == "transitions.performing->defaulted"
 
 
-def test_common_random_numbers_shrink_the_swing_stderr(big_book):
+@pytest.mark.parametrize(
+    ("importance_sampling", "max_ratio"),
+    # plain MC: measured ratios 0.09 (mean) and 0.22 (VaR); with importance sampling the
+    # independent runs are already much tighter, and the VaR ratio measured ~0.34
+    [(False, 0.3), (True, 0.5)],
+)
+def test_common_random_numbers_shrink_the_swing_stderr(big_book, importance_sampling, max_ratio):
     # Common random numbers share the factor innovations exactly; the binomial count draws
     # consume a variable number of uniforms, so the idiosyncratic noise is only partly shared.
     # On a large book with a fixed LGD the systematic part dominates, which is where CRN pays.
-    sc = big_book
+    sc = big_book.with_options(simulation={"importance_sampling": importance_sampling})
     low, high, paths = 0.09, 0.11, 4096
     res = tornado(
         sc, {"systematic.correlation": (low, high)}, ["mean_loss", "var_0.99"], paths=paths, seed=1
@@ -110,7 +116,7 @@ def test_common_random_numbers_shrink_the_swing_stderr(big_book):
     }
     for metric, se_indep in independent.items():
         se_crn = float(res.data["swing_stderr"].sel(metric=metric).item())
-        assert 0 < se_crn < 0.3 * se_indep, (metric, se_crn, se_indep)
+        assert 0 < se_crn < max_ratio * se_indep, (metric, se_crn, se_indep)
 
 
 def test_runs_match_the_engine_and_are_reproducible(scenario):
