@@ -63,8 +63,8 @@ def action_effects(data: Any) -> dict[str, dict]:
     w = ds["weight"].to_numpy()
     df = ds["discount_factor"]
     level = float(max(np.atleast_1d(ds.attrs["levels"])))
-    loss1 = ds["loss"].sum("period").to_numpy()
-    value1 = (ds["margin"] * df).sum("period").to_numpy()
+    loss1 = ds["loss"].sum("period", skipna=False).to_numpy()
+    value1 = xr.dot(ds["margin"], df, dim="period").to_numpy()
     exact_loss1 = float(ds["exact_loss"].sum())
     exact_ecl1 = float((ds["exact_loss"] * df).sum())
     exact_value1 = float((ds["exact_margin"] * df).sum())

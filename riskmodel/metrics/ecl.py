@@ -79,8 +79,8 @@ def ecl_term_structure(data: Any, *, short_window: int = ECL_12_PERIODS) -> dict
         defaults = ds["exact_defaults"].to_numpy()
     else:
         w = ds["weight"]
-        loss = (ds["loss"] * w).mean("path").to_numpy()
-        defaults = (ds["defaults"] * w).mean("path").to_numpy()
+        loss = (xr.dot(ds["loss"], w, dim="path") / ds.sizes["path"]).to_numpy()
+        defaults = (xr.dot(ds["defaults"], w, dim="path") / ds.sizes["path"]).to_numpy()
     discounted = loss * df
     n0 = float(ds.attrs.get("total_customers", 0)) or float("nan")
     by_state: dict[str, dict[str, float]] = {}

@@ -104,7 +104,7 @@ class SimulationResult:
         da = self.data[variable]
         if discounted:  # a dot product: no (path, period) temporary at 10^6 paths
             return xr.dot(da, self.data["discount_factor"], dim="period")
-        return da.sum("period")
+        return da.sum("period", skipna=False)  # no NaNs; avoids nansum's full-size copy
 
     # ------------------------------------------------------------------ metrics
     def risk(

@@ -92,8 +92,8 @@ def add_action_counterfactuals(
     costs = []
     for name in names:
         other = rerun(scenario.without_action(name))
-        per_path["loss"].append(other["loss"].sum("period").to_numpy())
-        per_path["value"].append((other["margin"] * df).sum("period").to_numpy())
+        per_path["loss"].append(other["loss"].sum("period", skipna=False).to_numpy())
+        per_path["value"].append(xr.dot(other["margin"], df, dim="period").to_numpy())
         per_path["churn_value_lost"].append(other["churn_value_lost"].to_numpy())
         exact["loss"].append(float(other["exact_loss"].sum()))
         exact["ecl"].append(float((other["exact_loss"] * df).sum()))
