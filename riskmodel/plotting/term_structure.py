@@ -51,6 +51,23 @@ def _period_axis(ax: Axes, periods: np.ndarray) -> None:
     ax.xaxis.get_major_locator().set_params(integer=True)
 
 
+def _fan_with_expected(ax, periods, band, expected, *, colour, label, marker=None) -> None:
+    """Percentile fan, the expected path as a black line, period axis from zero."""
+    _fan(ax, periods, band, colour)
+    ax.plot(
+        periods,
+        expected,
+        color=PALETTE["black"],
+        linewidth=2.0,
+        marker=marker,
+        markersize=3.5,
+        gid="expected",
+        label=label,
+    )
+    _period_axis(ax, periods)
+    ax.set_ylim(bottom=0)
+
+
 def plot_loss_term_structure(result: SimulationResult, *, ax: Axes | None = None) -> Axes:
     """Fan chart of the loss in each period, with the exact expected loss per period.
 
@@ -83,19 +100,15 @@ def plot_loss_term_structure(result: SimulationResult, *, ax: Axes | None = None
     mean = data["exact_loss"] if exact else result.expected_by_period("loss")
     with _plot_style():
         ax = ax if ax is not None else new_axes()
-        _fan(ax, periods, band.to_numpy(), PALETTE["blue"])
-        ax.plot(
+        _fan_with_expected(
+            ax,
             periods,
+            band.to_numpy(),
             mean.to_numpy(),
-            color=PALETTE["black"],
-            linewidth=2.0,
-            marker="o" if periods.size <= 24 else None,
-            markersize=3.5,
-            gid="expected",
+            colour=PALETTE["blue"],
             label="expected loss" + (" (exact)" if exact else " (Monte Carlo mean)"),
+            marker="o" if periods.size <= 24 else None,
         )
-        _period_axis(ax, periods)
-        ax.set_ylim(bottom=0)
         ax.set_ylabel("credit loss in the period (currency units)")
         ax.yaxis.set_major_formatter(compact_formatter())
         ax.set_title(f"{result.scenario}: loss per period")
@@ -132,17 +145,14 @@ def plot_cumulative_default_rate(result: SimulationResult, *, ax: Axes | None = 
     exact = bool(cdr.attrs.get("exact", 0))
     with _plot_style():
         ax = ax if ax is not None else new_axes()
-        _fan(ax, periods, cdr["quantiles"].to_numpy(), PALETTE["vermillion"])
-        ax.plot(
+        _fan_with_expected(
+            ax,
             periods,
+            cdr["quantiles"].to_numpy(),
             cdr["expected"].to_numpy(),
-            color=PALETTE["black"],
-            linewidth=2.0,
-            gid="expected",
+            colour=PALETTE["vermillion"],
             label="expected" + (" (exact)" if exact else " (Monte Carlo mean)"),
         )
-        _period_axis(ax, periods)
-        ax.set_ylim(bottom=0)
         ax.set_ylabel("defaulted since today (% of today's customers)")
         ax.yaxis.set_major_formatter(percent_formatter())
         ax.set_title(f"{result.scenario}: cumulative default rate")
