@@ -361,6 +361,18 @@ class AlertConfig(_Model):
         return self
 
 
+def _unique_names(kind: str, items: list) -> list:
+    """Check that the named items of a list section have unique names (unnamed ones are free)."""
+    names = [i.name for i in items if i.name is not None]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(
+            f"{kind} names must be unique (they key the summary); got {dupes} more than "
+            "once. Rename the duplicates"
+        )
+    return items
+
+
 class ScenarioConfig(_Model):
     """A whole scenario file, version 1."""
 
@@ -391,26 +403,12 @@ class ScenarioConfig(_Model):
     @field_validator("shocks")
     @classmethod
     def _shock_names(cls, v: list[ShockConfig]) -> list[ShockConfig]:
-        names = [s.name for s in v if s.name is not None]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(
-                f"shock names must be unique (they key the summary); got {dupes} more than "
-                "once. Rename the duplicates"
-            )
-        return v
+        return _unique_names("shock", v)
 
     @field_validator("actions")
     @classmethod
     def _action_names(cls, v: list[ActionConfig]) -> list[ActionConfig]:
-        names = [a.name for a in v]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(
-                f"action names must be unique (they key the summary); got {dupes} more than "
-                "once. Rename the duplicates"
-            )
-        return v
+        return _unique_names("action", v)
 
     @model_validator(mode="after")
     def _churn_levers(self) -> ScenarioConfig:
@@ -429,14 +427,7 @@ class ScenarioConfig(_Model):
     @field_validator("alerts")
     @classmethod
     def _alert_names(cls, v: list[AlertConfig]) -> list[AlertConfig]:
-        names = [a.name for a in v]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(
-                f"alert names must be unique (they key the summary); got {dupes} more than "
-                "once. Rename the duplicates"
-            )
-        return v
+        return _unique_names("alert", v)
 
     @model_validator(mode="after")
     def _churn_alerts(self) -> ScenarioConfig:
