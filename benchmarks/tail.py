@@ -38,16 +38,19 @@ LEVELS = (0.95, 0.99, 0.999)
 def methods(base: rm.Scenario, paths: int) -> dict[str, rm.Scenario]:
     shift = {"importance_sampling": True, "importance_method": "shift", "importance_damping": 0.5}
     mixture = {"importance_sampling": True, "importance_method": "mixture"}
+    tilt = {"importance_sampling": True, "importance_method": "tilt"}
     # QMC: one scrambling per block of 1024 paths (at least 2), so each replicate is a
     # power-of-two run of the Sobol' sequence
-    qmc = {"qmc": True, "qmc_replicates": max(2, paths // 1024), "importance_sampling": False}
+    qmc = {"qmc": True, "qmc_replicates": max(2, paths // 1024)}
     return {
         # plain MC: importance sampling off whatever the default
         "plain": base.with_options(simulation={"importance_sampling": False}),
         "IS shift": base.with_options(simulation=shift),
         "IS mixture": base.with_options(simulation=mixture),
-        "QMC": base.with_options(simulation=qmc),
+        "QMC": base.with_options(simulation={**qmc, "importance_sampling": False}),
         "mixture+QMC": base.with_options(simulation={**mixture, **qmc}),
+        "IS tilt": base.with_options(simulation=tilt),
+        "tilt+QMC": base.with_options(simulation={**tilt, **qmc}),
     }
 
 
@@ -58,7 +61,7 @@ def main() -> None:
     ap.add_argument("--approximation", choices=["none", "large_pool"], default="none")
     ap.add_argument(
         "--methods",
-        default="plain,IS shift,IS mixture,QMC,mixture+QMC",
+        default="plain,IS shift,IS mixture,QMC,mixture+QMC,IS tilt,tilt+QMC",
         help="comma-separated subset of the methods (plain is always run)",
     )
     args = ap.parse_args()

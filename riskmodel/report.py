@@ -600,9 +600,12 @@ def _section_diagnostics(summary: dict, result: SimulationResult) -> str:
         ("Importance sampling", "yes" if diag.get("importance_sampling") else "no"),
     ]
     if diag.get("importance_sampling") and "is_shift" in result.data:
-        rows.append(
-            ("Factor mean shift (IS)", _e(_per_period_text(result.data["is_shift"].values)))
-        )
+        method = attrs.get("importance_method", "")
+        label = {
+            "tilt": "Mean factor innovation under the IS tilt",
+            "mixture": "Broad-downturn shift of the IS mixture",
+        }.get(method, "Factor mean shift (IS)")
+        rows.append((label, _e(_per_period_text(result.data["is_shift"].values))))
     rows += [
         (
             "Quasi-Monte Carlo",

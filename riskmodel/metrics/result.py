@@ -292,6 +292,7 @@ class SimulationResult:
         out["diagnostics"] = {
             "effective_sample_size": loss.ess,
             "importance_sampling": bool(attrs.get("importance_sampling", 0)),
+            "importance_method": str(attrs.get("importance_method", "")) or None,
             "parameter_draws": int(attrs.get("parameter_draws", 1)),
             "block_size": int(attrs.get("block_size", 0)),
         }

@@ -310,7 +310,7 @@ class SimulationConfig(_Model):
     batch: StrictInt = Field(default=4096, ge=1)
     importance_sampling: bool = True
     importance_level: float | None = Field(default=None, gt=0.5, lt=1.0)
-    importance_method: Literal["mixture", "shift"] = "mixture"
+    importance_method: Literal["tilt", "mixture", "shift"] = "tilt"
     importance_damping: float | None = Field(default=None, ge=0.0, le=1.0)
     qmc: bool = False
     qmc_replicates: StrictInt = Field(default=16, ge=2, le=1024)
@@ -320,6 +320,16 @@ class SimulationConfig(_Model):
     backend: Literal["local", "dask"] = "local"
     scheduler: str | None = None
     workers: StrictInt | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _damping_needs_a_shift(self):
+        if self.importance_damping is not None and self.importance_method == "tilt":
+            raise ValueError(
+                "`importance_damping` scales the mean shifts of importance_method `mixture` or "
+                "`shift`; the default method `tilt` has no shift to damp. Remove "
+                "`importance_damping` or set `importance_method: mixture` (or `shift`)"
+            )
+        return self
 
 
 class OutputsConfig(_Model):

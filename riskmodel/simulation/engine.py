@@ -24,7 +24,13 @@ import xarray as xr
 
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.expected import expected_term_structure
-from riskmodel.simulation.importance import design_point, tail_mixture, tail_shift
+from riskmodel.simulation.importance import (
+    FactorTilt,
+    design_point,
+    factor_tilt,
+    tail_mixture,
+    tail_shift,
+)
 from riskmodel.simulation.kernel import (
     BlockOutput,
     KernelInputs,
@@ -126,6 +132,7 @@ class Sampling:
 
     z_mean: np.ndarray | None = None  # (H,) IS mean shift or (M, H) mixture means; None = plain
     z_prob: np.ndarray | None = None  # (M,) mixture probabilities when z_mean is 2-d
+    tilt: FactorTilt | None = None  # per-period exponential tilt (excludes z_mean)
     qmc_replicates: int = 0  # 0 = pseudo-random innovations
     rotation: np.ndarray | None = None  # (H, H) orthogonal map of the Sobol' coordinates
 
@@ -153,7 +160,15 @@ def run_task(
                 rotation=sampling.rotation,
             )
         out.append(
-            simulate_block(inputs, rng, n, z_mean=sampling.z_mean, z_prob=sampling.z_prob, eps=eps)
+            simulate_block(
+                inputs,
+                rng,
+                n,
+                z_mean=sampling.z_mean,
+                z_prob=sampling.z_prob,
+                tilt=sampling.tilt,
+                eps=eps,
+            )
         )
     return out
 
@@ -294,7 +309,7 @@ def plan_sampling(
     qmc: bool,
     z_mean: np.ndarray | None,
 ) -> Sampling:
-    """Decide how the factor path is sampled: IS shift or mixture, and QMC.
+    """Decide how the factor path is sampled: IS tilt, mixture or shift, and QMC.
 
     Done once per run (actions and sensitivity variants reuse it, so their factor paths are
     common random numbers). `importance_sampling` and `qmc` are the resolved settings.
@@ -302,7 +317,14 @@ def plan_sampling(
     sim = scenario.config.simulation
     level = sim.importance_level or max(scenario.config.outputs.levels)
     z_prob = None
-    if z_mean is None and importance_sampling:
+    if z_mean is None and importance_sampling and sim.importance_method == "tilt":
+        tilt = factor_tilt(inputs, level)
+        if tilt is not None:
+            # with QMC the tilt inverts each period's CDF, so Sobol' coordinates map to periods
+            # in order (early periods move the loss most): no rotation
+            return Sampling(tilt=tilt, qmc_replicates=sim.qmc_replicates if qmc else 0)
+        # else the loss does not move with the factor: plain sampling
+    elif z_mean is None and importance_sampling:
         if sim.importance_method == "mixture":
             damping = 0.75 if sim.importance_damping is None else sim.importance_damping
             z_mean, z_prob = tail_mixture(inputs, level, damping=damping)
@@ -462,6 +484,12 @@ def _assemble(
     z_mean = sampling.z_mean
     mixture = z_mean is not None and sampling.z_prob is not None
     broad = z_mean[1] if mixture else z_mean
+    tilt = sampling.tilt
+    if tilt is not None:
+        broad = tilt.mean()  # the mean innovation under the tilt, per period
+        method = "tilt"
+    else:
+        method = "mixture" if mixture else ("shift" if z_mean is not None else "")
 
     cat = lambda name: getattr(store, name)  # noqa: E731
     h = scenario.horizon
@@ -508,8 +536,10 @@ def _assemble(
             "total_customers": scenario.portfolio.total_customers,
             "total_exposure": scenario.portfolio.total_exposure,
             "parameter_draws": scenario.n_draws,
-            "importance_sampling": int(z_mean is not None and bool(np.any(z_mean != 0))),
-            "importance_method": "mixture" if mixture else ("shift" if z_mean is not None else ""),
+            "importance_sampling": int(
+                tilt is not None or (z_mean is not None and bool(np.any(z_mean != 0)))
+            ),
+            "importance_method": method,
             "stresses": json.dumps(dict(scenario.stresses)),
             **scenario.states.to_attrs(),
         },
@@ -524,6 +554,15 @@ def _assemble(
     )
     ds["weight"].attrs.update(long_name="importance-sampling likelihood ratio (1 = plain MC)")
     ds["is_shift"].attrs.update(long_name="importance-sampling mean shift of the factor (0 = off)")
+    if tilt is not None:
+        ds["is_shift"].attrs.update(
+            long_name="mean factor innovation under the importance-sampling tilt (0 = off)"
+        )
+        ds.attrs.update(
+            importance_theta=tilt.theta / tilt.loss_scale,
+            importance_target=tilt.target,
+            importance_p_plain=tilt.p_plain,
+        )
     if mixture:
         ds["is_means"] = (("is_component", "period"), np.asarray(z_mean, float))
         ds["is_probs"] = ("is_component", np.asarray(sampling.z_prob, float))

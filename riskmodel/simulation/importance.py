@@ -1,39 +1,63 @@
-"""Importance sampling of the systematic factor path (Glasserman & Li style mean shift).
+"""Importance sampling of the systematic factor path.
 
-The factor path ``Z = (Z_1, …, Z_H)`` is drawn from ``N(shift + μ, I)`` instead of
-``N(shift, I)`` and each path carries the likelihood ratio ``exp(−μ·ε − |μ|²/2)`` (``ε`` the
-standard-normal innovation), so every weighted estimator stays unbiased.
+Every path's factor innovations ``y = Z − shift`` are drawn from a proposal ``q`` instead of the
+standard normal ``φ``, and the path carries the likelihood ratio ``w = φ(y)/q(y)``, so every
+weighted estimator stays unbiased. Three proposals, chosen by `simulation.importance_method`:
 
-Choosing μ from the problem
----------------------------
+``tilt`` (default): exponential tilting of each period
+------------------------------------------------------
+The large-pool loss ``L̄(z)`` (the conditional expected loss given the factor path,
+`large_pool_loss`) is nearly a sum of one effect per period, ``L̄ ≈ L̄(shift) + Σ_t g_t(y_t)``
+(99.5% of its variance on the 60-period benchmark). For a sum of independent terms the efficient
+proposal tilts each term exponentially (Sadowsky & Bucklew 1990): ``q_t(y) ∝ φ(y) exp(θ g_t(y))``,
+with one θ chosen so that the tilted mean of the sum is the loss quantile aimed at (the sum's
+distribution is computed exactly by FFT convolution). Each period's tilted density grows a heavy
+left tail where ``g_t`` is large, so it covers the two ways the tail of a loss convex in each
+period's factor happens — broad downturns and a crash in one month — and the weight
+``exp(K(θ) − θ Σ g_t)`` is small exactly where the loss is large. A 10% untilted component bounds
+every weight by 10. See `factor_tilt` and `FactorTilt`.
+
+Measured with ``benchmarks/tail.py`` (exact engine, 60 periods, independent replicates, variance
+at equal run time against plain Monte Carlo): see the README for the figures; the tilt beat the
+mixture below at every reported level.
+
+``shift``: one Glasserman–Li mean shift
+---------------------------------------
 Glasserman & Li (2005) shift the factor to the most likely point of the loss tail,
-``argmax_z {log P(L > x | z) − |z|²/2}``. Under the large-pool limit the loss given the factor path
-is (nearly) deterministic, ``L̄(z)``: the conditional expected loss obtained by propagating the
-expected occupancy through the conditional matrices ``M(z_t)``. The tail event at level ``q`` then
-corresponds to the factor paths of Mahalanobis length ``β = Φ⁻¹(q)`` that maximise ``L̄`` — the
-design point of first-order reliability methods. It solves ``z = β ∇L̄(z)/|∇L̄(z)|`` and is found
-by fixed-point iteration with finite-difference gradients (cheap: one vectorised propagation of
-H + 1 factor paths per iteration). For a loss linear in ``z`` the design point is exactly
-``β ∇L̄/|∇L̄|``, the Glasserman–Li shift.
+``argmax_z {log P(L > x | z) − |z|²/2}``. Under the large-pool limit the tail event at level
+``q`` corresponds to the factor paths of Mahalanobis length ``β = Φ⁻¹(q)`` that maximise ``L̄``,
+the design point of first-order reliability methods. It solves ``z = β ∇L̄(z)/|∇L̄(z)|`` and is
+found by fixed-point iteration with finite-difference gradients (`design_point`). For a loss
+linear in ``z`` it is exactly the Glasserman–Li shift. The large-pool loss is convex in each
+period's factor, so the tail is a union of broad downturns and single-period crashes, and one
+mean shift starves the crashes (measured: ES 99.9% variance only 7× smaller at equal time); the
+full shift over-weights the extreme tail, so a damped shift ``μ = d · z*`` is used.
 
-Why the sphere and not the closest point of the tail surface: the large-pool loss is convex in each
-period's factor, so the point closest to the origin on ``{L̄ = x_q}`` is a corner — a crash in a
-single period — and the tail is a union of such corners and broad downturns. A single mean shift
-to one corner starves the others (measured: effective sample size 5–50 of 8,192 on the 60-period
-benchmark), while the broad-downturn direction on the sphere keeps the weights tame. The full
-shift still over-weights the extreme tail, so the engine uses a damped shift ``μ = d · z*``
-(default ``d = 0.5``); ``benchmarks/tail.py`` measures the variance reduction of VaR and ES
-against plain Monte Carlo at equal run time.
+``mixture``: a defensive mixture of shifts
+------------------------------------------
+No shift, the damped design point, and one damped crash per period (`tail_mixture`). Better
+than one shift (31× on ES 99.9%), worse than the tilt.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 
 from riskmodel.simulation.kernel import KernelInputs
 
-__all__ = ["DEFAULT_DAMPING", "design_point", "large_pool_loss", "tail_mixture", "tail_shift"]
+__all__ = [
+    "DEFAULT_DAMPING",
+    "FactorTilt",
+    "design_point",
+    "factor_tilt",
+    "large_pool_loss",
+    "period_effects",
+    "tail_mixture",
+    "tail_shift",
+]
 
 DEFAULT_DAMPING = 0.5
 
@@ -51,7 +75,7 @@ def large_pool_loss(inp: KernelInputs, z: np.ndarray) -> np.ndarray:
     Returns
     -------
     array, shape (m,)
-        ``E[L | Z = z]`` with the LGD at its mean.
+        ``E[L | Z = z]`` with the LGD at its (downturn) mean and the amortised exposure.
     """
     z = np.atleast_2d(np.asarray(z, dtype=float))
     m, h = z.shape
@@ -79,7 +103,11 @@ def large_pool_loss(inp: KernelInputs, z: np.ndarray) -> np.ndarray:
         cond[:, :, absorbing, :] = 0.0
         cond[:, :, absorbing, absorbing] = 1.0
         flows_d = np.einsum("mck,mck->mc", occ, np.where(absorbing[None, None], 0.0, pdz))
-        loss += flows_d @ value
+        lgd_t = 1.0
+        if inp.lgd_sensitivity and 0.0 < inp.lgd_mean < 1.0:  # downturn LGD, relative to its mean
+            lgd_t = ndtr(ndtri(inp.lgd_mean) - inp.lgd_sensitivity * z[:, t])[:, None]
+            lgd_t = lgd_t / inp.lgd_mean
+        loss += (flows_d * lgd_t) @ value * inp.ead_factor[t]
         occ = np.einsum("mck,mckj->mcj", occ, cond)
     return loss
 
@@ -202,3 +230,227 @@ def tail_mixture(
     means = np.vstack([np.zeros(h), damping * broad, -damping * np.diag(crash)])
     probs = np.concatenate([[p_plain, p_broad], np.full(h, (1.0 - p_plain - p_broad) / h)])
     return means, probs
+
+
+# --- exponential tilting of each period's factor -------------------------------------------
+
+TILT_CELL_WIDTH = 0.02
+"""Width of the cells on which the tilt is piecewise constant (in units of the factor)."""
+TILT_RANGE = (-8.5, 5.0)
+"""Finite cell edges span this range; the two outer cells run to ∓∞."""
+TILT_P_PLAIN = 0.1
+"""Probability of the untilted (defensive) component; it bounds every weight by 10."""
+
+
+@dataclass(frozen=True)
+class FactorTilt:
+    """Per-period exponential tilt of the factor, piecewise constant on cells.
+
+    Period ``t``'s innovation ``y_t`` has the density ``φ(y) exp(λ_t(j(y)))`` under the tilt,
+    where ``j(y)`` is the cell holding ``y`` and ``λ_t(j) = θ g_t(j) − K_t(θ)`` (see
+    `factor_tilt`). A path is tilted with probability ``1 − p_plain`` and plain otherwise; its
+    weight is ``1 / (p_plain + (1 − p_plain) exp(Σ_t λ_t(j(y_t))))``. Sampling is exact:
+    the cell by inversion of the tilted cell probabilities, the point within the cell by
+    inversion of the truncated normal, both from one uniform per period.
+    """
+
+    edges: np.ndarray  # (J + 1,) cell edges; edges[0] = −∞, edges[-1] = +∞
+    log_ratio: np.ndarray  # (H, J) λ_t(j): log of the tilted over the standard-normal density
+    cdf: np.ndarray  # (H, J) cumulative tilted cell probabilities; cdf[:, -1] = 1
+    theta: float  # tilt parameter, per unit of `loss_scale`
+    loss_scale: float  # standard deviation of the separable loss Σ g_t(Z_t) under no tilt
+    target: float  # the large-pool loss the tilt aims at (its tilted mean)
+    p_plain: float = TILT_P_PLAIN
+
+    @property
+    def horizon(self) -> int:
+        return self.log_ratio.shape[0]
+
+    def mean(self) -> np.ndarray:
+        """Mean of each period's innovation under the tilt, shape (H,)."""
+        lo, hi = self.edges[:-1], self.edges[1:]
+        # E[Y; a < Y < b] = φ(a) − φ(b) under the standard normal; cell mass ΔΦ
+        phi = lambda x: np.where(np.isfinite(x), np.exp(-0.5 * np.square(x)), 0.0)  # noqa: E731
+        cell_mean = (phi(lo) - phi(hi)) / np.sqrt(2 * np.pi) / _cell_mass(lo, hi)
+        prob = np.diff(self.cdf, axis=1, prepend=0.0)
+        return prob @ cell_mean
+
+    def sample(self, eps: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Innovations and weights from standard-normal `eps` (n, H) and the component draw.
+
+        Each tilted path maps ``u = Φ(eps)`` through the tilted inverse CDF, period by period (a
+        monotone map, so quasi-random `eps` stay low-discrepancy); plain paths keep `eps`.
+        Draws ``n`` uniforms from `rng` for the components.
+        """
+        n = eps.shape[0]
+        tilted = rng.random(n) >= self.p_plain
+        y = np.array(eps, dtype=float)
+        if tilted.any():
+            y[tilted] = self._inverse_cdf(ndtr(eps[tilted]))
+        return y, self.weight(y)
+
+    def weight(self, y: np.ndarray) -> np.ndarray:
+        """Likelihood ratio of the standard normal against the defensive mixture at `y` (n, H)."""
+        cell = np.clip(np.searchsorted(self.edges, y, side="right") - 1, 0, self.cdf.shape[1] - 1)
+        log_r = self.log_ratio[np.arange(self.horizon)[None], cell].sum(axis=1)
+        if self.p_plain <= 0:
+            return np.exp(-log_r)
+        log_q = np.logaddexp(np.log(self.p_plain), np.log1p(-self.p_plain) + log_r)
+        return np.exp(-log_q)
+
+    def _inverse_cdf(self, u: np.ndarray) -> np.ndarray:
+        m, h = u.shape
+        n_cells = self.cdf.shape[1]
+        cell = np.empty((m, h), dtype=np.intp)
+        for t in range(h):  # H searches of m values each
+            cell[:, t] = np.searchsorted(self.cdf[t], u[:, t], side="right")
+        cell = np.minimum(cell, n_cells - 1)
+        rows = np.arange(h)[None]
+        upper = self.cdf[rows, cell]
+        lower = np.where(cell > 0, self.cdf[rows, np.maximum(cell - 1, 0)], 0.0)
+        width = upper - lower
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.clip(np.where(width > 0, (u - lower) / width, 0.5), 0.0, 1.0)
+        a, b = self.edges[cell], self.edges[cell + 1]
+        # truncated-normal inversion on [a, b]; the right half uses survival functions so that
+        # cells far in the upper tail keep their precision
+        left = a < 0
+        fa, fb = ndtr(a), ndtr(b)
+        sa, sb = ndtr(-a), ndtr(-b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.where(left, ndtri(fa + frac * (fb - fa)), -ndtri(sa - frac * (sa - sb)))
+        return np.clip(y, np.maximum(a, -38.0), np.minimum(b, 38.0))
+
+
+def _cell_mass(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Standard-normal probability of each cell ``(lo, hi]``, accurate in both tails."""
+    return np.where(hi <= 0, ndtr(hi) - ndtr(lo), ndtr(-lo) - ndtr(-hi))
+
+
+def period_effects(inp: KernelInputs, grid: np.ndarray) -> np.ndarray:
+    """``g_t(y) = L̄(shift + y e_t) − L̄(shift)`` on `grid`, shape (H, len(grid)).
+
+    The large-pool loss as a sum of one effect per period: the loss a factor innovation ``y`` in
+    period ``t`` alone adds to the scenario's central path. On the 60-period benchmark the sum
+    of these (cubic) effects explains 99.5% of the variance of the large-pool loss.
+    """
+    h, g = inp.horizon, len(grid)
+    z = np.zeros((h * g + 1, h))
+    for t in range(h):
+        z[1 + t * g : 1 + (t + 1) * g, t] = grid
+    f = np.concatenate(
+        [large_pool_loss(inp, inp.shift + z[i : i + 4096]) for i in range(0, len(z), 4096)]
+    )
+    return (f[1:] - f[0]).reshape(h, g)
+
+
+def _tilted_cumulants(theta: float, g: np.ndarray, log_mass: np.ndarray):
+    """``K_t(θ) = log E exp(θ g_t)`` per period, ``K'``, ``K''`` and tilted cell probabilities."""
+    a = theta * g + log_mass[None]
+    top = a.max(axis=1, keepdims=True)
+    p = np.exp(a - top)
+    s = p.sum(axis=1, keepdims=True)
+    p /= s
+    k_t = top[:, 0] + np.log(s[:, 0])
+    mean = (p * g).sum(axis=1)
+    var = np.maximum((p * g * g).sum(axis=1) - mean**2, 0.0)
+    return k_t, float(mean.sum()), float(var.sum()), p
+
+
+def separable_quantile(g: np.ndarray, mass: np.ndarray, level: float, bins: int = 2**15) -> float:
+    """Quantile of ``S = Σ_t g_t(Y_t)`` for independent periods with cell values `g` and masses.
+
+    The distribution of the sum is the convolution of the periods' distributions, computed by FFT
+    on a grid of `bins` points spanning the range of ``S`` (each period's values rounded to the
+    grid: error at most half a grid step per period). Returns the smallest grid value ``x`` with
+    ``P(S ≤ x) ≥ level``.
+    """
+    mass = np.broadcast_to(mass, g.shape)
+    low, high = g.min(axis=1), g.max(axis=1)
+    span = float((high - low).sum())
+    if span <= 0:
+        return float(low.sum())
+    step = span / (bins - 1)
+    n_fft = 2 * bins  # the sum's index never exceeds bins − 1 (+ H rounding steps): no wrap-around
+    spectrum = np.ones(n_fft // 2 + 1, dtype=complex)
+    for t in range(g.shape[0]):
+        idx = np.rint((g[t] - low[t]) / step).astype(np.intp)
+        spectrum *= np.fft.rfft(np.bincount(idx, weights=mass[t], minlength=1), n_fft)
+    pmf = np.clip(np.fft.irfft(spectrum, n_fft), 0.0, None)
+    cdf = np.cumsum(pmf) / pmf.sum()  # P(S ≤ x_k)
+    k = int(np.searchsorted(cdf, level - 1e-12))  # first k with P(S ≤ x_k) ≥ level
+    return float(low.sum() + min(k, bins - 1) * step)
+
+
+def factor_tilt(inp: KernelInputs, level: float, *, p_plain: float = TILT_P_PLAIN):
+    """Exponential tilt of each period's factor toward the loss tail at `level`.
+
+    The large-pool loss is nearly a sum of independent per-period effects,
+    ``L̄(Z) ≈ L̄(shift) + Σ_t g_t(Y_t)`` (`period_effects`). For a sum of independent terms the
+    efficient importance-sampling density is the exponential tilt of each term (Sadowsky &
+    Bucklew 1990), ``q_t(y) ∝ φ(y) exp(θ g_t(y))``, with θ chosen so that the tilted mean of the
+    sum is the loss quantile aimed at. Both modes of the tail — broad downturns and a crash in a
+    single period — are kept, because each period's tilted density has its own heavy left tail
+    where ``g_t`` is large, and the likelihood ratio ``exp(K(θ) − θ Σ g_t)`` is small exactly
+    where the loss is large.
+
+    θ solves ``K'(θ) = x_q`` (``K(θ) = Σ_t log E exp(θ g_t(Y))``, exact on the cells), where
+    ``x_q`` is the `level` quantile of the separable loss from the exact distribution of the sum
+    (`separable_quantile`: FFT convolution of the periods' cell distributions). ``g_t`` is
+    evaluated on a 49-point grid, interpolated by a cubic spline and held constant on cells of
+    width `TILT_CELL_WIDTH`; those approximations only affect efficiency: the weights use the
+    same piecewise-constant tilt as the sampling, so estimates stay unbiased.
+
+    Returns None when the loss does not move with the factor (e.g. zero correlation).
+    """
+    from scipy.interpolate import CubicSpline
+    from scipy.optimize import brentq
+
+    if not 0.5 < level < 1.0:
+        raise ValueError(f"the importance-sampling level must be in (0.5, 1); got {level}.")
+    if not 0.0 <= p_plain < 1.0:
+        raise ValueError(f"`p_plain` must be in [0, 1); got {p_plain}.")
+    grid = np.linspace(-8.0, 4.0, 49)
+    effects = period_effects(inp, grid)
+    inner = np.arange(TILT_RANGE[0], TILT_RANGE[1] + 1e-9, TILT_CELL_WIDTH)
+    inner[np.abs(inner) < 1e-12] = 0.0
+    edges = np.concatenate([[-np.inf], inner, [np.inf]])
+    lo, hi = edges[:-1], edges[1:]
+    # cell centres; the two outer cells take the value at the grid's ends
+    centre = np.clip(0.5 * (lo + hi), grid[0], grid[-1])
+    centre[0], centre[-1] = grid[0], grid[-1]
+    g = CubicSpline(grid, effects, axis=1)(centre)  # (H, J)
+    log_mass = np.log(_cell_mass(lo, hi))
+    base = float(large_pool_loss(inp, inp.shift[None])[0])
+    _, mean0, var0, _ = _tilted_cumulants(0.0, g, log_mass)
+    scale = float(np.sqrt(var0))
+    if not np.isfinite(scale) or scale <= 1e-12 * abs(base) or scale == 0.0:
+        return None
+    g, mean0 = g / scale, mean0 / scale  # θ in units of the separable loss's standard deviation
+    # θ puts the tilted mean of the separable loss at its quantile: K'(θ) = x_q, K' increasing
+    x_q = separable_quantile(g, np.exp(log_mass), level)
+    if x_q <= mean0:  # the level is not in the upper tail of the loss: nothing to aim at
+        return None
+
+    def excess(log_theta: float) -> float:
+        return _tilted_cumulants(np.exp(log_theta), g, log_mass)[1] - x_q
+
+    log_theta = np.log(1e-6)
+    if excess(log_theta) < 0:  # bracket the root by growing θ (capped where K' saturates)
+        lo_t, hi_t = log_theta, np.log(1e-2)
+        while excess(hi_t) < 0 and hi_t < np.log(1e6):
+            lo_t, hi_t = hi_t, hi_t + np.log(4.0)
+        log_theta = brentq(excess, lo_t, hi_t, xtol=1e-9) if excess(hi_t) >= 0 else hi_t
+    theta = float(np.exp(log_theta))
+    k_t, k1, _, p = _tilted_cumulants(theta, g, log_mass)
+    cdf = np.cumsum(p, axis=1)
+    cdf[:, -1] = 1.0
+    return FactorTilt(
+        edges=edges,
+        log_ratio=theta * g - k_t[:, None],
+        cdf=cdf,
+        theta=theta,
+        loss_scale=scale,
+        target=base + k1 * scale,
+        p_plain=p_plain,
+    )

@@ -37,9 +37,13 @@ depends only on (seed, block index, block length).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import ndtr, ndtri
+
+if TYPE_CHECKING:  # importance.py imports this module
+    from riskmodel.simulation.importance import FactorTilt
 
 __all__ = ["BlockOutput", "KernelInputs", "simulate_block"]
 
@@ -162,6 +166,7 @@ def simulate_block(
     z_mean: np.ndarray | None = None,
     eps: np.ndarray | None = None,
     z_prob: np.ndarray | None = None,
+    tilt: FactorTilt | None = None,
 ) -> BlockOutput:
     """Simulate `n` paths over the whole horizon.
 
@@ -180,6 +185,9 @@ def simulate_block(
     eps : array, shape (n, H), optional
         Standard-normal innovations of the factor (e.g. from a scrambled Sobol' sequence); by
         default they are the first draws of `rng`.
+    tilt : FactorTilt, optional
+        Per-period exponential tilt of the factor (`riskmodel.simulation.importance`); it maps
+        `eps` to the tilted innovations and gives the weights. Excludes `z_mean`.
     """
     h, n_c = inp.horizon, len(inp.customers)
     n_t = len(inp.transient_idx)
@@ -190,7 +198,12 @@ def simulate_block(
         eps = rng.standard_normal((n, h))
     elif eps.shape != (n, h):
         raise ValueError(f"`eps` must have shape ({n}, {h}); got {eps.shape}.")
-    if z_mean is not None and np.ndim(z_mean) == 2:
+    if tilt is not None:
+        if z_mean is not None:
+            raise ValueError("`tilt` and `z_mean` are two importance-sampling designs; pass one.")
+        y, weight = tilt.sample(eps, rng)
+        z = inp.shift + y
+    elif z_mean is not None and np.ndim(z_mean) == 2:
         # defensive mixture: component m (mean row m of z_mean, probability z_prob[m]) per path
         means = np.asarray(z_mean, dtype=float)
         probs = np.asarray(z_prob, dtype=float)

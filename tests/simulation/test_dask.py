@@ -64,7 +64,9 @@ def _assert_no_leaked_processes(before: set[int], timeout: float = 10.0) -> None
 @pytest.fixture(scope="module")
 def scenario():
     # two segments, five cohorts; 5,000 paths = 5 seeded blocks of 1,024, the last one short
-    return rm.scenario_from_dict(lifecycle_dict(horizon=12, paths=5000, seed=31))
+    cfg = lifecycle_dict(horizon=12, paths=5000, seed=31)
+    cfg["simulation"] = {"importance_sampling": True}  # the default tilt travels with the tasks
+    return rm.scenario_from_dict(cfg)
 
 
 @pytest.fixture(scope="module")

@@ -214,11 +214,18 @@ class TestReproducibility:
         np.testing.assert_array_equal(a.data["loss"], b.data["loss"])
         assert not np.array_equal(a.data["loss"], c.data["loss"])
 
-    def test_batch_size_and_workers_do_not_change_numbers(self, lifecycle_scenario):
+    @pytest.mark.parametrize("importance_sampling", [False, True])
+    def test_batch_size_and_workers_do_not_change_numbers(
+        self, lifecycle_scenario, importance_sampling
+    ):
+        sc = lifecycle_scenario.with_options(
+            simulation={"importance_sampling": importance_sampling}
+        )
         runs = [
-            rm.simulate(lifecycle_scenario, paths=5000, seed=9, batch=b, workers=w, progress=False)
+            rm.simulate(sc, paths=5000, seed=9, batch=b, workers=w, progress=False)
             for b, w in ((1000, 1), (4096, 2), (7000, 2), (1, 2))
         ]
+        assert runs[0].data.attrs["importance_sampling"] == int(importance_sampling)
         for r in runs[1:]:
             for v in ("loss", "defaults", "churn", "margin", "loss_by_segment", "draw", "weight"):
                 np.testing.assert_array_equal(runs[0].data[v], r.data[v])
@@ -254,7 +261,7 @@ def test_result_netcdf_round_trip(tmp_path, lifecycle_scenario):
 
 
 class TestImportanceSampling:
-    @pytest.mark.parametrize("method", ["mixture", "shift"])
+    @pytest.mark.parametrize("method", ["tilt", "mixture", "shift"])
     def test_weighted_tail_matches_vasicek_and_beats_plain_mc(self, method):
         p, rho, n_cust, n = 0.02, 0.15, 10**9, 20_000
         cfg = one_cohort_dict(customers=n_cust, pd=p, rho=rho, paths=n, seed=13)
@@ -279,6 +286,8 @@ class TestImportanceSampling:
         # weights are likelihood ratios: their mean is 1 within its standard error
         w = res.weights
         assert abs(w.mean() - 1) < Z4 * w.std() / np.sqrt(n)
-        if method == "mixture":  # the defensive component bounds every weight by 1 / p_plain
-            p_plain = float(res.data["is_probs"][0])
-            assert w.max() <= 1 / p_plain * (1 + 1e-12)
+        # the defensive component bounds every weight by 1 / p_plain
+        if method == "mixture":
+            assert w.max() <= 1 / float(res.data["is_probs"][0]) * (1 + 1e-12)
+        if method == "tilt":
+            assert w.max() <= 1 / res.data.attrs["importance_p_plain"] * (1 + 1e-12)
