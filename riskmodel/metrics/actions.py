@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 
 from riskmodel.metrics.risk import format_level, risk_measures
+from riskmodel.simulation.engine import path_total
 
 __all__ = ["action_effects", "actions_to_dict"]
 
@@ -63,8 +64,8 @@ def action_effects(data: Any) -> dict[str, dict]:
     w = ds["weight"].to_numpy()
     df = ds["discount_factor"]
     level = float(max(np.atleast_1d(ds.attrs["levels"])))
-    loss1 = ds["loss"].sum("period", skipna=False).to_numpy()
-    value1 = xr.dot(ds["margin"], df, dim="period").to_numpy()
+    loss1 = path_total(ds, "loss").to_numpy()
+    value1 = path_total(ds, "margin", discounted=True).to_numpy()
     exact_loss1 = float(ds["exact_loss"].sum())
     exact_ecl1 = float((ds["exact_loss"] * df).sum())
     exact_value1 = float((ds["exact_margin"] * df).sum())

@@ -77,6 +77,9 @@ def ecl_term_structure(data: Any, *, short_window: int = ECL_12_PERIODS) -> dict
     if exact:
         loss = ds["exact_loss"].to_numpy()
         defaults = ds["exact_defaults"].to_numpy()
+    elif "mc_mean_loss" in ds:  # a `keep: totals` run kept the per-period means
+        loss = ds["mc_mean_loss"].to_numpy()
+        defaults = ds["mc_mean_defaults"].to_numpy()
     else:
         w = ds["weight"]
         loss = (xr.dot(ds["loss"], w, dim="path") / ds.sizes["path"]).to_numpy()

@@ -22,6 +22,7 @@ from riskmodel.metrics.risk import (
     risk_measures,
     weighted_quantile,
 )
+from riskmodel.simulation.engine import path_total
 
 __all__ = ["SimulationResult", "write_netcdf_atomic"]
 
@@ -55,6 +56,11 @@ class SimulationResult:
     ``actions:``, the ``action`` dimension and ``action_*`` variables of the runs without each
     action (`riskmodel.simulation.actions`). Attributes record the scenario name, seed, number
     of paths, horizon, riskmodel version, the risk levels and the applied ``stresses`` (JSON).
+
+    A run with ``simulation: {keep: totals}`` (``attrs['keep']``) keeps ``loss``, ``defaults``,
+    ``churn`` and ``margin`` as per-path totals (path), with ``<name>_discounted`` (path) and
+    the per-period weighted means ``mc_mean_<name>`` (period) instead of every path's term
+    structure; every metric except the per-period fans (`quantiles_by_period`) reads the same.
 
     Every metric is weighted by ``weight``, so importance-sampled runs are read like plain ones.
 
@@ -99,12 +105,22 @@ class SimulationResult:
         """Per-path likelihood-ratio weights (ones for plain Monte Carlo)."""
         return self.data["weight"].to_numpy()
 
+    @property
+    def keeps_paths(self) -> bool:
+        """True if the run kept every path's per-period outputs (``simulation.keep: paths``);
+        False for a ``keep: totals`` run, which kept per-path totals and per-period means."""
+        return "period" in self.data["loss"].dims
+
+    def _needs_paths(self, what: str) -> None:
+        if not self.keeps_paths:
+            raise ValueError(
+                f"{what} needs every path's per-period outputs, but this run kept per-path totals "
+                "only (`simulation: {keep: totals}`); re-run with `keep: paths` (the default)."
+            )
+
     def total(self, variable: str = "loss", *, discounted: bool = False) -> xr.DataArray:
         """Per-path total of a per-period variable over the horizon (dims: path)."""
-        da = self.data[variable]
-        if discounted:  # a dot product: no (path, period) temporary at 10^6 paths
-            return xr.dot(da, self.data["discount_factor"], dim="period")
-        return da.sum("period", skipna=False)  # no NaNs; avoids nansum's full-size copy
+        return path_total(self.data, variable, discounted=discounted)
 
     # ------------------------------------------------------------------ metrics
     def risk(
@@ -152,6 +168,8 @@ class SimulationResult:
 
     def expected_by_period(self, variable: str = "loss") -> xr.DataArray:
         """Monte Carlo estimate of the expected amount per period (dims: period)."""
+        if not self.keeps_paths:
+            return self.data[f"mc_mean_{variable}"].rename(variable)
         w = self.data["weight"]
         return xr.dot(self.data[variable], w, dim="path") / self.paths
 
@@ -159,6 +177,7 @@ class SimulationResult:
         self, variable: str = "loss", quantiles=(0.05, 0.25, 0.5, 0.75, 0.95)
     ) -> xr.DataArray:
         """Weighted quantiles of a per-period variable (dims: quantile, period); for fan charts."""
+        self._needs_paths("quantiles_by_period")
         w = self.weights
         values = self.data[variable].to_numpy()
         out = np.column_stack(
@@ -335,7 +354,8 @@ class SimulationResult:
             ``expected`` (period): ``cumsum(exact_defaults) / total_customers`` (the weighted
             Monte Carlo mean of the paths if the run has no exact expectations; then
             ``attrs['exact']`` is False); ``quantiles`` (quantile, period): weighted quantiles of
-            the per-path cumulative rate.
+            the per-path cumulative rate — NaN for a ``keep: totals`` run, which did not keep the
+            per-period paths (``attrs['quantiles']`` is then 0).
 
         Examples
         --------
@@ -346,13 +366,14 @@ class SimulationResult:
         n0 = float(self.data.attrs.get("total_customers", 0)) or float("nan")
         exact = "exact_defaults" in self.data
         mean = self.data["exact_defaults"] if exact else self.expected_by_period("defaults")
-        defaults = self.data["defaults"].transpose("path", "period").to_numpy()
         q = list(quantiles)
-        running = np.zeros(defaults.shape[0])
-        band = np.empty((len(q), self.horizon))
-        for t in range(self.horizon):  # one path vector at a time: memory O(paths)
-            running += defaults[:, t]
-            band[:, t] = weighted_quantile(running / n0, q, weights=self.weights)
+        band = np.full((len(q), self.horizon), np.nan)
+        if self.keeps_paths:
+            defaults = self.data["defaults"].transpose("path", "period").to_numpy()
+            running = np.zeros(defaults.shape[0])
+            for t in range(self.horizon):  # one path vector at a time: memory O(paths)
+                running += defaults[:, t]
+                band[:, t] = weighted_quantile(running / n0, q, weights=self.weights)
         periods = self.data["period"].values
         return xr.Dataset(
             {
@@ -360,5 +381,9 @@ class SimulationResult:
                 "quantiles": (("quantile", "period"), band),
             },
             coords={"period": periods, "quantile": q},
-            attrs={"exact": int(exact), "units": "share of today's customers"},
+            attrs={
+                "exact": int(exact),
+                "quantiles": int(self.keeps_paths),
+                "units": "share of today's customers",
+            },
         )

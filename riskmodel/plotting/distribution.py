@@ -121,7 +121,7 @@ def plot_loss_distribution(
     >>> ax = plot_loss_distribution(res, measures=res.risk(), tail_inset=True)  # doctest: +SKIP
     """
     data = result.data
-    per_period = [str(v) for v in data.data_vars if data[v].dims == ("path", "period")]
+    per_period = ["loss", "defaults", "churn", "margin"]
     if variable not in per_period:
         raise ValueError(
             f"`variable` must be one of {per_period}; got {variable!r}. Pick the per-period "

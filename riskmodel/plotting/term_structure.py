@@ -52,8 +52,23 @@ def _period_axis(ax: Axes, periods: np.ndarray) -> None:
 
 
 def _fan_with_expected(ax, periods, band, expected, *, colour, label, marker=None) -> None:
-    """Percentile fan, the expected path as a black line, period axis from zero."""
-    _fan(ax, periods, band, colour)
+    """Percentile fan, the expected path as a black line, period axis from zero.
+
+    `band` None (a ``keep: totals`` run kept no per-period paths) draws the expected path only,
+    with a note saying why there is no fan.
+    """
+    if band is not None:
+        _fan(ax, periods, band, colour)
+    else:
+        ax.text(
+            0.01,
+            0.02,
+            "no fan: the run kept per-path totals only (simulation.keep: totals)",
+            transform=ax.transAxes,
+            fontsize="small",
+            color=PALETTE["black"],
+            gid="no-fan-note",
+        )
     ax.plot(
         periods,
         expected,
@@ -94,8 +109,8 @@ def plot_loss_term_structure(result: SimulationResult, *, ax: Axes | None = None
     ... # doctest: +SKIP
     """
     data = result.data
-    band = result.quantiles_by_period("loss", FAN_QUANTILES)
-    periods = band["period"].to_numpy()
+    band = result.quantiles_by_period("loss", FAN_QUANTILES) if result.keeps_paths else None
+    periods = data["period"].to_numpy()
     exact = "exact_loss" in data
     mean = data["exact_loss"] if exact else result.expected_by_period("loss")
     with _plot_style():
@@ -103,7 +118,7 @@ def plot_loss_term_structure(result: SimulationResult, *, ax: Axes | None = None
         _fan_with_expected(
             ax,
             periods,
-            band.to_numpy(),
+            None if band is None else band.to_numpy(),
             mean.to_numpy(),
             colour=PALETTE["blue"],
             label="expected loss" + (" (exact)" if exact else " (Monte Carlo mean)"),
@@ -148,7 +163,7 @@ def plot_cumulative_default_rate(result: SimulationResult, *, ax: Axes | None = 
         _fan_with_expected(
             ax,
             periods,
-            cdr["quantiles"].to_numpy(),
+            cdr["quantiles"].to_numpy() if cdr.attrs.get("quantiles", 1) else None,
             cdr["expected"].to_numpy(),
             colour=PALETTE["vermillion"],
             label="expected" + (" (exact)" if exact else " (Monte Carlo mean)"),

@@ -316,6 +316,7 @@ class SimulationConfig(_Model):
     qmc_replicates: StrictInt = Field(default=16, ge=2, le=1024)
     parameter_uncertainty: bool = True
     approximation: Literal["none", "large_pool"] = "none"
+    keep: Literal["paths", "totals"] = "paths"
     large_pool_min_customers: StrictInt = Field(default=1000, ge=1)
     backend: Literal["local", "dask"] = "local"
     scheduler: str | None = None
@@ -438,6 +439,16 @@ class ScenarioConfig(_Model):
     @classmethod
     def _alert_names(cls, v: list[AlertConfig]) -> list[AlertConfig]:
         return _unique_names("alert", v)
+
+    @model_validator(mode="after")
+    def _alerts_need_paths(self) -> ScenarioConfig:
+        if self.alerts and self.simulation.keep == "totals":
+            raise ValueError(
+                f"alerts {[a.name for a in self.alerts]} watch per-period KPIs of every path, but "
+                "`simulation: {keep: totals}` keeps per-path totals only; set `keep: paths` or "
+                "run the alerts in a separate, smaller run"
+            )
+        return self
 
     @model_validator(mode="after")
     def _churn_alerts(self) -> ScenarioConfig:

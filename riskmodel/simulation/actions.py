@@ -28,6 +28,7 @@ import numpy as np
 import xarray as xr
 
 from riskmodel.scenarios.load import Scenario
+from riskmodel.simulation.engine import path_total
 
 __all__ = ["action_cost", "add_action_counterfactuals"]
 
@@ -92,8 +93,8 @@ def add_action_counterfactuals(
     costs = []
     for name in names:
         other = rerun(scenario.without_action(name))
-        per_path["loss"].append(other["loss"].sum("period", skipna=False).to_numpy())
-        per_path["value"].append(xr.dot(other["margin"], df, dim="period").to_numpy())
+        per_path["loss"].append(path_total(other, "loss").to_numpy())
+        per_path["value"].append(path_total(other, "margin", discounted=True).to_numpy())
         per_path["churn_value_lost"].append(other["churn_value_lost"].to_numpy())
         exact["loss"].append(float(other["exact_loss"].sum()))
         exact["ecl"].append(float((other["exact_loss"] * df).sum()))

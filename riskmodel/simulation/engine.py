@@ -386,6 +386,8 @@ def _simulate(
         len(scenario.segments),
         scenario.states.n,
         scenario.portfolio.n_cohorts,
+        keep=cfg.simulation.keep,
+        discount=np.cumprod(1.0 / (1.0 + scenario.discount_rate)),
     )
     bar = _progress(paths, progress, f"simulating {scenario.name}")
     tick = bar.update if bar is not None else (lambda _n: None)
@@ -430,14 +432,20 @@ EXACT_VARIABLES = (
 """Variables of `expected_term_structure` stored in every result as ``exact_<name>``."""
 
 
+PER_PERIOD = ("loss", "defaults", "churn", "margin")
+"""Per-path, per-period outputs; with ``simulation.keep: totals`` only their per-path totals
+(plain and discounted) and per-period weighted means are kept."""
+
+
 class _Store:
-    """Preallocated per-path arrays; each block writes its own slice (no concatenation copy)."""
+    """Preallocated per-path arrays; each block writes its own slice (no concatenation copy).
+
+    With ``keep="totals"`` the (path, period) outputs are reduced block by block to per-path
+    totals and discounted totals and to per-period weighted sums, so memory beyond the per-path
+    totals is bounded by the blocks in flight, whatever the number of paths.
+    """
 
     PER_PATH = (
-        "loss",
-        "defaults",
-        "churn",
-        "margin",
         "loss_by_segment",
         "loss_by_cohort",
         "weight",
@@ -446,28 +454,69 @@ class _Store:
     )
 
     def __init__(
-        self, paths: int, horizon: int, n_segments: int, n_states: int, n_cohorts: int
+        self,
+        paths: int,
+        horizon: int,
+        n_segments: int,
+        n_states: int,
+        n_cohorts: int,
+        *,
+        discount: np.ndarray,
+        keep: str = "paths",
     ) -> None:
-        self.loss = np.empty((paths, horizon))
-        self.defaults = np.empty((paths, horizon))
-        self.churn = np.empty((paths, horizon))
-        self.margin = np.empty((paths, horizon))
+        self.keep = keep
+        self.discount = discount
+        shape = (paths, horizon) if keep == "paths" else (paths,)
+        for name in PER_PERIOD:
+            setattr(self, name, np.empty(shape))
+            if keep == "totals":
+                setattr(self, f"{name}_discounted", np.empty(paths))
         self.loss_by_segment = np.empty((paths, n_segments))
         self.loss_by_cohort = np.empty((paths, n_cohorts))
         self.weight = np.empty(paths)
         self.draw = np.empty(paths, dtype=np.int64)
         self.churn_value_lost = np.empty(paths)
         self.occupancy_blocks: dict[int, np.ndarray] = {}
+        self.period_sum_blocks: dict[int, np.ndarray] = {}  # (variable, period) weighted sums
 
     def put(self, block: tuple[int, int, int], out: BlockOutput) -> None:
         b, start, n = block
         for name in self.PER_PATH:
             getattr(self, name)[start : start + n] = getattr(out, name)
+        if self.keep == "paths":
+            for name in PER_PERIOD:
+                getattr(self, name)[start : start + n] = getattr(out, name)
+        else:
+            for name in PER_PERIOD:
+                values = getattr(out, name)
+                getattr(self, name)[start : start + n] = values.sum(axis=1)
+                getattr(self, f"{name}_discounted")[start : start + n] = values @ self.discount
+            self.period_sum_blocks[b] = np.stack(
+                [out.weight @ getattr(out, name) for name in PER_PERIOD]
+            )
         self.occupancy_blocks[b] = out.occupancy
 
     def occupancy_sum(self) -> np.ndarray:
         # sum in block order so the float result does not depend on completion order
         return sum(self.occupancy_blocks[b] for b in sorted(self.occupancy_blocks))
+
+    def period_sums(self) -> np.ndarray:
+        """Weighted sums over paths per variable of `PER_PERIOD` and period, in block order."""
+        return sum(self.period_sum_blocks[b] for b in sorted(self.period_sum_blocks))
+
+
+def path_total(ds: xr.Dataset, variable: str, *, discounted: bool = False) -> xr.DataArray:
+    """Per-path total over the horizon of a per-period output (dims: path).
+
+    Works on both kinds of result: with (path, period) outputs it sums (or discounts and sums)
+    them; a ``keep: totals`` run stored the totals themselves.
+    """
+    da = ds[variable]
+    if "period" not in da.dims:
+        return ds[f"{variable}_discounted"] if discounted else da
+    if discounted:  # a dot product: no (path, period) temporary at 10^6 paths
+        return xr.dot(da, ds["discount_factor"], dim="period")
+    return da.sum("period", skipna=False)  # no NaNs; avoids nansum's full-size copy
 
 
 def _assemble(
@@ -494,19 +543,17 @@ def _assemble(
     cat = lambda name: getattr(store, name)  # noqa: E731
     h = scenario.horizon
     periods = np.arange(1, h + 1)
-    discount = np.cumprod(1.0 / (1.0 + scenario.discount_rate))
+    discount = store.discount
     occupancy = store.occupancy_sum() / paths
     pf = scenario.portfolio.table
     exposure_by_segment = [
         float(pf.loc[pf.segment == s, "exposure"].sum()) for s in scenario.segments
     ]
     cfg = scenario.config
+    per_period = ("path", "period") if store.keep == "paths" else ("path",)
     ds = xr.Dataset(
         {
-            "loss": (("path", "period"), cat("loss")),
-            "defaults": (("path", "period"), cat("defaults")),
-            "churn": (("path", "period"), cat("churn")),
-            "margin": (("path", "period"), cat("margin")),
+            **{name: (per_period, cat(name)) for name in PER_PERIOD},
             "loss_by_segment": (("path", "segment"), cat("loss_by_segment")),
             "loss_by_cohort": (("path", "cohort"), cat("loss_by_cohort")),
             "weight": ("path", cat("weight")),
@@ -540,14 +587,34 @@ def _assemble(
                 tilt is not None or (z_mean is not None and bool(np.any(z_mean != 0)))
             ),
             "importance_method": method,
+            "keep": store.keep,
             "stresses": json.dumps(dict(scenario.stresses)),
             **scenario.states.to_attrs(),
         },
     )
-    ds["loss"].attrs.update(units="currency", long_name="credit loss in the period (EAD × LGD)")
-    ds["defaults"].attrs.update(units="customers", long_name="customers defaulting in the period")
-    ds["churn"].attrs.update(units="customers", long_name="customers churning in the period")
-    ds["margin"].attrs.update(units="currency", long_name="margin earned in the period")
+    described = {
+        "loss": ("currency", "credit loss (EAD × LGD)"),
+        "defaults": ("customers", "customers defaulting"),
+        "churn": ("customers", "customers churning"),
+        "margin": ("currency", "margin earned"),
+    }
+    for name, (units, what) in described.items():
+        if store.keep == "paths":
+            ds[name].attrs.update(units=units, long_name=f"{what} in the period")
+            continue
+        ds[name].attrs.update(units=units, long_name=f"{what} over the horizon, per path")
+        ds[f"{name}_discounted"] = ("path", cat(f"{name}_discounted"))
+        ds[f"{name}_discounted"].attrs.update(
+            units=units, long_name=f"{what}, discounted and summed over the horizon, per path"
+        )
+    if store.keep == "totals":
+        sums = store.period_sums() / paths
+        for k, name in enumerate(PER_PERIOD):
+            ds[f"mc_mean_{name}"] = ("period", sums[k])
+            ds[f"mc_mean_{name}"].attrs.update(
+                units=described[name][0],
+                long_name=f"Monte Carlo estimate of the expected {described[name][1]} per period",
+            )
     ds["churn_value_lost"].attrs.update(
         units="currency",
         long_name="discounted margin the path's churners would have earned to the horizon",
