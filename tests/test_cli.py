@@ -108,7 +108,7 @@ def _boom(*args, **kwargs):
 
 
 def test_failed_run_leaves_no_output_folder(tiny_yaml, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(riskmodel.report, "_write_figures", _boom)
+    monkeypatch.setattr(riskmodel.report.run, "_write_figures", _boom)
     out = tmp_path / "out"
     assert _run(str(tiny_yaml), "--out", str(out)) == 1
     assert not out.exists()
@@ -119,7 +119,7 @@ def test_failed_run_leaves_no_output_folder(tiny_yaml, tmp_path, monkeypatch, ca
 
 
 def test_traceback_flag_prints_the_traceback(tiny_yaml, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(riskmodel.report, "_write_figures", _boom)
+    monkeypatch.setattr(riskmodel.report.run, "_write_figures", _boom)
     assert main(["--traceback", "run", str(tiny_yaml), "--out", str(tmp_path / "o")]) == 1
     assert "Traceback (most recent call last)" in capsys.readouterr().err
 
@@ -128,7 +128,7 @@ def test_failed_rerun_keeps_the_previous_report(tiny_yaml, tmp_path, monkeypatch
     out = tmp_path / "out"
     assert _run(str(tiny_yaml), "--out", str(out), "--seed", "1") == 0
     before = {name: (out / name).read_bytes() for name in FILES}
-    monkeypatch.setattr(riskmodel.report, "_write_figures", _boom)
+    monkeypatch.setattr(riskmodel.report.run, "_write_figures", _boom)
     assert _run(str(tiny_yaml), "--out", str(out), "--seed", "2") == 1
     assert {name: (out / name).read_bytes() for name in FILES} == before
     assert _leftovers(tmp_path) == []
@@ -144,7 +144,7 @@ def test_keyboard_interrupt_exits_130_and_keeps_the_previous_report(
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(riskmodel.report, "_write_figures", interrupt)
+    monkeypatch.setattr(riskmodel.report.run, "_write_figures", interrupt)
     assert _run(str(tiny_yaml), "--out", str(out), "--seed", "2") == 130
     assert (out / "summary.json").read_bytes() == before
     assert _leftovers(tmp_path) == []

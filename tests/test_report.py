@@ -206,7 +206,7 @@ def test_failure_removes_the_temporary_folder(run, tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(report, "render_html", fail)
+    monkeypatch.setattr(report.run, "render_html", fail)
     with pytest.raises(OSError, match="disk full"):
         write_run_report(result, scenario, tmp_path / "x")
     assert list(tmp_path.iterdir()) == []

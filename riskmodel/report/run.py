@@ -1,55 +1,42 @@
-"""Write a run's folder (``summary.json``, ``results.nc``, ``figures/*.png``, ``report.html``,
-``report.md``) and a scenario comparison's folder (``comparison.csv``, ``comparison.json``,
-figures, report).
+"""Write a run's folder: ``summary.json``, ``results.nc``, ``figures/*.png``, ``report.html``
+and ``report.md``.
 
-Folders are written atomically (`write_folder_atomic`): everything is built in a hidden temporary
-sibling folder, which is then renamed into place. A failed or interrupted run leaves no trace,
-and an earlier complete report in the same place stays untouched until the new one is complete.
-
-The HTML report is self-contained (inline CSS, figures as base64 data URIs, no scripts, no
-external resources), so it can be mailed or archived as one file. It is assembled from small
-section builders (`_section_*`), each returning an HTML fragment. ``report.md`` repeats the
-headline table with relative links to ``figures/*.png``, for pasting into documents. The figures
-themselves are drawn by `riskmodel.plotting.figures`.
+The HTML report is assembled from small section builders (`_section_*`), each returning an HTML
+fragment, in the order of `SECTIONS`. ``report.md`` repeats the headline table with relative
+links to ``figures/*.png``, for pasting into documents. The figures themselves are drawn by
+`riskmodel.plotting.figures`; the folder is written atomically by
+`riskmodel.report.files.write_folder_atomic`.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import html
-import json
 import math
-import os
 import platform
-import shutil
-import tempfile
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import xarray as xr
 
-from riskmodel.metrics.alerts import alerts_to_dict, evaluate_alerts
-from riskmodel.metrics.compare import ComparisonResult
+from riskmodel.metrics.alerts import evaluate_alerts
 from riskmodel.metrics.result import SimulationResult
 from riskmodel.metrics.risk import RiskMeasures, format_level
+from riskmodel.report.files import _write_summary, build_summary, write_folder_atomic
+from riskmodel.report.html import (
+    _e,
+    _figure,
+    _num,
+    _page,
+    _per_period_text,
+    _section,
+    _table,
+    _with_se,
+)
 from riskmodel.scenarios.load import Scenario
 
-__all__ = [
-    "COMPARISON_SECTIONS",
-    "SECTIONS",
-    "OutputDirError",
-    "build_summary",
-    "check_output_dir",
-    "render_comparison_html",
-    "render_html",
-    "render_markdown",
-    "write_comparison_report",
-    "write_folder_atomic",
-    "write_run_report",
-]
+__all__ = ["SECTIONS", "render_html", "render_markdown", "write_run_report"]
 
 SECTIONS: tuple[str, ...] = (
     "Headline figures",
@@ -63,156 +50,6 @@ SECTIONS: tuple[str, ...] = (
     "Provenance",
 )
 """Headings of the run report's sections, in order."""
-
-COMPARISON_SECTIONS: tuple[str, ...] = (
-    "Scenarios side by side",
-    "Probability-weighted ECL",
-    "Comparison figures",
-    "Scenario settings",
-    "Provenance",
-)
-"""Headings of the comparison report's sections, in order."""
-
-# a folder holding one of these files is a riskmodel report that may be replaced
-_MARKERS = ("summary.json", "comparison.json", "sensitivity.json")
-
-
-class OutputDirError(ValueError):
-    """The output folder cannot hold a report (a file is in the way, or it holds other data)."""
-
-
-# --------------------------------------------------------------------------- output folder
-def check_output_dir(out_dir: str | Path) -> Path:
-    """Check that a report can be written to `out_dir` and return its absolute path.
-
-    The folder may not exist yet (its parents are created when writing), may be empty, or may
-    hold an earlier report (a ``summary.json`` or ``comparison.json``), which a new run replaces.
-    Nothing is created.
-
-    Raises
-    ------
-    OutputDirError
-        If `out_dir` is a file, a folder with other contents, or under a path that cannot be
-        created or written.
-    """
-    path = Path(out_dir).expanduser()
-    path = path.resolve() if path.is_symlink() else Path(os.path.normpath(path.absolute()))
-    if path.exists() and not path.is_dir():
-        raise OutputDirError(
-            f"{out_dir}: the output path exists and is not a folder; pass --out with a folder."
-        )
-    is_report = any((path / m).is_file() for m in _MARKERS)
-    if path.is_dir() and any(path.iterdir()) and not is_report:
-        raise OutputDirError(
-            f"{out_dir}: the output folder exists and is not a riskmodel report (no "
-            f"{' or '.join(_MARKERS)}); "
-            "a run replaces its output folder, so choose a new or empty folder with --out."
-        )
-    ancestor = path.parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
-        raise OutputDirError(
-            f"{out_dir}: cannot create the output folder under {ancestor} (not a writable "
-            "folder); choose another place with --out."
-        )
-    return path
-
-
-def _umask() -> int:
-    try:  # Linux: read it without changing process state
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
-
-
-def _swap_into_place(tmp: Path, out_dir: Path) -> None:
-    """Rename the finished `tmp` folder to `out_dir`, replacing an earlier report."""
-    umask = _umask()  # mkdtemp/mkstemp make private (0700/0600) entries: use the usual modes
-    for path in [tmp, *tmp.rglob("*")]:
-        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
-    if not out_dir.exists():
-        os.rename(tmp, out_dir)
-        return
-    old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
-    os.rename(out_dir, old)
-    try:
-        os.rename(tmp, out_dir)
-    except BaseException:
-        os.rename(old, out_dir)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def write_folder_atomic(out_dir: str | Path, fill: Callable[[Path], None]) -> Path:
-    """Build a report folder with `fill` in a temporary sibling, then swap it into place.
-
-    Parameters
-    ----------
-    out_dir : str or Path
-        The folder to write; checked with `check_output_dir`. Parents are created.
-    fill : callable
-        ``fill(folder)`` writes every file into the (empty, temporary) `folder`.
-
-    Returns
-    -------
-    Path
-        The absolute path of the folder.
-
-    Raises
-    ------
-    OutputDirError
-        If `out_dir` cannot hold a report. Any error of `fill` propagates; then nothing is left
-        behind and an earlier report at `out_dir` is untouched.
-    """
-    out_dir = check_output_dir(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    try:
-        fill(tmp)
-        _swap_into_place(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
-
-
-# --------------------------------------------------------------------------- summary.json
-def _json_ready(value: Any) -> Any:
-    """Plain JSON types; NaN/inf become null (JSON has no NaN)."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def build_summary(
-    result: SimulationResult, scenario: Scenario, extra: Mapping[str, Any] | None = None
-) -> dict:
-    """``result.summary()`` plus ``alerts`` (if the scenario has any), ``scenario_file``,
-    ``inputs`` (file → SHA-256) and `extra`."""
-    summary = result.summary()
-    if scenario.config.alerts:
-        summary["alerts"] = alerts_to_dict(evaluate_alerts(result, scenario.config.alerts))
-    summary["scenario_file"] = None if scenario.source is None else str(scenario.source)
-    summary["inputs"] = dict(scenario.inputs)
-    summary.update(extra or {})
-    return _json_ready(summary)
-
-
-def _write_summary(folder: Path, summary: dict) -> None:
-    text = json.dumps(summary, indent=2, allow_nan=False)
-    (folder / "summary.json").write_text(text + "\n", encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- figures
@@ -230,76 +67,6 @@ def _write_figures(
     for name, png in out.items():
         (folder / f"{name}.png").write_bytes(png)
     return out
-
-
-# --------------------------------------------------------------------------- HTML helpers
-_CSS = """
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1a1a1a;
-margin:0;background:#fafafa}
-main{max-width:960px;margin:0 auto;padding:24px 32px 48px;background:#fff}
-h1{font-size:1.6em;margin:0 0 4px}h2{font-size:1.2em;margin:32px 0 8px;padding-bottom:4px;
-border-bottom:2px solid #0072B2}
-p.lead{color:#555;margin:0 0 16px}
-table{border-collapse:collapse;width:100%;margin:8px 0}
-th,td{padding:5px 10px;border-bottom:1px solid #e5e5e5;text-align:left;vertical-align:top}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-th{background:#f2f6fa;font-weight:600}
-span.se{color:#666;font-size:.9em}
-code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em;word-break:break-all}
-figure{margin:8px 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{color:#555;font-size:.9em}
-footer{margin-top:32px;color:#777;font-size:.85em}
-"""
-
-
-def _e(value: Any) -> str:
-    """Escape any value for HTML text or attributes."""
-    return html.escape(str(value), quote=True)
-
-
-def _num(value: float | None, *, digits: int = 0) -> str:
-    """Thousands-separated number; small numbers keep 4 significant digits; None/NaN → —."""
-    if value is None or not math.isfinite(value):
-        return "—"
-    if abs(value) >= 100 or value == 0:
-        return f"{value:,.{digits}f}"
-    return f"{value:,.4g}"
-
-
-def _with_se(value: float | None, se: float | None, *, digits: int = 0) -> str:
-    text = _num(value, digits=digits)
-    if se is None or not math.isfinite(se):
-        return text
-    return f'{text} <span class="se">± {_num(se, digits=digits)}</span>'
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], numeric: set[int]) -> str:
-    """A table; cells are given as HTML (escape user strings before)."""
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
-            for i, c in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _section(title: str, body: str) -> str:
-    anchor = title.lower().replace(" ", "-")
-    return f'<section id="{_e(anchor)}"><h2>{_e(title)}</h2>{body}</section>'
-
-
-def _per_period_text(values, *, digits: int = 4, limit: int = 12) -> str:
-    vals = [float(v) for v in values]
-    if len(set(vals)) == 1:
-        return f"{vals[0]:.{digits}g} in every period"
-    shown = ", ".join(f"{v:.{digits}g}" for v in vals[:limit])
-    more = f", … ({len(vals)} periods)" if len(vals) > limit else ""
-    return f"[{shown}{more}]"
 
 
 # --------------------------------------------------------------------------- sections
@@ -418,26 +185,6 @@ def _stresses_html(stresses: Mapping[str, Any]) -> str:
         "lists repeat their last value to the horizon.</p>"
     )
     return "<h3>Stresses applied</h3>" + _table(("Stress", "Applied"), rows, numeric=set()) + note
-
-
-def _figure(name: str, figures: Mapping[str, bytes]) -> str:
-    """One embedded figure (a base64 data URI) with its caption; '' if it was not drawn."""
-    from riskmodel.plotting.figures import RUN_FIGURE_CAPTIONS
-
-    png = figures.get(name)
-    if png is None:
-        return ""
-    data = base64.b64encode(png).decode("ascii")
-    caption = RUN_FIGURE_CAPTIONS.get(name, name.replace("_", " "))
-    return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{_e(caption)}">'
-        f"<figcaption>{_e(caption)} (also <code>figures/{_e(name)}.png</code>)</figcaption>"
-        "</figure>"
-    )
-
-
-def _section_figures(figures: Mapping[str, bytes], title: str) -> str:
-    return _section(title, "".join(_figure(name, figures) for name in figures))
 
 
 def _section_term_structure(summary: dict, figures: Mapping[str, bytes]) -> str:
@@ -667,18 +414,6 @@ def _section_provenance(summary: dict, result: SimulationResult) -> str:
     return _section("Provenance", body)
 
 
-def _page(title: str, lead: str, sections: list[str]) -> str:
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>"
-        f'<header><h1>{_e(title)}</h1><p class="lead">{_e(lead)}</p></header>'
-        + "".join(sections)
-        + "<footer>Generated by riskmodel. Every figure is a Monte Carlo estimate; ± is one "
-        "standard error.</footer></main></body></html>\n"
-    )
-
-
 def render_html(
     result: SimulationResult, scenario: Scenario, summary: dict, figures: Mapping[str, bytes]
 ) -> str:
@@ -799,196 +534,3 @@ def write_run_report(
         (tmp / "report.md").write_text(render_markdown(summary, figures), encoding="utf-8")
 
     return write_folder_atomic(out_dir, fill)
-
-
-# --------------------------------------------------------------------------- comparison report
-def _section_comparison_table(cmp: ComparisonResult) -> str:
-    ds, levels = cmp.data, cmp.levels
-
-    def cell(i: int, var: str, err: str, k: int | None = None, digits: int = 0) -> str:
-        v, e = ds[var].values[i], ds[err].values[i]
-        if k is not None:
-            v, e = v[k], e[k]
-        return _with_se(float(v), float(e), digits=digits)
-
-    pct = [f"{format_level(100 * q)}%" for q in levels]
-    risk_header = (
-        "Scenario",
-        "Weight",
-        "EL",
-        *(f"VaR {p}" for p in pct),
-        *(f"ES {p}" for p in pct),
-    )
-    credit_header = ("Scenario", "ECL lifetime", "ECL 12 periods", "Defaults", "Churn", "Margin")
-    risk_rows, credit_rows = [], []
-    for i, name in enumerate(cmp.scenarios):
-        weight = float(ds["weight"].values[i])
-        risk_rows.append(
-            (
-                _e(name),
-                "—" if math.isnan(weight) else f"{weight:g}",
-                cell(i, "expected", "stderr_expected"),
-                *(cell(i, "var", "stderr_var", k) for k in range(len(levels))),
-                *(cell(i, "es", "stderr_es", k) for k in range(len(levels))),
-            )
-        )
-        credit_rows.append(
-            (
-                _e(name),
-                _num(float(ds["ecl_lifetime"].values[i])),
-                _num(float(ds["ecl_12_period"].values[i])),
-                cell(i, "expected_defaults", "stderr_defaults", digits=1),
-                cell(i, "expected_churn", "stderr_churn", digits=1),
-                cell(i, "expected_value", "stderr_value"),
-            )
-        )
-    note = (
-        f"<p>{int(ds.attrs['paths']):,} paths per scenario on common random numbers (the same "
-        "seed, so path <i>i</i> sees the same innovations in every scenario): differences "
-        "between scenarios are far more precise than each figure's own ± (one Monte Carlo "
-        "standard error). Total loss over each scenario's horizon; ECL and margin discounted; "
-        "defaults and churn in expected customers. The same figures are in "
-        "<code>comparison.csv</code>.</p>"
-    )
-    tables = _table(risk_header, risk_rows, numeric=set(range(1, len(risk_header)))) + _table(
-        credit_header, credit_rows, numeric=set(range(1, len(credit_header)))
-    )
-    return _section("Scenarios side by side", tables + note)
-
-
-def _section_weighted_ecl(cmp: ComparisonResult) -> str:
-    if cmp.weights is None:
-        body = (
-            "<p>No scenario weights given. Add a top-level <code>weight:</code> to every "
-            "scenario file (weights summing to 1) for the probability-weighted ECL.</p>"
-        )
-        return _section("Probability-weighted ECL", body)
-    rows = [
-        ("ECL, lifetime (discounted)", _num(cmp.weighted_ecl)),
-        ("ECL, first 12 periods (discounted)", _num(cmp.weighted_ecl_12_period)),
-    ]
-    terms = " + ".join(
-        f"{w:g} × {_e(n)}" for n, w in zip(cmp.scenarios, cmp.weights.tolist(), strict=True)
-    )
-    note = f"<p>Σ weight × ECL over the scenarios: {terms} (IFRS 9 §5.5.17, B5.5.42).</p>"
-    return _section(
-        "Probability-weighted ECL", _table(("Measure", "Value"), rows, numeric={1}) + note
-    )
-
-
-def _section_comparison_settings(scenarios: Sequence[Scenario]) -> str:
-    rows = [
-        (
-            _e(sc.name),
-            _e(sc.config.description or "—"),
-            _e(f"{sc.horizon}"),
-            _e(_per_period_text(sc.shift)),
-            f"<code>{_e(sc.source or '—')}</code>",
-        )
-        for sc in scenarios
-    ]
-    header = ("Scenario", "Description", "Horizon", "Systematic shift (mean of Z)", "File")
-    return _section("Scenario settings", _table(header, rows, numeric={2}))
-
-
-def _section_comparison_provenance(summary: dict, scenarios: Sequence[Scenario]) -> str:
-    inputs = {f: h for sc in scenarios for f, h in sc.inputs.items()}
-    rows = [(f"<code>{_e(f)}</code>", f"<code>{_e(h)}</code>") for f, h in inputs.items()]
-    files = _table(("Input file", "SHA-256"), rows or [("—", "—")], numeric=set())
-    seconds = summary.get("run_seconds")
-    facts = [
-        ("riskmodel version", _e(summary.get("riskmodel_version", ""))),
-        ("Seed", _e(summary["seed"] if summary.get("seed") is not None else "none")),
-        ("Seed entropy", f"<code>{_e(summary.get('entropy', ''))}</code>"),
-        ("Run time", "—" if seconds is None else f"{float(seconds):.2f} s"),
-        ("Report written", _e(_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))),
-        ("Python / platform", _e(f"{platform.python_version()} / {platform.platform()}")),
-    ]
-    return _section("Provenance", files + _table(("Item", "Value"), facts, numeric=set()))
-
-
-def render_comparison_html(
-    comparison: ComparisonResult,
-    scenarios: Sequence[Scenario],
-    summary: dict,
-    figures: Mapping[str, bytes],
-) -> str:
-    """The self-contained HTML report of a scenario comparison."""
-    sections = [
-        _section_comparison_table(comparison),
-        _section_weighted_ecl(comparison),
-        _section_figures(figures, title="Comparison figures"),
-        _section_comparison_settings(scenarios),
-        _section_comparison_provenance(summary, scenarios),
-    ]
-    names = ", ".join(comparison.scenarios)
-    return _page(f"riskmodel comparison: {names}", f"Scenarios side by side: {names}", sections)
-
-
-def write_comparison_report(
-    comparison: ComparisonResult,
-    scenarios: Sequence[Scenario],
-    out_dir: str | Path,
-    *,
-    extra: Mapping[str, Any] | None = None,
-) -> Path:
-    """Write a comparison folder atomically and return its path.
-
-    Contents: ``comparison.csv`` (one row per scenario), ``comparison.json``
-    (``comparison.to_dict()`` plus ``riskmodel_version``, ``scenario_files``, ``inputs`` and
-    `extra`), ``figures/comparison.png``, ``figures/loss_distributions.png`` (overlaid
-    distributions) and a self-contained ``report.html``.
-
-    Parameters
-    ----------
-    comparison : ComparisonResult
-        From `riskmodel.metrics.compare.compare_scenarios`.
-    scenarios : sequence of Scenario
-        The compared scenarios (settings and input files for the report).
-    out_dir : str or Path
-        The folder; an earlier report there is replaced only once the new one is complete.
-    extra : mapping, optional
-        JSON-ready entries added to ``comparison.json`` (e.g. ``run_seconds``).
-
-    Returns
-    -------
-    Path
-
-    Raises
-    ------
-    OutputDirError
-        If `out_dir` is a file or a folder that is not an earlier report.
-
-    Examples
-    --------
-    >>> from riskmodel.metrics.compare import compare_scenarios  # doctest: +SKIP
-    >>> cmp = compare_scenarios(scenarios, paths=2000)  # doctest: +SKIP
-    >>> write_comparison_report(cmp, scenarios, "reports/compare")  # doctest: +SKIP
-    """
-    from riskmodel import __version__
-
-    def fill(tmp: Path) -> None:
-        summary = {"riskmodel_version": __version__, **comparison.to_dict()}
-        summary["scenario_files"] = {
-            sc.name: None if sc.source is None else str(sc.source) for sc in scenarios
-        }
-        summary["inputs"] = {f: h for sc in scenarios for f, h in sc.inputs.items()}
-        summary = _json_ready({**summary, **(extra or {})})
-        comparison.to_dataframe().to_csv(tmp / "comparison.csv")
-        text = json.dumps(summary, indent=2, allow_nan=False)
-        (tmp / "comparison.json").write_text(text + "\n", encoding="utf-8")
-        figures = _write_comparison_figures(comparison, tmp / "figures")
-        html_text = render_comparison_html(comparison, scenarios, summary, figures)
-        (tmp / "report.html").write_text(html_text, encoding="utf-8")
-
-    return write_folder_atomic(out_dir, fill)
-
-
-def _write_comparison_figures(comparison: ComparisonResult, folder: Path) -> dict[str, bytes]:
-    from riskmodel.plotting.figures import comparison_figures
-
-    folder.mkdir()
-    out = comparison_figures(comparison)
-    for name, png in out.items():
-        (folder / f"{name}.png").write_bytes(png)
-    return out
