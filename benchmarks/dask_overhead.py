@@ -1,6 +1,6 @@
 """Dask overhead: the bundled baseline scenario in-process against a local 2-worker Dask cluster.
 
-Runs 10^5 paths of ``scenarios/baseline.yaml`` (24 periods, 8 cohorts, 122,000 customers) with
+Runs 10^5 paths of ``scenarios/baseline.yaml`` (36 periods, 8 cohorts, 122,000 customers) with
 the same seed three ways:
 
 1. in-process (threads; ``backend: local``),
