@@ -275,10 +275,36 @@ class FactorTilt:
     loss_scale: float  # standard deviation of the separable loss Σ g_t(Z_t) under no tilt
     target: float  # the large-pool loss the tilt aims at (its tilted mean)
     p_plain: float = TILT_P_PLAIN
+    # posterior draws (D > 1): λ_D(d) = θ a_d − K_D(θ), log of the tilted over the uniform
+    # probability of draw d, and the cumulative tilted draw probabilities; None for D = 1
+    draw_log_ratio: np.ndarray | None = None  # (D,)
+    draw_cdf: np.ndarray | None = None  # (D,)
 
     @property
     def horizon(self) -> int:
         return self.log_ratio.shape[0]
+
+    def sample_draws(
+        self, rng: np.random.Generator, tilted: np.ndarray, n_draws: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior draw of each path and its log ratio ``λ_D`` (zeros without a draw term).
+
+        One uniform per path: plain paths take the draw ``⌊u D⌋`` (uniform), tilted paths
+        invert the tilted draw probabilities.
+        """
+        n = tilted.size
+        if n_draws <= 1:
+            return np.zeros(n, dtype=np.intp), np.zeros(n)
+        u = rng.random(n)
+        if self.draw_cdf is None:
+            return np.minimum((u * n_draws).astype(np.intp), n_draws - 1), np.zeros(n)
+        draw = np.where(
+            tilted,
+            np.searchsorted(self.draw_cdf, u, side="right"),
+            (u * n_draws).astype(np.intp),
+        )
+        draw = np.minimum(draw, n_draws - 1)
+        return draw, self.draw_log_ratio[draw]
 
     def mean(self) -> np.ndarray:
         """Mean of each period's innovation under the tilt, shape (H,)."""
@@ -289,24 +315,31 @@ class FactorTilt:
         prob = np.diff(self.cdf, axis=1, prepend=0.0)
         return prob @ cell_mean
 
-    def sample(self, eps: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Innovations and weights from standard-normal `eps` (n, H) and the component draw.
+    def sample(
+        self, eps: np.ndarray, rng: np.random.Generator, n_draws: int = 1
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Innovations, weights and posterior draws from standard-normal `eps` (n, H).
 
         Each tilted path maps ``u = Φ(eps)`` through the tilted inverse CDF, period by period (a
         monotone map, so quasi-random `eps` stay low-discrepancy); plain paths keep `eps`.
-        Draws ``n`` uniforms from `rng` for the components.
+        Draws ``n`` uniforms from `rng` for the components and, with ``n_draws > 1``, ``n`` more
+        for the posterior draws (`sample_draws`).
         """
         n = eps.shape[0]
         tilted = rng.random(n) >= self.p_plain
         y = np.array(eps, dtype=float)
         if tilted.any():
             y[tilted] = self._inverse_cdf(ndtr(eps[tilted]))
-        return y, self.weight(y)
+        draw, draw_log_r = self.sample_draws(rng, tilted, n_draws)
+        return y, self.weight(y, draw_log_r), draw
 
-    def weight(self, y: np.ndarray) -> np.ndarray:
-        """Likelihood ratio of the standard normal against the defensive mixture at `y` (n, H)."""
+    def weight(self, y: np.ndarray, draw_log_ratio: np.ndarray | float = 0.0) -> np.ndarray:
+        """Likelihood ratio of the model against the defensive mixture at `y` (n, H).
+
+        `draw_log_ratio` is ``λ_D`` of each path's posterior draw (0 without a draw term).
+        """
         cell = np.clip(np.searchsorted(self.edges, y, side="right") - 1, 0, self.cdf.shape[1] - 1)
-        log_r = self.log_ratio[np.arange(self.horizon)[None], cell].sum(axis=1)
+        log_r = self.log_ratio[np.arange(self.horizon)[None], cell].sum(axis=1) + draw_log_ratio
         if self.p_plain <= 0:
             return np.exp(-log_r)
         log_q = np.logaddexp(np.log(self.p_plain), np.log1p(-self.p_plain) + log_r)
@@ -375,6 +408,39 @@ def period_effects(inp: KernelInputs, grid: np.ndarray) -> np.ndarray:
     return out
 
 
+def draw_effects(inp: KernelInputs, path: np.ndarray | None = None) -> np.ndarray:
+    """``a_d = L̄_d(shift) − L̄(shift)``: each posterior draw's large-pool loss on the central path.
+
+    ``L̄_d`` uses draw ``d``'s matrices and correlation, ``L̄`` the posterior-mean matrices (as
+    `period_effects`), so ``L̄ ≈ L̄(shift) + a_d + Σ_t g_t(y_t)`` adds one independent term for
+    the draw. Shape (D,); zeros for D = 1.
+    """
+    n_d = inp.n_draws
+    if n_d <= 1:
+        return np.zeros(n_d)
+    seg, t_idx, d_idx = inp.cohort_segment, inp.transient_idx, inp.default_idx
+    z = inp.shift if path is None else np.asarray(path, dtype=float)
+    occ = np.broadcast_to(_initial_occupancy(inp), (n_d, *_initial_occupancy(inp).shape)).copy()
+    rho = np.asarray(inp.correlation, dtype=float)[:, None, None]
+    loss = np.zeros(n_d)
+    for t in range(inp.horizon):
+        tt = t if inp.probit_pd.shape[1] > 1 else 0
+        a = inp.probit_pd[:, tt][:, seg]  # (D, C, Kt)
+        pdz = ndtr((a - np.sqrt(rho) * z[t]) / np.sqrt(1.0 - rho))
+        surv = inp.surv_prob[:, tt][:, seg]  # (D, C, Kt, K)
+        lgd_t = 1.0
+        if inp.lgd_sensitivity and 0.0 < inp.lgd_mean < 1.0:
+            lgd_t = ndtr(ndtri(inp.lgd_mean) - inp.lgd_sensitivity * z[t]) / inp.lgd_mean
+        live = occ[:, :, t_idx]  # (D, C, Kt)
+        defaults = (live * pdz).sum(axis=2)  # (D, C)
+        loss += defaults @ (inp.ead * inp.lgd_mean * inp.ead_factor[t]) * lgd_t
+        moved = np.einsum("dck,dckj->dcj", live * (1.0 - pdz), surv)
+        occ[:, :, t_idx] = 0.0
+        occ += moved
+        occ[:, :, d_idx] += defaults
+    return loss - float(large_pool_loss(inp, z[None])[0])
+
+
 def _tilted_cumulants(theta: float, g: np.ndarray, log_mass: np.ndarray):
     """``K_t(θ) = log E exp(θ g_t)`` per period, ``K'``, ``K''`` and tilted cell probabilities."""
     a = theta * g + log_mass[None]
@@ -388,25 +454,35 @@ def _tilted_cumulants(theta: float, g: np.ndarray, log_mass: np.ndarray):
     return k_t, float(mean.sum()), float(var.sum()), p
 
 
-def separable_quantile(g: np.ndarray, mass: np.ndarray, level: float, bins: int = 2**15) -> float:
+def separable_quantile(
+    g: np.ndarray,
+    mass: np.ndarray,
+    level: float,
+    bins: int = 2**15,
+    *,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
+) -> float:
     """Quantile of ``S = Σ_t g_t(Y_t)`` for independent periods with cell values `g` and masses.
 
     The distribution of the sum is the convolution of the periods' distributions, computed by FFT
     on a grid of `bins` points spanning the range of ``S`` (each period's values rounded to the
-    grid: error at most half a grid step per period). Returns the smallest grid value ``x`` with
-    ``P(S ≤ x) ≥ level``.
+    grid: error at most half a grid step per period). `extra` adds one more independent term
+    given as (values, probabilities), e.g. the posterior draw. Returns the smallest grid value
+    ``x`` with ``P(S ≤ x) ≥ level``.
     """
-    mass = np.broadcast_to(mass, g.shape)
-    low, high = g.min(axis=1), g.max(axis=1)
-    span = float((high - low).sum())
+    rows = list(zip(g, np.broadcast_to(mass, g.shape), strict=True))
+    if extra is not None:
+        rows.append((np.asarray(extra[0], dtype=float), np.asarray(extra[1], dtype=float)))
+    low = np.array([v.min() for v, _ in rows])
+    span = float(sum(v.max() - v.min() for v, _ in rows))
     if span <= 0:
         return float(low.sum())
     step = span / (bins - 1)
-    n_fft = 2 * bins  # the sum's index never exceeds bins − 1 (+ H rounding steps): no wrap-around
+    n_fft = 2 * bins  # the sum's index never exceeds bins − 1 (+ rounding steps): no wrap-around
     spectrum = np.ones(n_fft // 2 + 1, dtype=complex)
-    for t in range(g.shape[0]):
-        idx = np.rint((g[t] - low[t]) / step).astype(np.intp)
-        spectrum *= np.fft.rfft(np.bincount(idx, weights=mass[t], minlength=1), n_fft)
+    for (values, weights), v0 in zip(rows, low, strict=True):
+        idx = np.rint((values - v0) / step).astype(np.intp)
+        spectrum *= np.fft.rfft(np.bincount(idx, weights=weights, minlength=1), n_fft)
     pmf = np.clip(np.fft.irfft(spectrum, n_fft), 0.0, None)
     cdf = np.cumsum(pmf) / pmf.sum()  # P(S ≤ x_k)
     k = int(np.searchsorted(cdf, level - 1e-12))  # first k with P(S ≤ x_k) ≥ level
@@ -432,10 +508,16 @@ def factor_tilt(inp: KernelInputs, level: float, *, p_plain: float = TILT_P_PLAI
     width `TILT_CELL_WIDTH`; those approximations only affect efficiency: the weights use the
     same piecewise-constant tilt as the sampling, so estimates stay unbiased.
 
+    With posterior draws (D > 1) the draw is one more independent term: draw ``d`` is tilted
+    with the same θ by its effect ``a_d`` on the large-pool loss along the periods' tilted mean
+    path (`draw_effects`), found from a first, draw-free tilt. On the fitted example posterior
+    (2,000 draws, 20 replicates of 8,192 paths) this took the variance reduction of ES 99.9%
+    from 15× (draws sampled plainly) to 33×, and of VaR 99.9% from 4× to 23×; effects on the
+    central path instead gave 7× and 4×, because there a high-correlation draw lowers the loss.
+
     Returns None when the loss does not move with the factor (e.g. zero correlation).
     """
     from scipy.interpolate import CubicSpline
-    from scipy.optimize import brentq
 
     if not 0.5 < level < 1.0:
         raise ValueError(f"the importance-sampling level must be in (0.5, 1); got {level}.")
@@ -453,18 +535,43 @@ def factor_tilt(inp: KernelInputs, level: float, *, p_plain: float = TILT_P_PLAI
     g = CubicSpline(grid, effects, axis=1)(centre)  # (H, J)
     log_mass = np.log(_cell_mass(lo, hi))
     base = float(large_pool_loss(inp, inp.shift[None])[0])
-    _, mean0, var0, _ = _tilted_cumulants(0.0, g, log_mass)
+    _, _, var0, _ = _tilted_cumulants(0.0, g, log_mass)
     scale = float(np.sqrt(var0))
     if not np.isfinite(scale) or scale <= 1e-12 * abs(base) or scale == 0.0:
         return None
-    g, mean0 = g / scale, mean0 / scale  # θ in units of the separable loss's standard deviation
+    g = g / scale  # θ in units of the standard deviation of the periods' separable loss
+    tilt = _tilt_for(g, log_mass, edges, level, None, base=base, scale=scale, p_plain=p_plain)
+    if tilt is None or inp.n_draws <= 1:
+        return tilt
+    # the posterior draw as one more independent term: its effect on the loss along the
+    # periods' tilted mean path (the draws that make a stressed path worse are the ones the
+    # tail needs; on the central path, correlation draws even act the other way)
+    a = draw_effects(inp, inp.shift + tilt.mean()) / scale
+    if float(np.ptp(a)) <= 0:
+        return tilt
+    return _tilt_for(g, log_mass, edges, level, a, base=base, scale=scale, p_plain=p_plain)
+
+
+def _tilt_for(g, log_mass, edges, level, a, *, base, scale, p_plain) -> FactorTilt | None:
+    """θ and the tables for scaled period effects `g` and scaled draw effects `a` (or None)."""
+    from scipy.optimize import brentq
+
+    log_uniform = None if a is None else np.full(a.size, -np.log(a.size))
+
+    def mean(theta: float) -> float:
+        k1 = _tilted_cumulants(theta, g, log_mass)[1]
+        if a is not None:
+            k1 += _tilted_cumulants(theta, a[None], log_uniform)[1]
+        return k1
+
     # θ puts the tilted mean of the separable loss at its quantile: K'(θ) = x_q, K' increasing
-    x_q = separable_quantile(g, np.exp(log_mass), level)
-    if x_q <= mean0:  # the level is not in the upper tail of the loss: nothing to aim at
+    extra = None if a is None else (a, np.exp(log_uniform))
+    x_q = separable_quantile(g, np.exp(log_mass), level, extra=extra)
+    if x_q <= mean(0.0):  # the level is not in the upper tail of the loss: nothing to aim at
         return None
 
     def excess(log_theta: float) -> float:
-        return _tilted_cumulants(np.exp(log_theta), g, log_mass)[1] - x_q
+        return mean(np.exp(log_theta)) - x_q
 
     log_theta = np.log(1e-6)
     if excess(log_theta) < 0:  # bracket the root by growing θ (capped where K' saturates)
@@ -473,15 +580,23 @@ def factor_tilt(inp: KernelInputs, level: float, *, p_plain: float = TILT_P_PLAI
             lo_t, hi_t = hi_t, hi_t + np.log(4.0)
         log_theta = brentq(excess, lo_t, hi_t, xtol=1e-9) if excess(hi_t) >= 0 else hi_t
     theta = float(np.exp(log_theta))
-    k_t, k1, _, p = _tilted_cumulants(theta, g, log_mass)
+    k_t, _, _, p = _tilted_cumulants(theta, g, log_mass)
     cdf = np.cumsum(p, axis=1)
     cdf[:, -1] = 1.0
+    draw_log_ratio = draw_cdf = None
+    if a is not None:
+        k_d, _, _, p_d = _tilted_cumulants(theta, a[None], log_uniform)
+        draw_log_ratio = theta * a - k_d[0]
+        draw_cdf = np.cumsum(p_d[0])
+        draw_cdf[-1] = 1.0
     return FactorTilt(
         edges=edges,
         log_ratio=theta * g - k_t[:, None],
         cdf=cdf,
         theta=theta,
         loss_scale=scale,
-        target=base + k1 * scale,
+        target=base + mean(theta) * scale,
         p_plain=p_plain,
+        draw_log_ratio=draw_log_ratio,
+        draw_cdf=draw_cdf,
     )

@@ -201,7 +201,7 @@ def simulate_block(
     if tilt is not None:
         if z_mean is not None:
             raise ValueError("`tilt` and `z_mean` are two importance-sampling designs; pass one.")
-        y, weight = tilt.sample(eps, rng)
+        y, weight, tilt_draw = tilt.sample(eps, rng, n_draws)
         z = inp.shift + y
     elif z_mean is not None and np.ndim(z_mean) == 2:
         # defensive mixture: component m (mean row m of z_mean, probability z_prob[m]) per path
@@ -222,7 +222,10 @@ def simulate_block(
     else:
         z = inp.shift + eps
         weight = np.ones(n)
-    draw = rng.integers(n_draws, size=n) if n_draws > 1 else np.zeros(n, dtype=np.intp)
+    if tilt is not None:  # the tilt also samples the posterior draws
+        draw = tilt_draw
+    else:
+        draw = rng.integers(n_draws, size=n) if n_draws > 1 else np.zeros(n, dtype=np.intp)
 
     seg = inp.cohort_segment
     rho = inp.correlation[draw] if n_draws > 1 else inp.correlation[:1]

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 from scenario_builders import lifecycle_dict, one_cohort_dict
-from scipy import integrate, stats
+from scipy import integrate, optimize, stats
 from scipy.special import ndtr
 
 import riskmodel as rm
@@ -44,7 +44,7 @@ def test_tilted_innovations_follow_the_stated_distribution(lifecycle_tilt):
     _, tilt = lifecycle_tilt
     pure = dataclasses.replace(tilt, p_plain=0.0)
     rng = np.random.default_rng(3)
-    y, w = pure.sample(rng.standard_normal((50_000, pure.horizon)), rng)
+    y, w, _ = pure.sample(rng.standard_normal((50_000, pure.horizon)), rng)
     for t in range(pure.horizon):
         assert stats.kstest(y[:, t], lambda x, t=t: tilted_cdf(pure, t, x)).pvalue > 1e-3
         # and not the standard normal: the tilt moved it toward the downturn
@@ -59,7 +59,7 @@ def test_weights_are_likelihood_ratios(lifecycle_tilt):
     _, tilt = lifecycle_tilt
     rng = np.random.default_rng(4)
     n = 200_000
-    y, w = tilt.sample(rng.standard_normal((n, tilt.horizon)), rng)
+    y, w, _ = tilt.sample(rng.standard_normal((n, tilt.horizon)), rng)
     assert w.max() <= 1 / tilt.p_plain * (1 + 1e-12)  # the defensive component bounds them
     # E_q[w f(Y)] = E_φ[f(Y)] for indicators of the first and last periods' innovations
     for t in (0, tilt.horizon - 1):
@@ -185,3 +185,50 @@ def test_tilted_small_cohort_matches_the_exact_finite_n_distribution():
         q = 0.5 * (cdf[k - 1] + cdf[k])
         assert cdf[k] - q > 4.5 * se[k] and q - cdf[k - 1] > 4.5 * se[k - 1]
         assert res.risk(levels=(q,)).var[q] == k
+
+
+def test_posterior_draws_are_tilted_toward_the_tail_and_the_mixture_law_is_recovered():
+    # one period, two equally likely parameter draws: (p 1%, ρ 0.25) and (p 3%, ρ 0.05). With
+    # 10^9 customers the loss fraction is the 50/50 mixture of two Vasicek laws, F = (F1 + F2)/2.
+    # The high-correlation draw has the lower median loss but the fatter tail: the draw term must
+    # favour it, and the weighted VaR/ES must match the mixture law.
+    n_cust, n = 10**9, 20_000
+    draws = [(0.01, 0.25), (0.03, 0.05)]
+    cfg = one_cohort_dict(customers=n_cust, pd=0.02, rho=0.1, paths=n, seed=31)
+    cfg["simulation"] = {"importance_sampling": True}
+    base = rm.scenario_from_dict(cfg)
+    sc = dataclasses.replace(
+        base,
+        transitions=np.stack([[[[1 - p, p], [0.0, 1.0]]] for p, _ in draws]),
+        correlation=np.array([r for _, r in draws]),
+    )
+    tilt = factor_tilt(build_kernel_inputs(sc), 0.999)
+    assert tilt.draw_cdf is not None and tilt.draw_cdf[0] > 0.5  # the fat-tailed draw
+
+    def cdf(x):
+        return np.mean(
+            [
+                stats.norm.cdf(
+                    (np.sqrt(1 - r) * stats.norm.ppf(x) - stats.norm.ppf(p)) / np.sqrt(r)
+                )
+                for p, r in draws
+            ]
+        )
+
+    res = rm.simulate(sc, progress=False)
+    plain = rm.simulate(sc.with_options(simulation={"importance_sampling": False}), progress=False)
+    frac = res.total("loss").to_numpy() / n_cust
+    w = res.weights
+    for d in (0, 1):  # each draw keeps its posterior probability 1/2 under the weights
+        x = w * (res.data["draw"].to_numpy() == d)
+        assert abs(x.mean() - 0.5) < Z4 * x.std() / np.sqrt(n)
+    m = rm.risk_measures(frac, weights=w, levels=(0.99, 0.999))
+    m_plain = plain.risk(levels=(0.999,))
+    for q in (0.99, 0.999):
+        var = optimize.brentq(lambda x, q=q: cdf(x) - q, 1e-9, 1 - 1e-9, xtol=1e-14)
+        es = var + integrate.quad(lambda x: 1 - cdf(x), var, 1, epsabs=1e-12, limit=200)[0] / (
+            1 - q
+        )
+        assert abs(m.var[q] - var) < Z4 * m.stderr_var[q]
+        assert abs(m.es[q] - es) < Z4 * m.stderr_es[q]
+    assert m.stderr_es[0.999] * n_cust < 0.5 * m_plain.stderr_es[0.999]
