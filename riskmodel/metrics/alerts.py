@@ -27,6 +27,7 @@ import xarray as xr
 
 from riskmodel.scenarios.errors import format_validation_error
 from riskmodel.scenarios.schema import ALERT_METRICS, AlertConfig
+from riskmodel.simulation.kpi import kpi_array
 
 __all__ = ["alert_kpi", "alerts_to_dict", "evaluate_alerts"]
 
@@ -62,14 +63,15 @@ def alert_kpi(data: Any, metric: str) -> xr.DataArray:
     ds = _dataset(data)
     if metric not in ALERT_METRICS:
         raise ValueError(f"`metric` must be one of {list(ALERT_METRICS)}; got {metric!r}.")
-    if metric in ("loss", "defaults", "churn"):
-        return ds[metric].transpose("path", "period")
-    leaving = (ds["defaults"] + ds["churn"]).transpose("path", "period")
-    earlier = leaving.cumsum("period") - leaving  # leavers of the periods before t
-    alive = float(ds.attrs["total_customers"]) - earlier
-    count = ds["defaults" if metric == "default_rate" else "churn"].transpose("path", "period")
-    safe = alive.where(alive > 0, 1.0)
-    return (count / safe).where(alive > 0, 0.0).rename(metric)
+    if "period" not in ds["loss"].dims:
+        raise ValueError(
+            "alert_kpi needs every path's per-period outputs, but this run kept per-path totals "
+            "only (`simulation: {keep: totals}`); its alerts were evaluated by the engine "
+            "(`evaluate_alerts` reads them), or re-run with `keep: paths`."
+        )
+    arrays = [ds[v].transpose("path", "period") for v in ("loss", "defaults", "churn")]
+    values = kpi_array(metric, *(a.to_numpy() for a in arrays), ds.attrs["total_customers"])
+    return xr.DataArray(values, coords=arrays[0].coords, dims=("path", "period"), name=metric)
 
 
 def _configs(alerts: Iterable[AlertConfig | Mapping]) -> list[AlertConfig]:
@@ -131,10 +133,16 @@ def evaluate_alerts(result: Any, alerts: Iterable[AlertConfig | Mapping]) -> xr.
     se = np.full_like(prob, math.nan)
     first = np.full(len(configs), -1, dtype=np.int64)
     for k, cfg in enumerate(configs):
-        hit = w * (alert_kpi(ds, cfg.metric).values > cfg.threshold)
-        prob[k] = hit.mean(axis=0)
-        if n > 1:
-            se[k] = np.sqrt(np.var(hit, axis=0, ddof=1) / n)
+        if "period" in ds["loss"].dims:
+            hit = w * (alert_kpi(ds, cfg.metric).values > cfg.threshold)
+            prob[k] = hit.mean(axis=0)
+            if n > 1:
+                se[k] = np.sqrt(np.var(hit, axis=0, ddof=1) / n)
+        else:  # a `keep: totals` run: the engine summed w·1{breach} and its square per period
+            mean, square = _engine_sums(ds, cfg)
+            prob[k] = mean
+            if n > 1:
+                se[k] = np.sqrt(np.maximum(square - mean**2, 0.0) / (n - 1))
         fired = np.flatnonzero(prob[k] >= cfg.confidence)
         if fired.size:
             first[k] = periods[fired[0]]
@@ -151,6 +159,26 @@ def evaluate_alerts(result: Any, alerts: Iterable[AlertConfig | Mapping]) -> xr.
         coords={"alert": np.array(names, dtype=object), "period": periods},
         attrs={"n_paths": n},
     )
+
+
+def _engine_sums(ds: xr.Dataset, cfg: AlertConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Per-period means of ``w·1{breach}`` and of its square, as a `keep: totals` run kept them."""
+    names = [] if "engine_alert" not in ds.coords else ds["engine_alert"].values.tolist()
+    if cfg.name not in names:
+        raise ValueError(
+            f"alert {cfg.name!r} was not in the scenario of this `keep: totals` run, which keeps "
+            f"no per-period paths to evaluate new alerts on (it has {names}); add the alert to "
+            "the scenario's `alerts:` and re-run, or re-run with `keep: paths`."
+        )
+    k = names.index(cfg.name)
+    metric = str(ds["engine_alert_metric"].values[k])
+    threshold = float(ds["engine_alert_threshold"].values[k])
+    if metric != cfg.metric or threshold != cfg.threshold:
+        raise ValueError(
+            f"alert {cfg.name!r} watches {cfg.metric} > {cfg.threshold}, but this `keep: totals` "
+            f"run evaluated {metric} > {threshold}; use the run's own alerts or re-run."
+        )
+    return ds["engine_alert_mean"].values[k], ds["engine_alert_square"].values[k]
 
 
 def alerts_to_dict(alerts: xr.Dataset) -> dict:

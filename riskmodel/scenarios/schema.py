@@ -441,16 +441,6 @@ class ScenarioConfig(_Model):
         return _unique_names("alert", v)
 
     @model_validator(mode="after")
-    def _alerts_need_paths(self) -> ScenarioConfig:
-        if self.alerts and self.simulation.keep == "totals":
-            raise ValueError(
-                f"alerts {[a.name for a in self.alerts]} watch per-period KPIs of every path, but "
-                "`simulation: {keep: totals}` keeps per-path totals only; set `keep: paths` or "
-                "run the alerts in a separate, smaller run"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _churn_alerts(self) -> ScenarioConfig:
         churn = [a.name for a in self.alerts if a.metric in ("churn", "churn_rate")]
         if churn and self.states.churn is None:

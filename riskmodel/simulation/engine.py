@@ -37,6 +37,7 @@ from riskmodel.simulation.kernel import (
     prepare_transitions,
     simulate_block,
 )
+from riskmodel.simulation.kpi import kpi_array
 from riskmodel.simulation.qmc import householder, sobol_innovations
 
 __all__ = [
@@ -388,6 +389,8 @@ def _simulate(
         scenario.portfolio.n_cohorts,
         keep=cfg.simulation.keep,
         discount=np.cumprod(1.0 / (1.0 + scenario.discount_rate)),
+        alerts=[(a.name, a.metric, a.threshold) for a in cfg.alerts],
+        total_customers=float(scenario.portfolio.total_customers),
     )
     bar = _progress(paths, progress, f"simulating {scenario.name}")
     tick = bar.update if bar is not None else (lambda _n: None)
@@ -463,9 +466,15 @@ class _Store:
         *,
         discount: np.ndarray,
         keep: str = "paths",
+        alerts: Sequence[tuple[str, str, float]] = (),
+        total_customers: float = 0.0,
     ) -> None:
         self.keep = keep
         self.discount = discount
+        # (name, metric, threshold) of the scenario's alerts: a totals run evaluates them here
+        self.alerts = list(alerts) if keep == "totals" else []
+        self.total_customers = total_customers
+        self.alert_blocks: dict[int, np.ndarray] = {}  # (alert, 2, period): Σ w·1{…}, Σ (w·1{…})²
         shape = (paths, horizon) if keep == "paths" else (paths,)
         for name in PER_PERIOD:
             setattr(self, name, np.empty(shape))
@@ -494,11 +503,24 @@ class _Store:
             self.period_sum_blocks[b] = np.stack(
                 [out.weight @ getattr(out, name) for name in PER_PERIOD]
             )
+            if self.alerts:
+                self.alert_blocks[b] = np.stack(
+                    [self._alert_sums(out, *a[1:]) for a in self.alerts]
+                )
         self.occupancy_blocks[b] = out.occupancy
 
     def occupancy_sum(self) -> np.ndarray:
         # sum in block order so the float result does not depend on completion order
         return sum(self.occupancy_blocks[b] for b in sorted(self.occupancy_blocks))
+
+    def _alert_sums(self, out: BlockOutput, metric: str, threshold: float) -> np.ndarray:
+        kpi = kpi_array(metric, out.loss, out.defaults, out.churn, self.total_customers)
+        hit = out.weight[:, None] * (kpi > threshold)
+        return np.stack([hit.sum(axis=0), np.square(hit).sum(axis=0)])
+
+    def alert_sums(self) -> np.ndarray:
+        """(alert, 2, period) sums of ``w·1{breach}`` and its square, in block order."""
+        return sum(self.alert_blocks[b] for b in sorted(self.alert_blocks))
 
     def period_sums(self) -> np.ndarray:
         """Weighted sums over paths per variable of `PER_PERIOD` and period, in block order."""
@@ -606,6 +628,16 @@ def _assemble(
         ds[f"{name}_discounted"] = ("path", cat(f"{name}_discounted"))
         ds[f"{name}_discounted"].attrs.update(
             units=units, long_name=f"{what}, discounted and summed over the horizon, per path"
+        )
+    if store.alerts:
+        sums = store.alert_sums() / paths
+        ds = ds.assign_coords(engine_alert=[a[0] for a in store.alerts])
+        ds["engine_alert_metric"] = ("engine_alert", [a[1] for a in store.alerts])
+        ds["engine_alert_threshold"] = ("engine_alert", [float(a[2]) for a in store.alerts])
+        ds["engine_alert_mean"] = (("engine_alert", "period"), sums[:, 0])
+        ds["engine_alert_square"] = (("engine_alert", "period"), sums[:, 1])
+        ds["engine_alert_mean"].attrs.update(
+            long_name="mean over paths of weight × 1{KPI > threshold} (alerts of a totals run)"
         )
     if store.keep == "totals":
         sums = store.period_sums() / paths

@@ -95,25 +95,52 @@ def test_fans_are_refused_clearly_and_plots_show_the_expectation(runs):
         assert ax.get_lines()[0].get_gid() == "expected" and not ax.collections
 
 
-def test_alerts_need_the_paths():
-    cfg = lifecycle_dict(horizon=6)
-    cfg["simulation"] = {"keep": "totals"}
-    cfg["alerts"] = [{"name": "loss spike", "metric": "loss", "threshold": 1e6}]
-    with pytest.raises(rm.ScenarioError, match="keep: paths"):
-        rm.scenario_from_dict(cfg)
+ALERTS = [
+    {"name": "loss spike", "metric": "loss", "threshold": 60_000.0},
+    {"name": "default rate", "metric": "default_rate", "threshold": 0.004, "confidence": 0.2},
+    {"name": "churn rate", "metric": "churn_rate", "threshold": 0.01},
+]
+
+
+def test_alerts_are_evaluated_block_by_block_in_a_totals_run():
+    cfg = lifecycle_dict(horizon=12, paths=5000, seed=12, rho=0.15)
+    cfg["alerts"] = ALERTS
+    cfg["simulation"] = {"importance_sampling": True, "keep": "totals"}
+    totals = rm.simulate(rm.scenario_from_dict(cfg), progress=False)
+    cfg["simulation"]["keep"] = "paths"
+    full = rm.simulate(rm.scenario_from_dict(cfg), progress=False)
+    a, b = rm.evaluate_alerts(totals, ALERTS), rm.evaluate_alerts(full, ALERTS)
+    np.testing.assert_allclose(a["probability"], b["probability"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(a["stderr"], b["stderr"], rtol=1e-9, atol=1e-15)
+    np.testing.assert_array_equal(a["first_period"], b["first_period"])
+    assert 0 < float(b["probability"].max()) < 1  # the thresholds bite somewhere
+    # alerts the run did not evaluate cannot be computed afterwards without the paths
+    with pytest.raises(ValueError, match="keep: paths"):
+        rm.evaluate_alerts(totals, [{"name": "new", "metric": "loss", "threshold": 1.0}])
+    moved = [{**ALERTS[0], "threshold": 1.0}]
+    with pytest.raises(ValueError, match="loss spike"):
+        rm.evaluate_alerts(totals, moved)
 
 
 def test_a_totals_run_writes_its_report_and_netcdf(tmp_path):
     from riskmodel.report import write_run_report
 
-    sc = _scenario("totals")
-    res = rm.simulate(sc, paths=2048, progress=False)
+    cfg = lifecycle_dict(horizon=12, paths=2048, seed=12, rho=0.15)
+    cfg["alerts"] = ALERTS
+    cfg["simulation"] = {"keep": "totals"}
+    sc = rm.scenario_from_dict(cfg)
+    res = rm.simulate(sc, progress=False)
     out = write_run_report(res, sc, tmp_path / "totals")
     html = (out / "report.html").read_text()
-    assert "Term structure" in html and "<img" in html
+    assert "Term structure" in html and "Early warnings" in html
     assert {p.name for p in (out / "figures").iterdir()} >= {
         "loss_term_structure.png",
         "cumulative_default_rate.png",
+        "alerts.png",
     }
     back = rm.SimulationResult.from_netcdf(out / "results.nc")
     assert not back.keeps_paths and back.summary()["loss"] == res.summary()["loss"]
+    again = rm.evaluate_alerts(back, ALERTS)
+    np.testing.assert_array_equal(
+        again["probability"], rm.evaluate_alerts(res, ALERTS)["probability"]
+    )
