@@ -12,6 +12,11 @@ distribution of a ratio of sample variances with (R − 1, R − 1) degrees of f
 roughly normal replicate estimates; with R ≥ 30 it is a fair guide).
 
 Run:  python benchmarks/tail.py [--replicates 40] [--paths 4096] [--approximation none]
+      python benchmarks/tail.py --scenario scenarios/posterior/baseline.yaml --paths 8192 \
+          --replicates 20 --methods "IS tilt"
+The second form measures any scenario file instead of the benchmark portfolio, e.g. the fitted
+example posterior (fit it first: see scenarios/posterior/model.yaml), where every path draws
+its own parameters.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ def main() -> None:
     ap.add_argument("--replicates", type=int, default=40)
     ap.add_argument("--paths", type=int, default=4096)
     ap.add_argument("--approximation", choices=["none", "large_pool"], default="none")
+    ap.add_argument("--scenario", help="a scenario file instead of the benchmark portfolio")
     ap.add_argument(
         "--methods",
         default="plain,IS shift,IS mixture,QMC,mixture+QMC,IS tilt,tilt+QMC",
@@ -66,10 +72,17 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    cfg = benchmark_scenario(customers_split(200_000), args.paths)
-    cfg["outputs"] = {"levels": list(LEVELS)}
-    cfg["simulation"] = {"approximation": args.approximation}
-    base = rm.scenario_from_dict(cfg)
+    if args.scenario:
+        base = rm.load_scenario(args.scenario).with_options(
+            paths=args.paths,
+            outputs={"levels": list(LEVELS)},
+            simulation={"approximation": args.approximation},
+        )
+    else:
+        cfg = benchmark_scenario(customers_split(200_000), args.paths)
+        cfg["outputs"] = {"levels": list(LEVELS)}
+        cfg["simulation"] = {"approximation": args.approximation}
+        base = rm.scenario_from_dict(cfg)
     r = args.replicates
     results: dict[str, dict[str, list[float]]] = {}
     chosen = {"plain", *(m.strip() for m in args.methods.split(","))}
@@ -99,7 +112,7 @@ def main() -> None:
     f_lo, f_hi = stats.f.ppf([0.025, 0.975], r - 1, r - 1)
     print(
         f"\nvariance reduction at equal run time, {r} replicates x {args.paths} paths, "
-        f"approximation={args.approximation}"
+        f"approximation={args.approximation}, scenario={args.scenario or 'benchmark portfolio'}"
     )
     for name, rec in results.items():
         if name == "plain":
