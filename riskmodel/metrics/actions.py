@@ -23,21 +23,11 @@ import math
 from typing import Any
 
 import numpy as np
-import xarray as xr
 
-from riskmodel.metrics.risk import format_level, risk_measures
+from riskmodel.metrics.risk import as_dataset, format_level, risk_measures
 from riskmodel.simulation.engine import path_total
 
 __all__ = ["action_effects", "actions_to_dict"]
-
-
-def _dataset(data: Any) -> xr.Dataset:
-    ds = getattr(data, "data", data)
-    if not isinstance(ds, xr.Dataset):
-        raise TypeError(
-            f"`data` must be a SimulationResult or its xarray Dataset; got {type(data).__name__}."
-        )
-    return ds
 
 
 def _paired_se(d: np.ndarray) -> float:
@@ -58,7 +48,7 @@ def action_effects(data: Any) -> dict[str, dict]:
         One entry per action name, keyed as described in the module docstring; ``{}`` if the
         run has no actions.
     """
-    ds = _dataset(data)
+    ds = as_dataset(data)
     if "action" not in ds.dims:
         return {}
     w = ds["weight"].to_numpy()

@@ -25,20 +25,12 @@ import numpy as np
 import pydantic
 import xarray as xr
 
+from riskmodel.metrics.risk import as_dataset
 from riskmodel.scenarios.errors import format_validation_error
 from riskmodel.scenarios.schema import ALERT_METRICS, AlertConfig
 from riskmodel.simulation.kpi import kpi_array
 
 __all__ = ["alert_kpi", "alerts_to_dict", "evaluate_alerts"]
-
-
-def _dataset(data: Any) -> xr.Dataset:
-    ds = getattr(data, "data", data)
-    if not isinstance(ds, xr.Dataset):
-        raise TypeError(
-            f"`result` must be a SimulationResult or its xarray Dataset; got {type(data).__name__}."
-        )
-    return ds
 
 
 def alert_kpi(data: Any, metric: str) -> xr.DataArray:
@@ -60,7 +52,7 @@ def alert_kpi(data: Any, metric: str) -> xr.DataArray:
     ValueError
         For an unknown `metric`.
     """
-    ds = _dataset(data)
+    ds = as_dataset(data, "result")
     if metric not in ALERT_METRICS:
         raise ValueError(f"`metric` must be one of {list(ALERT_METRICS)}; got {metric!r}.")
     if "period" not in ds["loss"].dims:
@@ -124,7 +116,7 @@ def evaluate_alerts(result: Any, alerts: Iterable[AlertConfig | Mapping]) -> xr.
     >>> evaluate_alerts(res, [{"name": "dr", "metric": "default_rate", "threshold": 0.01}])
     ... # doctest: +SKIP
     """
-    ds = _dataset(result)
+    ds = as_dataset(result, "result")
     configs = _configs(alerts)
     w = ds["weight"].values[:, None]
     n = w.shape[0]

@@ -22,19 +22,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from riskmodel.metrics.risk import as_dataset
+
 __all__ = ["ECL_12_PERIODS", "ecl_term_structure"]
 
 ECL_12_PERIODS = 12
 """Periods in the short ECL window (12 months with monthly periods)."""
-
-
-def _dataset(data: Any) -> xr.Dataset:
-    ds = getattr(data, "data", data)
-    if not isinstance(ds, xr.Dataset):
-        raise TypeError(
-            f"`data` must be a SimulationResult or its xarray Dataset; got {type(data).__name__}."
-        )
-    return ds
 
 
 def ecl_term_structure(data: Any, *, short_window: int = ECL_12_PERIODS) -> dict:
@@ -71,7 +64,7 @@ def ecl_term_structure(data: Any, *, short_window: int = ECL_12_PERIODS) -> dict
     """
     if short_window < 1:
         raise ValueError(f"`short_window` must be >= 1; got {short_window}.")
-    ds = _dataset(data)
+    ds = as_dataset(data)
     df = ds["discount_factor"].to_numpy()
     exact = "exact_loss" in ds
     if exact:

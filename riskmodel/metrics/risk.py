@@ -19,6 +19,7 @@ from scipy import stats
 __all__ = [
     "DEFAULT_LEVELS",
     "RiskMeasures",
+    "as_dataset",
     "exceedance_probability",
     "expected_value",
     "format_level",
@@ -26,6 +27,24 @@ __all__ = [
     "risk_measures_da",
     "weighted_quantile",
 ]
+
+
+def as_dataset(data, argument: str = "data") -> xr.Dataset:
+    """The xarray Dataset of a `SimulationResult` (or the Dataset itself).
+
+    Raises
+    ------
+    TypeError
+        Naming `argument`, for anything else.
+    """
+    ds = getattr(data, "data", data)
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(
+            f"`{argument}` must be a SimulationResult or its xarray Dataset; "
+            f"got {type(data).__name__}."
+        )
+    return ds
+
 
 DEFAULT_LEVELS: tuple[float, ...] = (0.95, 0.99, 0.999)
 # Tail weights within _TIE_TOL * N of N(1 − q) count as equal, so that decimal levels such as
