@@ -62,23 +62,48 @@ __all__ = [
 DEFAULT_DAMPING = 0.5
 
 
-def _large_pool_step(inp: KernelInputs, t: int, z_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _draw_matrices(inp: KernelInputs, t: int, draws: np.ndarray) -> np.ndarray:
+    """Period `t`'s transition matrices of the given posterior draws, per cohort: (m, C, K, K).
+
+    Rebuilt from the kernel's arrays (default probability and survivors' destinations); the
+    rows of absorbing states are left zero (`_large_pool_step` sets them).
+    """
+    tt = t if inp.probit_pd.shape[1] > 1 else 0
+    pd = ndtr(inp.probit_pd[draws, tt][:, inp.cohort_segment])  # (m, C, Kt)
+    surv = inp.surv_prob[draws, tt][:, inp.cohort_segment]  # (m, C, Kt, K)
+    full = np.zeros((len(draws), len(inp.cohort_segment), inp.n_states, inp.n_states))
+    full[:, :, inp.transient_idx, :] = (1.0 - pd)[..., None] * surv
+    full[:, :, inp.transient_idx, inp.default_idx] = pd
+    return full
+
+
+def _large_pool_step(
+    inp: KernelInputs, t: int, z_t: np.ndarray, draws: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Period `t` of the large-pool dynamics at factor values `z_t` (shape (m,)).
+
+    With `draws` (shape (m,)) each path uses its posterior draw's matrices and correlation;
+    without, the posterior-mean matrices and the mean correlation.
 
     Returns the expected loss per customer of each cohort and state, shape (m, C, K) (zero in
     absorbing states), and the conditional transition matrices, shape (m, C, K, K).
     """
-    p = inp.transitions_mean  # (T, S, K, K)
-    rho = float(np.mean(inp.correlation))
     d_idx = inp.default_idx
-    pt = p[t if p.shape[0] > 1 else 0][inp.cohort_segment]  # (C, K, K)
-    pd = pt[..., d_idx]  # (C, K)
+    if draws is None:
+        p = inp.transitions_mean  # (T, S, K, K)
+        pt = p[t if p.shape[0] > 1 else 0][inp.cohort_segment][None]  # (1, C, K, K)
+        rho = np.full(1, float(np.mean(inp.correlation)))
+    else:
+        pt = _draw_matrices(inp, t, draws)  # (m, C, K, K)
+        rho = np.asarray(inp.correlation, dtype=float)[draws]
+    rho = rho[:, None, None]
+    pd = pt[..., d_idx]  # (1 or m, C, K)
     with np.errstate(divide="ignore"):
         a = ndtri(pd)
-    pdz = ndtr((a[None] - np.sqrt(rho) * z_t[:, None, None]) / np.sqrt(1.0 - rho))
+    pdz = ndtr((a - np.sqrt(rho) * z_t[:, None, None]) / np.sqrt(1.0 - rho))
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(pd < 1.0, (1.0 - pdz) / (1.0 - pd), 0.0)  # (m, C, K)
-    cond = pt[None] * scale[..., None]
+    cond = pt * scale[..., None]
     cond[..., d_idx] = pdz
     absorbing = np.ones(inp.n_states, dtype=bool)
     absorbing[inp.transient_idx] = False
@@ -100,7 +125,9 @@ def _initial_occupancy(inp: KernelInputs) -> np.ndarray:
     return occ
 
 
-def large_pool_loss(inp: KernelInputs, z: np.ndarray) -> np.ndarray:
+def large_pool_loss(
+    inp: KernelInputs, z: np.ndarray, draws: np.ndarray | None = None
+) -> np.ndarray:
     """Conditional expected loss given factor paths, under the large-pool limit.
 
     Parameters
@@ -109,6 +136,8 @@ def large_pool_loss(inp: KernelInputs, z: np.ndarray) -> np.ndarray:
         Uses the posterior-mean matrices ``inp.transitions_mean`` and the mean correlation.
     z : array, shape (m, H)
         Factor paths (including the scenario shift).
+    draws : array of int, shape (m,), optional
+        A posterior draw per path, whose matrices and correlation the path uses instead.
 
     Returns
     -------
@@ -120,7 +149,7 @@ def large_pool_loss(inp: KernelInputs, z: np.ndarray) -> np.ndarray:
     occ = np.broadcast_to(_initial_occupancy(inp), (m, *_initial_occupancy(inp).shape))
     loss = np.zeros(m)
     for t in range(h):
-        rate, cond = _large_pool_step(inp, t, z[:, t])
+        rate, cond = _large_pool_step(inp, t, z[:, t], draws)
         loss += np.einsum("mck,mck->m", occ, rate)
         occ = np.einsum("mck,mckj->mcj", occ, cond)
     return loss
@@ -423,27 +452,9 @@ def draw_effects(inp: KernelInputs, path: np.ndarray | None = None) -> np.ndarra
     n_d = inp.n_draws
     if n_d <= 1:
         return np.zeros(n_d)
-    seg, t_idx, d_idx = inp.cohort_segment, inp.transient_idx, inp.default_idx
     z = inp.shift if path is None else np.asarray(path, dtype=float)
-    occ = np.broadcast_to(_initial_occupancy(inp), (n_d, *_initial_occupancy(inp).shape)).copy()
-    rho = np.asarray(inp.correlation, dtype=float)[:, None, None]
-    loss = np.zeros(n_d)
-    for t in range(inp.horizon):
-        tt = t if inp.probit_pd.shape[1] > 1 else 0
-        a = inp.probit_pd[:, tt][:, seg]  # (D, C, Kt)
-        pdz = ndtr((a - np.sqrt(rho) * z[t]) / np.sqrt(1.0 - rho))
-        surv = inp.surv_prob[:, tt][:, seg]  # (D, C, Kt, K)
-        lgd_t = 1.0
-        if inp.lgd_sensitivity and 0.0 < inp.lgd_mean < 1.0:
-            lgd_t = ndtr(ndtri(inp.lgd_mean) - inp.lgd_sensitivity * z[t]) / inp.lgd_mean
-        live = occ[:, :, t_idx]  # (D, C, Kt)
-        defaults = (live * pdz).sum(axis=2)  # (D, C)
-        loss += defaults @ (inp.ead * inp.lgd_mean * inp.ead_factor[t]) * lgd_t
-        moved = np.einsum("dck,dckj->dcj", live * (1.0 - pdz), surv)
-        occ[:, :, t_idx] = 0.0
-        occ += moved
-        occ[:, :, d_idx] += defaults
-    return loss - float(large_pool_loss(inp, z[None])[0])
+    per_draw = large_pool_loss(inp, np.broadcast_to(z, (n_d, z.size)), draws=np.arange(n_d))
+    return per_draw - float(large_pool_loss(inp, z[None])[0])
 
 
 def _tilted_cumulants(theta: float, g: np.ndarray, log_mass: np.ndarray):
