@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import integrate, stats
 
 import riskmodel as rm
 
@@ -129,3 +130,27 @@ def lifecycle_dict(
 def full_matrix(rows) -> np.ndarray:
     """Complete lifecycle transient rows with identity rows for churned and defaulted."""
     return rm.StateSpace(**LIFECYCLE_STATES).full_matrix(np.asarray(rows))
+
+
+def conditional_pd(z, p: float, rho: float):
+    """One-factor conditional default probability Φ((Φ⁻¹(p) − √ρ z)/√(1 − ρ))."""
+    return stats.norm.cdf((stats.norm.ppf(p) - np.sqrt(rho) * z) / np.sqrt(1 - rho))
+
+
+def finite_n_pmf(p: float, rho: float, customers: int) -> np.ndarray:
+    """Exact law of the defaults of one cohort in one period: quadrature over the factor of the
+    conditional binomial, P(D = k) for k = 0 … customers."""
+    return np.array(
+        [
+            integrate.quad(
+                lambda z, k=k: (
+                    stats.binom.pmf(k, customers, conditional_pd(z, p, rho)) * stats.norm.pdf(z)
+                ),
+                -10,
+                10,
+                epsabs=1e-13,
+                limit=200,
+            )[0]
+            for k in range(customers + 1)
+        ]
+    )

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scenario_builders import full_matrix, lifecycle_dict, one_cohort_dict
+from scenario_builders import (
+    finite_n_pmf,
+    full_matrix,
+    lifecycle_dict,
+    one_cohort_dict,
+)
 from scipy import integrate, stats
 
 import riskmodel as rm
@@ -20,10 +25,6 @@ def vasicek_pdf(x: float, p: float, rho: float) -> float:
     a = stats.norm.ppf(x)
     u = (np.sqrt(1 - rho) * a - stats.norm.ppf(p)) / np.sqrt(rho)
     return np.sqrt((1 - rho) / rho) * stats.norm.pdf(u) / stats.norm.pdf(a)
-
-
-def conditional_pd(z, p: float, rho: float):
-    return stats.norm.cdf((stats.norm.ppf(p) - np.sqrt(rho) * z) / np.sqrt(1 - rho))
 
 
 class TestOnePeriodOneCohort:
@@ -66,20 +67,7 @@ class TestOnePeriodOneCohort:
         )
         d = rm.simulate(sc, progress=False).total("defaults").to_numpy().astype(int)
         # exact pmf: quadrature over the factor of the conditional binomial
-        pmf = np.array(
-            [
-                integrate.quad(
-                    lambda z, k=k: (
-                        stats.binom.pmf(k, n_cust, conditional_pd(z, p, rho)) * stats.norm.pdf(z)
-                    ),
-                    -10,
-                    10,
-                    epsabs=1e-13,
-                    limit=200,
-                )[0]
-                for k in range(n_cust + 1)
-            ]
-        )
+        pmf = finite_n_pmf(p, rho, n_cust)
         assert abs(pmf.sum() - 1) < 1e-9
         cdf = np.cumsum(pmf)
         emp = np.array([(d <= k).mean() for k in range(n_cust + 1)])

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from scenario_builders import lifecycle_dict, one_cohort_dict
+from scenario_builders import finite_n_pmf, lifecycle_dict, one_cohort_dict
 from scipy import integrate, optimize, stats
 from scipy.special import ndtr
 
@@ -157,21 +157,7 @@ def test_tilted_small_cohort_matches_the_exact_finite_n_distribution():
     res = rm.simulate(rm.scenario_from_dict(cfg), progress=False)
     d, w = res.total("defaults").to_numpy().astype(int), res.weights
 
-    def cond_pd(z):
-        return stats.norm.cdf((stats.norm.ppf(p) - np.sqrt(rho) * z) / np.sqrt(1 - rho))
-
-    pmf = np.array(
-        [
-            integrate.quad(
-                lambda z, k=k: stats.binom.pmf(k, n_cust, cond_pd(z)) * stats.norm.pdf(z),
-                -10,
-                10,
-                epsabs=1e-13,
-                limit=200,
-            )[0]
-            for k in range(n_cust + 1)
-        ]
-    )
+    pmf = finite_n_pmf(p, rho, n_cust)
     cdf = np.cumsum(pmf)
     # the tail form 1 − mean(w·1{D > k}): its error is what the tilt makes small
     above = w[None] * (d[None] > np.arange(n_cust + 1)[:, None])  # (k, path)
