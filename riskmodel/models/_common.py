@@ -84,6 +84,36 @@ def check_sampling_args(draws: int, chains: int) -> None:
 # ---------------------------------------------------------------------------------------------
 # config <-> attrs
 # ---------------------------------------------------------------------------------------------
+def nuts(
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    cores: int | None,
+    target_accept: float,
+    random_seed: int,
+    progressbar: bool,
+):
+    """``pm.sample`` with NUTS inside the current model context, the way every model here runs it.
+
+    Convergence checks are ours (`convergence_diagnostics`), and no pointwise log-likelihood is
+    stored. Returns the InferenceData.
+    """
+    import pymc as pm
+
+    return pm.sample(
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=cores,
+        target_accept=target_accept,
+        random_seed=random_seed,
+        progressbar=progressbar,
+        compute_convergence_checks=False,
+        idata_kwargs={"log_likelihood": False},
+    )
+
+
 def config_attrs(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     """netCDF attrs holding `config` as JSON plus a hash that detects edits."""
     text = json.dumps(config, sort_keys=True)

@@ -37,7 +37,12 @@ import numpy as np
 import xarray as xr
 
 from riskmodel.data.macro import align_macro
-from riskmodel.models._common import convergence_diagnostics, mcmc_groups, transition_dataarray
+from riskmodel.models._common import (
+    convergence_diagnostics,
+    mcmc_groups,
+    nuts,
+    transition_dataarray,
+)
 
 __all__ = ["CellLayout", "covariate_fit", "fit_covariate", "raw_parameters"]
 
@@ -136,7 +141,7 @@ def fit_covariate(
         )
         logp = eta - pt.logsumexp(eta, axis=-1, keepdims=True)
         pm.Potential("loglik", pt.sum(counts * logp))
-        idata = pm.sample(
+        idata = nuts(
             draws=draws,
             tune=tune,
             chains=chains,
@@ -144,7 +149,6 @@ def fit_covariate(
             target_accept=target_accept,
             random_seed=random_seed,
             progressbar=progressbar,
-            compute_convergence_checks=False,
         )
     return model, idata, free
 

@@ -247,7 +247,7 @@ class DefaultModel:
                 v = (c_ref - srho * z) / k
             p = pm.math.invprobit(v[t_idx] + offset[s_idx])
             pm.Binomial("defaults", n=n, p=pm.math.clip(p, 1e-15, 1 - 1e-15), observed=d)
-            idata = pm.sample(
+            idata = C.nuts(
                 draws=draws,
                 tune=tune,
                 chains=chains,
@@ -255,8 +255,6 @@ class DefaultModel:
                 target_accept=target_accept,
                 random_seed=C.pymc_seed(sample_rng),
                 progressbar=progressbar,
-                compute_convergence_checks=False,
-                idata_kwargs={"log_likelihood": False},
             )
         free = ["pd", "rho", *(["gamma"] if covs else [])]
         groups = {g: idata[g] for g in ("posterior", "sample_stats")}

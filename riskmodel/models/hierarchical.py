@@ -19,7 +19,12 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from riskmodel.models._common import convergence_diagnostics, mcmc_groups, transition_dataarray
+from riskmodel.models._common import (
+    convergence_diagnostics,
+    mcmc_groups,
+    nuts,
+    transition_dataarray,
+)
 from riskmodel.models.conjugate import dirichlet_draws
 
 __all__ = [
@@ -97,11 +102,10 @@ def fit_partial(
     progressbar: bool,
 ):
     """Sample ``mu`` and ``kappa`` with NUTS; returns (model, InferenceData)."""
-    import pymc as pm
 
     model = build_partial_model(counts, allowed, transient, segments, prior)
     with model:
-        idata = pm.sample(
+        idata = nuts(
             draws=draws,
             tune=tune,
             chains=chains,
@@ -109,8 +113,6 @@ def fit_partial(
             target_accept=target_accept,
             random_seed=random_seed,
             progressbar=progressbar,
-            compute_convergence_checks=False,
-            idata_kwargs={"log_likelihood": False},
         )
     return model, idata
 
