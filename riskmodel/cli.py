@@ -20,6 +20,8 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from riskmodel.errors import InputError
+
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "main"]
 
 EXIT_OK = 0
@@ -28,8 +30,8 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
-class _BadInput(Exception):
-    """A user error to report in one paragraph with exit code 2."""
+class _BadInput(InputError):
+    """A user error found by the command line itself (exit code 2, like every `InputError`)."""
 
 
 def _paragraph(text: str) -> str:
@@ -344,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     try:
         return args.handler(args)
-    except _BadInput as exc:
+    except InputError as exc:  # every bad-input error of riskmodel: exit 2, no traceback
         print(f"riskmodel: error: {_paragraph(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

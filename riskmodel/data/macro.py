@@ -15,13 +15,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from riskmodel.errors import MacroError
 from riskmodel.states import StateSpace
 
 __all__ = ["MacroError", "align_macro", "logit_transition_matrices", "validate_macro"]
-
-
-class MacroError(ValueError):
-    """A macro table that cannot be aligned with the transitions."""
 
 
 def validate_macro(macro: pd.DataFrame, variables: Sequence[str]) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from riskmodel.errors import GapsSkippedWarning, PanelError
 from riskmodel.states import LIFECYCLE, StateSpace
 
 __all__ = [
@@ -42,14 +43,6 @@ SINGLE_SEGMENT = "all"
 """Segment name used when a panel has no segment column."""
 
 _DATA_PACKAGE = "riskmodel.data"
-
-
-class PanelError(ValueError):
-    """A panel table or a transition-count array that cannot be used as it is."""
-
-
-class GapsSkippedWarning(UserWarning):
-    """Pairs of rows across a gap in a customer's periods were skipped (``skip_gaps=True``)."""
 
 
 def _show(items: Sequence, limit: int = 5) -> str:

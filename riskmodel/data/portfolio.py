@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskmodel.errors import PortfolioError
 from riskmodel.states import StateSpace
 
 __all__ = ["PORTFOLIO_COLUMNS", "Portfolio", "PortfolioError"]
@@ -29,42 +30,6 @@ MAX_CUSTOMERS = 10**15
 def _short(value: object, limit: int = 40) -> str:
     text = repr(value.item() if isinstance(value, np.generic) else value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-class PortfolioError(ValueError):
-    """A portfolio table is malformed. The message names the source, the row and the column.
-
-    Attributes
-    ----------
-    source : str or None
-        The file or config section the table came from.
-    row : int or None
-        0-based position of the offending row, if one row is at fault.
-    column : str or None
-        The offending column, if one column is at fault.
-    problem : str
-        The message without the source and row prefix.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        source: str | None = None,
-        row: int | None = None,
-        column: str | None = None,
-    ) -> None:
-        self.source = source
-        self.row = row
-        self.column = column
-        self.problem = message
-        where = [] if row is None else [f"row {row + 1}"]
-        if column is not None:
-            where.append(f"column {column!r}")
-        prefix = "" if source is None else f"{source}: "
-        if where:
-            prefix += ", ".join(where) + ": "
-        super().__init__(prefix + message)
 
 
 def _check_table(df: pd.DataFrame, source: str) -> pd.DataFrame:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from riskmodel.errors import ComparisonError
 from riskmodel.metrics.result import SimulationResult, write_netcdf_atomic
 from riskmodel.metrics.risk import expected_value, format_level, risk_measures
 from riskmodel.scenarios.load import Scenario
@@ -34,10 +35,6 @@ __all__ = [
 
 WEIGHT_TOL = 1e-9
 """Scenario weights must sum to 1 within this tolerance."""
-
-
-class ComparisonError(ValueError):
-    """A scenario set cannot be compared (duplicate names, inconsistent weights)."""
 
 
 def _label(sc: Scenario) -> str:

@@ -15,24 +15,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from riskmodel.errors import ConvergenceWarning, ModelFileError, NotFittedError
+
 __all__ = ["ConvergenceWarning", "ModelFileError", "NotFittedError"]
 
 FORMAT_VERSION = 1
 RHAT_MAX = 1.01
 ESS_PER_CHAIN = 100
 """Bulk ESS below ``ESS_PER_CHAIN * chains`` warns (400 for the usual 4 chains)."""
-
-
-class ConvergenceWarning(UserWarning):
-    """MCMC diagnostics (R-hat, bulk ESS, divergences) show a problem; the message says the fix."""
-
-
-class NotFittedError(RuntimeError):
-    """A model method that needs a posterior was called before ``.fit()``."""
-
-
-class ModelFileError(ValueError):
-    """A saved model file that is not of the expected kind or whose config does not match."""
 
 
 def resolve_prior(prior: float | Mapping[str, float] | None, defaults: dict[str, float]) -> dict:

@@ -36,6 +36,7 @@ import xarray as xr
 from scipy import special
 
 from riskmodel.data.macro import align_macro
+from riskmodel.errors import DefaultDataError
 from riskmodel.models import _common as C
 from riskmodel.models.draws import netcdf_engine
 
@@ -50,10 +51,6 @@ DEFAULT_PRIOR = {
     "gamma_sigma": 1.0,
 }
 PARAMETERIZATIONS = ("auto", "centered", "noncentered")
-
-
-class DefaultDataError(ValueError):
-    """A default-count table that cannot be used."""
 
 
 def _prepare(data: pd.DataFrame) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from riskmodel.errors import OutputDirError
 from riskmodel.metrics.alerts import alerts_to_dict, evaluate_alerts
 from riskmodel.metrics.result import SimulationResult
 from riskmodel.scenarios.load import Scenario
@@ -27,10 +28,6 @@ __all__ = ["OutputDirError", "build_summary", "check_output_dir", "write_folder_
 
 # a folder holding one of these files is a riskmodel report that may be replaced
 _MARKERS = ("summary.json", "comparison.json", "sensitivity.json")
-
-
-class OutputDirError(ValueError):
-    """The output folder cannot hold a report (a file is in the way, or it holds other data)."""
 
 
 # --------------------------------------------------------------------------- output folder

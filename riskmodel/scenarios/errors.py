@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import re
 import types
 import typing
 from collections.abc import Sequence
-from pathlib import Path
 
 import pydantic
+
+from riskmodel.errors import ScenarioError
 
 __all__ = ["UNION_TAGS", "ScenarioError", "format_validation_error", "short_repr"]
 
@@ -17,33 +17,6 @@ UNION_TAGS = frozenset({"__number__", "__list__"})
 """Tags of the schema's discriminated unions; they appear in pydantic locations, not in files."""
 
 _MAX_REPR = 60
-
-
-class ScenarioError(ValueError):
-    """A scenario (or a file it points to) is invalid.
-
-    Attributes
-    ----------
-    file : str
-        The file at fault (or ``"<scenario>"`` for in-memory configs).
-    problems : list of (field, message)
-        Each problem with its field path, e.g. ``("systematic -> correlation", "must be ...")``.
-    """
-
-    def __init__(self, file: str | Path | None, problems: Sequence[tuple[str, str]]) -> None:
-        self.file = str(file) if file is not None else "<scenario>"
-        self.problems = list(problems)
-        super().__init__(self._render())
-
-    def _render(self) -> str:
-        parts = [f"{field}: {message}" if field else message for field, message in self.problems]
-        head = f"{self.file}: "
-        if len(parts) == 1:
-            text = head + parts[0]
-        else:
-            numbered = " ".join(f"({i}) {p}" for i, p in enumerate(parts, 1))
-            text = head + f"{len(parts)} problems: " + numbered
-        return re.sub(r"\s*\n\s*", " ", text).strip()  # one paragraph
 
 
 def short_repr(value: object, limit: int = _MAX_REPR) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from riskmodel.errors import SensitivityWarning
 from riskmodel.metrics.result import write_netcdf_atomic
 
 __all__ = [
@@ -38,10 +39,6 @@ _COLUMNS = (
     "ST",
     "ST_conf",
 )
-
-
-class SensitivityWarning(UserWarning):
-    """A sensitivity result is less reliable than it looks (wide intervals, small samples)."""
 
 
 def empty_dataset(metrics, factors) -> xr.Dataset:
