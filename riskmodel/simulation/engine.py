@@ -431,6 +431,11 @@ EXACT_VARIABLES = (
     "customers_by_state",
     "occupancy_start",
     "value_lost_to_churn",
+    "churn_by_state",
+    "value_by_state",
+    "defaults_by_segment",
+    "churn_by_segment",
+    "value_by_segment",
 )
 """Variables of `expected_term_structure` stored in every result as ``exact_<name>``."""
 

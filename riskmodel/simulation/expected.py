@@ -194,9 +194,12 @@ def expected_term_structure(scenario: Scenario) -> xr.Dataset:
         undiscounted; ``loss_by_segment`` (segment): expected loss over the horizon;
         ``occupancy`` (period, state): expected customers per state at period end, absorbing
         states cumulative (as the engine's ``occupancy``); ``discount_factor`` (period);
-        ``loss_by_state``, ``defaults_by_state`` (period, start_state): the expected loss and
-        defaults of the cohorts that start in each transient state; ``customers_by_state``
-        (start_state): today's customers per state; ``occupancy_start`` (period, segment,
+        ``loss_by_state``, ``defaults_by_state``, ``churn_by_state`` (period, start_state): the
+        expected loss, defaults and churn of the cohorts that start in each transient state;
+        ``customers_by_state`` (start_state): today's customers per state; ``value_by_state``
+        (start_state) and ``value_by_segment`` (segment): expected discounted margin of those
+        cohorts; ``defaults_by_segment``, ``churn_by_segment`` (segment): expected defaults and
+        churn over the horizon; ``occupancy_start`` (period, segment,
         transient_state): expected customers per transient state at the start of each period;
         ``value_lost_to_churn`` (scalar): expected discounted margin forgone by churners (see
         `riskmodel.simulation.kernel`, item 5).
@@ -282,6 +285,7 @@ def expected_term_structure(scenario: Scenario) -> xr.Dataset:
     remaining_df = np.cumsum(discount[::-1])[::-1]
     start_onehot = np.zeros((n_c, n_t))
     start_onehot[np.arange(n_c), start] = 1.0
+    value_c = (transient_c * discount[:, None]).sum(axis=0) * margin_pc  # (C,) discounted margin
 
     ds = xr.Dataset(
         {
@@ -295,6 +299,11 @@ def expected_term_structure(scenario: Scenario) -> xr.Dataset:
             "loss_by_state": (("period", "start_state"), loss_c @ start_onehot),
             "defaults_by_state": (("period", "start_state"), defaults_c @ start_onehot),
             "customers_by_state": ("start_state", customers @ start_onehot),
+            "churn_by_state": (("period", "start_state"), churn_c @ start_onehot),
+            "value_by_state": ("start_state", value_c @ start_onehot),
+            "defaults_by_segment": ("segment", defaults_c.sum(axis=0) @ seg_onehot),
+            "churn_by_segment": ("segment", churn_c.sum(axis=0) @ seg_onehot),
+            "value_by_segment": ("segment", value_c @ seg_onehot),
             "occupancy_start": (("period", "segment", "transient_state"), start_occ),
             "value_lost_to_churn": ((), float(np.sum((churn_c @ margin_pc) * remaining_df))),
         },
@@ -320,6 +329,17 @@ def expected_term_structure(scenario: Scenario) -> xr.Dataset:
     ds["occupancy_start"].attrs.update(
         units="customers", long_name="exact expected customers per transient state at period start"
     )
+    for name, what in (("defaults", "defaults"), ("churn", "churn")):
+        ds[f"{name}_by_segment"].attrs.update(
+            units="customers", long_name=f"exact expected {what} per segment over the horizon"
+        )
+    ds["churn_by_state"].attrs.update(
+        units="customers", long_name="exact expected churn of the cohorts starting in each state"
+    )
+    for dim in ("segment", "state"):
+        ds[f"value_by_{dim}"].attrs.update(
+            units="currency", long_name=f"exact expected discounted margin per {dim}"
+        )
     ds["value_lost_to_churn"].attrs.update(
         units="currency", long_name="exact expected discounted margin forgone by churners"
     )
