@@ -39,8 +39,9 @@ def ecl_term_structure(data: Any, *, short_window: int = ECL_12_PERIODS) -> dict
         A run with ``exact_loss``, ``exact_defaults`` (period), ``discount_factor`` (period) and
         the ``total_customers`` attribute; ``exact_loss_by_state``, ``exact_defaults_by_state``
         (period, start_state) and ``exact_customers_by_state`` (start_state) add ``by_state``.
-        Results saved before exact expectations existed fall back to the Monte Carlo means
-        (then ``exact`` is False and ``by_state`` is empty).
+        Results saved before exact expectations existed fall back to the self-normalised Monte
+        Carlo means ``Σ w x / Σ w`` (then ``exact`` is False, ``method`` is ``"monte_carlo"``
+        and ``by_state`` is empty).
     short_window : int, default 12
         Periods of the short ECL window.
 
@@ -49,7 +50,8 @@ def ecl_term_structure(data: Any, *, short_window: int = ECL_12_PERIODS) -> dict
     dict
         ``{"lifetime", "12_period", "by_period", "by_state": {state: {"12_period",
         "lifetime", "customers", "lifetime_default_rate"}}, "cumulative_default_rate",
-        "marginal_default_rate", "exact"}``; amounts discounted, in currency units.
+        "marginal_default_rate", "exact", "method"}``; amounts discounted, in currency units;
+        ``method`` is ``"exact"`` (every figure exact) or ``"monte_carlo"``.
 
     Raises
     ------
@@ -70,13 +72,15 @@ def ecl_term_structure(data: Any, *, short_window: int = ECL_12_PERIODS) -> dict
     if exact:
         loss = ds["exact_loss"].to_numpy()
         defaults = ds["exact_defaults"].to_numpy()
-    elif "mc_mean_loss" in ds:  # a `keep: totals` run kept the per-period means
-        loss = ds["mc_mean_loss"].to_numpy()
-        defaults = ds["mc_mean_defaults"].to_numpy()
-    else:
+    else:  # self-normalised Monte Carlo means Σ w x / Σ w: never outside the paths' range
         w = ds["weight"]
-        loss = (xr.dot(ds["loss"], w, dim="path") / ds.sizes["path"]).to_numpy()
-        defaults = (xr.dot(ds["defaults"], w, dim="path") / ds.sizes["path"]).to_numpy()
+        if "mc_mean_loss" in ds:  # a `keep: totals` run kept the per-period (1/N) Σ w x
+            scale = ds.sizes["path"] / float(w.sum())
+            loss = ds["mc_mean_loss"].to_numpy() * scale
+            defaults = ds["mc_mean_defaults"].to_numpy() * scale
+        else:
+            loss = (xr.dot(ds["loss"], w, dim="path") / w.sum()).to_numpy()
+            defaults = (xr.dot(ds["defaults"], w, dim="path") / w.sum()).to_numpy()
     discounted = loss * df
     n0 = float(ds.attrs.get("total_customers", 0)) or float("nan")
     by_state: dict[str, dict[str, float]] = {}
@@ -101,4 +105,5 @@ def ecl_term_structure(data: Any, *, short_window: int = ECL_12_PERIODS) -> dict
         "cumulative_default_rate": [float(v) for v in np.cumsum(defaults) / n0],
         "marginal_default_rate": [float(v) for v in defaults / n0],
         "exact": bool(exact),
+        "method": "exact" if exact else "monte_carlo",
     }

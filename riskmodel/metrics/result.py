@@ -15,9 +15,9 @@ import xarray as xr
 from riskmodel.metrics.actions import actions_to_dict
 from riskmodel.metrics.contributions import contributions_to_dict, risk_contributions
 from riskmodel.metrics.ecl import ecl_term_structure
+from riskmodel.metrics.expectations import expectation, expectations_section
 from riskmodel.metrics.risk import (
     RiskMeasures,
-    expected_value,
     format_level,
     risk_measures,
     weighted_quantile,
@@ -203,27 +203,16 @@ class SimulationResult:
         text = self.data.attrs.get("stresses")
         return json.loads(text) if text else {}
 
-    def _exact_total(self, name: str, *, discounted: bool = False) -> float | None:
-        key = f"exact_{name}"
-        if key not in self.data:
-            return None
-        da = self.data[key]
-        if discounted:
-            da = da * self.data["discount_factor"]
-        return float(da.sum())
-
     def _value(self) -> dict:
         """Discounted margin: exact mean, Monte Carlo mean, spread, lower quantiles, VaR."""
         totals = self.total("margin", discounted=True).to_numpy()
         value = self.risk("margin", discounted=True)
         low = [round(1.0 - q, 12) for q in self.levels]
         quants = weighted_quantile(totals, [*low, 0.5], weights=self.weights)
-        exact = self._exact_total("margin", discounted=True)
-        expected = value.expected if exact is None else exact
+        block = expectation(self.data, "value")  # exact, with the MC cross-check beside it
+        expected = block["expected"]
         return {
-            "expected": expected,
-            "expected_mc": value.expected,
-            "stderr_mc": value.stderr_expected,
+            **block,
             "std": value.std,
             "quantiles": {
                 format_level(q): float(v) for q, v in zip([*low, 0.5], quants, strict=True)
@@ -232,21 +221,16 @@ class SimulationResult:
                 format_level(q): float(expected - v)
                 for q, v in zip(self.levels, quants[: len(low)], strict=True)
             },
-            "stderr": {"expected": 0.0 if exact is not None else value.stderr_expected},
             "description": "discounted margin earned over the horizon; var[q] = expected "
             "minus the (1 - q)-quantile (the shortfall of value below its mean)",
         }
 
     def _value_lost_to_churn(self) -> dict | None:
-        if "churn_value_lost" not in self.data:
+        block = expectation(self.data, "value_lost_to_churn")
+        if block is None:
             return None
-        mc, se = expected_value(self.data["churn_value_lost"].to_numpy(), weights=self.weights)
-        exact = self._exact_total("value_lost_to_churn")
         return {
-            "expected": mc if exact is None else exact,
-            "expected_mc": mc,
-            "stderr_mc": se,
-            "stderr": {"expected": 0.0 if exact is not None else se},
+            **block,
             "description": "discounted margin the churned customers would have earned from "
             "their churn period to the horizon had they stayed (run-off of the lost margin)",
         }
@@ -254,21 +238,20 @@ class SimulationResult:
     def summary(self) -> dict:
         """The run's headline figures, in the `summary.json` layout of DESIGN.md.
 
-        ``loss.expected`` is the exact expected loss (``stderr.expected`` 0); the Monte Carlo
-        estimate and its standard error sit beside it as ``expected_mc`` and ``stderr_mc``.
-        ``ecl``, ``value``, ``value_lost_to_churn``, ``stresses`` and (with ``actions:``)
-        ``actions`` follow `riskmodel.metrics.ecl`, `riskmodel.metrics.actions` and
-        ``scenarios/README.md``.
+        Every ``expected`` (loss, defaults, churn, value, value lost to churn) is the exact
+        expectation (``method: "exact"``, ``stderr.expected`` 0); the self-normalised Monte
+        Carlo estimate, its standard error and z-score sit beside it as ``expected_mc``,
+        ``stderr_mc`` (also ``stderr.expected_mc``) and ``z_mc``. ``expectations`` holds the
+        same per period, per segment and per starting state
+        (`riskmodel.metrics.expectations`). ``ecl``, ``value``, ``value_lost_to_churn``,
+        ``stresses`` and (with ``actions:``) ``actions`` follow `riskmodel.metrics.ecl`,
+        `riskmodel.metrics.actions` and ``scenarios/README.md``.
         """
         attrs = self.data.attrs
         loss = self.risk("loss")
         defaults = self.risk("defaults")
-        churn_mean, churn_se = expected_value(self.total("churn").to_numpy(), weights=self.weights)
         loss_dict = loss.to_dict()
-        exact_loss = self._exact_total("loss")
-        stderr = dict(loss_dict["stderr"])
-        if exact_loss is not None:
-            stderr["expected"] = 0.0
+        loss_block = expectation(self.data, "loss")
         out = {
             "scenario": self.scenario,
             "paths": self.paths,
@@ -276,26 +259,21 @@ class SimulationResult:
             "horizon": self.horizon,
             "riskmodel_version": str(attrs.get("riskmodel_version", "")),
             "loss": {
-                "expected": loss.expected if exact_loss is None else exact_loss,
-                "expected_mc": loss.expected,
-                "stderr_mc": loss.stderr_expected,
+                **loss_block,
                 "std": loss_dict["std"],
                 "var": loss_dict["var"],
                 "es": loss_dict["es"],
-                "stderr": stderr,
+                "stderr": {**loss_dict["stderr"], **loss_block["stderr"]},
             },
-            "defaults": {
-                "expected": defaults.expected,
-                "var": defaults.to_dict()["var"],
-                "stderr": {"expected": defaults.stderr_expected},
-            },
-            "churn": {"expected": churn_mean, "stderr": {"expected": churn_se}},
+            "defaults": {**expectation(self.data, "defaults"), "var": defaults.to_dict()["var"]},
+            "churn": expectation(self.data, "churn"),
             "ecl": self.ecl(),
             "value": self._value(),
         }
         lost = self._value_lost_to_churn()
         if lost is not None:
             out["value_lost_to_churn"] = lost
+        out["expectations"] = expectations_section(self.data)
         out["contributions"] = contributions_to_dict(risk_contributions(self.data))
         if "loss_by_cohort" in self.data:
             out["contributions_by_cohort"] = contributions_to_dict(
