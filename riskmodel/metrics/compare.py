@@ -20,8 +20,9 @@ import pandas as pd
 import xarray as xr
 
 from riskmodel.errors import ComparisonError
+from riskmodel.metrics.expectations import expectation
 from riskmodel.metrics.result import SimulationResult, write_netcdf_atomic
-from riskmodel.metrics.risk import expected_value, format_level, risk_measures
+from riskmodel.metrics.risk import format_level, risk_measures
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.engine import simulate_dataset
 
@@ -87,11 +88,14 @@ class ComparisonResult:
     Attributes
     ----------
     data : xarray.Dataset
-        Dim ``scenario`` (and ``level``): ``weight`` (NaN without weights), ``expected``,
-        ``stderr_expected``, ``std``, ``var``, ``stderr_var``, ``es``, ``stderr_es`` (scenario,
-        level), ``ecl_lifetime``, ``ecl_12_period``, ``expected_defaults``,
-        ``stderr_defaults``, ``expected_churn``, ``stderr_churn``, ``expected_value``,
-        ``stderr_value``, ``ess``. Attributes: ``paths``, ``seed``, ``entropy``.
+        Dim ``scenario`` (and ``level``): ``weight`` (NaN without weights), ``method``
+        (``"exact"`` when every ``expected*`` is the exact expectation, with ``stderr*`` 0),
+        ``expected``, ``stderr_expected``, ``expected_mc``, ``stderr_mc`` (the self-normalised
+        Monte Carlo cross-check), ``std``, ``var``, ``stderr_var``, ``es``, ``stderr_es``
+        (scenario, level), ``ecl_lifetime``, ``ecl_12_period``, and for defaults, churn and
+        value (discounted margin) ``expected_<name>``, ``stderr_<name>``,
+        ``expected_<name>_mc``, ``stderr_<name>_mc``; ``ess``. Attributes: ``paths``,
+        ``seed``, ``entropy``.
     results : dict of str to SimulationResult
         The per-path results, by scenario name (same paths, same innovations).
     """
@@ -142,13 +146,13 @@ class ComparisonResult:
         for name in (
             "ecl_lifetime",
             "ecl_12_period",
-            "expected_defaults",
-            "stderr_defaults",
-            "expected_churn",
-            "stderr_churn",
-            "expected_value",
-            "stderr_value",
+            *(
+                name
+                for v in _EXTRA
+                for name in (f"expected_{v}", f"stderr_{v}", f"expected_{v}_mc", f"stderr_{v}_mc")
+            ),
             "ess",
+            "method",
         ):
             cols[name] = ds[name].values
         return pd.DataFrame(cols, index=pd.Index(self.scenarios, name="scenario"))
@@ -178,17 +182,21 @@ class ComparisonResult:
         }
 
 
+_EXTRA = ("defaults", "churn", "value")
+"""Expectations tabulated beside the loss, as ``expected_<name>`` (exact) and ``_mc``."""
+
+
 def _row(result: SimulationResult, levels: list[float]) -> dict[str, Any]:
     loss = risk_measures(result.total("loss").to_numpy(), weights=result.weights, levels=levels)
-    w = result.weights
     ecl = result.ecl()
-    exact = result.data["exact_loss"].sum() if "exact_loss" in result.data else None
+    # exact expectations with the self-normalised MC cross-check, the same as summary.json
+    block = expectation(result, "loss")
     row: dict[str, Any] = {
-        # the exact expectation when the run carries it (no MC error), as in summary.json
-        "expected": loss.expected if exact is None else float(exact),
-        "stderr_expected": loss.stderr_expected if exact is None else 0.0,
-        "expected_mc": loss.expected,
-        "stderr_mc": loss.stderr_expected,
+        "method": block["method"],
+        "expected": block["expected"],
+        "stderr_expected": block["stderr"]["expected"],
+        "expected_mc": block["expected_mc"],
+        "stderr_mc": block["stderr_mc"],
         "std": loss.std,
         "ess": loss.ess,
         "ecl_lifetime": ecl["lifetime"],
@@ -196,13 +204,12 @@ def _row(result: SimulationResult, levels: list[float]) -> dict[str, Any]:
     }
     for name in ("var", "stderr_var", "es", "stderr_es"):
         row[name] = [getattr(loss, name)[q] for q in levels]
-    for var in ("defaults", "churn"):
-        row[f"expected_{var}"], row[f"stderr_{var}"] = expected_value(
-            result.total(var).to_numpy(), weights=w
-        )
-    row["expected_value"], row["stderr_value"] = expected_value(
-        result.total("margin", discounted=True).to_numpy(), weights=w
-    )
+    for var in _EXTRA:
+        block = expectation(result, var)
+        row[f"expected_{var}"] = block["expected"]
+        row[f"stderr_{var}"] = block["stderr"]["expected"]
+        row[f"expected_{var}_mc"] = block["expected_mc"]
+        row[f"stderr_{var}_mc"] = block["stderr_mc"]
     return row
 
 
