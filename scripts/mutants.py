@@ -1,0 +1,602 @@
+"""A curated catalogue of domain mutants: plant one plausible bug at a time, see a test fail.
+
+Each mutant replaces one exact source snippet of the numerical core with a plausible wrong
+version (a flipped sign, a missing likelihood-ratio weight, an off-by-one period, a dropped
+correction term, an ignored option) and names the test files that should catch it. The script
+copies the repository once per worker into a temporary folder (the working tree is never
+touched, so other people can keep working in it), applies one mutant in that copy, runs the
+named tests with a timeout, restores the file, and reports killed / survived with timings.
+
+Usage::
+
+    python scripts/mutants.py --list
+    python scripts/mutants.py                 # every mutant, one worker
+    python scripts/mutants.py --jobs 2        # two private copies in parallel
+    python scripts/mutants.py --only risk-std-weight-correction --only kernel-sqrt-rho-sign
+    python scripts/mutants.py --from-head     # mutate the last commit instead of the work tree
+
+Statuses: ``killed`` (a test failed), ``timeout`` (the tests ran past ``--timeout``; counted as
+killed), ``survived`` (every test passed: a gap in the suite), ``stale`` (the snippet no longer
+occurs exactly once in the file: refresh the catalogue), ``error`` (pytest could not run, e.g. a
+collection error of the unmutated tests). Exit status: 0 if no mutant survived, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+COPIED = ("riskmodel", "tests", "scenarios", "pyproject.toml", "README.md")
+ORACLES = "tests/oracles"
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One planted bug: replace `old` (must occur exactly once in `file`) by `new`."""
+
+    name: str
+    file: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+    why: str
+
+
+def _m(name: str, file: str, old: str, new: str, tests: Sequence[str], why: str) -> Mutant:
+    return Mutant(name, f"riskmodel/{file}", old, new, tuple(tests), why)
+
+
+RISK_T = ("tests/metrics/test_risk.py", ORACLES)
+CONTRIB_T = ("tests/metrics/test_contributions.py", ORACLES)
+ENGINE_T = ("tests/simulation/test_engine.py", "tests/simulation/test_importance.py", ORACLES)
+EXPECTED_T = ("tests/simulation/test_expected.py", "tests/simulation/test_ecl.py", ORACLES)
+
+CATALOGUE: tuple[Mutant, ...] = (
+    # ---------------------------------------------------------------- metrics/risk.py
+    _m(
+        "risk-std-weight-correction",
+        "metrics/risk.py",
+        " + expected**2 * (1.0 - float(np.mean(w)))",
+        "",
+        RISK_T,
+        "std under importance sampling without the E[w] != 1 correction term",
+    ),
+    _m(
+        "risk-es-denominator",
+        "metrics/risk.py",
+        'res["es"][qi] = v + float(excess.sum()) / (n * (1.0 - qi))',
+        'res["es"][qi] = v + float(excess.sum()) / (float(w.sum()) * (1.0 - qi))',
+        RISK_T,
+        "ES tail mean divided by the weight sum instead of N(1 - q)",
+    ),
+    _m(
+        "risk-es-excess-unweighted",
+        "metrics/risk.py",
+        "excess = w * np.maximum(x - v, 0.0)",
+        "excess = np.maximum(x - v, 0.0)",
+        RISK_T,
+        "ES excess over VaR without the likelihood-ratio weights",
+    ),
+    _m(
+        "risk-quantile-unweighted",
+        "metrics/risk.py",
+        "return _quantile(*_sort(x, w), levels)",
+        "return _quantile(*_sort(x, np.ones_like(w)), levels)",
+        RISK_T,
+        "weighted_quantile ignores its weights (value quantiles, contribution VaR)",
+    ),
+    _m(
+        "risk-quantile-off-by-one",
+        "metrics/risk.py",
+        'return xs[np.searchsorted(-above, -threshold, side="left")]',
+        'return xs[np.minimum(np.searchsorted(-above, -threshold, side="left") + 1, n - 1)]',
+        RISK_T,
+        "VaR one order statistic too high",
+    ),
+    _m(
+        "risk-var-stderr-unweighted",
+        "metrics/risk.py",
+        'res["se_var"][qi] = _stderr_of_mean(w * (x > v)) * s',
+        'res["se_var"][qi] = _stderr_of_mean(1.0 * (x > v)) * s',
+        RISK_T,
+        "VaR standard error of plain Monte Carlo under importance sampling",
+    ),
+    _m(
+        "risk-es-stderr-level",
+        "metrics/risk.py",
+        'res["se_es"][qi] = _stderr_of_mean(excess) / (1.0 - qi)',
+        'res["se_es"][qi] = _stderr_of_mean(excess)',
+        RISK_T,
+        "ES standard error without the 1/(1 - q) factor",
+    ),
+    _m(
+        "risk-el-stderr-unweighted",
+        "metrics/risk.py",
+        "stderr_expected=_stderr_of_mean(wx),",
+        "stderr_expected=_stderr_of_mean(x),",
+        RISK_T,
+        "EL standard error from the unweighted losses",
+    ),
+    _m(
+        "risk-exceedance-unweighted",
+        "metrics/risk.py",
+        "hit = w * (x > threshold)",
+        "hit = 1.0 * (x > threshold)",
+        ("tests/metrics/test_risk.py", "tests/metrics/test_alerts.py", ORACLES),
+        "exceedance probability (alerts) without weights",
+    ),
+    # ---------------------------------------------------------------- metrics/contributions.py
+    _m(
+        "contrib-var-kernel-unweighted",
+        "metrics/contributions.py",
+        "kern = w * np.exp(-0.5 * u**2)",
+        "kern = np.exp(-0.5 * u**2)",
+        CONTRIB_T,
+        "Euler VaR contributions without the likelihood-ratio weights",
+    ),
+    _m(
+        "contrib-es-tail-unweighted",
+        "metrics/contributions.py",
+        "a = w * (total > v) / (n * (1.0 - qk))",
+        "a = 1.0 * (total > v) / (n * (1.0 - qk))",
+        CONTRIB_T,
+        "Euler ES tail weights without w (still additive: the total moves with them)",
+    ),
+    _m(
+        "contrib-el-unweighted",
+        "metrics/contributions.py",
+        '"expected": wx.mean(axis=0),',
+        '"expected": x.mean(axis=0),',
+        CONTRIB_T,
+        "EL contributions as plain means of the segment losses",
+    ),
+    _m(
+        "contrib-var-no-rescale",
+        "metrics/contributions.py",
+        "scale = v / c.sum() if c.sum() != 0 else 0.0",
+        "scale = 1.0",
+        CONTRIB_T,
+        "kernel VaR contributions not rescaled to add up to VaR",
+    ),
+    _m(
+        "contrib-es-stderr-level",
+        "metrics/contributions.py",
+        'out["stderr_es"][k] = _se_of_mean(tail) / (1.0 - qk)',
+        'out["stderr_es"][k] = _se_of_mean(tail)',
+        CONTRIB_T,
+        "ES contribution standard error without 1/(1 - q)",
+    ),
+    # ---------------------------------------------------------------- metrics/result.py
+    _m(
+        "value-quantiles-unweighted",
+        "metrics/result.py",
+        "quants = weighted_quantile(totals, [*low, 0.5], weights=self.weights)",
+        "quants = weighted_quantile(totals, [*low, 0.5])",
+        ("tests/test_report.py", ORACLES),
+        "value quantiles and value.var without the importance-sampling weights",
+    ),
+    _m(
+        "value-var-sign",
+        "metrics/result.py",
+        "format_level(q): float(expected - v)",
+        "format_level(q): float(v - expected)",
+        ("tests/test_report.py", ORACLES),
+        "value at risk with the sign flipped",
+    ),
+    _m(
+        "value-low-levels",
+        "metrics/result.py",
+        "low = [round(1.0 - q, 12) for q in self.levels]",
+        "low = [round(q, 12) for q in self.levels]",
+        ("tests/test_report.py", ORACLES),
+        "value VaR read at the upper instead of the lower quantile",
+    ),
+    _m(
+        "churn-expected-unweighted",
+        "metrics/result.py",
+        'expected_value(self.total("churn").to_numpy(), weights=self.weights)',
+        'expected_value(self.total("churn").to_numpy())',
+        ("tests/test_report.py", ORACLES),
+        "summary churn.expected as a plain mean under importance sampling",
+    ),
+    _m(
+        "expected-by-period-unweighted",
+        "metrics/result.py",
+        'return xr.dot(self.data[variable], w, dim="path") / self.paths',
+        'return self.data[variable].mean("path")',
+        ("tests/simulation/test_engine.py", ORACLES),
+        "Monte Carlo term structure ignores the weights",
+    ),
+    _m(
+        "qmc-stderr-root",
+        "metrics/result.py",
+        "root = np.sqrt(len(per))",
+        "root = np.sqrt(len(per) - 1)",
+        ("tests/simulation/test_qmc.py", ORACLES),
+        "QMC standard error divides by sqrt(R - 1) replicates",
+    ),
+    # ---------------------------------------------------------------- metrics/ecl.py
+    _m(
+        "ecl-12-period-window",
+        "metrics/ecl.py",
+        '"12_period": float(discounted[:short_window].sum()),',
+        '"12_period": float(discounted[: short_window - 1].sum()),',
+        EXPECTED_T,
+        "12-period ECL over 11 periods (off by one)",
+    ),
+    # ---------------------------------------------------------------- simulation/kernel.py
+    _m(
+        "kernel-sqrt-rho-sign",
+        "simulation/kernel.py",
+        "pd_z = ndtr((a - sqrt_rho * z[:, t, None, None]) * inv_sqrt_1mrho)",
+        "pd_z = ndtr((a + sqrt_rho * z[:, t, None, None]) * inv_sqrt_1mrho)",
+        ENGINE_T,
+        "Vasicek conditional PD with +sqrt(rho) Z (a downturn lowers defaults)",
+    ),
+    _m(
+        "kernel-drop-1mrho",
+        "simulation/kernel.py",
+        "inv_sqrt_1mrho = (1.0 / np.sqrt(1.0 - rho))[:, None, None]",
+        "inv_sqrt_1mrho = np.ones_like(rho)[:, None, None]",
+        ENGINE_T,
+        "conditional PD without the 1/sqrt(1 - rho) scaling",
+    ),
+    _m(
+        "kernel-shift-weight-sign",
+        "simulation/kernel.py",
+        "weight = np.exp(-(eps @ mu) - 0.5 * float(mu @ mu))",
+        "weight = np.exp(-(eps @ mu) + 0.5 * float(mu @ mu))",
+        ENGINE_T,
+        "mean-shift likelihood ratio with the wrong sign of |mu|^2/2",
+    ),
+    _m(
+        "kernel-mixture-weight-inverted",
+        "simulation/kernel.py",
+        "weight = np.exp(-log_q)",
+        "weight = np.exp(log_q)",
+        ENGINE_T,
+        "defensive-mixture weight q/phi instead of phi/q",
+    ),
+    _m(
+        "kernel-lgd-moment-matching",
+        "simulation/kernel.py",
+        "kd = np.maximum(d_c[hit], 1.0) * (lgd_kappa + 1.0) - 1.0",
+        "kd = np.maximum(d_c[hit], 1.0) * lgd_kappa",
+        ENGINE_T,
+        "mean LGD of D defaults with concentration D*kappa instead of D(kappa+1)-1",
+    ),
+    _m(
+        "kernel-lgd-one-draw",
+        "simulation/kernel.py",
+        "kd = np.maximum(d_c[hit], 1.0) * (lgd_kappa + 1.0) - 1.0",
+        "kd = np.full(int(hit.sum()), lgd_kappa)",
+        ENGINE_T,
+        "one LGD for all defaults of a cohort-period (no averaging over D)",
+    ),
+    _m(
+        "kernel-amortisation-off-by-one",
+        "simulation/kernel.py",
+        "loss_c = d_c * (inp.ead * inp.ead_factor[t]) * lgd",
+        "loss_c = d_c * (inp.ead * inp.ead_factor[max(t - 1, 0)]) * lgd",
+        ENGINE_T,
+        "exposure of the previous period (amortisation one period late)",
+    ),
+    _m(
+        "kernel-churn-value-off-by-one",
+        "simulation/kernel.py",
+        "churn_value_lost += (churned @ inp.margin) * remaining_df[t]",
+        "churn_value_lost += (churned @ inp.margin) * remaining_df[min(t + 1, h - 1)]",
+        ENGINE_T,
+        "lost margin of churners counted from the next period",
+    ),
+    _m(
+        "kernel-occupancy-unweighted",
+        "simulation/kernel.py",
+        "occ[inp.transient_idx] = weight @ counts.sum(axis=1)",
+        "occ[inp.transient_idx] = counts.sum(axis=1).sum(axis=0)",
+        ENGINE_T,
+        "Monte Carlo occupancy ignores the weights",
+    ),
+    _m(
+        "kernel-margin-unweighted-periods",
+        "simulation/kernel.py",
+        "margin[:, t] = counts.sum(axis=2) @ inp.margin",
+        "margin[:, t] = counts.sum(axis=2) @ inp.margin * (t > 0)",
+        ENGINE_T,
+        "no margin in the first period (off-by-one period)",
+    ),
+    # ---------------------------------------------------------------- simulation/engine.py
+    _m(
+        "engine-discount-exponent",
+        "simulation/engine.py",
+        "discount=np.cumprod(1.0 / (1.0 + scenario.discount_rate)),",
+        "discount=np.cumprod(1.0 / (1.0 + scenario.discount_rate)) * (1 + scenario.discount_rate),",
+        (*EXPECTED_T, "tests/test_report.py"),
+        "discount factor (1 + r)^-(t-1): one period too few",
+    ),
+    _m(
+        "engine-scheduler-ignored",
+        "simulation/engine.py",
+        "_run_dask(inputs, plan, cfg.simulation.scheduler, tick, sampling, store.put)",
+        "_run_dask(inputs, plan, None, tick, sampling, store.put)",
+        ("tests/simulation/test_dask.py", ORACLES),
+        "a Dask scheduler address silently ignored (a local cluster instead)",
+    ),
+    _m(
+        "engine-qmc-replicates-recorded",
+        "simulation/engine.py",
+        "min(sampling.qmc_replicates, len(plan.blocks)) if sampling.qmc_replicates else 0",
+        "sampling.qmc_replicates if sampling.qmc_replicates else 0",
+        ("tests/simulation/test_qmc.py", ORACLES),
+        "a short run records more QMC scramblings than it used",
+    ),
+    _m(
+        "qmc-replicate-scrambling",
+        "simulation/qmc.py",
+        "r = block % replicates",
+        "r = 0",
+        ("tests/simulation/test_qmc.py", ORACLES),
+        "every block in the same scrambling: replicates are not independent",
+    ),
+    # ---------------------------------------------------------------- simulation/importance.py
+    _m(
+        "tilt-weight-sign",
+        "simulation/importance.py",
+        "log_q = np.logaddexp(np.log(self.p_plain), np.log1p(-self.p_plain) + log_r)",
+        "log_q = np.logaddexp(np.log(self.p_plain), np.log1p(-self.p_plain) - log_r)",
+        ENGINE_T,
+        "tilt likelihood ratio with the tilt's log density flipped",
+    ),
+    _m(
+        "tilt-draw-sign",
+        "simulation/importance.py",
+        "a = draw_effects(inp, inp.shift + tilt.mean()) / scale",
+        "a = -draw_effects(inp, inp.shift + tilt.mean()) / scale",
+        ("tests/simulation/test_importance.py", "tests/test_fitting.py", ORACLES),
+        "posterior draws tilted away from the tail (a sign flip)",
+    ),
+    _m(
+        "tilt-draw-ratio-dropped",
+        "simulation/importance.py",
+        "replace(tilt, draw_log_ratio=np.log(q * a.size), draw_cdf=cdf)",
+        "replace(tilt, draw_log_ratio=np.zeros(a.size), draw_cdf=cdf)",
+        ("tests/simulation/test_importance.py", ORACLES),
+        "draws sampled from the tilt but weighted as if uniform",
+    ),
+    # ---------------------------------------------------------------- simulation/expected.py
+    _m(
+        "expected-mean-pd-shift-sign",
+        "simulation/expected.py",
+        "mean_pd = ndtr(ndtri(pd) - np.sqrt(rho)[:, None, None, None] * s[None, :, None, None])",
+        "mean_pd = ndtr(ndtri(pd) + np.sqrt(rho)[:, None, None, None] * s[None, :, None, None])",
+        EXPECTED_T,
+        "exact expected PD with the shift's sign flipped",
+    ),
+    _m(
+        "expected-gh-normalisation",
+        "simulation/expected.py",
+        "w = w / np.sqrt(np.pi)",
+        "w = w / np.pi",
+        (*EXPECTED_T, "tests/simulation/test_stresses.py"),
+        "downturn-LGD quadrature weights not normalised",
+    ),
+    # ---------------------------------------------------------------- models/conjugate.py
+    _m(
+        "conjugate-prior-dropped",
+        "models/conjugate.py",
+        "np.where(allowed, concentration + np.asarray(counts, dtype=float), 0.0)",
+        "np.where(allowed, np.asarray(counts, dtype=float), 0.0)",
+        ("tests/models/test_transition_conjugate.py", ORACLES),
+        "Dirichlet posterior without the prior concentration",
+    ),
+    _m(
+        "conjugate-beta-marginal",
+        "models/conjugate.py",
+        "b = np.broadcast_to(a0, alpha.shape) - alpha",
+        "b = np.broadcast_to(a0, alpha.shape)",
+        ("tests/models/test_transition_conjugate.py", ORACLES),
+        "Beta marginal with beta = alpha_0 instead of alpha_0 - alpha_j",
+    ),
+    _m(
+        "conjugate-complete-pooling-mean",
+        "models/conjugate.py",
+        "y = y.sum(axis=0, keepdims=True)",
+        "y = y.mean(axis=0, keepdims=True)",
+        ("tests/models/test_transition_conjugate.py", ORACLES),
+        "complete pooling averages the segments' counts instead of adding them",
+    ),
+    # ---------------------------------------------------------------- scenarios
+    _m(
+        "schema-correlation-one",
+        "scenarios/schema.py",
+        "correlation: float | None = Field(default=None, ge=0.0, lt=1.0)",
+        "correlation: float | None = Field(default=None, ge=0.0, le=1.0)",
+        ("tests/scenarios/test_validation.py", ORACLES),
+        "correlation 1 accepted (division by sqrt(1 - rho) = 0)",
+    ),
+    _m(
+        "schema-lgd-sd-boundary",
+        "scenarios/schema.py",
+        "if self.sd >= limit:",
+        "if self.sd > limit:",
+        ("tests/scenarios/test_validation.py", ORACLES),
+        "an LGD sd at the Beta limit accepted (concentration 0)",
+    ),
+    _m(
+        "parameter-uncertainty-ignored",
+        "scenarios/load.py",
+        "if not cfg.simulation.parameter_uncertainty:",
+        "if False:",
+        ("tests/test_fitting.py", ORACLES),
+        "`parameter_uncertainty: false` ignored (posterior draws used anyway)",
+    ),
+)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _copy_repo(dest: Path, from_head: bool) -> None:
+    """A private copy of the repository: the work tree (default) or the last commit."""
+    dest.mkdir(parents=True)
+    if from_head:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", "HEAD", *COPIED],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+        return
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
+    for name in COPIED:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=ignore)
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+
+
+def _run_tests(root: Path, tests: Sequence[str], timeout: float) -> tuple[str, str]:
+    """Run pytest in `root`; return (status, last lines of output)."""
+    present = [t for t in tests if (root / t).exists()]
+    env = dict(os.environ, PYTHONPATH=str(root), PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg")
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *present]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: a timeout kills the whole tree
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return "timeout", ""
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    tail = "\n".join(out.strip().splitlines()[-3:])
+    if proc.returncode == 0:
+        return "survived", tail
+    if proc.returncode == 1:  # tests ran and at least one failed
+        return "killed", tail
+    return "error", tail  # 2: interrupted/collection error, 4: usage, 5: no tests
+
+
+def run_mutant(root: Path, mutant: Mutant, timeout: float) -> dict:
+    """Apply `mutant` in the private copy `root`, run its tests, restore the file."""
+    path = root / mutant.file
+    original = path.read_text(encoding="utf-8")
+    count = original.count(mutant.old)
+    result = {"name": mutant.name, "file": mutant.file, "seconds": 0.0, "detail": ""}
+    if count != 1:
+        result["status"] = "stale"
+        result["detail"] = f"snippet found {count} times (expected exactly once)"
+        return result
+    start = time.perf_counter()
+    try:
+        path.write_text(original.replace(mutant.old, mutant.new), encoding="utf-8")
+        result["status"], result["detail"] = _run_tests(root, mutant.tests, timeout)
+    finally:
+        path.write_text(original, encoding="utf-8")
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    return result
+
+
+def _select(names: Sequence[str] | None) -> list[Mutant]:
+    if not names:
+        return list(CATALOGUE)
+    wanted = {n for arg in names for n in arg.split(",") if n}
+    known = {m.name for m in CATALOGUE}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise SystemExit(f"unknown mutant(s) {unknown}; see --list for the names.")
+    return [m for m in CATALOGUE if m.name in wanted]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--only", action="append", metavar="NAME", help="run only NAME(s)")
+    parser.add_argument("--jobs", type=int, default=1, help="parallel private copies")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per mutant")
+    parser.add_argument("--from-head", action="store_true", help="mutate HEAD, not the tree")
+    parser.add_argument("--json", type=Path, help="write the results to this JSON file")
+    args = parser.parse_args(argv)
+    mutants = _select(args.only)
+    if args.list:
+        for m in mutants:
+            print(f"{m.name:34s} {m.file:34s} {m.why}")
+        return 0
+    # SIGTERM behaves like Ctrl-C: the finally blocks restore files and delete the copies
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    tmp = Path(tempfile.mkdtemp(prefix="riskmodel-mutants-"))
+    jobs = max(1, min(args.jobs, len(mutants)))
+    results: list[dict] = []
+    start = time.perf_counter()
+    try:
+        roots = [tmp / f"copy{i}" for i in range(jobs)]
+        for root in roots:
+            _copy_repo(root, args.from_head)
+        queue = list(enumerate(mutants))
+
+        def worker(i: int) -> None:
+            while queue:
+                try:
+                    _, mutant = queue.pop(0)
+                except IndexError:
+                    return
+                res = run_mutant(roots[i], mutant, args.timeout)
+                results.append(res)
+                print(f"{res['status']:9s} {res['seconds']:7.1f}s  {mutant.name}", flush=True)
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(worker, range(jobs)))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    order = {m.name: i for i, m in enumerate(mutants)}
+    results.sort(key=lambda r: order[r["name"]])
+    counts = {
+        s: sum(r["status"] == s for r in results)
+        for s in ("killed", "timeout", "survived", "stale", "error")
+    }
+    scored = counts["killed"] + counts["timeout"] + counts["survived"]
+    rate = (counts["killed"] + counts["timeout"]) / scored if scored else float("nan")
+    wall = time.perf_counter() - start
+    print(
+        f"\n{len(results)} mutants in {wall:.0f} s: "
+        + ", ".join(f"{v} {k}" for k, v in counts.items())
+        + f"; kill rate {rate:.1%}"
+    )
+    for r in results:
+        if r["status"] in ("survived", "stale", "error"):
+            print(f"  {r['status']}: {r['name']} ({r['file']}) {r['detail']}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"results": results, "counts": counts, "kill_rate": rate, "seconds": wall}, indent=1
+            )
+        )
+    return 1 if counts["survived"] or counts["error"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
