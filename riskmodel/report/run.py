@@ -26,6 +26,8 @@ from riskmodel.metrics.risk import RiskMeasures, format_level
 from riskmodel.report.files import _write_summary, build_summary, write_folder_atomic
 from riskmodel.report.html import (
     _e,
+    _exact,
+    _expected,
     _figure,
     _num,
     _page,
@@ -70,32 +72,45 @@ def _write_figures(
 
 
 # --------------------------------------------------------------------------- sections
-def _headline_rows(summary: dict) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
-    """(measure, value ± s.e.) rows and (level, VaR ± s.e., ES ± s.e.) rows, as HTML cells."""
-    loss, se = summary["loss"], summary["loss"]["stderr"]
+HEADLINE_EXPECTATIONS: tuple[tuple[str, str, int], ...] = (
+    ("loss", "Expected loss (EL)", 0),
+    ("defaults", "Expected defaults (customers)", 1),
+    ("churn", "Expected churn (customers)", 1),
+    ("value", "Expected discounted margin (value)", 0),
+    ("value_lost_to_churn", "Expected value lost to churn (discounted)", 0),
+)
+"""(summary key, label, decimals) of the expectations in the headline table, in order."""
+
+
+def _expectation_rows(summary: dict, keys: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Each expectation, exact (labelled so), with its Monte Carlo cross-check ± s.e. below."""
     rows = []
-    if "expected_mc" in loss:  # EL is the engine's exact expectation; MC estimate beside it
-        rows.append(("Expected loss (EL), exact", _num(loss["expected"])))
-        rows.append(
-            (
-                "Expected loss, Monte Carlo estimate",
-                _with_se(loss["expected_mc"], loss["stderr_mc"]),
-            )
-        )
-    else:
-        rows.append(("Expected loss (EL)", _with_se(loss["expected"], se["expected"])))
+    for key, label, digits in HEADLINE_EXPECTATIONS:
+        block = summary.get(key) if key in keys else None
+        if not block:
+            continue
+        rows.append((label, _expected(block, digits=digits)))
+        if block.get("method") == "exact" and "expected_mc" in block:
+            mc = _with_se(block["expected_mc"], block.get("stderr_mc"), digits=digits)
+            rows.append((f"&nbsp;&nbsp;Monte Carlo cross-check of {label[9:]}", mc))
+    return rows
+
+
+def _headline_rows(summary: dict) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """(measure, value) rows and (level, VaR ± s.e., ES ± s.e.) rows, as HTML cells.
+
+    Every expectation shows its exact value marked "exact" and the Monte Carlo cross-check
+    with "± s.e." (`HEADLINE_EXPECTATIONS`); other Monte Carlo figures carry their ± s.e.
+    """
+    loss, se = summary["loss"], summary["loss"]["stderr"]
+    rows = _expectation_rows(summary, ("loss",))
     rows.append(("Standard deviation of loss", _num(loss["std"])))
     if "ecl" in summary:
-        rows.append(("ECL, lifetime (discounted)", _num(summary["ecl"]["lifetime"])))
-        rows.append(("ECL, first 12 periods (discounted)", _num(summary["ecl"]["12_period"])))
-    for key, label in (("defaults", "Expected defaults"), ("churn", "Expected churn")):
-        block = summary[key]
-        err = (block.get("stderr") or {}).get("expected")
-        rows.append((f"{label} (customers)", _with_se(block["expected"], err, digits=1)))
-    if "value" in summary:
-        value = summary["value"]
-        margin = _with_se(value["expected"], value["stderr"]["expected"])
-        rows.append(("Expected discounted margin", margin))
+        ecl = summary["ecl"]
+        cell = _exact if ecl.get("exact", True) else _num
+        rows.append(("ECL, lifetime (discounted)", cell(ecl["lifetime"])))
+        rows.append(("ECL, first 12 periods (discounted)", cell(ecl["12_period"])))
+    rows += _expectation_rows(summary, ("defaults", "churn", "value", "value_lost_to_churn"))
     levels = [
         (
             f"{format_level(100 * float(q))}%",
@@ -109,14 +124,15 @@ def _headline_rows(summary: dict) -> tuple[list[tuple[str, str]], list[tuple[str
 
 def _section_headline(summary: dict) -> str:
     rows, levels = _headline_rows(summary)
-    tables = _table(("Measure", "Value ± standard error"), rows, numeric={1}) + _table(
+    tables = _table(("Measure", "Value (exact, or ± standard error)"), rows, numeric={1}) + _table(
         ("Level", "VaR ± standard error", "ES ± standard error"), levels, numeric={1, 2}
     )
     note = (
         f"<p>Totals over {summary['horizon']} periods in currency units unless stated; "
-        f"{summary['paths']:,} Monte Carlo paths; ± is one Monte Carlo standard error (exact "
-        "figures have none). VaR is the loss quantile at the level, ES the mean loss beyond "
-        "it.</p>"
+        f"{summary['paths']:,} Monte Carlo paths. Figures marked exact are exact expectations of "
+        "the model (no Monte Carlo error); each is followed by its Monte Carlo cross-check, the "
+        "self-normalised estimate from the paths, ± one standard error. VaR is the loss quantile "
+        "at the level, ES the mean loss beyond it.</p>"
     )
     return _section("Headline figures", tables + note)
 
@@ -220,9 +236,15 @@ def _section_contributions(summary: dict, figures: Mapping[str, bytes]) -> str:
         return _section("Risk contributions", "<p>No contributions were computed.</p>")
     se = contrib["stderr"]
     levels = list(contrib["var"])
+    # EL per segment: the exact value and the same self-normalised cross-check as the headline
+    by_segment = (summary.get("expectations") or {}).get("by_segment", {}).get("loss", {})
+    exact = by_segment.get("exact") or {}
+    mc = by_segment.get("mc") or contrib["expected"]
+    mc_se = by_segment.get("stderr_mc") or se["expected"]
     header = (
         "Segment",
-        "EL ± s.e.",
+        "EL, exact",
+        "EL, Monte Carlo ± s.e.",
         *(f"VaR {format_level(100 * float(q))}%" for q in levels),
         *(f"ES {format_level(100 * float(q))}%" for q in levels),
     )
@@ -231,7 +253,8 @@ def _section_contributions(summary: dict, figures: Mapping[str, bytes]) -> str:
         rows.append(
             (
                 _e(seg),
-                _with_se(contrib["expected"][seg], se["expected"][seg]),
+                _exact(exact[seg]) if seg in exact else "—",
+                _with_se(mc[seg], mc_se[seg]),
                 *(_with_se(contrib["var"][q][seg], se["var"][q][seg]) for q in levels),
                 *(_with_se(contrib["es"][q][seg], se["es"][q][seg]) for q in levels),
             )
@@ -240,17 +263,19 @@ def _section_contributions(summary: dict, figures: Mapping[str, bytes]) -> str:
     rows.append(
         (
             "<strong>Total</strong>",
-            _num(total["expected"]),
+            _exact(summary["loss"]["expected"]) if exact else "—",
+            _with_se(summary["loss"].get("expected_mc"), summary["loss"].get("stderr_mc")),
             *(_num(total["var"][q]) for q in levels),
             *(_num(total["es"][q]) for q in levels),
         )
     )
     note = (
         "<p>Euler allocation per segment, estimated from the paths with their weights: EL is "
-        "the segment's mean loss; ES the segment's mean loss in the tail beyond VaR (tail "
-        "weights plus the atom at VaR, so the segments add up to ES exactly); VaR the segment's "
-        "mean loss on paths whose total is near VaR (Gaussian kernel, rescaled to add up to "
-        "VaR). See <code>riskmodel.metrics.contributions</code>.</p>"
+        "the segment's mean loss (its exact expectation in the first column); ES the segment's "
+        "mean loss in the tail beyond VaR (tail weights plus the atom at VaR, so the segments "
+        "add up to ES exactly); VaR the segment's mean loss on paths whose total is near VaR "
+        "(Gaussian kernel, rescaled to add up to VaR). See "
+        "<code>riskmodel.metrics.contributions</code>.</p>"
     )
     table = _table(header, rows, numeric=set(range(1, len(header))))
     return _section("Risk contributions", _figure("contributions", figures) + table + note)
@@ -461,12 +486,13 @@ def render_markdown(summary: dict, figures: Mapping[str, bytes]) -> str:
         "",
         f"{summary['paths']:,} Monte Carlo paths, {summary['horizon']} periods, seed "
         f"{'none' if seed is None else seed}, riskmodel {summary.get('riskmodel_version', '')}. "
-        "Currency units unless stated; ± is one Monte Carlo standard error. The full report "
-        "is `report.html`; the figures are in `figures/`.",
+        "Currency units unless stated; figures marked exact are exact expectations of the model, "
+        "± is one Monte Carlo standard error. The full report is `report.html`; the figures are "
+        "in `figures/`.",
         "",
         "## Headline figures",
         "",
-        _md_table(("Measure", "Value ± standard error"), rows),
+        _md_table(("Measure", "Value (exact, or ± standard error)"), rows),
         "",
         _md_table(("Level", "VaR ± standard error", "ES ± standard error"), levels),
         "",
