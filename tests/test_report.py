@@ -163,8 +163,9 @@ def test_user_strings_are_escaped(page):
 def test_headline_table_shows_measures_with_standard_errors(page, run):
     _, result = run
     risk = result.risk()
-    el = f"{risk.expected:,.0f}"
-    assert el in page and f"± {risk.stderr_expected:,.0f}" in page
+    loss = result.summary()["loss"]  # EL exact, and its self-normalised MC cross-check ± s.e.
+    assert f"{loss['expected']:,.0f} <span class=\"se\">exact</span>" in page
+    assert f"{loss['expected_mc']:,.0f} <span class=\"se\">± {loss['stderr_mc']:,.0f}" in page
     for q in result.levels:
         assert f"{risk.var[q]:,.0f}" in page and f"{risk.es[q]:,.0f}" in page
     for label in ("ECL, lifetime", "ECL, first 12 periods", "Expected defaults", "Expected churn"):
@@ -306,7 +307,7 @@ def test_sections_show_stresses_actions_alerts_and_diagnostics(rich):
     assert "s.e. of VaR" in diagnostics and "Quasi-Monte Carlo" in diagnostics
     headline = section["Headline figures"]
     assert "ECL, lifetime" in headline and "ECL, first 12 periods" in headline
-    assert "Expected loss (EL), exact" in headline
+    assert "Expected loss (EL)</td>" in headline and "Monte Carlo cross-check" in headline
     provenance = section["Provenance"]
     assert "Seed" in provenance and "riskmodel version" in provenance
 
@@ -326,8 +327,8 @@ def test_report_md_has_headline_table_and_relative_figure_links(rich):
     md = (out / "report.md").read_text(encoding="utf-8")
     summary = json.loads((out / "summary.json").read_text())
     assert md.startswith(f"# riskmodel report: {summary['scenario']}")
-    assert "| Measure | Value ± standard error |" in md
-    assert f"| Expected loss (EL), exact | {summary['loss']['expected']:,.0f} |" in md
+    assert "| Measure | Value (exact, or ± standard error) |" in md
+    assert f"| Expected loss (EL) | {summary['loss']['expected']:,.0f} exact |" in md
     for q, var in summary["loss"]["var"].items():
         assert f"{var:,.0f}" in md and f"{summary['loss']['es'][q]:,.0f}" in md
     assert "ECL, lifetime" in md
