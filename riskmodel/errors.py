@@ -158,8 +158,12 @@ class ResourceLimitError(InputError):
     """A run or a file would need more memory or disk than is sensible; the message says why."""
 
 
-class UnsafeFileError(InputError):
-    """A file a scenario points to is not a regular file, or lies outside the allowed folders."""
+class UnsafeFileError(ScenarioError):
+    """A file a config points to is not a regular file, or lies outside the allowed folders.
+
+    A `ScenarioError` (same ``file`` and ``problems``), so everything `load_scenario` refuses
+    stays one kind of error; see `riskmodel.data.files` for the rules.
+    """
 
 
 # --------------------------------------------------------------------------- usage errors

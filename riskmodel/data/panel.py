@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from riskmodel.data.files import read_csv
 from riskmodel.errors import GapsSkippedWarning, PanelError
 from riskmodel.states import LIFECYCLE, StateSpace
 
@@ -27,6 +28,7 @@ __all__ = [
     "load_example_macro",
     "load_example_panel",
     "panel_to_counts",
+    "read_panel_csv",
     "validate_counts",
 ]
 
@@ -95,9 +97,11 @@ def panel_to_counts(
     Raises
     ------
     PanelError
-        On missing columns, missing values, non-integer periods, unknown states, duplicate
-        ``(customer_id, period)`` rows, transitions out of an absorbing state, or gaps (unless
-        `skip_gaps`). Messages name the offending rows (0-based positions) or customer ids.
+        On missing columns, no rows, missing values, non-integer periods, unknown states,
+        duplicate ``(customer_id, period)`` rows, transitions out of an absorbing state, gaps
+        (unless `skip_gaps`), or no transition at all (no customer has two consecutive periods
+        starting in a transient state: nothing to count, nothing to fit). Messages name the
+        offending rows (0-based positions) or customer ids.
 
     Examples
     --------
@@ -119,6 +123,11 @@ def panel_to_counts(
         raise PanelError(
             f"panel is missing column(s) {missing_cols}; got columns {list(panel.columns)}. "
             f"A panel needs {list(REQUIRED_COLUMNS)} and optionally {segment_col!r}."
+        )
+    if len(panel) == 0:
+        raise PanelError(
+            "the panel has no rows (only a header?); it needs one row per customer per period, "
+            "with at least two consecutive periods for some customers."
         )
     has_segment = segment_col in panel.columns
     cols = [*REQUIRED_COLUMNS, segment_col] if has_segment else list(REQUIRED_COLUMNS)
@@ -202,6 +211,8 @@ def panel_to_counts(
         )
     keep = ~absorbing[from_c]
     from_c, to_c, from_p = from_c[keep], to_c[keep], from_p[keep]
+    if from_c.size == 0:
+        _refuse_no_transitions(len(df), len(pd.unique(cust)), int(pair.sum()))
 
     if has_segment:
         seg_o = seg[order][:-1][pair][keep]
@@ -248,6 +259,19 @@ def panel_to_counts(
     return out
 
 
+def _refuse_no_transitions(rows: int, customers: int, pairs: int) -> None:
+    why = (
+        "every consecutive pair starts in an absorbing state"
+        if pairs
+        else "no customer has two consecutive periods"
+    )
+    raise PanelError(
+        f"the panel holds no transitions to count ({rows} row(s), {customers} customer(s)): "
+        f"{why}. A model fitted to it would be its prior alone; give each customer one row per "
+        "period over at least two consecutive periods, starting in a transient state."
+    )
+
+
 def validate_counts(counts: xr.DataArray, states: StateSpace) -> xr.DataArray:
     """Check transition counts against a state space and put them in canonical order.
 
@@ -267,8 +291,8 @@ def validate_counts(counts: xr.DataArray, states: StateSpace) -> xr.DataArray:
     Raises
     ------
     PanelError
-        On wrong dims, state coords that differ from `states`, or negative / fractional /
-        non-finite counts.
+        On wrong dims, state coords that differ from `states`, negative / fractional /
+        non-finite counts, or counts that are all zero (no data to fit).
     """
     if not isinstance(counts, xr.DataArray):
         raise TypeError(
@@ -315,6 +339,11 @@ def validate_counts(counts: xr.DataArray, states: StateSpace) -> xr.DataArray:
         )
     values = values.astype(np.int64)
     values[..., states.absorbing_idx, :] = 0
+    if not values.any():
+        raise PanelError(
+            "the counts hold no transition out of a transient state (all zero); a model fitted "
+            "to them would be its prior alone. Count a panel with observed moves."
+        )
     out = xr.DataArray(
         values,
         dims=counts.dims,
@@ -328,6 +357,27 @@ def validate_counts(counts: xr.DataArray, states: StateSpace) -> xr.DataArray:
         name="transition_counts",
     )
     return out
+
+
+def read_panel_csv(path) -> pd.DataFrame:
+    """Read a panel CSV file (``customer_id, period, state`` [, ``segment``]).
+
+    Ids, states and segments are read as text (``007`` stays ``007``). Only a regular file is
+    opened (a FIFO or device is refused as such).
+
+    Raises
+    ------
+    PanelError
+        If the file is missing, empty or not CSV (no contents quoted).
+    UnsafeFileError
+        If `path` is a folder, FIFO, device or socket.
+    """
+    return read_csv(
+        path,
+        what="panel CSV",
+        error=PanelError,
+        dtype={"customer_id": str, "state": str, "segment": str},
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskmodel.errors import PortfolioError
+from riskmodel.data.files import excerpt, open_regular
+from riskmodel.errors import PortfolioError, UnsafeFileError
 from riskmodel.states import StateSpace
 
 __all__ = ["PORTFOLIO_COLUMNS", "Portfolio", "PortfolioError"]
@@ -28,23 +29,40 @@ MAX_CUSTOMERS = 10**15
 
 
 def _short(value: object, limit: int = 40) -> str:
-    text = repr(value.item() if isinstance(value, np.generic) else value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A value for a message: numbers as they are, text as a short sanitised `excerpt`."""
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, bool | int | float) or value is None:
+        text = repr(value)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    return excerpt(value, limit)
+
+
+def _columns(names) -> str:
+    """Column names for a message: one short sanitised excerpt of the header (file contents)."""
+    return "header " + excerpt(",".join(str(c) for c in names))
 
 
 def _check_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
     missing = [c for c in _REQUIRED if c not in df.columns]
+    if len(missing) == len(_REQUIRED) and "margin" not in df.columns:
+        # nothing like a portfolio: quote as little as possible of what may be any file
+        raise PortfolioError(
+            f"none of the portfolio columns {list(PORTFOLIO_COLUMNS)} is in the header row, "
+            f"which starts {excerpt(','.join(str(c) for c in df.columns), 12)}; is this a "
+            f"portfolio CSV? Its first line must read {','.join(_REQUIRED)}[,margin].",
+            source=source,
+        )
     if missing:
         raise PortfolioError(
             f"missing column(s) {missing}; a portfolio needs columns "
-            f"{list(_REQUIRED)} and optionally 'margin'. Got columns {list(df.columns)}.",
+            f"{list(_REQUIRED)} and optionally 'margin'. Got {_columns(df.columns)}.",
             source=source,
         )
     extra = [c for c in df.columns if c not in PORTFOLIO_COLUMNS]
     if extra:
         raise PortfolioError(
-            f"unknown column(s) {extra}; allowed columns are {list(PORTFOLIO_COLUMNS)}. "
-            "Rename or drop them.",
+            f"unknown column(s) {_columns(extra)}; allowed columns are "
+            f"{list(PORTFOLIO_COLUMNS)}. Rename or drop them.",
             source=source,
         )
     if len(df) == 0:
@@ -59,6 +77,7 @@ def _check_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
             raise PortfolioError(f"empty; name a {col}.", source=source, row=row, column=col)
         df[col] = df[col].astype(str).str.strip()
     for col in ("customers", "exposure", "margin"):
+        _refuse_booleans(df[col], col, source)
         values = pd.to_numeric(df[col], errors="coerce")
         bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
         if bad.any():
@@ -73,7 +92,7 @@ def _check_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
         if col != "margin" and (values < 0).any():
             row = int(np.flatnonzero((values < 0).to_numpy())[0])
             raise PortfolioError(
-                f"must be >= 0; got {values.iloc[row]}. Use a non-negative value.",
+                f"must be >= 0; got {_short(values.iloc[row])}. Use a non-negative value.",
                 source=source,
                 row=row,
                 column=col,
@@ -123,6 +142,24 @@ def _check_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
     return df[list(PORTFOLIO_COLUMNS)].reset_index(drop=True)
 
 
+def _refuse_booleans(column: pd.Series, col: str, source: str) -> None:
+    """True/False is not a number: a CSV column of them would otherwise count as 1 and 0."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        row = 0
+    else:
+        flags = column.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)
+        if not flags.any():
+            return
+        row = int(np.flatnonzero(flags)[0])
+    raise PortfolioError(
+        f"must be a number; got {column.iloc[row]!r}. True/False is not a count or an amount; "
+        "write a plain number.",
+        source=source,
+        row=row,
+        column=col,
+    )
+
+
 @dataclass(frozen=True)
 class Portfolio:
     """Cohorts of customers, one row per (segment, state).
@@ -155,17 +192,21 @@ class Portfolio:
         Raises
         ------
         PortfolioError
-            If the file is missing, empty, or a row is malformed; the message names the file.
+            If the file is missing, empty, or a row is malformed; the message names the file
+            and quotes its contents only as a short sanitised excerpt.
+        UnsafeFileError
+            If `path` is a folder, FIFO, device or socket (it is not opened for reading).
         """
         path = Path(path)
         try:
-            found = path.is_file()
-        except (OSError, ValueError):
-            found = False
-        if not found:
-            raise PortfolioError("portfolio file not found; check the path.", source=str(path))
-        try:
-            df = pd.read_csv(path, skipinitialspace=True)
+            with open_regular(path, what="portfolio CSV") as fh:
+                df = pd.read_csv(fh, skipinitialspace=True)
+        except FileNotFoundError:
+            raise PortfolioError(
+                "portfolio file not found; check the path.", source=str(path)
+            ) from None
+        except UnsafeFileError:  # a folder, FIFO or device: refused as such, never read
+            raise
         except pd.errors.EmptyDataError:
             raise PortfolioError(
                 "the portfolio file is empty; it needs a header row "
@@ -174,6 +215,7 @@ class Portfolio:
             ) from None
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first if len(first) <= 100 else first[:99] + "…"
             raise PortfolioError(
                 f"not a readable CSV file ({first}); save it as comma-separated UTF-8 text with "
                 f"a header row {','.join(_REQUIRED)}.",
@@ -272,7 +314,7 @@ class Portfolio:
                 close = difflib.get_close_matches(name, states.transient, n=1, cutoff=0.5)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise PortfolioError(
-                    f"unknown state {name!r}.{hint} Use one of the transient "
+                    f"unknown state {excerpt(name)}.{hint} Use one of the transient "
                     f"states {list(states.transient)}.",
                     source=source,
                     row=row,

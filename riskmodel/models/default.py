@@ -38,7 +38,7 @@ from scipy import special
 from riskmodel.data.macro import align_macro
 from riskmodel.errors import DefaultDataError
 from riskmodel.models import _common as C
-from riskmodel.models.draws import netcdf_engine
+from riskmodel.models.draws import check_netcdf_size, netcdf_engine
 
 __all__ = ["DefaultDataError", "DefaultModel"]
 
@@ -336,16 +336,31 @@ class DefaultModel:
         az.InferenceData(**groups).to_netcdf(str(path), engine=netcdf_engine())
 
     @classmethod
-    def load(cls, path: str | PathLike, *, covariates: Sequence[str] | None = None) -> DefaultModel:
+    def load(
+        cls,
+        path: str | PathLike,
+        *,
+        covariates: Sequence[str] | None = None,
+        max_bytes: int | None = None,
+    ) -> DefaultModel:
         """Load a model written by `save`; `covariates`, if given, must match the file.
+
+        The file's in-memory size is estimated from its header first and refused past
+        `max_bytes` (default `riskmodel.models.draws.MAX_POSTERIOR_BYTES`, 1 GiB).
 
         Raises
         ------
         ModelFileError
             If the file is not a saved DefaultModel, was edited, or its covariates differ.
+        ResourceLimitError
+            If the file's arrays would take more memory than `max_bytes`.
         """
         import arviz as az
 
+        try:
+            check_netcdf_size(path, max_bytes=max_bytes)
+        except OSError:
+            pass  # not netCDF: ArviZ says so below
         idata = az.from_netcdf(str(path), engine=netcdf_engine())
         if "posterior" not in idata.groups():
             raise C.ModelFileError(f"{path} has no posterior group; it is not a saved model.")

@@ -17,7 +17,12 @@ import xarray as xr
 from riskmodel.data.panel import PanelError, panel_to_counts, validate_counts
 from riskmodel.models import _common as C
 from riskmodel.models.conjugate import beta_marginal_stat, conjugate_fit
-from riskmodel.models.draws import ParameterDraws, draws_from_posterior, netcdf_engine
+from riskmodel.models.draws import (
+    ParameterDraws,
+    check_netcdf_size,
+    draws_from_posterior,
+    netcdf_engine,
+)
 from riskmodel.states import StateSpace
 
 __all__ = ["TransitionModel"]
@@ -474,20 +479,29 @@ class TransitionModel:
         pooling: str | None = None,
         covariates: Sequence[str] | None = None,
         structural_zeros: Sequence[tuple[str, str]] | None = None,
+        max_bytes: int | None = None,
     ) -> TransitionModel:
         """Load a model written by `save`.
 
         Keyword arguments given are checked against the stored config; a mismatch (e.g. a file
-        fitted on another state space) is refused.
+        fitted on another state space) is refused. The file's in-memory size is estimated from
+        its header first and refused past `max_bytes` (default
+        `riskmodel.models.draws.MAX_POSTERIOR_BYTES`, 1 GiB).
 
         Raises
         ------
         ModelFileError
             If the file is not a saved TransitionModel, its config was edited or does not match
             the posterior inside, or it differs from the expected `states`/`pooling`/….
+        ResourceLimitError
+            If the file's arrays would take more memory than `max_bytes`.
         """
         import arviz as az
 
+        try:
+            check_netcdf_size(path, max_bytes=max_bytes)
+        except OSError:
+            pass  # not netCDF: ArviZ says so below
         idata = az.from_netcdf(str(path), engine=netcdf_engine())
         if "posterior" not in idata.groups():
             raise C.ModelFileError(f"{path} has no posterior group; it is not a saved model.")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import math
+import reprlib
 import types
 import typing
 from collections.abc import Sequence
@@ -11,19 +13,63 @@ import pydantic
 
 from riskmodel.errors import ScenarioError
 
-__all__ = ["UNION_TAGS", "ScenarioError", "format_validation_error", "short_repr"]
+__all__ = ["MAX_PROBLEMS", "UNION_TAGS", "ScenarioError", "format_validation_error", "short_repr"]
 
 UNION_TAGS = frozenset({"__number__", "__list__"})
 """Tags of the schema's discriminated unions; they appear in pydantic locations, not in files."""
 
 _MAX_REPR = 60
+MAX_PROBLEMS = 20
+"""Most problems listed in one message; the rest are counted."""
+
+
+def _digits(value: int) -> str:
+    """``"a 401-digit number"`` without converting the number to text (no 4300-digit limit)."""
+    n = len(str(abs(value))) if abs(value) < 10**4000 else int(value.bit_length() * math.log10(2))
+    return f"a {n}-digit number" if abs(value) < 10**4000 else f"a number of about {n:,} digits"
+
+
+class _BoundedRepr(reprlib.Repr):
+    """`reprlib.Repr` that never builds more than a few hundred characters, whatever the input.
+
+    Containers show their first few items and levels; huge integers are described, not
+    converted; bytes and strings are cut before `repr`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxtuple = self.maxlist = self.maxarray = 6
+        self.maxset = self.maxfrozenset = self.maxdeque = 6
+        self.maxdict = 4
+        self.maxstring = self.maxother = _MAX_REPR
+        self.maxlong = 40
+
+    def repr_int(self, x: int, level: int) -> str:
+        if abs(x) > 10**15:
+            return _digits(x)
+        return super().repr_int(x, level)
+
+    def repr_bytes(self, x: bytes, level: int) -> str:
+        text = repr(x[: self.maxstring])
+        return text if len(x) <= self.maxstring else text + "..."
+
+    repr_bytearray = repr_bytes
+
+
+_BOUNDED = _BoundedRepr()
 
 
 def short_repr(value: object, limit: int = _MAX_REPR) -> str:
-    """``repr(value)`` cut to `limit` characters (huge numbers and long strings stay readable)."""
+    """``repr(value)`` cut to `limit` characters, in bounded time and memory.
+
+    Huge numbers are described (``a 401-digit number``), long strings and nested containers are
+    cut before any repr is built (`reprlib`), so a value that stands for billions of items (a
+    YAML alias bomb given as a dict) costs no more than a short one.
+    """
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**15:
-        return f"a {len(str(abs(value)))}-digit number"
-    text = repr(value)
+        return _digits(value)
+    text = _BOUNDED.repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -156,10 +202,13 @@ def format_validation_error(
                     text = f"{text.rstrip('.')}; got {got}"
                 msg = text.rstrip(".") + "."
         problems.append((tuple(loc), etype, msg))
-    out: list[tuple[str, str]] = []
+    out: dict[tuple[str, str], None] = {}  # ordered and O(1) to test
     for loc, etype, msg in problems:
         item = (_field_path(loc), msg)
-        if (etype == "missing" and loc in covered) or item in out:
-            continue
-        out.append(item)
-    return out
+        if not (etype == "missing" and loc in covered):
+            out.setdefault(item)
+    found = list(out)
+    if len(found) > MAX_PROBLEMS:
+        more = len(found) - MAX_PROBLEMS
+        found = [*found[:MAX_PROBLEMS], ("", f"and {more:,} more problem(s) like these.")]
+    return found

@@ -11,10 +11,12 @@ from typing import Any
 
 import numpy as np
 import pydantic
-import yaml
 
+from riskmodel.data.files import excerpt, resolve_input_path
 from riskmodel.data.portfolio import Portfolio, PortfolioError
+from riskmodel.errors import ResourceLimitError, UnsafeFileError
 from riskmodel.scenarios.errors import ScenarioError, format_validation_error, short_repr
+from riskmodel.scenarios.safe_yaml import read_yaml
 from riskmodel.scenarios.schema import ScenarioConfig
 from riskmodel.scenarios.stresses import (
     apply_shocks,
@@ -32,8 +34,9 @@ ROW_SUM_TOL = 1e-6
 
 
 def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes (for provenance)."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """Hex SHA-256 of a file's bytes (for provenance), read in chunks."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,11 @@ class Scenario:
         The YAML file, if loaded from one.
     inputs : dict
         Input files (scenario, portfolio, posterior) → SHA-256, for provenance.
+    allow_outside_files : bool
+        Whether files outside the scenario's folder and the working folder may be read (kept so
+        that `with_options` reads the same files under the same rule).
+    max_posterior_bytes : int or None
+        The in-memory size limit of a posterior file (None: `MAX_POSTERIOR_BYTES`).
     """
 
     config: ScenarioConfig
@@ -85,6 +93,8 @@ class Scenario:
     stresses: Mapping[str, Any] = field(default_factory=dict)
     source: Path | None = None
     inputs: Mapping[str, str] = field(default_factory=dict)
+    allow_outside_files: bool = field(default=False, repr=False)
+    max_posterior_bytes: int | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -139,107 +149,40 @@ class Scenario:
             else:
                 data[key] = value
         base = self.source.parent if self.source is not None else None
-        return _build(data, file=self.source, base_dir=base)
+        return _build(data, file=self.source, base_dir=base, **self._file_rules())
+
+    def _file_rules(self) -> dict[str, Any]:
+        return {
+            "allow_outside_files": self.allow_outside_files,
+            "max_posterior_bytes": self.max_posterior_bytes,
+        }
 
 
-def _is_file(path: Path, *, folder: bool = False) -> bool:
-    """`Path.is_file` (or `is_dir`), False instead of an error for unusable names."""
-    try:
-        return path.is_dir() if folder else path.is_file()
-    except (OSError, ValueError):  # name too long, NUL bytes, ...
-        return False
-
-
-def _yaml_problem(exc: Exception, text: str) -> str:
-    """Describe a YAML error with its line and column."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    position = getattr(exc, "position", None)  # yaml.reader.ReaderError
-    if mark is not None:
-        where = f" at line {mark.line + 1}, column {mark.column + 1}"
-    elif isinstance(position, int):
-        line = text.count("\n", 0, position) + 1
-        where = f" at line {line}, column {position - (text.rfind(chr(10), 0, position) + 1) + 1}"
-    else:
-        where = ""
-    problem = getattr(exc, "problem", None) or getattr(exc, "reason", None)
-    if not problem:
-        lines = str(exc).strip().splitlines()
-        problem = lines[0] if lines else type(exc).__name__
-    fix = "Check the indentation, quoting and brackets there."
-    if "\\t" in problem or "\t" in problem:
-        fix = "YAML does not allow tabs for indentation; indent with spaces."
-    elif isinstance(exc, yaml.constructor.ConstructorError):
-        fix = "Tags such as !!python/... are not allowed; remove the tag or quote the value."
-    return f"YAML syntax error{where}: {problem}. {fix}"
-
-
-def read_yaml(path: str | Path) -> dict:
-    """Read a YAML mapping with `yaml.safe_load`, with file/line in every error.
-
-    Raises
-    ------
-    ScenarioError
-        If the file is missing, unreadable, not UTF-8, not valid YAML, empty, or not a mapping.
-    """
-    path = Path(path)
-    if not _is_file(path):
-        hint = " (it is a folder)" if _is_file(path, folder=True) else ""
-        raise fail(path, "", f"file not found{hint}; check the path.")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise fail(path, "", "not a UTF-8 text file; save it as UTF-8 YAML.") from None
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise fail(path, "", f"cannot read the file ({reason}); check its permissions.") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise fail(path, "", _yaml_problem(exc, text)) from None
-    except (ValueError, OverflowError) as exc:  # e.g. an impossible date such as 2024-13-45
-        raise fail(
-            path,
-            "",
-            f"YAML value error: {exc}. A value looks like a date or a number but is not one; "
-            "quote it if it is text.",
-        ) from None
-    except RecursionError:
-        raise fail(
-            path, "", "the YAML is nested too deeply; a scenario is a few levels deep."
-        ) from None
-    if data is None:
-        raise fail(
-            path,
-            "",
-            "the file is empty (or only comments); a scenario needs at least name, horizon, "
-            "states, portfolio, parameters and lgd. Copy scenarios/baseline.yaml to start.",
-        )
-    if not isinstance(data, dict):
-        raise fail(
-            path,
-            "",
-            "the top level must be a mapping of keys (name:, horizon:, ...); "
-            f"got a {type(data).__name__}. Write one `key: value` per line.",
-        )
-    bad_keys = [k for k in data if not isinstance(k, str)]
-    if bad_keys:
-        raise fail(
-            path,
-            "",
-            f"top-level keys must be names; got {short_repr(bad_keys)}. Quote or rename them.",
-        )
-    return data
-
-
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(
+    path: str | Path,
+    *,
+    allow_outside_files: bool = False,
+    max_posterior_bytes: int | None = None,
+) -> Scenario:
     """Load and validate a scenario YAML file.
 
     Paths inside the file (``portfolio.file``, ``parameters.posterior``) are resolved relative to
-    the YAML file.
+    the YAML file, symlinks followed, and must lead into the YAML file's folder (or below) or
+    into the current working folder (or below); a scenario from someone else cannot make
+    riskmodel read ``../../etc/shadow``. Only regular files are read: a folder, FIFO or device
+    is refused as such. File contents are quoted in messages only as short sanitised excerpts.
+    The YAML is read by `read_yaml` (no Python tags, no duplicate keys, bounded aliases).
 
     Parameters
     ----------
     path : str or Path
+    allow_outside_files : bool, default False
+        Also read files outside those folders (for scenarios you trust; the command line's
+        ``--allow-outside-files``).
+    max_posterior_bytes : int, optional
+        Refuse a posterior whose arrays would take more memory than this (default
+        `riskmodel.models.draws.MAX_POSTERIOR_BYTES`, 1 GiB), estimated from the file's
+        header before anything is loaded.
 
     Returns
     -------
@@ -250,6 +193,11 @@ def load_scenario(path: str | Path) -> Scenario:
     ScenarioError
         For any problem with the file or the files it points to; the message names the file,
         the field path, what was wrong and how to fix it.
+    UnsafeFileError
+        (a ScenarioError) If a file it names is outside the allowed folders or not a regular
+        file.
+    ResourceLimitError
+        If the YAML is too large or its aliases expand too far, or the posterior is too large.
 
     Examples
     --------
@@ -260,21 +208,49 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     data = read_yaml(path)
-    return _build(data, file=path, base_dir=path.parent)
+    return _build(
+        data,
+        file=path,
+        base_dir=path.parent,
+        allow_outside_files=allow_outside_files,
+        max_posterior_bytes=max_posterior_bytes,
+    )
 
 
-def scenario_from_dict(data: Mapping, *, base_dir: str | Path | None = None) -> Scenario:
+def scenario_from_dict(
+    data: Mapping,
+    *,
+    base_dir: str | Path | None = None,
+    allow_outside_files: bool = False,
+    max_posterior_bytes: int | None = None,
+) -> Scenario:
     """Validate a scenario given as a mapping (same keys as the YAML file).
 
-    Relative file paths are resolved against `base_dir` (default: the current directory).
+    Relative file paths are resolved against `base_dir` (default: the current directory) and
+    must lead into `base_dir` or the working folder, as for `load_scenario` (whose keywords
+    these are).
     """
     if not isinstance(data, Mapping):
         raise fail(None, "", f"a scenario must be a mapping of keys; got a {type(data).__name__}.")
-    return _build(dict(data), file=None, base_dir=Path(base_dir) if base_dir else Path.cwd())
+    return _build(
+        dict(data),
+        file=None,
+        base_dir=Path(base_dir) if base_dir else Path.cwd(),
+        allow_outside_files=allow_outside_files,
+        max_posterior_bytes=max_posterior_bytes,
+    )
 
 
 # ---------------------------------------------------------------------------------- internals
-def _build(data: dict, *, file: Path | None, base_dir: Path | None) -> Scenario:
+def _build(
+    data: dict,
+    *,
+    file: Path | None,
+    base_dir: Path | None,
+    allow_outside_files: bool = False,
+    max_posterior_bytes: int | None = None,
+) -> Scenario:
+    rules = {"allow_outside": allow_outside_files, "max_bytes": max_posterior_bytes}
     try:
         cfg = ScenarioConfig.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -290,13 +266,13 @@ def _build(data: dict, *, file: Path | None, base_dir: Path | None) -> Scenario:
     if file is not None:
         inputs[str(file)] = sha256(file)
 
-    portfolio = _portfolio(cfg, states, file, base_dir, inputs)
+    portfolio = _portfolio(cfg, states, file, base_dir, inputs, rules)
     segments = portfolio.segments
     if cfg.parameters.transitions is not None:
         transitions = _point_transitions(cfg, states, segments, file)
         draws_corr = None
     else:
-        transitions, draws_corr = _posterior(cfg, states, segments, file, base_dir, inputs)
+        transitions, draws_corr = _posterior(cfg, states, segments, file, base_dir, inputs, rules)
 
     if cfg.systematic.correlation is not None:
         correlation = np.full(transitions.shape[0], cfg.systematic.correlation)
@@ -360,10 +336,12 @@ def _build(data: dict, *, file: Path | None, base_dir: Path | None) -> Scenario:
         stresses=stresses,
         source=file,
         inputs=inputs,
+        allow_outside_files=allow_outside_files,
+        max_posterior_bytes=max_posterior_bytes,
     )
 
 
-def _portfolio(cfg, states: StateSpace, file, base_dir: Path, inputs) -> Portfolio:
+def _portfolio(cfg, states: StateSpace, file, base_dir: Path, inputs, rules) -> Portfolio:
     if cfg.portfolio.cohorts is not None:
         records = [c.model_dump() for c in cfg.portfolio.cohorts]
         try:
@@ -377,12 +355,22 @@ def _portfolio(cfg, states: StateSpace, file, base_dir: Path, inputs) -> Portfol
                 field += f" -> {exc.column}"
             raise fail(file, field, exc.problem) from None
         return portfolio
-    pfile = (base_dir / cfg.portfolio.file).resolve()
+    where = "portfolio -> file"
+    pfile = resolve_input_path(
+        cfg.portfolio.file,
+        base_dir=base_dir,
+        file=file,
+        field=where,
+        allow_outside=rules["allow_outside"],
+        what="portfolio CSV",
+    )
     try:
         portfolio = Portfolio.from_csv(pfile)
         portfolio.check_states(states, source=str(pfile))
+    except UnsafeFileError as exc:  # swapped for a FIFO or device since the check
+        raise UnsafeFileError(file, [(where, str(exc))]) from None
     except PortfolioError as exc:
-        raise fail(file, "portfolio -> file", str(exc)) from None
+        raise fail(file, where, str(exc)) from None
     inputs[str(pfile)] = sha256(pfile)
     return portfolio
 
@@ -393,17 +381,30 @@ def _portfolio_source(cfg) -> str:
     return "portfolio -> cohorts"
 
 
+def _segment_names(cfg, names) -> str:
+    """Segment names for a message: a short sanitised excerpt when they come from a CSV."""
+    if cfg.portfolio.file is None:
+        return str(list(names))
+    return (
+        "["
+        + ", ".join(excerpt(n, 20) for n in list(names)[:3])
+        + (f", ... ({len(names)} in all)]" if len(names) > 3 else "]")
+    )
+
+
 def _point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
     given = cfg.parameters.transitions
     missing = [s for s in segments if s not in given]
     if missing:
         known = ", ".join(sorted(given)) or "none"
         close = difflib.get_close_matches(missing[0], sorted(given), n=1, cutoff=0.5)
-        hint = f" Did you mean {close[0]!r} for {missing[0]!r}?" if close else ""
+        first = _segment_names(cfg, missing[:1])[1:-1]
+        hint = f" Did you mean {close[0]!r} for {first}?" if close else ""
         raise fail(
             file,
             "parameters -> transitions",
-            f"no matrix for segment(s) {missing} used in {_portfolio_source(cfg)}; matrices are "
+            f"no matrix for segment(s) {_segment_names(cfg, missing)} used in "
+            f"{_portfolio_source(cfg)}; matrices are "
             f"given for {known}.{hint} Add a matrix per segment or rename the portfolio's "
             "segments.",
         )
@@ -459,15 +460,22 @@ def _point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
     return out
 
 
-def _posterior(cfg, states: StateSpace, segments, file, base_dir: Path, inputs):
-    pfile = (base_dir / cfg.parameters.posterior).resolve()
+def _posterior(cfg, states: StateSpace, segments, file, base_dir: Path, inputs, rules):
     where = "parameters -> posterior"
-    if not _is_file(pfile):
-        raise fail(file, where, f"file {str(pfile)!r} not found; check the path.")
+    pfile = resolve_input_path(
+        cfg.parameters.posterior,
+        base_dir=base_dir,
+        file=file,
+        field=where,
+        allow_outside=rules["allow_outside"],
+        what="posterior file",
+    )
     from riskmodel.models.draws import load_parameter_draws
 
     try:
-        draws = load_parameter_draws(pfile)
+        draws = load_parameter_draws(pfile, max_bytes=rules["max_bytes"])
+    except ResourceLimitError as exc:
+        raise ResourceLimitError(f"{file or '<scenario>'}: {where}: {exc}") from None
     except (ValueError, KeyError, TypeError, OSError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise fail(
