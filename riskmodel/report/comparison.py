@@ -20,6 +20,7 @@ from riskmodel.metrics.risk import format_level
 from riskmodel.report.files import _json_ready, write_folder_atomic
 from riskmodel.report.html import (
     _e,
+    _exact,
     _num,
     _page,
     _per_period_text,
@@ -51,6 +52,12 @@ def _section_comparison_table(cmp: ComparisonResult) -> str:
             v, e = v[k], e[k]
         return _with_se(float(v), float(e), digits=digits)
 
+    def expected(i: int, var: str, err: str, digits: int = 0) -> str:
+        """An expectation: exact (labelled so) when the run carries it, else ± s.e."""
+        if "method" in ds and str(ds["method"].values[i]) == "exact":
+            return _exact(float(ds[var].values[i]), digits=digits)
+        return cell(i, var, err, digits=digits)
+
     pct = [f"{format_level(100 * q)}%" for q in levels]
     risk_header = (
         "Scenario",
@@ -60,39 +67,59 @@ def _section_comparison_table(cmp: ComparisonResult) -> str:
         *(f"ES {p}" for p in pct),
     )
     credit_header = ("Scenario", "ECL lifetime", "ECL 12 periods", "Defaults", "Churn", "Margin")
-    risk_rows, credit_rows = [], []
+    mc_header = ("Scenario", "EL", "Defaults", "Churn", "Margin")
+    risk_rows, credit_rows, mc_rows = [], [], []
     for i, name in enumerate(cmp.scenarios):
         weight = float(ds["weight"].values[i])
         risk_rows.append(
             (
                 _e(name),
                 "—" if math.isnan(weight) else f"{weight:g}",
-                cell(i, "expected", "stderr_expected"),
+                expected(i, "expected", "stderr_expected"),
                 *(cell(i, "var", "stderr_var", k) for k in range(len(levels))),
                 *(cell(i, "es", "stderr_es", k) for k in range(len(levels))),
             )
         )
+        ecl = _exact if "method" in ds and str(ds["method"].values[i]) == "exact" else _num
         credit_rows.append(
             (
                 _e(name),
-                _num(float(ds["ecl_lifetime"].values[i])),
-                _num(float(ds["ecl_12_period"].values[i])),
-                cell(i, "expected_defaults", "stderr_defaults", digits=1),
-                cell(i, "expected_churn", "stderr_churn", digits=1),
-                cell(i, "expected_value", "stderr_value"),
+                ecl(float(ds["ecl_lifetime"].values[i])),
+                ecl(float(ds["ecl_12_period"].values[i])),
+                expected(i, "expected_defaults", "stderr_defaults", digits=1),
+                expected(i, "expected_churn", "stderr_churn", digits=1),
+                expected(i, "expected_value", "stderr_value"),
             )
         )
+        if "expected_defaults_mc" in ds:
+            mc_rows.append(
+                (
+                    _e(name),
+                    cell(i, "expected_mc", "stderr_mc"),
+                    cell(i, "expected_defaults_mc", "stderr_defaults_mc", digits=1),
+                    cell(i, "expected_churn_mc", "stderr_churn_mc", digits=1),
+                    cell(i, "expected_value_mc", "stderr_value_mc"),
+                )
+            )
     note = (
         f"<p>{int(ds.attrs['paths']):,} paths per scenario on common random numbers (the same "
         "seed, so path <i>i</i> sees the same innovations in every scenario): differences "
         "between scenarios are far more precise than each figure's own ± (one Monte Carlo "
-        "standard error). Total loss over each scenario's horizon; ECL and margin discounted; "
+        "standard error). Figures marked exact are exact expectations of the model (no Monte "
+        "Carlo error). Total loss over each scenario's horizon; ECL and margin discounted; "
         "defaults and churn in expected customers. The same figures are in "
         "<code>comparison.csv</code>.</p>"
     )
     tables = _table(risk_header, risk_rows, numeric=set(range(1, len(risk_header)))) + _table(
         credit_header, credit_rows, numeric=set(range(1, len(credit_header)))
     )
+    if mc_rows:
+        tables += (
+            "<h3>Monte Carlo cross-checks of the exact expectations</h3>"
+            + _table(mc_header, mc_rows, numeric=set(range(1, len(mc_header))))
+            + "<p>The self-normalised estimates Σ w x / Σ w from the paths, ± one standard "
+            "error (columns <code>*_mc</code> of <code>comparison.csv</code>).</p>"
+        )
     return _section("Scenarios side by side", tables + note)
 
 

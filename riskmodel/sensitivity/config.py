@@ -29,7 +29,8 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from riskmodel.scenarios.errors import ScenarioError, format_validation_error
-from riskmodel.scenarios.load import Scenario, read_yaml
+from riskmodel.scenarios.load import Scenario
+from riskmodel.scenarios.safe_yaml import read_yaml
 from riskmodel.sensitivity.factors import resolve_factors
 from riskmodel.sensitivity.measures import DEFAULT_METRICS, parse_metric, parse_metrics
 from riskmodel.sensitivity.result import SensitivityResult, merge_results
@@ -149,7 +150,10 @@ def load_sensitivity_config(
     ------
     ScenarioError
         Naming the file, the field path (``sobol -> n``), what was wrong and the fix; unknown
-        keys get a did-you-mean suggestion.
+        keys get a did-you-mean suggestion. A file is read with
+        `riskmodel.scenarios.safe_yaml.read_yaml` (duplicate keys refused).
+    ResourceLimitError
+        If the file is too large or its YAML aliases expand past the loader's limits.
 
     Examples
     --------
