@@ -1,7 +1,8 @@
 """Risk contributions: Euler allocation of EL, VaR and ES to segments, estimated from the paths.
 
 With per-path segment losses ``X_is`` (``loss_by_segment``), total ``L_i = Σ_s X_is`` and
-importance-sampling weights ``w_i``, the Euler contributions of segment ``s`` are
+importance-sampling weights ``w_i`` (self-normalised to mean one, ``w̃ = N w / Σ w``, as in
+`riskmodel.metrics.risk`), the Euler contributions of segment ``s`` are
 ``E[X_s]``, ``E[X_s | L = VaR_q]`` and ``E[X_s | L ≥ VaR_q]`` (Tasche 1999; Glasserman 2005).
 The estimators are chosen so that the contributions add up to the totals of
 `riskmodel.metrics.risk` *exactly* (up to floating-point rounding); see
@@ -18,6 +19,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike
 
+from riskmodel.errors import ArgumentError
 from riskmodel.metrics.risk import DEFAULT_LEVELS, format_level, weighted_quantile
 
 __all__ = ["contributions_to_dict", "euler_contributions", "risk_contributions"]
@@ -31,12 +33,12 @@ def _as_components(
 ) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(components, dtype=float)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
-        raise ValueError(
+        raise ArgumentError(
             "`components` must be 2-D with one row per path and one column per segment; got "
             f"shape {x.shape}. Pass e.g. result.data['loss_by_segment'].values."
         )
     if not np.all(np.isfinite(x)):
-        raise ValueError(
+        raise ArgumentError(
             f"`components` must be finite; got {int(np.sum(~np.isfinite(x)))} NaN/inf entries. "
             "Drop or repair those paths."
         )
@@ -44,15 +46,15 @@ def _as_components(
         return x, np.ones(x.shape[0])
     w = np.asarray(weights, dtype=float)
     if w.shape != (x.shape[0],):
-        raise ValueError(
+        raise ArgumentError(
             f"`weights` must have one entry per path, shape ({x.shape[0]},); got {w.shape}."
         )
     if not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
-        raise ValueError(
+        raise ArgumentError(
             "`weights` must be finite, >= 0 and not all zero (likelihood ratios); got minimum "
             f"{np.nanmin(w)} and sum {np.nansum(w)}. Check the importance sampler."
         )
-    return x, w
+    return x, w * (w.size / w.sum())  # self-normalised; unit weights pass through unchanged
 
 
 def _default_bandwidth(total: np.ndarray, w: np.ndarray) -> float:
@@ -65,12 +67,17 @@ def _default_bandwidth(total: np.ndarray, w: np.ndarray) -> float:
     return 0.9 * spread * n_eff ** (-0.2)
 
 
-def _se_of_mean(a: np.ndarray) -> np.ndarray:
-    """Column-wise ``std(a, ddof=1) / sqrt(N)``; NaN when N = 1."""
+def _se_of_mean(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Column-wise delta-method error of the self-normalised means ``mean(a)``, ``a = w̃ g``.
+
+    ``std(ψ, ddof=1) / sqrt(N)`` with the influence ``ψ = a − mean(a) (w̃ − 1)``; for unit
+    weights ``ψ = a``. NaN when N = 1.
+    """
     n = a.shape[0]
     if n < 2:
         return np.full(a.shape[1:], math.nan)
-    return np.sqrt(np.var(a, axis=0, ddof=1) / n)
+    psi = a - a.mean(axis=0) * (w - 1.0)[:, None]
+    return np.sqrt(np.var(psi, axis=0, ddof=1) / n)
 
 
 def _at_var(x: np.ndarray, w: np.ndarray, total: np.ndarray, v: float) -> np.ndarray:
@@ -121,15 +128,20 @@ def euler_contributions(
     -----
     ``N`` paths, weights ``w_i``, component losses ``X_is``, totals ``L_i``, ``v = VaR_q``:
 
+    ``w`` below are the self-normalised weights ``w̃ = N w / Σ w`` (mean one), and a standard
+    error ``se(a)`` of a mean ``(1/N) Σ a_i`` with ``a = w g`` is the delta-method one of the
+    ratio ``Σ w g / Σ w``: ``std(a − mean(a) (w − 1), ddof=1) / sqrt(N)`` (plain Monte Carlo:
+    ``std(a, ddof=1) / sqrt(N)``).
+
     - **EL**: ``EL_s = (1/N) Σ w_i X_is``; the ``EL_s`` add up to ``EL`` exactly.
-      ``stderr = std(w_i X_is, ddof=1) / sqrt(N)``.
+      ``stderr = se(w X_s)``.
     - **ES**: ``ES_q = v + (1/(N(1−q))) Σ w_i (L_i − v)^+`` equals ``Σ_i a_i L_i + β v`` with
       tail weights ``a_i = w_i 1{L_i > v} / (N(1−q))`` and the atom at VaR,
       ``β = 1 − Σ_i a_i ≥ 0``. The contribution is ``ES_s = Σ_i a_i X_is + β X̄_s(v)``, where
       ``X̄_s(v)`` is the (weighted) mean composition of the paths with ``L_i = v``. Since
       ``Σ_s X̄_s(v) = v``, the ``ES_s`` add up to ``ES_q`` exactly. Standard error (delta
       method, the VaR error dropping out as for ES itself):
-      ``sqrt(Var_i[w_i 1{L_i > v} (X_is − VaR_s)] / N) / (1 − q)``.
+      ``se(w 1{L > v} (X_s − VaR_s)) / (1 − q)``.
     - **VaR**: ``E[X_s | L = v]`` by a Nadaraya–Watson kernel estimate with Gaussian kernel
       weights ``k_i = w_i φ((L_i − v)/h)``: ``c_s = Σ k_i X_is / Σ k_i``, rescaled to
       ``VaR_s = v · c_s / Σ_s c_s`` so that they add up to ``VaR_q`` (Tasche 2009; Glasserman
@@ -158,9 +170,11 @@ def euler_contributions(
     x, w = _as_components(components, weights)
     q = np.unique(np.atleast_1d(np.asarray(levels, dtype=float)))
     if not np.all((q > 0) & (q < 1)):
-        raise ValueError(f"`levels` must be in (0, 1), e.g. 0.99; got {q.tolist()}.")
+        raise ArgumentError(f"`levels` must be in (0, 1), e.g. 0.99; got {q.tolist()}.")
     if bandwidth is not None and not (math.isfinite(bandwidth) and bandwidth > 0):
-        raise ValueError(f"`bandwidth` must be a positive number of loss units; got {bandwidth}.")
+        raise ArgumentError(
+            f"`bandwidth` must be a positive number of loss units; got {bandwidth}."
+        )
     n, s = x.shape
     total = x.sum(axis=1)
     wx = w[:, None] * x
@@ -187,11 +201,11 @@ def euler_contributions(
         out["es"][k] = a @ x + beta * _at_var(x, w, total, v)
         es_tot[k] = float(a @ total) + beta * v
         tail = (w * (total > v))[:, None] * (x - out["var"][k])
-        out["stderr_es"][k] = _se_of_mean(tail) / (1.0 - qk)
+        out["stderr_es"][k] = _se_of_mean(tail, w) / (1.0 - qk)
     return {
         "level": q,
         "expected": wx.mean(axis=0),
-        "stderr_expected": _se_of_mean(wx),
+        "stderr_expected": _se_of_mean(wx, w),
         **out,
         "total_expected": np.asarray(float(np.mean(w * total))),
         "total_var": var_tot,
@@ -245,11 +259,11 @@ def risk_contributions(
     """
     ds = getattr(data, "data", data)
     if by not in ("segment", "cohort"):
-        raise ValueError(f"`by` must be 'segment' or 'cohort'; got {by!r}.")
+        raise ArgumentError(f"`by` must be 'segment' or 'cohort'; got {by!r}.")
     source = f"loss_by_{by}"
     missing = [v for v in (source, "weight") if v not in ds]
     if missing:
-        raise ValueError(
+        raise ArgumentError(
             f"risk contributions need the variables {source} and weight; {missing} are "
             "missing. Pass a SimulationResult or the dataset written by riskmodel run."
         )

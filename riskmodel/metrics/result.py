@@ -18,10 +18,10 @@ from riskmodel.metrics.ecl import ecl_term_structure
 from riskmodel.metrics.expectations import expectation, expectations_section
 from riskmodel.metrics.risk import (
     RiskMeasures,
-    format_level,
     risk_measures,
     weighted_quantile,
 )
+from riskmodel.metrics.value import ValueMeasures, value_measures
 from riskmodel.simulation.engine import path_total
 
 __all__ = ["SimulationResult", "write_netcdf_atomic"]
@@ -140,20 +140,31 @@ class SimulationResult:
         discounted : bool
             Discount each period's amount with the run's discount factors first.
 
+        Warns
+        -----
+        TailResolutionWarning
+            If a level rests on fewer than `riskmodel.metrics.risk.MIN_TAIL_PATHS` effective
+            paths at or beyond its VaR (``tail_paths`` of the result holds the counts).
+
         Notes
         -----
-        For a quasi-Monte Carlo run (a ``replicate`` variable is present) the paths are not
+        Every estimate is self-normalised in the weights (`riskmodel.metrics.risk`). For a
+        quasi-Monte Carlo run (a ``replicate`` variable is present) the paths are not
         independent: the point estimates use all paths, and each standard error is the standard
         deviation of the estimate over the independent replicates divided by ``√R``.
         """
         levels = levels or self.levels
         values = self.total(variable, discounted=discounted).to_numpy()
-        pooled = risk_measures(values, weights=self.weights, levels=levels)
+        name = f"{variable} (discounted)" if discounted else variable
+        pooled = risk_measures(values, weights=self.weights, levels=levels, name=name)
         if "replicate" not in self.data:
             return pooled
         rep = self.data["replicate"].to_numpy()
         groups = [np.flatnonzero(rep == r) for r in np.unique(rep)]
-        per = [risk_measures(values[g], weights=self.weights[g], levels=levels) for g in groups]
+        per = [  # the pooled figure is the reported one: no warning per replicate
+            risk_measures(values[g], weights=self.weights[g], levels=levels, min_tail_paths=0)
+            for g in groups
+        ]
         root = np.sqrt(len(per))
 
         def spread(get) -> float:
@@ -167,11 +178,12 @@ class SimulationResult:
         )
 
     def expected_by_period(self, variable: str = "loss") -> xr.DataArray:
-        """Monte Carlo estimate of the expected amount per period (dims: period)."""
-        if not self.keeps_paths:
-            return self.data[f"mc_mean_{variable}"].rename(variable)
+        """Self-normalised Monte Carlo mean ``Σ w x / Σ w`` per period (dims: period)."""
         w = self.data["weight"]
-        return xr.dot(self.data[variable], w, dim="path") / self.paths
+        if not self.keeps_paths:  # the engine kept (1/N) Σ w x per period
+            scale = self.paths / float(w.sum())
+            return (self.data[f"mc_mean_{variable}"] * scale).rename(variable)
+        return xr.dot(self.data[variable], w, dim="path") / float(w.sum())
 
     def quantiles_by_period(
         self, variable: str = "loss", quantiles=(0.05, 0.25, 0.5, 0.75, 0.95)
@@ -203,26 +215,34 @@ class SimulationResult:
         text = self.data.attrs.get("stresses")
         return json.loads(text) if text else {}
 
+    def value_risk(self, *, levels: tuple[float, ...] | None = None) -> ValueMeasures:
+        """Lower-tail risk of value (discounted margin): std, quantiles, VaR, ES, tail paths.
+
+        ``var[q]`` and ``es[q]`` are measured from the exact expected value (when the run has
+        it) down to the ``(1 − q)``-quantile and to the mean of the worst ``1 − q`` of value;
+        see `riskmodel.metrics.value`. Warns (`TailResolutionWarning`) like `risk`.
+        """
+        block = expectation(self.data, "value")
+        exact = block is not None and block.get("method") == "exact"
+        return value_measures(
+            self.total("margin", discounted=True).to_numpy(),
+            weights=self.weights,
+            levels=levels or self.levels,
+            expected=block["expected"] if exact else None,
+        )
+
     def _value(self) -> dict:
-        """Discounted margin: exact mean, Monte Carlo mean, spread, lower quantiles, VaR."""
-        totals = self.total("margin", discounted=True).to_numpy()
-        value = self.risk("margin", discounted=True)
-        low = [round(1.0 - q, 12) for q in self.levels]
-        quants = weighted_quantile(totals, [*low, 0.5], weights=self.weights)
+        """Discounted margin: exact mean with its MC cross-check, spread, lower tail."""
         block = expectation(self.data, "value")  # exact, with the MC cross-check beside it
-        expected = block["expected"]
+        tail = self.value_risk().to_dict()
         return {
             **block,
-            "std": value.std,
-            "quantiles": {
-                format_level(q): float(v) for q, v in zip([*low, 0.5], quants, strict=True)
-            },
-            "var": {
-                format_level(q): float(expected - v)
-                for q, v in zip(self.levels, quants[: len(low)], strict=True)
-            },
+            **tail,
+            "stderr": {**block["stderr"], **tail["stderr"]},
             "description": "discounted margin earned over the horizon; var[q] = expected "
-            "minus the (1 - q)-quantile (the shortfall of value below its mean)",
+            "minus the (1 - q)-quantile, es[q] = expected minus the mean of the worst (1 - q) "
+            "of value (the shortfall of value below its mean); tail_paths[q] = effective "
+            "number of paths in that worst (1 - q)",
         }
 
     def _value_lost_to_churn(self) -> dict | None:
@@ -341,7 +361,8 @@ class SimulationResult:
         >>> res = rm.run("scenarios/baseline.yaml", paths=2000)  # doctest: +SKIP
         >>> res.cumulative_default_rate()["expected"].values[-1]  # doctest: +SKIP
         """
-        n0 = float(self.data.attrs.get("total_customers", 0)) or float("nan")
+        # no customers: every rate is 0 (no one can default), never 0/0
+        n0 = float(self.data.attrs.get("total_customers", 0)) or float("inf")
         exact = "exact_defaults" in self.data
         mean = self.data["exact_defaults"] if exact else self.expected_by_period("defaults")
         q = list(quantiles)

@@ -2,22 +2,57 @@
 
 All estimators take optional per-path likelihood-ratio weights ``w_i`` (importance sampling,
 ``E[w] = 1`` under the sampling measure) and reduce to the textbook estimators for ``w = 1``.
-The definitions and standard errors are documented in :func:`risk_measures`.
+
+Every estimator is *self-normalised*: the weights are first rescaled to
+``w̃_i = N w_i / Σ_j w_j`` (mean exactly one), so the paths define one probability
+distribution ``P̂ = Σ_i (w_i / Σ_j w_j) δ_{x_i}`` and every figure (mean, std, quantiles of
+either tail, ES, tail probabilities) is a functional of that one distribution. With the raw
+weights, ``Σ w_i ≠ N`` on a given run, and estimators that divide by ``N`` drift: lower
+quantiles accumulate weight that never reaches ``N q`` (the 1% quantile of value fell on the
+worst path), the std picks up ``EL² (1 − mean w)`` and can read 0 or ten times too large, and
+a mean can exceed the largest value a path can take. For plain Monte Carlo ``w̃ = w = 1``
+exactly, so every number is unchanged.
+
+Standard errors are those of ratio estimators (delta method; Owen 2013, §9.2): a figure
+``θ̂ = mean(w̃ g)`` has the per-path influence ``ψ_i = w̃_i g_i − θ̂ (w̃_i − 1)`` and
+``se = std(ψ, ddof=1) / √N``. For ``w = 1``, ``ψ = g`` and the textbook error is unchanged.
+
+A tail level rests on the paths at or beyond its VaR; :func:`risk_measures` reports their
+effective number (``tail_paths``, the Kish size of their weights; ≈ ``N (1 − q)`` for plain
+Monte Carlo)
+and warns (`riskmodel.errors.TailResolutionWarning`) when it is below `MIN_TAIL_PATHS`.
+The definitions are documented in :func:`risk_measures`.
+
+References
+----------
+.. [1] Owen, A. B. (2013). *Monte Carlo theory, methods and examples*, ch. 9.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike
-from scipy import stats
+
+from riskmodel.errors import ArgumentError, TailResolutionWarning
+from riskmodel.metrics.weighted import (
+    as_levels,
+    as_paths,
+    kish,
+    sort_paths,
+    sorted_quantile,
+    sparsity,
+    stderr_ratio,
+)
 
 __all__ = [
     "DEFAULT_LEVELS",
+    "MIN_TAIL_PATHS",
     "RiskMeasures",
     "as_dataset",
     "exceedance_probability",
@@ -25,6 +60,7 @@ __all__ = [
     "format_level",
     "risk_measures",
     "risk_measures_da",
+    "warn_tail_resolution",
     "weighted_quantile",
 ]
 
@@ -39,7 +75,7 @@ def as_dataset(data, argument: str = "data") -> xr.Dataset:
     """
     ds = getattr(data, "data", data)
     if not isinstance(ds, xr.Dataset):
-        raise TypeError(
+        raise ArgumentError(
             f"`{argument}` must be a SimulationResult or its xarray Dataset; "
             f"got {type(data).__name__}."
         )
@@ -47,10 +83,9 @@ def as_dataset(data, argument: str = "data") -> xr.Dataset:
 
 
 DEFAULT_LEVELS: tuple[float, ...] = (0.95, 0.99, 0.999)
-# Tail weights within _TIE_TOL * N of N(1 − q) count as equal, so that decimal levels such as
-# 0.95 give the exact order statistic L_(⌈Nq⌉) despite float rounding of N(1 − q).
-_TIE_TOL = 1e-10
-_Z975 = float(stats.norm.ppf(0.975))
+MIN_TAIL_PATHS = 50.0
+"""Effective number of paths beyond VaR below which a tail level is flagged as unresolved
+(`TailResolutionWarning`): with fewer, ES is typically biased low and its error unreliable."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +108,11 @@ class RiskMeasures:
         Number of simulated paths ``N``.
     ess : float
         Kish effective sample size ``(Σ w)² / Σ w²`` (``N`` for plain Monte Carlo).
+    tail_paths : dict of float to float
+        Per level, the effective number of paths in the tail, at or beyond VaR: the Kish size
+        ``(Σ_{L_i ≥ VaR} w_i)² / Σ_{L_i ≥ VaR} w_i²`` (the count of those paths,
+        ≈ ``N (1 − q)``, for plain Monte Carlo). Below `MIN_TAIL_PATHS` the level is not
+        resolved by the run.
     """
 
     expected: float
@@ -84,6 +124,7 @@ class RiskMeasures:
     stderr_es: dict[float, float]
     n_paths: int
     ess: float
+    tail_paths: dict[float, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict in the ``summary.json`` layout, levels keyed as ``"0.99"``."""
@@ -103,6 +144,7 @@ class RiskMeasures:
             },
             "paths": int(self.n_paths),
             "ess": float(self.ess),
+            "tail_paths": by_level(self.tail_paths),
         }
 
 
@@ -117,98 +159,55 @@ def format_level(q: float) -> str:
     return np.format_float_positional(float(f"{float(q):.12g}"), trim="-")
 
 
-def _as_paths(
-    values: ArrayLike, weights: ArrayLike | None, name: str = "values"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Validate per-path values and weights; return float arrays (weights default to one)."""
-    x = np.asarray(values, dtype=float)
-    if x.ndim != 1:
-        raise ValueError(
-            f"`{name}` must be 1-D (one entry per path); got shape {x.shape}. "
-            "Reduce other dimensions first, or use risk_measures_da(..., dim='path')."
-        )
-    if x.size == 0:
-        raise ValueError(f"`{name}` must hold at least one path; got an empty array.")
-    if not np.all(np.isfinite(x)):
-        bad = np.flatnonzero(~np.isfinite(x))
-        raise ValueError(
-            f"`{name}` must be finite; got {bad.size} NaN/inf entries (first at index {bad[0]}: "
-            f"{x[bad[0]]}). Drop or repair those paths."
-        )
-    if weights is None:
-        return x, np.ones_like(x)
-    w = np.asarray(weights, dtype=float)
-    if w.shape != x.shape:
-        raise ValueError(
-            f"`weights` must have the same shape as `{name}` {x.shape}; got {w.shape}. "
-            "Pass one likelihood-ratio weight per path."
-        )
-    if not np.all(np.isfinite(w)):
-        raise ValueError(
-            f"`weights` must be finite; got {int(np.sum(~np.isfinite(w)))} NaN/inf entries. "
-            "Check the likelihood ratios of the importance sampler."
-        )
-    if np.any(w < 0):
-        raise ValueError(
-            f"`weights` must be >= 0; got minimum {w.min()}. Likelihood ratios are non-negative."
-        )
-    if not w.sum() > 0:
-        raise ValueError("`weights` must have a positive sum; got all zeros.")
-    return x, w
+def warn_tail_resolution(
+    tail_paths: dict[float, float],
+    *,
+    n_paths: int,
+    name: str = "loss",
+    min_tail_paths: float = MIN_TAIL_PATHS,
+    stacklevel: int = 2,
+) -> None:
+    """Warn (`TailResolutionWarning`) about levels resting on too few effective tail paths.
 
-
-def _as_levels(levels: float | Sequence[float] | np.ndarray, name: str = "levels") -> np.ndarray:
-    """Validate levels in (0, 1); keep the input shape."""
-    q = np.asarray(levels, dtype=float)
-    ok = (q > 0) & (q < 1)  # False for NaN
-    if not np.all(ok):
-        bad = q[~ok].flat[0]
-        raise ValueError(
-            f"`{name}` must be in (0, 1); got {bad}. Pass e.g. 0.99 for the 99% level."
-        )
-    return q
-
-
-def _sort(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort once; return sorted values and the weight strictly above each sorted position."""
-    order = np.argsort(x, kind="stable")
-    from_top = np.cumsum(w[order][::-1])[::-1]  # summed from the top: accurate small tails
-    return x[order], np.append(from_top[1:], 0.0)
-
-
-def _quantile(xs: np.ndarray, above: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """``Q(q) = min{L_i : G(L_i) ≤ 1 − q}`` for sorted values, vectorised over ``q``.
-
-    ``above`` is non-increasing and ends with 0, so the first position with
-    ``above ≤ N(1 − q)`` exists and is found by binary search. Within a run of ties every
-    position satisfying the condition holds the same value, so ties need no special case.
+    Parameters
+    ----------
+    tail_paths : dict of float to float
+        Effective number of paths at or beyond each level's quantile
+        (`RiskMeasures.tail_paths`).
+    n_paths : int
+        Paths of the run, to say how many would resolve the worst level.
+    name : str
+        What the levels are of (``loss``, ``value`` …), for the message.
+    min_tail_paths : float, default `MIN_TAIL_PATHS`
+        Threshold; 0 never warns.
+    stacklevel : int
+        As for `warnings.warn`, counted from the caller of this function.
     """
-    n = xs.size
-    threshold = n * (1.0 - q) + _TIE_TOL * n
-    return xs[np.searchsorted(-above, -threshold, side="left")]
-
-
-def _sparsity(xs: np.ndarray, above: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Siddiqui–Bofinger estimate of ``s(q) = 1/f(Q(q))`` with the Hall–Sheather bandwidth."""
-    n = xs.size
-    zq = stats.norm.ppf(q)
-    a = 1.5 * stats.norm.pdf(zq) ** 2 / (2 * zq**2 + 1)
-    h = (_Z975**2 * a / n) ** (1 / 3)  # = N^(-1/3) z^(2/3) a^(1/3)
-    top = q + h >= 1  # one-sided from below; keep q − h away from 0
-    q_hi = np.where(top, q, q + h)
-    q_lo = np.where(top, np.maximum(q - h, q / 2), np.where(q - h > 0, q - h, q))
-    return (_quantile(xs, above, q_hi) - _quantile(xs, above, q_lo)) / (q_hi - q_lo)
-
-
-def _stderr_of_mean(a: np.ndarray) -> float:
-    """``std(a, ddof=1) / sqrt(N)``; NaN when ``N = 1`` (no variance estimate)."""
-    if a.size < 2:
-        return math.nan
-    return float(np.sqrt(np.var(a, ddof=1) / a.size))
+    floor = min_tail_paths * (1.0 - 1e-9)  # a Kish size of 49.999999… is 50 paths
+    thin = {q: t for q, t in tail_paths.items() if t < floor}
+    if not thin:
+        return
+    listing = ", ".join(f"{format_level(100 * q)}%: {t:.4g}" for q, t in thin.items())
+    worst = min(thin.values())
+    need = (
+        f"about {math.ceil(n_paths * min_tail_paths / worst):,} paths"
+        if worst > 0
+        else "many more paths"
+    )
+    warnings.warn(
+        f"`{name}`: too few effective paths in the tail (at or beyond its quantile) for level(s) "
+        f"{listing}; fewer than {min_tail_paths:g} in a run of {n_paths:,} paths, so VaR and "
+        "ES there are not resolved (ES is typically biased low, its standard error "
+        f"unreliable). Fix: run {need} (`--paths` / `paths:`), or use importance sampling "
+        "(`simulation: importance_sampling: true`, the default), or report lower levels "
+        "(`outputs: levels`).",
+        TailResolutionWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def expected_value(values: ArrayLike, *, weights: ArrayLike | None = None) -> tuple[float, float]:
-    """Weighted Monte Carlo mean ``(1/N) Σ w_i x_i`` and its standard error.
+    """Self-normalised Monte Carlo mean ``Σ w_i x_i / Σ w_i`` and its standard error.
 
     Parameters
     ----------
@@ -220,7 +219,10 @@ def expected_value(values: ArrayLike, *, weights: ArrayLike | None = None) -> tu
     Returns
     -------
     estimate, stderr : float
-        ``stderr = std(w_i x_i, ddof=1) / sqrt(N)``; NaN when ``N = 1``.
+        The estimate lies within ``[min x, max x]``. ``stderr`` is the delta-method error
+        ``std(ψ, ddof=1) / sqrt(N)``, ``ψ_i = w̃_i x_i − estimate · (w̃_i − 1)`` with
+        ``w̃ = N w / Σ w`` (``std(x, ddof=1) / sqrt(N)`` for plain Monte Carlo); NaN when
+        ``N = 1``.
 
     Raises
     ------
@@ -233,9 +235,9 @@ def expected_value(values: ArrayLike, *, weights: ArrayLike | None = None) -> tu
     >>> est, round(se, 4)
     (2.0, 0.5774)
     """
-    x, w = _as_paths(values, weights)
+    x, w = as_paths(values, weights)
     wx = w * x
-    return float(np.mean(wx)), _stderr_of_mean(wx)
+    return float(np.mean(wx)), stderr_ratio(wx, w)
 
 
 def exceedance_probability(
@@ -243,19 +245,21 @@ def exceedance_probability(
 ) -> tuple[float, float]:
     """Estimate ``P(value > threshold) = G(threshold)`` with its standard error.
 
-    ``G(t) = (1/N) Σ w_i 1{x_i > t}``; ``stderr = std(w_i 1{x_i > t}, ddof=1) / sqrt(N)``
-    (Glasserman 2004, §9.1). Parameters and errors are as in :func:`expected_value`.
+    ``G(t) = Σ w_i 1{x_i > t} / Σ w_i``, the self-normalised mean of ``1{x > t}``, with the
+    delta-method standard error of :func:`expected_value` (for plain Monte Carlo
+    ``std(1{x_i > t}, ddof=1) / sqrt(N)``; Glasserman 2004, §9.1). Parameters and errors are
+    as in :func:`expected_value`.
 
     Examples
     --------
     >>> exceedance_probability([1.0, 2.0, 3.0, 4.0], 2.5)[0]
     0.5
     """
-    x, w = _as_paths(values, weights)
+    x, w = as_paths(values, weights)
     if not np.isfinite(threshold):
-        raise ValueError(f"`threshold` must be finite; got {threshold}.")
+        raise ArgumentError(f"`threshold` must be finite; got {threshold}.")
     hit = w * (x > threshold)
-    return float(np.mean(hit)), _stderr_of_mean(hit)
+    return float(np.mean(hit)), stderr_ratio(hit, w)
 
 
 def weighted_quantile(
@@ -266,7 +270,8 @@ def weighted_quantile(
 ) -> np.ndarray:
     """Weighted empirical quantile ``Q(q) = min{x_i : G(x_i) ≤ 1 − q}`` (the VaR definition).
 
-    ``G(x) = (1/N) Σ w_i 1{x_i > x}``. With unit weights ``Q(q)`` is the order statistic
+    ``G(x) = Σ w_i 1{x_i > x} / Σ w_i`` (self-normalised: the lower levels are as right as
+    the upper ones whatever ``Σ w`` is). With unit weights ``Q(q)`` is the order statistic
     ``x_(⌈Nq⌉)``. One sort serves all levels (``O(N log N + K log N)``).
 
     Parameters
@@ -293,9 +298,9 @@ def weighted_quantile(
     >>> weighted_quantile(np.arange(1.0, 101.0), [0.5, 0.95])
     array([50., 95.])
     """
-    x, w = _as_paths(values, weights)
-    levels = _as_levels(q, name="q")
-    return _quantile(*_sort(x, w), levels)
+    x, w = as_paths(values, weights)
+    levels = as_levels(q, name="q")
+    return sorted_quantile(*sort_paths(x, w), levels)
 
 
 def risk_measures(
@@ -303,6 +308,8 @@ def risk_measures(
     *,
     weights: ArrayLike | None = None,
     levels: float | Sequence[float] = DEFAULT_LEVELS,
+    name: str = "loss",
+    min_tail_paths: float = MIN_TAIL_PATHS,
 ) -> RiskMeasures:
     """Expected loss, std, VaR and ES of simulated losses, with Monte Carlo standard errors.
 
@@ -313,10 +320,15 @@ def risk_measures(
     loss : array_like, shape (N,)
         Per-path losses, finite (usually >= 0).
     weights : array_like, shape (N,), optional
-        Likelihood-ratio weights, finite and >= 0, ``E[w] = 1`` under the sampling measure.
-        Default: all ones.
+        Likelihood-ratio weights, finite and >= 0, ``E[w] = 1`` under the sampling measure
+        (their scale does not matter: they are self-normalised). Default: all ones.
     levels : float or sequence of float, default (0.95, 0.99, 0.999)
         Levels ``q`` in (0, 1); duplicates are dropped and the result is in ascending order.
+    name : str, default "loss"
+        What the values are, for error and warning messages.
+    min_tail_paths : float, default `MIN_TAIL_PATHS` (50)
+        Warn when a level's ``tail_paths`` is below this; 0 never warns (e.g. for the
+        replicates of a bootstrap, whose pooled figure is what gets reported).
 
     Returns
     -------
@@ -328,30 +340,38 @@ def risk_measures(
         If ``loss`` is not 1-D, empty or non-finite; if ``weights`` differ in length, are
         non-finite, negative or all zero; or if a level is outside (0, 1).
 
+    Warns
+    -----
+    TailResolutionWarning
+        If a level rests on fewer than `min_tail_paths` effective paths beyond its VaR; the
+        message names the levels, the counts and how many paths would resolve them.
+
     Notes
     -----
-    With ``N`` paths and weights ``w_i`` (all ones for plain Monte Carlo):
+    With ``N`` paths and self-normalised weights ``w̃_i = N w_i / Σ w`` (all ones for plain
+    Monte Carlo), ``ψ(a)_i = a_i − mean(a) (w̃_i − 1)`` the influence of a self-normalised
+    mean ``mean(a)`` and ``se(a) = std(ψ(a), ddof=1) / sqrt(N)`` its delta-method error:
 
-    - ``expected = (1/N) Σ w_i L_i``, ``stderr = std(w_i L_i, ddof=1) / sqrt(N)``.
-    - ``std = sqrt(max((1/N) Σ w_i L_i² − expected², 0))`` (evaluated in the equivalent
-      centred form ``(1/N) Σ w_i (L_i − EL)² + EL² (1 − (1/N) Σ w_i)`` to avoid cancellation).
-    - ``VaR_q = min{L_i : G(L_i) ≤ 1 − q}`` with ``G(x) = (1/N) Σ w_i 1{L_i > x}``;
+    - ``expected = (1/N) Σ w̃_i L_i = Σ w_i L_i / Σ w_i``, ``stderr = se(w̃ L)``.
+    - ``std = sqrt((1/N) Σ w̃_i (L_i − expected)²)``, the std of the weighted distribution.
+    - ``VaR_q = min{L_i : G(L_i) ≤ 1 − q}`` with ``G(x) = (1/N) Σ w̃_i 1{L_i > x}``;
       for unit weights the order statistic ``L_(⌈Nq⌉)``. All levels come from one sort.
-    - ``ES_q = VaR_q + (1/(N(1 − q))) Σ w_i (L_i − VaR_q)^+`` (Acerbi–Tasche /
+    - ``ES_q = VaR_q + (1/(N(1 − q))) Σ w̃_i (L_i − VaR_q)^+`` (Acerbi–Tasche /
       Rockafellar–Uryasev form: handles atoms, equals the mean of the worst ``N(1 − q)``
       losses when ``Nq`` is an integer and weights are one).
-    - ``stderr_es = sqrt(Var_i[w_i (L_i − VaR_q)^+] / N) / (1 − q)``. ``ES_q`` is the minimum
-      over ``v`` of ``v + E[w (L − v)^+] / (1 − q)``, attained at ``v = VaR_q``, so the error in
-      the estimated VaR drops out to first order (envelope argument; Glasserman 2004, §9.1).
-    - ``stderr_var = sqrt(Var_i[w_i 1{L_i > VaR_q}] / N) · s(q)`` (Glasserman 2004, §9.1),
-      with the sparsity ``s(q) = 1/f(VaR_q)`` estimated by the Siddiqui–Bofinger quotient
+    - ``stderr_es = se(w̃ (L − VaR_q)^+) / (1 − q)``. ``ES_q`` is the minimum over ``v`` of
+      ``v + E[w (L − v)^+] / (1 − q)``, attained at ``v = VaR_q``, so the error in the
+      estimated VaR drops out to first order (envelope argument; Glasserman 2004, §9.1).
+    - ``stderr_var = se(w̃ 1{L > VaR_q}) · s(q)`` (Glasserman 2004, §9.1), with the sparsity
+      ``s(q) = 1/f(VaR_q)`` estimated by the Siddiqui–Bofinger quotient
       ``(Q(q + h) − Q(q − h)) / (2h)`` on the weighted quantile function ``Q`` and the
       Hall & Sheather (1988) bandwidth
       ``h = N^(−1/3) z_0.975^(2/3) [1.5 φ(Φ⁻¹(q))² / (2 Φ⁻¹(q)² + 1)]^(1/3)``.
       If ``q + h ≥ 1`` the one-sided quotient ``(Q(q) − Q(q − h)) / h`` is used (with
       ``q − h`` floored at ``q/2``); if ``q − h ≤ 0``, ``(Q(q + h) − Q(q)) / h``. For plain
       Monte Carlo this is the classic ``sqrt(q(1 − q)/N) / f(VaR_q)``.
-    - ``ess = (Σ w)² / Σ w²`` (Kish).
+    - ``ess = (Σ w)² / Σ w²`` (Kish); ``tail_paths[q]`` the same over the paths with
+      ``L_i ≥ VaR_q`` (``N(1 − q) + 1`` paths for plain Monte Carlo without ties).
 
     References
     ----------
@@ -364,36 +384,39 @@ def risk_measures(
 
     Examples
     --------
-    >>> rm = risk_measures(np.arange(1.0, 101.0), levels=(0.95,))
-    >>> rm.var[0.95], rm.es[0.95], rm.to_dict()["es"]
-    (95.0, 98.0, {'0.95': 98.0})
+    >>> rm = risk_measures(np.arange(1.0, 101.0), levels=(0.95,), min_tail_paths=0)
+    >>> rm.var[0.95], rm.es[0.95], rm.tail_paths[0.95], rm.to_dict()["es"]
+    (95.0, 98.0, 6.0, {'0.95': 98.0})
     """
-    x, w = _as_paths(loss, weights, name="loss")
-    q = np.unique(_as_levels(np.atleast_1d(levels)).ravel())
+    x, w = as_paths(loss, weights, name=name)
+    q = np.unique(as_levels(np.atleast_1d(levels)).ravel())
     n = x.size
     wx = w * x
     expected = float(np.mean(wx))
-    second = float(np.mean(w * (x - expected) ** 2)) + expected**2 * (1.0 - float(np.mean(w)))
-    xs, above = _sort(x, w)
-    var = _quantile(xs, above, q)
-    sparsity = _sparsity(xs, above, q)
-    res: dict[str, dict[float, float]] = {k: {} for k in ("var", "es", "se_var", "se_es")}
-    for qi, v, s in zip(q.tolist(), var.tolist(), sparsity.tolist(), strict=True):
+    second = float(np.mean(w * (x - expected) ** 2))
+    xs, above = sort_paths(x, w)
+    var = sorted_quantile(xs, above, q)
+    sparse = sparsity(xs, above, q)
+    res: dict[str, dict[float, float]] = {k: {} for k in ("var", "es", "se_var", "se_es", "tail")}
+    for qi, v, s in zip(q.tolist(), var.tolist(), sparse.tolist(), strict=True):
         excess = w * np.maximum(x - v, 0.0)
         res["var"][qi] = v
         res["es"][qi] = v + float(excess.sum()) / (n * (1.0 - qi))
-        res["se_es"][qi] = _stderr_of_mean(excess) / (1.0 - qi)
-        res["se_var"][qi] = _stderr_of_mean(w * (x > v)) * s
+        res["se_es"][qi] = stderr_ratio(excess, w) / (1.0 - qi)
+        res["se_var"][qi] = stderr_ratio(w * (x > v), w) * s
+        res["tail"][qi] = kish(w[x >= v])
+    warn_tail_resolution(res["tail"], n_paths=n, name=name, min_tail_paths=min_tail_paths)
     return RiskMeasures(
         expected=expected,
         std=math.sqrt(max(second, 0.0)),
         var=res["var"],
         es=res["es"],
-        stderr_expected=_stderr_of_mean(wx),
+        stderr_expected=stderr_ratio(wx, w),
         stderr_var=res["se_var"],
         stderr_es=res["se_es"],
         n_paths=n,
-        ess=float(w.sum() ** 2 / np.sum(w**2)),
+        ess=kish(w),
+        tail_paths=res["tail"],
     )
 
 
@@ -403,6 +426,7 @@ def risk_measures_da(
     dim: str = "path",
     weights: xr.DataArray | None = None,
     levels: float | Sequence[float] = DEFAULT_LEVELS,
+    min_tail_paths: float = MIN_TAIL_PATHS,
 ) -> xr.Dataset:
     """Apply :func:`risk_measures` along a named dimension of a labelled loss array.
 
@@ -417,13 +441,15 @@ def risk_measures_da(
         Likelihood-ratio weights with dimension ``dim``; broadcast against ``da``.
     levels : float or sequence of float, default (0.95, 0.99, 0.999)
         Levels in (0, 1).
+    min_tail_paths : float, default `MIN_TAIL_PATHS`
+        As in :func:`risk_measures` (one warning for all cells; 0 never warns).
 
     Returns
     -------
     xarray.Dataset
         Variables ``expected``, ``std``, ``stderr_expected``, ``ess`` (dims of ``da`` without
-        ``dim``) and ``var``, ``es``, ``stderr_var``, ``stderr_es`` (same plus ``level``), with
-        a ``level`` coordinate and the ``n_paths`` attribute.
+        ``dim``) and ``var``, ``es``, ``stderr_var``, ``stderr_es``, ``tail_paths`` (same plus
+        ``level``), with a ``level`` coordinate and the ``n_paths`` attribute.
 
     Raises
     ------
@@ -438,29 +464,36 @@ def risk_measures_da(
     [[94.0], [194.0]]
     """
     if dim not in da.dims:
-        raise ValueError(
+        raise ArgumentError(
             f"`dim` must be a dimension of the loss array; got {dim!r}, but its dims are "
             f"{tuple(da.dims)}. Pass dim= the name of the path dimension."
         )
-    q = np.unique(_as_levels(np.atleast_1d(levels)).ravel())
+    q = np.unique(as_levels(np.atleast_1d(levels)).ravel())
     other = [d for d in da.dims if d != dim]
     loss = da.transpose(*other, dim)
     w_values = None
     if weights is not None:
         extra = set(weights.dims) - set(da.dims)
         if dim not in weights.dims or extra:
-            raise ValueError(
+            raise ArgumentError(
                 f"`weights` must have dimension {dim!r} and no dimensions absent from the loss "
                 f"array; got dims {tuple(weights.dims)}. Pass one weight per path."
             )
         w_values = weights.broadcast_like(loss).transpose(*other, dim).values
     shape = loss.shape[:-1]
     scalars = {k: np.empty(shape) for k in ("expected", "std", "stderr_expected", "ess")}
-    per_level = {k: np.empty((*shape, q.size)) for k in ("var", "es", "stderr_var", "stderr_es")}
+    per_level = {
+        k: np.empty((*shape, q.size))
+        for k in ("var", "es", "stderr_var", "stderr_es", "tail_paths")
+    }
     values = loss.values
     for idx in np.ndindex(shape):
         rm = risk_measures(
-            values[idx], weights=None if w_values is None else w_values[idx], levels=q
+            values[idx],
+            weights=None if w_values is None else w_values[idx],
+            levels=q,
+            name=str(da.name or "loss"),
+            min_tail_paths=0.0,
         )
         for name in scalars:
             scalars[name][idx] = getattr(rm, name)
@@ -471,4 +504,11 @@ def risk_measures_da(
     data_vars |= {k: ([*other, "level"], v) for k, v in per_level.items()}
     ds = xr.Dataset(data_vars, coords={**coords, "level": q})
     ds.attrs["n_paths"] = int(da.sizes[dim])
+    thinnest = per_level["tail_paths"].reshape(-1, q.size).min(axis=0)
+    warn_tail_resolution(
+        dict(zip(q.tolist(), thinnest.tolist(), strict=True)),
+        n_paths=int(da.sizes[dim]),
+        name=str(da.name or "loss"),
+        min_tail_paths=min_tail_paths,
+    )
     return ds

@@ -23,6 +23,9 @@ from riskmodel.metrics import (
 
 N_SE = 4.0  # closed-form checks: |estimate − truth| ≤ 4 reported standard errors
 
+# a thin tail must be asked for (min_tail_paths=0) or expected (pytest.warns), never slip by
+pytestmark = pytest.mark.filterwarnings("error::riskmodel.errors.TailResolutionWarning")
+
 
 def _normal_var_es(q):
     z = stats.norm.ppf(q)
@@ -135,7 +138,7 @@ def losses_and_weights(draw):
 @given(data=losses_and_weights(), levels=level_sets)
 def test_risk_measure_invariants(data, levels):
     x, w = data
-    rm = risk_measures(x, weights=w, levels=levels)
+    rm = risk_measures(x, weights=w, levels=levels, min_tail_paths=0)
     qs = sorted(levels)
     assert list(rm.var) == qs
     scale = 1.0 + float(x.max())
@@ -160,7 +163,7 @@ def test_weighted_quantile_matches_definition(data, q):
     x, w = data
     n = x.size
     w_arr = np.ones(n) if w is None else w
-    tail = np.array([w_arr[x > xi].sum() / n for xi in x])  # G(L_i), brute force
+    tail = np.array([w_arr[x > xi].sum() / w_arr.sum() for xi in x])  # G(L_i), self-normalised
     assume(np.all(np.abs(tail - (1 - q)) > 1e-6))  # no level on a float-rounding boundary
     assert weighted_quantile(x, q, weights=w) == x[tail <= 1 - q].min()
 
@@ -172,8 +175,9 @@ def test_unit_weight_var_is_order_statistic(x, q):
     frac = abs(n * q - round(n * q))
     assume(frac < 1e-12 or frac > 1e-6)  # skip levels within float noise of k/N
     expected = np.sort(x)[_robust_ceil(n * q) - 1]
-    assert risk_measures(x, levels=(q,)).var[q] == expected
-    assert risk_measures(x, weights=np.ones(n), levels=(q,)).var[q] == expected
+    assert risk_measures(x, levels=(q,), min_tail_paths=0).var[q] == expected
+    ones = np.ones(n)
+    assert risk_measures(x, weights=ones, levels=(q,), min_tail_paths=0).var[q] == expected
 
 
 @settings(max_examples=150, deadline=None)
@@ -183,7 +187,7 @@ def test_unit_weight_es_is_mean_of_worst_when_nq_integer(x, data):
     assume(n >= 2)
     k = data.draw(st.integers(1, n - 1))
     q = k / n
-    rm = risk_measures(x, levels=(q,))
+    rm = risk_measures(x, levels=(q,), min_tail_paths=0)
     assert rm.var[q] == np.sort(x)[k - 1]
     assert rm.es[q] == pytest.approx(np.sort(x)[k:].mean(), rel=1e-9, abs=1e-9)
 
@@ -205,8 +209,8 @@ def test_vectorised_quantile_matches_scalar_calls():
 def test_scaling_losses_scales_every_measure(c):
     rng = np.random.default_rng(11)
     x, w = rng.lognormal(size=5_000), rng.uniform(0.5, 1.5, size=5_000)
-    base = risk_measures(x, weights=w).to_dict()
-    scaled = risk_measures(c * x, weights=w).to_dict()
+    base = risk_measures(x, weights=w, min_tail_paths=0).to_dict()
+    scaled = risk_measures(c * x, weights=w, min_tail_paths=0).to_dict()
     for key in ("expected", "std"):
         assert scaled[key] == pytest.approx(c * base[key], rel=1e-9)
     assert scaled["stderr"]["expected"] == pytest.approx(c * base["stderr"]["expected"], rel=1e-9)
@@ -230,7 +234,7 @@ def test_constant_loss_has_no_spread():
 
 
 def test_single_path_gives_nan_standard_errors():
-    rm = risk_measures([5.0], levels=(0.5, 0.99))
+    rm = risk_measures([5.0], levels=(0.5, 0.99), min_tail_paths=0)
     assert rm.expected == rm.var[0.99] == rm.es[0.99] == 5.0
     assert math.isnan(rm.stderr_expected) and math.isnan(rm.stderr_es[0.99])
 
@@ -246,8 +250,10 @@ def test_format_level_and_to_dict():
         "0.95",
         "0.3",
     ]
-    d = risk_measures(np.arange(1.0, 1001.0), levels=(0.99, 0.95, 0.999)).to_dict()
-    assert set(d) == {"expected", "std", "var", "es", "stderr", "paths", "ess"}
+    d = risk_measures(np.arange(1.0, 1001.0), levels=(0.99, 0.95, 0.999), min_tail_paths=0)
+    d = d.to_dict()
+    assert set(d) == {"expected", "std", "var", "es", "stderr", "paths", "ess", "tail_paths"}
+    assert d["tail_paths"] == {"0.95": 51.0, "0.99": 11.0, "0.999": 2.0}  # N(1 − q) + 1
     assert list(d["var"]) == ["0.95", "0.99", "0.999"]
     assert set(d["stderr"]) == {"expected", "var", "es"}
     assert d["var"]["0.99"] == 990.0 and d["es"]["0.99"] == 995.5
@@ -262,18 +268,22 @@ def test_risk_measures_da_reduces_by_name_and_keeps_other_dims():
         coords={"scenario": ["base", "adverse"], "segment": ["a", "b", "c"]},
     )
     weights = xr.DataArray(rng.uniform(0.5, 1.5, size=400), dims="path")
-    ds = risk_measures_da(loss, weights=weights, levels=(0.99, 0.9))
+    ds = risk_measures_da(loss, weights=weights, levels=(0.99, 0.9), min_tail_paths=0)
     assert ds["var"].dims == ("scenario", "segment", "level")
     assert ds["expected"].dims == ("scenario", "segment")
     assert ds["level"].values.tolist() == [0.9, 0.99]
     assert ds.attrs["n_paths"] == 400
     ref = risk_measures(
-        loss.sel(scenario="adverse", segment="b").values, weights=weights.values, levels=(0.9, 0.99)
+        loss.sel(scenario="adverse", segment="b").values,
+        weights=weights.values,
+        levels=(0.9, 0.99),
+        min_tail_paths=0,
     )
     cell = ds.sel(scenario="adverse", segment="b")
     assert cell["expected"].item() == ref.expected
     assert cell["stderr_es"].sel(level=0.99).item() == ref.stderr_es[0.99]
     assert cell["var"].values.tolist() == list(ref.var.values())
+    assert cell["tail_paths"].values.tolist() == list(ref.tail_paths.values())
     with pytest.raises(ValueError, match="`dim` must be a dimension"):
         risk_measures_da(loss, dim="draw")
     with pytest.raises(ValueError, match="`weights` must have dimension 'path'"):
@@ -281,7 +291,7 @@ def test_risk_measures_da_reduces_by_name_and_keeps_other_dims():
 
 
 def test_result_is_frozen():
-    rm = risk_measures([1.0, 2.0])
+    rm = risk_measures([1.0, 2.0], min_tail_paths=0)
     assert isinstance(rm, RiskMeasures)
     with pytest.raises(AttributeError):
         rm.expected = 0.0  # type: ignore[misc]

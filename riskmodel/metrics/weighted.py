@@ -1,0 +1,153 @@
+"""The numpy core of the self-normalised weighted estimators of `riskmodel.metrics`.
+
+Per-path values ``x_i`` with likelihood-ratio weights ``w_i`` are validated once (`as_paths`)
+and the weights rescaled to mean one, ``w̃ = N w / Σ w``: the paths then define one
+probability distribution, and every estimator is a functional of it (see
+`riskmodel.metrics.risk` for why, and for the definitions). `influence` gives the per-path
+influence of a self-normalised mean, whose ``std(ddof=1)/√N`` is its delta-method standard
+error (`stderr_ratio`); `kish` the effective number of a set of weights. Plain Monte Carlo
+weights (all one) pass through every function unchanged, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+
+from riskmodel.errors import ArgumentError
+
+__all__ = [
+    "as_levels",
+    "as_paths",
+    "influence",
+    "kish",
+    "sort_paths",
+    "sorted_quantile",
+    "sparsity",
+    "stderr_of_mean",
+    "stderr_ratio",
+]
+
+# Tail weights within TIE_TOL * N of N(1 − q) count as equal, so that decimal levels such as
+# 0.95 give the exact order statistic L_(⌈Nq⌉) despite float rounding of N(1 − q).
+TIE_TOL = 1e-10
+Z975 = float(stats.norm.ppf(0.975))
+
+
+def as_paths(
+    values: ArrayLike, weights: ArrayLike | None, name: str = "values"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate per-path values and weights; return floats and the weights rescaled to mean one.
+
+    The rescaling ``w̃ = w · (N / Σ w)`` is the self-normalisation of the module docstring; for
+    unit weights ``N / Σ w`` is exactly 1, so plain Monte Carlo weights pass through unchanged.
+    """
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 1:
+        raise ArgumentError(
+            f"`{name}` must be 1-D (one entry per path); got shape {x.shape}. "
+            "Reduce other dimensions first, or use risk_measures_da(..., dim='path')."
+        )
+    if x.size == 0:
+        raise ArgumentError(f"`{name}` must hold at least one path; got an empty array.")
+    if not np.all(np.isfinite(x)):
+        bad = np.flatnonzero(~np.isfinite(x))
+        raise ArgumentError(
+            f"`{name}` must be finite; got {bad.size} NaN/inf entries (first at index {bad[0]}: "
+            f"{x[bad[0]]}). Drop or repair those paths."
+        )
+    if weights is None:
+        return x, np.ones_like(x)
+    w = np.asarray(weights, dtype=float)
+    if w.shape != x.shape:
+        raise ArgumentError(
+            f"`weights` must have the same shape as `{name}` {x.shape}; got {w.shape}. "
+            "Pass one likelihood-ratio weight per path."
+        )
+    if not np.all(np.isfinite(w)):
+        raise ArgumentError(
+            f"`weights` must be finite; got {int(np.sum(~np.isfinite(w)))} NaN/inf entries. "
+            "Check the likelihood ratios of the importance sampler."
+        )
+    if np.any(w < 0):
+        raise ArgumentError(
+            f"`weights` must be >= 0; got minimum {w.min()}. Likelihood ratios are non-negative."
+        )
+    total = w.sum()
+    if not total > 0:
+        raise ArgumentError("`weights` must have a positive sum; got all zeros.")
+    return x, w * (w.size / total)
+
+
+def as_levels(levels: float | Sequence[float] | np.ndarray, name: str = "levels") -> np.ndarray:
+    """Validate levels in (0, 1); keep the input shape."""
+    q = np.asarray(levels, dtype=float)
+    ok = (q > 0) & (q < 1)  # False for NaN
+    if not np.all(ok):
+        bad = q[~ok].flat[0]
+        raise ArgumentError(
+            f"`{name}` must be in (0, 1); got {bad}. Pass e.g. 0.99 for the 99% level."
+        )
+    return q
+
+
+def sort_paths(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort once; return sorted values and the weight strictly above each sorted position."""
+    order = np.argsort(x, kind="stable")
+    from_top = np.cumsum(w[order][::-1])[::-1]  # summed from the top: accurate small tails
+    return x[order], np.append(from_top[1:], 0.0)
+
+
+def sorted_quantile(xs: np.ndarray, above: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``Q(q) = min{L_i : G(L_i) ≤ 1 − q}`` for sorted values, vectorised over ``q``.
+
+    ``above`` is non-increasing and ends with 0, so the first position with
+    ``above ≤ N(1 − q)`` exists and is found by binary search. Within a run of ties every
+    position satisfying the condition holds the same value, so ties need no special case.
+    """
+    n = xs.size
+    threshold = n * (1.0 - q) + TIE_TOL * n
+    return xs[np.searchsorted(-above, -threshold, side="left")]
+
+
+def sparsity(xs: np.ndarray, above: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Siddiqui–Bofinger estimate of ``s(q) = 1/f(Q(q))`` with the Hall–Sheather bandwidth."""
+    n = xs.size
+    zq = stats.norm.ppf(q)
+    a = 1.5 * stats.norm.pdf(zq) ** 2 / (2 * zq**2 + 1)
+    h = (Z975**2 * a / n) ** (1 / 3)  # = N^(-1/3) z^(2/3) a^(1/3)
+    top = q + h >= 1  # one-sided from below; keep q − h away from 0
+    q_hi = np.where(top, q, q + h)
+    q_lo = np.where(top, np.maximum(q - h, q / 2), np.where(q - h > 0, q - h, q))
+    return (sorted_quantile(xs, above, q_hi) - sorted_quantile(xs, above, q_lo)) / (q_hi - q_lo)
+
+
+def stderr_of_mean(a: np.ndarray) -> float:
+    """``std(a, ddof=1) / sqrt(N)``; NaN when ``N = 1`` (no variance estimate)."""
+    if a.size < 2:
+        return math.nan
+    return float(np.sqrt(np.var(a, ddof=1) / a.size))
+
+
+def influence(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Per-path influence ``a_i − mean(a) (w̃_i − 1)`` of the self-normalised mean ``mean(a)``.
+
+    ``a = w̃ g`` with mean-one weights ``w̃``; ``std(ψ, ddof=1)/√N`` is the delta-method error of
+    the ratio ``Σ w g / Σ w``. For ``w̃ = 1`` the correction is exactly zero and ``ψ = a``.
+    """
+    return a - float(np.mean(a)) * (w - 1.0)
+
+
+def stderr_ratio(a: np.ndarray, w: np.ndarray) -> float:
+    """Delta-method standard error of the self-normalised mean ``mean(a)``, ``a = w̃ g``."""
+    return stderr_of_mean(influence(a, w))
+
+
+def kish(w: np.ndarray) -> float:
+    """Kish effective number ``(Σ w)² / Σ w²`` of a set of weights (0 for an empty set)."""
+    square = float(np.sum(w**2))
+    return float(w.sum()) ** 2 / square if square > 0 else 0.0
