@@ -9,10 +9,14 @@ one per-period KPI of the simulated paths:
   This assumes that customers leave the book only by default or churn (true for the lifecycle
   and IFRS 9 state spaces); a rate with nobody alive is 0.
 
-Per period ``t`` the breach probability is ``p_t = (1/N) Σ w_i 1{KPI_it > threshold}`` with the
-importance-sampling weights ``w_i``, and its standard error ``std(w_i 1{…}, ddof=1) / sqrt(N)``
-(as `riskmodel.metrics.exceedance_probability`). The alert fires at the first period with
-``p_t ≥ confidence``.
+Per period ``t`` the breach probability is the self-normalised
+``p_t = Σ w_i 1{KPI_it > threshold} / Σ w_i`` with the importance-sampling weights ``w_i``
+(a probability in [0, 1] whatever ``Σ w`` is), and its standard error the delta-method one,
+``std(ψ, ddof=1) / sqrt(N)`` with ``ψ_i = w̃_i 1{…} − p_t (w̃_i − 1)``, ``w̃ = N w / Σ w``
+(as `riskmodel.metrics.exceedance_probability`; ``std(1{…}, ddof=1) / sqrt(N)`` for plain
+Monte Carlo). A `keep: totals` run kept ``(1/N) Σ w 1{…}`` and ``(1/N) Σ (w 1{…})²`` per
+period; with the kept weights they give the same two figures (see `_totals_estimate`). The
+alert fires at the first period with ``p_t ≥ confidence``.
 """
 
 from __future__ import annotations
@@ -118,8 +122,9 @@ def evaluate_alerts(result: Any, alerts: Iterable[AlertConfig | Mapping]) -> xr.
     """
     ds = as_dataset(result, "result")
     configs = _configs(alerts)
-    w = ds["weight"].values[:, None]
-    n = w.shape[0]
+    raw = ds["weight"].values
+    n = raw.shape[0]
+    w = (raw * (n / raw.sum()))[:, None]  # self-normalised: mean one (unchanged if all one)
     periods = ds["period"].values
     prob = np.empty((len(configs), periods.size))
     se = np.full_like(prob, math.nan)
@@ -129,12 +134,10 @@ def evaluate_alerts(result: Any, alerts: Iterable[AlertConfig | Mapping]) -> xr.
             hit = w * (alert_kpi(ds, cfg.metric).values > cfg.threshold)
             prob[k] = hit.mean(axis=0)
             if n > 1:
-                se[k] = np.sqrt(np.var(hit, axis=0, ddof=1) / n)
+                psi = hit - prob[k] * (w - 1.0)  # delta-method influence; = hit for w = 1
+                se[k] = np.sqrt(np.var(psi, axis=0, ddof=1) / n)
         else:  # a `keep: totals` run: the engine summed w·1{breach} and its square per period
-            mean, square = _engine_sums(ds, cfg)
-            prob[k] = mean
-            if n > 1:
-                se[k] = np.sqrt(np.maximum(square - mean**2, 0.0) / (n - 1))
+            prob[k], se[k] = _totals_estimate(*_engine_sums(ds, cfg), raw)
         fired = np.flatnonzero(prob[k] >= cfg.confidence)
         if fired.size:
             first[k] = periods[fired[0]]
@@ -151,6 +154,29 @@ def evaluate_alerts(result: Any, alerts: Iterable[AlertConfig | Mapping]) -> xr.
         coords={"alert": np.array(names, dtype=object), "period": periods},
         attrs={"n_paths": n},
     )
+
+
+def _totals_estimate(
+    mean: np.ndarray, square: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Self-normalised breach probability and its error from a `keep: totals` run's sums.
+
+    With ``m1 = mean(w)``, ``m2 = mean(w²)``, the kept ``mean = (1/N) Σ w 1`` and
+    ``square = (1/N) Σ w² 1``: ``p = mean / m1``; the influence ``ψ = w̃ (1 − p) + p``
+    (``w̃ = w / m1``) has ``Var ψ = S (1 − 2p) + p² M`` with ``S = square / m1²``,
+    ``M = m2 / m1²``, written as ``(S − p²) + (p² (M + 1) − 2 p S)`` so that plain Monte Carlo
+    (``S = p``, ``M = 1``: the bracket is exactly 0) keeps ``(square − mean²)``. The variance
+    is scaled by ``N/(N − 1)`` as ``ddof=1``.
+    """
+    n = weights.size
+    m1 = float(weights.mean())
+    m2 = float(np.mean(weights**2)) / m1**2
+    p = mean / m1
+    s = square / m1**2
+    if n < 2:
+        return p, np.full_like(p, math.nan)
+    var = (s - p**2) + (p**2 * (m2 + 1.0) - 2.0 * p * s)
+    return p, np.sqrt(np.maximum(var, 0.0) / (n - 1))
 
 
 def _engine_sums(ds: xr.Dataset, cfg: AlertConfig) -> tuple[np.ndarray, np.ndarray]:

@@ -91,8 +91,10 @@ def test_weighted_probabilities_and_rates_by_hand():
     out = evaluate_alerts(ds, [{"name": "dr", "metric": "default_rate", "threshold": 0.04}])
     # period 1: paths 0 and 2 breach: (0.5 + 0.5)/3; period 2: path 0 only: 0.5/3
     np.testing.assert_allclose(out["probability"].values[0], [1 / 3, 0.5 / 3])
-    hits = np.array([0.5, 0.0, 0.5])
-    np.testing.assert_allclose(out["stderr"].values[0, 0], np.std(hits, ddof=1) / np.sqrt(3))
+    # delta-method error of the ratio Σ w 1 / Σ w: sqrt(N/(N − 1) Σ w² (1 − p)²) / Σ w
+    w, hit, p = np.array([0.5, 2.0, 0.5]), np.array([1.0, 0.0, 1.0]), 1 / 3
+    se = np.sqrt(3 / 2 * np.sum(w**2 * (hit - p) ** 2)) / w.sum()
+    np.testing.assert_allclose(out["stderr"].values[0, 0], se)
     assert int(out["first_period"].values[0]) == -1  # never reaches 0.9
 
 
@@ -114,7 +116,9 @@ def test_first_period_and_summary_entry():
 def test_scenario_alerts_go_into_summary_json(tiny_config):
     tiny_config["alerts"] = ALERTS[:2]
     scenario = rm.scenario_from_dict(tiny_config)
-    result = rm.simulate(scenario, paths=500, progress=False)
+    # 1,000 importance-sampled paths put ~90 effective paths beyond the 99% VaR (500: ~46,
+    # which warns with TailResolutionWarning)
+    result = rm.simulate(scenario, paths=1000, progress=False)
     summary = build_summary(result, scenario)
     assert list(summary["alerts"]) == ["dr", "cr"]
     assert len(summary["alerts"]["dr"]["probability"]) == scenario.horizon
@@ -155,3 +159,37 @@ def test_evaluate_alerts_rejects_bad_specs():
         evaluate_alerts(ds, [{"name": "a", "metric": "loss", "threshold": 1}] * 2)
     with pytest.raises(TypeError, match="SimulationResult"):
         evaluate_alerts({"loss": 1}, [])
+
+
+# --------------------------------------------------------------------------- heavy weights
+def test_heavy_weights_give_self_normalised_probabilities(result):
+    # lognormal weights with sd 1.5 on the log scale: Σ w is far from N (here ≈ 2.4 N), so an
+    # estimator that divides by N instead of Σ w reads probabilities above 1
+    rng = np.random.default_rng(2026)
+    w = rng.lognormal(0.0, 1.5, result.paths)
+    assert abs(w.sum() / w.size - 1.0) > 0.3
+    heavy = result.data.assign(weight=("path", w))
+    out = evaluate_alerts(heavy, ALERTS)
+    n = w.size
+    for alert in ALERTS:
+        hit = (_direct_kpi(heavy, alert["metric"]) > alert["threshold"]).astype(float)
+        p = np.average(hit, axis=0, weights=w)  # the reference: numpy's weighted average
+        np.testing.assert_allclose(out["probability"].sel(alert=alert["name"]).values, p)
+        se = np.sqrt(n / (n - 1) * np.sum((w[:, None] * (hit - p)) ** 2, axis=0)) / w.sum()
+        np.testing.assert_allclose(out["stderr"].sel(alert=alert["name"]).values, se)
+    assert out["probability"].values.max() <= 1.0
+
+
+def test_totals_run_alerts_equal_the_paths_run_under_importance_sampling(tiny_config):
+    # the same seed gives the same paths whether the engine keeps them or only their sums
+    tiny_config["alerts"] = ALERTS
+    scenario = rm.scenario_from_dict(tiny_config)
+    kept = rm.simulate(scenario, paths=1200, seed=4, progress=False)
+    totals = rm.simulate(
+        scenario.with_options(simulation={"keep": "totals"}), paths=1200, seed=4, progress=False
+    )
+    np.testing.assert_array_equal(kept.weights, totals.weights)
+    assert kept.weights.sum() != kept.paths  # importance-sampled: Σ w ≠ N on this run
+    a, b = evaluate_alerts(kept, ALERTS), evaluate_alerts(totals, ALERTS)
+    np.testing.assert_allclose(b["probability"].values, a["probability"].values, rtol=1e-12)
+    np.testing.assert_allclose(b["stderr"].values, a["stderr"].values, rtol=1e-9, atol=1e-15)
