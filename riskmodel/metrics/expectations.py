@@ -23,9 +23,11 @@ one of a ratio estimator (Owen 2013, §9.2),
 
     ``se(μ̂) = sqrt(N/(N − 1) · Σ w_i² (x_i − μ̂)²) / Σ w_i``,
 
-which reduces to ``std(x, ddof=1)/√N`` for plain Monte Carlo. Its bias is ``O(1/N)``, below the
-standard error by a factor ``O(1/√N)``. A quasi-Monte Carlo run (variable ``replicate``) takes
-the standard error from the spread of the per-replicate estimates instead.
+which reduces to ``std(x, ddof=1)/√N`` for plain Monte Carlo (the estimator of
+`riskmodel.metrics.risk.expected_value`, used here column by column). Its bias is ``O(1/N)``,
+below the standard error by a factor ``O(1/√N)``. A quasi-Monte Carlo run (variable
+``replicate``) takes the standard error from the spread of the per-replicate estimates
+instead.
 
 References
 ----------
@@ -41,7 +43,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from riskmodel.metrics.risk import as_dataset
+from riskmodel.errors import ArgumentError
+from riskmodel.metrics.risk import as_dataset, expected_value
 from riskmodel.simulation.engine import path_total
 from riskmodel.simulation.expected import exact_summary
 
@@ -68,22 +71,19 @@ _DESCRIBE = {
 }
 
 
-def _weighted_stats(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Self-normalised means and delta-method standard errors over axis 0 of `x`."""
-    n = x.shape[0]
-    total = float(w.sum())
-    mean = np.tensordot(w, x, axes=(0, 0)) / total
-    if n < 2:
-        return mean, np.full(np.shape(mean), math.nan)
-    resid = (x - mean) * w.reshape((-1,) + (1,) * (x.ndim - 1))
-    se = np.sqrt(n / (n - 1) * np.sum(resid**2, axis=0)) / total
-    return mean, se
+def _columns(x: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """`riskmodel.metrics.risk.expected_value` of each column of the (paths, K) array `x`."""
+    pairs = [expected_value(x[:, k], weights=w) for k in range(x.shape[1])]
+    return np.array([m for m, _ in pairs]), np.array([e for _, e in pairs])
 
 
 def self_normalised_mean(
     values: Any, *, weights: Any = None, replicate: Any = None
 ) -> tuple[np.ndarray | float, np.ndarray | float]:
     """Self-normalised weighted mean ``Σ w_i x_i / Σ w_i`` and its standard error.
+
+    The estimator of `riskmodel.metrics.risk.expected_value`, column by column, with the
+    quasi-Monte Carlo standard error when the paths come in replicates.
 
     Parameters
     ----------
@@ -103,9 +103,9 @@ def self_normalised_mean(
 
     Raises
     ------
-    ValueError
-        If `values` is empty or not finite, or `weights` have the wrong shape, are negative,
-        not finite or sum to zero.
+    ArgumentError
+        If `values` is empty, not 1-D or 2-D, or not finite, or `weights` have the wrong
+        shape, are negative, not finite or sum to zero.
 
     Examples
     --------
@@ -115,26 +115,23 @@ def self_normalised_mean(
     10.0
     """
     x = np.asarray(values, dtype=float)
-    if x.ndim not in (1, 2) or x.shape[0] == 0 or not np.all(np.isfinite(x)):
-        raise ValueError(
-            f"`values` must be a finite (paths,) or (paths, K) array with at least one path; "
-            f"got shape {x.shape}" + ("" if np.all(np.isfinite(x)) else " with NaN/inf") + "."
+    if x.ndim not in (1, 2):
+        raise ArgumentError(
+            f"`values` must be a (paths,) or (paths, K) array; got shape {x.shape}. Put the "
+            "paths first."
         )
-    w = np.ones(x.shape[0]) if weights is None else np.asarray(weights, dtype=float)
-    if w.shape != (x.shape[0],) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
-        raise ValueError(
-            f"`weights` must be {x.shape[0]} finite values >= 0 with a positive sum (one "
-            f"likelihood ratio per path); got shape {w.shape}. Check the importance sampler."
-        )
-    mean, se = _weighted_stats(x, w)
+    cols = x.reshape(x.shape[0], -1)
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    mean, se = _columns(cols, w)
     if replicate is not None:
         rep = np.asarray(replicate)
-        groups = [g for g in (np.flatnonzero(rep == r) for r in np.unique(rep)) if w[g].sum() > 0]
+        groups = [np.flatnonzero(rep == r) for r in np.unique(rep)]
+        groups = [g for g in groups if w is None or w[g].sum() > 0]
         if len(groups) >= 2:
-            per = np.stack([_weighted_stats(x[g], w[g])[0] for g in groups])
+            per = np.stack([_columns(cols[g], None if w is None else w[g])[0] for g in groups])
             se = np.std(per, axis=0, ddof=1) / math.sqrt(len(groups))
     if x.ndim == 1:
-        return float(mean), float(se)
+        return float(mean[0]), float(se[0])
     return mean, se
 
 
