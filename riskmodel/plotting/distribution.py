@@ -149,7 +149,10 @@ def plot_loss_distribution(
             linewidth=0.3,
             label=f"{result.paths:,} paths",
         )
-        _mark_measures(ax, measures, fmt, labels=True)
+        exact = data.get(f"exact_{variable}")  # the run's exact expectation, for the legend
+        _mark_measures(
+            ax, measures, fmt, labels=True, exact=None if exact is None else float(exact.sum())
+        )
         noun = variable if money else f"{variable} ({units})" if units else variable
         ax.set_xlabel(
             f"total {noun} over {result.horizon} periods" + (" (currency units)" if money else "")
@@ -187,14 +190,25 @@ def plot_loss_distribution(
     return ax
 
 
-def _mark_measures(ax: Axes, measures: RiskMeasures, fmt, *, labels: bool) -> None:
-    """Vertical lines at EL, and at VaR (dashed) and ES (dotted) per level."""
+def _mark_measures(
+    ax: Axes, measures: RiskMeasures, fmt, *, labels: bool, exact: float | None = None
+) -> None:
+    """Vertical lines at EL, and at VaR (dashed) and ES (dotted) per level.
+
+    The EL label gives the paths' mean ± its standard error and, when the run has it, the
+    exact expectation (the headline of ``summary.json`` and the reports).
+    """
+    label = f"EL (mean) {fmt(measures.expected)}"
+    if math.isfinite(measures.stderr_expected):
+        label += f" ± {fmt(measures.stderr_expected)}"
+    if exact is not None:
+        label += f"; exact {fmt(exact)}"
     ax.axvline(
         measures.expected,
         color=PALETTE["black"],
         linewidth=1.5,
         gid="expected" if labels else None,
-        label=f"EL (mean) {fmt(measures.expected)}" if labels else None,
+        label=label if labels else None,
     )
     colours = level_colors(len(measures.var))
     for colour, (q, var) in zip(colours, measures.var.items(), strict=True):
