@@ -1,7 +1,18 @@
 """The ``riskmodel`` command line: parse, call the library, write; nothing else.
 
 Exit codes: 0 success; 1 internal error (a bug: rerun with ``--traceback``); 2 bad input (the
-message on stderr names the file, the field and the fix; no traceback); 130 interrupted.
+message on stderr names the file, the field and the fix; no traceback); 130 interrupted by Ctrl-C
+(SIGINT), also while starting up; 143 stopped by SIGTERM (128 + 15, as a shell reports a process
+killed by it). An interrupt or SIGTERM prints one line, never a traceback, and leaves no partial
+output: files are written through temporary files that are removed, and an earlier report stays
+as it was (`riskmodel.report.files`).
+
+Output folders: riskmodel replaces only what it wrote itself, proven by the manifest
+``.riskmodel-manifest.json`` in each report folder (every file with its SHA-256). A folder holding
+anything else is refused with exit code 2 naming the foreign files; so are ``--out ""``, ``.``,
+``/``, the home folder, the current folder's parents, the scenario's own folder, a mount point
+and a symbolic link. ``fit --out FILE`` replaces only a posterior an earlier ``riskmodel fit``
+wrote (and the ``.summary.csv``/``.diagnostics.json`` files it recorded).
 
 Examples
 --------
@@ -14,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Sequence
@@ -22,12 +35,29 @@ from pathlib import Path
 
 from riskmodel.errors import InputError
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "main"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_TERMINATED",
+    "Terminated",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that every cleanup runs as for Ctrl-C."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated(f"signal {signum}")
 
 
 class _BadInput(InputError):
@@ -79,7 +109,6 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out",
         metavar="DIR",
-        type=Path,
         help="report folder (default: reports/<scenario name>, relative to the current folder)",
     )
     run.add_argument("--paths", type=_count(1), metavar="N", help="override the path count")
@@ -104,7 +133,6 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--out",
         metavar="DIR",
-        type=Path,
         help="report folder (default: reports/compare, relative to the current folder)",
     )
     compare.add_argument(
@@ -129,7 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("panel", metavar="PANEL.csv", help="panel CSV")
     fit.add_argument("--config", required=True, metavar="MODEL.yaml", help="model config YAML")
     fit.add_argument(
-        "--out", required=True, metavar="OUT.nc", type=Path, help="posterior file to write"
+        "--out",
+        required=True,
+        metavar="OUT.nc",
+        help="posterior file to write (an existing one only if `riskmodel fit` wrote it)",
     )
     fit.add_argument("--draws", type=_count(10), metavar="N", help="override draws per chain")
     fit.add_argument("--seed", type=_count(0), metavar="S", help="override the seed")
@@ -146,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("scenario", metavar="SCENARIO.yaml", help="scenario file")
     sens.add_argument("--config", type=Path, metavar="SENS.yaml", help="sensitivity config")
     sens.add_argument(
-        "--out", type=Path, metavar="DIR", help="output folder (default reports/<name>-sensitivity)"
+        "--out", metavar="DIR", help="output folder (default reports/<name>-sensitivity)"
     )
     sens.add_argument("--paths", type=_count(1), metavar="N", help="paths per tornado run")
     sens.add_argument("--seed", type=_count(0), metavar="S", help="override the seed")
@@ -168,12 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     import riskmodel as rm
     from riskmodel.report import OutputDirError, check_output_dir, write_run_report
+    from riskmodel.report.files import scenario_files
 
     try:  # everything here comes from the user: any ValueError is bad input
         scenario = rm.load_scenario(args.scenario)
         scenario = _with_overrides(scenario, args)
         out_dir = args.out if args.out is not None else Path("reports") / scenario.name
-        check_output_dir(out_dir)
+        check_output_dir(out_dir, inputs=scenario_files(scenario))  # before the (long) run
     except (ValueError, OSError) as exc:
         raise _BadInput(str(exc)) from None
 
@@ -191,9 +223,11 @@ def _run(args: argparse.Namespace) -> int:
 def _fit(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from riskmodel.fitting import fit_panel, load_fit_config, write_fit
+    from riskmodel.fitting import check_fit_output, fit_panel, load_fit_config, write_fit
 
+    inputs = [args.panel, args.config]
     try:  # reading and validating the inputs: any ValueError is bad input
+        check_fit_output(args.out, inputs=inputs)  # before the (long) fit
         config = load_fit_config(args.config)
         updates = {k: v for k, v in (("draws", args.draws), ("seed", args.seed)) if v is not None}
         config = config.model_copy(update=updates)
@@ -204,13 +238,15 @@ def _fit(args: argparse.Namespace) -> int:
         macro = None
         if config.macro is not None:
             macro_path = Path(args.config).parent / config.macro
+            inputs.append(macro_path)
+            check_fit_output(args.out, inputs=inputs)
             if not macro_path.is_file():
                 raise ValueError(f"{args.config}: macro: file {str(macro_path)!r} not found.")
             macro = pd.read_csv(macro_path)
         outcome = fit_panel(panel, config, macro=macro)
     except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise _BadInput(f"{exc}") from None
-    written = write_fit(outcome, args.out)
+    written = write_fit(outcome, args.out, inputs=inputs)
     print(f"fit: posterior written to {_display(written[0])} ({outcome.draws.n_draws} draws)")
     return EXIT_OK
 
@@ -219,13 +255,14 @@ def _compare(args: argparse.Namespace) -> int:
     import riskmodel as rm
     from riskmodel.metrics.compare import ComparisonError, compare_scenarios
     from riskmodel.report import OutputDirError, check_output_dir, write_comparison_report
+    from riskmodel.report.files import scenario_files
 
     try:  # everything here comes from the user: any ValueError is bad input
         scenarios = [rm.load_scenario(f) for f in args.scenarios]
         if args.paths is not None:  # validate against the schema's limits
             scenarios = [_with_overrides(sc, args, only=("paths",)) for sc in scenarios]
         out_dir = args.out if args.out is not None else Path("reports") / "compare"
-        check_output_dir(out_dir)
+        check_output_dir(out_dir, inputs=scenario_files(*scenarios))  # before the (long) run
     except (ValueError, OSError) as exc:
         raise _BadInput(str(exc)) from None
 
@@ -320,6 +357,24 @@ def _display(path: Path) -> str:
 
 
 # --------------------------------------------------------------------------- entry point
+def _catch_sigterm():
+    """Turn SIGTERM into `Terminated` (main thread, default handler only); return the undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return lambda: None  # an embedding program chose its own handling: keep it
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    if isinstance(exc, Terminated):
+        print("riskmodel: stopped by SIGTERM; no partial output was left.", file=sys.stderr)
+        return EXIT_TERMINATED
+    print("riskmodel: interrupted; no partial output was left.", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``riskmodel`` command line and return its exit code.
 
@@ -331,7 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 1 on an internal error, 2 on bad input, 130 when interrupted.
+        0 on success, 1 on an internal error, 2 on bad input, 130 when interrupted (Ctrl-C, at
+        any point, start-up included), 143 when stopped by SIGTERM. While it runs, SIGTERM raises
+        `Terminated` (a `KeyboardInterrupt`) in the main thread, so temporary files are removed.
 
     Examples
     --------
@@ -339,6 +396,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ok: scenarios/baseline.yaml
     0
     """
+    undo = lambda: None  # noqa: E731
+    try:
+        undo = _catch_sigterm()
+        return _main(argv)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM anywhere: parsing, imports, the run
+        return _interrupted(exc)
+    finally:
+        undo()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -349,9 +417,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:  # every bad-input error of riskmodel: exit 2, no traceback
         print(f"riskmodel: error: {_paragraph(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("riskmodel: interrupted; no report was written.", file=sys.stderr)
-        return EXIT_INTERRUPTED
     except Exception as exc:
         if args.traceback:
             traceback.print_exc()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,18 +31,26 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import pydantic
+import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from riskmodel.data.panel import panel_to_counts
+from riskmodel.errors import OutputDirError
 from riskmodel.models import DefaultModel, ParameterDraws, TransitionModel
+from riskmodel.models.draws import netcdf_engine
+from riskmodel.report.files import check_new_path, folder_lock
+from riskmodel.report.safety import deferred_signals, file_sha256, os_error
 from riskmodel.scenarios.errors import ScenarioError, format_validation_error
 from riskmodel.scenarios.load import read_yaml
 from riskmodel.states import StateSpace
 
 __all__ = [
+    "FIT_FILES_ATTR",
     "FitConfig",
     "FitOutcome",
+    "check_fit_output",
     "default_history",
+    "fit_output_files",
     "fit_panel",
     "load_fit_config",
     "write_fit",
@@ -175,28 +184,155 @@ def fit_panel(
     return FitOutcome(draws=draws, summary=summary, diagnostics=diagnostics)
 
 
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+# --------------------------------------------------------------------------- writing
+FIT_FILES_ATTR = "riskmodel_fit_files"
+"""Attribute of the posterior group that `write_fit` writes: JSON of the files beside the
+posterior (``OUT.summary.csv``, ``OUT.diagnostics.json``) with their SHA-256. It marks the file as
+written by `riskmodel fit` and proves which of the files beside it riskmodel may replace."""
 
 
-def write_fit(outcome: FitOutcome, out: str | Path) -> list[Path]:
-    """Write the posterior file and, beside it, ``<name>.summary.csv`` and ``.diagnostics.json``."""
+def fit_output_files(out: str | Path) -> tuple[Path, Path, Path]:
+    """The posterior file and the two files beside it: ``OUT``, ``OUT.summary.csv`` (the suffix
+    of ``OUT`` replaced) and ``OUT.diagnostics.json``."""
     out = Path(out)
-    summary = out.with_suffix(".summary.csv")
-    diag = out.with_suffix(".diagnostics.json")
-    _atomic(out, lambda tmp: outcome.draws.to_netcdf(tmp))
-    _atomic(summary, lambda tmp: outcome.summary.to_csv(tmp, index=False))
-    _atomic(
-        diag,
-        lambda tmp: Path(tmp).write_text(json.dumps(outcome.diagnostics, indent=2, default=str)),
-    )
-    return [out, summary, diag]
+    return out, out.with_suffix(".summary.csv"), out.with_suffix(".diagnostics.json")
+
+
+def _fit_record(path: Path) -> dict | None:
+    """The record of files a `riskmodel fit` posterior holds, or None if `path` is not one."""
+    try:
+        with xr.open_dataset(path, group="posterior", engine=netcdf_engine()) as ds:
+            attrs = dict(ds.attrs)
+        record = json.loads(attrs[FIT_FILES_ATTR])
+    except Exception:  # not netCDF, no posterior group, no record: not written by `fit`
+        return None
+    if attrs.get("riskmodel_kind") != "ParameterDraws" or not isinstance(record, dict):
+        return None
+    return record
+
+
+def check_fit_output(out: str | Path, *, inputs: Sequence[str | Path | None] = ()) -> Path:
+    """Refuse a `riskmodel fit` output that would replace a file riskmodel did not write.
+
+    ``OUT`` may be new or a posterior an earlier `riskmodel fit` wrote (its netCDF attribute
+    `FIT_FILES_ATTR`); ``OUT.summary.csv`` and ``OUT.diagnostics.json`` may be new or unchanged
+    since that fit wrote them (their SHA-256 is recorded in the posterior). None of the three may
+    be one of the fit's `inputs` (panel, config, macro), a symbolic link or a folder.
+
+    Returns
+    -------
+    Path
+        The absolute path of ``OUT``.
+
+    Raises
+    ------
+    OutputDirError
+        Naming the file at fault and the fix. Nothing is written.
+    """
+    shown = str(out) if str(out) else '""'
+    if not str(out).strip():
+        raise OutputDirError(
+            '--out "": the output file is empty (an unset shell variable?); pass a file, e.g. '
+            "--out posteriors/model.nc."
+        )
+    out = Path(os.path.abspath(Path(out).expanduser()))
+    files = fit_output_files(out)
+    fix = "Choose another --out, or move the file away yourself."
+    for file in files:
+        if file.is_symlink():
+            raise OutputDirError(
+                f"{file}: is a symbolic link; riskmodel does not write through links. {fix}"
+            )
+        if file.exists() and not file.is_file():
+            raise OutputDirError(f"{file}: exists and is not a regular file. {fix}")
+        for item in inputs:
+            if item is None or not file.exists() or not Path(item).exists():
+                continue
+            if os.path.samefile(file, item):
+                raise OutputDirError(
+                    f"{file}: is an input of this fit ({item}); riskmodel never overwrites its "
+                    f"inputs. {fix}"
+                )
+    record = _fit_record(out) if out.exists() else None
+    if out.exists() and record is None:
+        raise OutputDirError(
+            f"{shown}: exists and is not a posterior written by `riskmodel fit` (no "
+            f"{FIT_FILES_ATTR!r} attribute in its netCDF 'posterior' group), so riskmodel will "
+            f"not overwrite it. {fix}"
+        )
+    for file in files[1:]:
+        if file.exists() and (record is None or record.get(file.name) != file_sha256(file)):
+            raise OutputDirError(
+                f"{file}: exists and riskmodel cannot prove it wrote it (the posterior "
+                f"{out.name} does not record it with this content: written by someone else, or "
+                f"changed since), so riskmodel will not overwrite it. {fix}"
+            )
+    for file in files:
+        check_new_path(file, str(file), what="output file")
+    return out
+
+
+def write_fit(
+    outcome: FitOutcome, out: str | Path, *, inputs: Sequence[str | Path | None] = ()
+) -> list[Path]:
+    """Write the posterior file and, beside it, ``<name>.summary.csv`` and ``.diagnostics.json``.
+
+    Each is written to a hidden temporary file in the same folder and renamed into place; the
+    three renames happen together (Ctrl-C and SIGTERM are held back), and on any failure the
+    temporary files are removed. Existing files are replaced only when `check_fit_output` proves
+    riskmodel wrote them; the posterior records the SHA-256 of the other two (`FIT_FILES_ATTR`).
+
+    Parameters
+    ----------
+    outcome : FitOutcome
+    out : str or Path
+        The posterior file (netCDF). Parent folders are created.
+    inputs : sequence of path, optional
+        The fit's input files (panel, config, macro): never overwritten.
+
+    Returns
+    -------
+    list of Path
+        The posterior, the summary CSV and the diagnostics JSON.
+
+    Raises
+    ------
+    OutputDirError
+        See `check_fit_output`; also for a full disk, a read-only folder and the like.
+    """
+    shown = str(out)
+    out = check_fit_output(out, inputs=inputs)
+    post, summary, diag = fit_output_files(out)
+    temps: list[Path] = []
+
+    def temp_for(path: Path) -> Path:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+        os.close(fd)
+        temps.append(Path(name))
+        return temps[-1]
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with folder_lock(out.parent, out.name, shown):
+            check_fit_output(out, inputs=inputs)  # again, now that no writer can interfere
+            t_summary, t_diag = temp_for(summary), temp_for(diag)
+            outcome.summary.to_csv(t_summary, index=False)
+            t_diag.write_text(json.dumps(outcome.diagnostics, indent=2, default=str))
+            record = {summary.name: file_sha256(t_summary), diag.name: file_sha256(t_diag)}
+            ds = outcome.draws.to_dataset()
+            ds.attrs[FIT_FILES_ATTR] = json.dumps(record)
+            t_post = temp_for(post)
+            ds.to_netcdf(t_post, group="posterior", mode="w", engine=netcdf_engine())
+            with deferred_signals():
+                for tmp, path in ((t_summary, summary), (t_diag, diag), (t_post, post)):
+                    os.chmod(tmp, 0o644)
+                    os.replace(tmp, path)
+    except BaseException as exc:
+        with deferred_signals():
+            for tmp in temps:
+                tmp.unlink(missing_ok=True)
+        mapped = os_error(exc, shown)
+        if mapped is not None:
+            raise mapped from exc
+        raise
+    return [post, summary, diag]

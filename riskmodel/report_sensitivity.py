@@ -4,7 +4,8 @@
 The folder is written atomically, as run reports are (`riskmodel.report`): built in a hidden
 temporary sibling and swapped into place, so an interrupted run leaves no trace and an earlier
 sensitivity report stays untouched until the new one is complete. A folder may be replaced only
-if it is empty or holds an earlier sensitivity report (``sensitivity.json``).
+if it is empty or holds an earlier riskmodel report whose manifest lists every file in it,
+unchanged (`riskmodel.report.files`).
 
 `run_sensitivity_cli` is the one call the ``riskmodel sensitivity`` command needs.
 """
@@ -27,6 +28,7 @@ from riskmodel.report import (
     check_output_dir,
     write_folder_atomic,
 )
+from riskmodel.report.files import scenario_files
 from riskmodel.scenarios.load import Scenario, load_scenario
 from riskmodel.sensitivity import SensitivityResult, run_sensitivity
 
@@ -42,14 +44,14 @@ MARKER = "sensitivity.json"
 """A folder holding this file is a sensitivity report that a new one may replace."""
 
 
-def check_sensitivity_dir(out_dir: str | Path) -> Path:
+def check_sensitivity_dir(out_dir: str | Path, *, inputs=()) -> Path:
     """Check that a sensitivity folder can be written to `out_dir`; return its absolute path.
 
     Same rules as every report folder (`riskmodel.report.check_output_dir`): new, empty, or an
-    earlier report (here: holding ``sensitivity.json``), which is replaced only once the new one
-    is complete.
+    earlier riskmodel report that its manifest proves holds nothing else, which is replaced only
+    once the new one is complete. `inputs`: files the analysis reads (never inside `out_dir`).
     """
-    return check_output_dir(out_dir)
+    return check_output_dir(out_dir, inputs=inputs)
 
 
 # --------------------------------------------------------------------------- figures
@@ -80,13 +82,6 @@ def _num(value: Any, digits: int = 4) -> str:
     if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
         return f"{v:,.0f}" if abs(v) >= 1e5 else f"{v:.3g}"
     return f"{v:,.{digits}g}"
-
-
-def _how(metric: str) -> str:
-    """Label of a base value: exact (no Monte Carlo error) or a Monte Carlo estimate."""
-    from riskmodel.sensitivity.measures import parse_metric
-
-    return " (exact)" if parse_metric(metric).exact else " (Monte Carlo estimate)"
 
 
 def _metric_table(rows: list[dict], *, tornado: bool, sobol: bool) -> str:
@@ -123,10 +118,9 @@ def render_sensitivity_html(
     for metric, block in d["metrics"].items():
         table = _metric_table(block["factors"], tornado=result.has_tornado, sobol=result.has_sobol)
         base = _num(block["base"]) if result.has_tornado else "—"
-        how = _how(metric) if result.has_tornado else ""
         sections.append(
-            f'<section><h2>{e(metric)}</h2><p class="lead">base value {base}{how}; factors '
-            f"ranked by importance</p>{table}</section>"
+            f'<section><h2>{e(metric)}</h2><p class="lead">base value {base}; factors ranked '
+            f"by importance</p>{table}</section>"
         )
     captions = {
         "tornado": "Tornado: metric with each factor at its low/high value (±2 standard errors "
@@ -172,7 +166,8 @@ def write_sensitivity_report(
     Raises
     ------
     OutputDirError
-        If `out_dir` is a file or a non-empty folder that is not a sensitivity report.
+        If `out_dir` is a file, a protected place, or a folder holding anything riskmodel did
+        not write (see `riskmodel.report.check_output_dir`).
 
     Examples
     --------
@@ -197,7 +192,8 @@ def write_sensitivity_report(
         page = render_sensitivity_html(result, scenario, figures)
         (tmp / "report.html").write_text(page, encoding="utf-8")
 
-    return write_folder_atomic(out_dir, fill)
+    inputs = scenario_files(scenario)
+    return write_folder_atomic(out_dir, fill, kind="sensitivity", inputs=inputs)
 
 
 def run_sensitivity_cli(
@@ -236,8 +232,9 @@ def run_sensitivity_cli(
         Unusable output folder (CLI: exit code 2).
     """
     scenario = load_scenario(scenario_path)
-    out = Path(out_dir) if out_dir is not None else Path("reports") / f"{scenario.name}-sensitivity"
-    check_sensitivity_dir(out)  # fail before the (long) analysis
+    out = out_dir if out_dir is not None else Path("reports") / f"{scenario.name}-sensitivity"
+    inputs = [*scenario_files(scenario), *([] if config is None else [config])]
+    check_sensitivity_dir(out, inputs=inputs)  # fail before the (long) analysis
     start = time.perf_counter()
     result = run_sensitivity(scenario, config, paths=paths, seed=seed, n=n)
     extra = {

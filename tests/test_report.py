@@ -100,6 +100,7 @@ def page(folder) -> str:
 def test_folder_contents(folder):
     names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
     assert names == [
+        ".riskmodel-manifest.json",  # what riskmodel wrote, with hashes (tests/report)
         "figures",
         "figures/contributions.png",
         "figures/cumulative_default_rate.png",
@@ -218,7 +219,8 @@ def test_check_output_dir(tmp_path):
     assert not (tmp_path / "new").exists()  # nothing is created
     (tmp_path / "report").mkdir()
     (tmp_path / "report" / "summary.json").write_text("{}")
-    check_output_dir(tmp_path / "report")  # an earlier report may be replaced
+    with pytest.raises(OutputDirError, match="no .riskmodel-manifest.json"):
+        check_output_dir(tmp_path / "report")  # no manifest: not provably riskmodel's own
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "data.csv").write_text("x")
     with pytest.raises(OutputDirError, match="not a riskmodel report"):

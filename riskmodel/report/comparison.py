@@ -17,7 +17,7 @@ from typing import Any
 
 from riskmodel.metrics.compare import ComparisonResult
 from riskmodel.metrics.risk import format_level
-from riskmodel.report.files import _json_ready, write_folder_atomic
+from riskmodel.report.files import _json_ready, scenario_files, write_folder_atomic
 from riskmodel.report.html import (
     _e,
     _exact,
@@ -248,7 +248,8 @@ def write_comparison_report(
         html_text = render_comparison_html(comparison, scenarios, summary, figures)
         (tmp / "report.html").write_text(html_text, encoding="utf-8")
 
-    return write_folder_atomic(out_dir, fill)
+    inputs = scenario_files(*scenarios)
+    return write_folder_atomic(out_dir, fill, kind="comparison", inputs=inputs)
 
 
 def _write_comparison_figures(comparison: ComparisonResult, folder: Path) -> dict[str, bytes]:

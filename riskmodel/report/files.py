@@ -1,73 +1,305 @@
-"""Report folders on disk: the atomic write shared by every report, and ``summary.json``.
+"""Report folders on disk: the safe atomic write shared by every report, and ``summary.json``.
 
-`write_folder_atomic` builds a folder in a hidden temporary sibling and then renames it into
-place, so a failed or interrupted run leaves no trace and an earlier complete report in the same
-place stays untouched until the new one is complete. `check_output_dir` decides whether a folder
-may receive a report (new, empty, or an earlier report). `build_summary` turns a run into the
+`write_folder_atomic` builds a folder in a hidden temporary sibling (``.NAME.tmp-XXXXXXXX``) and
+then renames it into place, so a failed or interrupted run leaves no trace and an earlier
+complete report in the same place stays untouched until the new one is complete. It writes a
+manifest (``.riskmodel-manifest.json``: every file with its SHA-256) into the folder, and
+replaces an existing folder only if that folder holds riskmodel's own files alone, unchanged
+(`riskmodel.report.safety`). `check_output_dir` applies the same rules without writing, so the
+command line can refuse a folder before a long run. `build_summary` turns a run into the
 JSON-ready contents of ``summary.json``.
+
+Notes
+-----
+Writing a report into ``DIR`` takes these steps:
+
+1. Check ``DIR`` (`check_output_dir`): not a symbolic link, not a protected place, a name the
+   file system can hold, and either absent, empty, or a riskmodel report whose manifest lists
+   every entry with an unchanged hash.
+2. Lock ``.DIR.riskmodel-lock`` beside it (``fcntl.flock``), so concurrent writers take turns;
+   a writer that waits longer than `LOCK_TIMEOUT` seconds gives up with `OutputDirError`.
+3. Remove stale temporary folders of ``DIR`` left by a killed run: hidden siblings named
+   ``.DIR.tmp-*``/``.DIR.old-*`` holding riskmodel's marker file whose process is gone on this
+   host (an old report moved aside and not yet replaced is moved back instead).
+4. Fill the temporary folder, write the manifest, check ``DIR`` again (the user may have added a
+   file meanwhile), and swap: ``DIR`` → ``.DIR.old-*`` (checked once more) → temporary →
+   ``DIR``, then delete the old one. Ctrl-C and SIGTERM are held back during the swap and the
+   cleanup, so an interrupt leaves either the earlier report or the new one, never a mix.
+5. Remove the lock file. Errors of the operating system that the user can fix (no space left,
+   read-only, permission, name too long, a mount point) become `OutputDirError` (exit code 2).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from riskmodel.errors import OutputDirError
 from riskmodel.metrics.alerts import alerts_to_dict, evaluate_alerts
 from riskmodel.metrics.result import SimulationResult
+from riskmodel.report.safety import (
+    TMP_MARKER,
+    check_place,
+    deferred_signals,
+    foreign_entries,
+    os_error,
+    refuse_foreign,
+    write_manifest,
+)
 from riskmodel.scenarios.load import Scenario
 
-__all__ = ["OutputDirError", "build_summary", "check_output_dir", "write_folder_atomic"]
+__all__ = [
+    "LOCK_TIMEOUT",
+    "OutputDirError",
+    "build_summary",
+    "check_new_path",
+    "check_output_dir",
+    "clean_stale",
+    "folder_lock",
+    "scenario_files",
+    "write_folder_atomic",
+]
 
-# a folder holding one of these files is a riskmodel report that may be replaced
-_MARKERS = ("summary.json", "comparison.json", "sensitivity.json")
+LOCK_TIMEOUT = 300.0
+"""Seconds a writer waits for another riskmodel process writing the same folder."""
+
+_OVERHEAD = len("..riskmodel-lock")  # what riskmodel adds to a folder's name for its siblings
+_LONGEST_INSIDE = 64  # room for the longest relative path inside a report
+_KINDS = {"summary.json": "run", "comparison.json": "comparison", "sensitivity.json": "sensitivity"}
 
 
 # --------------------------------------------------------------------------- output folder
-def check_output_dir(out_dir: str | Path) -> Path:
+def scenario_files(*scenarios: Scenario) -> list[str]:
+    """Every file the scenarios were read from (scenario files, portfolios, posteriors)."""
+    files = [str(sc.source) for sc in scenarios if sc.source is not None]
+    return files + [f for sc in scenarios for f in sc.inputs]
+
+
+def _shown(out_dir: str | Path) -> str:
+    return str(out_dir) if str(out_dir) else '""'
+
+
+def _nearest_existing(path: Path) -> Path:
+    ancestor = path
+    while not os.path.lexists(ancestor):
+        ancestor = ancestor.parent
+    return ancestor
+
+
+def _check_name_length(path: Path, ancestor: Path, shown: str) -> None:
+    try:
+        name_max = os.pathconf(ancestor, "PC_NAME_MAX")
+        path_max = os.pathconf(ancestor, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096
+    fix = "choose a shorter --out (or a shorter scenario `name:`)"
+    for part in path.relative_to(ancestor).parts:
+        size = len(os.fsencode(part)) + (_OVERHEAD if part == path.name else 0)
+        if size > name_max:
+            raise OutputDirError(
+                f"{shown}: the name {part[:40]!r}... is {len(os.fsencode(part))} bytes long; the "
+                f"file system allows {name_max} bytes per name and riskmodel needs "
+                f"{_OVERHEAD} more for its temporary folder; {fix}."
+            )
+    if len(os.fsencode(str(path))) + _OVERHEAD + _LONGEST_INSIDE > path_max:
+        raise OutputDirError(
+            f"{shown}: the path is {len(os.fsencode(str(path)))} bytes long; with the files of a "
+            f"report inside it would pass the file system's limit of {path_max} bytes; {fix}."
+        )
+
+
+def check_new_path(path: Path, shown: str, *, what: str = "output folder") -> None:
+    """Refuse an absolute `path` that cannot be created: no writable folder above it, or a name
+    too long for the file system once riskmodel adds its temporary suffix.
+    """
+    ancestor = _nearest_existing(path.parent)
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputDirError(
+            f"{shown}: cannot create the {what} under {ancestor} (not a writable folder); "
+            "choose another place with --out."
+        )
+    _check_name_length(path, ancestor, shown)
+
+
+def check_output_dir(out_dir: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
     """Check that a report can be written to `out_dir` and return its absolute path.
 
     The folder may not exist yet (its parents are created when writing), may be empty, or may
-    hold an earlier report (a ``summary.json`` or ``comparison.json``), which a new run replaces.
-    Nothing is created.
+    hold an earlier riskmodel report whose manifest lists every entry in it, unchanged; that
+    report is replaced once the new one is complete. Nothing is created.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The report folder.
+    inputs : iterable of path, optional
+        Files the run reads: a folder holding one of them (e.g. the scenario's folder) is refused.
+
+    Returns
+    -------
+    Path
+        The absolute folder, its parent folders resolved.
 
     Raises
     ------
     OutputDirError
-        If `out_dir` is a file, a folder with other contents, or under a path that cannot be
-        created or written.
+        If `out_dir` is empty, a symbolic link, a file, the file-system root, the home folder,
+        the current folder or one of its parents, a folder holding an input, a mount point, a
+        name too long for the file system, a folder holding anything riskmodel did not write
+        (the message names those entries), or under a path that cannot be created or written.
     """
-    path = Path(out_dir).expanduser()
-    path = path.resolve() if path.is_symlink() else Path(os.path.normpath(path.absolute()))
+    shown = _shown(out_dir)
+    if not str(out_dir).strip():
+        raise OutputDirError(
+            '--out "": the output folder is empty (an unset shell variable?); pass a folder, '
+            "e.g. --out reports/NAME."
+        )
+    absolute = Path(os.path.abspath(Path(out_dir).expanduser()))
+    if absolute.is_symlink():
+        raise OutputDirError(
+            f"{shown}: is a symbolic link (to {os.readlink(absolute)}); riskmodel does not "
+            "write reports through links. Pass the real folder with --out, or another folder."
+        )
+    path = Path(os.path.realpath(absolute.parent)) / absolute.name if absolute.name else absolute
+    check_place(path, shown, inputs=inputs)
     if path.exists() and not path.is_dir():
         raise OutputDirError(
-            f"{out_dir}: the output path exists and is not a folder; pass --out with a folder."
+            f"{shown}: the output path exists and is not a folder; pass --out with a folder."
         )
-    is_report = any((path / m).is_file() for m in _MARKERS)
-    if path.is_dir() and any(path.iterdir()) and not is_report:
-        raise OutputDirError(
-            f"{out_dir}: the output folder exists and is not a riskmodel report (no "
-            f"{' or '.join(_MARKERS)}); "
-            "a run replaces its output folder, so choose a new or empty folder with --out."
-        )
-    ancestor = path.parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
-        raise OutputDirError(
-            f"{out_dir}: cannot create the output folder under {ancestor} (not a writable "
-            "folder); choose another place with --out."
-        )
+    check_new_path(path, shown)
+    if path.is_dir():
+        refuse_foreign(path, shown)
     return path
 
 
+# --------------------------------------------------------------------------- lock, stale
+@contextmanager
+def folder_lock(parent: Path, name: str, shown: str, timeout: float | None = None) -> Iterator:
+    """Hold the lock file ``parent/.NAME.riskmodel-lock`` (``fcntl.flock``) inside the block.
+
+    Waits up to `timeout` seconds (default `LOCK_TIMEOUT`) for another writer; the lock file is
+    removed on the way out. A file of that name that riskmodel did not write is refused.
+    """
+    path = parent / f".{name}.riskmodel-lock"
+    deadline = time.monotonic() + (LOCK_TIMEOUT if timeout is None else timeout)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").split()
+            os.close(fd)
+            if time.monotonic() > deadline:
+                pid = holder[-1] if holder else "?"
+                raise OutputDirError(
+                    f"{shown}: another riskmodel process (pid {pid}) is writing this folder; "
+                    "wait for it to finish and run again, or choose another --out."
+                ) from None
+            time.sleep(0.05)
+            continue
+        if _same_file(path, fd):  # the holder before us may have removed the file
+            break
+        os.close(fd)
+    owned = False
+    try:
+        content = os.pread(fd, 64, 0)
+        if content and not content.startswith(b"riskmodel-lock"):
+            raise OutputDirError(
+                f"{path}: a file of this name exists and riskmodel did not write it; riskmodel "
+                "uses it to lock the output folder. Move it away or choose another --out."
+            )
+        owned = True
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"riskmodel-lock pid {os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        with deferred_signals():
+            if owned and _same_file(path, fd):  # remove it first, then release the lock
+                path.unlink(missing_ok=True)
+            os.close(fd)
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    try:
+        return os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def _write_marker(folder: Path) -> None:
+    marker = {"riskmodel_tmp": 1, "pid": os.getpid(), "host": socket.gethostname()}
+    (folder / TMP_MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
+
+
+def _stale(folder: Path) -> bool:
+    """Whether `folder` holds riskmodel's marker naming a process of this host that is gone."""
+    marker = folder / TMP_MARKER
+    try:
+        if folder.is_symlink() or marker.is_symlink() or marker.stat().st_size > 4096:
+            return False
+        data = json.loads(marker.read_text(encoding="utf-8"))
+        pid, host = int(data["pid"]), str(data["host"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return data.get("riskmodel_tmp") == 1 and host == socket.gethostname() and not _pid_alive(pid)
+
+
+def clean_stale(parent: Path, name: str) -> list[Path]:
+    """Remove what a killed riskmodel run left beside ``parent/name``; return what was removed.
+
+    Only hidden folders named ``.NAME.tmp-XXXXXXXX`` or ``.NAME.old-XXXXXXXX`` that hold
+    riskmodel's marker file naming a process of this host that no longer runs. An earlier report
+    moved aside (``.old-``) while ``NAME`` itself is missing is moved back instead of removed.
+    """
+    pattern = re.compile(rf"\.{re.escape(name)}\.(tmp|old)-[a-z0-9_]{{8}}")
+    removed = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if match is None or not entry.is_dir(follow_symlinks=False):
+            continue
+        folder = Path(entry.path)
+        if not _stale(folder):
+            continue
+        target = parent / name
+        with deferred_signals():
+            if match.group(1) == "old" and not os.path.lexists(target):
+                (folder / TMP_MARKER).unlink()
+                os.rename(folder, target)
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+    return removed
+
+
+# --------------------------------------------------------------------------- atomic write
 def _umask() -> int:
     try:  # Linux: read it without changing process state
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -78,25 +310,78 @@ def _umask() -> int:
     return 0o022
 
 
-def _swap_into_place(tmp: Path, out_dir: Path) -> None:
-    """Rename the finished `tmp` folder to `out_dir`, replacing an earlier report."""
+def _swap_into_place(tmp: Path, out_dir: Path, shown: str) -> None:
+    """Rename the finished `tmp` folder to `out_dir`, replacing riskmodel's earlier report."""
     umask = _umask()  # mkdtemp/mkstemp make private (0700/0600) entries: use the usual modes
     for path in [tmp, *tmp.rglob("*")]:
         os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
-    if not out_dir.exists():
+    if not os.path.lexists(out_dir):
         os.rename(tmp, out_dir)
         return
     old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
     os.rename(out_dir, old)
     try:
+        _write_marker(old)  # a kill from here on: the next run moves it back or removes it
+        foreign, _ = foreign_entries(old, hashes=False, ignore=[TMP_MARKER])
+        if foreign:  # added since the check moments ago
+            raise OutputDirError(
+                f"{shown}: {', '.join(foreign[:5])} appeared in the folder while riskmodel was "
+                "replacing it; nothing was changed. Move those files away or choose another --out."
+            )
         os.rename(tmp, out_dir)
     except BaseException:
+        (old / TMP_MARKER).unlink(missing_ok=True)
         os.rename(old, out_dir)
         raise
     shutil.rmtree(old, ignore_errors=True)
 
 
-def write_folder_atomic(out_dir: str | Path, fill: Callable[[Path], None]) -> Path:
+def _kind(folder: Path) -> str:
+    return next((k for f, k in _KINDS.items() if (folder / f).is_file()), "report")
+
+
+def _build_and_swap(out: Path, fill: Callable[[Path], None], kind: str | None, shown: str) -> None:
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    try:
+        _write_marker(tmp)
+        fill(tmp)
+        write_manifest(tmp, kind or _kind(tmp))
+        if out.is_dir():
+            refuse_foreign(out, shown)  # the user may have added a file during the fill
+        with deferred_signals():
+            (tmp / TMP_MARKER).unlink()
+            _swap_into_place(tmp, out, shown)
+    except BaseException:
+        with deferred_signals():
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _no_space(exc: BaseException, parent: Path, shown: str) -> OutputDirError | None:
+    """Libraries (HDF5, PNG writers) may hide ENOSPC in their own errors: look at the disk."""
+    if not isinstance(exc, Exception) or isinstance(exc, OutputDirError):
+        return None
+    try:
+        free = shutil.disk_usage(parent).free
+    except OSError:
+        return None
+    if free >= 2**20:
+        return None
+    return OutputDirError(
+        f"{shown}: could not write the output: no space left on device ({free} bytes free); "
+        "free space or choose another --out. Nothing was left behind; an earlier report there "
+        "is unchanged."
+    )
+
+
+def write_folder_atomic(
+    out_dir: str | Path,
+    fill: Callable[[Path], None],
+    *,
+    kind: str | None = None,
+    inputs: Iterable[str | Path] = (),
+    lock_timeout: float | None = None,
+) -> Path:
     """Build a report folder with `fill` in a temporary sibling, then swap it into place.
 
     Parameters
@@ -104,7 +389,14 @@ def write_folder_atomic(out_dir: str | Path, fill: Callable[[Path], None]) -> Pa
     out_dir : str or Path
         The folder to write; checked with `check_output_dir`. Parents are created.
     fill : callable
-        ``fill(folder)`` writes every file into the (empty, temporary) `folder`.
+        ``fill(folder)`` writes every file into the (temporary) `folder`; regular files and
+        folders only.
+    kind : str, optional
+        The report kind recorded in the manifest (default: from the main file's name).
+    inputs : iterable of path, optional
+        Files the report was made from; a folder holding one of them is refused.
+    lock_timeout : float, optional
+        Seconds to wait for another writer of the same folder (default `LOCK_TIMEOUT`).
 
     Returns
     -------
@@ -114,19 +406,27 @@ def write_folder_atomic(out_dir: str | Path, fill: Callable[[Path], None]) -> Pa
     Raises
     ------
     OutputDirError
-        If `out_dir` cannot hold a report. Any error of `fill` propagates; then nothing is left
-        behind and an earlier report at `out_dir` is untouched.
+        If `out_dir` cannot hold a report (see `check_output_dir`), another writer holds it too
+        long, or the operating system refuses the write for a reason the user can fix (no space
+        left, read-only, permissions, name too long, mount point). Any other error of `fill`
+        propagates. In every case nothing is left behind and an earlier report at `out_dir` is
+        untouched.
     """
-    out_dir = check_output_dir(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    inputs = list(inputs)
+    shown = _shown(out_dir)
+    out = check_output_dir(out_dir, inputs=inputs)
     try:
-        fill(tmp)
-        _swap_into_place(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with folder_lock(out.parent, out.name, shown, lock_timeout):
+            clean_stale(out.parent, out.name)
+            check_output_dir(out_dir, inputs=inputs)  # again, now that no writer can interfere
+            _build_and_swap(out, fill, kind, shown)
+    except BaseException as exc:
+        mapped = os_error(exc, shown) or _no_space(exc, out.parent, shown)
+        if mapped is not None:
+            raise mapped from exc
         raise
-    return out_dir
+    return out
 
 
 # --------------------------------------------------------------------------- summary.json

@@ -23,7 +23,12 @@ import xarray as xr
 from riskmodel.metrics.alerts import evaluate_alerts
 from riskmodel.metrics.result import SimulationResult
 from riskmodel.metrics.risk import RiskMeasures, format_level
-from riskmodel.report.files import _write_summary, build_summary, write_folder_atomic
+from riskmodel.report.files import (
+    _write_summary,
+    build_summary,
+    scenario_files,
+    write_folder_atomic,
+)
 from riskmodel.report.html import (
     _e,
     _exact,
@@ -559,4 +564,4 @@ def write_run_report(
         (tmp / "report.html").write_text(html_text, encoding="utf-8")
         (tmp / "report.md").write_text(render_markdown(summary, figures), encoding="utf-8")
 
-    return write_folder_atomic(out_dir, fill)
+    return write_folder_atomic(out_dir, fill, kind="run", inputs=scenario_files(scenario))

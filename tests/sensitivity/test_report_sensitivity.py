@@ -35,6 +35,7 @@ def result(scenario):
 def test_writes_every_file(result, scenario, tmp_path):
     out = write_sensitivity_report(result, scenario, tmp_path / "sens")
     assert sorted(p.name for p in out.iterdir()) == [
+        ".riskmodel-manifest.json",  # what riskmodel wrote, with hashes (tests/report)
         "figures",
         "report.html",
         "sensitivity.csv",
