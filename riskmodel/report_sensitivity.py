@@ -84,6 +84,13 @@ def _num(value: Any, digits: int = 4) -> str:
     return f"{v:,.{digits}g}"
 
 
+def _how(metric: str) -> str:
+    """Label of a base value: exact (no Monte Carlo error) or a Monte Carlo estimate."""
+    from riskmodel.sensitivity.measures import parse_metric
+
+    return " (exact)" if parse_metric(metric).exact else " (Monte Carlo estimate)"
+
+
 def _metric_table(rows: list[dict], *, tornado: bool, sobol: bool) -> str:
     cols = ["factor", "low", "high"]
     if tornado:
@@ -118,9 +125,10 @@ def render_sensitivity_html(
     for metric, block in d["metrics"].items():
         table = _metric_table(block["factors"], tornado=result.has_tornado, sobol=result.has_sobol)
         base = _num(block["base"]) if result.has_tornado else "—"
+        how = _how(metric) if result.has_tornado else ""
         sections.append(
-            f'<section><h2>{e(metric)}</h2><p class="lead">base value {base}; factors ranked '
-            f"by importance</p>{table}</section>"
+            f'<section><h2>{e(metric)}</h2><p class="lead">base value {base}{how}; factors '
+            f"ranked by importance</p>{table}</section>"
         )
     captions = {
         "tornado": "Tornado: metric with each factor at its low/high value (±2 standard errors "
