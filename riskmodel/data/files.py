@@ -64,7 +64,7 @@ def excerpt(value: object, limit: int = MAX_EXCERPT) -> str:
     >>> excerpt("root:$6$" + "x" * 60)
     "'root:$6$xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... (cut at 40 characters)"
     >>> excerpt("a\\tb\\x00")
-    "'a?b?' (non-ASCII or control characters shown as ?)"
+    "'a?b?' (non-ASCII, control and quote characters shown as ?)"
     """
     text = value if isinstance(value, str) else str(value)
     head = text[:limit]
@@ -73,7 +73,7 @@ def excerpt(value: object, limit: int = MAX_EXCERPT) -> str:
     if len(text) > limit:
         return out + f"... (cut at {limit} characters)"
     if clean != head:
-        return out + " (non-ASCII or control characters shown as ?)"
+        return out + " (non-ASCII, control and quote characters shown as ?)"
     return out
 
 
