@@ -167,6 +167,17 @@ def check_output_dir(out_dir: str | Path, *, inputs: Iterable[str | Path] = ()) 
             "e.g. --out reports/NAME."
         )
     absolute = Path(os.path.abspath(Path(out_dir).expanduser()))
+    _check_name_length(absolute, _nearest_existing(absolute.parent), shown)  # before any stat
+    try:
+        return _check_existing(absolute, shown, inputs)
+    except OSError as exc:
+        mapped = os_error(exc, shown)
+        if mapped is None:
+            raise
+        raise mapped from None
+
+
+def _check_existing(absolute: Path, shown: str, inputs: Iterable[str | Path]) -> Path:
     if absolute.is_symlink():
         raise OutputDirError(
             f"{shown}: is a symbolic link (to {os.readlink(absolute)}); riskmodel does not "
