@@ -83,14 +83,17 @@ class TestOnePeriodOneCohort:
         exp = np.append(expected[keep], expected[~keep].sum())
         chi2 = ((obs - exp) ** 2 / exp).sum()
         assert stats.chi2.sf(chi2, len(obs) - 1) > 1e-3
-        # quantiles: the empirical VaR is the exact discrete quantile where it is well determined
+        # quantiles, at every level: the empirical VaR is min{k : F̂(k) ≥ q}; with
+        # |F̂ − F| ≤ 4.5 se it is a k with F(k) ≥ q − 4.5 se and F(k − 1) < q + 4.5 se: one
+        # value where the level is well determined, a few where q is near a step of F or deep in
+        # the tail (at 99.9% the band spans three steps)
         measured = rm.risk_measures(d.astype(float), levels=(0.9, 0.99, 0.999))
+        before = np.concatenate([[0.0], cdf[:-1]])
         for q in (0.9, 0.99, 0.999):
-            k = int(np.searchsorted(cdf, q))  # smallest k with F(k) >= q
-            if abs(cdf[k] - q) > 4.5 * np.sqrt(q * (1 - q) / n) and (
-                k == 0 or abs(cdf[k - 1] - q) > 4.5 * np.sqrt(q * (1 - q) / n)
-            ):
-                assert measured.var[q] == k, (q, measured.var[q], k)
+            band = 4.5 * np.sqrt(q * (1 - q) / n)
+            possible = np.flatnonzero((cdf >= q - band) & (before < q + band))
+            assert 1 <= possible.size <= 3, (q, possible)
+            assert measured.var[q] in possible, (q, measured.var[q], possible)
 
     def test_beta_lgd_keeps_mean_and_variance_of_the_sum(self):
         # rho = 0: D ~ Binomial(N, p); loss = sum of D Beta LGDs (moment-matched, one draw)
