@@ -22,6 +22,7 @@ from riskmodel.metrics.risk import (
     weighted_quantile,
 )
 from riskmodel.metrics.value import ValueMeasures, value_measures
+from riskmodel.metrics.weighted_paths import WeightedPaths, with_weighting_note
 from riskmodel.simulation.engine import path_total
 
 __all__ = ["SimulationResult", "write_netcdf_atomic"]
@@ -43,7 +44,7 @@ def write_netcdf_atomic(ds: xr.Dataset, path: str | Path) -> Path:
 
 
 @dataclass(frozen=True)
-class SimulationResult:
+class SimulationResult(WeightedPaths):
     """Per-path results of one scenario run, as an `xarray.Dataset`.
 
     Variables (dims): ``loss``, ``defaults``, ``churn``, ``margin`` (path, period);
@@ -62,7 +63,13 @@ class SimulationResult:
     the per-period weighted means ``mc_mean_<name>`` (period) instead of every path's term
     structure; every metric except the per-period fans (`quantiles_by_period`) reads the same.
 
-    Every metric is weighted by ``weight``, so importance-sampled runs are read like plain ones.
+    Every metric is weighted by ``weight``, so importance-sampled runs are read like plain ones:
+    the weights are self-normalised (`probabilities` ``= w / Σ w``), so every figure is a
+    statistic of one simulated distribution. For statistics of your own, use
+    `weighted_mean`, `weighted_quantile` (the VaR definition, both tails) or `weighted` (xarray's
+    weighted statistics); never an unweighted ``.mean("path")`` or ``.quantile``. A saved
+    ``results.nc`` carries the same warning in its ``weighting`` attributes; `from_netcdf`
+    shows how to load it with riskmodel and with xarray (``ds.weighted(ds.weight)``).
 
     Examples
     --------
@@ -323,12 +330,35 @@ class SimulationResult:
         return pd.DataFrame(cols, index=pd.Index(self.data["path"].values, name="path"))
 
     def to_netcdf(self, path: str | Path) -> Path:
-        """Save to netCDF atomically (temporary file, then rename)."""
-        return write_netcdf_atomic(self.data, path)
+        """Save to netCDF atomically (temporary file, then rename).
+
+        The file says how to read it: the global attribute ``weighting`` and the ``weighting``
+        attribute of the ``weight`` variable (`WEIGHTING_NOTE` for an importance-sampled run),
+        so that ``ncdump -h results.nc`` shows that every statistic must use ``weight``.
+        """
+        return write_netcdf_atomic(with_weighting_note(self.data), path)
 
     @classmethod
     def from_netcdf(cls, path: str | Path) -> SimulationResult:
-        """Load a result saved with `to_netcdf`."""
+        """Load a result saved with `to_netcdf` (e.g. a run folder's ``results.nc``).
+
+        Every path carries a likelihood-ratio ``weight``; under importance sampling (the
+        default) the paths are drawn from a tilted distribution, and unweighted means or
+        quantiles of the file's variables are wrong. Read the file either way:
+
+        - with riskmodel: ``res = SimulationResult.from_netcdf("results.nc")``, then
+          ``res.risk()``, ``res.weighted_mean(res.total("loss"))``,
+          ``res.weighted_quantile(res.total("loss"), [0.5, 0.99])`` or ``res.weighted``;
+        - with xarray alone: ``ds = xr.open_dataset("results.nc")``, then
+          ``ds.weighted(ds.weight).mean("path")`` or
+          ``ds.weighted(ds.weight).quantile(0.99, dim="path")`` (xarray normalises the weights
+          itself; its quantile interpolates between paths).
+
+        Examples
+        --------
+        >>> res = SimulationResult.from_netcdf("reports/adverse/results.nc")  # doctest: +SKIP
+        >>> res.weighted_quantile(res.total("loss"), 0.99)  # doctest: +SKIP
+        """
         with xr.open_dataset(path, engine="netcdf4") as ds:
             return cls(ds.load())
 

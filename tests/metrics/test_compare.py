@@ -55,9 +55,13 @@ def test_common_random_numbers_make_a_stress_monotone_path_by_path():
     assert np.mean(down > base) > 0.9
 
 
+# Runs of the tiny scenario (levels 0.95, 0.99, importance-sampled) need about 600 paths for 50
+# effective paths beyond the 99% VaR; fewer warn with TailResolutionWarning.
+
+
 def test_default_seed_and_paths_come_from_the_files():
-    cmp = compare_scenarios([_tiny(name="a", paths=300, seed=5), _tiny(name="b", paths=400)])
-    assert cmp.data.attrs["paths"] == 400 and cmp.data.attrs["seed"] == "5"
+    cmp = compare_scenarios([_tiny(name="a", paths=700, seed=5), _tiny(name="b", paths=900)])
+    assert cmp.data.attrs["paths"] == 900 and cmp.data.attrs["seed"] == "5"
 
 
 def test_bundled_scenarios_rise_from_baseline_to_adverse_to_severe(bundled):
@@ -77,7 +81,7 @@ def test_weighted_ecl_is_the_weighted_sum():
     scenarios = [
         _tiny(name=f"s{i}", weight=w, lgd={"mean": 0.2 + 0.2 * i}) for i, w in enumerate(weights)
     ]
-    cmp = compare_scenarios(scenarios, paths=500, seed=2)
+    cmp = compare_scenarios(scenarios, paths=1000, seed=2)
     ecl = cmp.data["ecl_lifetime"].values
     ecl12 = cmp.data["ecl_12_period"].values
     assert cmp.weighted_ecl == pytest.approx(float(np.dot(weights, ecl)), rel=1e-14)
@@ -93,7 +97,7 @@ def test_weighted_ecl_is_the_weighted_sum():
 def test_comparison_round_trips_through_netcdf(tmp_path):
     import xarray as xr
 
-    cmp = compare_scenarios([_tiny(name="a"), _tiny(name="b")], paths=200, seed=1)
+    cmp = compare_scenarios([_tiny(name="a"), _tiny(name="b")], paths=1000, seed=1)
     with xr.open_dataset(cmp.to_netcdf(tmp_path / "cmp.nc")) as back:
         xr.testing.assert_allclose(back.load(), cmp.data)
 
@@ -116,6 +120,7 @@ def test_bad_weights_are_refused_naming_each_scenario(weights, match):
         assert ("none" if w is None else f"{w:g}") in message
 
 
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")  # 10 paths
 def test_weights_within_tolerance_are_accepted():
     scenarios = [
         _tiny(name="a", weight=0.1),
@@ -135,7 +140,7 @@ def test_duplicate_names_and_empty_sets_are_refused():
 def test_table_layout_and_levels_union():
     a = _tiny(name="a", outputs={"levels": [0.9]})
     b = _tiny(name="b")
-    cmp = compare_scenarios([a, b], paths=300, seed=1)
+    cmp = compare_scenarios([a, b], paths=1000, seed=1)
     assert cmp.levels == [0.9, 0.95, 0.99]
     columns = list(cmp.to_dataframe().columns)
     assert columns[:6] == [
