@@ -27,9 +27,17 @@ def test_thin_segment_error_is_lower_with_partial_pooling(pooling_runs):
 
 
 def test_population_row_is_recovered_and_rows_are_stochastic(pooling_runs):
+    # the population row is inside its posterior, in every seed: posterior z-scores
+    # (mean − truth) / sd below 4.5 (a calibrated posterior exceeds that with probability
+    # ~1e-5 per entry; the Monte Carlo error of the mean, sd/√ESS, is below 0.1 sd)
+    allowed = MU > 0
+    for _, fitted, _ in pooling_runs:
+        post = fitted.posterior["mu"]
+        mean = post.mean(("chain", "draw")).values
+        sd = post.std(("chain", "draw")).values
+        z = (mean - MU)[allowed] / sd[allowed]
+        assert np.all(np.abs(z) < 4.5), z
     _, model, _ = pooling_runs[0]
-    mu = model.posterior["mu"].mean(("chain", "draw")).values
-    np.testing.assert_allclose(mu, MU, atol=0.02)
     draws = model.parameter_draws()
     assert draws.transitions.shape == (800, len(SEGMENTS), 6, 6)
     np.testing.assert_allclose(draws.transitions.sum(-1), 1.0)
