@@ -6,9 +6,10 @@ what a safe loader lets through:
 - **Alias bombs** ("billion laughs"): anchors and aliases (``&a`` / ``*a``) let a few hundred
   bytes stand for billions of values, which then hang anything that walks them (validation,
   error messages). The loader counts the values the document stands for with every alias
-  expanded, on the parsed node graph and before building any Python object, and refuses past
-  `MAX_YAML_NODES`; it refuses more than `MAX_YAML_ALIASES` alias uses and an anchor used inside
-  itself. Memory stays proportional to the file's size, which is capped at `MAX_YAML_BYTES`.
+  expanded, on the parsed node graph and before building any Python object, and refuses when
+  aliases add more than `MAX_YAML_NODES` values to those written out; it refuses more than
+  `MAX_YAML_ALIASES` alias uses and an anchor used inside itself. Memory stays proportional to
+  the file's size, which is capped at `MAX_YAML_BYTES`.
 - **Duplicate keys** in one mapping (YAML silently keeps the last): refused, naming the key and
   both lines. Keys brought in by a merge (``<<: *base``) may be overridden, as YAML intends.
 
@@ -23,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from riskmodel.data.files import file_kind, open_regular
-from riskmodel.errors import ResourceLimitError, ScenarioError
+from riskmodel.errors import ResourceLimitError, ScenarioError, UnsafeFileError
 from riskmodel.scenarios.errors import short_repr
 
 __all__ = [
@@ -36,10 +37,11 @@ __all__ = [
     "read_yaml",
 ]
 
-MAX_YAML_BYTES = 8 * 2**20
-"""Largest config file read (8 MiB); scenario files are a few kB."""
+MAX_YAML_BYTES = 2**20
+"""Largest config file read (1 MiB; the pure-Python parser takes about 30 s on a worst-case file
+of that size). Scenario files are a few kB; thousands of cohorts belong in a portfolio CSV."""
 MAX_YAML_NODES = 1_000_000
-"""Most values (scalars, lists, mappings) a document may stand for, aliases expanded."""
+"""Most values (scalars, lists, mappings) aliases may add to those written out in a document."""
 MAX_YAML_ALIASES = 10_000
 """Most alias uses (``*name``) in one file."""
 
@@ -73,11 +75,12 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def expanded_size(root: yaml.Node, limit: int = MAX_YAML_NODES) -> int:
+def expanded_size(root: yaml.Node, limit: int = MAX_YAML_NODES, *, written: int = 0) -> int:
     """Number of nodes the graph under `root` stands for with every alias expanded.
 
     Linear in the number of distinct nodes (sizes of shared nodes are memoised); stops with
-    `YAMLLimitError` as soon as the count passes `limit` or a node turns out to contain itself.
+    `YAMLLimitError` as soon as the count passes ``written + limit`` (`written`: the nodes
+    written out in the text) or a node turns out to contain itself.
     """
     size: dict[int, int] = {}
     active: set[int] = set()
@@ -88,10 +91,10 @@ def expanded_size(root: yaml.Node, limit: int = MAX_YAML_NODES) -> int:
         if children_done:
             total = 1 + sum(size[id(c)] for c in _children(node))
             active.discard(key)
-            if total > limit:
+            if total > written + limit:
                 raise YAMLLimitError(
-                    f"through anchors and aliases (&name / *name) the document stands for more "
-                    f"than {limit:,} values (a billion-laughs pattern?); a config needs far "
+                    f"anchors and aliases (&name / *name) add more than {limit:,} values to the "
+                    f"{written:,} written out (a billion-laughs pattern?); a config needs far "
                     "fewer. Write the values out, or use fewer aliases of large anchors",
                     node.start_mark,
                 )
@@ -123,6 +126,7 @@ class SafeYAMLLoader(yaml.SafeLoader):
     def __init__(self, stream) -> None:
         super().__init__(stream)
         self._alias_uses = 0
+        self._written = 0  # nodes written out (not aliases)
         self._checked: set[yaml.Node] = set()
 
     def compose_node(self, parent, index):
@@ -134,12 +138,14 @@ class SafeYAMLLoader(yaml.SafeLoader):
                     "Write the values out",
                     self.peek_event().start_mark,
                 )
+        else:
+            self._written += 1
         return super().compose_node(parent, index)
 
     def compose_document(self):
         node = super().compose_document()
         if node is not None:
-            expanded_size(node)
+            expanded_size(node, MAX_YAML_NODES, written=self._written)
         return node
 
     def flatten_mapping(self, node):
@@ -193,7 +199,9 @@ def _read_text(path: Path) -> str:
     if kind == "missing":
         raise _fail(path, "file not found; check the path.")
     if kind == "a folder":
-        raise _fail(path, "file not found (it is a folder); check the path.")
+        raise UnsafeFileError(
+            path, [("", "it is a folder, not a regular file; name the YAML file inside it.")]
+        )
     try:
         with open_regular(path, what="YAML") as fh:
             raw = fh.read(MAX_YAML_BYTES + 1)
@@ -204,8 +212,9 @@ def _read_text(path: Path) -> str:
         raise _fail(path, f"cannot read the file ({reason}); check its permissions.") from None
     if len(raw) > MAX_YAML_BYTES:
         raise ResourceLimitError(
-            f"{path}: the file is larger than {MAX_YAML_BYTES // 2**20} MiB, the limit for a "
-            "config file (scenario files are a few kB); check that this is the right file."
+            f"{path}: the file is larger than {MAX_YAML_BYTES / 2**20:g} MiB, the limit for a "
+            "config file (scenario files are a few kB); check that this is the right file, and "
+            "put a large portfolio in a CSV file (`portfolio: {file: portfolio.csv}`)."
         )
     try:
         return raw.decode("utf-8")
@@ -222,7 +231,7 @@ def read_yaml(path: str | Path) -> dict:
         If the file is missing, unreadable, not UTF-8, not valid YAML, holds a duplicate key,
         is empty, or is not a mapping.
     UnsafeFileError
-        If `path` is a FIFO, a device or a socket (a `ScenarioError` too).
+        If `path` is a folder, a FIFO, a device or a socket (a `ScenarioError` too).
     ResourceLimitError
         If the file is larger than `MAX_YAML_BYTES` or its aliases expand past
         `MAX_YAML_NODES` values / `MAX_YAML_ALIASES` uses.

@@ -45,7 +45,9 @@ def _refused_fast_and_small(load, path):
     assert peak < 50 * 2**20, peak
     message = str(info.value)
     assert message.startswith(f"{path}: ")
-    assert "anchors and aliases" in message and f"{safe_yaml.MAX_YAML_NODES:,}" in message
+    assert (
+        f"anchors and aliases (&name / *name) add more than {safe_yaml.MAX_YAML_NODES:,}" in message
+    )
     return message
 
 
@@ -103,6 +105,16 @@ def test_expanded_size_counts_shared_nodes_once_per_use():
     assert safe_yaml.expanded_size(node) == 16
     with pytest.raises(safe_yaml.YAMLLimitError):
         safe_yaml.expanded_size(node, limit=15)
+    assert safe_yaml.expanded_size(node, limit=5, written=11) == 16  # aliases add 5
+
+
+def test_the_alias_limit_counts_only_what_aliases_add(write_scenario, monkeypatch):
+    monkeypatch.setattr(safe_yaml, "MAX_YAML_NODES", 100)
+    written = "name: x\nmany: [" + ", ".join(["1"] * 1000) + "]\n"  # 1000 values, no alias
+    assert len(safe_yaml.read_yaml(write_scenario(written))["many"]) == 1000
+    bomb = "name: x\nten: &t [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\nmore: [" + ", ".join(["*t"] * 10)
+    with pytest.raises(rm.ResourceLimitError, match="add more than 100 values"):
+        safe_yaml.read_yaml(write_scenario(bomb + "]\n"))  # aliases add 10 × 11 = 110
 
 
 def test_an_oversized_file_is_refused_before_parsing(tmp_path):
