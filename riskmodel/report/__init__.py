@@ -5,6 +5,9 @@ figures, report).
 Folders are written atomically (`write_folder_atomic`): everything is built in a hidden temporary
 sibling folder, which is then renamed into place. A failed or interrupted run leaves no trace,
 and an earlier complete report in the same place stays untouched until the new one is complete.
+Each folder holds ``.riskmodel-manifest.json`` (every file with its SHA-256); riskmodel replaces a
+folder only when the manifest proves it holds nothing but riskmodel's own files, unchanged, and
+refuses anything else naming the foreign files (`riskmodel.report.safety`).
 
 The HTML report is self-contained (inline CSS, figures as base64 data URIs, no scripts, no
 external resources), so it can be mailed or archived as one file. ``report.md`` repeats the
@@ -14,7 +17,9 @@ themselves are drawn by `riskmodel.plotting.figures`.
 Modules
 -------
 files
-    The atomic folder write, the output-folder check and ``summary.json``.
+    The atomic folder write, the output-folder check, the lock and ``summary.json``.
+safety
+    The manifest, protected places, OS errors as messages, signals held back during a swap.
 html
     HTML helpers shared by every report: escaping, numbers, tables, sections, the page.
 run
