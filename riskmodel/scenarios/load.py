@@ -221,14 +221,17 @@ def scenario_from_dict(
     data: Mapping,
     *,
     base_dir: str | Path | None = None,
-    allow_outside_files: bool = False,
+    allow_outside_files: bool = True,
     max_posterior_bytes: int | None = None,
 ) -> Scenario:
     """Validate a scenario given as a mapping (same keys as the YAML file).
 
-    Relative file paths are resolved against `base_dir` (default: the current directory) and
-    must lead into `base_dir` or the working folder, as for `load_scenario` (whose keywords
-    these are).
+    Relative file paths are resolved against `base_dir` (default: the current directory). A
+    mapping built in code is trusted like the code: its paths may lead anywhere by default. For
+    a mapping that came from elsewhere (a request, someone's JSON) pass
+    ``allow_outside_files=False`` to apply the folder rule of `load_scenario` (paths must lead
+    into `base_dir` or the working folder). Only regular files are read either way, and
+    `max_posterior_bytes` is as for `load_scenario`.
     """
     if not isinstance(data, Mapping):
         raise fail(None, "", f"a scenario must be a mapping of keys; got a {type(data).__name__}.")

@@ -186,3 +186,16 @@ def test_a_zero_customer_portfolio_loads(tmp_path, tiny_config):
     sc = rm.load_scenario(path)
     assert sc.portfolio.total_customers == 0
     assert np.all(sc.cohort_ead == 0.0)
+
+
+def test_a_mapping_is_trusted_unless_told_otherwise(layout, tiny_config):
+    """`scenario_from_dict` serves code (trusted); a mapping from elsewhere opts into the rule."""
+    root, scn = layout
+    (root / "data.csv").write_text(CSV)
+    cfg = dict(tiny_config, portfolio={"file": str(root / "data.csv")})
+    assert rm.scenario_from_dict(cfg).portfolio.total_customers == 1300
+    with pytest.raises(rm.UnsafeFileError, match="outside the folders"):
+        rm.scenario_from_dict(cfg, base_dir=scn, allow_outside_files=False)
+    cfg["portfolio"] = {"file": "/dev/zero"}  # regular files only, trusted or not
+    with pytest.raises(rm.UnsafeFileError, match="character device"):
+        rm.scenario_from_dict(cfg)
