@@ -4,6 +4,17 @@ log-scale tail inset), and several scenarios' distributions overlaid.
 The y-axis is a probability density per a round number of units (per 1M currency units, say),
 so its ticks read like 0.4 instead of 4e-07. Only binning happens here; the risk measures come
 precomputed from the metrics layer.
+
+The x-range runs between the weighted 0.01% and 99.99% quantiles (`XRANGE_LEVELS`, from
+`SimulationResult.weighted_quantile`), widened to show every EL, VaR and ES line, never to the
+largest path: under importance sampling the largest paths are tilted far into the tail with
+negligible weight, and stretching the axis to them squeezed the distribution into a few bins.
+The log-scale tail inset drops bins below the Monte Carlo resolution: a bin is drawn only if it
+rests on at least `MIN_BIN_PATHS` effective paths (the Kish size ``(Σ w)² / Σ w²`` of the
+weights of its paths), i.e. its probability has a relative standard error ``1/√ESS_bin`` of
+at most 50%. (A global threshold of ``1/ESS`` on the bin's probability would be the same rule
+for plain Monte Carlo, but would discard exactly the tail bins that importance sampling
+resolves: their probability is small because each of their many paths carries a small weight.)
 """
 
 from __future__ import annotations
@@ -31,7 +42,19 @@ if TYPE_CHECKING:
     from riskmodel.metrics.result import SimulationResult
     from riskmodel.metrics.risk import RiskMeasures
 
-__all__ = ["density_unit", "plot_loss_distribution", "plot_loss_distributions"]
+__all__ = [
+    "MIN_BIN_PATHS",
+    "XRANGE_LEVELS",
+    "density_unit",
+    "plot_loss_distribution",
+    "plot_loss_distributions",
+]
+
+XRANGE_LEVELS: tuple[float, float] = (1e-4, 0.9999)
+"""Weighted quantile levels that bound the x-axis of the loss-distribution figures."""
+
+MIN_BIN_PATHS = 4.0
+"""Effective paths a tail-inset bin needs to be drawn (relative error of its mass ≤ 50%)."""
 
 
 def density_unit(values: np.ndarray) -> float:
@@ -57,6 +80,28 @@ def _density_weights(weights: np.ndarray, width: float, unit: float) -> np.ndarr
     return weights / (weights.sum() * width) * unit
 
 
+def _x_range(result: SimulationResult, totals, marks) -> tuple[float, float]:
+    """Weighted `XRANGE_LEVELS` quantiles of the totals, widened to include `marks`."""
+    lo, hi = (float(v) for v in result.weighted_quantile(totals, list(XRANGE_LEVELS)).values)
+    marks = [float(m) for m in marks if math.isfinite(m)]
+    return min([lo, *marks]), max([hi, *marks])
+
+
+def _resolved_bins(
+    values: np.ndarray, weights: np.ndarray, edges: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probability per bin (weights normalised over all paths) and whether it is resolved.
+
+    A bin is resolved if the Kish size of its paths' weights is at least `MIN_BIN_PATHS`.
+    """
+    total = float(weights.sum())
+    mass, _ = np.histogram(values, bins=edges, weights=weights / total)
+    square, _ = np.histogram(values, bins=edges, weights=(weights / total) ** 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ess = np.where(square > 0, mass**2 / square, 0.0)
+    return mass, ess >= MIN_BIN_PATHS * (1.0 - 1e-9)
+
+
 def _density_label(unit: float, units: str) -> str:
     what = "currency units" if units == "currency" else units
     if unit == 1.0:
@@ -79,8 +124,10 @@ def plot_loss_distribution(
     Each path counts with its importance-sampling weight (``result.weights``), so importance-
     sampled runs are drawn like plain ones. The y-axis is a probability density per a round
     number of units (`density_unit`: per 1M currency units for losses in the millions). The
-    function only bins: the risk measures come from `measures` (precomputed by the metrics
-    layer) or from ``result.risk(variable)``.
+    x-axis spans the weighted 0.01%–99.99% quantiles and every marked line (paths beyond carry
+    at most 0.01% of probability on each side and are not drawn). The function only bins: the
+    risk measures come from `measures` (precomputed by the metrics layer) or from
+    ``result.risk(variable)``.
 
     Parameters
     ----------
@@ -99,7 +146,8 @@ def plot_loss_distribution(
         Log-scale y-axis (shows the far tail on the main axes).
     tail_inset : bool, default False
         Add an inset (gid ``"tail-inset"``) with the tail beyond the lowest-level VaR on a
-        log-scale y-axis, with the VaR and ES lines.
+        log-scale y-axis, with the VaR and ES lines; bins with fewer than `MIN_BIN_PATHS`
+        effective paths are below the Monte Carlo resolution and left out.
 
     Returns
     -------
@@ -127,15 +175,18 @@ def plot_loss_distribution(
             f"`variable` must be one of {per_period}; got {variable!r}. Pick the per-period "
             "variable to plot."
         )
-    values = result.total(variable).to_numpy()
+    totals = result.total(variable)
+    values = totals.to_numpy()
     if measures is None:
         measures = result.risk(variable)
     units = str(data[variable].attrs.get("units", ""))
     money = units == "currency"
     fmt = (lambda x: format_compact(x)) if money else (lambda x: format_compact(x, digits=4))
-    edges = np.histogram_bin_edges(values, bins=bins)
+    marks = [measures.expected, *measures.var.values(), *measures.es.values()]
+    lo, hi = _x_range(result, totals, marks)
+    edges = np.histogram_bin_edges(values, bins=bins, range=(lo, hi))
     width = float(edges[1] - edges[0]) or 1.0
-    unit = density_unit(values)
+    unit = density_unit(edges)
     heights = _density_weights(result.weights, width, unit)
 
     with _plot_style():
@@ -162,17 +213,22 @@ def plot_loss_distribution(
         if logy:
             ax.set_yscale("log")
         ax.set_title(f"{result.scenario}: distribution of total {variable}")
-        ax.legend(loc="upper right")
+        ax.legend(
+            loc="upper right", frameon=True, facecolor="white", framealpha=0.9, edgecolor="none"
+        )
+        ax.set_xlim(edges[0], edges[-1])
         if tail_inset and measures.var:
             start = min(measures.var.values())
             inset = ax.inset_axes((0.6, 0.14, 0.38, 0.36))
             inset.set_gid("tail-inset")
-            tail = values >= start
-            if tail.any():
-                inset.hist(
-                    values[tail],
-                    bins=edges[edges >= start - width],
-                    weights=heights[tail],
+            tail_edges = edges[edges >= start - width]
+            if tail_edges.size >= 2:
+                mass, resolved = _resolved_bins(values, result.weights, tail_edges)
+                inset.bar(
+                    tail_edges[:-1][resolved],
+                    mass[resolved] / width * unit,
+                    width=np.diff(tail_edges)[resolved],
+                    align="edge",
                     color=PALETTE["sky"],
                     edgecolor="white",
                     linewidth=0.3,
@@ -182,7 +238,7 @@ def plot_loss_distribution(
             from matplotlib.ticker import NullFormatter
 
             inset.yaxis.set_minor_formatter(NullFormatter())
-            inset.set_xlim(start - width, max(float(values.max()), max(measures.es.values())))
+            inset.set_xlim(start - width, edges[-1])
             inset.set_title("tail (log scale)", fontsize="small", fontweight="normal")
             inset.tick_params(labelsize="x-small")
             inset.xaxis.set_major_formatter(compact_formatter())
@@ -280,8 +336,9 @@ def plot_loss_distributions(
 ) -> Axes:
     """Overlaid loss distributions of several scenarios (weighted step histograms).
 
-    All scenarios share the same bin edges, so their heights compare directly. The dotted
-    vertical line of each scenario is its EL, the dashed one its ES at `level` (from the
+    All scenarios share the same bin edges, so their heights compare directly; they span the
+    scenarios' weighted 0.01%–99.99% quantiles and their marked lines (`XRANGE_LEVELS`). The
+    dotted vertical line of each scenario is its EL, the dashed one its ES at `level` (from the
     comparison table, or ``result.risk()`` for a dict of results).
 
     Parameters
@@ -320,7 +377,11 @@ def plot_loss_distributions(
     """
     runs, marks, level = _scenario_measures(results, level)
     totals = {name: res.total("loss").to_numpy() for name, res in runs.items()}
-    edges = np.histogram_bin_edges(np.concatenate(list(totals.values())), bins=bins)
+    ranges = [
+        _x_range(res, res.total("loss"), marks[str(name)]) for name, res in runs.items()
+    ]  # weighted 0.01%–99.99% of every scenario, and its EL and ES lines
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    edges = np.histogram_bin_edges(np.concatenate(list(totals.values())), bins=bins, range=(lo, hi))
     width = float(edges[1] - edges[0]) or 1.0
     unit = density_unit(edges)
     colours = series_colors(len(runs))
@@ -344,6 +405,7 @@ def plot_loss_distributions(
             ax.axvline(es, color=colour, linestyle="--", linewidth=1.4, gid=f"es-{name}")
         horizon = {r.horizon for r in runs.values()}
         over = f" over {horizon.pop()} periods" if len(horizon) == 1 else ""
+        ax.set_xlim(edges[0], edges[-1])
         ax.set_xlabel(f"total loss{over} (currency units)")
         ax.set_ylabel(_density_label(unit, "currency"))
         ax.xaxis.set_major_formatter(compact_formatter())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +18,9 @@ from matplotlib.figure import Figure
 
 import riskmodel as rm
 from riskmodel.metrics.result import SimulationResult
+from riskmodel.metrics.risk import risk_measures
 from riskmodel.plotting import OKABE_ITO, format_compact, plot_loss_distribution, plot_style
-from riskmodel.plotting.distribution import density_unit
+from riskmodel.plotting.distribution import MIN_BIN_PATHS, density_unit, plot_loss_distributions
 from riskmodel.plotting.style import RC_PARAMS, compact_formatter
 
 TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny.yaml"
@@ -75,7 +77,8 @@ def test_uses_precomputed_measures_and_never_recomputes(result, monkeypatch):
 def test_histogram_is_a_weighted_density(result):
     weights = np.linspace(0.2, 1.8, result.paths)  # mean 1, like likelihood ratios
     weighted = SimulationResult(result.data.assign(weight=("path", weights)))
-    ax = plot_loss_distribution(weighted, bins=25)
+    measures = risk_measures(weighted.total().values, weights=weights, min_tail_paths=0)
+    ax = plot_loss_distribution(weighted, bins=25, measures=measures)
     heights = np.array([p.get_height() for p in ax.patches])
     widths = np.array([p.get_width() for p in ax.patches])
     unit = density_unit(weighted.total().values)
@@ -84,6 +87,77 @@ def test_histogram_is_a_weighted_density(result):
     expected, _ = np.histogram(weighted.total().values, bins=25, weights=weights, density=True)
     np.testing.assert_allclose(heights / unit, expected)
     assert float(np.sum(heights * widths) / unit) == pytest.approx(1.0)
+
+
+def _tilted(result: SimulationResult, seed: int = 0) -> SimulationResult:
+    """The run with a few paths pushed far into the tail with negligible weight, as an
+    importance sampler's tilted paths are, and heavy lognormal weights on the rest."""
+    rng = np.random.default_rng(seed)
+    loss = result.data["loss"].copy()
+    far = np.arange(5)
+    loss[far] = loss[far] * 40.0  # 40 times the path's loss: far beyond the distribution
+    w = rng.lognormal(0.0, 1.0, result.paths)
+    w[far] = 1e-9
+    return SimulationResult(result.data.assign(loss=loss, weight=("path", w)))
+
+
+def test_x_range_comes_from_weighted_quantiles_not_the_largest_path(result):
+    tilted = _tilted(result)
+    total = tilted.total()
+    measures = risk_measures(total.values, weights=tilted.weights, min_tail_paths=0)
+    ax = plot_loss_distribution(tilted, measures=measures, tail_inset=True)
+    lo, hi = ax.get_xlim()
+    q_lo, q_hi = tilted.weighted_quantile(total, [1e-4, 0.9999]).values
+    marks = [measures.expected, *measures.var.values(), *measures.es.values()]
+    assert lo == pytest.approx(min(q_lo, *marks)) and hi == pytest.approx(max(q_hi, *marks))
+    assert hi < 0.5 * float(total.max())  # the far tilted paths are off the axes
+    # the histogram still integrates to the probability inside the range (≈ 1)
+    inside = (total.values >= lo) & (total.values <= hi)
+    bars = np.array([[p.get_height(), p.get_width()] for p in ax.patches])
+    unit = density_unit(np.array([lo, hi]))
+    mass = float(bars.prod(axis=1).sum() / unit)
+    ref = tilted.weights[inside].sum() / tilted.weights.sum()
+    assert mass == pytest.approx(ref, rel=1e-9)
+
+
+def test_tail_inset_leaves_out_bins_below_the_monte_carlo_resolution(result):
+    tilted = _tilted(result, seed=1)
+    total, w = tilted.total().values, tilted.weights
+    measures = risk_measures(total, weights=w, levels=(0.5, 0.9), min_tail_paths=0)
+    bins = 40
+    ax = plot_loss_distribution(tilted, measures=measures, tail_inset=True, bins=bins)
+    (inset,) = [c for c in ax.child_axes if c.get_gid() == "tail-inset"]
+    drawn = {round(p.get_x(), 6): p.get_height() for p in inset.patches}
+    # the inset's bins are the main histogram's, from the lowest VaR on
+    edges = np.linspace(*ax.get_xlim(), bins + 1)
+    width = edges[1] - edges[0]
+    tail = edges[edges >= min(measures.var.values()) - width]
+    kept = dropped = 0
+    for left, right in itertools.pairwise(tail):
+        inside = w[(total >= left) & (total < right)]
+        ess = inside.sum() ** 2 / np.sum(inside**2) if inside.size else 0.0
+        if ess >= MIN_BIN_PATHS:  # resolved: drawn, at its probability density
+            unit = density_unit(edges)
+            assert drawn[round(left, 6)] == pytest.approx(inside.sum() / w.sum() / width * unit)
+            kept += 1
+        else:
+            assert round(left, 6) not in drawn
+            dropped += inside.size > 0
+    assert kept > 0 and dropped > 0  # both cases occur on this run
+    assert len(drawn) == kept
+
+
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")  # 800 paths
+def test_overlay_x_range_spans_every_scenario_not_the_tilted_paths(result):
+    tilted = _tilted(result, seed=2)
+    runs = {"a": tilted, "b": result}
+    ax = plot_loss_distributions(runs, level=0.99)
+    lines = {line.get_gid(): float(line.get_xdata()[0]) for line in ax.get_lines()}
+    lo, hi = ax.get_xlim()
+    q = [r.weighted_quantile(r.total(), [1e-4, 0.9999]).values for r in runs.values()]
+    assert lo == pytest.approx(min(min(v[0] for v in q), *lines.values()))
+    assert hi == pytest.approx(max(max(v[1] for v in q), *lines.values()))
+    assert hi < 0.5 * float(tilted.total().max())
 
 
 def test_other_variables_and_bad_variable(result):
