@@ -138,7 +138,8 @@ def check_output_dir(out_dir: str | Path, *, inputs: Iterable[str | Path] = ()) 
 
     The folder may not exist yet (its parents are created when writing), may be empty, or may
     hold an earlier riskmodel report whose manifest lists every entry in it, unchanged; that
-    report is replaced once the new one is complete. Nothing is created.
+    report is replaced once the new one is complete. Nothing is left behind (the folder's lock
+    file exists only while the contents of an existing folder are read).
 
     Parameters
     ----------
@@ -161,6 +162,19 @@ def check_output_dir(out_dir: str | Path, *, inputs: Iterable[str | Path] = ()) 
         (the message names those entries), or under a path that cannot be created or written.
     """
     shown = _shown(out_dir)
+    path = _check_path(out_dir, inputs)
+    if path.is_dir():  # read its contents while no riskmodel writer is changing them
+        try:
+            with folder_lock(path.parent, path.name, shown):
+                refuse_foreign(path, shown)
+        except OSError as exc:
+            raise os_error(exc, shown) or exc from None
+    return path
+
+
+def _check_path(out_dir: str | Path, inputs: Iterable[str | Path]) -> Path:
+    """`check_output_dir` without looking inside an existing folder."""
+    shown = _shown(out_dir)
     if not str(out_dir).strip():
         raise OutputDirError(
             '--out "": the output folder is empty (an unset shell variable?); pass a folder, '
@@ -169,15 +183,12 @@ def check_output_dir(out_dir: str | Path, *, inputs: Iterable[str | Path] = ()) 
     absolute = Path(os.path.abspath(Path(out_dir).expanduser()))
     _check_name_length(absolute, _nearest_existing(absolute.parent), shown)  # before any stat
     try:
-        return _check_existing(absolute, shown, inputs)
+        return _check_place_and_parent(absolute, shown, inputs)
     except OSError as exc:
-        mapped = os_error(exc, shown)
-        if mapped is None:
-            raise
-        raise mapped from None
+        raise os_error(exc, shown) or exc from None
 
 
-def _check_existing(absolute: Path, shown: str, inputs: Iterable[str | Path]) -> Path:
+def _check_place_and_parent(absolute: Path, shown: str, inputs: Iterable[str | Path]) -> Path:
     if absolute.is_symlink():
         raise OutputDirError(
             f"{shown}: is a symbolic link (to {os.readlink(absolute)}); riskmodel does not "
@@ -190,8 +201,6 @@ def _check_existing(absolute: Path, shown: str, inputs: Iterable[str | Path]) ->
             f"{shown}: the output path exists and is not a folder; pass --out with a folder."
         )
     check_new_path(path, shown)
-    if path.is_dir():
-        refuse_foreign(path, shown)
     return path
 
 
@@ -425,12 +434,14 @@ def write_folder_atomic(
     """
     inputs = list(inputs)
     shown = _shown(out_dir)
-    out = check_output_dir(out_dir, inputs=inputs)
+    out = _check_path(out_dir, inputs)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with folder_lock(out.parent, out.name, shown, lock_timeout):
             clean_stale(out.parent, out.name)
-            check_output_dir(out_dir, inputs=inputs)  # again, now that no writer can interfere
+            out = _check_path(out_dir, inputs)  # again, now that no writer can interfere
+            if out.is_dir():
+                refuse_foreign(out, shown)
             _build_and_swap(out, fill, kind, shown)
     except BaseException as exc:
         mapped = os_error(exc, shown) or _no_space(exc, out.parent, shown)
