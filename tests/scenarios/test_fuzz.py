@@ -3,7 +3,8 @@
 Valid scenario dicts (the bundled files and the tiny inline one) are mutated at random: a key
 is deleted, an unknown key inserted, a value at a random nested path replaced by a random
 scalar/list/dict/None/NaN/huge number/string, or a list truncated. Loading either succeeds or
-raises `rm.ScenarioError`; a KeyError, TypeError, IndexError, OverflowError … is a bug.
+raises `rm.ScenarioError`; a KeyError, TypeError, IndexError, OverflowError … is a bug. And
+what loads must be valid by an independent check (`check_loaded`), not only by the schema.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import copy
 import math
 from pathlib import Path
 
+import numpy as np
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import riskmodel as rm
+from riskmodel.simulation.expected import expected_term_structure
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 TINY = Path(__file__).with_name("tiny.yaml")
@@ -86,12 +89,55 @@ def mutated_scenarios(draw) -> dict:
     return data
 
 
+def check_loaded(sc: rm.Scenario, data: dict | None = None) -> None:
+    """Independent check that a loaded scenario is one the engine can run: the rules of
+    DESIGN.md §3 verified on the loaded arrays themselves (not through the schema), the values
+    given in the file carried over, and exact expectations that are finite and feasible."""
+    h = sc.horizon
+    assert isinstance(h, int) and 1 <= h <= 1200
+    p = np.asarray(sc.transitions, dtype=float)
+    assert np.all(np.isfinite(p)) and np.all(p >= 0) and np.all(p <= 1)
+    np.testing.assert_allclose(p.sum(axis=-1), 1.0, atol=1e-9)
+    absorbing = sc.states.absorbing_idx
+    np.testing.assert_array_equal(
+        p[..., absorbing, :][..., absorbing],
+        np.broadcast_to(np.eye(len(absorbing)), p[..., absorbing, :][..., absorbing].shape),
+    )
+    assert sc.states.default_idx in set(np.atleast_1d(absorbing).tolist())
+    rho = np.asarray(sc.correlation, dtype=float)
+    assert np.all((rho >= 0) & (rho < 1))
+    shift = np.asarray(sc.shift, dtype=float)
+    assert shift.shape == (h,) and np.all(np.abs(shift) <= 10)
+    assert 0.0 <= sc.lgd_mean <= 1.0
+    assert np.all(np.isfinite(sc.discount_rate)) and np.all(np.asarray(sc.discount_rate) > -1)
+    table = sc.portfolio.table
+    assert len(table) >= 1 and np.all(table["customers"] >= 0)
+    assert np.all(np.isfinite(table["exposure"])) and np.all(table["exposure"] >= 0)
+    assert set(table["state"]) <= set(sc.states.transient)
+    if data is not None:
+        if isinstance(data.get("horizon"), int):
+            assert h == data["horizon"]
+        if isinstance(data.get("name"), str):
+            assert sc.name == data["name"]
+    exact = expected_term_structure(sc)
+    loss, defaults = exact["loss"].to_numpy(), exact["defaults"].to_numpy()
+    assert np.all(np.isfinite(loss)) and np.all(loss >= -1e-9)
+    assert defaults.sum() <= table["customers"].sum() * (1 + 1e-9)
+
+
+def test_bundled_scenarios_pass_the_independent_check():
+    for base in BASES:
+        check_loaded(rm.scenario_from_dict(copy.deepcopy(base), base_dir=SCENARIO_DIR), base)
+
+
 def _load_dict(data: dict) -> None:
     try:
-        rm.scenario_from_dict(data, base_dir=SCENARIO_DIR)
+        sc = rm.scenario_from_dict(data, base_dir=SCENARIO_DIR)
     except rm.ScenarioError as exc:
         assert str(exc).startswith("<scenario>: ")
         assert "\n" not in str(exc)
+        return
+    check_loaded(sc, data)  # what loads is valid by an independent check
 
 
 @FUZZ
@@ -111,9 +157,11 @@ def test_mutated_files_load_or_raise_scenario_error(data, tmp_path):
     path.write_text(text, encoding="utf-8")
     (tmp_path / "portfolio.csv").write_bytes((SCENARIO_DIR / "portfolio.csv").read_bytes())
     try:
-        rm.load_scenario(path)
+        sc = rm.load_scenario(path)
     except rm.ScenarioError as exc:
         assert str(exc).startswith(f"{path}: ")
+        return
+    check_loaded(sc, data)
 
 
 def _corrupt(text: str, position: int, insert: str, cut: int) -> str:
@@ -135,9 +183,11 @@ def test_corrupted_yaml_text_raises_only_scenario_error(
     path.write_text(_corrupt(base.read_text(), position, insert, cut), encoding="utf-8")
     (tmp_path / "portfolio.csv").write_bytes((SCENARIO_DIR / "portfolio.csv").read_bytes())
     try:
-        rm.load_scenario(path)
+        sc = rm.load_scenario(path)
     except rm.ScenarioError as exc:
         assert str(exc).startswith(f"{path}: ")
+        return
+    check_loaded(sc)
 
 
 @FUZZ
@@ -146,9 +196,11 @@ def test_random_bytes_raise_only_scenario_error(blob: bytes, tmp_path):
     path = tmp_path / "random.yaml"
     path.write_bytes(blob)
     try:
-        rm.load_scenario(path)
+        sc = rm.load_scenario(path)
     except rm.ScenarioError as exc:
         assert str(exc).startswith(f"{path}: ")
+        return
+    check_loaded(sc)
 
 
 @FUZZ
@@ -163,6 +215,8 @@ def test_corrupted_portfolio_csv_raises_only_scenario_error(position, insert, cu
     csv = (SCENARIO_DIR / "portfolio.csv").read_text()
     (tmp_path / "portfolio.csv").write_text(_corrupt(csv, position, insert, cut), encoding="utf-8")
     try:
-        rm.load_scenario(scenario)
+        sc = rm.load_scenario(scenario)
     except rm.ScenarioError as exc:
         assert "portfolio" in str(exc)
+        return
+    check_loaded(sc)
