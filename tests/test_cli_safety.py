@@ -242,21 +242,32 @@ def test_fit_replaces_only_the_files_it_recorded(panel_csv, tmp_path, capsys):
     assert _hidden(tmp_path) == []
 
 
-def test_fit_write_failure_leaves_the_previous_files(panel_csv, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize(
+    ("exc", "code", "words"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), 2, "no space left on device; free"),
+        (KeyboardInterrupt(), 130, "riskmodel: interrupted; no partial output was left."),
+    ],
+    ids=["full-disk", "ctrl-c"],
+)
+def test_fit_write_failure_leaves_the_previous_files(
+    panel_csv, tmp_path, monkeypatch, capsys, exc, code, words
+):
     out = tmp_path / "post.nc"
     assert _fit(panel_csv, out) == 0
     before = _snapshot(tmp_path)
 
-    def full(self, path, *args, **kwargs):
+    def fail(self, path, *args, **kwargs):
         Path(path).write_bytes(b"partial")
-        raise OSError(errno.ENOSPC, "No space left on device")
+        raise exc
 
     import xarray as xr
 
-    monkeypatch.setattr(xr.Dataset, "to_netcdf", full)
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", fail)
     capsys.readouterr()
-    assert _fit(panel_csv, out) == 2
-    assert "no space left on device; free space or choose another --out" in _error(capsys)
+    assert _fit(panel_csv, out) == code
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1 and "Traceback" not in err
     assert _snapshot(tmp_path) == before and _hidden(tmp_path) == []
 
 

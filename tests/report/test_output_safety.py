@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -407,3 +408,21 @@ def test_a_lock_file_riskmodel_did_not_write_is_left_alone(tmp_path):
     with pytest.raises(OutputDirError, match="riskmodel did not write it"):
         write_folder_atomic(tmp_path / "r", _fill())
     assert lock.read_text() == "someone else's file"
+
+
+def test_ctrl_c_during_the_swap_is_held_back_until_it_is_done(tmp_path, monkeypatch):
+    out = tmp_path / "r"
+    write_folder_atomic(out, _fill("1"))
+    real = os.rename
+
+    def rename(src, dst):  # Ctrl-C arrives between moving the old report aside and the new in
+        if ".tmp-" in Path(src).name:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(src, dst)
+
+    monkeypatch.setattr(files.os, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        write_folder_atomic(out, _fill("2"))
+    assert json.loads((out / "summary.json").read_text()) == {"seed": "2"}  # swap completed
+    check_output_dir(out)
+    assert _hidden(tmp_path) == []
