@@ -501,7 +501,8 @@ def _posterior(cfg, states: StateSpace, segments, file, base_dir: Path, inputs, 
         raise fail(
             file,
             where,
-            f"the posterior has no segment(s) {missing} used in {_portfolio_source(cfg)}; it "
+            f"the posterior has no segment(s) {_segment_names(cfg, missing)} used in "
+            f"{_portfolio_source(cfg)}; it "
             f"has {list(draws.segments)}. Refit with those segments or rename them.",
         )
     if not cfg.simulation.parameter_uncertainty:
