@@ -210,7 +210,7 @@ def expectation(data: Any, name: str) -> dict | None:
     return _block(value, mc, se)
 
 
-def _by_period(ds: xr.Dataset, exact: xr.Dataset | None) -> dict:
+def _by_period(ds: xr.Dataset, exact: xr.Dataset | None, stderr: bool) -> dict:
     w = ds["weight"].to_numpy()
     out = {}
     for name in ("loss", "defaults", "churn", "margin"):
@@ -220,7 +220,7 @@ def _by_period(ds: xr.Dataset, exact: xr.Dataset | None) -> dict:
         else:  # keep: totals kept the per-period means (1/N) Σ w x only
             mc = ds[f"mc_mean_{name}"].to_numpy() * ds.sizes["path"] / w.sum()
             se = np.full(mc.shape, math.nan)
-        entry = {"mc": mc.tolist(), "stderr_mc": se.tolist()}
+        entry = {"mc": mc.tolist(), "stderr_mc": se.tolist()} if stderr else {"mc": mc.tolist()}
         if exact is not None:
             entry = {"exact": exact[name].to_numpy().tolist(), **entry}
         out[name] = entry
@@ -256,12 +256,16 @@ def _by_state(exact: xr.Dataset) -> dict:
     return out
 
 
-def expectations_section(data: Any) -> dict:
+def expectations_section(data: Any, *, period_stderr: bool = True) -> dict:
     """The ``expectations`` entry of ``summary.json``: per period, per segment, per state.
 
     Parameters
     ----------
     data : SimulationResult or xarray.Dataset
+    period_stderr : bool, default True
+        Add the standard errors of the per-period cross-checks (``by_period[...]["stderr_mc"]``;
+        NaN for a ``keep: totals`` run, which kept the per-period means only). ``summary.json``
+        leaves them out, so that it reads the same whatever the run kept.
 
     Returns
     -------
@@ -286,7 +290,7 @@ def expectations_section(data: Any) -> dict:
         "method": "monte_carlo" if exact is None else "exact",
         "mc_estimator": MC_ESTIMATOR,
         "description": dict(_DESCRIBE),
-        "by_period": _by_period(ds, exact),
+        "by_period": _by_period(ds, exact, period_stderr),
         "by_segment": _by_segment(ds, exact),
     }
     if exact is not None:

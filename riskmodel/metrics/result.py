@@ -300,7 +300,7 @@ class SimulationResult(WeightedPaths):
         lost = self._value_lost_to_churn()
         if lost is not None:
             out["value_lost_to_churn"] = lost
-        out["expectations"] = expectations_section(self.data)
+        out["expectations"] = expectations_section(self.data, period_stderr=False)
         out["contributions"] = contributions_to_dict(risk_contributions(self.data))
         if "loss_by_cohort" in self.data:
             out["contributions_by_cohort"] = contributions_to_dict(
