@@ -39,7 +39,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 COPIED = ("riskmodel", "tests", "scenarios", "pyproject.toml", "README.md")
-ORACLES = "tests/oracles"
+O_SUMMARY = "tests/oracles/test_summary_oracles.py"
+O_CONTRIB = "tests/oracles/test_contribution_oracles.py"
+O_SENS = "tests/oracles/test_sensitivity_oracles.py"
+O_COVER = "tests/oracles/test_coverage.py"
 
 
 @dataclass(frozen=True)
@@ -58,20 +61,27 @@ def _m(name: str, file: str, old: str, new: str, tests: Sequence[str], why: str)
     return Mutant(name, f"riskmodel/{file}", old, new, tuple(tests), why)
 
 
-RISK_T = ("tests/metrics/test_risk.py", ORACLES)
-CONTRIB_T = ("tests/metrics/test_contributions.py", ORACLES)
-ENGINE_T = ("tests/simulation/test_engine.py", "tests/simulation/test_importance.py", ORACLES)
-EXPECTED_T = ("tests/simulation/test_expected.py", "tests/simulation/test_ecl.py", ORACLES)
+# Test files run in this order with -x: fast, likely killers first.
+RISK_T = ("tests/metrics/test_risk.py", O_CONTRIB, O_SUMMARY, O_COVER)
+CONTRIB_T = ("tests/metrics/test_contributions.py", O_CONTRIB, O_SUMMARY)
+ENGINE_T = (
+    "tests/simulation/test_engine.py",
+    "tests/simulation/test_importance.py",
+    O_SUMMARY,
+    O_CONTRIB,
+)
+EXPECTED_T = ("tests/simulation/test_expected.py", "tests/simulation/test_ecl.py", O_SUMMARY)
+VALUE_T = (O_SUMMARY, "tests/test_report.py", O_COVER)
 
 CATALOGUE: tuple[Mutant, ...] = (
     # ---------------------------------------------------------------- metrics/risk.py
     _m(
-        "risk-std-weight-correction",
-        "metrics/risk.py",
-        " + expected**2 * (1.0 - float(np.mean(w)))",
-        "",
+        "weights-self-normalisation-dropped",
+        "metrics/weighted.py",
+        "return x, w * (w.size / total)",
+        "return x, w",
         RISK_T,
-        "std under importance sampling without the E[w] != 1 correction term",
+        "weights not rescaled to mean one (std, ES and quantiles of an unnormalised measure)",
     ),
     _m(
         "risk-es-denominator",
@@ -92,14 +102,14 @@ CATALOGUE: tuple[Mutant, ...] = (
     _m(
         "risk-quantile-unweighted",
         "metrics/risk.py",
-        "return _quantile(*_sort(x, w), levels)",
-        "return _quantile(*_sort(x, np.ones_like(w)), levels)",
+        "return sorted_quantile(*sort_paths(x, w), levels)",
+        "return sorted_quantile(*sort_paths(x, np.ones_like(w)), levels)",
         RISK_T,
         "weighted_quantile ignores its weights (value quantiles, contribution VaR)",
     ),
     _m(
         "risk-quantile-off-by-one",
-        "metrics/risk.py",
+        "metrics/weighted.py",
         'return xs[np.searchsorted(-above, -threshold, side="left")]',
         'return xs[np.minimum(np.searchsorted(-above, -threshold, side="left") + 1, n - 1)]',
         RISK_T,
@@ -108,24 +118,24 @@ CATALOGUE: tuple[Mutant, ...] = (
     _m(
         "risk-var-stderr-unweighted",
         "metrics/risk.py",
-        'res["se_var"][qi] = _stderr_of_mean(w * (x > v)) * s',
-        'res["se_var"][qi] = _stderr_of_mean(1.0 * (x > v)) * s',
+        'res["se_var"][qi] = stderr_ratio(w * (x > v), w) * s',
+        'res["se_var"][qi] = stderr_ratio(1.0 * (x > v), np.ones_like(w)) * s',
         RISK_T,
         "VaR standard error of plain Monte Carlo under importance sampling",
     ),
     _m(
         "risk-es-stderr-level",
         "metrics/risk.py",
-        'res["se_es"][qi] = _stderr_of_mean(excess) / (1.0 - qi)',
-        'res["se_es"][qi] = _stderr_of_mean(excess)',
+        'res["se_es"][qi] = stderr_ratio(excess, w) / (1.0 - qi)',
+        'res["se_es"][qi] = stderr_ratio(excess, w)',
         RISK_T,
         "ES standard error without the 1/(1 - q) factor",
     ),
     _m(
         "risk-el-stderr-unweighted",
         "metrics/risk.py",
-        "stderr_expected=_stderr_of_mean(wx),",
-        "stderr_expected=_stderr_of_mean(x),",
+        "stderr_expected=stderr_ratio(wx, w),",
+        "stderr_expected=stderr_ratio(x, np.ones_like(w)),",
         RISK_T,
         "EL standard error from the unweighted losses",
     ),
@@ -134,7 +144,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "metrics/risk.py",
         "hit = w * (x > threshold)",
         "hit = 1.0 * (x > threshold)",
-        ("tests/metrics/test_risk.py", "tests/metrics/test_alerts.py", ORACLES),
+        ("tests/metrics/test_risk.py", "tests/metrics/test_alerts.py", O_SUMMARY),
         "exceedance probability (alerts) without weights",
     ),
     # ---------------------------------------------------------------- metrics/contributions.py
@@ -173,50 +183,66 @@ CATALOGUE: tuple[Mutant, ...] = (
     _m(
         "contrib-es-stderr-level",
         "metrics/contributions.py",
-        'out["stderr_es"][k] = _se_of_mean(tail) / (1.0 - qk)',
-        'out["stderr_es"][k] = _se_of_mean(tail)',
+        'out["stderr_es"][k] = _se_of_mean(tail, w) / (1.0 - qk)',
+        'out["stderr_es"][k] = _se_of_mean(tail, w)',
         CONTRIB_T,
         "ES contribution standard error without 1/(1 - q)",
     ),
     # ---------------------------------------------------------------- metrics/result.py
     _m(
         "value-quantiles-unweighted",
-        "metrics/result.py",
-        "quants = weighted_quantile(totals, [*low, 0.5], weights=self.weights)",
-        "quants = weighted_quantile(totals, [*low, 0.5])",
-        ("tests/test_report.py", ORACLES),
+        "metrics/value.py",
+        "xs, above = sort_paths(x, w)",
+        "xs, above = sort_paths(x, np.ones_like(w))",
+        VALUE_T,
         "value quantiles and value.var without the importance-sampling weights",
     ),
     _m(
         "value-var-sign",
-        "metrics/result.py",
-        "format_level(q): float(expected - v)",
-        "format_level(q): float(v - expected)",
-        ("tests/test_report.py", ORACLES),
+        "metrics/value.py",
+        'out["var"][qi] = centre - v',
+        'out["var"][qi] = v - centre',
+        VALUE_T,
         "value at risk with the sign flipped",
     ),
     _m(
         "value-low-levels",
-        "metrics/result.py",
-        "low = [round(1.0 - q, 12) for q in self.levels]",
-        "low = [round(q, 12) for q in self.levels]",
-        ("tests/test_report.py", ORACLES),
+        "metrics/value.py",
+        "low = np.array([round(1.0 - qi, 12) for qi in q.tolist()])",
+        "low = np.array([round(qi, 12) for qi in q.tolist()])",
+        VALUE_T,
         "value VaR read at the upper instead of the lower quantile",
     ),
     _m(
-        "churn-expected-unweighted",
-        "metrics/result.py",
-        'expected_value(self.total("churn").to_numpy(), weights=self.weights)',
-        'expected_value(self.total("churn").to_numpy())',
-        ("tests/test_report.py", ORACLES),
-        "summary churn.expected as a plain mean under importance sampling",
+        "expectation-mc-unweighted",
+        "metrics/expectations.py",
+        "pairs = [expected_value(x[:, k], weights=w) for k in range(x.shape[1])]",
+        "pairs = [expected_value(x[:, k], weights=None) for k in range(x.shape[1])]",
+        (O_SUMMARY, O_COVER),
+        "the Monte Carlo cross-check of every expectation ignores the weights",
+    ),
+    _m(
+        "value-std-unweighted",
+        "metrics/value.py",
+        "std=math.sqrt(max(float(np.mean(w * (x - mean_mc) ** 2)), 0.0)),",
+        "std=math.sqrt(max(float(np.mean((x - mean_mc) ** 2)), 0.0)),",
+        VALUE_T,
+        "value std without the importance-sampling weights",
+    ),
+    _m(
+        "value-es-denominator",
+        "metrics/value.py",
+        "tail_mean = v - float(short.sum()) / (n * a)",
+        "tail_mean = v - float(short.sum()) / n",
+        VALUE_T,
+        "value ES: mean shortfall divided by N instead of N(1 - q)",
     ),
     _m(
         "expected-by-period-unweighted",
         "metrics/result.py",
-        'return xr.dot(self.data[variable], w, dim="path") / self.paths',
+        'return xr.dot(self.data[variable], w, dim="path") / float(w.sum())',
         'return self.data[variable].mean("path")',
-        ("tests/simulation/test_engine.py", ORACLES),
+        ("tests/simulation/test_engine.py", O_SUMMARY),
         "Monte Carlo term structure ignores the weights",
     ),
     _m(
@@ -224,7 +250,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "metrics/result.py",
         "root = np.sqrt(len(per))",
         "root = np.sqrt(len(per) - 1)",
-        ("tests/simulation/test_qmc.py", ORACLES),
+        ("tests/simulation/test_qmc.py", O_COVER),
         "QMC standard error divides by sqrt(R - 1) replicates",
     ),
     # ---------------------------------------------------------------- metrics/ecl.py
@@ -329,9 +355,9 @@ CATALOGUE: tuple[Mutant, ...] = (
     _m(
         "engine-scheduler-ignored",
         "simulation/engine.py",
-        "_run_dask(inputs, plan, cfg.simulation.scheduler, tick, sampling, store.put)",
+        "_run_dask(inputs, plan, options.scheduler, tick, sampling, store.put)",
         "_run_dask(inputs, plan, None, tick, sampling, store.put)",
-        ("tests/simulation/test_dask.py", ORACLES),
+        ("tests/simulation/test_dask.py", "tests/simulation/test_network.py"),
         "a Dask scheduler address silently ignored (a local cluster instead)",
     ),
     _m(
@@ -339,7 +365,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "simulation/engine.py",
         "min(sampling.qmc_replicates, len(plan.blocks)) if sampling.qmc_replicates else 0",
         "sampling.qmc_replicates if sampling.qmc_replicates else 0",
-        ("tests/simulation/test_qmc.py", ORACLES),
+        ("tests/simulation/test_qmc.py", O_COVER),
         "a short run records more QMC scramblings than it used",
     ),
     _m(
@@ -347,7 +373,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "simulation/qmc.py",
         "r = block % replicates",
         "r = 0",
-        ("tests/simulation/test_qmc.py", ORACLES),
+        ("tests/simulation/test_qmc.py", O_COVER),
         "every block in the same scrambling: replicates are not independent",
     ),
     # ---------------------------------------------------------------- simulation/importance.py
@@ -364,7 +390,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "simulation/importance.py",
         "a = draw_effects(inp, inp.shift + tilt.mean()) / scale",
         "a = -draw_effects(inp, inp.shift + tilt.mean()) / scale",
-        ("tests/simulation/test_importance.py", "tests/test_fitting.py", ORACLES),
+        ("tests/simulation/test_importance.py", "tests/test_fitting.py"),
         "posterior draws tilted away from the tail (a sign flip)",
     ),
     _m(
@@ -372,7 +398,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "simulation/importance.py",
         "replace(tilt, draw_log_ratio=np.log(q * a.size), draw_cdf=cdf)",
         "replace(tilt, draw_log_ratio=np.zeros(a.size), draw_cdf=cdf)",
-        ("tests/simulation/test_importance.py", ORACLES),
+        ("tests/simulation/test_importance.py", "tests/test_fitting.py"),
         "draws sampled from the tilt but weighted as if uniform",
     ),
     # ---------------------------------------------------------------- simulation/expected.py
@@ -398,7 +424,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "models/conjugate.py",
         "np.where(allowed, concentration + np.asarray(counts, dtype=float), 0.0)",
         "np.where(allowed, np.asarray(counts, dtype=float), 0.0)",
-        ("tests/models/test_transition_conjugate.py", ORACLES),
+        ("tests/models/test_transition_conjugate.py",),
         "Dirichlet posterior without the prior concentration",
     ),
     _m(
@@ -406,7 +432,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "models/conjugate.py",
         "b = np.broadcast_to(a0, alpha.shape) - alpha",
         "b = np.broadcast_to(a0, alpha.shape)",
-        ("tests/models/test_transition_conjugate.py", ORACLES),
+        ("tests/models/test_transition_conjugate.py",),
         "Beta marginal with beta = alpha_0 instead of alpha_0 - alpha_j",
     ),
     _m(
@@ -414,7 +440,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "models/conjugate.py",
         "y = y.sum(axis=0, keepdims=True)",
         "y = y.mean(axis=0, keepdims=True)",
-        ("tests/models/test_transition_conjugate.py", ORACLES),
+        ("tests/models/test_transition_conjugate.py",),
         "complete pooling averages the segments' counts instead of adding them",
     ),
     # ---------------------------------------------------------------- scenarios
@@ -423,7 +449,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "scenarios/schema.py",
         "correlation: float | None = Field(default=None, ge=0.0, lt=1.0)",
         "correlation: float | None = Field(default=None, ge=0.0, le=1.0)",
-        ("tests/scenarios/test_validation.py", ORACLES),
+        ("tests/scenarios/test_validation.py", "tests/scenarios/test_fuzz.py"),
         "correlation 1 accepted (division by sqrt(1 - rho) = 0)",
     ),
     _m(
@@ -431,7 +457,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "scenarios/schema.py",
         "if self.sd >= limit:",
         "if self.sd > limit:",
-        ("tests/scenarios/test_validation.py", ORACLES),
+        ("tests/scenarios/test_validation.py", "tests/scenarios/test_fuzz.py"),
         "an LGD sd at the Beta limit accepted (concentration 0)",
     ),
     _m(
@@ -439,7 +465,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "scenarios/load.py",
         "if not cfg.simulation.parameter_uncertainty:",
         "if False:",
-        ("tests/test_fitting.py", ORACLES),
+        ("tests/test_fitting.py", "tests/scenarios/test_validation.py"),
         "`parameter_uncertainty: false` ignored (posterior draws used anyway)",
     ),
 )

@@ -189,6 +189,12 @@ def test_value_quantiles_and_value_at_risk_match_vasicek(book, q):
     got = summary["value"]["quantiles"][low]
     assert abs(got - truth) <= Z45 * se, (low, got, truth, se)
     assert abs(summary["value"]["var"][f"{q:g}"] - a * (frac_q - p)) <= Z45 * se
+    # value ES: expected minus the mean of the worst (1 − q) of value = A (tail mean − p)
+    n = K["n"]
+    es_truth = a * (float(tail_mean(q, p, rho)) - p)
+    loss_frac = 1.0 - value / a  # = p(Z) per path
+    se_es = es_se(loss_frac * n, w, frac_q * n, q) * a / n
+    assert abs(summary["value"]["es"][f"{q:g}"] - es_truth) <= Z45 * se_es
     median = a * (1.0 - float(vasicek_quantile(0.5, p, rho)))
     se_med = quantile_se(
         value, w, median, fraction_pdf(float(vasicek_quantile(0.5, p, rho)), p, rho) / a
