@@ -5,11 +5,13 @@ paths (`riskmodel.simulation.actions`). Per action this module reports, as *with
 (so a negative loss change is a reduction):
 
 - ``expected_loss``: exact expected loss over the horizon (undiscounted), with, without, change;
-  and the paired Monte Carlo change with its standard error ``std(w_i ΔL_i)/√N``;
+  and the paired Monte Carlo change ``Σ w_i ΔL_i / Σ w_i`` with its delta-method standard error
+  (``std(ΔL_i)/√N`` for plain Monte Carlo; see `riskmodel.metrics.risk`);
 - ``ecl_lifetime``: exact discounted expected loss, with, without, change;
 - ``es``: expected shortfall at the run's highest level, with, without, change and the paired
-  standard error ``std(w_i[(L¹_i − v¹)⁺ − (L⁰_i − v⁰)⁺]) / (√N (1 − q))`` (the envelope argument
-  of `riskmodel.metrics.risk_measures` applied to the difference);
+  standard error of the self-normalised mean of ``(L¹_i − v¹)⁺ − (L⁰_i − v⁰)⁺``, over
+  ``1 − q`` (the envelope argument of `riskmodel.metrics.risk_measures` applied to the
+  difference);
 - ``value``: exact expected discounted margin, with, without, gain (and its paired MC estimate);
 - ``value_lost_to_churn``: exact expected discounted margin forgone by churners, change;
 - ``cost``: the exact expected discounted cost of the action;
@@ -30,8 +32,10 @@ from riskmodel.simulation.engine import path_total
 __all__ = ["action_effects", "actions_to_dict"]
 
 
-def _paired_se(d: np.ndarray) -> float:
-    return float(np.sqrt(np.var(d, ddof=1) / d.size)) if d.size > 1 else math.nan
+def _paired_se(d: np.ndarray, w: np.ndarray) -> float:
+    """Delta-method error of the self-normalised mean ``mean(d)``, ``d = w̃ g``, ``mean(w̃) = 1``."""
+    psi = d - float(np.mean(d)) * (w - 1.0)  # = d for plain Monte Carlo
+    return float(np.sqrt(np.var(psi, ddof=1) / d.size)) if d.size > 1 else math.nan
 
 
 def action_effects(data: Any) -> dict[str, dict]:
@@ -52,6 +56,7 @@ def action_effects(data: Any) -> dict[str, dict]:
     if "action" not in ds.dims:
         return {}
     w = ds["weight"].to_numpy()
+    w = w * (w.size / w.sum())  # self-normalised, as every metric (unchanged if all one)
     df = ds["discount_factor"]
     level = float(max(np.atleast_1d(ds.attrs["levels"])))
     loss1 = path_total(ds, "loss").to_numpy()
@@ -60,13 +65,15 @@ def action_effects(data: Any) -> dict[str, dict]:
     exact_ecl1 = float((ds["exact_loss"] * df).sum())
     exact_value1 = float((ds["exact_margin"] * df).sum())
     exact_cvl1 = float(ds["exact_value_lost_to_churn"])
-    risk1 = risk_measures(loss1, weights=w, levels=[level])
+    # the summary's loss entry warns when this level is thin (TailResolutionWarning); the
+    # paired figures here rest on the same paths, so they do not repeat it
+    risk1 = risk_measures(loss1, weights=w, levels=[level], min_tail_paths=0)
     v1, es1 = risk1.var[level], risk1.es[level]
     out: dict[str, dict] = {}
     for k, name in enumerate(ds["action"].values.tolist()):
         loss0 = ds["action_loss_without"].values[k]
         value0 = ds["action_value_without"].values[k]
-        risk0 = risk_measures(loss0, weights=w, levels=[level])
+        risk0 = risk_measures(loss0, weights=w, levels=[level], min_tail_paths=0)
         v0, es0 = risk0.var[level], risk0.es[level]
         excess = w * (np.maximum(loss1 - v1, 0.0) - np.maximum(loss0 - v0, 0.0))
         exact_loss0 = float(ds["action_exact_loss_without"].values[k])
@@ -83,7 +90,7 @@ def action_effects(data: Any) -> dict[str, dict]:
                 "without": exact_loss0,
                 "change": exact_loss1 - exact_loss0,
                 "change_mc": float(np.mean(w * (loss1 - loss0))),
-                "stderr_mc": _paired_se(w * (loss1 - loss0)),
+                "stderr_mc": _paired_se(w * (loss1 - loss0), w),
             },
             "ecl_lifetime": {
                 "with": exact_ecl1,
@@ -95,14 +102,14 @@ def action_effects(data: Any) -> dict[str, dict]:
                 "with": es1,
                 "without": es0,
                 "change": es1 - es0,
-                "stderr": _paired_se(excess) / (1.0 - level),
+                "stderr": _paired_se(excess, w) / (1.0 - level),
             },
             "value": {
                 "with": exact_value1,
                 "without": exact_value0,
                 "gain": value_gain,
                 "gain_mc": float(np.mean(w * (value1 - value0))),
-                "stderr_mc": _paired_se(w * (value1 - value0)),
+                "stderr_mc": _paired_se(w * (value1 - value0), w),
             },
             "value_lost_to_churn": {
                 "with": exact_cvl1,
