@@ -314,7 +314,8 @@ def _scenario_measures(results: Any, level: float | None):
     marks = {}
     for name, res in runs.items():
         risk = res.risk(levels=(level,))
-        marks[str(name)] = (risk.expected, risk.es[level])
+        exact = res.data.get("exact_loss")  # the exact EL, as a comparison reports it
+        marks[str(name)] = (risk.expected if exact is None else float(exact.sum()), risk.es[level])
     return runs, marks, level
 
 
@@ -390,6 +391,7 @@ def plot_loss_distributions(
         ax = ax if ax is not None else new_axes()
         for colour, (name, res) in zip(colours, runs.items(), strict=True):
             el, es = marks[str(name)]
+            how = " exact" if "exact_loss" in res.data else ""
             _, _, patches = ax.hist(
                 totals[name],
                 bins=edges,
@@ -397,7 +399,7 @@ def plot_loss_distributions(
                 histtype="step",
                 linewidth=1.8,
                 color=colour,
-                label=f"{name}: EL {format_compact(el)}, ES {pct} {format_compact(es)}",
+                label=f"{name}: EL {format_compact(el)}{how}, ES {pct} {format_compact(es)}",
             )
             for patch in patches:
                 patch.set_gid(f"hist-{name}")
