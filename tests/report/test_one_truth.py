@@ -19,7 +19,7 @@ import yaml
 
 import riskmodel as rm
 from riskmodel.metrics.compare import compare_scenarios
-from riskmodel.plotting import plot_loss_distribution
+from riskmodel.plotting import plot_loss_distribution, plot_loss_distributions
 from riskmodel.plotting.style import format_compact
 from riskmodel.report.comparison import render_comparison_html
 from riskmodel.report.files import _json_ready, build_summary
@@ -68,6 +68,7 @@ def surfaces():
         "summary": summary,
         "run_html": render_html(res, sc, summary, {}),
         "run_md": render_markdown(summary, {}),
+        "cmp": cmp,
         "cmp_json": cmp_json,
         "cmp_csv": cmp_csv.loc[sc.name],
         "cmp_html": render_comparison_html(cmp, [sc], {"riskmodel_version": "x"}, {}),
@@ -133,6 +134,9 @@ def test_the_legend_shows_the_exact_expected_loss(surfaces):
     el = next(label for label in labels if label.startswith("EL"))
     assert f"exact {format_compact(summary['loss']['expected'])}" in el
     assert f"EL (mean) {format_compact(summary['loss']['expected_mc'])} ± " in el
+    ax = plot_loss_distributions(surfaces["cmp"])  # the comparison's overlay
+    (label,) = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"EL {format_compact(summary['loss']['expected'])} exact" in label
 
 
 def test_ecl_is_marked_exact_on_the_reports(surfaces):
