@@ -12,7 +12,8 @@ RiskmodelError
 InputError
     Bad input: a scenario, portfolio, panel, posterior, config, argument or output folder.
 ScenarioError, PortfolioError, PanelError, MacroError, DefaultDataError, ModelFileError,
-ComparisonError, OutputDirError, ArgumentError, ResourceLimitError, UnsafeFileError
+ComparisonError, OutputDirError, ArgumentError, ResourceLimitError, UnsafeFileError,
+SchedulerError
     The kinds of bad input.
 NotFittedError
     A model method that needs a posterior was called before ``.fit()`` (a usage error, not input).
@@ -44,6 +45,7 @@ __all__ = [
     "RiskmodelError",
     "RiskmodelWarning",
     "ScenarioError",
+    "SchedulerError",
     "SensitivityWarning",
     "TailResolutionWarning",
     "UnsafeFileError",
@@ -156,6 +158,10 @@ class ArgumentError(InputError, TypeError):
 
 class ResourceLimitError(InputError):
     """A run or a file would need more memory or disk than is sensible; the message says why."""
+
+
+class SchedulerError(InputError):
+    """A Dask scheduler address that is malformed or does not answer; the message names it."""
 
 
 class UnsafeFileError(ScenarioError):

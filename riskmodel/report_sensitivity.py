@@ -212,6 +212,8 @@ def run_sensitivity_cli(
     paths: int | None = None,
     seed: int | None = None,
     n: int | None = None,
+    scheduler: str | None = None,
+    trust_scenario_scheduler: bool = False,
 ) -> Path:
     """Load a scenario (and a sensitivity config), run the analyses, write the folder.
 
@@ -226,6 +228,9 @@ def run_sensitivity_cli(
         Default: ``reports/<scenario name>-sensitivity``.
     paths, seed, n : int, optional
         Override the tornado paths, both seeds, and the Sobol sample size.
+    scheduler, trust_scenario_scheduler : optional
+        Where the simulations run (``--scheduler``, ``--scheduler-from-scenario``); see
+        `riskmodel.sensitivity.run_sensitivity`.
 
     Returns
     -------
@@ -244,7 +249,15 @@ def run_sensitivity_cli(
     inputs = [*scenario_files(scenario), *([] if config is None else [config])]
     check_sensitivity_dir(out, inputs=inputs)  # fail before the (long) analysis
     start = time.perf_counter()
-    result = run_sensitivity(scenario, config, paths=paths, seed=seed, n=n)
+    result = run_sensitivity(
+        scenario,
+        config,
+        paths=paths,
+        seed=seed,
+        n=n,
+        scheduler=scheduler,
+        trust_scenario_scheduler=trust_scenario_scheduler,
+    )
     extra = {
         "config_file": None if config is None else str(config),
         "run_seconds": round(time.perf_counter() - start, 3),

@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "riskmodel"
 
 # lower number = lower layer; a module may import its own layer or lower ones
 LAYERS = {
+    "_validate": 0,
     "errors": 0,
     "states": 0,
     "data": 1,

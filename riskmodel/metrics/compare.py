@@ -19,12 +19,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from riskmodel.errors import ComparisonError
+from riskmodel._validate import check_count, check_memory_limit, check_seed, describe
+from riskmodel.errors import ArgumentError, ComparisonError
 from riskmodel.metrics.expectations import expectation
 from riskmodel.metrics.result import SimulationResult, write_netcdf_atomic
 from riskmodel.metrics.risk import format_level, risk_measures
 from riskmodel.scenarios.load import Scenario
-from riskmodel.simulation.engine import simulate_dataset
+from riskmodel.simulation.engine import run_options, simulate_dataset
+from riskmodel.simulation.resources import check_scenarios_memory
 
 __all__ = [
     "WEIGHT_TOL",
@@ -213,12 +215,32 @@ def _row(result: SimulationResult, levels: list[float]) -> dict[str, Any]:
     return row
 
 
+def _check_scenarios(scenarios: object) -> list[Scenario]:
+    """The scenarios as a list; ArgumentError for file names or anything else."""
+    if isinstance(scenarios, str | Path | Scenario) or not isinstance(scenarios, Sequence):
+        raise ArgumentError(
+            "`scenarios` must be a list of Scenario objects from rm.load_scenario(...); got "
+            f"{describe(scenarios)}. Load the files first: "
+            "[rm.load_scenario(f) for f in files]."
+        )
+    bad = [describe(sc) for sc in scenarios if not isinstance(sc, Scenario)]
+    if bad:
+        raise ArgumentError(
+            f"`scenarios` must hold Scenario objects from rm.load_scenario(...); got {bad[0]}. "
+            "Load each file first: [rm.load_scenario(f) for f in files]."
+        )
+    return list(scenarios)
+
+
 def compare_scenarios(
     scenarios: Sequence[Scenario],
     *,
     paths: int | None = None,
     seed: int | None = None,
     progress: bool | None = None,
+    scheduler: str | None = None,
+    trust_scenario_scheduler: bool = False,
+    memory_limit: int | None = None,
 ) -> ComparisonResult:
     """Simulate several scenarios on common random numbers and tabulate their risk figures.
 
@@ -233,6 +255,11 @@ def compare_scenarios(
         is drawn once and shared (recorded in ``data.attrs['entropy']``).
     progress : bool, optional
         Show progress bars (default: only on a terminal).
+    scheduler, trust_scenario_scheduler, memory_limit : optional
+        As in `riskmodel.simulate`: a Dask scheduler address chosen by the caller (scenario
+        files alone never open a connection), and the memory the results may take; every
+        scenario's results are kept, so the estimate covers all of them and is checked before
+        the first is simulated.
 
     Returns
     -------
@@ -240,6 +267,10 @@ def compare_scenarios(
 
     Raises
     ------
+    ArgumentError
+        For a wrong argument (e.g. file names instead of scenarios, ``paths=1.5``).
+    ResourceLimitError
+        If the results of all scenarios would not fit in memory.
     ComparisonError
         If `scenarios` is empty, names repeat, or weights are given on only some scenarios or
         do not sum to 1.
@@ -251,7 +282,9 @@ def compare_scenarios(
     >>> cmp = compare_scenarios([rm.load_scenario(f) for f in files], paths=2000)  # doctest: +SKIP
     >>> cmp.to_dataframe()[["expected", "es_0.99"]]  # doctest: +SKIP
     """
-    scenarios = list(scenarios)
+    scenarios = _check_scenarios(scenarios)
+    paths = check_count("paths", paths)
+    seed = check_seed(seed)
     if not scenarios:
         raise ComparisonError("no scenarios to compare; pass at least one scenario.")
     names = [sc.name for sc in scenarios]
@@ -269,10 +302,19 @@ def compare_scenarios(
         seed = next((sc.config.seed for sc in scenarios if sc.config.seed is not None), None)
     entropy = int(np.random.SeedSequence(seed).entropy)
     levels = sorted({float(q) for sc in scenarios for q in sc.config.outputs.levels})
+    engine = dict(
+        progress=progress,
+        scheduler=scheduler,
+        trust_scenario_scheduler=trust_scenario_scheduler,
+    )
+    for sc in scenarios:  # every argument and scheduler checked before anything runs
+        run_options(sc, paths=paths, seed=entropy, **engine)
+    limit = check_memory_limit(memory_limit)
+    check_scenarios_memory(scenarios, paths, limit=limit, what=f"{len(scenarios)} scenarios")
     results: dict[str, SimulationResult] = {}
     rows = []
     for sc in scenarios:
-        ds = simulate_dataset(sc, paths=paths, seed=entropy, progress=progress)
+        ds = simulate_dataset(sc, paths=paths, seed=entropy, memory_limit=limit, **engine)
         ds.attrs["seed"] = "" if seed is None else str(seed)
         results[sc.name] = SimulationResult(ds)
         rows.append(_row(results[sc.name], levels))

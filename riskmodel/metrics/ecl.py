@@ -82,7 +82,8 @@ def ecl_term_structure(data: Any, *, short_window: int = ECL_12_PERIODS) -> dict
             loss = (xr.dot(ds["loss"], w, dim="path") / w.sum()).to_numpy()
             defaults = (xr.dot(ds["defaults"], w, dim="path") / w.sum()).to_numpy()
     discounted = loss * df
-    n0 = float(ds.attrs.get("total_customers", 0)) or float("nan")
+    # no customers: no one can default, so every rate is 0 (as in by_state), never 0/0
+    n0 = float(ds.attrs.get("total_customers", 0)) or float("inf")
     by_state: dict[str, dict[str, float]] = {}
     if "exact_loss_by_state" in ds:
         per_state = ds["exact_loss_by_state"].transpose("period", "start_state").to_numpy()

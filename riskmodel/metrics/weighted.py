@@ -85,6 +85,12 @@ def as_paths(
 
 def as_levels(levels: float | Sequence[float] | np.ndarray, name: str = "levels") -> np.ndarray:
     """Validate levels in (0, 1); keep the input shape."""
+    kind = np.asarray(levels).dtype.kind
+    if kind not in "fiu":  # strings ("0.99"), booleans, objects: not silently converted
+        raise ArgumentError(
+            f"`{name}` must be numbers in (0, 1), e.g. 0.99 for the 99% level; got "
+            f"{str(levels)[:60]!r} ({type(levels).__name__})."
+        )
     q = np.asarray(levels, dtype=float)
     ok = (q > 0) & (q < 1)  # False for NaN
     if not np.all(ok):

@@ -28,9 +28,11 @@ import numpy as np
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
+from riskmodel._validate import check_count, check_seed
 from riskmodel.scenarios.errors import ScenarioError, format_validation_error
 from riskmodel.scenarios.load import Scenario
 from riskmodel.scenarios.safe_yaml import read_yaml
+from riskmodel.sensitivity.evaluate import check_scenario
 from riskmodel.sensitivity.factors import resolve_factors
 from riskmodel.sensitivity.measures import DEFAULT_METRICS, parse_metric, parse_metrics
 from riskmodel.sensitivity.result import SensitivityResult, merge_results
@@ -240,6 +242,8 @@ def run_sensitivity(
     paths: int | None = None,
     seed: int | None = None,
     n: int | None = None,
+    scheduler: str | None = None,
+    trust_scenario_scheduler: bool = False,
 ) -> SensitivityResult:
     """Run the tornado and/or Sobol analyses a configuration asks for.
 
@@ -256,6 +260,11 @@ def run_sensitivity(
     n : int, optional
         Override the Sobol sample size. Overrides are validated like the file (e.g. `n` must
         be a power of 2); errors name ``command-line options`` and the field.
+    scheduler : str, optional
+        A Dask scheduler address for the simulated metrics, as in `riskmodel.simulate`.
+    trust_scenario_scheduler : bool, default False
+        Use the scenario's ``simulation.scheduler`` when `scheduler` is not given (a scenario
+        file alone never opens a connection).
 
     Returns
     -------
@@ -266,7 +275,9 @@ def run_sensitivity(
     ------
     ScenarioError
         For an invalid configuration, unknown factors or bad ranges (field paths name the
-        config entry).
+        config entry), or a scheduler named only in the scenario file.
+    ArgumentError
+        For a wrong argument (``paths=1.5``, ``seed=-1``, a file name as `scenario` ...).
 
     Examples
     --------
@@ -276,6 +287,11 @@ def run_sensitivity(
     >>> res = run_sensitivity(sc, {"factors": [{"name": "lgd.mean", "low": 0.35,
     ...                           "high": 0.55}], "method": "tornado"})  # doctest: +SKIP
     """
+    check_scenario(scenario)
+    check_count("paths", paths)
+    check_seed(seed)
+    check_count("n", n)
+    engine = {"scheduler": scheduler, "trust_scenario_scheduler": trust_scenario_scheduler}
     file = None
     if isinstance(config, str | Path):
         file = config
@@ -309,6 +325,7 @@ def run_sensitivity(
                 paths=cfg.tornado.paths,
                 seed=cfg.tornado.seed,
                 bootstrap=cfg.tornado.bootstrap,
+                **engine,
             )
         )
     if "sobol" in cfg.method:
@@ -323,6 +340,7 @@ def run_sensitivity(
                 conf_level=cfg.sobol.conf_level,
                 resamples=cfg.sobol.resamples,
                 batch=cfg.sobol.batch,
+                **engine,
             )
         )
     out = results[0]

@@ -7,8 +7,10 @@ innovations, so differences between variants are differences of the model, not o
 only partly shared; the systematic factor, which drives the tail, is shared exactly.)
 
 Variants are independent tasks: the in-process backend runs them on a thread pool, the Dask
-backend (``simulation.backend: dask`` of the base scenario) submits them to one client for the
-whole analysis, using the scenario's scheduler address or a local cluster.
+backend (``simulation.backend: dask`` of the base scenario, or a ``scheduler=`` address from the
+caller) submits them to one client for the whole analysis, on the caller's scheduler or a local
+cluster. As everywhere, a scheduler named only in the scenario file is not connected to (see
+`riskmodel.simulation.cluster`).
 """
 
 from __future__ import annotations
@@ -21,17 +23,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from riskmodel._validate import check_count, check_memory_limit, check_seed
 from riskmodel.scenarios.load import Scenario
+from riskmodel.simulation.cluster import dask_client, resolve_backend, resolve_scheduler
 from riskmodel.simulation.engine import (
     Sampling,
     build_kernel_inputs,
-    dask_client,
     plan_run,
     plan_sampling,
     run_task,
 )
+from riskmodel.simulation.options import check_scenario
+from riskmodel.simulation.resources import check_run_memory
 
-__all__ = ["PathTotals", "backend_session", "entropy_of", "simulate_variants"]
+__all__ = ["PathTotals", "backend_session", "check_scenario", "entropy_of", "simulate_variants"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,9 @@ def simulate_variants(
     workers: int | None = None,
     client=None,
     sampling: Sampling | None = None,
+    scheduler: str | None = None,
+    trust_scenario_scheduler: bool = False,
+    memory_limit: int | None = None,
 ) -> list[PathTotals]:
     """Simulate each scenario with the same seed, number of paths and factor sampling.
 
@@ -105,49 +113,93 @@ def simulate_variants(
     sampling : Sampling, optional
         The shared factor-sampling plan (`shared_sampling` of the base scenario); default: the
         first scenario's.
+    scheduler, trust_scenario_scheduler : optional
+        Where the Dask backend connects when no `client` is given (see `backend_session`).
+    memory_limit : int, optional
+        Bytes the variants in flight may take (see `riskmodel.simulation.resources`).
 
     Returns
     -------
     list of PathTotals
         In the order of `scenarios`.
+
+    Raises
+    ------
+    ArgumentError
+        For a wrong `paths`, `seed`, `workers` or `backend`.
+    ResourceLimitError
+        If the variants simulated at once would not fit in memory.
     """
+    paths = check_count("paths", 0 if paths is None else paths)  # required: None is refused
+    seed = check_seed(seed)
+    workers = check_count("workers", workers)
     if not scenarios:
         return []
-    if paths < 1:
-        raise ValueError(f"`paths` must be >= 1; got {paths}.")
     base = scenarios[0]
-    backend = backend or base.config.simulation.backend
+    backend = resolve_backend(base, backend, scheduler)
+    n = workers or base.config.simulation.workers or os.cpu_count() or 1
+    # each variant in flight holds its blocks' (path, period) outputs until reduced to totals
+    check_run_memory(
+        paths,
+        base.horizon,
+        len(base.segments),
+        base.portfolio.n_cohorts,
+        "paths",
+        copies=min(n, len(scenarios)) + 1,
+        limit=check_memory_limit(memory_limit),
+        what="each batch of sensitivity runs",
+        suggest_totals=False,
+    )
     if sampling is None:
         sampling = shared_sampling(base)
     entropy = entropy_of(seed)
-    plan = plan_run(int(paths), entropy, batch=int(paths))
+    plan = plan_run(paths, entropy, batch=paths)
     blocks = list(plan.blocks)
     if backend == "local":
-        n = workers or base.config.simulation.workers or os.cpu_count() or 1
         if n <= 1 or len(scenarios) == 1:
             return [_run_one(sc, entropy, blocks, sampling) for sc in scenarios]
         with ThreadPoolExecutor(max_workers=n) as pool:
             return list(pool.map(lambda sc: _run_one(sc, entropy, blocks, sampling), scenarios))
-    if backend == "dask":
-        if client is None:
-            with backend_session(base, backend="dask") as own:
-                return _run_dask(own, scenarios, entropy, blocks, sampling)
-        return _run_dask(client, scenarios, entropy, blocks, sampling)
-    raise ValueError(f"`backend` must be 'local' or 'dask'; got {backend!r}.")
+    if client is None:
+        with backend_session(
+            base,
+            backend="dask",
+            scheduler=scheduler,
+            trust_scenario_scheduler=trust_scenario_scheduler,
+        ) as own:
+            return _run_dask(own, scenarios, entropy, blocks, sampling)
+    return _run_dask(client, scenarios, entropy, blocks, sampling)
 
 
 @contextmanager
-def backend_session(scenario: Scenario, *, backend: str | None = None) -> Iterator:
+def backend_session(
+    scenario: Scenario,
+    *,
+    backend: str | None = None,
+    scheduler: str | None = None,
+    trust_scenario_scheduler: bool = False,
+) -> Iterator:
     """Yield a Dask client for the whole analysis (None for the local backend).
 
-    Connects to ``simulation.scheduler`` or starts a local cluster (closed on exit), so that
-    an analysis of many batches pays the cluster start once.
+    Connects to the caller's `scheduler` (or, with ``trust_scenario_scheduler=True``, to the
+    scenario's ``simulation.scheduler``) or starts a local cluster (closed on exit), so that an
+    analysis of many batches pays the cluster start once.
+
+    Raises
+    ------
+    ScenarioError
+        If the scenario names a scheduler the caller did not give or trust (no connection).
+    SchedulerError
+        If the scheduler does not answer within a few seconds.
     """
-    backend = backend or scenario.config.simulation.backend
+    backend = resolve_backend(scenario, backend, scheduler)
     if backend != "dask":
         yield None
         return
-    with dask_client(scenario.config.simulation.scheduler) as client:
+    address = resolve_scheduler(
+        scenario, scheduler, trust_scenario_scheduler=trust_scenario_scheduler
+    )
+    with dask_client(address) as client:
         yield client
 
 

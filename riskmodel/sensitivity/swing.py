@@ -25,9 +25,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from riskmodel._validate import check_count, check_seed
 from riskmodel.scenarios.load import Scenario
 from riskmodel.sensitivity.evaluate import (
     PathTotals,
+    check_scenario,
     entropy_of,
     shared_sampling,
     simulate_variants,
@@ -106,6 +108,8 @@ def tornado(
     seed: int | None = None,
     bootstrap: int = DEFAULT_BOOTSTRAP,
     backend: str | None = None,
+    scheduler: str | None = None,
+    trust_scenario_scheduler: bool = False,
 ) -> SensitivityResult:
     """One-at-a-time sensitivity of metrics to factors, on common random numbers.
 
@@ -127,6 +131,9 @@ def tornado(
         Paired bootstrap resamples for the standard errors of VaR/ES swings.
     backend : {"local", "dask"}, optional
         Default: the scenario's ``simulation.backend``.
+    scheduler, trust_scenario_scheduler : optional
+        As in `riskmodel.simulate`: the Dask scheduler comes from the caller; a scenario's
+        ``simulation.scheduler`` is used only with ``trust_scenario_scheduler=True``.
 
     Returns
     -------
@@ -149,11 +156,13 @@ def tornado(
     ...               paths=5000, seed=1)  # doctest: +SKIP
     >>> res.to_dataframe()[["metric", "factor", "swing", "stderr"]]  # doctest: +SKIP
     """
+    check_scenario(scenario)
+    paths = check_count("paths", paths)
+    seed = check_seed(seed)
+    bootstrap = check_count("bootstrap", bootstrap, minimum=2)
     ranges = _as_ranges(scenario, factors)
     specs = _as_specs(metrics)
-    if bootstrap < 2:
-        raise ValueError(f"`bootstrap` must be >= 2 resamples; got {bootstrap}.")
-    paths = int(paths if paths is not None else scenario.config.paths)
+    paths = paths if paths is not None else scenario.config.paths
     if seed is None:
         seed = scenario.config.seed
     entropy = entropy_of(seed)  # fixed once, so that every run shares it even for seed=None
@@ -170,6 +179,8 @@ def tornado(
             seed=entropy,
             backend=backend,
             sampling=shared_sampling(scenario),
+            scheduler=scheduler,
+            trust_scenario_scheduler=trust_scenario_scheduler,
         )
         for e, t in zip(exact, totals, strict=True):
             e.update(simulated_metrics(t.loss, t.weight, specs))

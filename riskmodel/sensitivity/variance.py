@@ -36,9 +36,11 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from riskmodel._validate import check_count, check_seed
 from riskmodel.scenarios.load import Scenario
 from riskmodel.sensitivity.evaluate import (
     backend_session,
+    check_scenario,
     entropy_of,
     shared_sampling,
     simulate_variants,
@@ -52,6 +54,7 @@ from riskmodel.sensitivity.measures import (
     simulated_metrics,
 )
 from riskmodel.sensitivity.result import SensitivityResult, SensitivityWarning, empty_dataset
+from riskmodel.simulation.cluster import resolve_backend
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -270,6 +273,8 @@ def sobol(
     resamples: int = 100,
     batch: int = DEFAULT_BATCH,
     backend: str | None = None,
+    scheduler: str | None = None,
+    trust_scenario_scheduler: bool = False,
 ) -> SensitivityResult:
     """Sobol first-order and total indices of metrics with respect to factor ranges.
 
@@ -296,6 +301,9 @@ def sobol(
         Design points simulated per batch (bounds memory: batch × paths floats).
     backend : {"local", "dask"}, optional
         Default: the scenario's ``simulation.backend``.
+    scheduler, trust_scenario_scheduler : optional
+        As in `riskmodel.simulate`: the Dask scheduler comes from the caller; a scenario's
+        ``simulation.scheduler`` is used only with ``trust_scenario_scheduler=True``.
 
     Returns
     -------
@@ -321,6 +329,11 @@ def sobol(
     >>> res = sobol(sc, {"lgd.mean": (0.35, 0.55), "systematic.correlation": (0.05, 0.2)},
     ...             ["expected_loss", "es_0.999"], n=64, paths=256, seed=1)  # doctest: +SKIP
     """
+    check_scenario(scenario)
+    paths = check_count("paths", paths)
+    seed = check_seed(seed)
+    n = check_count("n", n)
+    batch = check_count("batch", batch)
     if factors and all(isinstance(f, FactorRange) for f in factors):
         ranges = list(factors)
     else:
@@ -336,7 +349,7 @@ def sobol(
     simulated = any(not s.exact for s in specs)
     names = [s.name for s in specs]
 
-    backend = backend or scenario.config.simulation.backend
+    backend = resolve_backend(scenario, backend, scheduler)
     sampling = shared_sampling(scenario) if simulated else None
 
     def evaluate(x: np.ndarray) -> np.ndarray:
@@ -356,7 +369,13 @@ def sobol(
         return np.array([[r[m] for m in names] for r in rows])
 
     # one Dask client for every batch (evaluate reads `client` when SALib calls it)
-    with backend_session(scenario, backend=backend if simulated else "local") as client:
+    session = backend_session(
+        scenario,
+        backend=backend if simulated else "local",
+        scheduler=scheduler if simulated else None,
+        trust_scenario_scheduler=trust_scenario_scheduler,
+    )
+    with session as client:
         result = sobol_indices(
             evaluate,
             {r.name: (r.low, r.high) for r in ranges},

@@ -14,15 +14,17 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import xarray as xr
 
+from riskmodel._validate import check_flag, check_memory_limit
+from riskmodel.errors import InputError
 from riskmodel.scenarios.load import Scenario
+from riskmodel.simulation.cluster import dask_client
 from riskmodel.simulation.expected import expected_term_structure
 from riskmodel.simulation.importance import (
     FactorTilt,
@@ -38,17 +40,21 @@ from riskmodel.simulation.kernel import (
     simulate_block,
 )
 from riskmodel.simulation.kpi import kpi_array
+from riskmodel.simulation.options import RunOptions, run_options
 from riskmodel.simulation.qmc import householder, sobol_innovations
+from riskmodel.simulation.resources import check_run_memory
 
 __all__ = [
     "BLOCK_SIZE",
     "EXACT_VARIABLES",
+    "RunOptions",
     "RunPlan",
     "Sampling",
     "build_kernel_inputs",
     "dask_client",
     "plan_run",
     "plan_sampling",
+    "run_options",
     "simulate_dataset",
 ]
 
@@ -204,32 +210,6 @@ def _run_local(inputs, plan: RunPlan, workers: int | None, tick, sampling, sink)
                 tick(done)
 
 
-@contextmanager
-def dask_client(scheduler: str | None) -> Iterator:
-    """A `dask.distributed.Client` for `scheduler`, or for a local cluster started (and closed)
-    here when no address is given: one process per core on 127.0.0.1."""
-    from dask.distributed import Client, LocalCluster
-
-    cluster = None
-    if scheduler:
-        client = Client(scheduler)
-    else:
-        cluster = LocalCluster(
-            n_workers=os.cpu_count() or 1,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        )
-        client = Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
 def _run_dask(inputs, plan: RunPlan, scheduler: str | None, tick, sampling, sink) -> None:
     from dask.distributed import as_completed
 
@@ -267,17 +247,43 @@ def simulate_dataset(
     importance_sampling: bool | None = None,
     qmc: bool | None = None,
     z_mean: np.ndarray | None = None,
+    scheduler: str | None = None,
+    trust_scenario_scheduler: bool = False,
+    memory_limit: int | None = None,
 ) -> xr.Dataset:
     """Run the engine and return the per-path results as an `xarray.Dataset`.
 
     Arguments override the scenario's own settings when given. See `riskmodel.simulate` for the
-    public entry point and the meaning of the variables. With management ``actions:`` the
-    scenario is also run without each action, on the same seed and factor shift (common random
-    numbers), and the counterfactual totals are stored in ``action_*`` variables (see
+    public entry point and the meaning of the variables. Every argument is checked and the
+    memory of the results estimated before anything is simulated. With management ``actions:``
+    the scenario is also run without each action, on the same seed and factor shift (common
+    random numbers), and the counterfactual totals are stored in ``action_*`` variables (see
     `riskmodel.simulation.actions`).
     """
-    options = dict(batch=batch, backend=backend, workers=workers, progress=progress)
+    options = run_options(
+        scenario,
+        paths=paths,
+        seed=seed,
+        batch=batch,
+        backend=backend,
+        workers=workers,
+        progress=progress,
+        scheduler=scheduler,
+        trust_scenario_scheduler=trust_scenario_scheduler,
+    )
     cfg = scenario.config
+    importance_sampling = check_flag("importance_sampling", importance_sampling)
+    qmc = check_flag("qmc", qmc)
+    check_run_memory(
+        options.paths,
+        scenario.horizon,
+        len(scenario.segments),
+        scenario.portfolio.n_cohorts,
+        cfg.simulation.keep,
+        copies=2 if cfg.actions else 1,  # an action's counterfactual run beside the main one
+        limit=check_memory_limit(memory_limit),
+        what=f"scenario {scenario.name!r}",
+    )
     if importance_sampling is None:
         importance_sampling = cfg.simulation.importance_sampling
     if qmc is None:
@@ -285,19 +291,14 @@ def simulate_dataset(
     sampling = plan_sampling(
         scenario, build_kernel_inputs(scenario), importance_sampling, qmc, z_mean
     )
-    ds = _simulate(scenario, paths=paths, seed=seed, sampling=sampling, **options)
+    ds = _simulate(scenario, options, sampling=sampling)
     if scenario.config.actions:
         from riskmodel.simulation.actions import add_action_counterfactuals
 
         def rerun(variant: Scenario) -> xr.Dataset:
             # the same factor sampling (shift, mixture, QMC rotation): common random numbers
-            return _simulate(
-                variant,
-                paths=ds.sizes["path"],
-                seed=int(ds.attrs["entropy"]),
-                sampling=sampling,
-                **options,
-            )
+            same = replace(options, paths=ds.sizes["path"], seed=int(ds.attrs["entropy"]))
+            return _simulate(variant, same, sampling=sampling)
 
         ds = add_action_counterfactuals(ds, scenario, rerun)
     return ds
@@ -350,33 +351,15 @@ def plan_sampling(
     )
 
 
-def _simulate(
-    scenario: Scenario,
-    *,
-    paths: int | None,
-    seed: int | None,
-    batch: int | None,
-    backend: str | None,
-    workers: int | None,
-    progress: bool | None,
-    sampling: Sampling,
-) -> xr.Dataset:
+def _simulate(scenario: Scenario, options: RunOptions, *, sampling: Sampling) -> xr.Dataset:
     """One run of the engine on one scenario (no action counterfactuals)."""
     cfg = scenario.config
-    paths = int(paths if paths is not None else cfg.paths)
-    if paths < 1:
-        raise ValueError(f"`paths` must be >= 1; got {paths}.")
-    if seed is None:
-        seed = cfg.seed
+    paths, seed = options.paths, options.seed
     entropy = int(np.random.SeedSequence(seed).entropy)
-    batch = int(batch if batch is not None else cfg.simulation.batch)
-    if batch < 1:
-        raise ValueError(f"`batch` must be >= 1; got {batch}.")
-    backend = backend or cfg.simulation.backend
     inputs = build_kernel_inputs(scenario)
-    plan = plan_run(paths, entropy, batch)
+    plan = plan_run(paths, entropy, options.batch)
     if sampling.qmc_replicates and len(plan.blocks) < 2:
-        raise ValueError(
+        raise InputError(
             f"quasi-Monte Carlo estimates its error from independent scramblings, one per block "
             f"of {BLOCK_SIZE} paths, so it needs at least {2 * BLOCK_SIZE} paths; got {paths}. "
             "Raise `paths` or set `simulation: {qmc: false}`."
@@ -392,15 +375,13 @@ def _simulate(
         alerts=[(a.name, a.metric, a.threshold) for a in cfg.alerts],
         total_customers=float(scenario.portfolio.total_customers),
     )
-    bar = _progress(paths, progress, f"simulating {scenario.name}")
+    bar = _progress(paths, options.progress, f"simulating {scenario.name}")
     tick = bar.update if bar is not None else (lambda _n: None)
     try:
-        if backend == "local":
-            _run_local(inputs, plan, workers or cfg.simulation.workers, tick, sampling, store.put)
-        elif backend == "dask":
-            _run_dask(inputs, plan, cfg.simulation.scheduler, tick, sampling, store.put)
+        if options.backend == "dask":
+            _run_dask(inputs, plan, options.scheduler, tick, sampling, store.put)
         else:
-            raise ValueError(f"`backend` must be 'local' or 'dask'; got {backend!r}.")
+            _run_local(inputs, plan, options.workers, tick, sampling, store.put)
     finally:
         if bar is not None:
             bar.close()

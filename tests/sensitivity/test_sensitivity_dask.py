@@ -25,15 +25,14 @@ def scheduler_address():
 
 
 def test_dask_backend_matches_local(scenario, scheduler_address):
-    on_dask = scenario.with_options(simulation={"backend": "dask", "scheduler": scheduler_address})
     factors = {"lgd.mean": (0.35, 0.55), "systematic.shift": (-0.5, 0.5)}
     metrics = ["var_0.99", "mean_loss"]
     kw = {"paths": 700, "seed": 3}
-    assert tornado(on_dask, factors, metrics, **kw).data.identical(
+    assert tornado(scenario, factors, metrics, scheduler=scheduler_address, **kw).data.identical(
         tornado(scenario, factors, metrics, **kw).data
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SensitivityWarning)
-        a = sobol(on_dask, factors, metrics, n=8, paths=64, seed=3)
+        a = sobol(scenario, factors, metrics, n=8, paths=64, seed=3, scheduler=scheduler_address)
         b = sobol(scenario, factors, metrics, n=8, paths=64, seed=3)
     assert a.data["Y"].identical(b.data["Y"])

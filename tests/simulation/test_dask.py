@@ -1,7 +1,8 @@
 """The Dask backend gives the in-process engine's numbers, bit for bit.
 
-One 2-worker `LocalCluster` on loopback serves the module; scenarios reach it by address, as they
-would a real cluster (``simulation: {backend: dask, scheduler: tcp://…}``).
+One 2-worker `LocalCluster` on loopback serves the module; runs reach it by the address the caller
+gives (``scheduler="tcp://…"``, the command line's ``--scheduler``), as they would a real cluster.
+A scenario file's own ``simulation.scheduler`` is used only when the caller trusts it.
 """
 
 from __future__ import annotations
@@ -76,8 +77,7 @@ def in_process(scenario):
 
 @pytest.mark.parametrize("batch", [1000, 4096])
 def test_cluster_by_address_is_bit_identical(scenario, in_process, scheduler_address, batch):
-    sc = scenario.with_options(simulation={"backend": "dask", "scheduler": scheduler_address})
-    res = rm.simulate(sc, batch=batch, progress=False)
+    res = rm.simulate(scenario, batch=batch, scheduler=scheduler_address, progress=False)
     for v in PER_PATH:
         np.testing.assert_array_equal(res.data[v], in_process.data[v], err_msg=v)
     # per-period aggregates are sums in a fixed block order, so they match exactly too
@@ -86,8 +86,18 @@ def test_cluster_by_address_is_bit_identical(scenario, in_process, scheduler_add
 
 
 def test_backend_argument_overrides_the_scenario(scenario, in_process, scheduler_address):
-    sc = scenario.with_options(simulation={"scheduler": scheduler_address})  # backend: local
-    res = rm.simulate(sc, backend="dask", batch=2048, progress=False)
+    # backend: local in the file; the caller's backend and address win
+    res = rm.simulate(
+        scenario, backend="dask", scheduler=scheduler_address, batch=2048, progress=False
+    )
+    np.testing.assert_array_equal(res.data["loss"], in_process.data["loss"])
+
+
+def test_a_trusted_scenario_scheduler_is_used(scenario, in_process, scheduler_address):
+    sc = scenario.with_options(simulation={"backend": "dask", "scheduler": scheduler_address})
+    with pytest.raises(rm.ScenarioError, match="does not connect to addresses from scenario"):
+        rm.simulate(sc, progress=False)
+    res = rm.simulate(sc, trust_scenario_scheduler=True, batch=2048, progress=False)
     np.testing.assert_array_equal(res.data["loss"], in_process.data["loss"])
 
 

@@ -1,0 +1,209 @@
+"""Memory a run will need, estimated before anything is allocated, and the limit it must fit.
+
+A run keeps per-path results (`riskmodel.simulation.engine`): with ``simulation.keep: paths``
+four (path, period) arrays (loss, defaults, churn, margin) plus per-path arrays (loss per segment
+and per cohort, weight, draw, churn value lost); with ``keep: totals`` the four outputs shrink to
+per-path totals and discounted totals. All are float64 or int64, 8 bytes a value. Metrics then
+sort and sum per-path totals, which takes a few more per-path arrays (`WORKING_ARRAYS`). Blocks in
+flight are bounded by the batch size, not by the number of paths, and are left out.
+
+So, for ``N`` paths, ``H`` periods, ``S`` segments and ``C`` cohorts::
+
+    keep: paths   8 N (4 H + S + C + 3 + WORKING_ARRAYS) bytes
+    keep: totals  8 N (8     + S + C + 3 + WORKING_ARRAYS) bytes
+
+The limit is a fraction (`MEMORY_FRACTION`) of this machine's physical memory (or of the
+container's memory limit, when smaller). ``RISKMODEL_MEMORY_LIMIT`` (bytes, or e.g. ``8G``,
+``512M``) or the ``memory_limit=`` argument of the entry points override it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from riskmodel.errors import ArgumentError, ResourceLimitError
+from riskmodel.scenarios.load import Scenario
+
+__all__ = [
+    "MEMORY_FRACTION",
+    "WORKING_ARRAYS",
+    "check_run_memory",
+    "check_scenarios_memory",
+    "format_bytes",
+    "memory_limit",
+    "run_bytes",
+]
+
+MEMORY_FRACTION = 0.5
+"""Share of physical memory a run may plan to use by default."""
+
+WORKING_ARRAYS = 6
+"""Per-path float arrays the metrics need beside the stored results (totals, sort order, ...)."""
+
+PER_PERIOD_OUTPUTS = 4  # loss, defaults, churn, margin
+PER_PATH_FIXED = 3  # weight, draw, churn_value_lost
+
+_ENV = "RISKMODEL_MEMORY_LIMIT"
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def run_bytes(paths: int, horizon: int, n_segments: int, n_cohorts: int, keep: str) -> int:
+    """Bytes a run of `paths` paths keeps in memory (see the module docstring for the formula).
+
+    Examples
+    --------
+    >>> run_bytes(1000, 12, 1, 1, "paths")
+    472000
+    """
+    per_output = horizon if keep == "paths" else 2  # totals: plain and discounted
+    per_path = PER_PERIOD_OUTPUTS * per_output + n_segments + n_cohorts + PER_PATH_FIXED
+    return 8 * int(paths) * (per_path + WORKING_ARRAYS)
+
+
+def format_bytes(n: float) -> str:
+    """``1.5 GB``-style size (powers of 1024)."""
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} PB"  # pragma: no cover - unreachable
+
+
+def _physical_memory() -> int | None:
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # not a POSIX system
+        total = None
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(limit_file).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) > 0:
+            total = int(text) if total is None else min(total, int(text))
+    return total
+
+
+def _parse_size(text: str) -> int:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", text, flags=re.IGNORECASE)
+    if not match:
+        raise ArgumentError(
+            f"{_ENV} must be a size in bytes, or a number with K, M, G or T (e.g. 8G); got "
+            f"{text[:40]!r}."
+        )
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+
+
+def memory_limit(override: int | None = None) -> int | None:
+    """The memory a run may plan to use, in bytes; None when it cannot be determined.
+
+    Parameters
+    ----------
+    override : int, optional
+        An explicit limit in bytes (the ``memory_limit=`` argument); wins over the environment.
+    """
+    if override is not None:
+        return int(override)
+    env = os.environ.get(_ENV)
+    if env:
+        return _parse_size(env)
+    total = _physical_memory()
+    return None if total is None else int(total * MEMORY_FRACTION)
+
+
+def check_run_memory(
+    paths: int,
+    horizon: int,
+    n_segments: int,
+    n_cohorts: int,
+    keep: str,
+    *,
+    copies: int = 1,
+    limit: int | None = None,
+    what: str = "the run",
+    suggest_totals: bool = True,
+) -> int:
+    """Refuse a run whose results would not fit in memory, before allocating anything.
+
+    Parameters
+    ----------
+    paths, horizon, n_segments, n_cohorts, keep
+        The run's shape (see `run_bytes`).
+    copies : int, default 1
+        Runs of this shape held at once (scenarios of a comparison, action counterfactuals).
+    limit : int, optional
+        Bytes allowed; default `memory_limit()`.
+    what : str
+        Names the run in the message, e.g. ``"scenario 'adverse'"``.
+    suggest_totals : bool, default True
+        Offer ``keep: totals`` as a fix (not for analyses that ignore it).
+
+    Returns
+    -------
+    int
+        The estimate in bytes.
+
+    Raises
+    ------
+    ResourceLimitError
+        With the estimate, the limit and the fix (fewer paths, or ``keep: totals``).
+    """
+    need = copies * run_bytes(paths, horizon, n_segments, n_cohorts, keep)
+    allowed = memory_limit(limit)
+    if allowed is None or need <= allowed:
+        return need
+    fixes = [f"run at most {_paths_that_fit(allowed, need / paths):,} paths"]
+    if keep == "paths" and suggest_totals:
+        totals = copies * run_bytes(paths, horizon, n_segments, n_cohorts, "totals")
+        fixes.append(
+            "or set `simulation: {keep: totals}` to keep per-path totals only (it fits "
+            f"{_paths_that_fit(allowed, totals / paths):,} paths)"
+        )
+    source = "a `memory_limit=` argument" if limit is not None else _limit_source()
+    raise ResourceLimitError(
+        f"{what} with {paths:,} paths over {horizon} periods would need about "
+        f"{format_bytes(need)} of memory for its results (keep: {keep}), more than the "
+        f"{format_bytes(allowed)} allowed ({source}). To fix: " + " ".join(fixes) + "."
+    )
+
+
+def _paths_that_fit(allowed: int, bytes_per_path: float) -> int:
+    return int(allowed // bytes_per_path)
+
+
+def _limit_source() -> str:
+    if os.environ.get(_ENV):
+        return f"{_ENV}"
+    return (
+        f"{MEMORY_FRACTION:.0%} of this machine's memory; raise it with {_ENV}, e.g. "
+        f"{_ENV}=64G, if you know the run fits"
+    )
+
+
+def check_scenarios_memory(
+    scenarios: Sequence[Scenario],
+    paths: int,
+    *,
+    limit: int | None = None,
+    what: str = "the run",
+) -> int:
+    """`check_run_memory` for several scenarios whose results are all kept at once.
+
+    The bound is conservative: every scenario is counted with the largest horizon, segment and
+    cohort count of the set, twice if it has management actions (a counterfactual run).
+    """
+    keep = "paths" if any(sc.config.simulation.keep == "paths" for sc in scenarios) else "totals"
+    copies = sum(2 if sc.config.actions else 1 for sc in scenarios)
+    return check_run_memory(
+        paths,
+        max(sc.horizon for sc in scenarios),
+        max(len(sc.segments) for sc in scenarios),
+        max(sc.portfolio.n_cohorts for sc in scenarios),
+        keep,
+        copies=copies,
+        limit=limit,
+        what=what,
+    )
