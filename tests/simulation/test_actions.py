@@ -11,6 +11,10 @@ from scenario_builders import full_matrix, lifecycle_dict
 import riskmodel as rm
 from riskmodel.metrics.actions import action_effects
 
+# Small runs check expectations and invariants here; their tail levels are thin by design,
+# which riskmodel reports with TailResolutionWarning (its own tests: tests/metrics).
+pytestmark = pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")
+
 ROOT = Path(rm.__file__).resolve().parents[1]
 
 

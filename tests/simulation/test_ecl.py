@@ -11,6 +11,10 @@ from scenario_builders import one_cohort_dict
 import riskmodel as rm
 from riskmodel.metrics.ecl import ecl_term_structure
 
+# Small runs check expectations and invariants here; their tail levels are thin by design,
+# which riskmodel reports with TailResolutionWarning (its own tests: tests/metrics).
+pytestmark = pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")
+
 ROOT = Path(rm.__file__).resolve().parents[1]
 
 

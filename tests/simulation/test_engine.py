@@ -122,6 +122,7 @@ class TestOnePeriodOneCohort:
         np.testing.assert_allclose(res.data["loss"], res.data["defaults"] * 0.35, rtol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")  # means only
 class TestMultiPeriodAbsorption:
     """With shift 0, expected flows equal the Markov chain's matrix powers (E[M(Z)] = P)."""
 
@@ -243,6 +244,7 @@ def test_cost_does_not_depend_on_customers():
     assert a.shape == b.shape and b.mean() > 1e5 * a.mean()
 
 
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")  # 300 paths
 def test_result_netcdf_round_trip(tmp_path, lifecycle_scenario):
     res = rm.simulate(lifecycle_scenario, paths=300, seed=2, progress=False)
     path = res.to_netcdf(tmp_path / "r.nc")
