@@ -449,7 +449,11 @@ CATALOGUE: tuple[Mutant, ...] = (
         "scenarios/schema.py",
         "correlation: float | None = Field(default=None, ge=0.0, lt=1.0)",
         "correlation: float | None = Field(default=None, ge=0.0, le=1.0)",
-        ("tests/scenarios/test_validation.py", "tests/scenarios/test_fuzz.py"),
+        (
+            "tests/scenarios/test_boundaries.py",
+            "tests/scenarios/test_validation.py",
+            "tests/scenarios/test_fuzz.py",
+        ),
         "correlation 1 accepted (division by sqrt(1 - rho) = 0)",
     ),
     _m(
@@ -457,7 +461,11 @@ CATALOGUE: tuple[Mutant, ...] = (
         "scenarios/schema.py",
         "if self.sd >= limit:",
         "if self.sd > limit:",
-        ("tests/scenarios/test_validation.py", "tests/scenarios/test_fuzz.py"),
+        (
+            "tests/scenarios/test_boundaries.py",
+            "tests/scenarios/test_validation.py",
+            "tests/scenarios/test_fuzz.py",
+        ),
         "an LGD sd at the Beta limit accepted (concentration 0)",
     ),
     _m(
@@ -494,11 +502,33 @@ def _copy_repo(dest: Path, from_head: bool) -> None:
             shutil.copy2(src, dest / name)
 
 
-def _run_tests(root: Path, tests: Sequence[str], timeout: float) -> tuple[str, str]:
-    """Run pytest in `root`; return (status, last lines of output)."""
+def _pytest(root: Path, tests: Sequence[str], extra: Sequence[str] = ()) -> tuple[list[str], dict]:
     present = [t for t in tests if (root / t).exists()]
     env = dict(os.environ, PYTHONPATH=str(root), PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg")
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *present]
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra, *present]
+    return cmd, env
+
+
+def baseline_failures(root: Path, tests: Sequence[str], timeout: float) -> list[str]:
+    """Node ids of the tests that fail *without* a mutant: deselected from every mutant run,
+    so that a mutant counts as killed only by a test that passes on the unmutated code."""
+    cmd, env = _pytest(root, sorted(set(tests)), ["-rf"])
+    done = subprocess.run(
+        cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    return [
+        line.split()[1]
+        for line in done.stdout.splitlines()
+        if line.startswith(("FAILED ", "ERROR ")) and "::" in line
+    ]
+
+
+def _run_tests(
+    root: Path, tests: Sequence[str], timeout: float, deselect: Sequence[str] = ()
+) -> tuple[str, str]:
+    """Run pytest in `root`; return (status, last lines of output)."""
+    extra = ["-x", *(f"--deselect={node}" for node in deselect)]
+    cmd, env = _pytest(root, tests, extra)
     proc = subprocess.Popen(
         cmd,
         cwd=root,
@@ -526,7 +556,7 @@ def _run_tests(root: Path, tests: Sequence[str], timeout: float) -> tuple[str, s
     return "error", tail  # 2: interrupted/collection error, 4: usage, 5: no tests
 
 
-def run_mutant(root: Path, mutant: Mutant, timeout: float) -> dict:
+def run_mutant(root: Path, mutant: Mutant, timeout: float, deselect: Sequence[str] = ()) -> dict:
     """Apply `mutant` in the private copy `root`, run its tests, restore the file."""
     path = root / mutant.file
     original = path.read_text(encoding="utf-8")
@@ -539,7 +569,7 @@ def run_mutant(root: Path, mutant: Mutant, timeout: float) -> dict:
     start = time.perf_counter()
     try:
         path.write_text(original.replace(mutant.old, mutant.new), encoding="utf-8")
-        result["status"], result["detail"] = _run_tests(root, mutant.tests, timeout)
+        result["status"], result["detail"] = _run_tests(root, mutant.tests, timeout, deselect)
     finally:
         path.write_text(original, encoding="utf-8")
     result["seconds"] = round(time.perf_counter() - start, 1)
@@ -566,6 +596,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per mutant")
     parser.add_argument("--from-head", action="store_true", help="mutate HEAD, not the tree")
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the unmutated run that finds (and deselects) already failing tests",
+    )
     args = parser.parse_args(argv)
     mutants = _select(args.only)
     if args.list:
@@ -577,11 +612,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="riskmodel-mutants-"))
     jobs = max(1, min(args.jobs, len(mutants)))
     results: list[dict] = []
+    deselect: list[str] = []
     start = time.perf_counter()
     try:
         roots = [tmp / f"copy{i}" for i in range(jobs)]
         for root in roots:
             _copy_repo(root, args.from_head)
+        if not args.no_baseline:
+            tests = [t for m in mutants for t in m.tests]
+            deselect = baseline_failures(roots[0], tests, args.timeout * 4)
+            print(f"baseline: {len(deselect)} test(s) fail without a mutant (deselected)")
+            for node in deselect:
+                print(f"  {node}")
         queue = list(enumerate(mutants))
 
         def worker(i: int) -> None:
@@ -590,7 +632,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     _, mutant = queue.pop(0)
                 except IndexError:
                     return
-                res = run_mutant(roots[i], mutant, args.timeout)
+                res = run_mutant(roots[i], mutant, args.timeout, deselect)
                 results.append(res)
                 print(f"{res['status']:9s} {res['seconds']:7.1f}s  {mutant.name}", flush=True)
 
@@ -618,7 +660,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"results": results, "counts": counts, "kill_rate": rate, "seconds": wall}, indent=1
+                {
+                    "results": results,
+                    "counts": counts,
+                    "kill_rate": rate,
+                    "seconds": wall,
+                    "baseline_failures": deselect,
+                },
+                indent=1,
             )
         )
     return 1 if counts["survived"] or counts["error"] else 0
