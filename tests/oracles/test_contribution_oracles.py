@@ -167,6 +167,8 @@ def test_synthetic_risk_measures_under_heavy_weights(synthetic):
     rm_ = rm.risk_measures(total, weights=w, levels=LEVELS)
     _, se, _, se_std = weighted_moments_se(total, w)
     assert abs(rm_.expected - 1.0) <= Z45 * se
+    # its standard error is the ratio estimator's (up to ddof: 1/(2N) relative)
+    assert rm_.stderr_expected == pytest.approx(se, rel=1e-3)
     assert abs(rm_.std - 1.0) <= Z45 * se_std
     for q in LEVELS:
         v = -math.log(1 - q)
