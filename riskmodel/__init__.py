@@ -3,10 +3,17 @@
 Bayesian models estimate stage-transition and default probabilities; a Monte Carlo engine
 simulates today's portfolio under scenario files; metrics, sensitivity analyses and plots
 turn the per-path results into report figures.
+
+Importing the package is light: the error classes load at once, everything else on first use
+(PEP 562), so ``riskmodel.cli`` starts fast and can catch Ctrl-C during start-up.
 """
 
-from riskmodel.api import run, simulate
-from riskmodel.data.portfolio import Portfolio
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
 from riskmodel.errors import (
     ArgumentError,
     ComparisonError,
@@ -29,24 +36,67 @@ from riskmodel.errors import (
     TailResolutionWarning,
     UnsafeFileError,
 )
-from riskmodel.metrics.actions import action_effects
-from riskmodel.metrics.alerts import evaluate_alerts
-from riskmodel.metrics.compare import ComparisonResult, compare_scenarios
-from riskmodel.metrics.contributions import risk_contributions
-from riskmodel.metrics.ecl import ecl_term_structure
-from riskmodel.metrics.result import SimulationResult
-from riskmodel.metrics.risk import RiskMeasures, risk_measures
-from riskmodel.models import (
-    DefaultModel,
-    ParameterDraws,
-    TransitionModel,
-    load_parameter_draws,
-)
-from riskmodel.scenarios.load import Scenario, load_scenario, scenario_from_dict
-from riskmodel.sensitivity import SensitivityResult, run_sensitivity
-from riskmodel.states import LIFECYCLE, StateSpace
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("riskmodel")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+_LAZY = {
+    "run": "riskmodel.api",
+    "simulate": "riskmodel.api",
+    "Portfolio": "riskmodel.data.portfolio",
+    "action_effects": "riskmodel.metrics.actions",
+    "evaluate_alerts": "riskmodel.metrics.alerts",
+    "ComparisonResult": "riskmodel.metrics.compare",
+    "compare_scenarios": "riskmodel.metrics.compare",
+    "risk_contributions": "riskmodel.metrics.contributions",
+    "ecl_term_structure": "riskmodel.metrics.ecl",
+    "SimulationResult": "riskmodel.metrics.result",
+    "RiskMeasures": "riskmodel.metrics.risk",
+    "risk_measures": "riskmodel.metrics.risk",
+    "DefaultModel": "riskmodel.models",
+    "ParameterDraws": "riskmodel.models",
+    "TransitionModel": "riskmodel.models",
+    "load_parameter_draws": "riskmodel.models",
+    "Scenario": "riskmodel.scenarios.load",
+    "load_scenario": "riskmodel.scenarios.load",
+    "scenario_from_dict": "riskmodel.scenarios.load",
+    "SensitivityResult": "riskmodel.sensitivity",
+    "run_sensitivity": "riskmodel.sensitivity",
+    "LIFECYCLE": "riskmodel.states",
+    "StateSpace": "riskmodel.states",
+}
+"""Public name -> the module that defines it, imported on first access."""
+
+if TYPE_CHECKING:  # static analysers see ordinary imports
+    from riskmodel.api import run, simulate
+    from riskmodel.data.portfolio import Portfolio
+    from riskmodel.metrics.actions import action_effects
+    from riskmodel.metrics.alerts import evaluate_alerts
+    from riskmodel.metrics.compare import ComparisonResult, compare_scenarios
+    from riskmodel.metrics.contributions import risk_contributions
+    from riskmodel.metrics.ecl import ecl_term_structure
+    from riskmodel.metrics.result import SimulationResult
+    from riskmodel.metrics.risk import RiskMeasures, risk_measures
+    from riskmodel.models import DefaultModel, ParameterDraws, TransitionModel, load_parameter_draws
+    from riskmodel.scenarios.load import Scenario, load_scenario, scenario_from_dict
+    from riskmodel.sensitivity import SensitivityResult, run_sensitivity
+    from riskmodel.states import LIFECYCLE, StateSpace
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'riskmodel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "LIFECYCLE",

@@ -492,11 +492,6 @@ runpy.run_module("riskmodel.cli", run_name="__main__", alter_sys=True)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`import riskmodel` imports xarray before riskmodel.cli.main can catch Ctrl-C; "
-    "passes once riskmodel/__init__.py imports lazily (PEP 562), then drop this marker",
-)
 def test_ctrl_c_while_importing_prints_one_line(tmp_path):
     script = tmp_path / "startup.py"
     script.write_text(_STARTUP)
