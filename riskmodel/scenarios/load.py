@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pydantic
 
+from riskmodel._validate import check_count, check_seed
 from riskmodel.data.files import excerpt, resolve_input_path
 from riskmodel.data.portfolio import Portfolio, PortfolioError
 from riskmodel.errors import ResourceLimitError, UnsafeFileError
@@ -141,7 +142,21 @@ class Scenario:
 
         Nested sections are given as dicts merged into the existing section, e.g.
         ``simulation={"batch": 1000}``. The result is validated again.
+
+        Raises
+        ------
+        ArgumentError
+            For a ``paths``, ``horizon`` or ``seed`` that is not a whole number in range
+            (``paths=1.5``, ``paths="100"``, ``paths=True``, ``seed=-1``): checked first, so
+            nothing is silently converted.
+        ScenarioError
+            For anything else the schema refuses; the message names the field.
         """
+        for name in ("paths", "horizon"):
+            if updates.get(name) is not None:
+                updates[name] = check_count(name, updates[name])  # NumPy ints become int
+        if updates.get("seed") is not None:
+            updates["seed"] = check_seed(updates["seed"])
         data = self.config.model_dump()
         for key, value in updates.items():
             if isinstance(value, Mapping) and isinstance(data.get(key), dict):

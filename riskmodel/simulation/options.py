@@ -76,6 +76,7 @@ def run_options(
     batch = check_count("batch", batch)
     workers = check_count("workers", workers)
     progress = check_flag("progress", progress)
+    check_flag("trust_scenario_scheduler", trust_scenario_scheduler)
     backend = resolve_backend(scenario, backend, scheduler)
     address = None
     if backend == "dask":

@@ -1,0 +1,121 @@
+"""Run size: the memory of a run is estimated up front and an impossible run is refused (issue 11).
+
+``simulate(paths=10**12)`` and ``--paths 1e9`` used to die with a MemoryError after allocating.
+Now the estimate (paths × periods × what is kept) is compared with a limit before anything is
+allocated, and the refusal says the estimate, the limit and the fix.
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+from scenario_builders import lifecycle_dict
+
+import riskmodel as rm
+from riskmodel.simulation import resources
+from riskmodel.simulation.resources import WORKING_ARRAYS, memory_limit, run_bytes
+
+
+@pytest.fixture
+def scenario():
+    return rm.scenario_from_dict(lifecycle_dict(horizon=6, paths=2048, seed=9))
+
+
+def _refused_quickly(call) -> rm.ResourceLimitError:
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(rm.ResourceLimitError) as info:
+            call()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - start < 2.0
+    assert peak < 50 * 2**20, f"allocated {peak / 2**20:.0f} MB before refusing"
+    return info.value
+
+
+@pytest.mark.parametrize("paths", [10**12, 10**9])
+def test_a_huge_run_is_refused_before_allocating(scenario, paths, monkeypatch):
+    monkeypatch.setenv("RISKMODEL_MEMORY_LIMIT", "16G")  # the same answer on every machine
+    error = _refused_quickly(lambda: rm.simulate(scenario, paths=paths, progress=False))
+    message = str(error)
+    assert f"{paths:,} paths" in message
+    assert "16.0 GB allowed" in message and "RISKMODEL_MEMORY_LIMIT" in message
+    need = run_bytes(paths, 6, len(scenario.segments), scenario.portfolio.n_cohorts, "paths")
+    assert resources.format_bytes(need) in message
+    assert "run at most" in message and "keep: totals" in message
+    assert isinstance(error, rm.InputError)
+
+
+def test_the_schema_maximum_from_a_file_is_refused_too(scenario, monkeypatch):
+    monkeypatch.setenv("RISKMODEL_MEMORY_LIMIT", "16G")
+    big = scenario.with_options(paths=1_000_000_000)  # `--paths 1e9`: allowed by the schema
+    _refused_quickly(lambda: rm.simulate(big, progress=False))
+
+
+def test_the_estimate_covers_what_a_run_keeps(scenario):
+    """The stored per-path arrays take what the formula says, less the working margin."""
+    res = rm.simulate(scenario, paths=3000, progress=False)
+    stored = sum(res.data[v].nbytes for v in res.data.data_vars if "path" in res.data[v].dims)
+    n_seg, n_coh = len(scenario.segments), scenario.portfolio.n_cohorts
+    estimate = run_bytes(3000, 6, n_seg, n_coh, "paths")
+    assert stored == estimate - 8 * 3000 * WORKING_ARRAYS
+
+
+def test_keep_totals_is_offered_and_fits(scenario):
+    n_seg, n_coh = len(scenario.segments), scenario.portfolio.n_cohorts
+    paths = 20_000
+    full = run_bytes(paths, 6, n_seg, n_coh, "paths")
+    totals = run_bytes(paths, 6, n_seg, n_coh, "totals")
+    limit = (full + totals) // 2  # too small for the paths, enough for the totals
+    assert totals < limit < full
+    with pytest.raises(rm.ResourceLimitError, match=r"simulation: \{keep: totals\}"):
+        rm.simulate(scenario, paths=paths, memory_limit=limit, progress=False)
+    lean = scenario.with_options(simulation={"keep": "totals"})
+    res = rm.simulate(lean, paths=paths, memory_limit=limit, progress=False)
+    assert res.paths == paths
+
+
+def test_the_fewer_paths_advice_fits(scenario):
+    limit = 10 * 2**20
+    with pytest.raises(rm.ResourceLimitError) as info:
+        rm.simulate(scenario, paths=10**6, memory_limit=limit, progress=False)
+    advised = int(str(info.value).split("run at most ")[1].split(" paths")[0].replace(",", ""))
+    res = rm.simulate(scenario, paths=advised, memory_limit=limit, progress=False)
+    assert res.paths == advised
+    with pytest.raises(rm.ResourceLimitError):
+        rm.simulate(scenario, paths=advised + 1, memory_limit=limit, progress=False)
+
+
+def test_a_comparison_counts_every_scenario(scenario):
+    other = scenario.with_options(name="other")
+    one = run_bytes(4096, 6, len(scenario.segments), scenario.portfolio.n_cohorts, "paths")
+    limit = one + one // 2  # one scenario fits, two do not
+    rm.simulate(scenario, paths=4096, memory_limit=limit, progress=False)
+    with pytest.raises(rm.ResourceLimitError, match="2 scenarios"):
+        rm.compare_scenarios([scenario, other], paths=4096, memory_limit=limit)
+
+
+def test_the_limit_follows_the_machine_and_the_environment(monkeypatch):
+    monkeypatch.delenv("RISKMODEL_MEMORY_LIMIT", raising=False)
+    physical = resources._physical_memory()
+    assert physical is not None and physical > 0
+    assert memory_limit() == int(physical * resources.MEMORY_FRACTION)
+    assert memory_limit(12345) == 12345
+    for text, expected in [("512M", 512 * 2**20), ("8G", 8 * 2**30), ("1.5GB", int(1.5 * 2**30))]:
+        monkeypatch.setenv("RISKMODEL_MEMORY_LIMIT", text)
+        assert memory_limit() == expected
+    monkeypatch.setenv("RISKMODEL_MEMORY_LIMIT", "lots")
+    with pytest.raises(rm.ArgumentError, match="RISKMODEL_MEMORY_LIMIT"):
+        memory_limit()
+
+
+def test_normal_runs_are_not_affected(scenario):
+    """The check changes no number: the same seed gives the same paths with or without a limit."""
+    a = rm.simulate(scenario, paths=2048, progress=False)
+    b = rm.simulate(scenario, paths=2048, memory_limit=2**40, progress=False)
+    np.testing.assert_array_equal(a.data["loss"], b.data["loss"])
