@@ -15,6 +15,7 @@ from riskmodel.metrics.contributions import (
 )
 from riskmodel.metrics.risk import (
     DEFAULT_LEVELS,
+    MIN_TAIL_PATHS,
     RiskMeasures,
     exceedance_probability,
     expected_value,
@@ -23,12 +24,17 @@ from riskmodel.metrics.risk import (
     risk_measures_da,
     weighted_quantile,
 )
+from riskmodel.metrics.value import ValueMeasures, value_measures
+from riskmodel.metrics.weighted_paths import WEIGHTING_NOTE
 
 __all__ = [
     "DEFAULT_LEVELS",
+    "MIN_TAIL_PATHS",
+    "WEIGHTING_NOTE",
     "ComparisonError",
     "ComparisonResult",
     "RiskMeasures",
+    "ValueMeasures",
     "alert_kpi",
     "alerts_to_dict",
     "check_weights",
@@ -42,5 +48,6 @@ __all__ = [
     "risk_contributions",
     "risk_measures",
     "risk_measures_da",
+    "value_measures",
     "weighted_quantile",
 ]
