@@ -214,3 +214,14 @@ def test_simulate_refuses_any_non_count(scenario, name, value):
 )
 def test_check_levels_accepts_levels_in_the_open_interval(levels):
     assert _validate.check_levels(levels) == tuple(levels)
+
+
+@pytest.mark.parametrize("bad", [None, 3, "", ["a.yaml"]])
+def test_load_scenario_refuses_what_is_not_a_file_name(bad):
+    with pytest.raises(rm.ArgumentError, match="scenario YAML file"):
+        rm.load_scenario(bad)
+
+
+def test_load_scenario_given_a_scenario_says_to_use_it(scenario):
+    with pytest.raises(rm.ArgumentError, match="already a loaded Scenario"):
+        rm.load_scenario(scenario)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,10 +13,10 @@ from typing import Any
 import numpy as np
 import pydantic
 
-from riskmodel._validate import check_count, check_seed
+from riskmodel._validate import check_count, check_flag, check_seed, describe
 from riskmodel.data.files import excerpt, resolve_input_path
 from riskmodel.data.portfolio import Portfolio, PortfolioError
-from riskmodel.errors import ResourceLimitError, UnsafeFileError
+from riskmodel.errors import ArgumentError, ResourceLimitError, UnsafeFileError
 from riskmodel.scenarios.errors import ScenarioError, format_validation_error, short_repr
 from riskmodel.scenarios.safe_yaml import read_yaml
 from riskmodel.scenarios.schema import ScenarioConfig
@@ -221,6 +222,16 @@ def load_scenario(
     >>> sc.horizon  # doctest: +SKIP
     24
     """
+    if isinstance(path, Scenario):
+        raise ArgumentError(
+            f"`path` is already a loaded Scenario ({path.name!r}); use it as it is, e.g. "
+            "rm.simulate(scenario)."
+        )
+    if not isinstance(path, str | os.PathLike) or not str(path):
+        raise ArgumentError(
+            f"`path` must be the name of a scenario YAML file (str or Path); got {describe(path)}."
+        )
+    check_flag("allow_outside_files", allow_outside_files)
     path = Path(path)
     data = read_yaml(path)
     return _build(
