@@ -11,11 +11,15 @@ has tests of its own.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from scipy import stats
 
 from riskmodel.errors import TailResolutionWarning
@@ -342,3 +346,26 @@ def test_contributions_do_not_depend_on_the_scale_of_the_weights(heavy):
     b = euler_contributions(comp, weights=3.3 * w, levels=LEVELS)
     for key in ("expected", "stderr_expected", "var", "es", "stderr_es", "total_es"):
         np.testing.assert_allclose(b[key], a[key], rtol=1e-9, err_msg=key)
+
+
+# --------------------------------------------------------------------------- properties
+@settings(max_examples=100, deadline=None)
+@given(
+    x=arrays(np.float64, st.integers(1, 80), elements=st.floats(0, 1e6, allow_subnormal=False)),
+    seed=st.integers(0, 2**32 - 1),
+    levels=st.lists(st.floats(0.5, 0.999), min_size=1, max_size=4, unique=True),
+)
+def test_value_measure_invariants(x, seed, levels):
+    w = np.random.default_rng(seed).lognormal(0.0, 1.5, x.size)
+    vm = value_measures(x, weights=w, levels=levels, min_tail_paths=0)
+    qs = sorted(levels)
+    scale = 1.0 + float(x.max())
+    for q in qs:
+        a = round(1 - q, 12)
+        assert vm.quantiles[a] in x
+        assert vm.es[q] >= vm.var[q] - 1e-9 * scale  # the tail mean is below the quantile
+        assert vm.tail_paths[q] >= 1.0
+    for lo, hi in itertools.pairwise(qs):
+        assert vm.var[hi] >= vm.var[lo]  # deeper levels: further below the mean
+    tol = 1e-9 * scale  # rounding only: the mean never leaves the range of the paths
+    assert x.min() - tol <= vm.expected_mc <= x.max() + tol
