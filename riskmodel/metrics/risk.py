@@ -19,9 +19,10 @@ Standard errors are those of ratio estimators (delta method; Owen 2013, §9.2): 
 
 A tail level rests on the paths at or beyond its VaR; :func:`risk_measures` reports their
 effective number (``tail_paths``, the Kish size of their weights; ≈ ``N (1 − q)`` for plain
-Monte Carlo)
-and warns (`riskmodel.errors.TailResolutionWarning`) when it is below `MIN_TAIL_PATHS`.
-The definitions are documented in :func:`risk_measures`.
+Monte Carlo) and warns (`riskmodel.errors.TailResolutionWarning`) when it is below
+`MIN_TAIL_PATHS`: plain Monte Carlo at 99.9% with 8,192 paths rests on 9 paths, and its ES is
+biased low. The numpy core lives in `riskmodel.metrics.weighted`; the definitions are
+documented in :func:`risk_measures`.
 
 References
 ----------
