@@ -69,9 +69,7 @@ def main() -> None:
             dashboard_address="127.0.0.1:0",
         )
     )
-    sc_addr = sc.with_options(
-        simulation={"backend": "dask", "scheduler": cluster.scheduler_address}
-    )
+    address = cluster.scheduler_address  # from the caller: scenario files never name one
     sc_auto = sc.with_options(simulation={"backend": "dask", "scheduler": None})
     # interleave the methods so that load from other processes hits them alike
     times: dict[str, list[float]] = {"local": [], "address": [], "engine": []}
@@ -80,7 +78,7 @@ def main() -> None:
         for _ in range(args.repeats):
             for key, fn in (
                 ("local", lambda: rm.simulate(sc, backend="local", **run)),
-                ("address", lambda: rm.simulate(sc_addr, **run)),
+                ("address", lambda: rm.simulate(sc, scheduler=address, **run)),
             ):
                 t, results[key] = timed(fn)
                 times[key].append(t)

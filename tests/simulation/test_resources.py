@@ -119,3 +119,19 @@ def test_normal_runs_are_not_affected(scenario):
     a = rm.simulate(scenario, paths=2048, progress=False)
     b = rm.simulate(scenario, paths=2048, memory_limit=2**40, progress=False)
     np.testing.assert_array_equal(a.data["loss"], b.data["loss"])
+
+
+def test_the_command_line_refuses_a_huge_run_with_exit_2(
+    write_scenario, tmp_path, monkeypatch, capsys
+):
+    from riskmodel.cli import main
+
+    monkeypatch.setenv("RISKMODEL_MEMORY_LIMIT", "16G")
+    path = write_scenario(lifecycle_dict(horizon=6, paths=2048, seed=9), "big.yaml")
+    out = tmp_path / "out"
+    start = time.perf_counter()
+    code = main(["run", str(path), "--paths", "1000000000", "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and time.perf_counter() - start < 30.0  # generous: shared CI cores
+    assert "1,000,000,000 paths" in err and "run at most" in err and "Traceback" not in err
+    assert not out.exists()
