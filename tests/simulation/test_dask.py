@@ -109,3 +109,14 @@ def test_without_address_a_local_cluster_is_started_and_closed(scenario):
     local = rm.simulate(tiny, backend="local", progress=False)
     for v in PER_PATH:
         np.testing.assert_array_equal(res.data[v], local.data[v], err_msg=v)
+
+
+def test_a_comparison_runs_on_the_callers_scheduler(scenario, scheduler_address):
+    other = scenario.with_options(name="other", systematic={"shift": -1.0})
+    kw = {"paths": 2048, "seed": 4}
+    on_dask = rm.compare_scenarios([scenario, other], scheduler=scheduler_address, **kw)
+    local = rm.compare_scenarios([scenario, other], **kw)
+    for name in ("lifecycle", "other"):
+        np.testing.assert_array_equal(
+            on_dask.results[name].data["loss"], local.results[name].data["loss"]
+        )
