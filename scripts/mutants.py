@@ -43,6 +43,7 @@ O_SUMMARY = "tests/oracles/test_summary_oracles.py"
 O_CONTRIB = "tests/oracles/test_contribution_oracles.py"
 O_SENS = "tests/oracles/test_sensitivity_oracles.py"
 O_COVER = "tests/oracles/test_coverage.py"
+O_DYN = "tests/oracles/test_dynamics_oracles.py"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ RISK_T = ("tests/metrics/test_risk.py", O_CONTRIB, O_SUMMARY, O_COVER)
 CONTRIB_T = ("tests/metrics/test_contributions.py", O_CONTRIB, O_SUMMARY)
 ENGINE_T = (
     "tests/simulation/test_engine.py",
+    O_DYN,
     "tests/simulation/test_importance.py",
     O_SUMMARY,
     O_CONTRIB,
@@ -87,9 +89,10 @@ CATALOGUE: tuple[Mutant, ...] = (
         "risk-es-denominator",
         "metrics/risk.py",
         'res["es"][qi] = v + float(excess.sum()) / (n * (1.0 - qi))',
-        'res["es"][qi] = v + float(excess.sum()) / (float(w.sum()) * (1.0 - qi))',
+        'res["es"][qi] = v + float(excess.sum()) / (n * qi)',
         RISK_T,
-        "ES tail mean divided by the weight sum instead of N(1 - q)",
+        "ES excess divided by N q instead of N(1 - q) (dividing by the weight sum instead of N "
+        "is equivalent since the weights are self-normalised)",
     ),
     _m(
         "risk-es-excess-unweighted",
@@ -242,7 +245,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "metrics/result.py",
         'return xr.dot(self.data[variable], w, dim="path") / float(w.sum())',
         'return self.data[variable].mean("path")',
-        ("tests/simulation/test_engine.py", O_SUMMARY),
+        (O_DYN, "tests/simulation/test_engine.py", O_SUMMARY),
         "Monte Carlo term structure ignores the weights",
     ),
     _m(
@@ -250,7 +253,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "metrics/result.py",
         "root = np.sqrt(len(per))",
         "root = np.sqrt(len(per) - 1)",
-        ("tests/simulation/test_qmc.py", O_COVER),
+        (O_DYN, "tests/simulation/test_qmc.py"),
         "QMC standard error divides by sqrt(R - 1) replicates",
     ),
     # ---------------------------------------------------------------- metrics/ecl.py
@@ -365,7 +368,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "simulation/engine.py",
         "min(sampling.qmc_replicates, len(plan.blocks)) if sampling.qmc_replicates else 0",
         "sampling.qmc_replicates if sampling.qmc_replicates else 0",
-        ("tests/simulation/test_qmc.py", O_COVER),
+        (O_DYN, "tests/simulation/test_qmc.py"),
         "a short run records more QMC scramblings than it used",
     ),
     _m(
@@ -373,7 +376,7 @@ CATALOGUE: tuple[Mutant, ...] = (
         "simulation/qmc.py",
         "r = block % replicates",
         "r = 0",
-        ("tests/simulation/test_qmc.py", O_COVER),
+        (O_DYN, "tests/simulation/test_qmc.py"),
         "every block in the same scrambling: replicates are not independent",
     ),
     # ---------------------------------------------------------------- simulation/importance.py
