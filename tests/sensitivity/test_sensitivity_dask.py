@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import warnings
 
+import distributed  # required dependency (dask[distributed]): never skipped
 import pytest
 
 from riskmodel.sensitivity import SensitivityWarning, sobol, tornado
-
-distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")

@@ -7,14 +7,13 @@ A scenario file's own ``simulation.scheduler`` is used only when the caller trus
 
 from __future__ import annotations
 
+import distributed  # required dependency (dask[distributed]): never skipped
 import numpy as np
 import psutil
 import pytest
 from scenario_builders import lifecycle_dict
 
 import riskmodel as rm
-
-distributed = pytest.importorskip("distributed")
 
 PER_PATH = ("loss", "defaults", "churn", "margin", "loss_by_segment", "weight", "draw")
 
