@@ -102,6 +102,23 @@ def test_es_errors_cover_the_conditional_tail_mean(replicates, q):
     assert LOW <= hits <= HIGH, (q, hits, LOW, HIGH)
 
 
+@pytest.mark.parametrize("q", LEVELS)
+def test_value_var_es_errors_cover_the_closed_forms(replicates, q):
+    """value = A (1 − p(Z)): VaR A (Vasicek_q − p), ES A (tail mean − p), from the exact mean."""
+    key, a = f"{q:g}", K["value_scale"]
+    truths = {
+        "var": a * (float(vasicek_quantile(q, K["p"], K["rho"])) - K["p"]),
+        "es": a * (float(tail_mean(q, K["p"], K["rho"])) - K["p"]),
+    }
+    for name, truth in truths.items():
+        hits = _covered(
+            [s["value"][name][key] for s in replicates],
+            [s["value"]["stderr"][name][key] for s in replicates],
+            truth,
+        )
+        assert LOW <= hits <= HIGH, (name, q, hits, LOW, HIGH)
+
+
 def test_replicate_spread_matches_the_reported_errors(replicates):
     """The replicates' standard deviation of each estimate is the error a run reports: the
     ratio of the spread to the root-mean-square reported error is 1 within the sampling error
