@@ -82,6 +82,37 @@ def _count(minimum: int):
     return parse
 
 
+def _add_input_options(parser: argparse.ArgumentParser, *, network: bool = True) -> None:
+    """Options shared by the commands that read scenario files (and may run on Dask)."""
+    parser.add_argument(
+        "--allow-outside-files",
+        action="store_true",
+        help="let scenario files read portfolio/posterior files outside their own folder and "
+        "the current folder (default: refused, so a scenario from elsewhere cannot read "
+        "arbitrary files)",
+    )
+    if not network:
+        return
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler to run on (e.g. tcp://host:8786); a scenario file's own "
+        "`simulation.scheduler` is never contacted unless you pass it here",
+    )
+    parser.add_argument(
+        "--scheduler-from-scenario",
+        action="store_true",
+        help="trust the scenario file's `simulation.scheduler` address and connect to it",
+    )
+
+
+def _network(args: argparse.Namespace) -> dict:
+    return {
+        "scheduler": args.scheduler,
+        "trust_scenario_scheduler": args.scheduler_from_scenario,
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``riskmodel`` (subcommands ``run``, ``compare``, ``validate``)."""
     from riskmodel import __version__
@@ -119,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-progress", action="store_true", help="no progress bar (default: only on a terminal)"
     )
+    _add_input_options(run)
     run.set_defaults(handler=_run)
 
     compare = sub.add_parser(
@@ -144,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--no-progress", action="store_true", help="no progress bar (default: only on a terminal)"
     )
+    _add_input_options(compare)
     compare.set_defaults(handler=_compare)
 
     fit = sub.add_parser(
@@ -151,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="fit transition (and correlation) models from a panel CSV to a posterior file",
         description="Fit the Bayesian transition model configured in MODEL.yaml to a panel CSV "
         "(customer_id, period, state [, segment]) and write the posterior draws to OUT (netCDF), "
-        "with OUT.summary.csv (posterior means and 94%% intervals) and OUT.diagnostics.json "
+        "with OUT.summary.csv (posterior means and 94% intervals) and OUT.diagnostics.json "
         "beside it. Use the file in a scenario with `parameters: {posterior: OUT}`.",
     )
     fit.add_argument("panel", metavar="PANEL.csv", help="panel CSV")
@@ -164,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--draws", type=_count(10), metavar="N", help="override draws per chain")
     fit.add_argument("--seed", type=_count(0), metavar="S", help="override the seed")
+    fit.add_argument(
+        "--allow-outside-files",
+        action="store_true",
+        help="let the model config name a macro file outside its own folder and the current "
+        "folder (default: refused)",
+    )
     fit.set_defaults(handler=_fit)
 
     sens = sub.add_parser(
@@ -182,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("--paths", type=_count(1), metavar="N", help="paths per tornado run")
     sens.add_argument("--seed", type=_count(0), metavar="S", help="override the seed")
     sens.add_argument("--n", type=_count(1), metavar="N", help="Sobol base sample (power of 2)")
+    _add_input_options(sens)
     sens.set_defaults(handler=_sensitivity)
 
     validate = sub.add_parser(
@@ -191,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         "each valid file and a message for each invalid one (exit 2 if any is invalid).",
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files")
+    _add_input_options(validate, network=False)
     validate.set_defaults(handler=_validate)
     return parser
 
@@ -202,7 +243,7 @@ def _run(args: argparse.Namespace) -> int:
     from riskmodel.report.files import scenario_files
 
     try:  # everything here comes from the user: any ValueError is bad input
-        scenario = rm.load_scenario(args.scenario)
+        scenario = rm.load_scenario(args.scenario, allow_outside_files=args.allow_outside_files)
         scenario = _with_overrides(scenario, args)
         out_dir = args.out if args.out is not None else Path("reports") / scenario.name
         check_output_dir(out_dir, inputs=scenario_files(scenario))  # before the (long) run
@@ -211,7 +252,9 @@ def _run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     try:
-        result = rm.simulate(scenario, progress=False if args.no_progress else None)
+        result = rm.simulate(
+            scenario, progress=False if args.no_progress else None, **_network(args)
+        )
         seconds = round(time.perf_counter() - start, 3)
         written = write_run_report(result, scenario, out_dir, extra={"run_seconds": seconds})
     except (rm.ScenarioError, rm.PortfolioError, OutputDirError) as exc:
@@ -221,8 +264,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    import pandas as pd
-
+    from riskmodel.data.files import read_csv, resolve_input_path
+    from riskmodel.data.panel import read_panel_csv
+    from riskmodel.errors import MacroError, PanelError
     from riskmodel.fitting import check_fit_output, fit_panel, load_fit_config, write_fit
 
     inputs = [args.panel, args.config]
@@ -231,20 +275,25 @@ def _fit(args: argparse.Namespace) -> int:
         config = load_fit_config(args.config)
         updates = {k: v for k, v in (("draws", args.draws), ("seed", args.seed)) if v is not None}
         config = config.model_copy(update=updates)
-        panel_path = Path(args.panel)
-        if not panel_path.is_file():
-            raise ValueError(f"{panel_path}: panel file not found; check the path.")
-        panel = pd.read_csv(panel_path)
+        panel = read_panel_csv(args.panel)
         macro = None
         if config.macro is not None:
-            macro_path = Path(args.config).parent / config.macro
+            macro_path = resolve_input_path(
+                config.macro,
+                base_dir=Path(args.config).parent,
+                file=args.config,
+                field="macro",
+                allow_outside=args.allow_outside_files,
+                what="macro CSV",
+            )
             inputs.append(macro_path)
             check_fit_output(args.out, inputs=inputs)
-            if not macro_path.is_file():
-                raise ValueError(f"{args.config}: macro: file {str(macro_path)!r} not found.")
-            macro = pd.read_csv(macro_path)
-        outcome = fit_panel(panel, config, macro=macro)
-    except (ValueError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            macro = read_csv(macro_path, what="macro CSV", error=MacroError)
+        try:
+            outcome = fit_panel(panel, config, macro=macro)
+        except PanelError as exc:
+            raise PanelError(f"{args.panel}: {exc}") from None
+    except (ValueError, OSError) as exc:
         raise _BadInput(f"{exc}") from None
     written = write_fit(outcome, args.out, inputs=inputs)
     print(f"fit: posterior written to {_display(written[0])} ({outcome.draws.n_draws} draws)")
@@ -258,7 +307,10 @@ def _compare(args: argparse.Namespace) -> int:
     from riskmodel.report.files import scenario_files
 
     try:  # everything here comes from the user: any ValueError is bad input
-        scenarios = [rm.load_scenario(f) for f in args.scenarios]
+        scenarios = [
+            rm.load_scenario(f, allow_outside_files=args.allow_outside_files)
+            for f in args.scenarios
+        ]
         if args.paths is not None:  # validate against the schema's limits
             scenarios = [_with_overrides(sc, args, only=("paths",)) for sc in scenarios]
         out_dir = args.out if args.out is not None else Path("reports") / "compare"
@@ -273,6 +325,7 @@ def _compare(args: argparse.Namespace) -> int:
             paths=args.paths,
             seed=args.seed,
             progress=False if args.no_progress else None,
+            **_network(args),
         )
         seconds = round(time.perf_counter() - start, 3)
         written = write_comparison_report(
@@ -320,6 +373,8 @@ def _sensitivity(args: argparse.Namespace) -> int:
             paths=args.paths,
             seed=args.seed,
             n=args.n,
+            allow_outside_files=args.allow_outside_files,
+            **_network(args),
         )
     except (rm.ScenarioError, rm.PortfolioError, OutputDirError) as exc:
         raise _BadInput(str(exc)) from None
@@ -335,7 +390,7 @@ def _validate(args: argparse.Namespace) -> int:
     bad = 0
     for file in args.files:
         try:
-            scenario = rm.load_scenario(file)
+            scenario = rm.load_scenario(file, allow_outside_files=args.allow_outside_files)
             if scenario.config.sensitivity is not None:
                 cfg = load_sensitivity_config(
                     {"sensitivity": scenario.config.sensitivity}, file=file
@@ -346,6 +401,13 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"riskmodel: invalid: {_paragraph(exc)}", file=sys.stderr)
         else:
             print(f"ok: {file}")
+            sim = scenario.config.simulation
+            if sim.scheduler and sim.backend == "dask":
+                print(
+                    f"note: {file}: simulation.scheduler {sim.scheduler!r} is not contacted "
+                    "unless you pass --scheduler (or --scheduler-from-scenario) to run/compare",
+                    file=sys.stderr,
+                )
     return EXIT_BAD_INPUT if bad else EXIT_OK
 
 

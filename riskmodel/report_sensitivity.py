@@ -214,6 +214,7 @@ def run_sensitivity_cli(
     n: int | None = None,
     scheduler: str | None = None,
     trust_scenario_scheduler: bool = False,
+    allow_outside_files: bool = False,
 ) -> Path:
     """Load a scenario (and a sensitivity config), run the analyses, write the folder.
 
@@ -231,6 +232,8 @@ def run_sensitivity_cli(
     scheduler, trust_scenario_scheduler : optional
         Where the simulations run (``--scheduler``, ``--scheduler-from-scenario``); see
         `riskmodel.sensitivity.run_sensitivity`.
+    allow_outside_files : bool, default False
+        Passed to `riskmodel.load_scenario` (``--allow-outside-files``).
 
     Returns
     -------
@@ -244,7 +247,7 @@ def run_sensitivity_cli(
     OutputDirError
         Unusable output folder (CLI: exit code 2).
     """
-    scenario = load_scenario(scenario_path)
+    scenario = load_scenario(scenario_path, allow_outside_files=allow_outside_files)
     out = out_dir if out_dir is not None else Path("reports") / f"{scenario.name}-sensitivity"
     inputs = [*scenario_files(scenario), *([] if config is None else [config])]
     check_sensitivity_dir(out, inputs=inputs)  # fail before the (long) analysis
