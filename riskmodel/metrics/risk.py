@@ -367,10 +367,9 @@ def risk_measures(
       ``s(q) = 1/f(VaR_q)`` estimated by the Siddiqui–Bofinger quotient
       ``(Q(q + h) − Q(q − h)) / (2h)`` on the weighted quantile function ``Q`` and the
       Hall & Sheather (1988) bandwidth
-      ``h = N^(−1/3) z_0.975^(2/3) [1.5 φ(Φ⁻¹(q))² / (2 Φ⁻¹(q)² + 1)]^(1/3)``.
-      If ``q + h ≥ 1`` the one-sided quotient ``(Q(q) − Q(q − h)) / h`` is used (with
-      ``q − h`` floored at ``q/2``); if ``q − h ≤ 0``, ``(Q(q + h) − Q(q)) / h``. For plain
-      Monte Carlo this is the classic ``sqrt(q(1 − q)/N) / f(VaR_q)``.
+      ``h = N^(−1/3) z_0.975^(2/3) [1.5 φ(Φ⁻¹(q))² / (2 Φ⁻¹(q)² + 1)]^(1/3)``, capped at
+      ``min(q, 1 − q)/3`` to stay within the tail's scale (`riskmodel.metrics.weighted.sparsity`).
+      For plain Monte Carlo this is the classic ``sqrt(q(1 − q)/N) / f(VaR_q)``.
     - ``ess = (Σ w)² / Σ w²`` (Kish); ``tail_paths[q]`` the same over the paths with
       ``L_i ≥ VaR_q`` (``N(1 − q) + 1`` paths for plain Monte Carlo without ties).
 

