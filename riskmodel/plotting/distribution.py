@@ -222,6 +222,7 @@ def plot_loss_distribution(
             inset = ax.inset_axes((0.6, 0.14, 0.38, 0.36))
             inset.set_gid("tail-inset")
             tail_edges = edges[edges >= start - width]
+            resolved = np.zeros(0, dtype=bool)
             if tail_edges.size >= 2:
                 mass, resolved = _resolved_bins(values, result.weights, tail_edges)
                 inset.bar(
@@ -234,10 +235,23 @@ def plot_loss_distribution(
                     linewidth=0.3,
                 )
             _mark_measures(inset, measures, fmt, labels=False)
-            inset.set_yscale("log")
-            from matplotlib.ticker import NullFormatter
+            if resolved.any():
+                inset.set_yscale("log")
+                from matplotlib.ticker import NullFormatter
 
-            inset.yaxis.set_minor_formatter(NullFormatter())
+                inset.yaxis.set_minor_formatter(NullFormatter())
+            else:  # nothing to draw on a log scale: say why the inset is empty
+                inset.text(
+                    0.5,
+                    0.5,
+                    f"no bin with {MIN_BIN_PATHS:g}+ effective paths:\nthe tail is not resolved",
+                    transform=inset.transAxes,
+                    ha="center",
+                    va="center",
+                    fontsize="x-small",
+                    gid="tail-unresolved",
+                )
+                inset.set_yticks([])
             inset.set_xlim(start - width, edges[-1])
             inset.set_title("tail (log scale)", fontsize="small", fontweight="normal")
             inset.tick_params(labelsize="x-small")

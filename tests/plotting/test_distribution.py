@@ -193,3 +193,18 @@ def test_importing_plotting_does_not_import_matplotlib():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo
     )
     assert out.stdout.strip() == "False"
+
+
+def test_unresolved_tail_gives_an_explained_empty_inset(result):
+    from riskmodel.plotting.figures import render_png
+
+    few = SimulationResult(result.data.isel(path=slice(0, 3)))  # 3 paths: no bin has 4
+    measures = risk_measures(few.total().values, weights=few.weights, min_tail_paths=0)
+
+    def draw(ax):
+        ax = plot_loss_distribution(few, ax=ax, measures=measures, tail_inset=True)
+        (inset,) = [c for c in ax.child_axes if c.get_gid() == "tail-inset"]
+        assert len(inset.patches) == 0 and inset.get_yscale() == "linear"
+        assert [t.get_gid() for t in inset.texts] == ["tail-unresolved"]
+
+    assert render_png(draw).startswith(b"\x89PNG")  # draws without a log-scale error
