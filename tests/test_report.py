@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -165,8 +166,8 @@ def test_headline_table_shows_measures_with_standard_errors(page, run):
     _, result = run
     risk = result.risk()
     loss = result.summary()["loss"]  # EL exact, and its self-normalised MC cross-check ± s.e.
-    assert f"{loss['expected']:,.0f} <span class=\"se\">exact</span>" in page
-    assert f"{loss['expected_mc']:,.0f} <span class=\"se\">± {loss['stderr_mc']:,.0f}" in page
+    assert f'{loss["expected"]:,.0f} <span class="se">exact</span>' in page
+    assert f'{loss["expected_mc"]:,.0f} <span class="se">± {loss["stderr_mc"]:,.0f}' in page
     for q in result.levels:
         assert f"{risk.var[q]:,.0f}" in page and f"{risk.es[q]:,.0f}" in page
     for label in ("ECL, lifetime", "ECL, first 12 periods", "Expected defaults", "Expected churn"):
@@ -176,6 +177,7 @@ def test_headline_table_shows_measures_with_standard_errors(page, run):
     assert "Effective sample size" in page and "1.25 s" in page
 
 
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")  # one path
 def test_single_path_run_writes_valid_json(run, tmp_path):
     scenario, _ = run
     result = rm.simulate(scenario, paths=1, progress=False)  # standard errors are NaN
@@ -190,6 +192,7 @@ def test_single_path_run_writes_valid_json(run, tmp_path):
     assert _check((out / "report.html").read_text()).problems == []
 
 
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")  # 300 paths
 def test_report_from_a_scenario_file_lists_inputs_with_hashes(tmp_path):
     scenario = rm.load_scenario(Path(rm.__file__).resolve().parents[1] / "scenarios/baseline.yaml")
     result = rm.simulate(scenario, paths=300, progress=False)
@@ -258,7 +261,9 @@ def rich(tmp_path_factory):
     cfg["simulation"] = {"batch": 1024, "importance_sampling": True}
     scenario = rm.scenario_from_dict(cfg)
     result = rm.simulate(scenario, paths=500, seed=4, progress=False)
-    out = write_run_report(result, scenario, tmp_path_factory.mktemp("rich") / "run")
+    with warnings.catch_warnings():  # 500 paths: thin tails, reported; the sections are the point
+        warnings.simplefilter("ignore", rm.TailResolutionWarning)
+        out = write_run_report(result, scenario, tmp_path_factory.mktemp("rich") / "run")
     return scenario, result, out
 
 
@@ -286,6 +291,7 @@ def test_every_figure_is_written_and_embedded(rich):
         assert not ref.startswith(("http://", "https://", "//")), ref
 
 
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")  # 500 paths
 def test_sections_show_stresses_actions_alerts_and_diagnostics(rich):
     _, result, out = rich
     page = (out / "report.html").read_text(encoding="utf-8")
@@ -340,6 +346,7 @@ def test_report_md_has_headline_table_and_relative_figure_links(rich):
     assert "http" not in md and "<" not in md
 
 
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")  # small runs
 def test_comparison_report_embeds_both_figures(tmp_path):
     from riskmodel.report import COMPARISON_SECTIONS, write_comparison_report
 

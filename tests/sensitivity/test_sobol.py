@@ -109,6 +109,7 @@ def test_constant_metric_has_undefined_indices(scenario, tmp_path):
     assert res.data.attrs["sobol_paths"] == 0  # exact metrics: nothing simulated
 
 
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")  # 128 paths
 def test_simulated_metrics_use_common_random_numbers(scenario):
     factors = {"lgd.mean": (0.3, 0.5), "systematic.shift": (-0.5, 0.5)}
     with warnings.catch_warnings():

@@ -98,6 +98,7 @@ def test_es_is_driven_by_correlation_and_expected_loss_is_not_moved_by_it():
     # independent runs are already much tighter, and the VaR ratio measured ~0.34
     [(False, 0.3), (True, 0.5)],
 )
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")  # 4,096 paths
 def test_common_random_numbers_shrink_the_swing_stderr(big_book, importance_sampling, max_ratio):
     # Common random numbers share the factor innovations exactly; the binomial count draws
     # consume a variable number of uniforms, so the idiosyncratic noise is only partly shared.
@@ -119,6 +120,7 @@ def test_common_random_numbers_shrink_the_swing_stderr(big_book, importance_samp
         assert 0 < se_crn < max_ratio * se_indep, (metric, se_crn, se_indep)
 
 
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")  # 1,500 paths
 def test_runs_match_the_engine_and_are_reproducible(scenario):
     kw = {"paths": 1500, "seed": 9}
     factors = {"systematic.shift": (-0.5, 0.5)}
