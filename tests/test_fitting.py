@@ -148,6 +148,7 @@ def _covariate_draws(n_draws: int = 3):
     )
 
 
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")  # 200 paths
 def test_macro_paths_drive_a_covariate_posterior(tmp_path):
     post = tmp_path / "cov.nc"
     _covariate_draws().to_netcdf(post)
