@@ -437,6 +437,29 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
     return EXIT_INTERRUPTED
 
 
+_SHOWN: set[str] = set()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """riskmodel's own warnings as one readable line; others in Python's usual format."""
+    from riskmodel.errors import RiskmodelWarning
+
+    stream = sys.stderr if file is None else file
+    if issubclass(category, RiskmodelWarning):
+        text = _paragraph(message)
+        if text not in _SHOWN:  # the same figure is read by summary, report and figures
+            _SHOWN.add(text)
+            stream.write(f"riskmodel: warning: {text}\n")
+    else:
+        stream.write(_PYTHON_SHOWWARNING_FORMAT(message, category, filename, lineno, line))
+
+
+def _PYTHON_SHOWWARNING_FORMAT(message, category, filename, lineno, line):
+    import warnings
+
+    return warnings.formatwarning(message, category, filename, lineno, line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``riskmodel`` command line and return its exit code.
 
@@ -458,13 +481,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ok: scenarios/baseline.yaml
     0
     """
+    import warnings
+
     undo = lambda: None  # noqa: E731
+    shown = warnings.showwarning
     try:
         undo = _catch_sigterm()
+        warnings.showwarning = _show_warning
+        _SHOWN.clear()
         return _main(argv)
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM anywhere: parsing, imports, the run
         return _interrupted(exc)
     finally:
+        warnings.showwarning = shown
         undo()
 
 

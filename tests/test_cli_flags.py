@@ -149,3 +149,21 @@ def test_help_renders_for_every_command(capsys):
         assert main([command, "--help"]) == 0
         text = capsys.readouterr().out
         assert "%%" not in text and "usage: riskmodel" in text
+
+
+def test_riskmodel_warnings_print_once_as_one_line(tiny_yaml, tmp_path, capsys):
+    """A thin 99.9% tail warns once per quantity, as `riskmodel: warning: ...`, no source line."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # the CLI shows warnings; pytest's config would raise
+        code = main(
+            ["run", str(tiny_yaml), "--out", str(tmp_path / "o"), "--no-progress", "--paths", "60"]
+        )
+    err = capsys.readouterr().err
+    assert code == 0
+    lines = [line for line in err.splitlines() if line]
+    assert lines, "60 paths cannot resolve the tail: a warning is expected"
+    assert all(line.startswith("riskmodel: warning: ") for line in lines), err
+    assert len(lines) == len(set(lines))
+    assert "warnings.warn" not in err and ".py:" not in err

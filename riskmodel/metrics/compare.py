@@ -189,7 +189,12 @@ _EXTRA = ("defaults", "churn", "value")
 
 
 def _row(result: SimulationResult, levels: list[float]) -> dict[str, Any]:
-    loss = risk_measures(result.total("loss").to_numpy(), weights=result.weights, levels=levels)
+    loss = risk_measures(
+        result.total("loss").to_numpy(),
+        weights=result.weights,
+        levels=levels,
+        name=f"loss ({result.scenario})",
+    )
     ecl = result.ecl()
     # exact expectations with the self-normalised MC cross-check, the same as summary.json
     block = expectation(result, "loss")
