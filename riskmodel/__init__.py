@@ -56,6 +56,7 @@ _LAZY = {
     "RiskMeasures": "riskmodel.metrics.risk",
     "risk_measures": "riskmodel.metrics.risk",
     "DefaultModel": "riskmodel.models",
+    "IntensityModel": "riskmodel.models",
     "ParameterDraws": "riskmodel.models",
     "TransitionModel": "riskmodel.models",
     "load_parameter_draws": "riskmodel.models",
@@ -79,7 +80,13 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
     from riskmodel.metrics.ecl import ecl_term_structure
     from riskmodel.metrics.result import SimulationResult
     from riskmodel.metrics.risk import RiskMeasures, risk_measures
-    from riskmodel.models import DefaultModel, ParameterDraws, TransitionModel, load_parameter_draws
+    from riskmodel.models import (
+        DefaultModel,
+        IntensityModel,
+        ParameterDraws,
+        TransitionModel,
+        load_parameter_draws,
+    )
     from riskmodel.scenarios.load import Scenario, load_scenario, scenario_from_dict
     from riskmodel.sensitivity import SensitivityResult, run_sensitivity
     from riskmodel.states import LIFECYCLE, StateSpace
@@ -108,6 +115,7 @@ __all__ = [
     "DefaultModel",
     "GapsSkippedWarning",
     "InputError",
+    "IntensityModel",
     "MacroError",
     "ModelFileError",
     "NotFittedError",

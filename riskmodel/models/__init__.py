@@ -7,12 +7,14 @@ draws with `load_parameter_draws`) does not import PyMC.
 from riskmodel.models._common import ConvergenceWarning, ModelFileError, NotFittedError
 from riskmodel.models.default import DefaultDataError, DefaultModel
 from riskmodel.models.draws import ParameterDraws, load_parameter_draws
+from riskmodel.models.intensity import IntensityModel
 from riskmodel.models.transition import TransitionModel
 
 __all__ = [
     "ConvergenceWarning",
     "DefaultDataError",
     "DefaultModel",
+    "IntensityModel",
     "ModelFileError",
     "NotFittedError",
     "ParameterDraws",

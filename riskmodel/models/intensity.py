@@ -1,0 +1,470 @@
+"""IntensityModel: continuous-time multi-state models from panels observed at arbitrary times.
+
+The model is a time-homogeneous Markov process with generator ``Q`` per segment; only the
+``allowed`` transitions have (positive) intensities. ``P(period) = expm(Q · period)`` gives the
+transition matrix of any period length, so a model fitted on review dates measured in years feeds
+an engine that runs monthly (``period=1/12``) or quarterly (``period=0.25``).
+
+The likelihood (panel, censored and exact-time observations) is in
+`riskmodel.models.intensity_likelihood`; maximum likelihood in `riskmodel.models.intensity_mle`.
+PyMC and ArviZ are imported only inside ``summary``/``save``/``load``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.linalg as sl
+import scipy.stats as st
+import xarray as xr
+
+from riskmodel.errors import ArgumentError
+from riskmodel.models import _common as C
+from riskmodel.models.draws import check_netcdf_size, netcdf_engine
+from riskmodel.models.intensity_likelihood import prepare_panel
+from riskmodel.states import StateSpace
+
+__all__ = ["IntensityModel"]
+
+KIND = "IntensityModel"
+POOLINGS = ("none", "complete", "partial")
+METHODS = ("mle",)
+
+
+class IntensityModel:
+    """Multi-state intensity (continuous-time Markov) model per segment.
+
+    Parameters
+    ----------
+    states : StateSpace
+        Absorbing states have no outgoing intensities.
+    allowed : sequence of (from_state, to_state)
+        The transitions with an intensity; every other off-diagonal is structurally zero.
+    exact_states : sequence of str, default ()
+        Absorbing states whose entry time is known exactly (death, default, closure): an
+        observation of one is the density of jumping into it at that time, not a panel
+        observation (see `riskmodel.models.intensity_likelihood`).
+    pooling : {"none", "complete", "partial"}, default "none"
+        ``"none"``: one generator per segment, estimated separately; ``"complete"``: one generator
+        for all segments; ``"partial"`` (``method="nuts"`` only): segments' log intensities share
+        a population mean and scale.
+    covariates : None
+        Reserved for log-linear covariate effects; not supported yet.
+    censored : mapping of str to sequence of str, optional
+        Codes of the state column that mean "one of these states" (e.g. ``{"alive": ["well",
+        "mild", "severe"]}``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ss = StateSpace(["well", "ill", "dead"], absorbing=["dead"], default="dead")
+    >>> panel = pd.DataFrame({"id": [1, 1, 1, 2, 2, 3, 3], "t": [0, 1, 2.5, 0, 2, 0.5, 1.5],
+    ...                       "s": ["well", "ill", "dead", "well", "well", "ill", "well"]})
+    >>> m = IntensityModel(ss, allowed=[("well", "ill"), ("ill", "well"), ("ill", "dead")],
+    ...                    exact_states=["dead"]).fit(panel, subject="id", time="t", state="s")
+    >>> m.generator().dims
+    ('segment', 'from_state', 'to_state')
+    """
+
+    def __init__(
+        self,
+        states: StateSpace,
+        *,
+        allowed: Sequence[tuple[str, str]],
+        exact_states: Sequence[str] = (),
+        pooling: str = "none",
+        covariates: Sequence[str] | None = None,
+        censored: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        self.states = states
+        self.allowed = allowed
+        self.exact_states = exact_states
+        self.pooling = pooling
+        self.covariates = covariates
+        self.censored = censored
+        self._fit: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ config
+    def _config(self) -> dict[str, Any]:
+        ss = self.states
+        if not isinstance(ss, StateSpace):
+            raise ArgumentError(f"states must be a StateSpace; got {type(ss).__name__}.")
+        if self.pooling not in POOLINGS:
+            raise ArgumentError(f"pooling must be one of {list(POOLINGS)}; got {self.pooling!r}.")
+        if self.covariates:
+            raise ArgumentError(
+                f"covariates are not supported by IntensityModel yet; got {self.covariates!r}. "
+                "Fit one model per covariate level (as segments) or pass covariates=None."
+            )
+        pairs = []
+        for pair in self.allowed or ():
+            if len(pair) != 2:
+                raise ArgumentError(f"allowed entries must be (from, to) pairs; got {pair!r}.")
+            f, t = str(pair[0]), str(pair[1])
+            for s in (f, t):
+                if s not in ss.names:
+                    raise ArgumentError(
+                        f"allowed transition ({f!r}, {t!r}) names unknown state {s!r}; the "
+                        f"states are {list(ss.names)}."
+                    )
+            if f == t or f in ss.absorbing:
+                raise ArgumentError(
+                    f"allowed transition ({f!r}, {t!r}) must leave a transient state for "
+                    "another state."
+                )
+            pairs.append((ss.index(f), ss.index(t)))
+        if not pairs:
+            raise ArgumentError("allowed must list at least one (from_state, to_state) pair.")
+        if len(set(pairs)) != len(pairs):
+            raise ArgumentError(f"allowed lists a transition twice: {list(self.allowed)}.")
+        exact = [str(s) for s in self.exact_states]
+        bad = [s for s in exact if s not in ss.absorbing]
+        if bad:
+            raise ArgumentError(
+                f"exact_states {bad} must be absorbing states (absorbing: {list(ss.absorbing)})."
+            )
+        pairs.sort()
+        return {
+            "states": ss.to_attrs(),
+            "allowed": [[ss.names[f], ss.names[t]] for f, t in pairs],
+            "exact_states": exact,
+            "pooling": self.pooling,
+            "censored": {str(k): [str(v) for v in vs] for k, vs in (self.censored or {}).items()},
+        }
+
+    def _allowed_idx(self, cfg: dict) -> np.ndarray:
+        ss = self.states
+        return np.array([[ss.index(f), ss.index(t)] for f, t in cfg["allowed"]], dtype=np.intp)
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        panel: pd.DataFrame,
+        *,
+        subject: str,
+        time: str,
+        state: str,
+        segment: str | None = None,
+        method: str = "mle",
+        draws: int = 1000,
+        chains: int = 4,
+        tune: int = 1000,
+        seed: int | np.random.Generator | None = None,
+        target_accept: float = 0.9,
+        cores: int | None = None,
+        progressbar: bool = False,
+    ) -> IntensityModel:
+        """Fit to a long panel: one row per subject and observation time.
+
+        Parameters
+        ----------
+        panel : DataFrame
+            Columns named by `subject`, `time` (numeric, e.g. years; the unit of the intensities),
+            `state` (state names or `censored` codes) and optionally `segment`.
+        method : {"mle", "nuts"}, default "mle"
+            Maximum likelihood with Hessian standard errors, or the Bayesian model with NUTS.
+        draws, chains, tune, seed, target_accept, cores, progressbar
+            NUTS settings (``method="nuts"``); `seed` seeds the sampler.
+
+        Returns
+        -------
+        IntensityModel
+            ``self``, fitted.
+
+        Raises
+        ------
+        PanelError
+            On an invalid panel (see `riskmodel.models.intensity_likelihood.prepare_panel`).
+        ArgumentError
+            On bad arguments (unknown `method`, ``pooling="partial"`` with MLE).
+        """
+        cfg = self._config()
+        if method not in METHODS:
+            raise ArgumentError(f"method must be one of {list(METHODS)}; got {method!r}.")
+        if method == "mle" and cfg["pooling"] == "partial":
+            raise ArgumentError(
+                "pooling='partial' needs method='nuts' (the population scale has no useful "
+                "maximum likelihood); use pooling='none' or 'complete' with method='mle'."
+            )
+        obs = prepare_panel(
+            panel,
+            self.states,
+            subject=subject,
+            time=time,
+            state=state,
+            segment=segment,
+            exact_states=tuple(cfg["exact_states"]),
+            censored={k: tuple(v) for k, v in cfg["censored"].items()},
+        )
+        allowed = self._allowed_idx(cfg)
+        cfg["method"] = method
+        cfg["segments"] = list(obs.segments)
+        if method == "mle":
+            from riskmodel.models.intensity_mle import fit_mle
+
+            res = fit_mle(obs, allowed, self.states.n, pooled=cfg["pooling"] == "complete")
+            groups = {"mle": self._mle_dataset(cfg, res)}
+            diag = None
+        else:
+            C.check_sampling_args(draws, chains)
+            from riskmodel.models.intensity_bayes import fit_nuts
+
+            mc = {
+                "draws": draws,
+                "chains": chains,
+                "tune": tune,
+                "target_accept": target_accept,
+                "cores": cores,
+                "random_seed": C.pymc_seed(C.split_seed(seed, 1)[0]),
+                "progressbar": progressbar,
+            }
+            groups, diag = fit_nuts(obs, allowed, self.states, cfg, mc)
+        self._fit = {"config": cfg, "groups": groups, "diagnostics": diag}
+        if diag:
+            C.warn_on_diagnostics(diag, stacklevel=3)
+        return self
+
+    def _mle_dataset(self, cfg: dict, res: dict) -> xr.Dataset:
+        names = [f"{f}->{t}" for f, t in cfg["allowed"]]
+        segs = cfg["segments"] if cfg["pooling"] != "complete" else ["all"]
+        cfg["segments"] = segs
+        return xr.Dataset(
+            {
+                "log_intensity": (("segment", "transition"), res["log_q"]),
+                "covariance": (("segment", "transition", "transition_"), res["cov"]),
+            },
+            coords={"segment": segs, "transition": names, "transition_": names},
+            attrs={
+                "minus2loglik": res["minus2loglik"],
+                "converged": int(all(res["converged"])),
+            },
+        )
+
+    # ------------------------------------------------------------------ results
+    def _require_fit(self) -> dict:
+        if self._fit is None:
+            raise C.NotFittedError(
+                "this IntensityModel has no estimates yet; call .fit() first (or "
+                "IntensityModel.load(path))."
+            )
+        return self._fit
+
+    @property
+    def method(self) -> str:
+        """``"mle"`` or ``"nuts"``."""
+        return self._require_fit()["config"]["method"]
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        return tuple(self._require_fit()["config"]["segments"])
+
+    @property
+    def minus2loglik(self) -> float:
+        """−2 × the maximised log-likelihood (``method="mle"``)."""
+        fit = self._require_fit()
+        if "mle" not in fit["groups"]:
+            raise ArgumentError("minus2loglik exists for method='mle' fits only.")
+        return float(fit["groups"]["mle"].attrs["minus2loglik"])
+
+    @property
+    def diagnostics(self) -> dict[str, Any] | None:
+        """R-hat, bulk ESS and divergences (NUTS fits; None for MLE)."""
+        return self._require_fit()["diagnostics"]
+
+    def log_intensity_draws(self) -> xr.DataArray:
+        """Log intensities per draw, dims ``(chain, draw, segment, transition)`` (NUTS only)."""
+        fit = self._require_fit()
+        if "posterior" not in fit["groups"]:
+            raise ArgumentError("draws exist for method='nuts' fits only; this is an MLE fit.")
+        return fit["groups"]["posterior"]["log_intensity"]
+
+    def _generator(self, log_q: np.ndarray) -> np.ndarray:
+        from riskmodel.models.intensity_likelihood import generator_matrix
+
+        cfg = self._require_fit()["config"]
+        return generator_matrix(log_q, self._allowed_idx(cfg), self.states.n)
+
+    def _frame(self, values: np.ndarray, name: str, stat, lead=()) -> xr.DataArray:
+        names = list(self.states.names)
+        dims = (*[d for d, _ in lead], "segment", "from_state", "to_state")
+        coords = {d: c for d, c in lead}
+        coords.update(segment=list(self.segments), from_state=names, to_state=names)
+        return xr.DataArray(values, dims=dims, coords=coords, name=name, attrs={"stat": str(stat)})
+
+    def generator(self, stat: str | float = "mean") -> xr.DataArray:
+        """A point summary of the generator ``Q``, dims ``(segment, from_state, to_state)``.
+
+        Parameters
+        ----------
+        stat : "mean", "median" or float in (0, 1)
+            NUTS: posterior mean, median or quantile of each entry. MLE: ``"mean"`` and
+            ``"median"`` give the estimate; a quantile ``q`` gives ``exp(log q̂ + z_q · se)`` per
+            off-diagonal (the Wald interval on the log scale, as msm's ``ci="delta"`` bounds on
+            intensities); the diagonal is then minus the row sum of those bounds.
+        """
+        fit = self._require_fit()
+        q = _check_stat(stat)
+        if "mle" in fit["groups"]:
+            ds = fit["groups"]["mle"]
+            lq = np.asarray(ds["log_intensity"].values)
+            if q is not None and stat != "median":
+                se = np.sqrt(np.diagonal(np.asarray(ds["covariance"].values), axis1=1, axis2=2))
+                lq = lq + st.norm.ppf(q) * se
+            return self._frame(self._generator(lq), "generator", stat)
+        G = self._generator(np.asarray(self.log_intensity_draws().values))
+        G = G.reshape(-1, *G.shape[2:])
+        vals = G.mean(axis=0) if q is None else np.quantile(G, q, axis=0)
+        return self._frame(vals, "generator", stat)
+
+    def transition_matrix(
+        self, period: float = 1.0, stat: str | float | None = "mean"
+    ) -> xr.DataArray:
+        """``P(period) = expm(Q · period)`` in the time unit of the fitted panel.
+
+        Parameters
+        ----------
+        period : float, default 1.0
+            Period length in the panel's time unit (``1/12`` for months when time is in years).
+        stat : "mean", "median", float in (0, 1) or None
+            NUTS: the statistic of ``P`` over draws (``expm`` per draw first), or None for every
+            draw (dims ``chain, draw, segment, from_state, to_state``). MLE: ``"mean"`` gives
+            ``expm`` of the estimated generator (the MLE of ``P`` by invariance).
+        """
+        fit = self._require_fit()
+        if not (isinstance(period, int | float) and np.isfinite(period) and period > 0):
+            raise ArgumentError(f"period must be a positive number; got {period!r}.")
+        if "mle" in fit["groups"]:
+            if stat not in ("mean", "median"):
+                raise ArgumentError(
+                    "an MLE fit gives the estimate of P only (stat='mean'); fit with "
+                    "method='nuts' for intervals."
+                )
+            Q = self.generator().values
+            P = np.stack([sl.expm(Qs * period) for Qs in Q])
+            return self._frame(P, "transition_probability", stat)
+        G = self._generator(np.asarray(self.log_intensity_draws().values))
+        P = sl.expm(G * period) if G.ndim == 2 else _expm_batch(G * period)
+        if stat is None:
+            c, d = P.shape[:2]
+            lead = (("chain", np.arange(c)), ("draw", np.arange(d)))
+            return self._frame(P, "transition_probability", None, lead)
+        q = _check_stat(stat)
+        flat = P.reshape(-1, *P.shape[2:])
+        vals = flat.mean(axis=0) if q is None else np.quantile(flat, q, axis=0)
+        return self._frame(vals, "transition_probability", stat)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per segment and allowed transition.
+
+        MLE: ``estimate``, ``se_log`` (standard error of the log intensity) and the 95% bounds
+        ``lower``/``upper`` (Wald on the log scale). NUTS: ``arviz.summary`` of the intensities.
+        """
+        fit = self._require_fit()
+        if "mle" in fit["groups"]:
+            ds = fit["groups"]["mle"]
+            lq = ds["log_intensity"].to_series()
+            cov = np.asarray(ds["covariance"].values)
+            se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2)).ravel()
+            z = st.norm.ppf(0.975)
+            return pd.DataFrame(
+                {
+                    "estimate": np.exp(lq.values),
+                    "se_log": se,
+                    "lower": np.exp(lq.values - z * se),
+                    "upper": np.exp(lq.values + z * se),
+                },
+                index=lq.index,
+            )
+        import arviz as az
+
+        return az.summary(np.exp(self.log_intensity_draws()).rename("intensity").to_dataset())
+
+    # ------------------------------------------------------------------ io
+    def save(self, path: str | PathLike) -> None:
+        """Write the estimates (or posterior) and the config to netCDF (ArviZ InferenceData)."""
+        import arviz as az
+
+        fit = self._require_fit()
+        groups = {k: v.copy() for k, v in fit["groups"].items()}
+        main = "mle" if "mle" in groups else "posterior"
+        cfg = dict(fit["config"], diagnostics=fit["diagnostics"])
+        groups[main].attrs.update({**self.states.to_attrs(), **C.config_attrs(KIND, cfg)})
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*group.*", category=UserWarning)
+            az.InferenceData(**groups).to_netcdf(str(path), engine=netcdf_engine())
+
+    @classmethod
+    def load(
+        cls,
+        path: str | PathLike,
+        *,
+        states: StateSpace | None = None,
+        max_bytes: int | None = None,
+    ) -> IntensityModel:
+        """Load a model written by `save`; refuse an edited file or other `states`.
+
+        Raises
+        ------
+        ModelFileError
+            If the file is not a saved IntensityModel, its config was edited, or it was fitted on
+            other `states`.
+        ResourceLimitError
+            If its arrays would take more memory than `max_bytes`.
+        """
+        import arviz as az
+
+        try:
+            check_netcdf_size(path, max_bytes=max_bytes)
+        except OSError:
+            pass
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*group.*", category=UserWarning)
+            idata = az.from_netcdf(str(path), engine=netcdf_engine())
+        main = "mle" if "mle" in idata.groups() else "posterior"
+        if main not in idata.groups():
+            raise C.ModelFileError(f"{path} has no estimates; it is not a saved IntensityModel.")
+        cfg = C.read_config(idata[main].attrs, KIND, path)
+        stored = StateSpace.from_attrs(cfg["states"])
+        C.refuse_mismatch(path, "states", stored, states)
+        model = cls(
+            stored,
+            allowed=[tuple(p) for p in cfg["allowed"]],
+            exact_states=cfg["exact_states"],
+            pooling=cfg["pooling"],
+            censored=cfg["censored"] or None,
+        )
+        diag = cfg.pop("diagnostics")
+        groups = {g: idata[g].load() for g in idata.groups()}
+        model._fit = {"config": cfg, "groups": groups, "diagnostics": diag}
+        return model
+
+    def __repr__(self) -> str:
+        fitted = "fitted" if self._fit is not None else "not fitted"
+        return (
+            f"IntensityModel(states={list(self.states.names)}, allowed={list(self.allowed)}, "
+            f"pooling={self.pooling!r}; {fitted})"
+        )
+
+
+def _expm_batch(A: np.ndarray) -> np.ndarray:
+    """``expm`` of every matrix in a stack (leading dims kept)."""
+    flat = A.reshape(-1, *A.shape[-2:])
+    return np.stack([sl.expm(a) for a in flat]).reshape(A.shape)
+
+
+def _check_stat(stat) -> float | None:
+    if isinstance(stat, str):
+        if stat == "mean":
+            return None
+        if stat == "median":
+            return 0.5
+        raise ArgumentError(f"stat must be 'mean', 'median' or a quantile in (0, 1); got {stat!r}.")
+    q = float(stat)
+    if not 0.0 < q < 1.0:
+        raise ArgumentError(f"stat as a quantile must be in (0, 1); got {stat!r}.")
+    return q

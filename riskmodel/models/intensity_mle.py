@@ -1,0 +1,137 @@
+"""Maximum likelihood for `IntensityModel`: optimise log intensities, Hessian standard errors.
+
+The parameters are the log intensities of the allowed transitions, one vector per segment (or one
+shared vector with ``pooling="complete"``). Segments are independent under ``pooling="none"``, so
+each is optimised on its own (a few parameters each). BFGS runs on the negative log-likelihood of
+`riskmodel.models.intensity_likelihood` with a finite-difference gradient, started from crude
+intensities (transitions counted between consecutive observations over the time at risk, as R's
+msm ``crudeinits``). The covariance of the log intensities is the inverse of the observed
+information, the Hessian of the negative log-likelihood by central differences (step 1e-4 on the
+log scale: truncation error ~1e-8 relative, rounding ~1e-12 · |loglik| / 1e-8 — both far below
+the information's size), as msm does with ``optimHess``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.optimize as so
+
+from riskmodel.models.intensity_likelihood import PanelObservations, generator_matrix, loglik
+
+__all__ = ["crude_log_intensities", "fit_mle", "numerical_hessian"]
+
+HESS_STEP = 1e-4
+
+
+def crude_log_intensities(obs: PanelObservations, allowed: np.ndarray, n: int) -> np.ndarray:
+    """Starting values: (transitions a→b + 0.5) / (time at risk in a), per segment.
+
+    "Transitions" and "time at risk" use the observed states at consecutive observations
+    (censored observations count for none), as if the process moved only at observation times.
+    """
+    n_seg = len(obs.segments)
+    prev = np.zeros((obs.subject.shape[0], n))
+    # previous observation's mask for each row
+    last = obs.init.copy()
+    for j in range(1, int(obs.step.max(initial=0)) + 1):
+        rows = np.flatnonzero(obs.step == j)
+        prev[rows] = last[obs.subject[rows]]
+        last[obs.subject[rows]] = obs.mask[rows]
+    certain = (prev.sum(1) == 1) & (obs.mask.sum(1) == 1)
+    a = prev.argmax(1)
+    b = obs.mask.argmax(1)
+    out = np.empty((n_seg, allowed.shape[0]))
+    for s in range(n_seg):
+        m = certain & (obs.segment == s)
+        risk = np.bincount(a[m], weights=obs.dt[m], minlength=n) + 1e-3
+        counts = np.zeros((n, n))
+        np.add.at(counts, (a[m], b[m]), 1.0)
+        out[s] = np.log((counts[allowed[:, 0], allowed[:, 1]] + 0.5) / risk[allowed[:, 0]])
+    return out
+
+
+def numerical_hessian(f, x: np.ndarray, h: float = HESS_STEP) -> np.ndarray:
+    """Central-difference Hessian of scalar `f` at `x`."""
+    k = x.size
+    H = np.empty((k, k))
+    f0 = f(x)
+    E = np.eye(k) * h
+    fp = np.array([f(x + E[i]) for i in range(k)])
+    fm = np.array([f(x - E[i]) for i in range(k)])
+    for i in range(k):
+        H[i, i] = (fp[i] - 2 * f0 + fm[i]) / h**2
+        for j in range(i + 1, k):
+            v = f(x + E[i] + E[j]) - f(x + E[i] - E[j]) - f(x - E[i] + E[j]) + f(x - E[i] - E[j])
+            H[i, j] = H[j, i] = v / (4 * h**2)
+    return H
+
+
+def fit_mle(
+    obs: PanelObservations, allowed: np.ndarray, n: int, *, pooled: bool
+) -> dict[str, np.ndarray | float | list]:
+    """Maximise the likelihood; return estimates, covariances and −2 log-likelihood.
+
+    Returns
+    -------
+    dict
+        ``log_q`` (n_groups, k), ``cov`` (n_groups, k, k), ``minus2loglik`` (float, total),
+        ``converged`` (list of bool) where ``n_groups`` is 1 when `pooled` else the number of
+        segments.
+    """
+    if pooled:
+        obs = _pool(obs)
+    start = crude_log_intensities(obs, allowed, n)
+    est, covs, m2ll, ok = [], [], 0.0, []
+    for s in range(len(obs.segments)):
+        sub = _segment(obs, s)
+
+        def nll(x, sub=sub):
+            val = -loglik(generator_matrix(x, allowed, n)[None], sub)
+            return val if np.isfinite(val) else 1e300
+
+        res = so.minimize(nll, start[s], method="BFGS", options={"gtol": 1e-6, "maxiter": 2000})
+        x = res.x
+        H = numerical_hessian(nll, x)
+        try:
+            cov = np.linalg.inv(H)
+        except np.linalg.LinAlgError:
+            cov = np.full_like(H, np.nan)
+        est.append(x)
+        covs.append(cov)
+        m2ll += 2.0 * float(nll(x))
+        ok.append(bool(np.all(np.linalg.eigvalsh((H + H.T) / 2) > 0)))
+    return {"log_q": np.array(est), "cov": np.array(covs), "minus2loglik": m2ll, "converged": ok}
+
+
+def _segment(obs: PanelObservations, s: int) -> PanelObservations:
+    """The rows of segment `s` as a one-segment panel (subjects keep their indices)."""
+    m = obs.segment == s
+    return PanelObservations(
+        init=obs.init,
+        subject=obs.subject[m],
+        segment=np.zeros(int(m.sum()), dtype=int),
+        step=obs.step[m],
+        dt=obs.dt[m],
+        mask=obs.mask[m],
+        exact=obs.exact[m],
+        segments=(obs.segments[s],),
+        n_subjects_by_segment=obs.n_subjects_by_segment[s : s + 1],
+        prev=None if obs.prev is None else obs.prev[m],
+        cur=None if obs.cur is None else obs.cur[m],
+    )
+
+
+def _pool(obs: PanelObservations) -> PanelObservations:
+    return PanelObservations(
+        init=obs.init,
+        subject=obs.subject,
+        segment=np.zeros_like(obs.segment),
+        step=obs.step,
+        dt=obs.dt,
+        mask=obs.mask,
+        exact=obs.exact,
+        segments=("all",),
+        n_subjects_by_segment=np.array([obs.n_subjects_by_segment.sum()]),
+        prev=obs.prev,
+        cur=obs.cur,
+    )
