@@ -64,6 +64,8 @@ _LAZY = {
     "load_scenario": "riskmodel.scenarios.load",
     "scenario_from_dict": "riskmodel.scenarios.load",
     "SensitivityResult": "riskmodel.sensitivity",
+    "BacktestResult": "riskmodel.validation",
+    "backtest": "riskmodel.validation",
     "run_sensitivity": "riskmodel.sensitivity",
     "LIFECYCLE": "riskmodel.states",
     "StateSpace": "riskmodel.states",
@@ -90,6 +92,7 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
     from riskmodel.scenarios.load import Scenario, load_scenario, scenario_from_dict
     from riskmodel.sensitivity import SensitivityResult, run_sensitivity
     from riskmodel.states import LIFECYCLE, StateSpace
+    from riskmodel.validation import BacktestResult, backtest
 
 
 def __getattr__(name: str) -> Any:
@@ -108,6 +111,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "LIFECYCLE",
     "ArgumentError",
+    "BacktestResult",
     "ComparisonError",
     "ComparisonResult",
     "ConvergenceWarning",
@@ -140,6 +144,7 @@ __all__ = [
     "UnsafeFileError",
     "__version__",
     "action_effects",
+    "backtest",
     "compare_scenarios",
     "ecl_term_structure",
     "evaluate_alerts",

@@ -24,6 +24,7 @@ LAYERS = {
     "scenarios": 3,
     "simulation": 4,
     "metrics": 5,
+    "validation": 5,
     "sensitivity": 6,
     "plotting": 7,
     "report": 8,

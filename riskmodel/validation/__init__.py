@@ -1,0 +1,10 @@
+"""riskmodel.validation: out-of-time backtests of fitted posteriors.
+
+Works from saved posterior draws (`riskmodel.models.draws`) and panel counts
+(`riskmodel.data.panel`); never imports PyMC.
+"""
+
+from riskmodel.validation.backtest import backtest
+from riskmodel.validation.result import BacktestResult
+
+__all__ = ["BacktestResult", "backtest"]

@@ -1,0 +1,112 @@
+"""Known answers of the backtest statistics: scipy's exact tests and the Basel definitions."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from riskmodel.validation.stats import (
+    binomial_tails,
+    holm,
+    jeffreys_pvalue,
+    split_gof,
+    traffic_light,
+)
+
+GRID = list(itertools.product([0, 1, 3, 12, 40], [50, 400], [0.002, 0.01, 0.08]))
+
+
+@pytest.mark.parametrize(("k", "n", "p"), GRID)
+def test_one_sample_binomial_tails_are_scipy_exact_tests(k, n, p):
+    upper, lower = binomial_tails(k, n, [p])
+    assert upper == pytest.approx(stats.binomtest(k, n, p, alternative="greater").pvalue, rel=1e-9)
+    assert lower == pytest.approx(stats.binomtest(k, n, p, alternative="less").pvalue, rel=1e-9)
+
+
+def test_mixture_tail_is_the_predictive_probability():
+    # the predictive of K mixes binomials over PD samples: P(K >= k) = mean of the tails.
+    # Check against the predictive simulated directly: 400,000 draws, se <= 0.5/sqrt(4e5)
+    # = 8e-4, tolerance 5 se.
+    rng = np.random.default_rng(3)
+    p = rng.beta(2, 150, size=50)
+    upper, lower = binomial_tails(5, 300, p)
+    sim = rng.binomial(300, p[rng.integers(50, size=400_000)])
+    assert upper == pytest.approx((sim >= 5).mean(), abs=4e-3)
+    assert lower == pytest.approx((sim <= 5).mean(), abs=4e-3)
+
+
+@pytest.mark.parametrize(("k", "n", "p"), GRID)
+def test_one_sample_jeffreys_is_the_beta_posterior_mass_below_the_pd(k, n, p):
+    want = stats.beta(k + 0.5, n - k + 0.5).cdf(p)
+    assert jeffreys_pvalue(k, n, [p]) == pytest.approx(want, rel=1e-12, abs=1e-300)
+
+
+def test_jeffreys_falls_as_defaults_rise():
+    p = [jeffreys_pvalue(k, 500, [0.01]) for k in range(0, 20)]
+    assert np.all(np.diff(p) < 0)
+
+
+@pytest.mark.parametrize(("n", "p"), [(250, 0.01), (1000, 0.02), (60, 0.05), (5000, 0.003)])
+def test_traffic_light_zones_start_where_the_cumulative_binomial_reaches_95_and_9999(n, p):
+    ks = np.arange(0, n + 1)
+    cdf = stats.binom.cdf(ks, n, p)
+    amber_from = int(np.argmax(cdf >= 0.95))
+    red_from = int(np.argmax(cdf >= 0.9999))
+    zones = traffic_light(cdf)
+    assert (zones[:amber_from] == "green").all()
+    assert (zones[amber_from:red_from] == "amber").all()
+    assert (zones[red_from:] == "red").all()
+    if (n, p) == (250, 0.01):  # the Basel Committee's published table (1996): 5 and 10
+        assert (amber_from, red_from) == (5, 10)
+
+
+def _holm_by_definition(p, alpha):
+    """Reject H_(1..j) while p_(j) <= alpha / (m - j + 1) (Holm 1979), as a boolean mask."""
+    order = np.argsort(p)
+    m = len(p)
+    reject = np.zeros(m, dtype=bool)
+    for j, idx in enumerate(order):
+        if p[idx] > alpha / (m - j):
+            break
+        reject[idx] = True
+    return reject
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_holm_adjusted_pvalues_reject_exactly_as_the_step_down_rule(seed):
+    rng = np.random.default_rng(seed)
+    p = np.concatenate([rng.uniform(size=30), rng.uniform(0, 1e-3, size=5)])
+    adj = holm(p)
+    for alpha in (0.001, 0.01, 0.05, 0.2):
+        np.testing.assert_array_equal(adj <= alpha, _holm_by_definition(p, alpha))
+    assert (adj >= p).all() and (adj <= 1).all()
+
+
+def test_holm_keeps_nan_out_of_the_family():
+    adj = holm([0.01, np.nan, 0.02])
+    assert np.isnan(adj[1]) and adj[0] == pytest.approx(0.02) and adj[2] == pytest.approx(0.02)
+
+
+def test_split_statistic_is_pearsons_and_pvalue_is_valid_under_the_model():
+    rng = np.random.default_rng(5)
+    q = np.array([[0.6, 0.3, 0.1]])
+    y = np.array([50, 40, 10])
+    stat, _ = split_gof(y, q, replicates=100, rng=rng)
+    assert stat == pytest.approx(stats.chisquare(y, 100 * q[0]).statistic)
+    # Under the model the p-value is super-uniform: P(p <= 0.1) <= 0.1. 400 splits:
+    # se = sqrt(0.1 * 0.9 / 400) = 0.015; allow 3 se above 0.1.
+    ps = np.array(
+        [split_gof(rng.multinomial(100, q[0]), q, replicates=400, rng=rng)[1] for _ in range(400)]
+    )
+    assert (ps <= 0.1).mean() <= 0.1 + 3 * 0.015
+    # and it has power: a split with the first two shares swapped is rejected
+    _, p_bad = split_gof(np.array([30, 60, 10]), q, replicates=2000, rng=rng)
+    assert p_bad < 0.001
+
+
+def test_split_count_in_an_impossible_category_has_pvalue_zero():
+    stat, p = split_gof(np.array([5, 1]), np.array([[1.0, 0.0]]), replicates=10, rng=None)
+    assert stat == np.inf and p == 0.0
