@@ -158,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run scenarios side by side on common random numbers",
         description="Simulate several scenario files with the same seed and number of paths "
         "(common random numbers) and write DIR/comparison.csv, DIR/comparison.json, "
-        "DIR/figures/comparison.png and DIR/report.html. With `weight:` in every file (summing "
+        "DIR/figures/ and DIR/report.html, with each scenario's differences from the baseline "
+        "and their paired standard errors. With `weight:` in every file (summing "
         "to 1) the probability-weighted ECL is reported too.",
     )
     compare.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml", help="scenario files")
@@ -172,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument(
         "--seed", type=_count(0), metavar="S", help="common seed (default: the first file's)"
+    )
+    compare.add_argument(
+        "--baseline",
+        metavar="NAME",
+        help="scenario name the others are differenced against (default: the first)",
     )
     compare.add_argument(
         "--no-progress", action="store_true", help="no progress bar (default: only on a terminal)"
@@ -325,6 +331,7 @@ def _compare(args: argparse.Namespace) -> int:
             paths=args.paths,
             seed=args.seed,
             progress=False if args.no_progress else None,
+            baseline=args.baseline,
             **_network(args),
         )
         seconds = round(time.perf_counter() - start, 3)

@@ -21,6 +21,7 @@ import xarray as xr
 
 from riskmodel._validate import check_count, check_memory_limit, check_seed, describe
 from riskmodel.errors import ArgumentError, ComparisonError
+from riskmodel.metrics.differences import check_baseline, differences_table
 from riskmodel.metrics.expectations import expectation
 from riskmodel.metrics.result import SimulationResult, write_netcdf_atomic
 from riskmodel.metrics.risk import format_level, risk_measures
@@ -100,10 +101,18 @@ class ComparisonResult:
         ``seed``, ``entropy``.
     results : dict of str to SimulationResult
         The per-path results, by scenario name (same paths, same innovations).
+    differences : pandas.DataFrame or None
+        Each scenario minus the baseline (``data.attrs['baseline']``), one row per scenario and
+        metric: columns ``scenario``, ``baseline``, ``metric`` (``expected``, ``expected_mc``,
+        ``var_<q>``, ``es_<q>``, ``ecl_lifetime``, ``ecl_12_period``), ``difference``,
+        ``stderr`` (paired, on common random numbers; 0 for exact figures) and
+        ``stderr_unpaired`` (``√(se_a² + se_b²)``, what independent runs would give). See
+        `riskmodel.metrics.paired`.
     """
 
     data: xr.Dataset
     results: dict[str, SimulationResult] = field(default_factory=dict, repr=False)
+    differences: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def scenarios(self) -> list[str]:
@@ -159,6 +168,15 @@ class ComparisonResult:
             cols[name] = ds[name].values
         return pd.DataFrame(cols, index=pd.Index(self.scenarios, name="scenario"))
 
+    def difference_records(self) -> list[dict]:
+        """`differences` as JSON-ready records (NaN as None); empty without differences."""
+        if self.differences is None:
+            return []
+        return [
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            for r in self.differences.to_dict(orient="records")
+        ]
+
     def to_netcdf(self, path: str | Path) -> Path:
         """Save the comparison table (``data``, not the per-path results) to netCDF atomically."""
         return write_netcdf_atomic(self.data, path)
@@ -178,6 +196,8 @@ class ComparisonResult:
             "levels": [format_level(q) for q in self.levels],
             "common_random_numbers": True,
             "scenarios": records,
+            "baseline": attrs.get("baseline") or None,
+            "differences": self.difference_records(),
             "weighted_ecl": None
             if self.weights is None
             else {"lifetime": self.weighted_ecl, "12_period": self.weighted_ecl_12_period},
@@ -246,6 +266,7 @@ def compare_scenarios(
     scheduler: str | None = None,
     trust_scenario_scheduler: bool = False,
     memory_limit: int | None = None,
+    baseline: str | None = None,
 ) -> ComparisonResult:
     """Simulate several scenarios on common random numbers and tabulate their risk figures.
 
@@ -265,6 +286,8 @@ def compare_scenarios(
         files alone never open a connection), and the memory the results may take; every
         scenario's results are kept, so the estimate covers all of them and is checked before
         the first is simulated.
+    baseline : str, optional
+        The scenario the others are compared with (``differences``); default: the first.
 
     Returns
     -------
@@ -301,6 +324,7 @@ def compare_scenarios(
             f"({files}). Give each file its own `name:`."
         )
     weights = check_weights(scenarios)
+    baseline = check_baseline(baseline, names)
     if paths is None:
         paths = max(sc.config.paths for sc in scenarios)
     if seed is None:
@@ -333,6 +357,10 @@ def compare_scenarios(
     )
     data["weight"] = ("scenario", np.full(len(names), np.nan) if weights is None else weights)
     data.attrs.update(
-        paths=int(paths), seed="" if seed is None else str(seed), entropy=str(entropy)
+        paths=int(paths),
+        seed="" if seed is None else str(seed),
+        entropy=str(entropy),
+        baseline=baseline,
     )
-    return ComparisonResult(data=data, results=results)
+    diffs = differences_table(data, results, baseline)
+    return ComparisonResult(data=data, results=results, differences=diffs)

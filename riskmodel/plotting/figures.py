@@ -32,6 +32,8 @@ RUN_FIGURE_CAPTIONS: dict[str, str] = {
     "contributions": "Segment contributions to EL, VaR and ES (Euler allocation, ± 1 s.e.)",
     "alerts": "Early warnings: probability of a breach per period against each alarm level",
     "comparison": "EL, VaR and ES per scenario, ± one standard error",
+    "differences": "Each scenario minus the baseline, ± 1.96 paired standard errors on common "
+    "random numbers",
     "loss_distributions": "Loss distributions of the scenarios, overlaid (same paths)",
 }
 """Captions of the report figures, by file stem."""
@@ -109,14 +111,17 @@ def run_figures(
 
 
 def comparison_figures(comparison: ComparisonResult) -> dict[str, bytes]:
-    """The comparison report's figures as PNG bytes: ``comparison``, ``loss_distributions``."""
-    from riskmodel.plotting.comparison import plot_comparison
+    """The comparison report's figures as PNG bytes: ``comparison``, ``differences`` (with two
+    scenarios or more), ``loss_distributions``."""
+    from riskmodel.plotting.comparison import plot_comparison, plot_differences
     from riskmodel.plotting.distribution import plot_loss_distributions
 
     width = max(8.0, 1.6 * len(comparison.scenarios))
     out = {
         "comparison": render_png(lambda ax: plot_comparison(comparison, ax=ax), size=(width, 4.5))
     }
+    if comparison.differences is not None and not comparison.differences.empty:
+        out["differences"] = render_png(lambda ax: plot_differences(comparison, ax=ax))
     if comparison.results:
         out["loss_distributions"] = render_png(
             lambda ax: plot_loss_distributions(comparison, ax=ax)

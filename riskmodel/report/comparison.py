@@ -35,6 +35,7 @@ __all__ = ["COMPARISON_SECTIONS", "render_comparison_html", "write_comparison_re
 
 COMPARISON_SECTIONS: tuple[str, ...] = (
     "Scenarios side by side",
+    "Differences from the baseline",
     "Probability-weighted ECL",
     "Comparison figures",
     "Scenario settings",
@@ -103,9 +104,9 @@ def _section_comparison_table(cmp: ComparisonResult) -> str:
             )
     note = (
         f"<p>{int(ds.attrs['paths']):,} paths per scenario on common random numbers (the same "
-        "seed, so path <i>i</i> sees the same innovations in every scenario): differences "
-        "between scenarios are far more precise than each figure's own ± (one Monte Carlo "
-        "standard error). Figures marked exact are exact expectations of the model (no Monte "
+        "seed, so path <i>i</i> sees the same innovations in every scenario): the differences "
+        "between scenarios, with their paired standard errors, are in the next section. "
+        "Figures marked exact are exact expectations of the model (no Monte "
         "Carlo error). Total loss over each scenario's horizon; ECL and margin discounted; "
         "defaults and churn in expected customers. The same figures are in "
         "<code>comparison.csv</code>.</p>"
@@ -121,6 +122,59 @@ def _section_comparison_table(cmp: ComparisonResult) -> str:
             "error (columns <code>*_mc</code> of <code>comparison.csv</code>).</p>"
         )
     return _section("Scenarios side by side", tables + note)
+
+
+def _section_differences(cmp: ComparisonResult) -> str:
+    from riskmodel.plotting.comparison import difference_label
+
+    frame = cmp.differences
+    if frame is None or frame.empty:
+        body = "<p>One scenario only: no differences to show.</p>"
+        return _section("Differences from the baseline", body)
+    rows = [
+        (
+            _e(r.scenario),
+            _e(difference_label(r.metric)),
+            _num(r.difference),
+            "exact" if r.stderr == 0 else _num(r.stderr),
+            "exact" if r.stderr_unpaired == 0 else _num(r.stderr_unpaired),
+        )
+        for r in frame.itertuples()
+    ]
+    header = ("Scenario", "Measure", "Difference", "Paired s.e.", "Unpaired s.e.")
+    base = _e(str(frame["baseline"].iloc[0]))
+    note = (
+        f"<p>Each scenario minus <b>{base}</b> (choose another with <code>--baseline</code>). "
+        "The paired standard error uses the common random numbers: it is the standard error of "
+        "the mean of the per-path differences of the estimators' influences (for EL the paired "
+        "sd of L<sub>a</sub> − L<sub>b</sub> over √N; for VaR the difference of the per-path "
+        "tail indicators, each scaled by its sparsity 1/f(VaR); for ES the difference of the "
+        "per-path excesses over VaR over 1 − q). The unpaired s.e. √(s.e.<sub>a</sub>² + "
+        "s.e.<sub>b</sub>²) is what independent runs would give. Differences of exact "
+        "expectations are exact. The same figures are in <code>comparison.json</code> "
+        "(<code>differences</code>) and <code>comparison.csv</code> (columns "
+        "<code>difference_*</code>, <code>stderr_difference_*</code>); "
+        "<code>docs/comparisons.md</code> derives the estimator.</p>"
+    )
+    return _section("Differences from the baseline", _table(header, rows, numeric={2, 3, 4}) + note)
+
+
+def _differences_wide(cmp: ComparisonResult):
+    """``difference_<metric>`` and ``stderr_difference_<metric>`` per scenario (the baseline 0)."""
+    import pandas as pd
+
+    frame = cmp.differences
+    if frame is None or frame.empty:
+        return None
+    wide = frame.pivot(index="scenario", columns="metric", values=["difference", "stderr"])
+    metrics = list(dict.fromkeys(frame["metric"]))
+    cols = {}
+    for m in metrics:
+        cols[f"difference_{m}"] = wide[("difference", m)]
+        cols[f"stderr_difference_{m}"] = wide[("stderr", m)]
+    out = pd.DataFrame(cols).reindex(cmp.scenarios)
+    out.loc[str(frame["baseline"].iloc[0])] = 0.0
+    return out
 
 
 def _section_weighted_ecl(cmp: ComparisonResult) -> str:
@@ -183,6 +237,7 @@ def render_comparison_html(
     """The self-contained HTML report of a scenario comparison."""
     sections = [
         _section_comparison_table(comparison),
+        _section_differences(comparison),
         _section_weighted_ecl(comparison),
         _section_figures(figures, title="Comparison figures"),
         _section_comparison_settings(scenarios),
@@ -201,10 +256,12 @@ def write_comparison_report(
 ) -> Path:
     """Write a comparison folder atomically and return its path.
 
-    Contents: ``comparison.csv`` (one row per scenario), ``comparison.json``
+    Contents: ``comparison.csv`` (one row per scenario, with ``difference_<metric>`` and
+    ``stderr_difference_<metric>`` from the baseline), ``comparison.json``
     (``comparison.to_dict()`` plus ``riskmodel_version``, ``scenario_files``, ``inputs`` and
-    `extra`), ``figures/comparison.png``, ``figures/loss_distributions.png`` (overlaid
-    distributions) and a self-contained ``report.html``.
+    `extra`), ``figures/comparison.png``, ``figures/differences.png``,
+    ``figures/loss_distributions.png`` (overlaid distributions) and a self-contained
+    ``report.html``.
 
     Parameters
     ----------
@@ -241,7 +298,11 @@ def write_comparison_report(
         }
         summary["inputs"] = {f: h for sc in scenarios for f, h in sc.inputs.items()}
         summary = _json_ready({**summary, **(extra or {})})
-        comparison.to_dataframe().to_csv(tmp / "comparison.csv")
+        frame = comparison.to_dataframe()
+        wide = _differences_wide(comparison)
+        if wide is not None:
+            frame = frame.join(wide)
+        frame.to_csv(tmp / "comparison.csv")
         text = json.dumps(summary, indent=2, allow_nan=False)
         (tmp / "comparison.json").write_text(text + "\n", encoding="utf-8")
         figures = _write_comparison_figures(comparison, tmp / "figures")
