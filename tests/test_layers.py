@@ -29,6 +29,7 @@ LAYERS = {
     "plotting": 7,
     "report": 8,
     "report_sensitivity": 8,
+    "report_backtest": 8,
     "api": 9,
     "fitting": 9,
     "cli": 10,

@@ -158,6 +158,64 @@ class BacktestResult:
         tab["worst"] = np.where(tab["red"] > 0, "red", np.where(tab["amber"] > 0, "amber", "green"))
         return tab
 
+    def pit_histogram(self, bins: int = 10) -> pd.DataFrame:
+        """Histogram of `pit` on equal bins of (0, 1), with the 95% band of a uniform sample.
+
+        Returns
+        -------
+        DataFrame
+            ``left``, ``right``, ``density`` and ``lower``/``upper``: the 2.5% and 97.5%
+            quantiles of a bin's density for ``len(pit)`` uniform values (binomial counts).
+        """
+        from scipy import stats
+
+        edges = np.linspace(0.0, 1.0, bins + 1)
+        counts, _ = np.histogram(self.pit, bins=edges)
+        m = max(len(self.pit), 1)
+        lo, hi = stats.binom.ppf([0.025, 0.975], m, 1.0 / bins)
+        return pd.DataFrame(
+            {
+                "left": edges[:-1],
+                "right": edges[1:],
+                "density": counts * bins / m,
+                "lower": lo * bins / m,
+                "upper": hi * bins / m,
+            }
+        )
+
+    def reliability_curve(self, bins: int = 10) -> pd.DataFrame:
+        """Predicted against realised default rate, cells grouped by predicted PD.
+
+        Cells (period × segment × origin) are sorted by predicted PD and cut into `bins` groups
+        of about equal customers; per group the customer-weighted mean predicted and realised
+        rates and the customers ``n``.
+        """
+        rel = self.reliability.sort_values("predicted")
+        if rel.empty:
+            return pd.DataFrame(columns=["predicted", "observed", "n"])
+        cum = rel["n"].cumsum().to_numpy()
+        group = np.minimum((bins * (cum - 1) / cum[-1]).astype(int), bins - 1)
+        w = rel["n"].to_numpy()
+        df = (
+            pd.DataFrame(
+                {
+                    "group": group,
+                    "n": w,
+                    "pred_n": rel["predicted"].to_numpy() * w,
+                    "obs_n": rel["observed"].to_numpy() * w,
+                }
+            )
+            .groupby("group", sort=True)
+            .sum()
+        )
+        return pd.DataFrame(
+            {
+                "predicted": df["pred_n"] / df["n"],
+                "observed": df["obs_n"] / df["n"],
+                "n": df["n"],
+            }
+        ).reset_index(drop=True)
+
     def __repr__(self) -> str:
         return (
             f"BacktestResult(overall={self.overall!r}, tests={len(self.tests)}, "
