@@ -239,6 +239,19 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML files")
     _add_input_options(validate, network=False)
     validate.set_defaults(handler=_validate)
+
+    backtest = sub.add_parser(
+        "backtest",
+        help="backtest a fitted posterior on an out-of-time panel",
+        description="Test a posterior's transition and default probabilities against a panel "
+        "it was not fitted on (see docs/backtesting.md); write backtest.json, backtest.csv, "
+        "figures and report.html to DIR.",
+    )
+    backtest.add_argument("posterior", metavar="POSTERIOR.nc", help="posterior (riskmodel fit)")
+    backtest.add_argument("panel", metavar="PANEL.csv", help="out-of-time panel CSV")
+    backtest.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    backtest.add_argument("--seed", type=_count(0), metavar="S", help="seed (default 0)")
+    backtest.set_defaults(handler=_backtest)
     return parser
 
 
@@ -416,6 +429,31 @@ def _validate(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
     return EXIT_BAD_INPUT if bad else EXIT_OK
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    import riskmodel as rm
+    from riskmodel.report import OutputDirError, check_output_dir
+    from riskmodel.report.files import write_folder_atomic
+    from riskmodel.report.safety import file_sha256
+    from riskmodel.report_backtest import fill_backtest_folder
+
+    inputs = [args.posterior, args.panel]
+    try:  # everything here comes from the user: any ValueError is bad input
+        check_output_dir(args.out, inputs=inputs)
+        seed = 0 if args.seed is None else args.seed
+        result = rm.backtest(args.posterior, args.panel, seed=seed)
+        hashes = {str(p): file_sha256(p) for p in inputs}
+        out = write_folder_atomic(
+            args.out,
+            lambda folder: fill_backtest_folder(result, folder, inputs=hashes),
+            kind="backtest",
+            inputs=inputs,
+        )
+    except (ValueError, OSError, OutputDirError) as exc:
+        raise _BadInput(str(exc)) from None
+    print(f"backtest: overall {result.overall}; report written to {_display(out)}/report.html")
+    return EXIT_OK
 
 
 def _display(path: Path) -> str:
