@@ -24,6 +24,7 @@ $ riskmodel validate scenarios/*.yaml
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import signal
 import sys
@@ -260,6 +261,7 @@ def _run(args: argparse.Namespace) -> int:
     import riskmodel as rm
     from riskmodel.report import OutputDirError, check_output_dir, write_run_report
     from riskmodel.report.files import scenario_files
+    from riskmodel.report.headline import run_headline
 
     try:  # everything here comes from the user: any ValueError is bad input
         scenario = rm.load_scenario(args.scenario, allow_outside_files=args.allow_outside_files)
@@ -279,6 +281,7 @@ def _run(args: argparse.Namespace) -> int:
     except (rm.ScenarioError, rm.PortfolioError, OutputDirError) as exc:
         raise _BadInput(str(exc)) from None
     print(f"{scenario.name}: report written to {_display(written)}/report.html")
+    print(run_headline(json.loads((Path(written) / "summary.json").read_text(encoding="utf-8"))))
     return EXIT_OK
 
 
@@ -324,6 +327,7 @@ def _compare(args: argparse.Namespace) -> int:
     from riskmodel.metrics.compare import ComparisonError, compare_scenarios
     from riskmodel.report import OutputDirError, check_output_dir, write_comparison_report
     from riskmodel.report.files import scenario_files
+    from riskmodel.report.headline import comparison_headline
 
     try:  # everything here comes from the user: any ValueError is bad input
         scenarios = [
@@ -355,6 +359,7 @@ def _compare(args: argparse.Namespace) -> int:
         raise _BadInput(str(exc)) from None
     names = ", ".join(comparison.scenarios)
     print(f"compared {names}: report written to {_display(written)}/report.html")
+    print(comparison_headline(comparison.to_dataframe(), comparison.levels))
     return EXIT_OK
 
 

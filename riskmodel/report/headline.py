@@ -1,0 +1,98 @@
+"""The headline numbers as a small plain-text table, printed by the command line after a run.
+
+Everything is read from what was written (``summary.json`` of a run, the comparison table):
+nothing is recomputed, so the terminal and the report always agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from riskmodel.metrics.risk import format_level
+
+__all__ = ["comparison_headline", "run_headline", "text_table"]
+
+
+def _money(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:,.0f}"
+
+
+def _with_se(value: float | None, se: float | None) -> str:
+    if se is None or not math.isfinite(se):
+        return _money(value)
+    return f"{_money(value)} ± {_money(se)}"
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell; the first column left-aligned, the rest right."""
+    cells = [list(header), *[list(r) for r in rows]]
+    widths = [max(len(r[j]) for r in cells) for j in range(len(header))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if j == 0 else c.rjust(w)
+            for j, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
+
+
+def run_headline(summary: Mapping[str, Any]) -> str:
+    """Headline table of one run from its ``summary.json``: EL, VaR and ES (± s.e.), ECL.
+
+    Examples
+    --------
+    >>> s = {"loss": {"expected": 10.0, "method": "exact", "var": {"0.99": 30.0},
+    ...      "es": {"0.99": 40.0}, "stderr": {"var": {"0.99": 2.0}, "es": {"0.99": 3.0}}},
+    ...      "ecl": {"lifetime": 9.0}}
+    >>> print(run_headline(s))
+    Measure        Value
+    ------------  ------
+    EL (exact)        10
+    VaR 99%       30 ± 2
+    ES 99%        40 ± 3
+    ECL lifetime       9
+    """
+    loss = summary["loss"]
+    stderr = loss.get("stderr") or {}
+    if loss.get("method") == "exact":
+        rows = [("EL (exact)", _money(loss["expected"]))]
+    else:
+        rows = [("EL", _with_se(loss["expected"], stderr.get("expected")))]
+    for kind, label in (("var", "VaR"), ("es", "ES")):
+        for q, v in loss[kind].items():
+            se = (stderr.get(kind) or {}).get(q)
+            rows.append((f"{label} {format_level(100 * float(q))}%", _with_se(v, se)))
+    ecl = summary.get("ecl") or {}
+    if "lifetime" in ecl:
+        rows.append(("ECL lifetime", _money(ecl["lifetime"])))
+    return text_table(("Measure", "Value"), rows)
+
+
+def comparison_headline(frame: Any, levels: Sequence[float]) -> str:
+    """Headline table of a comparison: one row per measure, one column per scenario.
+
+    `frame` is ``ComparisonResult.to_dataframe()`` (one row per scenario).
+    """
+    rows: list[list[str]] = [["EL"], *([] for _ in range(2 * len(levels))), ["ECL lifetime"]]
+    for k, q in enumerate(levels):
+        rows[1 + k] = [f"VaR {format_level(100 * q)}%"]
+        rows[1 + len(levels) + k] = [f"ES {format_level(100 * q)}%"]
+    for _, r in frame.iterrows():
+        exact = str(r.get("method", "")) == "exact"
+        rows[0].append(
+            f"{_money(r['expected'])} (exact)"
+            if exact
+            else _with_se(r["expected"], r["stderr_expected"])
+        )
+        for k, q in enumerate(levels):
+            x = format_level(q)
+            rows[1 + k].append(_with_se(r[f"var_{x}"], r[f"stderr_var_{x}"]))
+            rows[1 + len(levels) + k].append(_with_se(r[f"es_{x}"], r[f"stderr_es_{x}"]))
+        rows[-1].append(_money(r["ecl_lifetime"]))
+    return text_table(["Measure", *(str(n) for n in frame.index)], rows)
