@@ -30,10 +30,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from riskmodel.data.macro import align_macro
 from riskmodel.data.panel import SINGLE_SEGMENT, panel_to_counts, read_panel_csv
 from riskmodel.errors import ArgumentError, PanelError
 from riskmodel.models.draws import ParameterDraws, load_parameter_draws
-from riskmodel.validation.predictive import pooled, predictive_samples
+from riskmodel.validation.predictive import period_rows, pooled, predictive_samples
 from riskmodel.validation.result import BacktestResult, calibration_scores
 from riskmodel.validation.stats import (
     binomial_tails,
@@ -61,12 +62,24 @@ def _as_draws(posterior: Any) -> ParameterDraws:
             "posterior must be a ParameterDraws, a fitted TransitionModel or the path of a "
             f"posterior file written by `riskmodel fit`; got {type(posterior).__name__}."
         )
-    if draws.covariates:
-        raise ArgumentError(
-            f"the posterior has macro covariates {list(draws.covariates)}; backtesting a "
-            "covariate model is not supported yet. Backtest a model fitted without covariates."
-        )
     return draws
+
+
+def _macro_values(macro: Any, periods: np.ndarray, draws: ParameterDraws) -> np.ndarray | None:
+    """Macro values ``(n_periods, n_covariates)`` for a covariate posterior, else None."""
+    if not draws.covariates:
+        return None
+    if macro is None:
+        raise ArgumentError(
+            f"the posterior is a covariate model (macro variables {list(draws.covariates)}); "
+            "pass macro=, the panel's macro table with a `period` column and those variables."
+        )
+    if isinstance(macro, (str, PathLike)):
+        from riskmodel.data.files import read_csv
+        from riskmodel.errors import MacroError
+
+        macro = read_csv(macro, what="macro CSV", error=MacroError)
+    return align_macro(macro, periods, draws.covariates)
 
 
 def _as_counts(panel: Any, draws: ParameterDraws, segment_col: str) -> xr.DataArray:
@@ -159,7 +172,7 @@ def _count_tests(c, n, samples, segs, ss) -> tuple[list[dict], np.ndarray]:
     return out, pd_bar
 
 
-def _split_tests(c, draws, seg_idx, segs, ss, replicates, rng) -> list[dict]:
+def _split_tests(c, rows, segs, ss, replicates, rng) -> list[dict]:
     """Goodness-of-fit of the destination split given no default, per segment × origin.
 
     Under the one-factor model only the default column moves with ``Z`` and the rest of the row
@@ -167,18 +180,18 @@ def _split_tests(c, draws, seg_idx, segs, ss, replicates, rng) -> list[dict]:
     """
     out = []
     keep = np.array([j for j in range(ss.n) if j != ss.default_idx])
-    rows = draws.transitions[:, seg_idx][:, :, ss.transient_idx][..., keep]  # (D, S, I, n-1)
-    y_all = c[..., keep].sum(0)
+    rows = rows[..., keep]  # (D, T', S, I, n-1)
+    y_t = c[..., keep]  # (T, S, I, n-1)
     for s, seg in enumerate(segs):
         for i, origin in enumerate(ss.transient):
-            y = y_all[s, i]
+            y = y_t[:, s, i] if rows.shape[1] > 1 else y_t[:, s, i].sum(0, keepdims=True)
             if y.sum() == 0:
                 continue
-            q = rows[:, s, i]
+            q = rows[:, :, s, i]
             tot = q.sum(-1, keepdims=True)
             q = np.divide(q, tot, out=np.full_like(q, 1.0 / q.shape[-1]), where=tot > 0)
             stat, p = split_gof(y, q, replicates=replicates, rng=rng)
-            dof = max(int((q.mean(0) > 0).sum()) - 1, 0)  # E[X²] ≈ categories - 1
+            dof = max(int((q.mean((0, 1)) > 0).sum()) - 1, 0)  # E[X²] ≈ categories - 1
             out.append(_record(seg, origin, None, "destination_split", stat, dof, stat, p))
     return out
 
@@ -227,6 +240,7 @@ def backtest(
     posterior: Any,
     panel: Any,
     *,
+    macro: Any = None,
     segment_col: str = "segment",
     alpha_red: float = 0.01,
     alpha_amber: float = 0.05,
@@ -239,12 +253,16 @@ def backtest(
     Parameters
     ----------
     posterior : ParameterDraws, fitted TransitionModel, or path
-        The posterior draws (a path is read with `load_parameter_draws`). Covariate posteriors
-        are not supported yet.
+        The posterior draws (a path is read with `load_parameter_draws`). For a covariate
+        (macro) model the transition matrices of each period come from `macro`.
     panel : DataFrame, path, or xarray.DataArray
         The out-of-time panel (``customer_id, period, state`` [, `segment_col`]), the path of a
         panel CSV, or transition counts with dims ``(period, segment, from_state, to_state)``
         (as `panel_to_counts(..., by_period=True)` returns). States are the posterior's.
+    macro : DataFrame or path, optional
+        Required for a covariate posterior: the macro table (``period`` and the model's
+        variables) covering the panel's transition periods; period ``t``'s values drive the
+        transitions ``t -> t + 1``. Ignored otherwise.
     segment_col : str, default "segment"
     alpha_red, alpha_amber : float, default 0.01 and 0.05
         Family-wise levels of the Holm-adjusted p-values for ``red`` and ``amber``.
@@ -265,7 +283,9 @@ def backtest(
     Raises
     ------
     ArgumentError
-        On arguments of the wrong type or value, or a covariate posterior.
+        On arguments of the wrong type or value, or a covariate posterior without `macro`.
+    MacroError
+        If `macro` does not cover the panel's transition periods.
     PanelError
         If the panel is unusable or holds segments the posterior does not have.
 
@@ -297,11 +317,11 @@ def backtest(
     c = np.asarray(counts.values)[:, :, ss.transient_idx].astype(np.int64)  # (T, S, I, n)
     n = c.sum(-1)
     rng = np.random.default_rng(seed)
-    samples = predictive_samples(
-        draws, seg_idx, len(periods), n_samples=predictive_samples_n, rng=rng
-    )
+    x = _macro_values(macro, periods, draws)
+    rows = period_rows(draws, seg_idx, x)  # (D, T', S, I, n)
+    samples = predictive_samples(draws, rows, len(periods), n_samples=predictive_samples_n, rng=rng)
     recs, _ = _count_tests(c, n, samples, segs, ss)
-    recs += _split_tests(c, draws, seg_idx, segs, ss, replicates, rng)
+    recs += _split_tests(c, rows, segs, ss, replicates, rng)
     per, band = _period_tests(c, n, samples, periods, segs, ss, rng)
     recs += per
     tests = _verdicts(pd.DataFrame.from_records(recs), alpha_red, alpha_amber)
@@ -310,7 +330,7 @@ def backtest(
     order = {"green": 0, "amber": 1, "red": 2}
     worst = tests.loc[family, "verdict"].map(order).max()
     overall = ("green", "amber", "red")[int(worst)] if family.any() else "green"
-    mean_rows = draws.transitions[:, seg_idx][:, :, ss.transient_idx].mean(0)  # (S, I, n)
+    mean_rows = rows.mean(0)  # (T', S, I, n)
     return BacktestResult(
         overall=overall,
         tests=tests,

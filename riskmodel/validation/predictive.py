@@ -27,7 +27,7 @@ from scipy import special
 
 from riskmodel.models.draws import ParameterDraws
 
-__all__ = ["PredictiveSamples", "predictive_samples"]
+__all__ = ["PredictiveSamples", "period_rows", "pooled", "predictive_samples"]
 
 
 @dataclass(frozen=True)
@@ -51,31 +51,44 @@ class PredictiveSamples:
     correlated: bool
 
 
+def period_rows(draws: ParameterDraws, segment_idx: np.ndarray, x: np.ndarray | None) -> np.ndarray:
+    """Transient rows per draw and period: shape (n_draws, n_periods or 1, n_seg, n_transient, n).
+
+    `x` holds the macro values ``(n_periods, n_covariates)`` of a covariate model (the rows of
+    period ``t`` move customers from ``t`` to ``t + 1``); without covariates the period axis
+    has length 1.
+    """
+    ss = draws.states
+    if draws.covariates:
+        macro = {name: x[:, k] for k, name in enumerate(draws.covariates)}
+        full = draws.transitions_for_macro(macro)  # (D, T, S_all, n, n)
+    else:
+        full = draws.transitions[:, None]
+    return full[:, :, segment_idx][:, :, :, ss.transient_idx]
+
+
 def predictive_samples(
     draws: ParameterDraws,
-    segment_idx: np.ndarray,
+    rows: np.ndarray,
     n_periods: int,
     *,
     n_samples: int,
     rng: np.random.Generator,
 ) -> PredictiveSamples:
-    """Build the predictive samples for the segments at `segment_idx` (see the module doc)."""
+    """Build the predictive samples from `period_rows` output (see the module doc)."""
     ss = draws.states
-    rows = draws.transitions[:, segment_idx][:, :, ss.transient_idx]  # (D, S, I, n)
-    pd_ = rows[..., ss.default_idx]
+    pd_ = rows[..., ss.default_idx]  # (D, T', S, I)
     churn = rows[..., ss.churn_idx] if ss.churn_idx is not None else np.zeros_like(pd_)
     if draws.correlation is None or not np.any(draws.correlation > 0):
-        return PredictiveSamples(
-            pd_[:, None], churn[:, None], np.arange(draws.n_draws), correlated=False
-        )
+        return PredictiveSamples(pd_, churn, np.arange(draws.n_draws), correlated=False)
     d = rng.integers(draws.n_draws, size=n_samples)
     rho = draws.correlation[d][:, None, None, None]
     z = rng.standard_normal((n_samples, n_periods))[:, :, None, None]
-    p = pd_[d][:, None]
+    p = pd_[d]
     with np.errstate(divide="ignore"):
         cond = special.ndtr((special.ndtri(p) - np.sqrt(rho) * z) / np.sqrt(1.0 - rho))
     scale = np.divide(1.0 - cond, 1.0 - p, out=np.zeros_like(cond), where=p < 1.0)
-    return PredictiveSamples(cond, churn[d][:, None] * scale, d, correlated=True)
+    return PredictiveSamples(cond, churn[d] * scale, d, correlated=True)
 
 
 def pooled(p: np.ndarray, n: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:

@@ -44,9 +44,9 @@ def calibration_scores(counts: np.ndarray, mean_rows: np.ndarray, segments) -> p
     ----------
     counts : ndarray, shape (n_periods, n_segments, n_transient, n_states)
         Observed transitions.
-    mean_rows : ndarray, shape (n_segments, n_transient, n_states)
-        The predictive probabilities (posterior mean rows; the systematic factor averages out:
-        ``E[p(Z)] = p``).
+    mean_rows : ndarray, shape (n_periods or 1, n_segments, n_transient, n_states)
+        The predictive probabilities (posterior mean rows, per period for a covariate model;
+        the systematic factor averages out: ``E[p(Z)] = p``).
     segments : sequence of str
 
     Returns
@@ -59,20 +59,20 @@ def calibration_scores(counts: np.ndarray, mean_rows: np.ndarray, segments) -> p
         ignores segmentation) and the skill scores ``1 - score / score_naive`` (positive: the
         model beats the benchmark).
     """
-    y = counts.sum(0).astype(float)  # (S, I, n)
-    pooled = y.sum(0)
+    y = counts.astype(float)  # (T, S, I, n)
+    pooled = y.sum((0, 1))
     tot = pooled.sum(-1, keepdims=True)
-    naive = np.divide(pooled, tot, out=np.zeros_like(pooled), where=tot > 0)[None]
+    naive = np.divide(pooled, tot, out=np.zeros_like(pooled), where=tot > 0)
 
     def scores(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         sq = (p**2).sum(-1, keepdims=True) - 2 * p + 1  # Brier of each observed destination
-        brier = (y * sq).sum((1, 2))
-        log = -(y * np.log(np.maximum(p, _LOG_FLOOR))).sum((1, 2))
+        brier = (y * sq).sum((0, 2, 3))
+        log = -(y * np.log(np.maximum(p, _LOG_FLOOR))).sum((0, 2, 3))
         return brier, log
 
     b, lg = scores(np.broadcast_to(mean_rows, y.shape))
     bn, ln = scores(np.broadcast_to(naive, y.shape))
-    n = y.sum((1, 2))
+    n = y.sum((0, 2, 3))
     rows = [[*v] for v in zip(segments, n, b, lg, bn, ln, strict=True)]
     rows.append(["all", n.sum(), b.sum(), lg.sum(), bn.sum(), ln.sum()])
     df = pd.DataFrame(

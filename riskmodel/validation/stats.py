@@ -149,39 +149,43 @@ def split_gof(
 
     Parameters
     ----------
-    observed : array_like of int, shape (n_categories,)
-        Observed counts.
-    probabilities : array_like, shape (n_samples, n_categories)
+    observed : array_like of int, shape (n_categories,) or (n_periods, n_categories)
+        Observed counts (per period when the probabilities change with the period).
+    probabilities : array_like, shape (n_samples, n_categories) or (n_samples, n_periods,
+        n_categories)
         Samples of the category probabilities (rows sum to one).
     replicates : int
         Number of replicated splits; each draws a sample ``s`` at random, then counts from
-        ``Multinomial(n, p_s)``.
+        ``Multinomial(n_t, p_s,t)`` per period, summed over periods.
     rng : numpy.random.Generator
 
     Returns
     -------
     statistic, p_value : float
-        ``X² = Σ (y - n p̄)² / (n p̄)`` over categories with ``p̄ > 0`` (``p̄`` the predictive
-        mean), and ``(1 + #{X²_rep >= X²}) / (1 + replicates)``. Observed and replicated splits
-        are exchangeable draws of the same predictive distribution under the model, so the
-        p-value is valid (never anti-conservative). A count in a category every sample gives
-        probability 0 is impossible under the model: ``X² = inf``, p-value 0.
+        ``X² = Σ (y - e)² / e`` over categories with expected count ``e = Σ_t n_t p̄_t > 0``
+        (``p̄`` the predictive mean), and ``(1 + #{X²_rep >= X²}) / (1 + replicates)``.
+        Observed and replicated splits are exchangeable draws of the same predictive
+        distribution under the model, so the p-value is valid (never anti-conservative). A
+        count in a category every sample gives probability 0 is impossible under the model:
+        ``X² = inf``, p-value 0.
     """
-    y = np.asarray(observed, dtype=np.int64)
+    y_t = np.atleast_2d(np.asarray(observed, dtype=np.int64))  # (T, K)
     q = np.asarray(probabilities, dtype=float)
-    n = int(y.sum())
-    if n == 0:
+    if q.ndim == 2:
+        q = q[:, None]
+    n_t = y_t.sum(-1)
+    y = y_t.sum(0)
+    if n_t.sum() == 0:
         return 0.0, 1.0
-    qbar = q.mean(axis=0)
-    live = qbar > 0
+    expected_all = (n_t[:, None] * q.mean(axis=0)).sum(0)
+    live = expected_all > 0
     if (y[~live] > 0).any():
         return float("inf"), 0.0
-    expected = n * qbar[live]
+    expected = expected_all[live]
     stat = float((((y[live] - expected) ** 2) / expected).sum())
-    pick = rng.integers(q.shape[0], size=replicates)
-    rows = q[pick]
-    rows = rows / rows.sum(axis=1, keepdims=True)
-    rep = rng.multinomial(n, rows)[:, live]
+    rows = q[rng.integers(q.shape[0], size=replicates)]  # (M, T, K)
+    rows = rows / rows.sum(axis=-1, keepdims=True)
+    rep = rng.multinomial(np.broadcast_to(n_t, rows.shape[:-1]), rows).sum(1)[:, live]
     rep_stat = (((rep - expected) ** 2) / expected).sum(axis=1)
     # a relative tolerance so that ties in exact arithmetic are not split by rounding
     hits = int((rep_stat >= stat * (1 - 1e-12)).sum())

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 from backtest_builders import dirichlet_draws, simulate_counts
 
 import riskmodel as rm
+from riskmodel.data.macro import logit_transition_matrices
 from riskmodel.data.panel import panel_to_counts
-from riskmodel.errors import ArgumentError, PanelError
+from riskmodel.data.synthetic import macro_driven_matrices, simulate_panel
+from riskmodel.errors import ArgumentError, MacroError, PanelError
 from riskmodel.models.draws import ParameterDraws
 from riskmodel.states import LIFECYCLE
 
@@ -111,15 +114,52 @@ def test_bad_arguments(example_draws, example_panel, kwargs, match):
         rm.backtest({"a": 1}, example_panel)
 
 
-def test_covariate_posterior_is_refused(example_draws, example_panel):
+def _covariate_book(n_draws: int = 20):
+    """A covariate posterior (a tight cloud around known logit parameters) and macro series."""
     ss = LIFECYCLE
-    shape = (1, 3, len(ss.transient), ss.n)
-    cov = ParameterDraws(
-        ss, example_draws.segments, example_draws.transitions[:1], covariates=("u",),
-        intercepts=np.zeros(shape), coefficients=np.zeros((*shape, 1)),
-    )  # fmt: skip
-    with pytest.raises(ArgumentError, match="covariates"):
-        rm.backtest(cov, example_panel)
+    rng = np.random.default_rng(8)
+    base = np.array(
+        [
+            [0.80, 0.15, 0.0, 0.01, 0.03, 0.01],
+            [0.0, 0.85, 0.10, 0.02, 0.02, 0.01],
+            [0.0, 0.02, 0.92, 0.03, 0.02, 0.01],
+            [0.0, 0.01, 0.08, 0.83, 0.05, 0.03],
+        ]
+    )
+    with np.errstate(divide="ignore"):
+        a = np.log(base) - np.log(base[np.arange(4), ss.transient_idx])[:, None]
+    b = np.zeros((4, ss.n, 1))
+    b[:, ss.default_idx, 0] = 0.4  # default log-odds rise 0.4 per point of unemployment
+    noise = rng.normal(0, 0.01, size=(n_draws, 2, 4, ss.n))
+    a_d = np.where(np.isfinite(a), a + noise, -np.inf)
+    a_d[..., np.arange(4), ss.transient_idx] = 0.0
+    b_d = np.broadcast_to(b, (n_draws, 2, 4, ss.n, 1)).copy()
+    macro = pd.DataFrame({"period": np.arange(12), "u": 5 + 2 * np.sin(np.arange(12) / 2)})
+    x_ref = np.array([[macro["u"].mean()]])
+    t = np.stack([logit_transition_matrices(a_d[d], b_d[d], x_ref, ss)[0] for d in range(n_draws)])
+    draws = ParameterDraws(ss, ("cards", "loans"), t, covariates=("u",), intercepts=a_d,
+                           coefficients=b_d)  # fmt: skip
+    return draws, a, b, macro
+
+
+def test_covariate_posterior_is_backtested_with_the_panels_macro():
+    ss = LIFECYCLE
+    draws, a, b, macro = _covariate_book()
+    mats = macro_driven_matrices({"cards": a, "loans": a}, b, macro, ["u"], ss)
+    panel = simulate_panel(mats, ss, n_customers=4000, n_periods=13, seed=3)
+    with pytest.raises(ArgumentError, match="pass macro="):
+        rm.backtest(draws, panel)
+    res = rm.backtest(draws, panel, macro=macro, replicates=500)
+    assert res.overall != "red"
+    # the same panel against a macro path 3 points lower: PDs too low by a factor ~e^1.2
+    low = macro.assign(u=macro["u"] - 3)
+    res_low = rm.backtest(draws, panel, macro=low, replicates=500)
+    assert res_low.overall == "red"
+    red = res_low.tests["verdict"] == "red"
+    assert {"cards", "loans"} <= set(res_low.tests.loc[red, "segment"])
+    short = macro.iloc[:5]
+    with pytest.raises(MacroError, match="does not cover"):
+        rm.backtest(draws, panel, macro=short)
 
 
 def test_calibration_scores_by_hand(example_draws, example_panel):
