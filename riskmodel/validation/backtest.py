@@ -50,17 +50,35 @@ VIEW_TESTS = ("default_traffic_light",)
 """Tests shown for reference; their verdicts do not enter `overall`."""
 
 
-def _as_draws(posterior: Any) -> ParameterDraws:
+def _intensity_draws(model: Any, period_length: float) -> ParameterDraws:
+    """Per-draw ``P = expm(Q · period_length)`` of a fitted continuous-time intensity model.
+
+    A NUTS fit gives one matrix per posterior draw; an MLE fit has no draws, so its one matrix
+    (the estimate) is used and the predictive has no parameter uncertainty.
+    """
+    if getattr(model, "method", None) == "nuts":
+        p = np.asarray(model.transition_matrix(period=period_length, stat=None).values)
+        p = p.reshape(-1, *p.shape[2:])
+    else:
+        p = np.asarray(model.transition_matrix(period=period_length, stat="mean").values)[None]
+    p = p / p.sum(-1, keepdims=True)  # expm rounding: rows to 1 within float precision
+    return ParameterDraws(model.states, tuple(model.segments), p)
+
+
+def _as_draws(posterior: Any, period_length: float) -> ParameterDraws:
     if isinstance(posterior, ParameterDraws):
         draws = posterior
     elif isinstance(posterior, (str, PathLike)):
         draws = load_parameter_draws(posterior)
     elif hasattr(posterior, "parameter_draws"):
         draws = posterior.parameter_draws()
+    elif hasattr(posterior, "generator") and hasattr(posterior, "transition_matrix"):
+        draws = _intensity_draws(posterior, period_length)
     else:
         raise ArgumentError(
-            "posterior must be a ParameterDraws, a fitted TransitionModel or the path of a "
-            f"posterior file written by `riskmodel fit`; got {type(posterior).__name__}."
+            "posterior must be a ParameterDraws, a fitted TransitionModel or IntensityModel, or "
+            "the path of a posterior file written by `riskmodel fit`; got "
+            f"{type(posterior).__name__}."
         )
     return draws
 
@@ -241,6 +259,7 @@ def backtest(
     panel: Any,
     *,
     macro: Any = None,
+    period_length: float = 1.0,
     segment_col: str = "segment",
     alpha_red: float = 0.01,
     alpha_amber: float = 0.05,
@@ -252,7 +271,7 @@ def backtest(
 
     Parameters
     ----------
-    posterior : ParameterDraws, fitted TransitionModel, or path
+    posterior : ParameterDraws, fitted TransitionModel or IntensityModel, or path
         The posterior draws (a path is read with `load_parameter_draws`). For a covariate
         (macro) model the transition matrices of each period come from `macro`.
     panel : DataFrame, path, or xarray.DataArray
@@ -263,6 +282,9 @@ def backtest(
         Required for a covariate posterior: the macro table (``period`` and the model's
         variables) covering the panel's transition periods; period ``t``'s values drive the
         transitions ``t -> t + 1``. Ignored otherwise.
+    period_length : float, default 1.0
+        For a continuous-time `IntensityModel`: the length of one panel period in the model's
+        time unit (``P = expm(Q · period_length)`` per draw). Ignored otherwise.
     segment_col : str, default "segment"
     alpha_red, alpha_amber : float, default 0.01 and 0.05
         Family-wise levels of the Holm-adjusted p-values for ``red`` and ``amber``.
@@ -308,7 +330,9 @@ def backtest(
     for name, v in (("predictive_samples_n", predictive_samples_n), ("replicates", replicates)):
         if not isinstance(v, (int, np.integer)) or v < 1:
             raise ArgumentError(f"{name} must be a positive integer; got {v!r}.")
-    draws = _as_draws(posterior)
+    if not (isinstance(period_length, (int, float)) and 0 < period_length < np.inf):
+        raise ArgumentError(f"period_length must be a positive number; got {period_length!r}.")
+    draws = _as_draws(posterior, period_length)
     counts = _as_counts(panel, draws, segment_col)
     ss = draws.states
     segs = [str(s) for s in counts["segment"].values]

@@ -193,3 +193,26 @@ def test_pit_is_uniform_under_the_model(example_draws, example_panel):
     # (cells of one panel share a posterior draw, which widens the spread: 5 se plus 0.02)
     hist = np.histogram(pits, bins=10, range=(0, 1))[0] / pits.size
     assert np.abs(hist - 0.1).max() < 5 * np.sqrt(0.09 / pits.size) + 0.02
+
+
+def test_intensity_model_is_backtested_on_its_period_matrices(example_panel):
+    from riskmodel.models.intensity import IntensityModel
+
+    ss = LIFECYCLE
+    moves = [("new", "growing"), ("growing", "mature"), ("mature", "declining"),
+             ("declining", "mature"), ("growing", "declining"), ("mature", "growing"),
+             ("declining", "growing")]  # fmt: skip
+    allowed = moves + [(s, a) for s in ss.transient for a in ss.absorbing]
+    smb = example_panel[example_panel["segment"] == "smb"]  # thin: the MLE fit takes ~2 s
+    model = IntensityModel(ss, allowed=allowed).fit(
+        smb, subject="customer_id", time="period", state="state", segment="segment"
+    )
+    res = rm.backtest(model, smb, replicates=200, period_length=1.0)
+    counts = panel_to_counts(smb, ss).sel(segment="smb").sum("to_state")
+    p = model.transition_matrix(period=1.0).sel(segment="smb", to_state=ss.default)
+    t = res.tests[res.tests["test"] == "default_binomial"].set_index("from_state")
+    for origin in t.index:  # MLE: no draws, so the predictive mean is n x P(1)[i, default]
+        want = float(counts.sel(from_state=origin)) * float(p.sel(from_state=origin))
+        assert t.loc[origin, "expected"] == pytest.approx(want, rel=1e-9)
+    with pytest.raises(ArgumentError, match="period_length"):
+        rm.backtest(model, smb, period_length=0)
