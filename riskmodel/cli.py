@@ -24,7 +24,9 @@ $ riskmodel validate scenarios/*.yaml
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import re
 import signal
 import sys
@@ -210,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="let the model config name a macro file outside its own folder and the current "
         "folder (default: refused)",
     )
+    fit.add_argument(
+        "--verbose", action="store_true", help="show PyMC's and PyTensor's log messages"
+    )
     fit.set_defaults(handler=_fit)
 
     sens = sub.add_parser(
@@ -290,6 +295,7 @@ def _fit(args: argparse.Namespace) -> int:
     from riskmodel.data.panel import read_panel_csv
     from riskmodel.errors import MacroError, PanelError
     from riskmodel.fitting import check_fit_output, fit_panel, load_fit_config, write_fit
+    from riskmodel.report.headline import fit_headline
 
     inputs = [args.panel, args.config]
     try:  # reading and validating the inputs: any ValueError is bad input
@@ -312,14 +318,31 @@ def _fit(args: argparse.Namespace) -> int:
             check_fit_output(args.out, inputs=inputs)
             macro = read_csv(macro_path, what="macro CSV", error=MacroError)
         try:
-            outcome = fit_panel(panel, config, macro=macro)
+            with _sampler_logs(verbose=args.verbose):
+                outcome = fit_panel(panel, config, macro=macro)
         except PanelError as exc:
             raise PanelError(f"{args.panel}: {exc}") from None
     except (ValueError, OSError) as exc:
         raise _BadInput(f"{exc}") from None
     written = write_fit(outcome, args.out, inputs=inputs)
     print(f"fit: posterior written to {_display(written[0])} ({outcome.draws.n_draws} draws)")
+    print(fit_headline(outcome.diagnostics))
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _sampler_logs(*, verbose: bool):
+    """PyMC's and PyTensor's INFO/WARNING chatter only with ``--verbose`` (errors always)."""
+    loggers = [logging.getLogger(n) for n in ("pymc", "pytensor")]
+    levels = [lg.level for lg in loggers]
+    if not verbose:
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def _compare(args: argparse.Namespace) -> int:

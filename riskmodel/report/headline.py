@@ -12,7 +12,7 @@ from typing import Any
 
 from riskmodel.metrics.risk import format_level
 
-__all__ = ["comparison_headline", "run_headline", "text_table"]
+__all__ = ["comparison_headline", "fit_headline", "fit_remedies", "run_headline", "text_table"]
 
 
 def _money(value: float | None) -> str:
@@ -27,14 +27,15 @@ def _with_se(value: float | None, se: float | None) -> str:
     return f"{_money(value)} ± {_money(se)}"
 
 
-def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns padded to their widest cell; the first column left-aligned, the rest right."""
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 1) -> str:
+    """Columns padded to their widest cell; the first `left` columns left-aligned, the rest
+    (numbers) right-aligned."""
     cells = [list(header), *[list(r) for r in rows]]
     widths = [max(len(r[j]) for r in cells) for j in range(len(header))]
 
     def line(row: list[str]) -> str:
         return "  ".join(
-            c.ljust(w) if j == 0 else c.rjust(w)
+            c.ljust(w) if j < left else c.rjust(w)
             for j, (c, w) in enumerate(zip(row, widths, strict=True))
         ).rstrip()
 
@@ -96,3 +97,74 @@ def comparison_headline(frame: Any, levels: Sequence[float]) -> str:
             rows[1 + len(levels) + k].append(_with_se(r[f"es_{x}"], r[f"stderr_es_{x}"]))
         rows[-1].append(_money(r["ecl_lifetime"]))
     return text_table(["Measure", *(str(n) for n in frame.index)], rows)
+
+
+_MODEL_NAMES = {"transition_model": "transitions", "default_model": "correlation"}
+
+
+def _fit_row(name: str, diag: Mapping[str, Any]) -> list[str]:
+    label = _MODEL_NAMES.get(name, name)
+    if "max_rhat" not in diag:
+        return [label, str(diag.get("method", "—")), "—", "—", "—"]
+
+    def num(v: Any, fmt: str) -> str:
+        return "—" if v is None or not math.isfinite(float(v)) else format(float(v), fmt)
+
+    rhat = num(diag.get("max_rhat"), ".3f")
+    if rhat != "—" and diag.get("max_rhat_var"):
+        rhat += f" ({diag['max_rhat_var']})"
+    ess = num(diag.get("min_ess_bulk"), ".0f")
+    if ess != "—" and diag.get("min_ess_bulk_var"):
+        ess += f" ({diag['min_ess_bulk_var']})"
+    method = f"NUTS, {diag['chains']} chains × {diag['draws']} draws"
+    return [label, method, rhat, ess, str(int(diag.get("divergences", 0)))]
+
+
+def fit_remedies(diagnostics: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The remedy of each failed convergence check, one line per model (empty when all pass).
+
+    The checks and their wording are those of `riskmodel.models._common.warn_on_diagnostics`
+    (the one place the thresholds live), captured instead of warned.
+    """
+    import warnings
+
+    from riskmodel.models._common import warn_on_diagnostics
+
+    out = []
+    for name, diag in diagnostics.items():
+        if "max_rhat" not in diag:
+            continue
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warn_on_diagnostics(dict(diag))
+        out += [f"{_MODEL_NAMES.get(name, name)}: {w.message}" for w in caught]
+    return out
+
+
+def fit_headline(diagnostics: Mapping[str, Mapping[str, Any]]) -> str:
+    """Convergence summary of a fit: R-hat, bulk ESS, divergences, and the remedy on failure.
+
+    Parameters
+    ----------
+    diagnostics : mapping
+        ``FitOutcome.diagnostics``: per model, the dict of
+        `riskmodel.models._common.convergence_diagnostics` or ``{"method": ...}`` for an exact
+        (conjugate) fit.
+
+    Examples
+    --------
+    >>> print(fit_headline({"transition_model": {"method": "conjugate (exact)"}}))
+    Model        Method             max R-hat  min bulk ESS  Divergences
+    -----------  -----------------  ---------  ------------  -----------
+    transitions  conjugate (exact)          —             —            —
+    Convergence: ok (an exact conjugate posterior needs no MCMC checks).
+    """
+    rows = [_fit_row(name, diag) for name, diag in diagnostics.items()]
+    header = ("Model", "Method", "max R-hat", "min bulk ESS", "Divergences")
+    table = text_table(header, rows, left=2)
+    remedies = fit_remedies(diagnostics)
+    if remedies:
+        return table + "\nConvergence: FAILED. " + "\n".join(remedies)
+    if all("max_rhat" not in d for d in diagnostics.values()):
+        return table + "\nConvergence: ok (an exact conjugate posterior needs no MCMC checks)."
+    return table + "\nConvergence: ok (R-hat, ESS and divergences within their limits)."
