@@ -66,6 +66,8 @@ _LAZY = {
     "SensitivityResult": "riskmodel.sensitivity",
     "BacktestResult": "riskmodel.validation",
     "backtest": "riskmodel.validation",
+    "ModelComparison": "riskmodel.validation",
+    "compare_models": "riskmodel.validation",
     "run_sensitivity": "riskmodel.sensitivity",
     "LIFECYCLE": "riskmodel.states",
     "StateSpace": "riskmodel.states",
@@ -92,7 +94,7 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
     from riskmodel.scenarios.load import Scenario, load_scenario, scenario_from_dict
     from riskmodel.sensitivity import SensitivityResult, run_sensitivity
     from riskmodel.states import LIFECYCLE, StateSpace
-    from riskmodel.validation import BacktestResult, backtest
+    from riskmodel.validation import BacktestResult, ModelComparison, backtest, compare_models
 
 
 def __getattr__(name: str) -> Any:
@@ -121,6 +123,7 @@ __all__ = [
     "InputError",
     "IntensityModel",
     "MacroError",
+    "ModelComparison",
     "ModelFileError",
     "NotFittedError",
     "OutputDirError",
@@ -145,6 +148,7 @@ __all__ = [
     "__version__",
     "action_effects",
     "backtest",
+    "compare_models",
     "compare_scenarios",
     "ecl_term_structure",
     "evaluate_alerts",
