@@ -26,14 +26,13 @@ import xarray as xr
 from riskmodel.errors import ArgumentError
 from riskmodel.models import _common as C
 from riskmodel.models.draws import check_netcdf_size, netcdf_engine
-from riskmodel.models.intensity_likelihood import prepare_panel
+from riskmodel.models.intensity_likelihood import expm_batch, model_config, prepare_panel
 from riskmodel.states import StateSpace
 
 __all__ = ["IntensityModel"]
 
 KIND = "IntensityModel"
-POOLINGS = ("none", "complete", "partial")
-METHODS = ("mle",)
+METHODS = ("mle", "nuts")
 
 
 class IntensityModel:
@@ -91,51 +90,14 @@ class IntensityModel:
 
     # ------------------------------------------------------------------ config
     def _config(self) -> dict[str, Any]:
-        ss = self.states
-        if not isinstance(ss, StateSpace):
-            raise ArgumentError(f"states must be a StateSpace; got {type(ss).__name__}.")
-        if self.pooling not in POOLINGS:
-            raise ArgumentError(f"pooling must be one of {list(POOLINGS)}; got {self.pooling!r}.")
-        if self.covariates:
-            raise ArgumentError(
-                f"covariates are not supported by IntensityModel yet; got {self.covariates!r}. "
-                "Fit one model per covariate level (as segments) or pass covariates=None."
-            )
-        pairs = []
-        for pair in self.allowed or ():
-            if len(pair) != 2:
-                raise ArgumentError(f"allowed entries must be (from, to) pairs; got {pair!r}.")
-            f, t = str(pair[0]), str(pair[1])
-            for s in (f, t):
-                if s not in ss.names:
-                    raise ArgumentError(
-                        f"allowed transition ({f!r}, {t!r}) names unknown state {s!r}; the "
-                        f"states are {list(ss.names)}."
-                    )
-            if f == t or f in ss.absorbing:
-                raise ArgumentError(
-                    f"allowed transition ({f!r}, {t!r}) must leave a transient state for "
-                    "another state."
-                )
-            pairs.append((ss.index(f), ss.index(t)))
-        if not pairs:
-            raise ArgumentError("allowed must list at least one (from_state, to_state) pair.")
-        if len(set(pairs)) != len(pairs):
-            raise ArgumentError(f"allowed lists a transition twice: {list(self.allowed)}.")
-        exact = [str(s) for s in self.exact_states]
-        bad = [s for s in exact if s not in ss.absorbing]
-        if bad:
-            raise ArgumentError(
-                f"exact_states {bad} must be absorbing states (absorbing: {list(ss.absorbing)})."
-            )
-        pairs.sort()
-        return {
-            "states": ss.to_attrs(),
-            "allowed": [[ss.names[f], ss.names[t]] for f, t in pairs],
-            "exact_states": exact,
-            "pooling": self.pooling,
-            "censored": {str(k): [str(v) for v in vs] for k, vs in (self.censored or {}).items()},
-        }
+        return model_config(
+            self.states,
+            allowed=self.allowed,
+            exact_states=self.exact_states,
+            pooling=self.pooling,
+            covariates=self.covariates,
+            censored=self.censored,
+        )
 
     def _allowed_idx(self, cfg: dict) -> np.ndarray:
         ss = self.states
@@ -205,10 +167,10 @@ class IntensityModel:
         cfg["method"] = method
         cfg["segments"] = list(obs.segments)
         if method == "mle":
-            from riskmodel.models.intensity_mle import fit_mle
+            from riskmodel.models.intensity_mle import fit_mle, mle_dataset
 
             res = fit_mle(obs, allowed, self.states.n, pooled=cfg["pooling"] == "complete")
-            groups = {"mle": self._mle_dataset(cfg, res)}
+            groups = {"mle": mle_dataset(cfg, res)}
             diag = None
         else:
             C.check_sampling_args(draws, chains)
@@ -229,22 +191,6 @@ class IntensityModel:
             C.warn_on_diagnostics(diag, stacklevel=3)
         return self
 
-    def _mle_dataset(self, cfg: dict, res: dict) -> xr.Dataset:
-        names = [f"{f}->{t}" for f, t in cfg["allowed"]]
-        segs = cfg["segments"] if cfg["pooling"] != "complete" else ["all"]
-        cfg["segments"] = segs
-        return xr.Dataset(
-            {
-                "log_intensity": (("segment", "transition"), res["log_q"]),
-                "covariance": (("segment", "transition", "transition_"), res["cov"]),
-            },
-            coords={"segment": segs, "transition": names, "transition_": names},
-            attrs={
-                "minus2loglik": res["minus2loglik"],
-                "converged": int(all(res["converged"])),
-            },
-        )
-
     # ------------------------------------------------------------------ results
     def _require_fit(self) -> dict:
         if self._fit is None:
@@ -261,6 +207,7 @@ class IntensityModel:
 
     @property
     def segments(self) -> tuple[str, ...]:
+        """Segment names (``("all",)`` without a segment column or with complete pooling)."""
         return tuple(self._require_fit()["config"]["segments"])
 
     @property
@@ -348,7 +295,7 @@ class IntensityModel:
             P = np.stack([sl.expm(Qs * period) for Qs in Q])
             return self._frame(P, "transition_probability", stat)
         G = self._generator(np.asarray(self.log_intensity_draws().values))
-        P = sl.expm(G * period) if G.ndim == 2 else _expm_batch(G * period)
+        P = expm_batch(G * period)
         if stat is None:
             c, d = P.shape[:2]
             lead = (("chain", np.arange(c)), ("draw", np.arange(d)))
@@ -366,20 +313,9 @@ class IntensityModel:
         """
         fit = self._require_fit()
         if "mle" in fit["groups"]:
-            ds = fit["groups"]["mle"]
-            lq = ds["log_intensity"].to_series()
-            cov = np.asarray(ds["covariance"].values)
-            se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2)).ravel()
-            z = st.norm.ppf(0.975)
-            return pd.DataFrame(
-                {
-                    "estimate": np.exp(lq.values),
-                    "se_log": se,
-                    "lower": np.exp(lq.values - z * se),
-                    "upper": np.exp(lq.values + z * se),
-                },
-                index=lq.index,
-            )
+            from riskmodel.models.intensity_mle import mle_summary
+
+            return mle_summary(fit["groups"]["mle"])
         import arviz as az
 
         return az.summary(np.exp(self.log_intensity_draws()).rename("intensity").to_dataset())
@@ -449,12 +385,6 @@ class IntensityModel:
             f"IntensityModel(states={list(self.states.names)}, allowed={list(self.allowed)}, "
             f"pooling={self.pooling!r}; {fitted})"
         )
-
-
-def _expm_batch(A: np.ndarray) -> np.ndarray:
-    """``expm`` of every matrix in a stack (leading dims kept)."""
-    flat = A.reshape(-1, *A.shape[-2:])
-    return np.stack([sl.expm(a) for a in flat]).reshape(A.shape)
 
 
 def _check_stat(stat) -> float | None:

@@ -35,10 +35,19 @@ import numpy as np
 import pandas as pd
 import scipy.linalg as sl
 
-from riskmodel.errors import PanelError
+from riskmodel.errors import ArgumentError, PanelError
 from riskmodel.states import StateSpace
 
-__all__ = ["PanelObservations", "generator_matrix", "loglik", "prepare_panel", "transition_probs"]
+__all__ = [
+    "PanelObservations",
+    "expm_batch",
+    "generator_matrix",
+    "loglik",
+    "model_config",
+    "prepare_panel",
+    "transition_probs",
+]
+POOLINGS = ("none", "complete", "partial")
 
 COND_MAX = 1e6
 """Eigenvector condition number past which `transition_probs` falls back to ``expm``."""
@@ -120,6 +129,12 @@ def transition_probs(Q: np.ndarray, dt: np.ndarray) -> np.ndarray:
         uniq, inv = np.unique(dt, return_inverse=True)
         P = np.stack([sl.expm(Q * t) for t in uniq])[inv]
     return np.clip(P, 0.0, 1.0)
+
+
+def expm_batch(A: np.ndarray) -> np.ndarray:
+    """``expm`` of every matrix in a stack (leading dims kept)."""
+    flat = A.reshape(-1, *A.shape[-2:])
+    return np.stack([sl.expm(a) for a in flat]).reshape(A.shape)
 
 
 def loglik(Q: np.ndarray, obs: PanelObservations, *, by_segment: bool = False):
@@ -288,3 +303,59 @@ def prepare_panel(
         prev=prev,
         cur=cur,
     )
+
+
+def model_config(
+    states: StateSpace,
+    *,
+    allowed,
+    exact_states,
+    pooling: str,
+    covariates,
+    censored,
+) -> dict:
+    """Validated `IntensityModel` config (raises `ArgumentError` on bad constructor arguments)."""
+    ss = states
+    if not isinstance(ss, StateSpace):
+        raise ArgumentError(f"states must be a StateSpace; got {type(ss).__name__}.")
+    if pooling not in POOLINGS:
+        raise ArgumentError(f"pooling must be one of {list(POOLINGS)}; got {pooling!r}.")
+    if covariates:
+        raise ArgumentError(
+            f"covariates are not supported by IntensityModel yet; got {covariates!r}. "
+            "Fit one model per covariate level (as segments) or pass covariates=None."
+        )
+    pairs = []
+    for pair in allowed or ():
+        if len(pair) != 2:
+            raise ArgumentError(f"allowed entries must be (from, to) pairs; got {pair!r}.")
+        f, t = str(pair[0]), str(pair[1])
+        for s in (f, t):
+            if s not in ss.names:
+                raise ArgumentError(
+                    f"allowed transition ({f!r}, {t!r}) names unknown state {s!r}; the "
+                    f"states are {list(ss.names)}."
+                )
+        if f == t or f in ss.absorbing:
+            raise ArgumentError(
+                f"allowed transition ({f!r}, {t!r}) must leave a transient state for another state."
+            )
+        pairs.append((ss.index(f), ss.index(t)))
+    if not pairs:
+        raise ArgumentError("allowed must list at least one (from_state, to_state) pair.")
+    if len(set(pairs)) != len(pairs):
+        raise ArgumentError(f"allowed lists a transition twice: {list(allowed)}.")
+    exact = [str(s) for s in exact_states]
+    bad = [s for s in exact if s not in ss.absorbing]
+    if bad:
+        raise ArgumentError(
+            f"exact_states {bad} must be absorbing states (absorbing: {list(ss.absorbing)})."
+        )
+    pairs.sort()
+    return {
+        "states": ss.to_attrs(),
+        "allowed": [[ss.names[f], ss.names[t]] for f, t in pairs],
+        "exact_states": exact,
+        "pooling": pooling,
+        "censored": {str(k): [str(v) for v in vs] for k, vs in (censored or {}).items()},
+    }

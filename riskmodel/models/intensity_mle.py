@@ -14,11 +14,14 @@ the information's size), as msm does with ``optimHess``.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import scipy.optimize as so
+import scipy.stats as st
+import xarray as xr
 
 from riskmodel.models.intensity_likelihood import PanelObservations, generator_matrix, loglik
 
-__all__ = ["crude_log_intensities", "fit_mle", "numerical_hessian"]
+__all__ = ["crude_log_intensities", "fit_mle", "mle_dataset", "mle_summary", "numerical_hessian"]
 
 HESS_STEP = 1e-4
 
@@ -101,6 +104,38 @@ def fit_mle(
         m2ll += 2.0 * float(nll(x))
         ok.append(bool(np.all(np.linalg.eigvalsh((H + H.T) / 2) > 0)))
     return {"log_q": np.array(est), "cov": np.array(covs), "minus2loglik": m2ll, "converged": ok}
+
+
+def mle_dataset(cfg: dict, res: dict) -> xr.Dataset:
+    """The estimates as the ``mle`` group of a saved model (sets ``cfg["segments"]``)."""
+    names = [f"{f}->{t}" for f, t in cfg["allowed"]]
+    segs = cfg["segments"] if cfg["pooling"] != "complete" else ["all"]
+    cfg["segments"] = segs
+    return xr.Dataset(
+        {
+            "log_intensity": (("segment", "transition"), res["log_q"]),
+            "covariance": (("segment", "transition", "transition_"), res["cov"]),
+        },
+        coords={"segment": segs, "transition": names, "transition_": names},
+        attrs={"minus2loglik": res["minus2loglik"], "converged": int(all(res["converged"]))},
+    )
+
+
+def mle_summary(ds: xr.Dataset) -> pd.DataFrame:
+    """Estimate, log-scale standard error and 95% Wald bounds per segment and transition."""
+    lq = ds["log_intensity"].to_series()
+    cov = np.asarray(ds["covariance"].values)
+    se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2)).ravel()
+    z = st.norm.ppf(0.975)
+    return pd.DataFrame(
+        {
+            "estimate": np.exp(lq.values),
+            "se_log": se,
+            "lower": np.exp(lq.values - z * se),
+            "upper": np.exp(lq.values + z * se),
+        },
+        index=lq.index,
+    )
 
 
 def _segment(obs: PanelObservations, s: int) -> PanelObservations:
