@@ -1,13 +1,9 @@
 """IntensityModel: continuous-time multi-state models from panels observed at arbitrary times.
 
-The model is a time-homogeneous Markov process with generator ``Q`` per segment; only the
-``allowed`` transitions have (positive) intensities. ``P(period) = expm(Q · period)`` gives the
-transition matrix of any period length, so a model fitted on review dates measured in years feeds
-an engine that runs monthly (``period=1/12``) or quarterly (``period=0.25``).
-
-The likelihood (panel, censored and exact-time observations) is in
-`riskmodel.models.intensity_likelihood`; maximum likelihood in `riskmodel.models.intensity_mle`.
-PyMC and ArviZ are imported only inside ``summary``/``save``/``load``.
+A time-homogeneous Markov process with generator ``Q`` per segment (only ``allowed`` transitions
+have intensities); ``P(period) = expm(Q · period)`` is the transition matrix of any period length.
+Likelihood: `riskmodel.models.intensity_likelihood`; MLE: `riskmodel.models.intensity_mle`; NUTS:
+`riskmodel.models.intensity_bayes` (the only place importing PyMC, inside the fit).
 """
 
 from __future__ import annotations
@@ -26,7 +22,12 @@ import xarray as xr
 from riskmodel.errors import ArgumentError
 from riskmodel.models import _common as C
 from riskmodel.models.draws import check_netcdf_size, netcdf_engine
-from riskmodel.models.intensity_likelihood import expm_batch, model_config, prepare_panel
+from riskmodel.models.intensity_likelihood import (
+    expm_batch,
+    generator_matrix,
+    model_config,
+    prepare_panel,
+)
 from riskmodel.states import StateSpace
 
 __all__ = ["IntensityModel"]
@@ -54,6 +55,9 @@ class IntensityModel:
         a population mean and scale.
     covariates : None
         Reserved for log-linear covariate effects; not supported yet.
+    exact_times : bool, default False
+        Every transition time is observed exactly (continuous follow-up): a row is the jump
+        out of the previous state at its time, or, in the same state, the end of follow-up.
     censored : mapping of str to sequence of str, optional
         Codes of the state column that mean "one of these states" (e.g. ``{"alive": ["well",
         "mild", "severe"]}``).
@@ -79,6 +83,7 @@ class IntensityModel:
         pooling: str = "none",
         covariates: Sequence[str] | None = None,
         censored: Mapping[str, Sequence[str]] | None = None,
+        exact_times: bool = False,
     ) -> None:
         self.states = states
         self.allowed = allowed
@@ -86,6 +91,7 @@ class IntensityModel:
         self.pooling = pooling
         self.covariates = covariates
         self.censored = censored
+        self.exact_times = exact_times
         self._fit: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ config
@@ -97,6 +103,7 @@ class IntensityModel:
             pooling=self.pooling,
             covariates=self.covariates,
             censored=self.censored,
+            exact_times=self.exact_times,
         )
 
     def _allowed_idx(self, cfg: dict) -> np.ndarray:
@@ -133,10 +140,7 @@ class IntensityModel:
         draws, chains, tune, seed, target_accept, cores, progressbar
             NUTS settings (``method="nuts"``); `seed` seeds the sampler.
 
-        Returns
-        -------
-        IntensityModel
-            ``self``, fitted.
+        Returns ``self``, fitted.
 
         Raises
         ------
@@ -162,6 +166,7 @@ class IntensityModel:
             segment=segment,
             exact_states=tuple(cfg["exact_states"]),
             censored={k: tuple(v) for k, v in cfg["censored"].items()},
+            exact_times=cfg["exact_times"],
         )
         allowed = self._allowed_idx(cfg)
         cfg["method"] = method
@@ -231,8 +236,6 @@ class IntensityModel:
         return fit["groups"]["posterior"]["log_intensity"]
 
     def _generator(self, log_q: np.ndarray) -> np.ndarray:
-        from riskmodel.models.intensity_likelihood import generator_matrix
-
         cfg = self._require_fit()["config"]
         return generator_matrix(log_q, self._allowed_idx(cfg), self.states.n)
 
@@ -373,6 +376,7 @@ class IntensityModel:
             exact_states=cfg["exact_states"],
             pooling=cfg["pooling"],
             censored=cfg["censored"] or None,
+            exact_times=cfg["exact_times"],
         )
         diag = cfg.pop("diagnostics")
         groups = {g: idata[g].load() for g in idata.groups()}
@@ -382,8 +386,7 @@ class IntensityModel:
     def __repr__(self) -> str:
         fitted = "fitted" if self._fit is not None else "not fitted"
         return (
-            f"IntensityModel(states={list(self.states.names)}, allowed={list(self.allowed)}, "
-            f"pooling={self.pooling!r}; {fitted})"
+            f"IntensityModel(states={list(self.states.names)}, pooling={self.pooling!r}; {fitted})"
         )
 
 

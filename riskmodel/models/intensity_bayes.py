@@ -118,10 +118,10 @@ def fit_nuts(
     obs: PanelObservations, allowed: np.ndarray, states: StateSpace, cfg: dict, mc: dict
 ) -> tuple[dict, dict]:
     """Sample the posterior of the log intensities; return (groups, diagnostics)."""
-    if obs.prev is None:
+    if obs.prev is None or obs.jump is not None:
         raise ArgumentError(
-            "method='nuts' does not support censored observations yet; fit with method='mle' "
-            "or drop the censored codes."
+            "method='nuts' does not support censored observations or exact_times yet; fit "
+            "with method='mle' or drop the censored codes."
         )
     import pymc as pm
     import pytensor.tensor as pt

@@ -10,6 +10,10 @@ observation need not be at time 0 and only time differences matter):
 
 - **panel observation** of state ``b`` at ``t_j``: ``P(Δt_j)[a, b]``;
 - **censored observation**, the state only known to lie in a set ``S``: ``Σ_{b ∈ S} P(Δt_j)[a, b]``;
+- **exactly observed transition times** (the process is watched continuously, ``exact_times``):
+  the subject stays in ``a`` for ``Δt_j`` and then jumps to ``b`` at ``t_j``:
+  ``exp(q[a, a] Δt_j) q[a, b]``, or ``exp(q[a, a] Δt_j)`` when ``b = a`` (still in ``a`` when the
+  follow-up ends);
 - **exact-time entry** into an absorbing state ``b`` (death, default, closure with a known date):
   the state is unknown just before ``t_j`` and the jump happens at ``t_j``, so the contribution is
   the density ``Σ_k P(Δt_j)[a, k] q[k, b] = (P(Δt_j) Q)[a, b]`` (the ``k = b`` term is zero because
@@ -74,6 +78,9 @@ class PanelObservations:
     segments : tuple of str
         Segment names, indexed by ``segment``.
     n_subjects_by_segment : (n_segments,) int
+    jump : (n_rows,) bool or None
+        True where the row is an exactly observed transition time (or the end of continuous
+        follow-up); None when there are none.
     prev, cur : (n_rows,) int or None
         Without censored observations: the previous and the current state index of each row
         (the likelihood then needs no forward recursion); None otherwise.
@@ -90,6 +97,7 @@ class PanelObservations:
     n_subjects_by_segment: np.ndarray
     prev: np.ndarray | None = None
     cur: np.ndarray | None = None
+    jump: np.ndarray | None = None
 
 
 def generator_matrix(log_q: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
@@ -164,6 +172,13 @@ def loglik(Q: np.ndarray, obs: PanelObservations, *, by_segment: bool = False):
     ex = np.flatnonzero(obs.exact)
     if ex.size:
         P[ex] = P[ex] @ Q[obs.segment[ex]]
+    if obs.jump is not None and obs.jump.any():
+        jp = np.flatnonzero(obs.jump)
+        Qj = Q[obs.segment[jp]].copy()
+        diag = np.diagonal(Qj, axis1=1, axis2=2).copy()
+        idx = np.arange(Q.shape[-1])
+        Qj[:, idx, idx] = 1.0
+        P[jp] = np.exp(diag * obs.dt[jp, None])[:, :, None] * Qj
     contrib = np.zeros(n_rows)
     with np.errstate(divide="ignore"):
         if obs.prev is not None:
@@ -201,12 +216,14 @@ def prepare_panel(
     segment: str | None = None,
     exact_states: tuple[str, ...] = (),
     censored: dict[str, tuple[str, ...]] | None = None,
+    exact_times: bool = False,
 ) -> PanelObservations:
     """Check a long panel and turn it into `PanelObservations`.
 
     Rows are sorted by subject and time. A value of the state column is either a state name or a
     key of `censored` (the state is then only known to be one of the listed states). An
     observation of a state in `exact_states` is an exact-time entry; nothing may follow it.
+    With `exact_times`, every row is an exactly observed transition time (continuous follow-up).
 
     Raises
     ------
@@ -302,6 +319,7 @@ def prepare_panel(
         n_subjects_by_segment=np.bincount(seg_first, minlength=len(seg_names)),
         prev=prev,
         cur=cur,
+        jump=np.ones(int(tr.sum()), dtype=bool) if exact_times else None,
     )
 
 
@@ -313,6 +331,7 @@ def model_config(
     pooling: str,
     covariates,
     censored,
+    exact_times: bool = False,
 ) -> dict:
     """Validated `IntensityModel` config (raises `ArgumentError` on bad constructor arguments)."""
     ss = states
@@ -358,4 +377,5 @@ def model_config(
         "exact_states": exact,
         "pooling": pooling,
         "censored": {str(k): [str(v) for v in vs] for k, vs in (censored or {}).items()},
+        "exact_times": bool(exact_times),
     }

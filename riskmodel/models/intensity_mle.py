@@ -153,6 +153,7 @@ def _segment(obs: PanelObservations, s: int) -> PanelObservations:
         n_subjects_by_segment=obs.n_subjects_by_segment[s : s + 1],
         prev=None if obs.prev is None else obs.prev[m],
         cur=None if obs.cur is None else obs.cur[m],
+        jump=None if obs.jump is None else obs.jump[m],
     )
 
 
@@ -169,4 +170,5 @@ def _pool(obs: PanelObservations) -> PanelObservations:
         n_subjects_by_segment=np.array([obs.n_subjects_by_segment.sum()]),
         prev=obs.prev,
         cur=obs.cur,
+        jump=obs.jump,
     )

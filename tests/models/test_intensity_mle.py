@@ -148,3 +148,44 @@ def test_unfitted_and_bad_arguments():
             state="state",
         )
     assert rm.IntensityModel is IntensityModel
+
+
+def _continuous_paths(Q, states, n_subjects, seed, follow_up=5.0):
+    """Every jump at its time, then the state at the end of follow-up (if not absorbed)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_subjects):
+        s, t = int(rng.choice(states.transient_idx)), 0.0
+        rows.append((i, t, states.names[s]))
+        while -Q[s, s] > 0:
+            t += rng.exponential(1 / -Q[s, s])
+            if t >= follow_up:
+                rows.append((i, follow_up, states.names[s]))
+                break
+            s = int(rng.choice(states.n, p=np.clip(Q[s], 0, None) / -Q[s, s]))
+            rows.append((i, t, states.names[s]))
+    return pd.DataFrame(rows, columns=["id", "t", "state"])
+
+
+def test_exact_transition_times_give_the_occurrence_exposure_mle():
+    """With continuous follow-up the likelihood is Π exp(q_aa Δt) q_ab, whose maximiser is
+    known in closed form: q̂_ab = (number of a → b jumps) / (total time in a)."""
+    Q = generator_of(ILLNESS, ILLNESS_Q)
+    panel = _continuous_paths(Q, ILLNESS, 300, seed=8)
+    m = IntensityModel(ILLNESS, allowed=ILLNESS_ALLOWED, exact_times=True)
+    m.fit(panel, subject="id", time="t", state="state")
+    g = panel.sort_values(["id", "t"])
+    same = g["id"].eq(g["id"].shift())
+    frm, to = g["state"].shift()[same], g["state"][same]
+    dt = g["t"].diff()[same]
+    time_in = dt.groupby(frm).sum()
+    for (f, t), est in zip(ILLNESS_ALLOWED, m.summary()["estimate"], strict=True):
+        n_jumps = int(((frm == f) & (to == t)).sum())
+        assert est == pytest.approx(n_jumps / time_in[f], rel=1e-4)
+    # and the maximised log-likelihood is the closed form's
+    ll = sum(
+        n * np.log(n / time_in[f]) - n
+        for f, t in ILLNESS_ALLOWED
+        if (n := int(((frm == f) & (to == t)).sum()))
+    )
+    assert m.minus2loglik == pytest.approx(-2 * ll, rel=1e-9)
