@@ -21,7 +21,7 @@ import xarray as xr
 
 from riskmodel.errors import ArgumentError
 from riskmodel.models import _common as C
-from riskmodel.models.draws import check_netcdf_size, netcdf_engine
+from riskmodel.models.draws import ParameterDraws, check_netcdf_size, netcdf_engine
 from riskmodel.models.intensity_likelihood import (
     expm_batch,
     generator_matrix,
@@ -307,6 +307,19 @@ class IntensityModel:
         flat = P.reshape(-1, *P.shape[2:])
         vals = flat.mean(axis=0) if q is None else np.quantile(flat, q, axis=0)
         return self._frame(vals, "transition_probability", stat)
+
+    def parameter_draws(self, period: float) -> ParameterDraws:
+        """The engine's parameters at one period length: ``expm(Q · period)`` per draw.
+
+        NUTS: one matrix per posterior draw; MLE: the single point estimate. Write it with
+        ``.to_netcdf(path)`` for a scenario's ``parameters: {posterior: path}``; `period` is in
+        the panel's time unit (``1/12`` for a monthly engine when time is in years).
+        """
+        P = self.transition_matrix(period, stat="mean" if self.method == "mle" else None)
+        vals = np.asarray(P.values).reshape(-1, *P.shape[-3:])
+        vals[..., self.states.absorbing_idx, :] = np.eye(self.states.n)[self.states.absorbing_idx]
+        vals /= vals.sum(axis=-1, keepdims=True)  # rounding of expm (~1e-15)
+        return ParameterDraws(self.states, self.segments, vals)
 
     def summary(self) -> pd.DataFrame:
         """One row per segment and allowed transition.

@@ -123,3 +123,21 @@ def test_nuts_refuses_censored_panels():
     )
     with pytest.raises(ArgumentError, match="censored"):
         m.fit(panel, method="nuts", **MCMC, **COLS)
+
+
+def test_parameter_draws_feed_the_engine_format(single, tmp_path):
+    """Per draw, the engine's matrices are expm(Q · period); the file round-trips through
+    load_parameter_draws (what a scenario's `parameters: {posterior: …}` reads)."""
+    from riskmodel.models import load_parameter_draws
+
+    nuts, mle = single
+    pd_ = nuts.parameter_draws(period=0.25)
+    per_draw = nuts.transition_matrix(period=0.25, stat=None).values.reshape(-1, 1, 4, 4)
+    assert pd_.n_draws == per_draw.shape[0]
+    np.testing.assert_allclose(pd_.transitions, per_draw, atol=1e-14)
+    path = tmp_path / "quarterly.nc"
+    pd_.to_netcdf(path)
+    np.testing.assert_allclose(load_parameter_draws(path).transitions, pd_.transitions)
+    point = mle.parameter_draws(period=0.25)
+    assert point.n_draws == 1
+    np.testing.assert_allclose(point.transitions[0], mle.transition_matrix(0.25).values)
