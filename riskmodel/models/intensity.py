@@ -8,7 +8,6 @@ Likelihood: `riskmodel.models.intensity_likelihood`; MLE: `riskmodel.models.inte
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from os import PathLike
 from typing import Any
@@ -21,7 +20,7 @@ import xarray as xr
 
 from riskmodel.errors import ArgumentError
 from riskmodel.models import _common as C
-from riskmodel.models.draws import ParameterDraws, check_netcdf_size, netcdf_engine
+from riskmodel.models.draws import ParameterDraws
 from riskmodel.models.intensity_likelihood import (
     expm_batch,
     generator_matrix,
@@ -339,16 +338,11 @@ class IntensityModel:
     # ------------------------------------------------------------------ io
     def save(self, path: str | PathLike) -> None:
         """Write the estimates (or posterior) and the config to netCDF (ArviZ InferenceData)."""
-        import arviz as az
+        from riskmodel.models.intensity_io import write_groups
 
         fit = self._require_fit()
-        groups = {k: v.copy() for k, v in fit["groups"].items()}
-        main = "mle" if "mle" in groups else "posterior"
         cfg = dict(fit["config"], diagnostics=fit["diagnostics"])
-        groups[main].attrs.update({**self.states.to_attrs(), **C.config_attrs(KIND, cfg)})
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*group.*", category=UserWarning)
-            az.InferenceData(**groups).to_netcdf(str(path), engine=netcdf_engine())
+        write_groups(path, fit["groups"], {**self.states.to_attrs(), **C.config_attrs(KIND, cfg)})
 
     @classmethod
     def load(
@@ -368,19 +362,10 @@ class IntensityModel:
         ResourceLimitError
             If its arrays would take more memory than `max_bytes`.
         """
-        import arviz as az
+        from riskmodel.models.intensity_io import read_groups
 
-        try:
-            check_netcdf_size(path, max_bytes=max_bytes)
-        except OSError:
-            pass
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*group.*", category=UserWarning)
-            idata = az.from_netcdf(str(path), engine=netcdf_engine())
-        main = "mle" if "mle" in idata.groups() else "posterior"
-        if main not in idata.groups():
-            raise C.ModelFileError(f"{path} has no estimates; it is not a saved IntensityModel.")
-        cfg = C.read_config(idata[main].attrs, KIND, path)
+        groups, main = read_groups(path, max_bytes=max_bytes)
+        cfg = C.read_config(groups[main].attrs, KIND, path)
         stored = StateSpace.from_attrs(cfg["states"])
         C.refuse_mismatch(path, "states", stored, states)
         model = cls(
@@ -392,7 +377,6 @@ class IntensityModel:
             exact_times=cfg["exact_times"],
         )
         diag = cfg.pop("diagnostics")
-        groups = {g: idata[g].load() for g in idata.groups()}
         model._fit = {"config": cfg, "groups": groups, "diagnostics": diag}
         return model
 
