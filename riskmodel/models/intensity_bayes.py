@@ -62,14 +62,13 @@ def loglik_and_grad(
     grad = np.zeros_like(Q)
     ex = np.flatnonzero(exact)
     np.add.at(grad, (slice(None), cur[ex]), (rowP[ex] / val[ex, None]).T)  # direct d/dq[k, b]
-    M = V[prev][:, :, None] * (w @ Vi.T)[:, None, :]  # (V^T e_a)(V^{-1} w)^T, (m, n, n)
+    # S = Σ_r Δt_r F_r ∘ (V^T e_a)(V^{-1} w_r)^T without (m, n, n) temporaries:
+    # Σ_r (E_ri − E_rj) Vp_ri U_rj / (λ_i − λ_j), or Σ_r Δt_r E_ri Vp_ri U_rj when λ_i = λ_j
+    Vp, U = V[prev], w @ Vi.T
     d = lam[:, None] - lam[None, :]
     small = np.abs(d) < 1e-8 / max(float(dt.max(initial=1.0)), 1.0)
-    safe = np.where(small, 1.0, d)
-    tF = np.where(
-        small[None], dt[:, None, None] * E[:, :, None], (E[:, :, None] - E[:, None, :]) / safe
-    )
-    S = (tF * M).sum(axis=0)
+    A = (E * Vp).T @ U - Vp.T @ (E * U)
+    S = np.where(small, ((dt[:, None] * E) * Vp).T @ U, A / np.where(small, 1.0, d))
     grad += np.real(Vi.T @ S @ V.T)
     return value, grad
 
