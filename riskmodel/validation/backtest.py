@@ -34,7 +34,12 @@ from riskmodel.data.macro import align_macro
 from riskmodel.data.panel import SINGLE_SEGMENT, panel_to_counts, read_panel_csv
 from riskmodel.errors import ArgumentError, PanelError
 from riskmodel.models.draws import ParameterDraws, load_parameter_draws
-from riskmodel.validation.predictive import period_rows, pooled, predictive_samples
+from riskmodel.validation.predictive import (
+    period_rows,
+    pooled,
+    predictive_samples,
+    shifted_tails,
+)
 from riskmodel.validation.result import BacktestResult, calibration_scores
 from riskmodel.validation.stats import (
     binomial_tails,
@@ -50,30 +55,16 @@ VIEW_TESTS = ("default_traffic_light",)
 """Tests shown for reference; their verdicts do not enter `overall`."""
 
 
-def _intensity_draws(model: Any, period_length: float) -> ParameterDraws:
-    """Per-draw ``P = expm(Q · period_length)`` of a fitted continuous-time intensity model.
-
-    A NUTS fit gives one matrix per posterior draw; an MLE fit has no draws, so its one matrix
-    (the estimate) is used and the predictive has no parameter uncertainty.
-    """
-    if getattr(model, "method", None) == "nuts":
-        p = np.asarray(model.transition_matrix(period=period_length, stat=None).values)
-        p = p.reshape(-1, *p.shape[2:])
-    else:
-        p = np.asarray(model.transition_matrix(period=period_length, stat="mean").values)[None]
-    p = p / p.sum(-1, keepdims=True)  # expm rounding: rows to 1 within float precision
-    return ParameterDraws(model.states, tuple(model.segments), p)
-
-
 def _as_draws(posterior: Any, period_length: float) -> ParameterDraws:
     if isinstance(posterior, ParameterDraws):
         draws = posterior
     elif isinstance(posterior, (str, PathLike)):
         draws = load_parameter_draws(posterior)
+    elif hasattr(posterior, "generator") and hasattr(posterior, "parameter_draws"):
+        # a continuous-time IntensityModel: expm(Q · period_length) per draw (MLE: one draw)
+        draws = posterior.parameter_draws(period_length)
     elif hasattr(posterior, "parameter_draws"):
         draws = posterior.parameter_draws()
-    elif hasattr(posterior, "generator") and hasattr(posterior, "transition_matrix"):
-        draws = _intensity_draws(posterior, period_length)
     else:
         raise ArgumentError(
             "posterior must be a ParameterDraws, a fitted TransitionModel or IntensityModel, or "
@@ -153,8 +144,12 @@ def _record(segment, origin, dest, test, observed, expected, statistic, p, perio
     }
 
 
-def _count_tests(c, n, samples, segs, ss) -> tuple[list[dict], np.ndarray]:
-    """Tests of default and churn counts per segment × origin, periods pooled."""
+def _count_tests(c, n, samples, segs, ss, corr) -> tuple[list[dict], np.ndarray]:
+    """Tests of default and churn counts per segment × origin, periods pooled.
+
+    `corr`: None, or ``(pd_draws (D, T', S, I), rho (D,), n_samples, rng)`` of a correlated
+    posterior, whose default tails are then computed by `shifted_tails`.
+    """
     out = []
     pd_bar = pooled(np.broadcast_to(samples.default, (samples.default.shape[0], *n.shape)), n, (0,))
     ch_bar = pooled(np.broadcast_to(samples.churn, (samples.churn.shape[0], *n.shape)), n, (0,))
@@ -162,6 +157,13 @@ def _count_tests(c, n, samples, segs, ss) -> tuple[list[dict], np.ndarray]:
     k_def = c[..., ss.default_idx].sum(0)
     up, low = binomial_tails(k_def, big_n, pd_bar)
     jeff = jeffreys_pvalue(k_def, big_n, pd_bar)
+    if corr is not None:
+        pdd, rho, m, rng = corr
+        for s, i in zip(*np.nonzero(big_n), strict=True):
+            up[s, i], low[s, i], jeff[s, i] = shifted_tails(
+                int(k_def[s, i]), n[:, s, i][:, None], pdd[:, :, s, i][..., None], rho,
+                n_samples=m, rng=rng,
+            )  # fmt: skip
     zone = traffic_light(low)
     if ss.churn_idx is not None:
         k_ch = c[..., ss.churn_idx].sum(0)
@@ -214,13 +216,21 @@ def _split_tests(c, rows, segs, ss, replicates, rng) -> list[dict]:
     return out
 
 
-def _period_tests(c, n, samples, periods, segs, ss, rng) -> tuple[list[dict], dict]:
+def _period_tests(c, n, samples, periods, segs, ss, rng, corr) -> tuple[list[dict], dict]:
     """Realised default rate per segment and period against its predictive band."""
     m = samples.default.shape[0]
     p_t = pooled(np.broadcast_to(samples.default, (m, *n.shape)), n, (2,))  # (M, T, S)
     n_t = n.sum(2)  # (T, S)
     k_t = c[..., ss.default_idx].sum(2)
     up, _ = binomial_tails(k_t, n_t, p_t)
+    if corr is not None:
+        pdd, rho, m_is, rng_is = corr
+        for t, s in zip(*np.nonzero(n_t), strict=True):
+            tt = t if pdd.shape[1] > 1 else 0
+            up[t, s] = shifted_tails(
+                int(k_t[t, s]), n[t, s][None, :], pdd[:, tt, s][:, None, :], rho,
+                n_samples=m_is, rng=rng_is,
+            )[0]  # fmt: skip
     rep = rng.binomial(np.broadcast_to(n_t, p_t.shape), p_t)
     rate = rep / np.maximum(n_t, 1)
     lo, hi = np.quantile(rate, [0.025, 0.975], axis=0)
@@ -344,9 +354,12 @@ def backtest(
     x = _macro_values(macro, periods, draws)
     rows = period_rows(draws, seg_idx, x)  # (D, T', S, I, n)
     samples = predictive_samples(draws, rows, len(periods), n_samples=predictive_samples_n, rng=rng)
-    recs, _ = _count_tests(c, n, samples, segs, ss)
+    corr = None
+    if samples.correlated:
+        corr = (rows[..., ss.default_idx], draws.correlation, predictive_samples_n, rng)
+    recs, _ = _count_tests(c, n, samples, segs, ss, corr)
     recs += _split_tests(c, rows, segs, ss, replicates, rng)
-    per, band = _period_tests(c, n, samples, periods, segs, ss, rng)
+    per, band = _period_tests(c, n, samples, periods, segs, ss, rng, corr)
     recs += per
     tests = _verdicts(pd.DataFrame.from_records(recs), alpha_red, alpha_amber)
     tests["period"] = tests["period"].astype("Int64")

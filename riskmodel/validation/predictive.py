@@ -27,7 +27,13 @@ from scipy import special
 
 from riskmodel.models.draws import ParameterDraws
 
-__all__ = ["PredictiveSamples", "period_rows", "pooled", "predictive_samples"]
+__all__ = [
+    "PredictiveSamples",
+    "period_rows",
+    "pooled",
+    "predictive_samples",
+    "shifted_tails",
+]
 
 
 @dataclass(frozen=True)
@@ -99,3 +105,75 @@ def pooled(p: np.ndarray, n: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
     num = (p * n[None]).sum(axis=tuple(a + 1 for a in axis))
     den = n.sum(axis=axis)
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def _conditional(p: np.ndarray, rho, z) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return special.ndtr((special.ndtri(p) - np.sqrt(rho) * z) / np.sqrt(1.0 - rho))
+
+
+def shifted_tails(
+    k: int,
+    n: np.ndarray,
+    p: np.ndarray,
+    rho: np.ndarray,
+    *,
+    n_samples: int,
+    rng: np.random.Generator,
+) -> tuple[float, float, float]:
+    """Default-count tails of a correlated predictive, by importance sampling on ``Z``.
+
+    A tail probability of a correlated book is driven by rare values of the systematic factor,
+    which plain Monte Carlo over ``Z`` resolves poorly (a handful of samples decide a p-value
+    of 1e-5). Here ``Z`` is drawn around ``mu``, the factor value at which the model's
+    expected count equals the observed ``k`` (``mu = 0`` when ``k`` is not above the
+    expectation), and each sample carries the likelihood ratio ``Π_t φ(Z_t) / φ(Z_t − mu)``
+    (a mean shift, as in Glasserman & Li 2005): unbiased, with the samples where they matter.
+
+    Parameters
+    ----------
+    k : int
+        Observed defaults, summed over the cell.
+    n : ndarray, shape (n_factor, n_shared)
+        Trials of the sub-cells: axis 0 has independent factors (periods), axis 1 shares one
+        (origins within a period).
+    p : ndarray, shape (n_draws, n_factor or 1, n_shared)
+        Unconditional PDs per posterior draw.
+    rho : ndarray, shape (n_draws,)
+        Asset correlation per draw.
+    n_samples : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    upper, cumulative, jeffreys : float
+        ``P(K >= k)``, ``P(K <= k)`` and the Jeffreys p-value (see `stats.jeffreys_pvalue`),
+        each under the predictive, with the binomial of the count-weighted PD per sample (see
+        the module doc).
+    """
+    from scipy import stats
+
+    big_n = int(n.sum())
+    p = np.broadcast_to(p, (p.shape[0], *n.shape))
+    n_factor = n.shape[0]
+    p_mean, rho_mean = p.mean(0), float(rho.mean())
+
+    def expected(z: float) -> float:
+        return float((n * _conditional(p_mean, rho_mean, z)).sum())
+
+    mu = 0.0
+    if k > expected(0.0) and rho_mean > 0:
+        lo, hi = -12.0, 0.0  # expected(z) falls as z rises
+        for _ in range(50):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if expected(mid) > k else (lo, mid)
+        mu = 0.5 * (lo + hi)
+    d = rng.integers(p.shape[0], size=n_samples)
+    z = rng.standard_normal((n_samples, n_factor)) + mu
+    w = np.exp(-mu * z.sum(1) + n_factor * mu * mu / 2)
+    cond = _conditional(p[d], rho[d][:, None, None], z[:, :, None])
+    pbar = (cond * n).sum((1, 2)) / big_n
+    upper = float(np.mean(w * stats.binom.sf(k - 1, big_n, pbar)))
+    cumulative = 1.0 - float(np.mean(w * stats.binom.sf(k, big_n, pbar)))
+    jeff = float(np.mean(w * stats.beta.cdf(pbar, k + 0.5, big_n - k + 0.5)))
+    return min(upper, 1.0), min(max(cumulative, 0.0), 1.0), min(jeff, 1.0)
