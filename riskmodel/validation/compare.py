@@ -50,6 +50,10 @@ class ModelComparison:
     table: pd.DataFrame
     pointwise: pd.DataFrame = field(repr=False)
 
+    def to_dataframe(self) -> pd.DataFrame:
+        """The ranking table (a copy)."""
+        return self.table.copy()
+
     def to_dict(self) -> dict:
         """``{"models": [...]}``, one record per row of `table`."""
         recs = self.table.to_dict(orient="records")

@@ -53,6 +53,8 @@ def test_the_true_model_ranks_first_by_many_standard_errors(example_draws, examp
     assert t.loc["right", "rank"] == 1 and t.loc["right", "elpd_diff"] == 0
     assert -t.loc["wrong", "elpd_diff"] > 4 * t.loc["wrong", "se_diff"]
     assert "right predicts the panel best" in res.summary()
+    assert res.to_dataframe().equals(res.table)
+    assert [m["model"] for m in res.to_dict()["models"]] == ["right", "wrong"]
     # the paired se is the LOO formula over cells
     d = (res.pointwise["wrong"] - res.pointwise["right"]).to_numpy()
     assert t.loc["wrong", "se_diff"] == pytest.approx(np.sqrt(d.size * d.var()))
