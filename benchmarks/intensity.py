@@ -5,7 +5,11 @@ Two panels: R msm's ``cav`` data (622 subjects, 2,846 rows, exact death; shipped
 irregular times, `tests/models/intensity_testdata.py`). The target of issue 13 is ≤ 2 s per fit
 (panel checks, optimisation and Hessian included).
 
-Run:  python benchmarks/intensity.py [--repeats 5]
+With ``--nuts``: one cold NUTS fit of the cav model in a fresh process (4 chains × 1,000 draws
+after 1,000 tuning steps, chains one after another on one core), reporting the wall time and the
+smallest bulk ESS over the intensities (targets: ≤ 60 s, ESS ≥ 400).
+
+Run:  python benchmarks/intensity.py [--repeats 5] [--nuts]
 Prints the median wall time per fit and the fitted −2 log-likelihood.
 """
 
@@ -49,7 +53,11 @@ def time_fit(model_factory, panel, repeats: int, **cols) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--nuts", action="store_true", help="time one cold NUTS fit instead")
     args = parser.parse_args()
+    if args.nuts:
+        nuts()
+        return
     cav = pd.read_csv(os.path.join(HERE, "..", "tests", "models", "data", "msm_cav.csv"))
     states = rm.StateSpace(["1", "2", "3", "4"], absorbing=["4"], default="4")
     rm.IntensityModel  # noqa: B018 - import outside the timing
@@ -72,6 +80,20 @@ def main() -> None:
         state="state",
     )
     print(f"synthetic: 600 subjects, {len(panel)} rows: {t:.3f} s, -2LL {m2ll:.4f}")
+
+
+def nuts() -> None:
+    cav = pd.read_csv(os.path.join(HERE, "..", "tests", "models", "data", "msm_cav.csv"))
+    states = rm.StateSpace(["1", "2", "3", "4"], absorbing=["4"], default="4")
+    model = rm.IntensityModel(states, allowed=CAV_ALLOWED, exact_states=["4"])
+    t0 = time.perf_counter()
+    model.fit(cav, subject="PTNUM", time="years", state="state", method="nuts", seed=1, cores=1)
+    took = time.perf_counter() - t0
+    d = model.diagnostics
+    print(
+        f"cav NUTS 4x1000: {took:.1f} s, min bulk ESS {d['min_ess_bulk']:.0f}, "
+        f"max R-hat {d['max_rhat']:.3f}, divergences {d['divergences']}"
+    )
 
 
 if __name__ == "__main__":

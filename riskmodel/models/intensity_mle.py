@@ -13,12 +13,15 @@ the information's size), as msm does with ``optimHess``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import scipy.optimize as so
 import scipy.stats as st
 import xarray as xr
 
+from riskmodel.errors import ConvergenceWarning
 from riskmodel.models.intensity_likelihood import PanelObservations, generator_matrix, loglik
 
 __all__ = ["crude_log_intensities", "fit_mle", "mle_dataset", "mle_summary", "numerical_hessian"]
@@ -27,7 +30,8 @@ HESS_STEP = 1e-4
 
 
 def crude_log_intensities(obs: PanelObservations, allowed: np.ndarray, n: int) -> np.ndarray:
-    """Starting values: (transitions a→b + 0.5) / (time at risk in a), per segment.
+    """Starting values: (transitions a→b + 0.5) / (time at risk in a), per segment (one per
+    median gap for a state never at risk).
 
     "Transitions" and "time at risk" use the observed states at consecutive observations
     (censored observations count for none), as if the process moved only at observation times.
@@ -46,10 +50,13 @@ def crude_log_intensities(obs: PanelObservations, allowed: np.ndarray, n: int) -
     out = np.empty((n_seg, allowed.shape[0]))
     for s in range(n_seg):
         m = certain & (obs.segment == s)
-        risk = np.bincount(a[m], weights=obs.dt[m], minlength=n) + 1e-3
+        risk = np.bincount(a[m], weights=obs.dt[m], minlength=n)
         counts = np.zeros((n, n))
         np.add.at(counts, (a[m], b[m]), 1.0)
-        out[s] = np.log((counts[allowed[:, 0], allowed[:, 1]] + 0.5) / risk[allowed[:, 0]])
+        rate = (counts[allowed[:, 0], allowed[:, 1]] + 0.5) / np.maximum(risk[allowed[:, 0]], 1e-12)
+        # a state never seen at risk: one transition per typical gap
+        typical = 1.0 / np.median(obs.dt) if obs.dt.size else 1.0
+        out[s] = np.log(np.where(risk[allowed[:, 0]] > 0, rate, typical))
     return out
 
 
@@ -89,7 +96,9 @@ def fit_mle(
         sub = _segment(obs, s)
 
         def nll(x, sub=sub):
-            val = -loglik(generator_matrix(x, allowed, n)[None], sub)
+            # line searches may try huge log intensities: overflow means "far too large"
+            with np.errstate(over="ignore", invalid="ignore"):
+                val = -loglik(generator_matrix(x, allowed, n)[None], sub)
             return val if np.isfinite(val) else 1e300
 
         res = so.minimize(nll, start[s], method="BFGS", options={"gtol": 1e-6, "maxiter": 2000})
@@ -99,10 +108,23 @@ def fit_mle(
             cov = np.linalg.inv(H)
         except np.linalg.LinAlgError:
             cov = np.full_like(H, np.nan)
+        diag = np.diag(cov)
+        cov[np.diag_indices_from(cov)] = np.where(diag > 0, diag, np.nan)  # negative: unknown
         est.append(x)
         covs.append(cov)
         m2ll += 2.0 * float(nll(x))
-        ok.append(bool(np.all(np.linalg.eigvalsh((H + H.T) / 2) > 0)))
+        # flat directions show as eigenvalues at rounding level: |f| 1e-16 / h² ≈ |f| 1e-8
+        eig = np.linalg.eigvalsh((H + H.T) / 2)
+        ok.append(bool(eig.min() > 1e-6 * max(eig.max(), 1.0)))
+        if not ok[-1]:
+            warnings.warn(
+                f"segment {obs.segments[s]!r}: the log-likelihood is flat or not concave at the "
+                "optimum (Hessian not positive definite), so some intensities are not "
+                "identified by the data and their standard errors are meaningless. Remove "
+                "transitions the panel cannot inform from `allowed`, or pool segments.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
     return {"log_q": np.array(est), "cov": np.array(covs), "minus2loglik": m2ll, "converged": ok}
 
 
@@ -127,12 +149,14 @@ def mle_summary(ds: xr.Dataset) -> pd.DataFrame:
     cov = np.asarray(ds["covariance"].values)
     se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2)).ravel()
     z = st.norm.ppf(0.975)
+    with np.errstate(over="ignore"):  # unidentified: an infinite upper bound
+        lower, upper = np.exp(lq.values - z * se), np.exp(lq.values + z * se)
     return pd.DataFrame(
         {
             "estimate": np.exp(lq.values),
             "se_log": se,
-            "lower": np.exp(lq.values - z * se),
-            "upper": np.exp(lq.values + z * se),
+            "lower": lower,
+            "upper": upper,
         },
         index=lq.index,
     )

@@ -189,3 +189,19 @@ def test_exact_transition_times_give_the_occurrence_exposure_mle():
         if (n := int(((frm == f) & (to == t)).sum()))
     )
     assert m.minus2loglik == pytest.approx(-2 * ll, rel=1e-9)
+
+
+def test_unidentified_intensities_warn():
+    """`severe` and `mild` are never reachable from the observed `well`, so their intensities
+    leave the likelihood exactly flat: the Hessian is singular and the fit says so."""
+    from riskmodel.models import ConvergenceWarning
+
+    panel = simulate_panel(
+        generator_of(ILLNESS, {("well", "dead"): 0.2}), ILLNESS, n_subjects=40, seed=1
+    )
+    panel = panel[panel["id"].isin(panel.loc[panel["state"] == "well", "id"])]
+    allowed = [("well", "dead"), ("severe", "mild"), ("mild", "dead")]
+    m = IntensityModel(ILLNESS, allowed=allowed, exact_states=["dead"])
+    with pytest.warns(ConvergenceWarning, match="not identified"):
+        m.fit(panel, subject="id", time="t", state="state")
+    assert np.isfinite(m.summary().loc[("all", "well->dead"), "se_log"])
