@@ -6,8 +6,8 @@ irregular times, `tests/models/intensity_testdata.py`). The target of issue 13 i
 (panel checks, optimisation and Hessian included).
 
 With ``--nuts``: one cold NUTS fit of the cav model in a fresh process (4 chains × 1,000 draws
-after 1,000 tuning steps, chains one after another on one core), reporting the wall time and the
-smallest bulk ESS over the intensities (targets: ≤ 60 s, ESS ≥ 400).
+after 1,000 tuning steps, on ``RISKMODEL_BENCH_CORES`` processes, default 2), reporting the wall
+time and the smallest bulk ESS over the intensities (targets: ≤ 60 s, ESS ≥ 400).
 
 Run:  python benchmarks/intensity.py [--repeats 5] [--nuts]
 Prints the median wall time per fit and the fitted −2 log-likelihood.
@@ -36,6 +36,7 @@ from intensity_testdata import (  # noqa: E402
 
 import riskmodel as rm  # noqa: E402
 
+CORES = int(os.environ.get("RISKMODEL_BENCH_CORES", "2"))
 CAV_ALLOWED = [("1", "2"), ("1", "4"), ("2", "1"), ("2", "3"), ("2", "4"), ("3", "2"), ("3", "4")]
 
 
@@ -87,7 +88,7 @@ def nuts() -> None:
     states = rm.StateSpace(["1", "2", "3", "4"], absorbing=["4"], default="4")
     model = rm.IntensityModel(states, allowed=CAV_ALLOWED, exact_states=["4"])
     t0 = time.perf_counter()
-    model.fit(cav, subject="PTNUM", time="years", state="state", method="nuts", seed=1, cores=1)
+    model.fit(cav, subject="PTNUM", time="years", state="state", method="nuts", seed=1, cores=CORES)
     took = time.perf_counter() - t0
     d = model.diagnostics
     print(
