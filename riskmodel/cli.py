@@ -282,7 +282,9 @@ def _run(args: argparse.Namespace) -> int:
             scenario, progress=False if args.no_progress else None, **_network(args)
         )
         seconds = round(time.perf_counter() - start, 3)
-        written = write_run_report(result, scenario, out_dir, extra={"run_seconds": seconds})
+        written = write_run_report(
+            result, scenario, out_dir, extra={"run_seconds": seconds}, command=args.argv
+        )
     except (rm.ScenarioError, rm.PortfolioError, OutputDirError) as exc:
         raise _BadInput(str(exc)) from None
     print(f"{scenario.name}: report written to {_display(written)}/report.html")
@@ -376,7 +378,7 @@ def _compare(args: argparse.Namespace) -> int:
         )
         seconds = round(time.perf_counter() - start, 3)
         written = write_comparison_report(
-            comparison, scenarios, out_dir, extra={"run_seconds": seconds}
+            comparison, scenarios, out_dir, extra={"run_seconds": seconds}, command=args.argv
         )
     except (rm.ScenarioError, rm.PortfolioError, OutputDirError, ComparisonError) as exc:
         raise _BadInput(str(exc)) from None
@@ -576,6 +578,7 @@ def _main(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help/--version (0) or a usage error (2); already printed
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for the reports' provenance
     try:
         return args.handler(args)
     except InputError as exc:  # every bad-input error of riskmodel: exit 2, no traceback

@@ -62,9 +62,9 @@ def test_summary_json_has_every_contract_key(tiny_yaml, tmp_path):
     assert isinstance(s["defaults"]["expected"], float) and list(s["defaults"]["var"]) == levels
     assert isinstance(s["churn"]["expected"], float)
     # additions of the run folder
-    assert s["scenario_file"] == str(tiny_yaml)
+    assert s["scenario_file"] == tiny_yaml.name  # outside the current folder: no absolute path
     digest = hashlib.sha256(tiny_yaml.read_bytes()).hexdigest()
-    assert s["inputs"] == {str(tiny_yaml): digest}
+    assert s["inputs"] == {tiny_yaml.name: digest}  # relative to the scenario's folder
     assert s["run_seconds"] >= 0
 
 
@@ -248,7 +248,10 @@ def test_compare_writes_every_file_to_the_default_folder(
     assert (data["paths"], data["seed"], data["weighted_ecl"]) == (400, 3, None)
     assert [r["scenario"] for r in data["scenarios"]] == ["calm", "storm"]
     assert data["scenarios"][0]["expected"] < data["scenarios"][1]["expected"]
-    assert data["scenario_files"] == {"calm": str(a), "storm": str(b)}
+    assert data["scenario_files"] == {  # relative to the current folder: no absolute path
+        "calm": a.relative_to(tmp_path).as_posix(),
+        "storm": b.relative_to(tmp_path).as_posix(),
+    }
     page = (folder / "report.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "data:image/png;base64," in page
     for title in riskmodel.report.COMPARISON_SECTIONS:

@@ -41,7 +41,13 @@ def _fan(ax: Axes, periods: np.ndarray, band: np.ndarray, colour: str) -> None:
         periods, q25, q75, color=colour, alpha=0.35, linewidth=0, label="25–75% of paths"
     )
     ax.plot(
-        periods, q50, color=colour, linewidth=1.2, linestyle="--", gid="median", label="median path"
+        periods,
+        q50,
+        color=colour,
+        linewidth=1.2,
+        linestyle="--",
+        gid="median",
+        label="per-period median",
     )
 
 

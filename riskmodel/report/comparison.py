@@ -7,17 +7,15 @@ drawn by `riskmodel.plotting.figures`.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
-import platform
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from riskmodel.metrics.compare import ComparisonResult
 from riskmodel.metrics.risk import format_level
-from riskmodel.report.files import _json_ready, scenario_files, write_folder_atomic
+from riskmodel.report.files import _json_ready, scenario_files, shown_path, write_folder_atomic
 from riskmodel.report.html import (
     _e,
     _exact,
@@ -29,6 +27,8 @@ from riskmodel.report.html import (
     _table,
     _with_se,
 )
+from riskmodel.report.provenance import provenance, relative_inputs
+from riskmodel.report.provenance_html import provenance_html
 from riskmodel.scenarios.load import Scenario
 
 __all__ = ["COMPARISON_SECTIONS", "render_comparison_html", "write_comparison_report"]
@@ -213,19 +213,7 @@ def _section_comparison_settings(scenarios: Sequence[Scenario]) -> str:
 
 
 def _section_comparison_provenance(summary: dict, scenarios: Sequence[Scenario]) -> str:
-    inputs = {f: h for sc in scenarios for f, h in sc.inputs.items()}
-    rows = [(f"<code>{_e(f)}</code>", f"<code>{_e(h)}</code>") for f, h in inputs.items()]
-    files = _table(("Input file", "SHA-256"), rows or [("—", "—")], numeric=set())
-    seconds = summary.get("run_seconds")
-    facts = [
-        ("riskmodel version", _e(summary.get("riskmodel_version", ""))),
-        ("Seed", _e(summary["seed"] if summary.get("seed") is not None else "none")),
-        ("Seed entropy", f"<code>{_e(summary.get('entropy', ''))}</code>"),
-        ("Run time", "—" if seconds is None else f"{float(seconds):.2f} s"),
-        ("Report written", _e(_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))),
-        ("Python / platform", _e(f"{platform.python_version()} / {platform.platform()}")),
-    ]
-    return _section("Provenance", files + _table(("Item", "Value"), facts, numeric=set()))
+    return _section("Provenance", provenance_html(summary))
 
 
 def render_comparison_html(
@@ -253,6 +241,7 @@ def write_comparison_report(
     out_dir: str | Path,
     *,
     extra: Mapping[str, Any] | None = None,
+    command: Sequence[str] | None = None,
 ) -> Path:
     """Write a comparison folder atomically and return its path.
 
@@ -273,6 +262,8 @@ def write_comparison_report(
         The folder; an earlier report there is replaced only once the new one is complete.
     extra : mapping, optional
         JSON-ready entries added to ``comparison.json`` (e.g. ``run_seconds``).
+    command : sequence of str, optional
+        The command-line arguments (recorded in ``provenance.command``).
 
     Returns
     -------
@@ -293,10 +284,20 @@ def write_comparison_report(
 
     def fill(tmp: Path) -> None:
         summary = {"riskmodel_version": __version__, **comparison.to_dict()}
-        summary["scenario_files"] = {
-            sc.name: None if sc.source is None else str(sc.source) for sc in scenarios
+        summary["scenario_files"] = {sc.name: shown_path(sc.source) for sc in scenarios}
+        summary["inputs"] = {
+            f: h
+            for sc in scenarios
+            for f, h in relative_inputs(
+                sc.inputs, None if sc.source is None else Path(sc.source).parent
+            ).items()
         }
-        summary["inputs"] = {f: h for sc in scenarios for f, h in sc.inputs.items()}
+        summary["provenance"] = provenance(
+            seed=summary.get("seed"),
+            entropy=summary.get("entropy"),
+            inputs=summary["inputs"],
+            command=command,
+        )
         summary = _json_ready({**summary, **(extra or {})})
         frame = comparison.to_dataframe()
         wide = _differences_wide(comparison)

@@ -41,7 +41,7 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -467,16 +467,41 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
+def shown_path(path: str | Path | None) -> str | None:
+    """A file as a report names it: relative to the current folder when inside it, else its
+    file name (no absolute path leaks into a report)."""
+    if path is None:
+        return None
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return absolute.name
+
+
 def build_summary(
-    result: SimulationResult, scenario: Scenario, extra: Mapping[str, Any] | None = None
+    result: SimulationResult,
+    scenario: Scenario,
+    extra: Mapping[str, Any] | None = None,
+    *,
+    command: Sequence[str] | None = None,
 ) -> dict:
     """``result.summary()`` plus ``alerts`` (if the scenario has any), ``scenario_file``,
-    ``inputs`` (file → SHA-256) and `extra`."""
+    ``inputs`` (file relative to the scenario's folder → SHA-256), ``entropy``,
+    ``provenance`` (`riskmodel.report.provenance.provenance`) and `extra`."""
+    from riskmodel.report.provenance import provenance, relative_inputs
+
     summary = result.summary()
     if scenario.config.alerts:
         summary["alerts"] = alerts_to_dict(evaluate_alerts(result, scenario.config.alerts))
-    summary["scenario_file"] = None if scenario.source is None else str(scenario.source)
-    summary["inputs"] = dict(scenario.inputs)
+    summary["scenario_file"] = shown_path(scenario.source)
+    base = None if scenario.source is None else Path(scenario.source).parent
+    summary["inputs"] = relative_inputs(scenario.inputs, base)
+    entropy = result.data.attrs.get("entropy", "")
+    summary["entropy"] = str(entropy) if entropy != "" else None
+    summary["provenance"] = provenance(
+        seed=result.seed, entropy=entropy, inputs=summary["inputs"], command=command
+    )
     summary.update(extra or {})
     return _json_ready(summary)
 

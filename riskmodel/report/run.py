@@ -10,11 +10,9 @@ links to ``figures/*.png``, for pasting into documents. The figures themselves a
 
 from __future__ import annotations
 
-import datetime as _dt
 import html
 import math
-import platform
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ import xarray as xr
 from riskmodel.metrics.alerts import evaluate_alerts
 from riskmodel.metrics.result import SimulationResult
 from riskmodel.metrics.risk import RiskMeasures, format_level
+from riskmodel.report.assumptions import assumptions_html
 from riskmodel.report.files import (
     _write_summary,
     build_summary,
@@ -41,6 +40,8 @@ from riskmodel.report.html import (
     _table,
     _with_se,
 )
+from riskmodel.report.provenance_html import provenance_html
+from riskmodel.report.used import what_was_used_html
 from riskmodel.scenarios.load import Scenario
 
 __all__ = ["SECTIONS", "render_html", "render_markdown", "write_run_report"]
@@ -48,6 +49,8 @@ __all__ = ["SECTIONS", "render_html", "render_markdown", "write_run_report"]
 SECTIONS: tuple[str, ...] = (
     "Headline figures",
     "Scenario settings and stresses",
+    "Assumptions and limitations",
+    "What was used",
     "Loss distribution",
     "Term structure",
     "Risk contributions",
@@ -101,11 +104,14 @@ def _expectation_rows(summary: dict, keys: tuple[str, ...]) -> list[tuple[str, s
     return rows
 
 
-def _headline_rows(summary: dict) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+def _headline_rows(
+    summary: dict, *, churn: bool = True
+) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
     """(measure, value) rows and (level, VaR ± s.e., ES ± s.e.) rows, as HTML cells.
 
     Every expectation shows its exact value marked "exact" and the Monte Carlo cross-check
     with "± s.e." (`HEADLINE_EXPECTATIONS`); other Monte Carlo figures carry their ± s.e.
+    Without a churn state (`churn` False) the churn rows are left out.
     """
     loss, se = summary["loss"], summary["loss"]["stderr"]
     rows = _expectation_rows(summary, ("loss",))
@@ -115,7 +121,8 @@ def _headline_rows(summary: dict) -> tuple[list[tuple[str, str]], list[tuple[str
         cell = _exact if ecl.get("exact", True) else _num
         rows.append(("ECL, lifetime (discounted)", cell(ecl["lifetime"])))
         rows.append(("ECL, first 12 periods (discounted)", cell(ecl["12_period"])))
-    rows += _expectation_rows(summary, ("defaults", "churn", "value", "value_lost_to_churn"))
+    more = ("defaults", "churn", "value", "value_lost_to_churn") if churn else ("defaults", "value")
+    rows += _expectation_rows(summary, more)
     levels = [
         (
             f"{format_level(100 * float(q))}%",
@@ -127,8 +134,8 @@ def _headline_rows(summary: dict) -> tuple[list[tuple[str, str]], list[tuple[str
     return rows, levels
 
 
-def _section_headline(summary: dict) -> str:
-    rows, levels = _headline_rows(summary)
+def _section_headline(summary: dict, *, churn: bool = True) -> str:
+    rows, levels = _headline_rows(summary, churn=churn)
     tables = _table(("Measure", "Value (exact, or ± standard error)"), rows, numeric={1}) + _table(
         ("Level", "VaR ± standard error", "ES ± standard error"), levels, numeric={1, 2}
     )
@@ -427,21 +434,7 @@ def _rel(se: float | None, value: float | None) -> str:
 
 
 def _section_provenance(summary: dict, result: SimulationResult) -> str:
-    inputs = summary.get("inputs") or {}
-    rows = [(f"<code>{_e(f)}</code>", f"<code>{_e(h)}</code>") for f, h in inputs.items()]
-    files = _table(("Input file", "SHA-256"), rows or [("—", "—")], numeric=set())
-    seconds = summary.get("run_seconds")
-    entropy = result.data.attrs.get("entropy", "")
-    facts = [
-        ("riskmodel version", _e(summary.get("riskmodel_version", ""))),
-        ("Seed", _e(summary.get("seed") if summary.get("seed") is not None else "none")),
-        ("Seed entropy", f"<code>{_e(entropy)}</code>"),
-        ("Run time", "—" if seconds is None else f"{float(seconds):.2f} s"),
-        ("Report written", _e(_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))),
-        ("Python / platform", _e(f"{platform.python_version()} / {platform.platform()}")),
-    ]
-    body = files + _table(("Item", "Value"), facts, numeric=set())
-    return _section("Provenance", body)
+    return _section("Provenance", provenance_html(summary))
 
 
 def render_html(
@@ -449,8 +442,10 @@ def render_html(
 ) -> str:
     """The self-contained HTML report of one run."""
     sections = [
-        _section_headline(summary),
+        _section_headline(summary, churn=scenario.states.churn is not None),
         _section_settings(scenario, result, summary.get("stresses")),
+        _section("Assumptions and limitations", assumptions_html(scenario, result)),
+        _section("What was used", what_was_used_html(scenario)),
         _section("Loss distribution", _figure("loss_distribution", figures)),
         _section_term_structure(summary, figures),
         _section_contributions(summary, figures),
@@ -517,11 +512,13 @@ def write_run_report(
     out_dir: str | Path,
     *,
     extra: Mapping[str, Any] | None = None,
+    command: Sequence[str] | None = None,
 ) -> Path:
     """Write a run's folder atomically and return its path.
 
     Contents: ``summary.json`` (``result.summary()`` plus ``alerts``, ``scenario_file``,
-    ``inputs`` and the entries of `extra`, e.g. ``run_seconds``), ``results.nc``,
+    ``inputs`` (relative to the scenario's folder), ``entropy``, ``provenance`` and the
+    entries of `extra`, e.g. ``run_seconds``), ``results.nc``,
     ``figures/*.png`` (loss distribution, loss term structure, cumulative default rate, stage
     occupancy, contributions and, with ``alerts:``, early warnings), a self-contained
     ``report.html`` and ``report.md`` (headline tables, links to the figures).
@@ -536,6 +533,8 @@ def write_run_report(
         once the new one is complete.
     extra : mapping, optional
         JSON-ready entries added to ``summary.json`` (``run_seconds`` also shows in the report).
+    command : sequence of str, optional
+        The command-line arguments (recorded in ``provenance.command``).
 
     Returns
     -------
@@ -555,7 +554,7 @@ def write_run_report(
     """
 
     def fill(tmp: Path) -> None:
-        summary = build_summary(result, scenario, extra)
+        summary = build_summary(result, scenario, extra, command=command)
         _write_summary(tmp, summary)
         result.to_netcdf(tmp / "results.nc")
         alerts = evaluate_alerts(result, scenario.config.alerts) if scenario.config.alerts else None

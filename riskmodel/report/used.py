@@ -1,0 +1,104 @@
+"""The "What was used" section of a run report: transition matrices per segment, the portfolio
+by cohort and the full per-period stress path, as the engine received them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from riskmodel.report.html import _e, _table
+from riskmodel.scenarios.load import Scenario
+
+__all__ = ["what_was_used_html"]
+
+
+def _matrices(scenario: Scenario) -> str:
+    """Per segment: mean transition probabilities (%) of the first period, with the 3–97%
+    interval over the posterior draws when there are several."""
+    t = np.asarray(scenario.transitions, dtype=float)
+    if t.ndim == 5:  # (draw, period, segment, from, to): show the first period
+        t = t[:, 0]
+    names = list(scenario.states.names)
+    transient = [i for i, n in enumerate(names) if n in scenario.states.transient]
+    out = []
+    for s, segment in enumerate(scenario.segments):
+        mean = t[:, s].mean(axis=0)
+        lo, hi = np.quantile(t[:, s], [0.03, 0.97], axis=0) if t.shape[0] > 1 else (None, None)
+        rows = []
+        for i in transient:
+            cells = []
+            for j in range(len(names)):
+                text = f"{100 * mean[i, j]:.2f}"
+                if lo is not None:
+                    text += f' <span class="se">[{100 * lo[i, j]:.2f}, {100 * hi[i, j]:.2f}]</span>'
+                cells.append(text)
+            rows.append((_e(names[i]), *cells))
+        header = ("From \\ to (%)", *(_e(n) for n in names))
+        out.append(
+            f"<h3>Segment {_e(segment)}</h3>"
+            + _table(header, rows, numeric=set(range(1, len(names) + 1)))
+        )
+    draws = t.shape[0]
+    note = (
+        f"<p>Posterior means over {draws} draws, with 94% intervals [3%, 97%], in percent per "
+        "period (before the systematic factor moves the default column)."
+        if draws > 1
+        else "<p>Point transition probabilities in percent per period (before the systematic "
+        "factor moves the default column)."
+    )
+    if np.asarray(scenario.transitions).ndim == 5:
+        note += " Shown for period 1; shocks and macro paths change later periods (see stresses)."
+    return "".join(out) + note + "</p>"
+
+
+def _portfolio(scenario: Scenario) -> str:
+    table = scenario.portfolio.table
+    rows = [
+        (
+            _e(r.segment),
+            _e(r.state),
+            f"{int(r.customers):,}",
+            f"{float(r.exposure):,.0f}",
+            f"{float(getattr(r, 'margin', 0.0)):,.2f}",
+        )
+        for r in table.itertuples()
+    ]
+    header = ("Segment", "State", "Customers", "Exposure (EAD)", "Margin per period")
+    return "<h3>Portfolio by cohort</h3>" + _table(header, rows, numeric={2, 3, 4})
+
+
+def _stress_path(scenario: Scenario) -> str:
+    shift = np.asarray(scenario.shift, dtype=float)
+    ead = np.asarray(scenario.ead_factor, dtype=float)
+    rate = np.asarray(scenario.discount_rate, dtype=float)
+    rows = [
+        (str(t + 1), f"{shift[t]:+.3f}", f"{ead[t]:.4f}", f"{100 * rate[t]:.3f}")
+        for t in range(scenario.horizon)
+    ]
+    header = ("Period", "Shift of Z (mean)", "Exposure factor", "Discount rate (%)")
+    lgd = scenario.config.lgd
+    note = (
+        f"<p>Every period of the horizon. LGD mean {lgd.mean + lgd.addon:.4g}"
+        + (
+            f", moving with Z (downturn sensitivity {lgd.downturn.sensitivity:g})"
+            if lgd.downturn is not None
+            else " in every period"
+        )
+        + ".</p>"
+    )
+    return "<h3>Stress path per period</h3>" + _table(header, rows, numeric={0, 1, 2, 3}) + note
+
+
+def what_was_used_html(scenario: Scenario) -> str:
+    """Transition matrices per segment, the portfolio by cohort and the per-period stress path.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The simulated scenario.
+
+    Returns
+    -------
+    str
+        HTML (user strings escaped); one number format per column.
+    """
+    return _matrices(scenario) + _portfolio(scenario) + _stress_path(scenario)
