@@ -91,19 +91,65 @@ def _how(metric: str) -> str:
     return " (exact)" if parse_metric(metric).exact else " (Monte Carlo estimate)"
 
 
+_HEADERS = {
+    "factor": "Factor",
+    "low": "Low",
+    "high": "High",
+    "value_low": "Metric at low",
+    "value_high": "Metric at high",
+    "swing": "Swing",
+    "stderr": "Swing s.e.",
+    "S1": "S1",
+    "S1_conf": "S1 ± (CI)",
+    "ST": "ST",
+    "ST_conf": "ST ± (CI)",
+}
+"""Readable column headers of the per-metric tables."""
+
+
+def metric_label(metric: str) -> str:
+    """Readable metric name: ``es_0.99`` → ``ES 99%``, ``expected_loss`` → ``Expected loss``."""
+    from riskmodel.metrics.risk import format_level
+
+    kind, _, rest = metric.partition("_")
+    if kind in ("var", "es") and rest.replace(".", "", 1).isdigit():
+        return f"{'VaR' if kind == 'var' else 'ES'} {format_level(100 * float(rest))}%"
+    return metric.replace("_", " ").capitalize()
+
+
+def _column_formatter(values: list[Any], column: str):
+    """One number format per column: indices with 3 decimals, levels as given, metric values
+    with thousands separators and the same decimals down the column."""
+    if column in ("S1", "S1_conf", "ST", "ST_conf"):
+        return lambda v: "—" if not _finite(v) else f"{float(v):.3f}"
+    if column in ("low", "high"):
+        return lambda v: "—" if not _finite(v) else f"{float(v):g}"
+    finite = [abs(float(v)) for v in values if _finite(v)]
+    top = max(finite, default=0.0)
+    digits = 0 if top >= 100 or top == 0 else (2 if top >= 1 else 4)
+    return lambda v: "—" if not _finite(v) else f"{float(v):,.{digits}f}"
+
+
+def _finite(v: Any) -> bool:
+    return v is not None and isinstance(v, int | float) and math.isfinite(float(v))
+
+
 def _metric_table(rows: list[dict], *, tornado: bool, sobol: bool) -> str:
     cols = ["factor", "low", "high"]
     if tornado:
         cols += ["value_low", "value_high", "swing", "stderr"]
     if sobol:
         cols += ["S1", "S1_conf", "ST", "ST_conf"]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    head = "".join(f"<th>{html.escape(_HEADERS.get(c, c))}</th>" for c in cols)
+    fmt = {c: _column_formatter([r[c] for r in rows], c) for c in cols[1:]}
     body = []
     for row in rows:
-        cells = [f"<td><code>{html.escape(str(row['factor']))}</code></td>"]
-        cells += [f'<td class="num">{_num(row[c])}</td>' for c in cols[1:]]
+        name = html.escape(str(row["factor"]))
+        cells = [f'<td><code style="white-space:nowrap;word-break:normal">{name}</code></td>']
+        cells += [f'<td class="num">{fmt[c](row[c])}</td>' for c in cols[1:]]
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f'<div class="table-wrap">{table}</div>'
 
 
 def render_sensitivity_html(
@@ -127,8 +173,9 @@ def render_sensitivity_html(
         base = _num(block["base"]) if result.has_tornado else "—"
         how = _how(metric) if result.has_tornado else ""
         sections.append(
-            f'<section><h2>{e(metric)}</h2><p class="lead">base value {base}{how}; factors '
-            f"ranked by importance</p>{table}</section>"
+            f'<section><h2>{e(metric_label(metric))}</h2><p class="lead">metric '
+            f"<code>{e(metric)}</code>, base value {base}{how}; factors ranked by importance"
+            f"</p>{table}</section>"
         )
     captions = {
         "tornado": "Tornado: metric with each factor at its low/high value (±2 standard errors "

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,21 @@ import yaml
 
 import riskmodel as rm
 from riskmodel.report import write_comparison_report, write_run_report
+from riskmodel.report_sensitivity import write_sensitivity_report
+from riskmodel.sensitivity import run_sensitivity
 
 WIDTH = 1280
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny.yaml"
+SENSITIVITY = {
+    "factors": [
+        {"name": "lgd.mean", "low": 0.35, "high": 0.55},
+        {"name": "systematic.correlation", "low": 0.05, "high": 0.2},
+    ],
+    "metrics": ["expected_loss", "es_0.99"],
+    "tornado": {"paths": 1000, "seed": 2},
+    "sobol": {"n": 8, "paths": 64, "seed": 2},
+}
 
 # Runs first in <head>: records script errors, console.error calls and failed resources
 # (images), then at load writes the page's overflow and the errors into the DOM as JSON.
@@ -102,10 +114,18 @@ def reports(tmp_path_factory) -> dict[str, Path]:
     run = write_run_report(rm.simulate(calm, paths=2000, progress=False), calm, folder / "run")
     cmp = rm.compare_scenarios([calm, storm], paths=2000, seed=1, progress=False)
     compare = write_comparison_report(cmp, [calm, storm], folder / "compare")
-    return {"run": run / "report.html", "compare": compare / "report.html"}
+    with warnings.catch_warnings():  # a tiny design: its wide Sobol intervals are not the point
+        warnings.simplefilter("ignore")
+        sens = run_sensitivity(calm, SENSITIVITY)
+    sensitivity = write_sensitivity_report(sens, calm, folder / "sensitivity")
+    return {
+        "run": run / "report.html",
+        "compare": compare / "report.html",
+        "sensitivity": sensitivity / "report.html",
+    }
 
 
-@pytest.mark.parametrize("kind", ["run", "compare"])
+@pytest.mark.parametrize("kind", ["run", "compare", "sensitivity"])
 def test_report_renders_without_overflow_or_errors(kind, reports, tmp_path):
     browser = _browser()
     shots = Path(os.environ.get("RISKMODEL_SCREENSHOTS", tmp_path))
