@@ -20,7 +20,8 @@ transition per typical observation gap, which makes the prior invariant to the t
 - ``pooling="partial"``: ``log q[s, k] = μ_k + τ_k z[s, k]``, ``μ_k ~ Normal(c, 2.5)``,
   ``τ_k ~ HalfNormal(1)``, ``z ~ Normal(0, 1)`` (non-centred).
 
-Censored observations need the forward recursion and are supported by ``method="mle"`` only.
+Censored observations use a forward-backward pass (`forward_backward_loglik_and_grad`);
+``exact_times`` is supported by ``method="mle"`` only.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from riskmodel.models import _common as C
 from riskmodel.models.intensity_likelihood import PanelObservations
 from riskmodel.states import StateSpace
 
-__all__ = ["fit_nuts", "loglik_and_grad"]
+__all__ = ["fit_nuts", "forward_backward_loglik_and_grad", "loglik_and_grad"]
 
 PRIOR_SIGMA = 2.5
 TAU_SIGMA = 1.0
@@ -62,22 +63,76 @@ def loglik_and_grad(
     grad = np.zeros_like(Q)
     ex = np.flatnonzero(exact)
     np.add.at(grad, (slice(None), cur[ex]), (rowP[ex] / val[ex, None]).T)  # direct d/dq[k, b]
-    # S = Σ_r Δt_r F_r ∘ (V^T e_a)(V^{-1} w_r)^T without (m, n, n) temporaries:
-    # Σ_r (E_ri − E_rj) Vp_ri U_rj / (λ_i − λ_j), or Σ_r Δt_r E_ri Vp_ri U_rj when λ_i = λ_j
-    Vp, U = V[prev], w @ Vi.T
+    grad += _frechet_adjoint(lam, V, Vi, E, dt, V[prev], w)
+    return value, grad
+
+
+def _frechet_adjoint(lam, V, Vi, E, dt, Vp, w) -> np.ndarray:
+    """Σ_r Δt_r · adjoint Fréchet derivative of expm at QΔt_r applied to u_r w_rᵀ, with
+    ``Vp[r] = u_r V`` (row form of ``Vᵀ u_r``): ``V⁻ᵀ S Vᵀ`` where
+    ``S_ij = Σ_r (E_ri − E_rj) Vp_ri U_rj / (λ_i − λ_j)`` (``Σ_r Δt_r E_ri Vp_ri U_rj`` when
+    ``λ_i = λ_j``), ``U = w V⁻ᵀ``: two (n × m)(m × n) products, no (m, n, n) temporaries."""
+    U = w @ Vi.T
     d = lam[:, None] - lam[None, :]
     small = np.abs(d) < 1e-8 / max(float(dt.max(initial=1.0)), 1.0)
     A = (E * Vp).T @ U - Vp.T @ (E * U)
     S = np.where(small, ((dt[:, None] * E) * Vp).T @ U, A / np.where(small, 1.0, d))
-    grad += np.real(Vi.T @ S @ V.T)
+    return np.real(Vi.T @ S @ V.T)
+
+
+def forward_backward_loglik_and_grad(
+    Q: np.ndarray, obs: PanelObservations
+) -> tuple[float, np.ndarray]:
+    """Log-likelihood and gradient w.r.t. `Q` of one segment's rows with censored observations.
+
+    Forward (``u_r``: the normalised state distribution before row ``r``) and backward
+    (``b_r = mask_r ∘ β_r``, the normalised likelihood of the rest of the subject's history)
+    passes give ``∂ log L / ∂T_r = u_r b_rᵀ / (u_rᵀ T_r b_r)`` for the row's matrix ``T_r``
+    (``P(Δt)``, or ``P(Δt) Q`` for exact-time rows); the scalings cancel in the ratio. The chain
+    rule through ``expm`` is the same Fréchet adjoint as in `loglik_and_grad`.
+    """
+    lam, V = np.linalg.eig(Q)
+    Vi = np.linalg.inv(V)
+    dt = obs.dt
+    E = np.exp(lam[None, :] * dt[:, None])
+    P = np.real((V[None] * E[:, None, :]) @ Vi)
+    ex = np.flatnonzero(obs.exact)
+    T = P.copy()
+    T[ex] = P[ex] @ Q
+    m, n = dt.size, Q.shape[0]
+    u, b, c = np.zeros((m, n)), np.zeros((m, n)), np.zeros(m)
+    alpha = obs.init.copy()
+    steps = range(1, int(obs.step.max(initial=0)) + 1)
+    for j in steps:
+        rows = np.flatnonzero(obs.step == j)
+        subs = obs.subject[rows]
+        u[rows] = alpha[subs]
+        v = np.einsum("mi,mij->mj", u[rows], T[rows]) * obs.mask[rows]
+        c[rows] = v.sum(axis=1)
+        alpha[subs] = v / np.where(c[rows] > 0, c[rows], 1.0)[:, None]
+    if np.any(c <= 0):
+        return -np.inf, np.zeros_like(Q)
+    value = float(np.log(c).sum())
+    beta = np.ones_like(obs.init)
+    for j in reversed(steps):
+        rows = np.flatnonzero(obs.step == j)
+        subs = obs.subject[rows]
+        b[rows] = obs.mask[rows] * beta[subs]
+        nb = np.einsum("mij,mj->mi", T[rows], b[rows])
+        beta[subs] = nb / nb.max(axis=1, keepdims=True)
+    w = b / np.einsum("mi,mij,mj->m", u, T, b)[:, None]
+    grad = (np.einsum("mi,mij->mj", u[ex], P[ex])).T @ w[ex]  # direct: T = P Q
+    wP = w.copy()
+    wP[ex] = w[ex] @ Q.T
+    grad += _frechet_adjoint(lam, V, Vi, E, dt, u @ V, wP)
     return value, grad
 
 
-def _op(parts: list[tuple[np.ndarray, ...]]):
+def _op(parts: list):
     """A PyTensor Op: generators (n_segments, n, n) -> total log-likelihood, with gradient.
 
-    `parts` holds each segment's ``(dt, prev, cur, exact)``. NUTS asks for the value and the
-    gradient at the same point; the last result is cached so each point costs one
+    `parts` holds each segment's function ``Q -> (value, gradient)``. NUTS asks for the value
+    and the gradient at the same point; the last result is cached so each point costs one
     eigendecomposition per segment, in one Python call.
     """
     import pytensor.tensor as pt
@@ -88,7 +143,7 @@ def _op(parts: list[tuple[np.ndarray, ...]]):
     def both(Qs):
         key = Qs.tobytes()
         if cache.get("key") != key:
-            out = [loglik_and_grad(Q, *part) for Q, part in zip(Qs, parts, strict=True)]
+            out = [part(Q) for Q, part in zip(Qs, parts, strict=True)]
             value = sum(v for v, _ in out)
             cache["key"], cache["out"] = key, (value, np.stack([g for _, g in out]))
         return cache["out"]
@@ -113,20 +168,28 @@ def _op(parts: list[tuple[np.ndarray, ...]]):
     return LogLik()
 
 
+def _segment_function(obs: PanelObservations, s: int, pooled: bool):
+    """``Q -> (log-likelihood, gradient)`` for segment `s` (all rows when `pooled`)."""
+    from riskmodel.models.intensity_mle import _pool, _segment
+
+    sub = _pool(obs) if pooled else _segment(obs, s)
+    if sub.prev is None:  # censored observations: forward-backward
+        return lambda Q: forward_backward_loglik_and_grad(Q, sub)
+    return lambda Q: loglik_and_grad(Q, sub.dt, sub.prev, sub.cur, sub.exact)
+
+
 def fit_nuts(
     obs: PanelObservations, allowed: np.ndarray, states: StateSpace, cfg: dict, mc: dict
 ) -> tuple[dict, dict]:
     """Sample the posterior of the log intensities; return (groups, diagnostics)."""
-    if obs.prev is None or obs.jump is not None:
+    if obs.jump is not None:
         raise ArgumentError(
-            "method='nuts' does not support censored observations or exact_times yet; fit "
-            "with method='mle' or drop the censored codes."
+            "method='nuts' does not support exact_times yet; fit with method='mle'."
         )
     import pymc as pm
     import pytensor.tensor as pt
 
     pooled = cfg["pooling"] == "complete"
-    seg = np.zeros_like(obs.segment) if pooled else obs.segment
     segments = ["all"] if pooled else list(obs.segments)
     cfg["segments"] = segments
     names = [f"{f}->{t}" for f, t in cfg["allowed"]]
@@ -144,10 +207,7 @@ def fit_nuts(
         Q = pt.zeros((len(segments), n, n))
         Q = pt.set_subtensor(Q[:, allowed[:, 0], allowed[:, 1]], pt.exp(log_q))
         Q = Q - Q.sum(axis=2)[:, :, None] * np.eye(n)[None]
-        parts = [
-            (obs.dt[rows], obs.prev[rows], obs.cur[rows], obs.exact[rows])
-            for rows in (seg == s for s in range(len(segments)))
-        ]
+        parts = [_segment_function(obs, s, pooled) for s in range(len(segments))]
         pm.Potential("loglik", _op(parts)(Q))
         idata = C.nuts(**mc)
     groups = C.mcmc_groups(idata)

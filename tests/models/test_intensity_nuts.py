@@ -116,13 +116,41 @@ def test_partial_pooling_shrinks_a_thin_segment():
     assert ((thin_post - mu) ** 2).sum() < ((thin_mle - mu) ** 2).sum()
 
 
-def test_nuts_refuses_censored_panels():
-    panel = pd.DataFrame({"id": [1, 1], "t": [0.0, 1.0], "state": ["well", "alive"]})
-    m = IntensityModel(
-        ILLNESS, allowed=ILLNESS_ALLOWED, censored={"alive": ["well", "mild", "severe"]}
-    )
-    with pytest.raises(ArgumentError, match="censored"):
-        m.fit(panel, method="nuts", **MCMC, **COLS)
+def test_censored_gradient_is_exact():
+    """Forward-backward value == the forward recursion of the likelihood module, gradient ==
+    central differences (h = 1e-6), on a panel with censored codes and exact deaths."""
+    from test_intensity_likelihood import CENSORED, _small_panel
+
+    from riskmodel.models.intensity_bayes import forward_backward_loglik_and_grad as fb
+
+    o = prepare_panel(_small_panel(1), ILLNESS, exact_states=("dead",), censored=CENSORED, **COLS)
+    assert o.prev is None
+    value, grad = fb(Q_TRUE, o)
+    assert value == pytest.approx(loglik(Q_TRUE[None], o), rel=1e-12)
+    h, fd = 1e-6, np.zeros_like(Q_TRUE)
+    for i in range(4):
+        for j in range(4):
+            E = np.zeros_like(Q_TRUE)
+            E[i, j] = h
+            fd[i, j] = (fb(Q_TRUE + E, o)[0] - fb(Q_TRUE - E, o)[0]) / (2 * h)
+    np.testing.assert_allclose(grad, fd, atol=1e-6 * np.abs(fd).max())
+
+
+def test_nuts_fits_censored_panels_and_refuses_exact_times():
+    panel = simulate_panel(Q_TRUE, ILLNESS, n_subjects=60, seed=31)
+    live = panel["state"] != "dead"
+    panel.loc[live & (panel.index % 4 == 1), "state"] = "alive"
+    kw = {"allowed": ILLNESS_ALLOWED, "exact_states": ["dead"]}
+    cens = {"alive": ["well", "mild", "severe"]}
+    m = IntensityModel(ILLNESS, censored=cens, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 100 draws: a smoke run
+        m.fit(panel, method="nuts", draws=100, tune=100, chains=1, seed=3, **COLS)
+    assert np.isfinite(m.generator().values).all()
+    with pytest.raises(ArgumentError, match="exact_times"):
+        IntensityModel(ILLNESS, exact_times=True, **kw).fit(
+            panel[panel["state"] != "alive"], method="nuts", **MCMC, **COLS
+        )
 
 
 def test_parameter_draws_feed_the_engine_format(single, tmp_path):
