@@ -21,7 +21,7 @@ transition per typical observation gap, which makes the prior invariant to the t
   ``τ_k ~ HalfNormal(1)``, ``z ~ Normal(0, 1)`` (non-centred).
 
 Censored observations use a forward-backward pass (`forward_backward_loglik_and_grad`);
-``exact_times`` is supported by ``method="mle"`` only.
+``exact_times`` has a closed form (`exact_times_loglik_and_grad`), not combined with censoring.
 """
 
 from __future__ import annotations
@@ -33,7 +33,12 @@ from riskmodel.models import _common as C
 from riskmodel.models.intensity_likelihood import PanelObservations
 from riskmodel.states import StateSpace
 
-__all__ = ["fit_nuts", "forward_backward_loglik_and_grad", "loglik_and_grad"]
+__all__ = [
+    "exact_times_loglik_and_grad",
+    "fit_nuts",
+    "forward_backward_loglik_and_grad",
+    "loglik_and_grad",
+]
 
 PRIOR_SIGMA = 2.5
 TAU_SIGMA = 1.0
@@ -128,6 +133,21 @@ def forward_backward_loglik_and_grad(
     return value, grad
 
 
+def exact_times_loglik_and_grad(
+    Q: np.ndarray, dt: np.ndarray, prev: np.ndarray, cur: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Exactly observed transition times: ``Σ q[a, a] Δt + Σ_{b ≠ a} log q[a, b]`` and its
+    gradient (``Δt`` on the diagonal, ``1 / q[a, b]`` per observed jump); no ``expm`` needed."""
+    moved = prev != cur
+    with np.errstate(divide="ignore"):
+        value = float((Q[prev, prev] * dt).sum() + np.log(Q[prev[moved], cur[moved]]).sum())
+    grad = np.zeros_like(Q)
+    np.add.at(grad, (prev, prev), dt)
+    if np.isfinite(value):
+        np.add.at(grad, (prev[moved], cur[moved]), 1.0 / Q[prev[moved], cur[moved]])
+    return value, grad
+
+
 def _op(parts: list):
     """A PyTensor Op: generators (n_segments, n, n) -> total log-likelihood, with gradient.
 
@@ -173,6 +193,8 @@ def _segment_function(obs: PanelObservations, s: int, pooled: bool):
     from riskmodel.models.intensity_mle import _pool, _segment
 
     sub = _pool(obs) if pooled else _segment(obs, s)
+    if sub.jump is not None:  # exact_times: every row is a jump (or the end of follow-up)
+        return lambda Q: exact_times_loglik_and_grad(Q, sub.dt, sub.prev, sub.cur)
     if sub.prev is None:  # censored observations: forward-backward
         return lambda Q: forward_backward_loglik_and_grad(Q, sub)
     return lambda Q: loglik_and_grad(Q, sub.dt, sub.prev, sub.cur, sub.exact)
@@ -182,9 +204,10 @@ def fit_nuts(
     obs: PanelObservations, allowed: np.ndarray, states: StateSpace, cfg: dict, mc: dict
 ) -> tuple[dict, dict]:
     """Sample the posterior of the log intensities; return (groups, diagnostics)."""
-    if obs.jump is not None:
+    if obs.jump is not None and obs.prev is None:
         raise ArgumentError(
-            "method='nuts' does not support exact_times yet; fit with method='mle'."
+            "method='nuts' does not support exact_times with censored observations; fit "
+            "with method='mle' or drop the censored codes."
         )
     import pymc as pm
     import pytensor.tensor as pt
