@@ -108,6 +108,7 @@ def test_folder_contents(folder):
         "figures/loss_distribution.png",
         "figures/loss_term_structure.png",
         "figures/stage_occupancy.png",
+        "figures/stress_path.png",
         "report.html",
         "report.md",
         "results.nc",
@@ -283,6 +284,7 @@ def test_every_figure_is_written_and_embedded(rich):
             "loss_distribution",
             "loss_term_structure",
             "stage_occupancy",
+            "stress_path",
         ]
     )
     page = (out / "report.html").read_text(encoding="utf-8")

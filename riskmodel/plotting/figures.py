@@ -31,6 +31,8 @@ RUN_FIGURE_CAPTIONS: dict[str, str] = {
     "stage_occupancy": "Expected customers per state at each period end",
     "contributions": "Segment contributions to EL, VaR and ES (Euler allocation, ± 1 s.e.)",
     "alerts": "Early warnings: probability of a breach per period against each alarm level",
+    "stress_path": "Stress path per period: mean of the systematic factor Z (left), exposure "
+    "factor, LGD mean and shock multipliers (right)",
     "comparison": "EL, VaR and ES per scenario, ± one standard error",
     "differences": "Each scenario minus the baseline, ± 1.96 paired standard errors on common "
     "random numbers",

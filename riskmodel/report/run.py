@@ -41,7 +41,7 @@ from riskmodel.report.html import (
     _with_se,
 )
 from riskmodel.report.provenance_html import provenance_html
-from riskmodel.report.used import what_was_used_html
+from riskmodel.report.used import stress_figure, what_was_used_html
 from riskmodel.scenarios.load import Scenario
 
 __all__ = ["SECTIONS", "render_html", "render_markdown", "write_run_report"]
@@ -445,7 +445,7 @@ def render_html(
         _section_headline(summary, churn=scenario.states.churn is not None),
         _section_settings(scenario, result, summary.get("stresses")),
         _section("Assumptions and limitations", assumptions_html(scenario, result)),
-        _section("What was used", what_was_used_html(scenario)),
+        _section("What was used", what_was_used_html(scenario, figures)),
         _section("Loss distribution", _figure("loss_distribution", figures)),
         _section_term_structure(summary, figures),
         _section_contributions(summary, figures),
@@ -559,6 +559,8 @@ def write_run_report(
         result.to_netcdf(tmp / "results.nc")
         alerts = evaluate_alerts(result, scenario.config.alerts) if scenario.config.alerts else None
         figures = _write_figures(result, tmp / "figures", result.risk(), alerts)
+        figures["stress_path"] = stress_figure(scenario)
+        (tmp / "figures" / "stress_path.png").write_bytes(figures["stress_path"])
         html_text = render_html(result, scenario, summary, figures)
         (tmp / "report.html").write_text(html_text, encoding="utf-8")
         (tmp / "report.md").write_text(render_markdown(summary, figures), encoding="utf-8")

@@ -88,7 +88,51 @@ def _stress_path(scenario: Scenario) -> str:
     return "<h3>Stress path per period</h3>" + _table(header, rows, numeric={0, 1, 2, 3}) + note
 
 
-def what_was_used_html(scenario: Scenario) -> str:
+def _per_period(values: object, horizon: int) -> np.ndarray:
+    """A number or a list per period (a short list repeats its last value) → (horizon,)."""
+    v = np.atleast_1d(np.asarray(values, dtype=float))
+    return np.concatenate([v, np.repeat(v[-1:], max(horizon - v.size, 0))])[:horizon]
+
+
+def stress_series(scenario: Scenario) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The per-period series of `riskmodel.plotting.stresses.plot_stress_path`: the shift, and
+    the exposure factor, the LGD mean and each shock's multipliers, by label."""
+    h = scenario.horizon
+    lgd = scenario.config.lgd
+    series = {
+        "exposure factor": np.asarray(scenario.ead_factor, dtype=float)[:h],
+        "LGD mean" + (" (at Z = shift)" if lgd.downturn else ""): _lgd_path(scenario),
+    }
+    for k, shock in enumerate(scenario.config.shocks):
+        name = shock.name or f"shock {k + 1}"
+        for kind in ("default", "churn"):
+            m = _per_period(getattr(shock, f"{kind}_multiplier"), h)
+            if np.any(m != 1.0):
+                series[f"{name}: {kind} multiplier"] = m
+    return np.asarray(scenario.shift, dtype=float)[:h], series
+
+
+def _lgd_path(scenario: Scenario) -> np.ndarray:
+    from scipy.stats import norm
+
+    lgd = scenario.config.lgd
+    mean = lgd.mean + lgd.addon
+    shift = np.asarray(scenario.shift, dtype=float)[: scenario.horizon]
+    if lgd.downturn is None:
+        return np.full(shift.shape, mean)
+    return norm.cdf(norm.ppf(mean) - lgd.downturn.sensitivity * shift)
+
+
+def stress_figure(scenario: Scenario) -> bytes:
+    """The stress-path figure of `scenario` as PNG bytes."""
+    from riskmodel.plotting.figures import render_png
+    from riskmodel.plotting.stresses import plot_stress_path
+
+    shift, series = stress_series(scenario)
+    return render_png(lambda ax: plot_stress_path(shift, series, ax=ax))
+
+
+def what_was_used_html(scenario: Scenario, figures: dict | None = None) -> str:
     """Transition matrices per segment, the portfolio by cohort and the per-period stress path.
 
     Parameters
@@ -101,4 +145,7 @@ def what_was_used_html(scenario: Scenario) -> str:
     str
         HTML (user strings escaped); one number format per column.
     """
-    return _matrices(scenario) + _portfolio(scenario) + _stress_path(scenario)
+    from riskmodel.report.html import _figure
+
+    figure = _figure("stress_path", figures or {})
+    return _matrices(scenario) + _portfolio(scenario) + _stress_path(scenario) + figure
