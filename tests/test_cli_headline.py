@@ -67,3 +67,21 @@ def test_every_subcommand_help_renders(capsys):
         text = capsys.readouterr().out
         assert text.startswith(f"usage: riskmodel {command}"), command
         assert "%%" not in text and "%(" not in text, command
+
+
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")  # small runs
+def test_compare_baseline_flag_chooses_the_subtracted_scenario(tiny_yaml, tmp_path, capsys):
+    other = tmp_path / "storm.yaml"
+    cfg = yaml.safe_load(tiny_yaml.read_text())
+    cfg.update(name="storm", systematic={"correlation": 0.1, "shift": -1.5})
+    other.write_text(yaml.safe_dump(cfg))
+    argv = ["compare", str(tiny_yaml), str(other), "--paths", "800", "--no-progress"]
+    assert main([*argv, "--out", str(tmp_path / "c"), "--baseline", "storm"]) == 0
+    data = json.loads((tmp_path / "c" / "comparison.json").read_text())
+    assert data["baseline"] == "storm"
+    assert {r["scenario"] for r in data["differences"]} == {"tiny"}
+    capsys.readouterr()
+    assert main([*argv, "--out", str(tmp_path / "d"), "--baseline", "strom"]) == 2
+    err = capsys.readouterr().err
+    assert "Did you mean 'storm'?" in err and "Traceback" not in err
+    assert not (tmp_path / "d").exists()
