@@ -44,7 +44,12 @@ COMPARISON_SECTIONS: tuple[str, ...] = (
 """Headings of the comparison report's sections, in order."""
 
 
-def _section_comparison_table(cmp: ComparisonResult) -> str:
+def _drop_column(header: tuple, rows: list[tuple], name: str) -> tuple[tuple, list[tuple]]:
+    k = header.index(name)
+    return header[:k] + header[k + 1 :], [r[:k] + r[k + 1 :] for r in rows]
+
+
+def _section_comparison_table(cmp: ComparisonResult, *, churn: bool = True) -> str:
     ds, levels = cmp.data, cmp.levels
 
     def cell(i: int, var: str, err: str, k: int | None = None, digits: int = 0) -> str:
@@ -102,6 +107,10 @@ def _section_comparison_table(cmp: ComparisonResult) -> str:
                     cell(i, "expected_value_mc", "stderr_value_mc"),
                 )
             )
+    if not churn:  # no churn state in any scenario: no churn columns
+        credit_header, credit_rows = _drop_column(credit_header, credit_rows, "Churn")
+        if mc_rows:
+            mc_header, mc_rows = _drop_column(mc_header, mc_rows, "Churn")
     note = (
         f"<p>{int(ds.attrs['paths']):,} paths per scenario on common random numbers (the same "
         "seed, so path <i>i</i> sees the same innovations in every scenario): the differences "
@@ -224,7 +233,9 @@ def render_comparison_html(
 ) -> str:
     """The self-contained HTML report of a scenario comparison."""
     sections = [
-        _section_comparison_table(comparison),
+        _section_comparison_table(
+            comparison, churn=any(sc.states.churn is not None for sc in scenarios)
+        ),
         _section_differences(comparison),
         _section_weighted_ecl(comparison),
         _section_figures(figures, title="Comparison figures"),

@@ -77,3 +77,17 @@ def test_term_structure_says_per_period_median():
     ax = plot_loss_term_structure(rm.simulate(sc, paths=1000, progress=False))
     labels = [line.get_label() for line in ax.get_lines()]
     assert "per-period median" in labels and "median path" not in labels
+
+
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")  # small runs
+def test_comparison_has_no_churn_columns_without_a_churn_state():
+    from riskmodel.report.comparison import render_comparison_html
+
+    sc = rm.scenario_from_dict(_no_churn_config())
+    other = sc.with_options(name="b")
+    cmp = rm.compare_scenarios([sc, other], paths=600, seed=1, progress=False)
+    page = render_comparison_html(cmp, [sc, other], cmp.to_dict(), {})
+    assert "<th>Churn</th>" not in page and "<th>Defaults</th>" in page
+    with_churn = rm.load_scenario(TINY)
+    cmp = rm.compare_scenarios([with_churn], paths=600, seed=1, progress=False)
+    assert "<th>Churn</th>" in render_comparison_html(cmp, [with_churn], cmp.to_dict(), {})
