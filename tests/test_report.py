@@ -228,7 +228,7 @@ def test_check_output_dir(tmp_path):
     assert not (tmp_path / "new").exists()  # nothing is created
     (tmp_path / "report").mkdir()
     (tmp_path / "report" / "summary.json").write_text("{}")
-    with pytest.raises(OutputDirError, match="no .riskmodel-manifest.json"):
+    with pytest.raises(OutputDirError, match=r"no \.riskmodel-manifest\.json"):
         check_output_dir(tmp_path / "report")  # no manifest: not provably riskmodel's own
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "data.csv").write_text("x")
