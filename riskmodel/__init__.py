@@ -34,6 +34,7 @@ from riskmodel.errors import (
     SchedulerError,
     SensitivityWarning,
     TailResolutionWarning,
+    Terminated,
     UnsafeFileError,
 )
 
@@ -143,6 +144,7 @@ __all__ = [
     "SimulationResult",
     "StateSpace",
     "TailResolutionWarning",
+    "Terminated",
     "TransitionModel",
     "UnsafeFileError",
     "__version__",

@@ -36,7 +36,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from riskmodel.errors import InputError
+from riskmodel.errors import InputError, Terminated
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -53,10 +53,6 @@ EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that every cleanup runs as for Ctrl-C."""
 
 
 def _on_sigterm(signum, frame) -> None:

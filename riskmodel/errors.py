@@ -17,6 +17,8 @@ SchedulerError
     The kinds of bad input.
 NotFittedError
     A model method that needs a posterior was called before ``.fit()`` (a usage error, not input).
+Terminated
+    SIGTERM turned into a `KeyboardInterrupt` by the command line, so cleanup runs.
 RiskmodelWarning
     Base of every riskmodel warning: ConvergenceWarning, GapsSkippedWarning, SensitivityWarning,
     TailResolutionWarning.
@@ -48,6 +50,7 @@ __all__ = [
     "SchedulerError",
     "SensitivityWarning",
     "TailResolutionWarning",
+    "Terminated",
     "UnsafeFileError",
 ]
 
@@ -175,6 +178,12 @@ class UnsafeFileError(ScenarioError):
 # --------------------------------------------------------------------------- usage errors
 class NotFittedError(RiskmodelError, RuntimeError):
     """A model method that needs a posterior was called before ``.fit()``."""
+
+
+# --------------------------------------------------------------------------- signals
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread by the command line so every cleanup runs as for
+    Ctrl-C (exit code 143)."""
 
 
 # --------------------------------------------------------------------------- warnings
