@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pydantic
 import xarray as xr
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import ConfigDict, Field, StrictInt, field_validator
 
 from riskmodel.data.panel import panel_to_counts
 from riskmodel.errors import OutputDirError
@@ -42,6 +42,7 @@ from riskmodel.report.files import check_new_path, folder_lock
 from riskmodel.report.safety import deferred_signals, file_sha256, os_error
 from riskmodel.scenarios.errors import ScenarioError, format_validation_error
 from riskmodel.scenarios.load import read_yaml
+from riskmodel.scenarios.schema import ConfigModel
 from riskmodel.states import StateSpace
 
 __all__ = [
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 
-class _States(BaseModel):
+class _States(ConfigModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     names: list[str] = Field(min_length=2)
     absorbing: list[str] = Field(min_length=1)
@@ -65,15 +66,15 @@ class _States(BaseModel):
     churn: str | None = None
 
 
-class FitConfig(BaseModel):
+class FitConfig(ConfigModel):
     """The model config of `riskmodel fit` (extra keys are rejected)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     states: _States
     pooling: Literal["none", "partial", "complete"] = "none"
-    structural_zeros: list[str] = []
-    covariates: list[str] = []
+    structural_zeros: list[str] = Field(default_factory=list)
+    covariates: list[str] = Field(default_factory=list)
     macro: str | None = None
     correlation: bool = False
     draws: StrictInt = Field(default=1000, ge=10)

@@ -8,6 +8,7 @@ transition matrices, matrix shapes against the state space) live in `riskmodel.s
 from __future__ import annotations
 
 import math
+import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -27,6 +28,7 @@ __all__ = [
     "ActionConfig",
     "AlertConfig",
     "CohortConfig",
+    "ConfigModel",
     "DownturnConfig",
     "ExposureConfig",
     "LGDConfig",
@@ -58,8 +60,51 @@ NumberOrList = Annotated[
 """A number, or a list of numbers (one per period; a short list repeats its last value)."""
 
 
-class _Model(BaseModel):
+def _admits(annotation: Any, kinds: tuple[type, ...]) -> bool:
+    """Whether a field annotation mentions one of `kinds` (bool, a model) anywhere inside."""
+    if isinstance(annotation, type) and issubclass(annotation, kinds):
+        return True
+    return any(_admits(arg, kinds) for arg in typing.get_args(annotation))
+
+
+def _holds_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, list | tuple):
+        return any(_holds_bool(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_bool(v) for v in value.values())
+    return False
+
+
+class ConfigModel(BaseModel):
+    """Base of every config schema (scenario, sensitivity, fit): extra keys forbidden, frozen,
+    no NaN or infinity, and no booleans where numbers are expected."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_as_numbers(cls, data: Any) -> Any:
+        """Refuse ``true``/``false`` where a number is expected (lax pydantic reads them as 1/0)."""
+        if not isinstance(data, dict):
+            return data
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            annotation = field.annotation
+            if key not in data or _admits(annotation, (bool, BaseModel)):
+                continue  # a flag, or a section that checks its own fields
+            if not _admits(annotation, (float, int)):
+                continue  # text: pydantic refuses a boolean there by itself
+            if _holds_bool(data[key]):
+                raise ValueError(
+                    f"`{key}` holds true/false where a number is expected; YAML reads yes/no, "
+                    "on/off and true/false as booleans. Write the number itself (e.g. 1 or 0)."
+                )
+        return data
+
+
+_Model = ConfigModel
 
 
 class StatesConfig(_Model):

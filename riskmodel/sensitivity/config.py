@@ -26,12 +26,13 @@ from typing import Literal
 
 import numpy as np
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import BaseModel, Field, StrictInt, field_validator, model_validator
 
 from riskmodel._validate import check_count, check_seed
 from riskmodel.scenarios.errors import ScenarioError, format_validation_error
 from riskmodel.scenarios.load import Scenario
 from riskmodel.scenarios.safe_yaml import read_yaml
+from riskmodel.scenarios.schema import ConfigModel as _Model
 from riskmodel.sensitivity.evaluate import check_scenario
 from riskmodel.sensitivity.factors import resolve_factors
 from riskmodel.sensitivity.measures import DEFAULT_METRICS, parse_metric, parse_metrics
@@ -48,10 +49,6 @@ __all__ = [
     "load_sensitivity_config",
     "run_sensitivity",
 ]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=False)
 
 
 class FactorConfig(_Model):

@@ -188,3 +188,40 @@ def test_validation_messages_list_a_bounded_number_of_problems():
     problems = format_validation_error(info.value, ScenarioConfig)
     assert len(problems) == MAX_PROBLEMS + 1
     assert "more problem" in problems[-1][1]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("portfolio", "cohorts", 0, "exposure"), True),
+        (("portfolio", "cohorts", 0, "margin"), False),
+        (("lgd", "mean"), True),
+        (("systematic", "correlation"), False),
+        (("systematic", "shift"), [True, 0.0]),
+        (("discount_rate",), True),
+    ],
+)
+def test_booleans_are_not_numbers_in_a_scenario(path, value, tiny_config):
+    """YAML reads yes/no/true/false as booleans; lax pydantic would take them as 1.0/0.0."""
+    node = tiny_config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(rm.ScenarioError, match="true/false where a number is expected"):
+        rm.scenario_from_dict(tiny_config)
+
+
+def test_flags_still_take_booleans(tiny_config):
+    tiny_config["simulation"] = {"importance_sampling": False, "parameter_uncertainty": True}
+    assert rm.scenario_from_dict(tiny_config).config.simulation.importance_sampling is False
+
+
+def test_booleans_are_not_numbers_in_fit_and_sensitivity_configs(tmp_path):
+    from riskmodel.sensitivity.config import load_sensitivity_config
+
+    fit = tmp_path / "model.yaml"
+    fit.write_text("states: {names: [a, d], absorbing: [d], default: d}\ndraws: yes\n")
+    with pytest.raises(rm.ScenarioError, match="true/false where a number is expected"):
+        load_fit_config(fit)
+    with pytest.raises(rm.ScenarioError, match="true/false where a number is expected"):
+        load_sensitivity_config({"sensitivity": {"tornado": {"paths": True}}}, file="s.yaml")
