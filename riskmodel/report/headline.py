@@ -71,7 +71,8 @@ def run_headline(summary: Mapping[str, Any]) -> str:
             rows.append((f"{label} {format_level(100 * float(q))}%", _with_se(v, se)))
     ecl = summary.get("ecl") or {}
     if "lifetime" in ecl:
-        rows.append(("ECL lifetime", _money(ecl["lifetime"])))
+        exact = ecl.get("method") == "exact"
+        rows.append(("ECL lifetime (exact)" if exact else "ECL lifetime", _money(ecl["lifetime"])))
     return text_table(("Measure", "Value"), rows)
 
 
@@ -95,7 +96,7 @@ def comparison_headline(frame: Any, levels: Sequence[float]) -> str:
             x = format_level(q)
             rows[1 + k].append(_with_se(r[f"var_{x}"], r[f"stderr_var_{x}"]))
             rows[1 + len(levels) + k].append(_with_se(r[f"es_{x}"], r[f"stderr_es_{x}"]))
-        rows[-1].append(_money(r["ecl_lifetime"]))
+        rows[-1].append(f"{_money(r['ecl_lifetime'])}{' (exact)' if exact else ''}")
     return text_table(["Measure", *(str(n) for n in frame.index)], rows)
 
 
