@@ -112,6 +112,16 @@ def _network(args: argparse.Namespace) -> dict:
     }
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number; got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``riskmodel`` (subcommands ``run``, ``compare``, ``validate``)."""
     from riskmodel import __version__
@@ -253,6 +263,19 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("panel", metavar="PANEL.csv", help="out-of-time panel CSV")
     backtest.add_argument("--out", metavar="DIR", required=True, help="output folder")
     backtest.add_argument("--seed", type=_count(0), metavar="S", help="seed (default 0)")
+    backtest.add_argument(
+        "--macro",
+        metavar="MACRO.csv",
+        help="macro series by period (`period` and the model's covariates); required for a "
+        "posterior with macro covariates",
+    )
+    backtest.add_argument(
+        "--period-length",
+        type=_positive_float,
+        metavar="X",
+        help="length of one panel period in the intensity model's time unit (default 1; "
+        "used only for continuous-time posteriors)",
+    )
     backtest.set_defaults(handler=_backtest)
     return parser
 
@@ -459,16 +482,24 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _backtest(args: argparse.Namespace) -> int:
     import riskmodel as rm
+    from riskmodel.data.files import read_csv
+    from riskmodel.errors import MacroError
     from riskmodel.report import OutputDirError, check_output_dir
     from riskmodel.report.files import write_folder_atomic
     from riskmodel.report.safety import file_sha256
     from riskmodel.report_backtest import fill_backtest_folder
 
-    inputs = [args.posterior, args.panel]
+    inputs = [args.posterior, args.panel, *([args.macro] if args.macro else [])]
     try:  # everything here comes from the user: any ValueError is bad input
         check_output_dir(args.out, inputs=inputs)
         seed = 0 if args.seed is None else args.seed
-        result = rm.backtest(args.posterior, args.panel, seed=seed)
+        macro = None
+        if args.macro:
+            macro = read_csv(args.macro, what="macro CSV", error=MacroError)
+        options = {"seed": seed, "macro": macro}
+        if args.period_length is not None:
+            options["period_length"] = args.period_length
+        result = rm.backtest(args.posterior, args.panel, **options)
         hashes = {str(p): file_sha256(p) for p in inputs}
         out = write_folder_atomic(
             args.out,

@@ -12,6 +12,8 @@ import base64
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from riskmodel.plotting.backtest import plot_pit_histogram, plot_reliability
 from riskmodel.plotting.figures import render_png
 from riskmodel.report.files import _json_ready
@@ -42,7 +44,7 @@ def _verdict(v: str) -> str:
 
 
 def _flagged_row(r) -> tuple[str, ...]:
-    period = "" if r.period is None or r.period != r.period else str(r.period)
+    period = "" if pd.isna(r.period) else str(r.period)  # None, NaN or pandas' NA
     return (
         _e(r.segment),
         _e(r.from_state),

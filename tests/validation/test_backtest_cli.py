@@ -51,3 +51,31 @@ def test_foreign_folder_is_refused(files, tmp_path, capsys):
     assert main(["backtest", str(post), str(panel), "--out", str(out)]) == 2
     assert (out / "notes.txt").read_text() == "keep me"
     assert not (out / "backtest.json").exists()
+
+
+def test_macro_and_period_length_reach_the_backtest(tmp_path, capsys):
+    """`--macro` feeds a covariate posterior its macro series; without it: exit 2, no traceback."""
+    from test_backtest import _covariate_book
+
+    from riskmodel.data.synthetic import macro_driven_matrices, simulate_panel
+    from riskmodel.states import LIFECYCLE
+
+    draws, a, b, macro = _covariate_book()
+    mats = macro_driven_matrices({"cards": a, "loans": a}, b, macro, ["u"], LIFECYCLE)
+    post, panel, macro_csv = tmp_path / "cov.nc", tmp_path / "panel.csv", tmp_path / "macro.csv"
+    draws.to_netcdf(post)
+    simulate_panel(mats, LIFECYCLE, n_customers=4000, n_periods=13, seed=3).to_csv(
+        panel, index=False
+    )
+    macro.to_csv(macro_csv, index=False)
+    base = ["backtest", str(post), str(panel)]
+    assert main([*base, "--out", str(tmp_path / "none")]) == 2
+    err = capsys.readouterr().err
+    assert "macro" in err and "Traceback" not in err
+    out = tmp_path / "bt"
+    assert main([*base, "--out", str(out), "--macro", str(macro_csv)]) == 0
+    data = json.loads((out / "backtest.json").read_text())
+    assert data["overall"] != "red"
+    assert set(data["inputs"]) == {str(post), str(panel), str(macro_csv)}
+    assert main([*base, "--out", str(tmp_path / "x"), "--period-length", "0"]) == 2
+    assert "positive" in capsys.readouterr().err
