@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["LIFECYCLE", "StateSpace"]
+
+
+def _did_you_mean(name: object, names: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(str(name), names, n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 @dataclass(frozen=True)
@@ -69,12 +75,18 @@ class StateSpace:
                 "list only states that appear in `names`."
             )
         if default not in names:
-            raise ValueError(f"default state {default!r} is not in names {list(names)}.")
+            raise ValueError(
+                f"default state {default!r} is not in names {list(names)}."
+                + _did_you_mean(default, names)
+            )
         if default not in absorbing:
             raise ValueError(f"default state {default!r} must be absorbing; add it to `absorbing`.")
         if churn is not None:
             if churn not in names:
-                raise ValueError(f"churn state {churn!r} is not in names {list(names)}.")
+                raise ValueError(
+                    f"churn state {churn!r} is not in names {list(names)}."
+                    + _did_you_mean(churn, names)
+                )
             if churn not in absorbing:
                 raise ValueError(f"churn state {churn!r} must be absorbing; add it to `absorbing`.")
             if churn == default:

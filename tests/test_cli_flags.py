@@ -167,3 +167,20 @@ def test_riskmodel_warnings_print_once_as_one_line(tiny_yaml, tmp_path, capsys):
     assert all(line.startswith("riskmodel: warning: ") for line in lines), err
     assert len(lines) == len(set(lines))
     assert "warnings.warn" not in err and ".py:" not in err
+
+
+def test_a_misspelt_default_state_gets_a_did_you_mean(write_scenario, tiny_config, capsys):
+    tiny_config["states"]["default"] = tiny_config["states"]["default"][:-1] + "x"
+    path = write_scenario(tiny_config, "typo.yaml")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "Did you mean 'defaulted'?" in err and "?." not in err
+
+
+def test_a_missing_posterior_suggests_the_fit_command(write_scenario, tiny_config, capsys):
+    tiny_config["parameters"] = {"posterior": "fitted.nc"}
+    path = write_scenario(tiny_config, "post.yaml")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "'fitted.nc' not found" in err and "riskmodel fit" in err
+    assert err.count(str(path.parent)) == 1  # only the scenario file as given: no resolved path

@@ -212,7 +212,13 @@ def resolve_input_path(
             )
     kind = file_kind(resolved)
     if kind == "missing":
-        raise ScenarioError(file, [(field, f"file {str(resolved)!r} not found; check the path.")])
+        hint = "check the path."
+        if what == "posterior file":
+            hint = (
+                "check the path, or make it with `riskmodel fit PANEL.csv --config MODEL.yaml "
+                f"--out {name}` (run from the config's folder; see scenarios/README.md)."
+            )
+        raise ScenarioError(file, [(field, f"file {str(name)!r} not found; {hint}")])
     if kind is not None:
         raise UnsafeFileError(file, [(field, f"{str(resolved)!r} " + _not_regular(kind, what))])
     return resolved

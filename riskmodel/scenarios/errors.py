@@ -200,7 +200,7 @@ def format_validation_error(
                     text = text[len("Value error, ") :]
                 if etype != "value_error":
                     text = f"{text.rstrip('.')}; got {got}"
-                msg = text.rstrip(".") + "."
+                msg = text if text.endswith(("?", "!")) else text.rstrip(".") + "."
         problems.append((tuple(loc), etype, msg))
     out: dict[tuple[str, str], None] = {}  # ordered and O(1) to test
     for loc, etype, msg in problems:
