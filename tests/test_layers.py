@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "riskmodel"
 LAYERS = {
     "_validate": 0,
     "errors": 0,
+    "_files": 0,
     "states": 0,
     "data": 1,
     "models": 2,

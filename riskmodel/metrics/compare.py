@@ -179,7 +179,7 @@ class ComparisonResult:
 
     def to_netcdf(self, path: str | Path) -> Path:
         """Save the comparison table (``data``, not the per-path results) to netCDF atomically."""
-        return write_netcdf_atomic(self.data, path)
+        return write_netcdf_atomic(self.data, path, kind="ComparisonResult")
 
     def to_dict(self) -> dict:
         """JSON-ready: run settings, one record per scenario, and the weighted ECL."""

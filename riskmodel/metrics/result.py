@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from riskmodel._files import replace_own_file
 from riskmodel.metrics.actions import actions_to_dict
 from riskmodel.metrics.contributions import contributions_to_dict, risk_contributions
 from riskmodel.metrics.ecl import ecl_term_structure
@@ -28,19 +27,10 @@ from riskmodel.simulation.engine import path_total
 __all__ = ["SimulationResult", "write_netcdf_atomic"]
 
 
-def write_netcdf_atomic(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write `ds` to `path` through a temporary file in the same folder, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp, engine="netcdf4")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+def write_netcdf_atomic(ds: xr.Dataset, path: str | Path, *, kind: str = "dataset") -> Path:
+    """Write `ds` to `path` atomically, replacing only a file riskmodel wrote
+    (`riskmodel._files.replace_own_file`)."""
+    return replace_own_file(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"), kind=kind)
 
 
 @dataclass(frozen=True)
@@ -341,7 +331,7 @@ class SimulationResult(WeightedPaths):
         attribute of the ``weight`` variable (`WEIGHTING_NOTE` for an importance-sampled run),
         so that ``ncdump -h results.nc`` shows that every statistic must use ``weight``.
         """
-        return write_netcdf_atomic(with_weighting_note(self.data), path)
+        return write_netcdf_atomic(with_weighting_note(self.data), path, kind="SimulationResult")
 
     @classmethod
     def from_netcdf(cls, path: str | Path) -> SimulationResult:

@@ -35,6 +35,7 @@ import pandas as pd
 import xarray as xr
 from scipy import special
 
+from riskmodel._files import replace_own_file
 from riskmodel.data.macro import align_macro
 from riskmodel.errors import DefaultDataError
 from riskmodel.models import _common as C
@@ -333,7 +334,11 @@ class DefaultModel:
         groups = {k: v.copy() for k, v in fit["groups"].items()}
         cfg = dict(fit["config"], free=fit["free"], diagnostics=fit["diagnostics"])
         groups["posterior"].attrs.update(C.config_attrs(KIND, cfg))
-        az.InferenceData(**groups).to_netcdf(str(path), engine=netcdf_engine())
+        replace_own_file(
+            path,
+            lambda tmp: az.InferenceData(**groups).to_netcdf(str(tmp), engine=netcdf_engine()),
+            kind="DefaultModel",
+        )
 
     @classmethod
     def load(

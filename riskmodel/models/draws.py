@@ -36,6 +36,7 @@ from os import PathLike
 import numpy as np
 import xarray as xr
 
+from riskmodel._files import replace_own_file
 from riskmodel.data.macro import logit_transition_matrices
 from riskmodel.errors import ResourceLimitError
 from riskmodel.states import StateSpace
@@ -292,8 +293,16 @@ class ParameterDraws:
         return xr.Dataset(data, coords=coords, attrs=attrs)
 
     def to_netcdf(self, path: str | PathLike) -> None:
-        """Write an InferenceData-compatible file that `load_parameter_draws` reads."""
-        self.to_dataset().to_netcdf(path, group="posterior", mode="w", engine=netcdf_engine())
+        """Write an InferenceData-compatible file that `load_parameter_draws` reads.
+
+        Replaces an existing file only if riskmodel wrote it (`riskmodel._files`).
+        """
+        ds = self.to_dataset()
+        replace_own_file(
+            path,
+            lambda tmp: ds.to_netcdf(tmp, group="posterior", mode="w", engine=netcdf_engine()),
+            kind="ParameterDraws",
+        )
 
 
 def draws_from_posterior(posterior: xr.Dataset, states: StateSpace | None) -> ParameterDraws:

@@ -12,6 +12,7 @@ from os import PathLike
 
 import xarray as xr
 
+from riskmodel._files import replace_own_file
 from riskmodel.models import _common as C
 from riskmodel.models.draws import check_netcdf_size, netcdf_engine
 
@@ -27,7 +28,11 @@ def write_groups(path: str | PathLike, groups: dict[str, xr.Dataset], attrs: dic
     groups[main].attrs.update(attrs)
     with warnings.catch_warnings():  # ArviZ warns that "mle" is not one of its group names
         warnings.filterwarnings("ignore", message=".*group.*", category=UserWarning)
-        az.InferenceData(**groups).to_netcdf(str(path), engine=netcdf_engine())
+        replace_own_file(
+            path,
+            lambda tmp: az.InferenceData(**groups).to_netcdf(str(tmp), engine=netcdf_engine()),
+            kind="IntensityModel",
+        )
 
 
 def read_groups(

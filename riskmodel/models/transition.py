@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from riskmodel._files import replace_own_file
 from riskmodel.data.panel import PanelError, panel_to_counts, validate_counts
 from riskmodel.models import _common as C
 from riskmodel.models.conjugate import beta_marginal_stat, conjugate_fit
@@ -468,7 +469,11 @@ class TransitionModel:
                 **C.config_attrs(KIND, cfg),
             }
         )
-        az.InferenceData(**groups).to_netcdf(str(path), engine=netcdf_engine())
+        replace_own_file(
+            path,
+            lambda tmp: az.InferenceData(**groups).to_netcdf(str(tmp), engine=netcdf_engine()),
+            kind="TransitionModel",
+        )
 
     @classmethod
     def load(

@@ -206,7 +206,7 @@ class SensitivityResult:
                 ds.attrs[k] = ""
             elif v is None:
                 ds.attrs[k] = ""
-        return write_netcdf_atomic(ds, path)
+        return write_netcdf_atomic(ds, path, kind="SensitivityResult")
 
     @classmethod
     def from_netcdf(cls, path: str | Path) -> SensitivityResult:
