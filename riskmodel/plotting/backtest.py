@@ -38,15 +38,19 @@ def plot_pit_histogram(hist: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         ax = ax if ax is not None else new_axes()
         width = (hist["right"] - hist["left"]).to_numpy()
         ax.bar(hist["left"], hist["density"], width=width, align="edge", color="#0072B2",
-               alpha=0.8, gid="pit", label="default counts", zorder=2)  # fmt: skip
+               alpha=1.0, gid="pit", label="default counts", zorder=2)  # fmt: skip
+        lower, upper = float(hist["lower"].min()), float(hist["upper"].max())
         ax.fill_between(
-            [0.0, 1.0], float(hist["lower"].min()), float(hist["upper"].max()),
-            color="0.5", alpha=0.3, gid="uniform-band", label="95% band of a uniform sample",
-            zorder=3,
+            [0.0, 1.0], lower, upper, color="0.5", alpha=0.3, gid="uniform-band",
+            label="95% band of a uniform sample", zorder=1,
         )  # fmt: skip
+        for level in (lower, upper):  # band edges stay visible over the bars
+            ax.axhline(level, color="0.15", lw=1.2, ls=":", zorder=3)
         ax.axhline(1.0, color="0.3", lw=1, ls="--")
         ax.set(xlim=(0, 1), xlabel="probability integral transform", ylabel="density",
                title="PIT of default counts (flat = calibrated)")  # fmt: skip
+        top = max(upper, float(hist["density"].max()))
+        ax.set_ylim(0, 1.3 * top)  # room for the legend above the band
         ax.legend(loc="upper right")
     return ax
 
