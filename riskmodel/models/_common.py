@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from riskmodel.errors import ConvergenceWarning, ModelFileError, NotFittedError
+from riskmodel.errors import ArgumentError, ConvergenceWarning, ModelFileError, NotFittedError
 
 __all__ = ["ConvergenceWarning", "ModelFileError", "NotFittedError"]
 
@@ -240,3 +240,23 @@ def mcmc_groups(idata) -> dict[str, xr.Dataset]:
 def stack_draws(da: xr.DataArray) -> np.ndarray:
     """(chain, draw, ...) -> (chain*draw, ...) as a numpy array."""
     return np.asarray(da.values).reshape(-1, *da.shape[2:])
+
+
+def check_stat(stat: str | float) -> float | None:
+    """The quantile a ``stat`` argument asks for: None for ``"mean"``, 0.5 for ``"median"``.
+
+    Raises
+    ------
+    ArgumentError
+        For any other text, or a number outside (0, 1).
+    """
+    if isinstance(stat, str):
+        if stat == "mean":
+            return None
+        if stat == "median":
+            return 0.5
+        raise ArgumentError(f"stat must be 'mean', 'median' or a quantile in (0, 1); got {stat!r}.")
+    q = float(stat)
+    if not 0.0 < q < 1.0:
+        raise ArgumentError(f"stat as a quantile must be in (0, 1); got {stat!r}.")
+    return q

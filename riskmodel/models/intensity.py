@@ -257,7 +257,7 @@ class IntensityModel:
             intensities); the diagonal is then minus the row sum of those bounds.
         """
         fit = self._require_fit()
-        q = _check_stat(stat)
+        q = C.check_stat(stat)
         if "mle" in fit["groups"]:
             ds = fit["groups"]["mle"]
             lq = np.asarray(ds["log_intensity"].values)
@@ -302,7 +302,7 @@ class IntensityModel:
             c, d = P.shape[:2]
             lead = (("chain", np.arange(c)), ("draw", np.arange(d)))
             return self._frame(P, "transition_probability", None, lead)
-        q = _check_stat(stat)
+        q = C.check_stat(stat)
         flat = P.reshape(-1, *P.shape[2:])
         vals = flat.mean(axis=0) if q is None else np.quantile(flat, q, axis=0)
         return self._frame(vals, "transition_probability", stat)
@@ -385,16 +385,3 @@ class IntensityModel:
         return (
             f"IntensityModel(states={list(self.states.names)}, pooling={self.pooling!r}; {fitted})"
         )
-
-
-def _check_stat(stat) -> float | None:
-    if isinstance(stat, str):
-        if stat == "mean":
-            return None
-        if stat == "median":
-            return 0.5
-        raise ArgumentError(f"stat must be 'mean', 'median' or a quantile in (0, 1); got {stat!r}.")
-    q = float(stat)
-    if not 0.0 < q < 1.0:
-        raise ArgumentError(f"stat as a quantile must be in (0, 1); got {stat!r}.")
-    return q

@@ -345,7 +345,7 @@ class TransitionModel:
             Dirichlet (compare segment rows with the population row instead).
         """
         fit = self._require_fit()
-        q = _check_stat(stat)
+        q = C.check_stat(stat)
         consts = fit["groups"].get("constant_data")
         if consts is None or "alpha" not in consts:
             raise ValueError(
@@ -394,7 +394,7 @@ class TransitionModel:
             For an unknown `stat`.
         """
         fit = self._require_fit()
-        q = _check_stat(stat)
+        q = C.check_stat(stat)
         ss = self.states
         consts = fit["groups"].get("constant_data")
         if consts is not None and "alpha" in consts:
@@ -559,16 +559,3 @@ class TransitionModel:
             f"TransitionModel(states={list(self.states.names)}, pooling={self.pooling!r}, "
             f"covariates={self.covariates!r}; {fitted})"
         )
-
-
-def _check_stat(stat) -> float | None:
-    if isinstance(stat, str):
-        if stat == "mean":
-            return None
-        if stat == "median":
-            return 0.5
-        raise ValueError(f"stat must be 'mean', 'median' or a quantile in (0, 1); got {stat!r}.")
-    q = float(stat)
-    if not 0.0 < q < 1.0:
-        raise ValueError(f"stat as a quantile must be in (0, 1); got {stat!r}.")
-    return q
