@@ -421,8 +421,14 @@ def test_ctrl_c_during_the_swap_is_held_back_until_it_is_done(tmp_path, monkeypa
         return real(src, dst)
 
     monkeypatch.setattr(files.os, "rename", rename)
-    with pytest.raises(KeyboardInterrupt):
-        write_folder_atomic(out, _fill("2"))
+    # Python's own Ctrl-C handler, whatever the caller set (a shell's background job ignores
+    # SIGINT, and that disposition is inherited)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write_folder_atomic(out, _fill("2"))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert json.loads((out / "summary.json").read_text()) == {"seed": "2"}  # swap completed
     check_output_dir(out)
     assert _hidden(tmp_path) == []
