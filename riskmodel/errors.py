@@ -20,8 +20,8 @@ NotFittedError
 Terminated
     SIGTERM turned into a `KeyboardInterrupt` by the command line, so cleanup runs.
 RiskmodelWarning
-    Base of every riskmodel warning: ConvergenceWarning, GapsSkippedWarning, SensitivityWarning,
-    TailResolutionWarning.
+    Base of every riskmodel warning: ConvergenceWarning, GapsSkippedWarning, ParetoKWarning,
+    SensitivityWarning, TailResolutionWarning.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ __all__ = [
     "NotFittedError",
     "OutputDirError",
     "PanelError",
+    "ParetoKWarning",
     "PortfolioError",
     "ResourceLimitError",
     "RiskmodelError",
@@ -197,6 +198,11 @@ class ConvergenceWarning(RiskmodelWarning):
 
 class GapsSkippedWarning(RiskmodelWarning):
     """Pairs of rows across a gap in a customer's periods were skipped (``skip_gaps=True``)."""
+
+
+class ParetoKWarning(RiskmodelWarning):
+    """PSIS-LOO is unreliable for some cells (Pareto k > 0.7): their leave-one-out densities are
+    not to be trusted; the message names the cells and the fix (a time split, or more draws)."""
 
 
 class SensitivityWarning(RiskmodelWarning):
