@@ -67,6 +67,21 @@ def _paragraph(text: str) -> str:
     return re.sub(r"\s+", " ", str(text)).strip()
 
 
+def _message(exc: BaseException) -> str:
+    """An error's message for stderr: one paragraph, or, for a file with several problems, the
+    file once and then one indented problem per line."""
+    from riskmodel.errors import ScenarioError
+
+    inner = exc.__context__  # `raise _BadInput(str(exc)) from None` keeps the original here
+    if isinstance(exc, _BadInput) and isinstance(inner, ScenarioError) and str(inner) == str(exc):
+        exc = inner
+    if isinstance(exc, ScenarioError) and len(exc.problems) > 1:
+        from riskmodel.scenarios.errors import problem_lines
+
+        return "\n  ".join(problem_lines(exc))
+    return _paragraph(exc)
+
+
 def _count(minimum: int):
     def parse(text: str) -> int:
         try:
@@ -467,7 +482,7 @@ def _validate(args: argparse.Namespace) -> int:
                 resolve_factors(scenario, cfg.factors, where="sensitivity -> factors", file=file)
         except (ValueError, OSError) as exc:
             bad += 1
-            print(f"riskmodel: invalid: {_paragraph(exc)}", file=sys.stderr)
+            print(f"riskmodel: invalid: {_message(exc)}", file=sys.stderr)
         else:
             print(f"ok: {file}")
             sim = scenario.config.simulation
@@ -609,7 +624,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return args.handler(args)
     except InputError as exc:  # every bad-input error of riskmodel: exit 2, no traceback
-        print(f"riskmodel: error: {_paragraph(exc)}", file=sys.stderr)
+        print(f"riskmodel: error: {_message(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as exc:
         if args.traceback:

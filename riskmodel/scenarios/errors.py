@@ -13,7 +13,14 @@ import pydantic
 
 from riskmodel.errors import ScenarioError
 
-__all__ = ["MAX_PROBLEMS", "UNION_TAGS", "ScenarioError", "format_validation_error", "short_repr"]
+__all__ = [
+    "MAX_PROBLEMS",
+    "UNION_TAGS",
+    "ScenarioError",
+    "format_validation_error",
+    "problem_lines",
+    "short_repr",
+]
 
 UNION_TAGS = frozenset({"__number__", "__list__"})
 """Tags of the schema's discriminated unions; they appear in pydantic locations, not in files."""
@@ -212,3 +219,38 @@ def format_validation_error(
         more = len(found) - MAX_PROBLEMS
         found = [*found[:MAX_PROBLEMS], ("", f"and {more:,} more problem(s) like these.")]
     return found
+
+
+def problem_lines(error: ScenarioError) -> list[str]:
+    """The message of a `ScenarioError` as lines: the file once, then one problem per line.
+
+    ``str(error)`` stays one paragraph (for logs and Python callers); the command line prints
+    these lines instead when there is more than one problem, so each can be read on its own.
+
+    Parameters
+    ----------
+    error : ScenarioError
+        The error, with its ``file`` and ``problems`` (field path, message).
+
+    Returns
+    -------
+    list of str
+        ``["FILE: N problems:", "(1) field: message", ...]``; a single problem gives one line,
+        ``"FILE: field: message"``. Whitespace inside each message is collapsed to single spaces.
+
+    Examples
+    --------
+    >>> err = ScenarioError("a.yaml", [("horizon", "must be >= 1."), ("seed", "must be a number.")])
+    >>> problem_lines(err)
+    ['a.yaml: 2 problems:', '(1) horizon: must be >= 1.', '(2) seed: must be a number.']
+    """
+    parts = [
+        " ".join(f"{field}: {message}".split() if field else str(message).split())
+        for field, message in error.problems
+    ]
+    if len(parts) == 1:
+        return [f"{error.file}: {parts[0]}"]
+    return [
+        f"{error.file}: {len(parts)} problems:",
+        *(f"({i}) {p}" for i, p in enumerate(parts, 1)),
+    ]
