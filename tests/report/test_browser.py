@@ -136,3 +136,41 @@ def test_report_renders_without_overflow_or_errors(kind, reports, tmp_path):
     assert probe["overflow"] <= 0, f"page wider than {WIDTH} px: {probe}"
     shot = _screenshot(browser, reports[kind], kind, shots)
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def backtest_report(tmp_path_factory) -> Path:
+    """The backtest report of a conjugate posterior (Jeffreys Dirichlet draws per row) on the
+    bundled example panel, written as `riskmodel backtest` writes it."""
+    import numpy as np
+
+    from riskmodel.data.panel import load_example_panel, panel_to_counts
+    from riskmodel.models.draws import ParameterDraws
+    from riskmodel.report_backtest import fill_backtest_folder
+    from riskmodel.states import LIFECYCLE
+
+    panel = load_example_panel()
+    counts = panel_to_counts(panel, LIFECYCLE)
+    rng = np.random.default_rng(3)
+    t = np.zeros((200, counts.sizes["segment"], LIFECYCLE.n, LIFECYCLE.n))
+    for s in range(counts.sizes["segment"]):
+        for i in LIFECYCLE.transient_idx:
+            t[:, s, i] = rng.dirichlet(counts.values[s, i] + 0.5, size=200)
+        for i in LIFECYCLE.absorbing_idx:
+            t[:, s, i, i] = 1.0
+    draws = ParameterDraws(LIFECYCLE, tuple(counts["segment"].values), t)
+    folder = tmp_path_factory.mktemp("backtest")
+    fill_backtest_folder(rm.backtest(draws, panel, replicates=200), folder)
+    return folder / "report.html"
+
+
+def test_backtest_report_renders_without_overflow_or_errors(backtest_report, tmp_path):
+    browser = _browser()
+    shots = Path(os.environ.get("RISKMODEL_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    probe = _probe(browser, backtest_report, tmp_path)
+    assert probe["width"] == WIDTH
+    assert probe["errors"] == [], probe["errors"]
+    assert probe["overflow"] <= 0, f"page wider than {WIDTH} px: {probe}"
+    shot = _screenshot(browser, backtest_report, "backtest", shots)
+    assert shot.is_file() and shot.stat().st_size > 10_000
