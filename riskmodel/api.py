@@ -6,7 +6,7 @@ import inspect
 import os
 from pathlib import Path
 
-from riskmodel._validate import describe
+from riskmodel._validate import check_flag, describe
 from riskmodel.errors import ArgumentError
 from riskmodel.metrics.result import SimulationResult
 from riskmodel.scenarios.load import Scenario, load_scenario
@@ -29,6 +29,7 @@ def simulate(
     scheduler: str | None = None,
     trust_scenario_scheduler: bool = False,
     memory_limit: int | None = None,
+    model_risk: bool | None = None,
 ) -> SimulationResult:
     """Simulate a scenario's portfolio over its horizon.
 
@@ -72,6 +73,11 @@ def simulate(
     ResourceLimitError
         If the results would not fit in memory; the message gives the estimate, the limit and
         the fix (fewer paths, or ``simulation: {keep: totals}``). Checked before simulating.
+    model_risk : bool, optional
+        Also run the scenario at the posterior mean on the same paths (common random numbers),
+        so that `SimulationResult.model_risk` can split the loss risk into parameter and process
+        risk (`riskmodel.simulation.model_risk_run`). Default (None): on for a run with several
+        posterior draws (``parameter_uncertainty: true``), off otherwise; it costs a second run.
 
     Examples
     --------
@@ -81,6 +87,7 @@ def simulate(
     >>> res.summary()["loss"]["expected"]  # doctest: +SKIP
     """
     check_scenario(scenario)
+    model_risk = check_flag("model_risk", model_risk)
     ds = simulate_dataset(
         scenario,
         paths=paths,
@@ -93,6 +100,7 @@ def simulate(
         scheduler=scheduler,
         trust_scenario_scheduler=trust_scenario_scheduler,
         memory_limit=memory_limit,
+        model_risk=scenario.n_draws > 1 if model_risk is None else model_risk,
     )
     return SimulationResult(ds)
 

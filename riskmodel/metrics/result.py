@@ -207,6 +207,40 @@ class SimulationResult(WeightedPaths):
         per starting state, and default-rate term structures (`riskmodel.metrics.ecl`)."""
         return ecl_term_structure(self.data)
 
+    def model_risk(self, *, levels: tuple[float, ...] | None = None):
+        """Parameter versus process risk of a posterior run (`riskmodel.metrics.model_risk`).
+
+        The loss variance split by the law of total variance across posterior draws (parameter
+        part exact), and per level the share of ES above EL that disappears at the posterior
+        mean, on common random numbers, with paired standard errors. Needs a run with several
+        posterior draws simulated with ``model_risk`` on (the default of `riskmodel.simulate`
+        for such runs); otherwise raises `ArgumentError`.
+
+        Examples
+        --------
+        >>> import riskmodel as rm
+        >>> res = rm.run("scenarios/posterior/baseline.yaml", paths=4000)  # doctest: +SKIP
+        >>> print(res.model_risk().sentence())  # doctest: +SKIP
+        """
+        from riskmodel.metrics.model_risk import model_risk
+
+        return model_risk(self.data, levels=levels)
+
+    def period(self) -> dict:
+        """The period: ``length``, ``unit``, ``ecl_12_month_periods`` and, when parameters were
+        converted from another period length, ``conversion`` (`riskmodel.scenarios.conversion`).
+        Runs saved before periods existed read as one month."""
+        attrs = self.data.attrs
+        length = float(attrs.get("period_length", 1.0))
+        out = {
+            "length": int(length) if length.is_integer() else length,
+            "unit": str(attrs.get("period_unit", "month")),
+            "ecl_12_month_periods": float(attrs.get("ecl_12_month_periods", 12.0)),
+        }
+        if attrs.get("period_conversion"):
+            out["conversion"] = json.loads(attrs["period_conversion"])
+        return out
+
     def stresses(self) -> dict:
         """What the scenario applied (shift, shocks, LGD, exposure, discount rate, actions)."""
         text = self.data.attrs.get("stresses")
@@ -262,7 +296,8 @@ class SimulationResult(WeightedPaths):
         same per period, per segment and per starting state
         (`riskmodel.metrics.expectations`). ``ecl``, ``value``, ``value_lost_to_churn``,
         ``stresses`` and (with ``actions:``) ``actions`` follow `riskmodel.metrics.ecl`,
-        `riskmodel.metrics.actions` and ``scenarios/README.md``.
+        `riskmodel.metrics.actions` and ``scenarios/README.md``; a posterior run has
+        ``model_risk`` (`model_risk`).
         """
         attrs = self.data.attrs
         loss = self.risk("loss")
@@ -302,6 +337,9 @@ class SimulationResult(WeightedPaths):
                 risk_contributions(self.data, by="cohort")
             )
         out["stresses"] = self.stresses()
+        out["period"] = self.period()
+        if "posterior_mean_loss" in self.data:  # a posterior run with its posterior-mean run
+            out["model_risk"] = self.model_risk().to_dict()
         if "action" in self.data.dims:
             out["actions"] = actions_to_dict(self.data)
         out["portfolio"] = {

@@ -251,6 +251,7 @@ def simulate_dataset(
     scheduler: str | None = None,
     trust_scenario_scheduler: bool = False,
     memory_limit: int | None = None,
+    model_risk: bool = False,
 ) -> xr.Dataset:
     """Run the engine and return the per-path results as an `xarray.Dataset`.
 
@@ -259,7 +260,9 @@ def simulate_dataset(
     memory of the results estimated before anything is simulated. With management ``actions:``
     the scenario is also run without each action, on the same seed and factor shift (common
     random numbers), and the counterfactual totals are stored in ``action_*`` variables (see
-    `riskmodel.simulation.actions`).
+    `riskmodel.simulation.actions`). With `model_risk` and several parameter draws the
+    scenario is also run at the posterior mean on common random numbers
+    (`riskmodel.simulation.model_risk_run`).
     """
     options = run_options(
         scenario,
@@ -302,6 +305,11 @@ def simulate_dataset(
             return _simulate(variant, same, sampling=sampling)
 
         ds = add_action_counterfactuals(ds, scenario, rerun)
+    if model_risk and scenario.n_draws > 1:
+        from riskmodel.simulation.model_risk_run import add_posterior_mean_run
+
+        same = replace(options, paths=ds.sizes["path"], seed=int(ds.attrs["entropy"]))
+        ds = add_posterior_mean_run(ds, scenario, lambda v: _simulate(v, same, sampling=sampling))
     return ds
 
 

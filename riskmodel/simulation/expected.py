@@ -45,6 +45,7 @@ import xarray as xr
 from scipy.special import ndtr, ndtri
 
 from riskmodel.scenarios.load import Scenario
+from riskmodel.scenarios.period import ecl_window_sum
 
 
 @functools.lru_cache(maxsize=8)
@@ -60,11 +61,11 @@ __all__ = [
     "GH_NODES",
     "exact_summary",
     "expected_default_lgd",
+    "expected_loss_by_draw",
     "expected_matrices",
     "expected_term_structure",
 ]
 
-_SCALE_PERIODS_12 = 12
 GH_NODES = 96
 """Gauss–Hermite nodes for ``E[p(Z) m(Z)]`` with a downturn LGD."""
 
@@ -177,7 +178,26 @@ def expected_matrices(
     return out
 
 
-def expected_term_structure(scenario: Scenario) -> xr.Dataset:
+def expected_loss_by_draw(scenario: Scenario) -> np.ndarray:
+    """Exact expected loss over the horizon of each parameter draw, ``E[L | d]``, shape (D,).
+
+    The same propagation as `expected_term_structure` (whose ``loss`` is the mean of these over
+    the draws, up to rounding), kept per draw: the inner expectation of the law of total
+    variance across posterior draws (`riskmodel.metrics.model_risk`).
+
+    Examples
+    --------
+    >>> import riskmodel as rm
+    >>> sc = rm.load_scenario("scenarios/baseline.yaml")  # doctest: +SKIP
+    >>> expected_loss_by_draw(sc).shape  # doctest: +SKIP
+    (1,)
+    """
+    per_draw: list[np.ndarray] = []
+    expected_term_structure(scenario, _loss_by_draw=per_draw)
+    return np.sum(per_draw, axis=0)
+
+
+def expected_term_structure(scenario: Scenario, *, _loss_by_draw: list | None = None) -> xr.Dataset:
     """Exact expected term structure of a scenario (no Monte Carlo error).
 
     Parameters
@@ -271,6 +291,9 @@ def expected_term_structure(scenario: Scenario) -> xr.Dataset:
         else:
             loss_c[t] = into[..., d_idx].mean(axis=0) * lgd
         loss_c[t] *= ead * ead_factor[t]
+        if _loss_by_draw is not None:  # E[loss_t | d]: the same terms, not averaged over draws
+            per = np.einsum("dci,dci->dc", x, g[:, seg]) if sens > 0 else into[..., d_idx] * lgd
+            _loss_by_draw.append(per @ (ead * ead_factor[t]))
         x = into[..., t_idx]
         flows[t] = into.mean(axis=0)
 
@@ -314,7 +337,13 @@ def expected_term_structure(scenario: Scenario) -> xr.Dataset:
             "start_state": list(states.transient),
             "transient_state": list(states.transient),
         },
-        attrs={"scenario": scenario.name, "horizon": h, "parameter_draws": n_draws, "exact": 1},
+        attrs={
+            "scenario": scenario.name,
+            "horizon": h,
+            "parameter_draws": n_draws,
+            "exact": 1,
+            **scenario.period_attrs,
+        },
     )
     ds["loss"].attrs.update(units="currency", long_name="exact expected credit loss in the period")
     ds["defaults"].attrs.update(units="customers", long_name="exact expected defaults")
@@ -366,11 +395,13 @@ def exact_summary(ds: xr.Dataset) -> dict:
     """
     df = ds["discount_factor"]
     ecl = (ds["loss"] * df).to_numpy()
+    window = ecl_window_sum(ecl, float(ds.attrs.get("ecl_12_month_periods", 12)))
     return {
         "loss": {"expected": float(ds["loss"].sum("period"))},
         "ecl": {
             "lifetime": float(ecl.sum()),
-            "12_period": float(ecl[:_SCALE_PERIODS_12].sum()),
+            "12_month": window,
+            "12_period": window,  # the contract's name (DESIGN.md): an alias of 12_month
             "by_period": [float(v) for v in ecl],
         },
         "defaults": {"expected": float(ds["defaults"].sum("period"))},
