@@ -21,7 +21,7 @@ Terminated
     SIGTERM turned into a `KeyboardInterrupt` by the command line, so cleanup runs.
 RiskmodelWarning
     Base of every riskmodel warning: ConvergenceWarning, GapsSkippedWarning, ParetoKWarning,
-    SensitivityWarning, TailResolutionWarning.
+    PeriodConversionWarning, SensitivityWarning, TailResolutionWarning.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ __all__ = [
     "OutputDirError",
     "PanelError",
     "ParetoKWarning",
+    "PeriodConversionWarning",
     "PortfolioError",
     "ResourceLimitError",
     "RiskmodelError",
@@ -203,6 +204,11 @@ class GapsSkippedWarning(RiskmodelWarning):
 class ParetoKWarning(RiskmodelWarning):
     """PSIS-LOO is unreliable for some cells (Pareto k > 0.7): their leave-one-out densities are
     not to be trusted; the message names the cells and the fix (a time split, or more draws)."""
+
+
+class PeriodConversionWarning(RiskmodelWarning):
+    """A period conversion is approximate: the 12-month ECL window is not a whole number of
+    periods, or a matrix had no valid generator and was regularised far from itself."""
 
 
 class SensitivityWarning(RiskmodelWarning):

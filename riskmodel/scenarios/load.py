@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,9 @@ from riskmodel._validate import check_count, check_flag, check_seed, describe
 from riskmodel.data.files import excerpt, resolve_input_path
 from riskmodel.data.portfolio import Portfolio, PortfolioError
 from riskmodel.errors import ArgumentError, ResourceLimitError, UnsafeFileError
+from riskmodel.scenarios.conversion import convert_intensity_draws, convert_point_matrices
 from riskmodel.scenarios.errors import ScenarioError, format_validation_error, short_repr
+from riskmodel.scenarios.period import Period
 from riskmodel.scenarios.safe_yaml import read_yaml
 from riskmodel.scenarios.schema import ScenarioConfig
 from riskmodel.scenarios.stresses import (
@@ -62,6 +65,7 @@ class Scenario:
     shift : ndarray, shape (horizon,)
         Mean of the systematic factor per period.
     discount_rate : ndarray, shape (horizon,)
+        Rate per period (``annual_discount_rate`` converted by the period length).
     ead_factor : ndarray, shape (horizon,)
         Exposure of period ``t`` as a fraction of today's: ``Π_{u≤t} (1 − a_u)`` with the
         amortisation rates ``a_u`` of ``exposure.amortisation`` (ones without amortisation).
@@ -80,6 +84,11 @@ class Scenario:
         that `with_options` reads the same files under the same rule).
     max_posterior_bytes : int or None
         The in-memory size limit of a posterior file (None: `MAX_POSTERIOR_BYTES`).
+    period : Period
+        The calendar length of one period (``period:``; one month by default).
+    conversion : dict or None
+        How the parameters were converted to the scenario's period (``matrix_period`` or an
+        intensity posterior; `riskmodel.scenarios.conversion`), None when used as given.
     """
 
     config: ScenarioConfig
@@ -97,6 +106,28 @@ class Scenario:
     inputs: Mapping[str, str] = field(default_factory=dict)
     allow_outside_files: bool = field(default=False, repr=False)
     max_posterior_bytes: int | None = field(default=None, repr=False)
+    period: Period = field(default_factory=Period)
+    conversion: Mapping[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def ecl_window(self) -> float:
+        """Periods in the 12-month ECL window (12 for months, 4 for quarters; may be fractional,
+        see `riskmodel.scenarios.period`)."""
+        return self.period.ecl_window
+
+    @property
+    def period_attrs(self) -> dict[str, Any]:
+        """The period as result attributes (netCDF-ready): ``period_length``, ``period_unit``,
+        ``ecl_12_month_periods`` and, when parameters were converted, ``period_conversion``
+        (JSON)."""
+        attrs: dict[str, Any] = {
+            "period_length": float(self.period.length),
+            "period_unit": self.period.unit,
+            "ecl_12_month_periods": float(self.ecl_window),
+        }
+        if self.conversion is not None:
+            attrs["period_conversion"] = json.dumps(self.conversion)
+        return attrs
 
     @property
     def name(self) -> str:
@@ -297,11 +328,24 @@ def _build(
 
     portfolio = _portfolio(cfg, states, file, base_dir, inputs, rules)
     segments = portfolio.segments
+    period = cfg.period.to_period()
+    conversion = None
     if cfg.parameters.transitions is not None:
         transitions = _point_transitions(cfg, states, segments, file)
+        if cfg.parameters.matrix_period is not None:
+            transitions, conversion = convert_point_matrices(
+                transitions,
+                states,
+                segments,
+                given=cfg.parameters.matrix_period.to_period(),
+                period=period,
+                file=file,
+            )
         draws_corr = None
     else:
-        transitions, draws_corr = _posterior(cfg, states, segments, file, base_dir, inputs, rules)
+        transitions, draws_corr, conversion = _posterior(
+            cfg, states, segments, file, base_dir, inputs, rules
+        )
 
     if cfg.systematic.correlation is not None:
         correlation = np.full(transitions.shape[0], cfg.systematic.correlation)
@@ -323,7 +367,11 @@ def _build(
             "with `covariates:`, or express the stress through `systematic.shift` and `shocks:`.",
         )
     shift = per_period(cfg.systematic.shift, cfg.horizon)
-    discount = per_period(cfg.discount_rate, cfg.horizon)
+    if cfg.annual_discount_rate is not None:
+        discount = period.rate_per_period(per_period(cfg.annual_discount_rate, cfg.horizon))
+    else:
+        discount = per_period(cfg.discount_rate, cfg.horizon)
+    period.warn_if_interpolated(stacklevel=3)
     amortisation = per_period(cfg.exposure.amortisation, cfg.horizon)
     ead_factor = np.cumprod(1.0 - amortisation)
     transitions, shocks_applied = apply_shocks(cfg, states, segments, transitions, file)
@@ -349,6 +397,10 @@ def _build(
             else {k: compact(per_period(v, cfg.horizon)) for k, v in cfg.macro.items()}
         ),
     }
+    if cfg.annual_discount_rate is not None:
+        stresses["annual_discount_rate"] = compact(
+            per_period(cfg.annual_discount_rate, cfg.horizon)
+        )
     for arr in (transitions, correlation, shift, discount, ead_factor, exposure_scale):
         arr.setflags(write=False)
     return Scenario(
@@ -367,6 +419,8 @@ def _build(
         inputs=inputs,
         allow_outside_files=allow_outside_files,
         max_posterior_bytes=max_posterior_bytes,
+        period=period,
+        conversion=conversion,
     )
 
 
@@ -500,9 +554,23 @@ def _posterior(cfg, states: StateSpace, segments, file, base_dir: Path, inputs, 
         what="posterior file",
     )
     from riskmodel.models.draws import load_parameter_draws
+    from riskmodel.models.intensity_draws import read_generator_draws
 
+    conversion = None
     try:
-        draws = load_parameter_draws(pfile, max_bytes=rules["max_bytes"])
+        generators = read_generator_draws(pfile, max_bytes=rules["max_bytes"])
+        if generators is None:
+            draws = load_parameter_draws(pfile, max_bytes=rules["max_bytes"])
+        else:
+            draws, conversion = convert_intensity_draws(
+                generators,
+                period=cfg.period.to_period(),
+                time_unit=cfg.parameters.time_unit,
+                file=file,
+                where=where,
+            )
+    except ScenarioError:  # from the conversion: names its own field
+        raise
     except ResourceLimitError as exc:
         raise ResourceLimitError(f"{file or '<scenario>'}: {where}: {exc}") from None
     except (ValueError, KeyError, TypeError, OSError) as exc:
@@ -511,8 +579,15 @@ def _posterior(cfg, states: StateSpace, segments, file, base_dir: Path, inputs, 
             file,
             where,
             f"cannot read {str(pfile)!r} as a posterior ({first}); give a netCDF file written "
-            "by TransitionModel.save.",
+            "by TransitionModel.save, IntensityModel.save or riskmodel fit.",
         ) from None
+    if conversion is None and cfg.parameters.time_unit is not None:
+        raise fail(
+            file,
+            "parameters -> time_unit",
+            "the posterior is a discrete-time transition model (its matrices are per period), "
+            "so it has no time unit to convert; remove `time_unit`.",
+        )
     inputs[str(pfile)] = sha256(pfile)
     if draws.states.names != states.names or draws.states.absorbing != states.absorbing:
         raise fail(
@@ -546,4 +621,4 @@ def _posterior(cfg, states: StateSpace, segments, file, base_dir: Path, inputs, 
     else:
         transitions = np.ascontiguousarray(draws.transitions[:, idx])
     corr = None if draws.correlation is None else np.asarray(draws.correlation, dtype=float)
-    return transitions, corr
+    return transitions, corr, conversion

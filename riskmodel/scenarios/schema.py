@@ -34,6 +34,7 @@ __all__ = [
     "LGDConfig",
     "OutputsConfig",
     "ParametersConfig",
+    "PeriodConfig",
     "PortfolioConfig",
     "ScenarioConfig",
     "ShockConfig",
@@ -160,11 +161,38 @@ class PortfolioConfig(_Model):
         return self
 
 
+class PeriodConfig(_Model):
+    """`period:` — the calendar length of one period (default one month).
+
+    ``length`` is a positive number of ``unit`` (``day``, ``month``, ``quarter``, ``year``);
+    see `riskmodel.scenarios.period` for what follows from it (the 12-month ECL window, annual
+    discount rates, conversions of parameters given at another period length).
+    """
+
+    length: float = Field(default=1.0, gt=0.0, le=36525.0)
+    unit: Literal["day", "month", "quarter", "year"] = "month"
+
+    def to_period(self):
+        """The `riskmodel.scenarios.period.Period` it describes."""
+        from riskmodel.scenarios.period import Period
+
+        return Period(float(self.length), self.unit)
+
+
 class ParametersConfig(_Model):
-    """`parameters:` — point transition matrices per segment, or a posterior file."""
+    """`parameters:` — point transition matrices per segment, or a posterior file.
+
+    ``matrix_period`` (with `transitions`): the period length of the given matrices when it is
+    not the scenario's `period`; the engine then runs on ``expm(Q · period)`` with ``Q`` the
+    generator of each matrix (`riskmodel.models.generator.generator_from_matrix`, regularised
+    when the matrix has no valid one). ``time_unit`` (with a `posterior` from an
+    `IntensityModel`): the time unit of its intensities, when the file does not record it.
+    """
 
     transitions: dict[str, list[list[float]]] | None = None
     posterior: str | None = None
+    matrix_period: PeriodConfig | None = None
+    time_unit: Literal["day", "month", "quarter", "year"] | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> ParametersConfig:
@@ -172,6 +200,17 @@ class ParametersConfig(_Model):
             raise ValueError(
                 "give exactly one of `transitions` (matrices per segment) or `posterior` "
                 "(a fitted posterior file relative to the scenario file)"
+            )
+        if self.matrix_period is not None and self.transitions is None:
+            raise ValueError(
+                "`matrix_period` gives the period length of point `transitions`; a posterior "
+                "file carries its own (an intensity posterior: `time_unit`). Remove "
+                "`matrix_period`"
+            )
+        if self.time_unit is not None and self.posterior is None:
+            raise ValueError(
+                "`time_unit` is the time unit of an intensity-model posterior's intensities; "
+                "for point `transitions` give `matrix_period: {length: 1, unit: year}` instead"
             )
         return self
 
@@ -443,6 +482,8 @@ class ScenarioConfig(_Model):
     systematic: SystematicConfig = SystematicConfig()
     lgd: LGDConfig
     discount_rate: NumberOrList = 0.0
+    annual_discount_rate: NumberOrList | None = None
+    period: PeriodConfig = PeriodConfig()
     simulation: SimulationConfig = SimulationConfig()
     outputs: OutputsConfig = OutputsConfig()
     weight: Probability | None = None
@@ -504,6 +545,32 @@ class ScenarioConfig(_Model):
             raise ValueError(
                 "the name is used as a folder name; use letters, digits, '-', '_' or '.' "
                 f"without path separators; got {v!r}"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _one_discount(self) -> ScenarioConfig:
+        per_period = self.discount_rate
+        given = any(x != 0 for x in (per_period if isinstance(per_period, list) else [per_period]))
+        if self.annual_discount_rate is not None and given:
+            raise ValueError(
+                "give one of `discount_rate` (per period) or `annual_discount_rate` (per year, "
+                "converted to the period length as (1 + r)^(months/12) − 1); remove the other"
+            )
+        return self
+
+    @field_validator("annual_discount_rate")
+    @classmethod
+    def _annual_discount(cls, v):
+        if v is None:
+            return v
+        values = v if isinstance(v, list) else [v]
+        if not values:
+            raise ValueError("the list is empty; give a number, or a list with one per period")
+        if any(not (-1.0 < x < 10.0) for x in values):
+            raise ValueError(
+                "annual discount rates are per year and must be in (-1, 10); got "
+                f"{[x for x in values if not -1.0 < x < 10.0][:3]}. Write e.g. 0.05 for 5% a year"
             )
         return v
 

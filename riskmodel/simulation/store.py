@@ -202,6 +202,7 @@ def assemble(
             "importance_method": method,
             "keep": store.keep,
             "stresses": json.dumps(dict(scenario.stresses)),
+            **scenario.period_attrs,
             **scenario.states.to_attrs(),
         },
     )

@@ -1,0 +1,243 @@
+"""Generator draws of continuous-time models, and their transition matrices at any period length.
+
+The engine consumes transition matrices of its own period length. A continuous-time model gives
+a generator ``Q`` per segment (per posterior draw), in the time unit of its panel; the matrix of a
+period of length ``L`` (in that unit) is ``P(L) = expm(Q · L)``, per draw and segment. This module
+reads generators from every file that holds them, with xarray only (no PyMC, no ArviZ):
+
+- a file written by `IntensityModel.save`: group ``posterior`` (NUTS; ``log_intensity`` with
+  dims ``chain, draw, segment, transition``) or ``mle`` (``log_intensity`` per segment: one
+  draw, the estimate), with the model config (allowed transitions, time unit) in the attrs;
+- a posterior written by ``riskmodel fit`` with ``model: intensity``: the usual
+  `ParameterDraws` format (``transition`` at the fit's period, so `load_parameter_draws` and
+  ``riskmodel backtest`` read it as it is) plus ``generator`` (``chain, draw, segment,
+  from_state, to_state``) and the attrs ``time_unit`` and ``period_length`` (the length, in the
+  time unit, of the period of ``transition``).
+
+Time units are calendar units (`riskmodel.data.calendar`); a file written before the time unit was
+recorded has ``time_unit`` None, and the scenario then names it (``parameters: {time_unit: …}``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from os import PathLike
+
+import numpy as np
+import scipy.linalg as sl
+import xarray as xr
+
+from riskmodel.data.calendar import UNITS
+from riskmodel.models import _common as C
+from riskmodel.models.draws import ParameterDraws, check_netcdf_size, netcdf_engine
+from riskmodel.models.intensity_likelihood import generator_matrix
+from riskmodel.states import StateSpace
+
+__all__ = [
+    "GeneratorDraws",
+    "generator_variables",
+    "matrices_from_generators",
+    "read_generator_draws",
+]
+
+KIND = "IntensityModel"
+
+
+def matrices_from_generators(
+    generators: np.ndarray, length: float, states: StateSpace
+) -> np.ndarray:
+    """``expm(Q · length)`` for a stack of generators ``(..., n, n)``, exactly row-stochastic.
+
+    Rounding of ``expm`` (~1e-16) is cleaned: entries clipped at 0, absorbing rows set to the
+    identity, rows renormalised.
+    """
+    Q = np.asarray(generators, dtype=float)
+    flat = Q.reshape(-1, *Q.shape[-2:]) * float(length)
+    P = np.stack([sl.expm(q) for q in flat]).reshape(Q.shape)
+    np.clip(P, 0.0, None, out=P)
+    P[..., states.absorbing_idx, :] = np.eye(states.n)[states.absorbing_idx]
+    P /= P.sum(axis=-1, keepdims=True)
+    return P
+
+
+@dataclass(frozen=True)
+class GeneratorDraws:
+    """Generator draws of a continuous-time model.
+
+    Parameters
+    ----------
+    states : StateSpace
+    segments : tuple of str
+    generators : ndarray, shape (n_draws, n_segments, n_states, n_states)
+        Generators per unit of `time_unit` (off-diagonals ≥ 0, rows summing to 0).
+    time_unit : {"day", "month", "quarter", "year"} or None
+        The unit of the intensities; None when the file does not record it.
+    correlation : ndarray, shape (n_draws,), optional
+        Asset-correlation draws, if the file holds them.
+    source : str
+        What the draws came from (for messages and the run summary).
+    """
+
+    states: StateSpace
+    segments: tuple[str, ...]
+    generators: np.ndarray
+    time_unit: str | None = None
+    correlation: np.ndarray | None = None
+    source: str = "IntensityModel"
+
+    @property
+    def n_draws(self) -> int:
+        """Number of draws (1 for an MLE fit)."""
+        return int(self.generators.shape[0])
+
+    def parameter_draws(self, length: float) -> ParameterDraws:
+        """The engine's parameters for periods of `length` time units: ``expm(Q · length)``."""
+        P = matrices_from_generators(self.generators, length, self.states)
+        return ParameterDraws(self.states, self.segments, P, correlation=self.correlation)
+
+
+def generator_variables(
+    generators: np.ndarray,
+    segments: Sequence[str],
+    states: StateSpace,
+    *,
+    time_unit: str | None,
+    period_length: float,
+) -> tuple[dict, dict]:
+    """The ``generator`` variable and attrs that mark a `ParameterDraws` file as continuous-time.
+
+    Returns ``(data_vars, attrs)`` to merge into `ParameterDraws.to_dataset()` (dims ``chain=1,
+    draw``).
+    """
+    names = list(states.names)
+    G = np.asarray(generators, dtype=float)
+    da = xr.DataArray(
+        G[None],
+        dims=("chain", "draw", "segment", "from_state", "to_state"),
+        coords={
+            "chain": [0],
+            "draw": np.arange(G.shape[0]),
+            "segment": list(segments),
+            "from_state": names,
+            "to_state": names,
+        },
+    )
+    attrs = {
+        "time_unit": "" if time_unit is None else str(time_unit),
+        "period_length": float(period_length),
+        "generator_source": KIND,
+    }
+    return {"generator": da}, attrs
+
+
+def _open(path, group: str) -> xr.Dataset | None:
+    try:
+        return xr.load_dataset(path, group=group, engine=netcdf_engine())
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _unit(value) -> str | None:
+    unit = str(value or "") or None
+    if unit is not None and unit not in UNITS:
+        raise ValueError(f"the file's time unit {unit!r} is not one of {list(UNITS)}.")
+    return unit
+
+
+def _from_model(ds: xr.Dataset, path, main: str) -> GeneratorDraws:
+    cfg = C.read_config(ds.attrs, KIND, path)
+    states = StateSpace.from_attrs(cfg["states"])
+    allowed = np.array(
+        [[states.index(f), states.index(t)] for f, t in cfg["allowed"]], dtype=np.intp
+    )
+    lq = ds["log_intensity"]
+    if main == "posterior":
+        lq = lq.transpose("chain", "draw", "segment", ...)
+        values = np.asarray(lq.values)
+        values = values.reshape(-1, *values.shape[2:])
+    else:
+        values = np.asarray(lq.transpose("segment", ...).values)[None]
+    G = generator_matrix(values, allowed, states.n)
+    return GeneratorDraws(
+        states=states,
+        segments=tuple(str(s) for s in cfg["segments"]),
+        generators=G,
+        time_unit=_unit(cfg.get("time_unit")),
+        source=f"IntensityModel ({cfg.get('method', main)})",
+    )
+
+
+def _from_fit(ds: xr.Dataset) -> GeneratorDraws:
+    states = StateSpace.from_attrs(ds.attrs)
+    names = list(states.names)
+    g = ds["generator"].transpose("chain", "draw", "segment", "from_state", "to_state")
+    g = g.sel(from_state=names, to_state=names)
+    values = np.asarray(g.values)
+    corr = None
+    if "correlation" in ds:
+        corr = np.asarray(ds["correlation"].transpose("chain", "draw").values).reshape(-1)
+    return GeneratorDraws(
+        states=states,
+        segments=tuple(str(s) for s in g.segment.values),
+        generators=values.reshape(-1, *values.shape[2:]),
+        time_unit=_unit(ds.attrs.get("time_unit")),
+        correlation=corr,
+        source=f"riskmodel fit (model: intensity; {ds.attrs.get('fit_method', 'mle')})",
+    )
+
+
+def read_generator_draws(
+    path: str | PathLike, *, max_bytes: int | None = None
+) -> GeneratorDraws | None:
+    """Generator draws of a continuous-time posterior file, or None for a discrete-time one.
+
+    Parameters
+    ----------
+    path : path
+        A file written by `IntensityModel.save`, by ``riskmodel fit`` (any model), or by
+        `ParameterDraws.to_netcdf`.
+    max_bytes : int, optional
+        As for `load_parameter_draws` (checked on the whole file before anything is loaded).
+
+    Returns
+    -------
+    GeneratorDraws or None
+        None when the file holds no generators (a transition-model posterior: read it with
+        `load_parameter_draws`), or is not netCDF at all (the same reader then says why).
+
+    Raises
+    ------
+    ModelFileError
+        If an IntensityModel file's config was edited.
+    ResourceLimitError
+        If the file's arrays would take more memory than `max_bytes`.
+    ValueError
+        If the file records an unknown time unit.
+    """
+    try:
+        check_netcdf_size(path, max_bytes=max_bytes)
+    except OSError:
+        return None  # not netCDF: load_parameter_draws says so
+    post = _open(path, "posterior")
+    if post is not None and "generator" in post:
+        return _from_fit(post)
+    if post is not None and post.attrs.get("riskmodel_kind") == KIND:
+        return _from_model(post, path, "posterior")
+    mle = _open(path, "mle")
+    if mle is not None and mle.attrs.get("riskmodel_kind") == KIND:
+        return _from_model(mle, path, "mle")
+    return None
+
+
+def describe_draws(draws: GeneratorDraws) -> str:
+    """A one-line description for messages: source, draws, segments, time unit."""
+    return json.dumps(
+        {
+            "source": draws.source,
+            "draws": draws.n_draws,
+            "segments": list(draws.segments),
+            "time_unit": draws.time_unit,
+        }
+    )
