@@ -18,6 +18,7 @@ import scipy.linalg as sl
 import scipy.stats as st
 import xarray as xr
 
+from riskmodel.data.calendar import UNITS
 from riskmodel.errors import ArgumentError
 from riskmodel.models import _common as C
 from riskmodel.models.draws import ParameterDraws
@@ -126,6 +127,7 @@ class IntensityModel:
         target_accept: float = 0.9,
         cores: int | None = None,
         progressbar: bool = False,
+        time_unit: str | None = None,
     ) -> IntensityModel:
         """Fit to a long panel: one row per subject and observation time.
 
@@ -138,6 +140,11 @@ class IntensityModel:
             Maximum likelihood with Hessian standard errors, or the Bayesian model with NUTS.
         draws, chains, tune, seed, target_accept, cores, progressbar
             NUTS settings (``method="nuts"``); `seed` seeds the sampler.
+        time_unit : {"day", "month", "quarter", "year"}, optional
+            The calendar unit of the `time` column, recorded with the fit: a scenario then
+            converts the generator to its own period length by itself (``expm(Q · L)`` with the
+            period length ``L`` in this unit). Without it a scenario must name the unit
+            (``parameters: {time_unit: year}``).
 
         Returns ``self``, fitted.
 
@@ -151,6 +158,11 @@ class IntensityModel:
         cfg = self._config()
         if method not in METHODS:
             raise ArgumentError(f"method must be one of {list(METHODS)}; got {method!r}.")
+        if time_unit is not None and time_unit not in UNITS:
+            raise ArgumentError(
+                f"time_unit must be one of {list(UNITS)} (the unit of the `{time}` column) or "
+                f"None; got {time_unit!r}."
+            )
         if method == "mle" and cfg["pooling"] == "partial":
             raise ArgumentError(
                 "pooling='partial' needs method='nuts' (the population scale has no useful "
@@ -170,6 +182,8 @@ class IntensityModel:
         allowed = self._allowed_idx(cfg)
         cfg["method"] = method
         cfg["segments"] = list(obs.segments)
+        if time_unit is not None:  # absent, not null, so configs of earlier fits read the same
+            cfg["time_unit"] = time_unit
         if method == "mle":
             from riskmodel.models.intensity_mle import fit_mle, mle_dataset
 
@@ -213,6 +227,11 @@ class IntensityModel:
     def segments(self) -> tuple[str, ...]:
         """Segment names (``("all",)`` without a segment column or with complete pooling)."""
         return tuple(self._require_fit()["config"]["segments"])
+
+    @property
+    def time_unit(self) -> str | None:
+        """The calendar unit of the fitted panel's time column, if `fit` was told it."""
+        return self._require_fit()["config"].get("time_unit")
 
     @property
     def minus2loglik(self) -> float:
