@@ -23,10 +23,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -147,6 +147,9 @@ class FitOutcome:
     draws: ParameterDraws
     summary: pd.DataFrame  # per segment, from, to: mean and 94% interval
     diagnostics: dict
+    models: Mapping[str, Any] = field(default_factory=dict)
+    """The fitted models by the keys of `diagnostics` (``transition_model``, ``default_model``);
+    the fit report reads their ArviZ ``summary()`` for R-hat and bulk/tail ESS per parameter."""
 
 
 def fit_panel(
@@ -163,6 +166,7 @@ def fit_panel(
     tm.fit(panel, macro=macro, draws=config.draws, chains=config.chains, seed=config.seed)
     draws = tm.parameter_draws()
     diagnostics: dict = {"transition_model": tm.diagnostics or {"method": "conjugate (exact)"}}
+    models: dict[str, Any] = {"transition_model": tm}
     if config.correlation:
         dm = DefaultModel().fit(
             default_history(panel, states, skip_gaps=config.skip_gaps),
@@ -172,6 +176,7 @@ def fit_panel(
         )
         draws = draws.with_correlation(dm.correlation_draws(), seed=config.seed)
         diagnostics["default_model"] = dm.diagnostics
+        models["default_model"] = dm
     mean = tm.transition_matrix("mean")
     lo, hi = tm.transition_matrix(0.03), tm.transition_matrix(0.97)
     summary = (
@@ -182,7 +187,7 @@ def fit_panel(
         .reset_index()
     )
     summary = summary[summary["from_state"].isin(states.transient)].reset_index(drop=True)
-    return FitOutcome(draws=draws, summary=summary, diagnostics=diagnostics)
+    return FitOutcome(draws=draws, summary=summary, diagnostics=diagnostics, models=models)
 
 
 # --------------------------------------------------------------------------- writing

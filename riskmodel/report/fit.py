@@ -1,0 +1,408 @@
+"""The fit report: convergence, posterior transition matrices, the correlation posterior and
+posterior predictive checks of a fitted model on its own panel.
+
+`fit_report` builds a `FitReport` from what `riskmodel fit` produced (a `FitOutcome`, or any
+object with ``draws``, ``diagnostics`` and optionally ``summary`` and ``models``) or from a fitted
+`TransitionModel`; `FitReport.write` writes ``DIR/report.html`` (self-contained),
+``DIR/fit.json`` and ``DIR/figures/*.png`` through the safe folder writer shared by every
+report (`riskmodel.report.files.write_folder_atomic`: manifest, lock, atomic swap).
+
+The predictive checks are `riskmodel.validation.ppc`: a function of the row probabilities per
+posterior draw and the observed counts, so any model that yields ``ParameterDraws`` (transition
+models of every pooling, covariate models given the macro series, continuous-time intensity
+models) gets the same report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.errors import ArgumentError, OutputDirError
+from riskmodel.models.draws import ParameterDraws
+from riskmodel.report.files import _json_ready, check_output_dir, write_folder_atomic
+from riskmodel.validation.ppc import PredictiveCheck, check_posterior
+
+__all__ = ["FitReport", "check_report_dir", "convergence_table", "fit_report"]
+
+_MODEL_LABELS = {"transition_model": "transitions", "default_model": "correlation"}
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """Everything the fit report shows; `write` puts it on disk.
+
+    Attributes
+    ----------
+    draws : ParameterDraws
+        The posterior draws the report describes.
+    transitions : DataFrame
+        ``segment, from_state, to_state, mean, q03, q97`` (transient origins).
+    convergence : DataFrame
+        Per model and parameter group: ``model, method, group, parameters, max_rhat,
+        min_ess_bulk, min_ess_tail, divergences, status``.
+    diagnostics : dict
+        ``FitOutcome.diagnostics`` (per model).
+    remedies : list of str
+        The remedy of each failed convergence check (empty when all pass).
+    correlation : dict or None
+        ``mean, sd, lower, upper`` of the asset-correlation draws, and their ``histogram``.
+    check : PredictiveCheck
+        The posterior predictive checks on the panel.
+    info : dict
+        Segments, states, draws, covariates, pooling.
+    """
+
+    draws: ParameterDraws
+    transitions: pd.DataFrame
+    convergence: pd.DataFrame
+    diagnostics: dict
+    remedies: list[str]
+    correlation: dict | None
+    check: PredictiveCheck
+    info: dict = field(default_factory=dict)
+
+    @property
+    def converged(self) -> bool:
+        """Whether every convergence check passed (an exact conjugate fit always does)."""
+        return not self.remedies
+
+    def to_dict(self) -> dict:
+        """The content of ``fit.json`` (JSON-ready)."""
+        corr = None
+        if self.correlation is not None:
+            corr = {k: v for k, v in self.correlation.items() if k != "histogram"}
+        return _json_ready(
+            {
+                "kind": "fit",
+                **self.info,
+                "converged": self.converged,
+                "remedies": self.remedies,
+                "diagnostics": self.diagnostics,
+                "convergence": _records(self.convergence),
+                "transitions": _records(self.transitions),
+                "correlation": corr,
+                "posterior_predictive": self.check.to_dict(),
+            }
+        )
+
+    def figures(self) -> dict[str, bytes]:
+        """The report's figures as PNG bytes, by file stem, in report order."""
+        from riskmodel.report.fit_html import fit_figures
+
+        return fit_figures(self)
+
+    def to_html(self, figures: Mapping[str, bytes] | None = None) -> str:
+        """The self-contained HTML report (figures drawn unless given)."""
+        from riskmodel.report.fit_html import render_fit_html
+
+        return render_fit_html(self, self.figures() if figures is None else figures)
+
+    def write(self, out: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
+        """Write ``report.html``, ``fit.json`` and ``figures/*.png`` into the folder `out`.
+
+        The folder is written atomically and replaces only an earlier riskmodel report (see
+        `riskmodel.report.files.write_folder_atomic`); `inputs` (panel, config, macro) are
+        recorded in ``fit.json`` with their SHA-256, and a folder holding one is refused.
+
+        Returns
+        -------
+        Path
+            The absolute folder.
+
+        Raises
+        ------
+        OutputDirError
+            If `out` cannot hold a report (foreign files, a protected place, …).
+        """
+        from riskmodel.report.safety import file_sha256
+
+        inputs = [Path(p) for p in inputs if p is not None]
+        hashes = {str(p): file_sha256(p) for p in inputs if p.is_file()}
+        return write_folder_atomic(
+            out, lambda folder: self._fill(folder, hashes), kind="fit", inputs=inputs
+        )
+
+    def _fill(self, folder: Path, hashes: dict) -> None:
+        content = self.to_dict()
+        if hashes:
+            content["inputs"] = hashes
+        text = json.dumps(content, indent=2, allow_nan=False)
+        (folder / "fit.json").write_text(text + "\n", encoding="utf-8")
+        figures = self.figures()
+        (folder / "figures").mkdir(exist_ok=True)
+        for name, png in figures.items():
+            (folder / "figures" / f"{name}.png").write_bytes(png)
+        (folder / "report.html").write_text(self.to_html(figures), encoding="utf-8")
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
+# --------------------------------------------------------------------------- convergence
+def _arviz_summary(model: Any) -> pd.DataFrame | None:
+    """``model.summary()`` (ArviZ: r_hat, ess_bulk, ess_tail per parameter), or None."""
+    if model is None or not callable(getattr(model, "summary", None)):
+        return None
+    with warnings.catch_warnings():  # constant parameters (structural zeros) give NaN ESS
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            table = model.summary()
+        except (ValueError, TypeError):  # a model without sampled parameters
+            return None
+    need = {"r_hat", "ess_bulk", "ess_tail"}
+    return table if isinstance(table, pd.DataFrame) and need <= set(table.columns) else None
+
+
+def _status(diag: Mapping[str, Any], max_rhat: float, ess_bulk: float, ess_tail: float) -> str:
+    from riskmodel.models._common import ESS_PER_CHAIN, RHAT_MAX
+
+    if "max_rhat" not in diag:
+        return "exact"
+    need = ESS_PER_CHAIN * int(diag.get("chains", 1))
+    bad = (
+        (math.isfinite(max_rhat) and max_rhat > RHAT_MAX)
+        or (math.isfinite(ess_bulk) and ess_bulk < need)
+        or (math.isfinite(ess_tail) and ess_tail < need)
+    )
+    return "check" if bad else "ok"
+
+
+def _nan_extreme(values: pd.Series, fn) -> float:
+    v = values.to_numpy(dtype=float)
+    v = v[np.isfinite(v)]
+    return float(fn(v)) if v.size else float("nan")
+
+
+def convergence_table(
+    diagnostics: Mapping[str, Mapping[str, Any]], models: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """R-hat, bulk and tail ESS per model and parameter group, with divergences.
+
+    Parameters
+    ----------
+    diagnostics : mapping
+        ``FitOutcome.diagnostics``: per model, `convergence_diagnostics` output or
+        ``{"method": ...}`` for an exact fit.
+    models : mapping, optional
+        The fitted models by the same keys; their ArviZ ``summary()`` gives the per-parameter
+        R-hat and ESS. Without one, a model gets one row from its `diagnostics`.
+
+    Returns
+    -------
+    DataFrame
+        ``model, method, group, parameters, max_rhat, min_ess_bulk, min_ess_tail,
+        divergences, status`` (``status``: ``exact``, ``ok`` or ``check``; the thresholds are
+        those of `riskmodel.models._common.warn_on_diagnostics`, applied to tail ESS too).
+    """
+    models = models or {}
+    rows = []
+    for name, diag in diagnostics.items():
+        label = _MODEL_LABELS.get(name, name)
+        mcmc = "max_rhat" in diag
+        method = (
+            f"NUTS, {diag.get('chains')} chains × {diag.get('draws')} draws"
+            if mcmc
+            else str(diag.get("method", "exact"))
+        )
+        div = int(diag.get("divergences", 0)) if mcmc else None
+        summ = _arviz_summary(models.get(name))
+        if summ is None:
+            r, b = float(diag.get("max_rhat", np.nan)), float(diag.get("min_ess_bulk", np.nan))
+            group = str(diag.get("max_rhat_var") or "all") if mcmc else "all"
+            rows.append(
+                (label, method, group, None, r, b, np.nan, div, _status(diag, r, b, np.nan))
+            )
+            continue
+        groups = summ.index.to_series().str.split("[", n=1).str[0]
+        for group, sub in summ.groupby(groups.to_numpy(), sort=False):
+            r = _nan_extreme(sub["r_hat"], np.max)
+            b, t = _nan_extreme(sub["ess_bulk"], np.min), _nan_extreme(sub["ess_tail"], np.min)
+            rows.append((label, method, str(group), len(sub), r, b, t, div, _status(diag, r, b, t)))
+    cols = ["model", "method", "group", "parameters", "max_rhat", "min_ess_bulk",
+            "min_ess_tail", "divergences", "status"]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+# --------------------------------------------------------------------------- building
+def _as_outcome(fit: Any) -> tuple[ParameterDraws, pd.DataFrame | None, dict, dict]:
+    """(draws, summary table or None, diagnostics, models) of a FitOutcome-like or a model."""
+    if hasattr(fit, "draws") and hasattr(fit, "diagnostics"):
+        draws = fit.draws
+        return (
+            draws,
+            getattr(fit, "summary", None),
+            dict(fit.diagnostics),
+            dict(getattr(fit, "models", None) or {}),
+        )
+    if callable(getattr(fit, "parameter_draws", None)) and hasattr(fit, "diagnostics"):
+        draws = fit.parameter_draws()
+        diag = fit.diagnostics or {"method": "conjugate (exact)"}
+        return draws, None, {"transition_model": diag}, {"transition_model": fit}
+    raise ArgumentError(
+        "fit must be the FitOutcome of riskmodel.fitting.fit_panel (draws, diagnostics) or a "
+        f"fitted TransitionModel; got {type(fit).__name__}."
+    )
+
+
+def _transitions(draws: ParameterDraws, summary: pd.DataFrame | None) -> pd.DataFrame:
+    """Posterior mean and 94% interval per transient row (the fit's own table when given)."""
+    ss = draws.states
+    cols = ["segment", "from_state", "to_state", "mean", "q03", "q97"]
+    if isinstance(summary, pd.DataFrame) and set(cols) <= set(summary.columns):
+        table = summary[cols]
+    else:
+        t = draws.transitions[:, :, ss.transient_idx]  # (D, S, I, n)
+        stats = np.stack([t.mean(0), *np.quantile(t, [0.03, 0.97], axis=0)], -1)
+        s, i, j = np.indices(t.shape[1:]).reshape(3, -1)
+        table = pd.DataFrame(
+            {
+                "segment": np.asarray(draws.segments, dtype=object)[s],
+                "from_state": np.asarray(ss.transient, dtype=object)[i],
+                "to_state": np.asarray(ss.names, dtype=object)[j],
+                **{c: stats[s, i, j, k] for k, c in enumerate(cols[3:])},
+            }
+        )
+    table = table[table["from_state"].isin(ss.transient)]
+    return table.reset_index(drop=True)
+
+
+def _correlation(draws: ParameterDraws) -> dict | None:
+    rho = draws.correlation
+    if rho is None:
+        return None
+    density, edges = np.histogram(rho, bins=min(40, max(10, rho.size // 25)), density=True)
+    lower, upper = np.quantile(rho, [0.03, 0.97])
+    return {
+        "mean": float(rho.mean()),
+        "sd": float(rho.std(ddof=1)) if rho.size > 1 else 0.0,
+        "lower": float(lower),
+        "upper": float(upper),
+        "draws": int(rho.size),
+        "histogram": pd.DataFrame({"left": edges[:-1], "right": edges[1:], "density": density}),
+    }
+
+
+def fit_report(
+    fit: Any,
+    panel: Any,
+    *,
+    macro: Any = None,
+    out: str | Path | None = None,
+    inputs: Iterable[str | Path] = (),
+    level: float = 0.94,
+    replicates: int = 1000,
+    seed: int | None = 0,
+) -> FitReport:
+    """Build (and with `out`, write) the report of a fitted transition model.
+
+    Parameters
+    ----------
+    fit : FitOutcome or TransitionModel
+        What `riskmodel.fitting.fit_panel` returns (or any object with ``draws`` and
+        ``diagnostics``, optionally ``summary`` and ``models``), or a fitted `TransitionModel`.
+    panel : DataFrame, path, or xarray.DataArray
+        The panel the model was fitted to (``customer_id, period, state`` [, ``segment``]), a
+        panel CSV, or counts with dims ``(period, segment, from_state, to_state)``.
+    macro : DataFrame or path, optional
+        The macro table the fit used; required for a covariate model.
+    out : str or Path, optional
+        Write the report folder here (`FitReport.write`).
+    inputs : iterable of path, optional
+        The fit's input files, recorded with their SHA-256 when writing.
+    level : float, default 0.94
+        Probability of the predictive bands (and the transition intervals are 94%).
+    replicates : int, default 1000
+        Replicated panels of the predictive checks.
+    seed : int or None, default 0
+        Seed of the predictive sampling.
+
+    Returns
+    -------
+    FitReport
+
+    Raises
+    ------
+    ArgumentError
+        On a `fit` of the wrong type, or a covariate model without `macro`.
+    PanelError, MacroError
+        If the panel or macro table does not match the posterior.
+    OutputDirError
+        If `out` cannot hold a report.
+
+    Examples
+    --------
+    >>> import riskmodel as rm
+    >>> from riskmodel.data.panel import load_example_panel, example_states
+    >>> panel = load_example_panel()
+    >>> model = rm.TransitionModel(example_states()).fit(panel, draws=200, chains=2, seed=1)
+    >>> report = rm.fit_report(model, panel)
+    >>> report.check.summary["check"].tolist()
+    ['destination_counts', 'default_rate_period', 'all']
+    """
+    draws, summary, diagnostics, models = _as_outcome(fit)
+    from riskmodel.report.headline import fit_remedies
+
+    check = check_posterior(draws, panel, macro=macro, level=level, replicates=replicates,
+                            seed=seed)  # fmt: skip
+    tm = models.get("transition_model")
+    info = {
+        "segments": list(draws.segments),
+        "states": list(draws.states.names),
+        "default_state": draws.states.default,
+        "posterior_draws": draws.n_draws,
+        "covariates": list(draws.covariates),
+        "pooling": getattr(tm, "pooling", None),
+        "seed": seed,
+    }
+    report = FitReport(
+        draws=draws,
+        transitions=_transitions(draws, summary),
+        convergence=convergence_table(diagnostics, models),
+        diagnostics=diagnostics,
+        remedies=fit_remedies(diagnostics),
+        correlation=_correlation(draws),
+        check=check,
+        info=info,
+    )
+    if out is not None:
+        report.write(out, inputs=inputs)
+    return report
+
+
+def check_report_dir(
+    report_dir: str | Path, *, posterior: str | Path, inputs: Iterable[str | Path] = ()
+) -> Path:
+    """Refuse a fit report folder before the fit: `check_output_dir`, and not the folder (or a
+    parent of the folder) the posterior file is written to.
+
+    Raises
+    ------
+    OutputDirError
+        Naming the folder and the fix.
+    """
+    path = check_output_dir(report_dir, inputs=inputs)
+    post = Path(os.path.abspath(Path(posterior).expanduser()))
+    if path == post.parent or path in post.parents:
+        raise OutputDirError(
+            f"{report_dir}: the report folder would hold the posterior file {posterior}; a "
+            "report replaces its whole folder. Choose another --report (or --no-report), or "
+            "write the posterior elsewhere with --out."
+        )
+    return path
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a segment name (figures are ``<kind>_<k>_<slug>.png``)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", str(name)).strip("-")[:40] or "segment"
