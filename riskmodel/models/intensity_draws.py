@@ -20,7 +20,6 @@ recorded has ``time_unit`` None, and the scenario then names it (``parameters: {
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -148,6 +147,12 @@ def _unit(value) -> str | None:
 
 def _from_model(ds: xr.Dataset, path, main: str) -> GeneratorDraws:
     cfg = C.read_config(ds.attrs, KIND, path)
+    if cfg.get("covariates"):
+        raise ValueError(
+            f"the intensity model has covariates {list(cfg['covariates'])}, which scenario macro "
+            "paths do not drive yet; refit without covariates for a scenario (or build the "
+            "matrices with IntensityModel.parameter_draws and save those)"
+        )
     states = StateSpace.from_attrs(cfg["states"])
     allowed = np.array(
         [[states.index(f), states.index(t)] for f, t in cfg["allowed"]], dtype=np.intp
@@ -229,15 +234,3 @@ def read_generator_draws(
     if mle is not None and mle.attrs.get("riskmodel_kind") == KIND:
         return _from_model(mle, path, "mle")
     return None
-
-
-def describe_draws(draws: GeneratorDraws) -> str:
-    """A one-line description for messages: source, draws, segments, time unit."""
-    return json.dumps(
-        {
-            "source": draws.source,
-            "draws": draws.n_draws,
-            "segments": list(draws.segments),
-            "time_unit": draws.time_unit,
-        }
-    )
