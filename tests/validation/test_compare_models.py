@@ -1,4 +1,5 @@
-"""`compare_models`: out-of-time log predictive density, paired standard errors, ranking."""
+"""`compare_models(method="time")`: held-out log predictive density, paired standard errors,
+ranking."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def _tripled(draws: ParameterDraws) -> ParameterDraws:
 
 def test_one_draw_lpd_is_the_multinomial_log_pmf(example_draws, example_panel):
     one = example_draws.take([0])
-    res = compare_models({"one": one}, example_panel)
+    res = compare_models({"one": one}, example_panel, method="time")
     counts = panel_to_counts(example_panel, LIFECYCLE, by_period=True)
     row = res.pointwise.iloc[7]
     y = counts.sel(period=row["period"], segment=row["segment"], from_state=row["from_state"])
@@ -48,15 +49,19 @@ def test_the_true_model_ranks_first_by_many_standard_errors(example_draws, examp
     da = xr.DataArray(c, dims=("period", "segment", "from_state", "to_state"),
                       coords={"period": exposure["period"].values,
                               "segment": list(example_draws.segments)})  # fmt: skip
-    res = compare_models({"wrong": _tripled(example_draws), "right": example_draws}, da)
+    res = compare_models(
+        {"wrong": _tripled(example_draws), "right": example_draws}, da, method="time"
+    )
     t = res.table.set_index("model")
     assert t.loc["right", "rank"] == 1 and t.loc["right", "elpd_diff"] == 0
-    assert -t.loc["wrong", "elpd_diff"] > 4 * t.loc["wrong", "se_diff"]
-    assert "right predicts the panel best" in res.summary()
+    assert t.loc["wrong", "elpd_diff"] > 4 * t.loc["wrong", "se_diff"]
+    assert "the data prefer right over wrong by Δelpd" in res.summary()
+    assert res.pareto_k is None and res.to_dict()["method"] == "time"
     assert res.to_dataframe().equals(res.table)
     assert [m["model"] for m in res.to_dict()["models"]] == ["right", "wrong"]
     # the paired se is the LOO formula over cells
-    d = (res.pointwise["wrong"] - res.pointwise["right"]).to_numpy()
+    d = (res.pointwise["right"] - res.pointwise["wrong"]).to_numpy()
+    assert t.loc["wrong", "elpd_diff"] == pytest.approx(d.sum())
     assert t.loc["wrong", "se_diff"] == pytest.approx(np.sqrt(d.size * d.var()))
 
 
@@ -64,6 +69,8 @@ def test_models_must_share_the_state_space(example_draws, example_panel):
     ss = StateSpace(["a", "d"], absorbing=["d"], default="d")
     other = ParameterDraws(ss, ("cards",), np.array([[[[0.9, 0.1], [0, 1]]]]))
     with pytest.raises(ArgumentError, match="one state space"):
-        compare_models([example_draws, other], example_panel)
+        compare_models([example_draws, other], example_panel, method="time")
     with pytest.raises(ArgumentError, match="at least one model"):
         compare_models([], example_panel)
+    with pytest.raises(ArgumentError, match="method must be one of"):
+        compare_models([example_draws], example_panel, method="waic")
