@@ -215,7 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fit the Bayesian transition model configured in MODEL.yaml to a panel CSV "
         "(customer_id, period, state [, segment]) and write the posterior draws to OUT (netCDF), "
         "with OUT.summary.csv (posterior means and 94% intervals) and OUT.diagnostics.json "
-        "beside it. Use the file in a scenario with `parameters: {posterior: OUT}`.",
+        "beside it. Use the file in a scenario with `parameters: {posterior: OUT}`. Also write "
+        "a fit report (convergence, posterior transition matrices, posterior predictive checks "
+        "on the panel) to --report DIR, see docs/reports.md.",
     )
     fit.add_argument("panel", metavar="PANEL.csv", help="panel CSV")
     fit.add_argument("--config", required=True, metavar="MODEL.yaml", help="model config YAML")
@@ -236,6 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--verbose", action="store_true", help="show PyMC's and PyTensor's log messages"
     )
+    report = fit.add_mutually_exclusive_group()
+    report.add_argument(
+        "--report",
+        metavar="DIR",
+        help="fit report folder: report.html, fit.json, figures/*.png (default: "
+        "reports/<OUT name without suffix>-fit)",
+    )
+    report.add_argument("--no-report", action="store_true", help="write no fit report")
     fit.set_defaults(handler=_fit)
 
     sens = sub.add_parser(
@@ -292,7 +302,46 @@ def build_parser() -> argparse.ArgumentParser:
         "used only for continuous-time posteriors)",
     )
     backtest.set_defaults(handler=_backtest)
+    _add_compare_models_parser(sub)
     return parser
+
+
+def _add_compare_models_parser(sub) -> None:
+    models = sub.add_parser(
+        "compare-models",
+        help="rank fitted posteriors by expected log predictive density (PSIS-LOO or time split)",
+        description="Score each posterior on the panel's period x segment x origin cells and "
+        "rank them by expected log predictive density (elpd), with paired standard errors of "
+        "the differences and Pareto-k diagnostics; say which pooling the data prefer. "
+        "--method loo (default): PSIS-LOO on the panel the models were FITTED on; --method "
+        "time: a held-out (out-of-time) panel. Models are named by their file stems. Writes "
+        "DIR/models.json, DIR/models.csv, DIR/figures/*.png and DIR/report.html (see "
+        "docs/backtesting.md).",
+    )
+    models.add_argument(
+        "posteriors", nargs="+", metavar="POSTERIOR.nc", help="posterior files (riskmodel fit)"
+    )
+    models.add_argument("--panel", required=True, metavar="PANEL.csv", help="panel CSV")
+    models.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    models.add_argument(
+        "--method",
+        choices=("loo", "time"),
+        default="loo",
+        help="loo: PSIS-LOO on the fitting panel (default); time: a held-out panel",
+    )
+    models.add_argument(
+        "--macro",
+        metavar="MACRO.csv",
+        help="macro series by period (`period` and the covariates); required for posteriors "
+        "with macro covariates",
+    )
+    models.add_argument(
+        "--period-length",
+        type=_positive_float,
+        metavar="X",
+        help="length of one panel period in an intensity model's time unit (default 1)",
+    )
+    models.set_defaults(handler=_compare_models)
 
 
 # --------------------------------------------------------------------------- commands
@@ -329,13 +378,19 @@ def _run(args: argparse.Namespace) -> int:
 def _fit(args: argparse.Namespace) -> int:
     from riskmodel.data.files import read_csv, resolve_input_path
     from riskmodel.data.panel import read_panel_csv
-    from riskmodel.errors import MacroError, PanelError
+    from riskmodel.errors import MacroError, OutputDirError, PanelError
     from riskmodel.fitting import check_fit_output, fit_panel, load_fit_config, write_fit
+    from riskmodel.report.fit import check_report_dir, fit_report, report_flag_error
     from riskmodel.report.headline import fit_headline
 
     inputs = [args.panel, args.config]
+    report_dir = None
+    if not args.no_report:
+        report_dir = args.report if args.report is not None else _fit_report_dir(args.out)
     try:  # reading and validating the inputs: any ValueError is bad input
         check_fit_output(args.out, inputs=inputs)  # before the (long) fit
+        if report_dir is not None:
+            check_report_dir(report_dir, posterior=args.out, inputs=inputs)
         config = load_fit_config(args.config)
         updates = {k: v for k, v in (("draws", args.draws), ("seed", args.seed)) if v is not None}
         config = config.model_copy(update=updates)
@@ -352,6 +407,8 @@ def _fit(args: argparse.Namespace) -> int:
             )
             inputs.append(macro_path)
             check_fit_output(args.out, inputs=inputs)
+            if report_dir is not None:
+                check_report_dir(report_dir, posterior=args.out, inputs=inputs)
             macro = read_csv(macro_path, what="macro CSV", error=MacroError)
         try:
             with _sampler_logs(verbose=args.verbose):
@@ -361,9 +418,25 @@ def _fit(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         raise _BadInput(f"{exc}") from None
     written = write_fit(outcome, args.out, inputs=inputs)
-    print(f"fit: posterior written to {_display(written[0])} ({outcome.draws.n_draws} draws)")
+    line = f"fit: posterior written to {_display(written[0])} ({outcome.draws.n_draws} draws)"
+    if report_dir is not None:
+        try:
+            seed = 0 if config.seed is None else config.seed
+            report = fit_report(outcome, panel, macro=macro, seed=seed, skip_gaps=config.skip_gaps)
+            folder = report.write(report_dir, inputs=inputs)
+        except (ValueError, OSError) as exc:
+            if isinstance(exc, OutputDirError):
+                exc = report_flag_error(exc)
+            raise _BadInput(f"{exc} (The posterior {written[0]} was written.)") from None
+        line += f"; report written to {_display(folder)}/report.html"
+    print(line)
     print(fit_headline(outcome.diagnostics))
     return EXIT_OK
+
+
+def _fit_report_dir(out: str) -> Path:
+    """Default fit report folder: ``reports/<OUT stem>-fit``."""
+    return Path("reports") / f"{Path(out).stem or 'posterior'}-fit"
 
 
 @contextlib.contextmanager
@@ -525,6 +598,62 @@ def _backtest(args: argparse.Namespace) -> int:
     except (ValueError, OSError, OutputDirError) as exc:
         raise _BadInput(str(exc)) from None
     print(f"backtest: overall {result.overall}; report written to {_display(out)}/report.html")
+    return EXIT_OK
+
+
+def _model_names(paths: Sequence[str]) -> dict[str, str]:
+    """File stem -> path of each posterior; unique stems, existing files."""
+    named: dict[str, str] = {}
+    for path in paths:
+        if not Path(path).is_file():
+            raise _BadInput(
+                f"{path}: no such posterior file; pass files written by `riskmodel fit` (or "
+                "TransitionModel.save)."
+            )
+        stem = Path(path).stem
+        if stem in named:
+            raise _BadInput(
+                f"{named[stem]} and {path} would both be named {stem!r} (models are named by "
+                "their file stems); rename or copy one of them so that every name is unique."
+            )
+        named[stem] = path
+    return named
+
+
+def _compare_models(args: argparse.Namespace) -> int:
+    import riskmodel as rm
+    from riskmodel.data.files import read_csv
+    from riskmodel.data.panel import read_panel_csv
+    from riskmodel.errors import MacroError, PanelError
+    from riskmodel.report import OutputDirError, check_output_dir
+    from riskmodel.report.files import write_folder_atomic
+    from riskmodel.report.models import fill_models_folder
+    from riskmodel.report.safety import file_sha256
+
+    inputs = [*args.posteriors, args.panel, *([args.macro] if args.macro else [])]
+    try:  # everything here comes from the user: any ValueError is bad input
+        named = _model_names(args.posteriors)
+        check_output_dir(args.out, inputs=inputs)
+        try:
+            panel = read_panel_csv(args.panel)
+        except PanelError as exc:
+            raise PanelError(f"{args.panel}: {exc}") from None
+        macro = read_csv(args.macro, what="macro CSV", error=MacroError) if args.macro else None
+        options = {"method": args.method, "macro": macro}
+        if args.period_length is not None:
+            options["period_length"] = args.period_length
+        result = rm.compare_models(named, panel, **options)
+        hashes = {str(p): file_sha256(p) for p in inputs}
+        out = write_folder_atomic(
+            args.out,
+            lambda folder: fill_models_folder(result, folder, inputs=hashes),
+            kind="compare-models",
+            inputs=inputs,
+        )
+    except (ValueError, OSError, OutputDirError) as exc:
+        raise _BadInput(str(exc)) from None
+    print(f"compare-models: {result.summary()}")
+    print(f"compare-models: report written to {_display(out)}/report.html")
     return EXIT_OK
 
 

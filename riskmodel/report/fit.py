@@ -33,7 +33,14 @@ from riskmodel.models.draws import ParameterDraws
 from riskmodel.report.files import _json_ready, check_output_dir, write_folder_atomic
 from riskmodel.validation.ppc import PredictiveCheck, check_posterior
 
-__all__ = ["FitReport", "check_report_dir", "convergence_table", "fit_report"]
+__all__ = [
+    "FitReport",
+    "check_report_dir",
+    "convergence_table",
+    "fit_report",
+    "report_flag_error",
+    "slug",
+]
 
 _MODEL_LABELS = {"transition_model": "transitions", "default_model": "correlation"}
 
@@ -304,6 +311,7 @@ def fit_report(
     level: float = 0.94,
     replicates: int = 1000,
     seed: int | None = 0,
+    skip_gaps: bool = False,
 ) -> FitReport:
     """Build (and with `out`, write) the report of a fitted transition model.
 
@@ -327,6 +335,9 @@ def fit_report(
         Replicated panels of the predictive checks.
     seed : int or None, default 0
         Seed of the predictive sampling.
+    skip_gaps : bool, default False
+        As the fit's ``skip_gaps``: count a panel DataFrame skipping pairs across gaps (the fit
+        already warned about them).
 
     Returns
     -------
@@ -351,8 +362,16 @@ def fit_report(
     >>> report.check.summary["check"].tolist()
     ['destination_counts', 'default_rate_period', 'all']
     """
-    draws, summary, diagnostics, models = _as_outcome(fit)
     from riskmodel.report.headline import fit_remedies
+
+    draws, summary, diagnostics, models = _as_outcome(fit)
+    if skip_gaps and isinstance(panel, pd.DataFrame):
+        from riskmodel.data.panel import panel_to_counts
+        from riskmodel.errors import GapsSkippedWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", GapsSkippedWarning)
+            panel = panel_to_counts(panel, draws.states, by_period=True, skip_gaps=True)
 
     check = check_posterior(draws, panel, macro=macro, level=level, replicates=replicates,
                             seed=seed)  # fmt: skip
@@ -392,7 +411,10 @@ def check_report_dir(
     OutputDirError
         Naming the folder and the fix.
     """
-    path = check_output_dir(report_dir, inputs=inputs)
+    try:
+        path = check_output_dir(report_dir, inputs=inputs)
+    except OutputDirError as exc:
+        raise report_flag_error(exc) from None
     post = Path(os.path.abspath(Path(posterior).expanduser()))
     if path == post.parent or path in post.parents:
         raise OutputDirError(
@@ -401,6 +423,11 @@ def check_report_dir(
             "write the posterior elsewhere with --out."
         )
     return path
+
+
+def report_flag_error(exc: OutputDirError) -> OutputDirError:
+    """The folder checks name ``--out``; for the fit report the flag is ``--report``."""
+    return OutputDirError(re.sub(r"--out\b", "--report", str(exc)))
 
 
 def slug(name: str) -> str:
