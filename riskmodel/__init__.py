@@ -72,6 +72,8 @@ _LAZY = {
     "ModelComparison": "riskmodel.validation",
     "compare_models": "riskmodel.validation",
     "run_sensitivity": "riskmodel.sensitivity",
+    "FitReport": "riskmodel.report.fit",
+    "fit_report": "riskmodel.report.fit",
     "LIFECYCLE": "riskmodel.states",
     "StateSpace": "riskmodel.states",
 }
@@ -94,6 +96,7 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
         TransitionModel,
         load_parameter_draws,
     )
+    from riskmodel.report.fit import FitReport, fit_report
     from riskmodel.scenarios.load import Scenario, load_scenario, scenario_from_dict
     from riskmodel.sensitivity import SensitivityResult, run_sensitivity
     from riskmodel.states import LIFECYCLE, StateSpace
@@ -122,6 +125,7 @@ __all__ = [
     "ConvergenceWarning",
     "DefaultDataError",
     "DefaultModel",
+    "FitReport",
     "GapsSkippedWarning",
     "InputError",
     "IntensityModel",
@@ -158,6 +162,7 @@ __all__ = [
     "compare_scenarios",
     "ecl_term_structure",
     "evaluate_alerts",
+    "fit_report",
     "load_parameter_draws",
     "load_scenario",
     "risk_contributions",
