@@ -150,9 +150,11 @@ def refuse_mismatch(path, field: str, stored, expected) -> None:
 # diagnostics
 # ---------------------------------------------------------------------------------------------
 def convergence_diagnostics(params: xr.Dataset, sample_stats: xr.Dataset | None) -> dict[str, Any]:
-    """R-hat, bulk ESS and divergences of an MCMC run.
+    """R-hat, bulk and tail ESS and divergences of an MCMC run.
 
-    `params` holds the parameters to check, dims ``(chain, draw, …)``.
+    `params` holds the parameters to check, dims ``(chain, draw, …)``. The tail ESS (the ESS of
+    the 5% and 95% quantiles, Vehtari et al. 2021) is recorded for the run report of a
+    posterior run; the warnings check R-hat, bulk ESS and divergences.
     """
     import arviz as az
 
@@ -161,6 +163,7 @@ def convergence_diagnostics(params: xr.Dataset, sample_stats: xr.Dataset | None)
         warnings.simplefilter("ignore", RuntimeWarning)
         rhat = az.rhat(params) if chains > 1 else None
         ess = az.ess(params, method="bulk")
+        ess_tail = az.ess(params, method="tail")
 
     def extreme(ds: xr.Dataset, fn) -> tuple[float, str]:
         best, where = None, ""
@@ -176,6 +179,7 @@ def convergence_diagnostics(params: xr.Dataset, sample_stats: xr.Dataset | None)
 
     max_rhat, rhat_var = extreme(rhat, np.max) if rhat is not None else (float("nan"), "")
     min_ess, ess_var = extreme(ess, np.min)
+    min_tail, tail_var = extreme(ess_tail, np.min)
     div = 0 if sample_stats is None else int(sample_stats["diverging"].sum())
     return {
         "divergences": div,
@@ -183,6 +187,8 @@ def convergence_diagnostics(params: xr.Dataset, sample_stats: xr.Dataset | None)
         "max_rhat_var": rhat_var,
         "min_ess_bulk": min_ess,
         "min_ess_bulk_var": ess_var,
+        "min_ess_tail": min_tail,
+        "min_ess_tail_var": tail_var,
         "chains": int(chains),
         "draws": int(params.sizes["draw"]),
     }

@@ -40,6 +40,7 @@ from riskmodel.report.html import (
     _table,
     _with_se,
 )
+from riskmodel.report.model_risk import model_risk_html, scenario_convergence
 from riskmodel.report.provenance_html import provenance_html
 from riskmodel.report.used import stress_figure, what_was_used_html
 from riskmodel.scenarios.load import Scenario
@@ -56,6 +57,7 @@ SECTIONS: tuple[str, ...] = (
     "Risk contributions",
     "Early warnings",
     "Management actions",
+    "Model risk",
     "Monte Carlo diagnostics",
     "Provenance",
 )
@@ -451,6 +453,7 @@ def render_html(
         _section_contributions(summary, figures),
         _section_alerts(summary, figures),
         _section_actions(summary),
+        _section("Model risk", model_risk_html(summary, scenario)),
         _section_diagnostics(summary, result),
         _section_provenance(summary, result),
     ]
@@ -516,7 +519,8 @@ def write_run_report(
 ) -> Path:
     """Write a run's folder atomically and return its path.
 
-    Contents: ``summary.json`` (``result.summary()`` plus ``alerts``, ``scenario_file``,
+    Contents: ``summary.json`` (``result.summary()`` plus ``alerts``, ``posterior_convergence``
+    (for a run on a posterior file: `riskmodel.models.posterior_convergence`), ``scenario_file``,
     ``inputs`` (relative to the scenario's folder), ``entropy``, ``provenance`` and the
     entries of `extra`, e.g. ``run_seconds``), ``results.nc``,
     ``figures/*.png`` (loss distribution, loss term structure, cumulative default rate, stage
@@ -555,6 +559,9 @@ def write_run_report(
 
     def fill(tmp: Path) -> None:
         summary = build_summary(result, scenario, extra, command=command)
+        convergence = scenario_convergence(scenario)  # of the posterior file, if any
+        if convergence is not None:
+            summary["posterior_convergence"] = convergence
         _write_summary(tmp, summary)
         result.to_netcdf(tmp / "results.nc")
         alerts = evaluate_alerts(result, scenario.config.alerts) if scenario.config.alerts else None
