@@ -1,10 +1,11 @@
-"""`riskmodel fit`: fit the transition model (and optionally the asset correlation) from a panel.
+"""`riskmodel fit`: fit the transition model (and optionally the asset correlation) from a panel,
+or a continuous-time intensity model (``model: intensity``).
 
 A small YAML model config names the state space and the model options; the panel CSV has
 ``customer_id, period, state`` [, ``segment``]. The result is a posterior file of parameter draws
 that a scenario uses with ``parameters: {posterior: FILE}``, plus a summary table beside it.
 
-Model config (all keys but ``states`` optional)::
+Model config (all keys but ``states`` optional; ``model: transition``, the default)::
 
     states: {names: [...], absorbing: [...], default: defaulted, churn: churned}
     pooling: partial            # none | partial | complete
@@ -16,6 +17,28 @@ Model config (all keys but ``states`` optional)::
     chains: 4
     seed: 1
     skip_gaps: false
+
+With ``model: intensity`` (an `IntensityModel` on a panel observed at arbitrary times; see
+docs/continuous_time.md)::
+
+    model: intensity
+    states: {names: [...], absorbing: [...], default: dead}
+    columns: {subject: customer_id, time: years, state: state, segment: segment}
+    time_unit: year             # the unit of the time column: day | month | quarter | year
+    allowed: [well->mild, mild->well, mild->dead]
+    exact_states: [dead]        # absorbing states entered at an exactly known time
+    censored: {alive: [well, mild]}   # optional: codes meaning "one of these states"
+    exact_times: false
+    pooling: none               # none | partial (nuts only) | complete
+    method: mle                 # mle (one draw: the estimate) | nuts
+    draws: 1000                 # nuts
+    chains: 4
+    seed: 1
+    period: {length: 1, unit: month}   # period of the matrices written (backtests read them)
+
+The posterior file has the same format as a transition model's (``transition`` draws at
+``period``), plus the ``generator`` draws and their ``time_unit``: a scenario converts those to its
+own period per draw (`riskmodel.models.intensity_draws`).
 """
 
 from __future__ import annotations
@@ -42,7 +65,7 @@ from riskmodel.report.files import check_new_path, folder_lock
 from riskmodel.report.safety import deferred_signals, file_sha256, os_error
 from riskmodel.scenarios.errors import ScenarioError, format_validation_error
 from riskmodel.scenarios.load import read_yaml
-from riskmodel.scenarios.schema import ConfigModel
+from riskmodel.scenarios.schema import ConfigModel, PeriodConfig
 from riskmodel.states import StateSpace
 
 __all__ = [
@@ -66,11 +89,33 @@ class _States(ConfigModel):
     churn: str | None = None
 
 
+class _Columns(ConfigModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    subject: str = Field(default="customer_id", min_length=1)
+    time: str = Field(default="time", min_length=1)
+    state: str = Field(default="state", min_length=1)
+    segment: str | None = Field(default=None, min_length=1)
+
+
+_TRANSITION_ONLY = ("structural_zeros", "covariates", "macro", "correlation", "skip_gaps")
+_INTENSITY_ONLY = (
+    "columns",
+    "time_unit",
+    "allowed",
+    "exact_states",
+    "censored",
+    "exact_times",
+    "method",
+    "period",
+)
+
+
 class FitConfig(ConfigModel):
     """The model config of `riskmodel fit` (extra keys are rejected)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
+    model: Literal["transition", "intensity"] = "transition"
     states: _States
     pooling: Literal["none", "partial", "complete"] = "none"
     structural_zeros: list[str] = Field(default_factory=list)
@@ -81,8 +126,37 @@ class FitConfig(ConfigModel):
     chains: StrictInt = Field(default=4, ge=1, le=16)
     seed: StrictInt | None = Field(default=None, ge=0)
     skip_gaps: bool = False
+    # model: intensity
+    columns: _Columns = _Columns()
+    time_unit: Literal["day", "month", "quarter", "year"] | None = None
+    allowed: list[str] = Field(default_factory=list)
+    exact_states: list[str] = Field(default_factory=list)
+    censored: dict[str, list[str]] | None = None
+    exact_times: bool = False
+    method: Literal["mle", "nuts"] = "mle"
+    period: PeriodConfig = PeriodConfig()
 
-    @field_validator("structural_zeros")
+    @pydantic.model_validator(mode="after")
+    def _keys_of_model(self) -> FitConfig:
+        given = self.model_fields_set
+        other = _TRANSITION_ONLY if self.model == "intensity" else _INTENSITY_ONLY
+        foreign = [k for k in other if k in given]
+        if foreign:
+            fix = "add `model: intensity`" if self.model == "transition" else "remove them"
+            raise ValueError(
+                f"{foreign} do not apply to `model: {self.model}`; {fix} (see riskmodel.fitting)"
+            )
+        if self.model == "intensity":
+            missing = [k for k in ("allowed", "time_unit") if k not in given]
+            if missing:
+                raise ValueError(
+                    f"`model: intensity` needs {missing}: `allowed` lists the transitions with "
+                    "an intensity ('from->to'), `time_unit` the unit of the time column (day, "
+                    "month, quarter or year), e.g. `time_unit: year`"
+                )
+        return self
+
+    @field_validator("structural_zeros", "allowed")
     @classmethod
     def _pairs(cls, v: list[str]) -> list[str]:
         bad = [x for x in v if x.count("->") != 1 or not all(p.strip() for p in x.split("->"))]
@@ -99,6 +173,23 @@ class FitConfig(ConfigModel):
         """Structural zeros as (from, to) pairs."""
         return [tuple(p.strip() for p in x.split("->")) for x in self.structural_zeros]
 
+    def allowed_pairs(self) -> list[tuple[str, str]]:
+        """Allowed transitions of an intensity model as (from, to) pairs."""
+        return [tuple(p.strip() for p in x.split("->")) for x in self.allowed]
+
+    def intensity_model(self):
+        """The configured (unfitted) `IntensityModel`; raises `ArgumentError` on bad options."""
+        from riskmodel.models import IntensityModel
+
+        return IntensityModel(
+            self.state_space(),
+            allowed=self.allowed_pairs(),
+            exact_states=self.exact_states,
+            pooling=self.pooling,
+            censored=self.censored,
+            exact_times=self.exact_times,
+        )
+
 
 def load_fit_config(path: str | Path) -> FitConfig:
     """Read and validate a model config YAML; raises `ScenarioError` naming file and field."""
@@ -111,6 +202,11 @@ def load_fit_config(path: str | Path) -> FitConfig:
         raise ScenarioError(path, format_validation_error(exc, FitConfig)) from None
     except ValueError as exc:
         raise ScenarioError(path, [("states", str(exc))]) from None
+    if cfg.model == "intensity":
+        try:
+            cfg.intensity_model()._config()
+        except ValueError as exc:
+            raise ScenarioError(path, [("allowed", str(exc))]) from None
     if cfg.covariates and cfg.macro is None:
         raise ScenarioError(path, [("macro", "covariates need a macro CSV; add `macro: FILE`.")])
     return cfg
@@ -142,20 +238,51 @@ def xr_to_frame(da, name: str) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class FitOutcome:
-    """What `fit_panel` produces."""
+    """What `fit_panel` produces.
+
+    Attributes
+    ----------
+    draws : ParameterDraws
+        The engine's parameters (for an intensity model: ``expm(Q · period)`` per draw).
+    summary : DataFrame
+        Per segment, from, to (transient origins): ``mean``, ``q03``, ``q97`` of the transition
+        probabilities (NaN bounds for a maximum-likelihood intensity fit).
+    diagnostics : dict
+        Per model (``transition_model``, ``default_model``, ``intensity_model``): convergence
+        diagnostics, or ``{"method": ...}`` for an exact or maximum-likelihood fit.
+    models : mapping
+        The fitted models by the keys of `diagnostics`; the fit report reads their ArviZ
+        ``summary()`` for R-hat and bulk/tail ESS per parameter.
+    model : {"transition", "intensity"}
+        Which kind of model was fitted (the config's ``model``).
+    intensities : DataFrame or None
+        Intensity models: per segment, from, to (allowed transitions) ``mean``, ``q03``,
+        ``q97`` of the intensities per ``time_unit`` (MLE: the estimate and Wald bounds).
+    period : dict or None
+        Intensity models: ``length``, ``unit`` of the period of `draws`, and ``time_unit``.
+    variables : mapping
+        Extra variables of the posterior file's ``posterior`` group (``generator``).
+    attrs : mapping
+        Extra attributes of the ``posterior`` group (``time_unit``, ``period_length``).
+    """
 
     draws: ParameterDraws
-    summary: pd.DataFrame  # per segment, from, to: mean and 94% interval
+    summary: pd.DataFrame
     diagnostics: dict
     models: Mapping[str, Any] = field(default_factory=dict)
-    """The fitted models by the keys of `diagnostics` (``transition_model``, ``default_model``);
-    the fit report reads their ArviZ ``summary()`` for R-hat and bulk/tail ESS per parameter."""
+    model: str = "transition"
+    intensities: pd.DataFrame | None = None
+    period: Mapping[str, Any] | None = None
+    variables: Mapping[str, xr.DataArray] = field(default_factory=dict)
+    attrs: Mapping[str, Any] = field(default_factory=dict)
 
 
 def fit_panel(
     panel: pd.DataFrame, config: FitConfig, *, macro: pd.DataFrame | None = None
 ) -> FitOutcome:
-    """Fit the configured transition model (and ρ if asked) to a panel."""
+    """Fit the configured transition model (and ρ if asked), or intensity model, to a panel."""
+    if config.model == "intensity":
+        return _fit_intensity(panel, config)
     states = config.state_space()
     tm = TransitionModel(
         states,
@@ -188,6 +315,55 @@ def fit_panel(
     )
     summary = summary[summary["from_state"].isin(states.transient)].reset_index(drop=True)
     return FitOutcome(draws=draws, summary=summary, diagnostics=diagnostics, models=models)
+
+
+def _fit_intensity(panel: pd.DataFrame, config: FitConfig) -> FitOutcome:
+    """The ``model: intensity`` branch of `fit_panel`."""
+    from riskmodel.models.intensity_draws import generator_variables, intensity_fit_tables
+
+    cols = config.columns
+    panel = panel.copy()
+    for col in (cols.state, cols.segment):  # state and segment names are text
+        if col is not None and col in panel.columns:
+            panel[col] = panel[col].astype(str)
+    model = config.intensity_model().fit(
+        panel,
+        subject=cols.subject,
+        time=cols.time,
+        state=cols.state,
+        segment=cols.segment,
+        method=config.method,
+        draws=config.draws,
+        chains=config.chains,
+        seed=config.seed,
+        time_unit=config.time_unit,
+    )
+    period = config.period.to_period()
+    length = period.in_units(config.time_unit)
+    tables = intensity_fit_tables(model, length)
+    variables, attrs = generator_variables(
+        tables.generators.generators,
+        model.segments,
+        model.states,
+        time_unit=config.time_unit,
+        period_length=length,
+    )
+    attrs["fit_method"] = config.method
+    diagnostics = model.diagnostics or {
+        "method": "maximum likelihood",
+        "minus2loglik": model.minus2loglik,
+    }
+    return FitOutcome(
+        draws=tables.draws,
+        summary=tables.transitions,
+        diagnostics={"intensity_model": diagnostics},
+        models={"intensity_model": model},
+        model="intensity",
+        intensities=tables.intensities,
+        period={"length": period.length, "unit": period.unit, "time_unit": config.time_unit},
+        variables=variables,
+        attrs=attrs,
+    )
 
 
 # --------------------------------------------------------------------------- writing
@@ -322,10 +498,11 @@ def write_fit(
         with folder_lock(out.parent, out.name, shown):
             check_fit_output(out, inputs=inputs)  # again, now that no writer can interfere
             t_summary, t_diag = temp_for(summary), temp_for(diag)
-            outcome.summary.to_csv(t_summary, index=False)
+            _summary_table(outcome).to_csv(t_summary, index=False)
             t_diag.write_text(json.dumps(outcome.diagnostics, indent=2, default=str))
             record = {summary.name: file_sha256(t_summary), diag.name: file_sha256(t_diag)}
-            ds = outcome.draws.to_dataset()
+            ds = outcome.draws.to_dataset().assign(dict(outcome.variables))
+            ds.attrs.update(outcome.attrs)
             ds.attrs[FIT_FILES_ATTR] = json.dumps(record)
             t_post = temp_for(post)
             ds.to_netcdf(t_post, group="posterior", mode="w", engine=netcdf_engine())
@@ -342,3 +519,17 @@ def write_fit(
             raise mapped from exc
         raise
     return [post, summary, diag]
+
+
+def _summary_table(outcome: FitOutcome) -> pd.DataFrame:
+    """``OUT.summary.csv``: the transition table; for an intensity model a ``quantity`` column
+    (``transition_probability`` per period, ``intensity`` per time unit) and both tables."""
+    if outcome.intensities is None:
+        return outcome.summary
+    return pd.concat(
+        [
+            outcome.summary.assign(quantity="transition_probability"),
+            outcome.intensities.assign(quantity="intensity"),
+        ],
+        ignore_index=True,
+    )
