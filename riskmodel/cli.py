@@ -642,7 +642,10 @@ def _compare_models(args: argparse.Namespace) -> int:
         options = {"method": args.method, "macro": macro}
         if args.period_length is not None:
             options["period_length"] = args.period_length
-        result = rm.compare_models(named, panel, **options)
+        try:
+            result = rm.compare_models(named, panel, **options)
+        except PanelError as exc:
+            raise PanelError(f"{args.panel}: {exc}") from None
         hashes = {str(p): file_sha256(p) for p in inputs}
         out = write_folder_atomic(
             args.out,

@@ -195,7 +195,10 @@ def _score(cands, panel, macro, segment_col, method):
     for cand in cands:
         if method == "loo":
             _require_draws_for_loo(cand)
-        ll, these, counts = _log_lik(cand, panel, macro, segment_col)
+        try:
+            ll, these, counts = _log_lik(cand, panel, macro, segment_col)
+        except PanelError as exc:
+            raise PanelError(f"model {cand.name!r}: {exc}") from None
         if cells is not None and not cells[["period", "segment", "from_state"]].equals(
             these[["period", "segment", "from_state"]]
         ):
