@@ -99,7 +99,7 @@ def difference_label(metric: str) -> str:
         "expected": "EL",
         "expected_mc": "EL (Monte Carlo)",
         "ecl_lifetime": "ECL lifetime",
-        "ecl_12_period": "ECL 12 periods",
+        "ecl_12_period": "ECL 12 months",
     }
     if metric in fixed:
         return fixed[metric]

@@ -117,6 +117,43 @@ def _methods(scenario: Scenario, result: SimulationResult) -> list[str]:
     return out
 
 
+def _period(scenario: Scenario) -> list[str]:
+    """The period length, the 12-month ECL window and any conversion of the parameters."""
+    period, cfg = scenario.period, scenario.config
+    w = period.ecl_window
+    window = (
+        f"{w:g} period(s)"
+        if period.whole_window
+        else f"{w:.4g} periods (the period straddling month 12 counted pro rata)"
+    )
+    text = f"<b>Periods of {_e(period.describe())}.</b> The 12-month ECL covers {window}"
+    if cfg.annual_discount_rate is not None:
+        text += "; annual discount rates are converted to the period as (1 + r)^(months/12) − 1"
+    out = [text + "."]
+    conv = scenario.conversion
+    if conv is not None and "segments" in conv:
+        regularised = sorted(s for s, v in conv["segments"].items() if v["regularised"])
+        frm = f"{conv['from']['length']:g} {_e(conv['from']['unit'])}"
+        out.append(
+            f"<b>Matrices converted</b> from periods of {frm} through their generator, "
+            "P = expm(Q · L). "
+            + (
+                f"Segment(s) {_e(', '.join(regularised))} had no valid generator (the embedding "
+                "problem): Q was regularised (Kreinin–Sidelnikova), and expm(Q) differs from "
+                f"the given matrix by up to {conv['distance_max']:.3g} in a probability."
+                if regularised
+                else "Every matrix had a valid generator (conversion exact up to rounding)."
+            )
+        )
+    elif conv is not None:
+        out.append(
+            f"<b>Continuous-time posterior</b> ({_e(conv['source'])}): transition matrices are "
+            f"expm(Q · {conv['length_in_time_unit']:.6g}) per draw, with Q per "
+            f"{_e(conv['time_unit'])}."
+        )
+    return out
+
+
 def _as_list(v: float | list[float]) -> list[float]:
     return v if isinstance(v, list) else [v]
 
@@ -168,6 +205,7 @@ def assumptions(scenario: Scenario, result: SimulationResult) -> list[str]:
         *_model(scenario),
         *_lgd(scenario),
         *_methods(scenario, result),
+        *_period(scenario),
         *_limitations(scenario),
     ]
 

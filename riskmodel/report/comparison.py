@@ -72,7 +72,7 @@ def _section_comparison_table(cmp: ComparisonResult, *, churn: bool = True) -> s
         *(f"VaR {p}" for p in pct),
         *(f"ES {p}" for p in pct),
     )
-    credit_header = ("Scenario", "ECL lifetime", "ECL 12 periods", "Defaults", "Churn", "Margin")
+    credit_header = ("Scenario", "ECL lifetime", "ECL 12 months", "Defaults", "Churn", "Margin")
     mc_header = ("Scenario", "EL", "Defaults", "Churn", "Margin")
     risk_rows, credit_rows, mc_rows = [], [], []
     for i, name in enumerate(cmp.scenarios):
@@ -195,7 +195,7 @@ def _section_weighted_ecl(cmp: ComparisonResult) -> str:
         return _section("Probability-weighted ECL", body)
     rows = [
         ("ECL, lifetime (discounted)", _num(cmp.weighted_ecl)),
-        ("ECL, first 12 periods (discounted)", _num(cmp.weighted_ecl_12_period)),
+        ("ECL, 12 months (discounted)", _num(cmp.weighted_ecl_12_period)),
     ]
     terms = " + ".join(
         f"{w:g} × {_e(n)}" for n, w in zip(cmp.scenarios, cmp.weights.tolist(), strict=True)

@@ -122,7 +122,7 @@ def _headline_rows(
         ecl = summary["ecl"]
         cell = _exact if ecl.get("exact", True) else _num
         rows.append(("ECL, lifetime (discounted)", cell(ecl["lifetime"])))
-        rows.append(("ECL, first 12 periods (discounted)", cell(ecl["12_period"])))
+        rows.append(("ECL, 12 months (discounted)", cell(ecl.get("12_month", ecl["12_period"]))))
     more = ("defaults", "churn", "value", "value_lost_to_churn") if churn else ("defaults", "value")
     rows += _expectation_rows(summary, more)
     levels = [
@@ -225,7 +225,7 @@ def _section_term_structure(summary: dict, figures: Mapping[str, bytes]) -> str:
         (
             _e(state),
             _num(v["customers"]),
-            _num(v["12_period"]),
+            _num(v.get("12_month", v["12_period"])),
             _num(v["lifetime"]),
             f"{100 * v['lifetime_default_rate']:.3g}%",
         )
@@ -233,11 +233,11 @@ def _section_term_structure(summary: dict, figures: Mapping[str, bytes]) -> str:
         if v.get("customers")
     ]
     if rows:
-        header = ("Starting state", "Customers", "ECL 12 periods", "ECL lifetime", "Default rate")
+        header = ("Starting state", "Customers", "ECL 12 months", "ECL lifetime", "Default rate")
         body += "<h3>ECL by starting state</h3>" + _table(header, rows, numeric={1, 2, 3, 4})
         body += (
             "<p>Discounted exact expected loss of the cohorts that start in each state, over "
-            "the first 12 periods and the whole horizon, and their expected share defaulting "
+            "the first 12 months and the whole horizon, and their expected share defaulting "
             "over the horizon (IFRS 9 reads stage 1's 12-month and stage 2's lifetime ECL off "
             "this table).</p>"
         )

@@ -262,3 +262,13 @@ def test_a_matrix_without_a_logarithm_names_the_segment():
             warnings.simplefilter("ignore", rm.PeriodConversionWarning)
             load(data)
     assert "no real matrix" in str(err.value) or "determinant" in str(err.value)
+
+
+def test_the_report_assumptions_state_the_period_and_the_conversion():
+    from riskmodel.report.assumptions import assumptions
+
+    sc = load(rating_scenario(period={"length": 1, "unit": "quarter"}, horizon=4))
+    text = " ".join(assumptions(sc, rm.simulate(sc, paths=200)))
+    assert "Periods of 1 quarter" in text and "covers 4 period(s)" in text
+    assert "Matrices converted</b> from periods of 1 year" in text
+    assert f"{sc.conversion['distance_max']:.3g}" in text and "corp" in text
