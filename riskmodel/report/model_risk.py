@@ -78,7 +78,8 @@ def _variance_html(block: dict) -> str:
         "expected loss of each draw; the process part is the weighted mean of (L − E[L | d])² "
         "over the paths. The Monte Carlo column estimates the parameter part as the weighted "
         "covariance of each path's loss with its draw's expected loss, a cross-check of the "
-        "exact figure. Variances in currency units squared.</p>"
+        f"exact figure. Variances in currency units squared (the standard deviation of loss is "
+        f"their square root, {_num((v['total'] or 0.0) ** 0.5)}).</p>"
     )
     return "<h3>Loss variance</h3>" + _table(header, rows, numeric={1, 2, 3}) + note
 
@@ -90,8 +91,6 @@ def _levels_html(block: dict) -> str:
             _with_se(s["es_minus_el"], s.get("stderr_es_minus_el")),
             _with_se(s["es_minus_el_at_mean"], s.get("stderr_es_minus_el_at_mean")),
             f"<strong>{_pct(s['parameter_share'], s.get('stderr'))}</strong>",
-            _num(s["var_minus_el"]),
-            _num(s["var_minus_el_at_mean"]),
             _pct(s["var_parameter_share"], s.get("stderr_var")),
         )
         for s in block["levels"]
@@ -101,9 +100,7 @@ def _levels_html(block: dict) -> str:
         "ES − EL",
         "ES − EL at posterior mean",
         "Parameter share of ES − EL",
-        "VaR − EL",
-        "VaR − EL at posterior mean",
-        "Parameter share of VaR − EL",
+        "Same for VaR − EL",
     )
     note = (
         "<p>The run against the same scenario at the posterior mean (per segment the mean "
@@ -112,9 +109,10 @@ def _levels_html(block: dict) -> str:
         "Parameter share = 1 − (ES − EL at the posterior mean) / (ES − EL), with EL the exact "
         "expected loss of each run; ± one paired standard error in percentage points. "
         f"EL {_num(block['expected'])} (exact); at the posterior mean "
-        f"{_num(block['expected_at_posterior_mean'])} (exact).</p>"
+        f"{_num(block['expected_at_posterior_mean'])} (exact). VaR − EL of both runs is in "
+        "<code>summary.json</code> under <code>model_risk.levels</code>.</p>"
     )
-    return "<h3>Tail above EL</h3>" + _table(header, rows, numeric=set(range(1, 7))) + note
+    return "<h3>Tail above EL</h3>" + _table(header, rows, numeric={1, 2, 3, 4}) + note
 
 
 def _threshold_cell(value: float | None, ok: bool | None, digits: str) -> str:
@@ -149,10 +147,10 @@ def _convergence_html(conv: dict) -> str:
     per_chain = th["min_ess_bulk_per_chain"]
     header = (
         "Model",
-        f"R-hat, max (≤ {th['max_rhat']})",
-        f"Bulk ESS, min (≥ {per_chain}/chain)",
-        f"Tail ESS, min (≥ {th['min_ess_tail_per_chain']}/chain)",
-        f"Divergences (≤ {th['max_divergences']})",
+        f"R-hat ≤ {th['max_rhat']}",
+        f"Bulk ESS ≥ {per_chain}/chain",
+        f"Tail ESS ≥ {th['min_ess_tail_per_chain']}/chain",
+        f"Divergences ≤ {th['max_divergences']}",
         "Verdict",
     )
     verdict = conv["verdict"]
@@ -173,8 +171,9 @@ def _convergence_html(conv: dict) -> str:
             "until every check passes.</p>"
         )
     body += (
-        "<p>Thresholds: R-hat at most 1.01 and bulk and tail ESS at least 100 per chain "
-        "(Vehtari et al. 2021), no divergent transition.</p>"
+        "<p>Each cell is the worst value over the model's parameters (largest R-hat, smallest "
+        "ESS), ✗ where it fails its threshold: R-hat at most 1.01 and bulk and tail ESS at "
+        "least 100 per chain (Vehtari et al. 2021), no divergent transition.</p>"
     )
     return "<h3>Convergence of the posterior used</h3>" + body
 
