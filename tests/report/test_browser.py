@@ -174,3 +174,21 @@ def test_backtest_report_renders_without_overflow_or_errors(backtest_report, tmp
     assert probe["overflow"] <= 0, f"page wider than {WIDTH} px: {probe}"
     shot = _screenshot(browser, backtest_report, "backtest", shots)
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_fit_report_renders_without_overflow_or_errors(tmp_path):
+    browser = _browser()
+    from riskmodel.data.panel import example_states, load_example_panel
+
+    shots = Path(os.environ.get("RISKMODEL_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    panel = load_example_panel()
+    model = rm.TransitionModel(example_states()).fit(panel, draws=200, chains=2, seed=1)
+    page = tmp_path / "fit" / "report.html"
+    rm.fit_report(model, panel, replicates=200, out=page.parent)
+    probe = _probe(browser, page, tmp_path)
+    assert probe["width"] == WIDTH
+    assert probe["errors"] == [], probe["errors"]
+    assert probe["overflow"] <= 0, f"page wider than {WIDTH} px: {probe}"
+    shot = _screenshot(browser, page, "fit", shots)
+    assert shot.is_file() and shot.stat().st_size > 10_000
