@@ -117,6 +117,15 @@ def _pct(value, digits: int = 1) -> str:
     return f"{100 * float(value):.{digits}f}%"
 
 
+def _pvalue(p, replicates: int) -> str:
+    """A Monte Carlo p-value; 0 means below the resolution of the replicates."""
+    if p is None or not math.isfinite(float(p)):
+        return "—"
+    if float(p) < 1.0 / replicates:
+        return f"< {1.0 / replicates:.2g}"
+    return f"{float(p):.4f}"
+
+
 def _status(s: str) -> str:
     return f'<b style="color:{_COLOURS.get(s, "#333")}">{_e(s)}</b>'
 
@@ -148,7 +157,8 @@ def _convergence_section(report: FitReport) -> str:
     elif report.convergence["status"].eq("exact").all():
         body += (
             "<p>Conjugate posterior: the draws are independent draws from the exact Dirichlet "
-            "posterior, so no MCMC check is needed.</p>"
+            "posterior, so no MCMC check is needed; their R-hat and ESS only show the Monte "
+            "Carlo noise of a finite number of draws.</p>"
         )
     else:
         body += (
@@ -215,6 +225,7 @@ def _ppc_summary(report: FitReport) -> str:
 
 def _ppc_outside(report: FitReport) -> str:
     cells, rates = report.check.cells, report.check.default_rates
+    reps = report.check.replicates
     out_c = cells[cells["outside"]].sort_values("p_value").head(_MAX_ROWS)
     out_r = rates[rates["outside"]].sort_values("p_value").head(_MAX_ROWS)
     html = ""
@@ -222,7 +233,7 @@ def _ppc_outside(report: FitReport) -> str:
         rows = [
             (_e(r.segment), _e(r.from_state), _e(r.to_state), f"{int(r.n):,}",
              f"{int(r.observed):,}", _fixed(r.expected, 1),
-             f"[{int(r.lower):,}, {int(r.upper):,}]", _fixed(r.p_value, 4))
+             f"[{int(r.lower):,}, {int(r.upper):,}]", _pvalue(r.p_value, reps))
             for r in out_c.itertuples()
         ]  # fmt: skip
         head = ("segment", "from", "to", "customers", "observed", "predictive mean",
@@ -234,7 +245,7 @@ def _ppc_outside(report: FitReport) -> str:
         rows = [
             (_e(r.segment), str(int(r.period)), f"{int(r.n):,}", _pct(r.observed, 2),
              _pct(r.expected, 2), f"[{_pct(r.lower, 2)}, {_pct(r.upper, 2)}]",
-             _fixed(r.p_value, 4))
+             _pvalue(r.p_value, reps))
             for r in out_r.itertuples()
         ]  # fmt: skip
         head = ("segment", "period", "customers", "default rate", "predictive mean",
