@@ -499,6 +499,10 @@ def render_markdown(summary: dict, figures: Mapping[str, bytes]) -> str:
         "",
         _md_table(("Level", "VaR ± standard error", "ES ± standard error"), levels),
         "",
+    ]
+    if summary.get("model_risk"):  # a posterior run: the split of its tail (report.html)
+        parts += ["## Model risk", "", summary["model_risk"]["sentence"], ""]
+    parts += [
         "## Figures",
         "",
     ]

@@ -128,6 +128,7 @@ def test_report_shows_the_sentence_table_and_convergence(posterior_run):
     assert "Convergence of the posterior used" in body and "not converged" in body
     assert "<strong>1.030</strong> ✗" in body  # R-hat above 1.01, marked
     assert "post.diagnostics.json" in body
+    assert f"## Model risk\n\n{sentence}\n" in (out / "report.md").read_text()
 
 
 def test_point_parameter_run_has_no_block(tmp_path):
@@ -137,3 +138,4 @@ def test_point_parameter_run_has_no_block(tmp_path):
     assert "model_risk" not in summary and "posterior_convergence" not in summary
     body = _section((out / "report.html").read_text(), "Model risk")
     assert "Point parameters" in body and "Convergence" not in body
+    assert "Model risk" not in (out / "report.md").read_text()
