@@ -136,8 +136,10 @@ class ModelComparison:
             f"Δelpd = {diff:.1f} ± {se:.1f} ({tail})"
         )
 
-    def pooling_preference(self) -> str | None:
-        """When the models differ only in pooling, which pooling the data prefer; else None."""
+    def pooling_preference(self, *, short: bool = False) -> str | None:
+        """When the models differ only in pooling, which pooling the data prefer; else None.
+
+        `short` leaves out the differences (`summary` has already said them)."""
         t = self.table
         if len(t) < 2 or t["pooling"].isna().any() or t["pooling"].nunique() < 2:
             return None
@@ -159,6 +161,9 @@ class ModelComparison:
             if o["pooling"] != best["pooling"]
         )
         lead = "The data prefer" if clear else "The data lean (not clearly) towards"
+        if short:
+            others = [f"'{p}'" for p in t["pooling"].iloc[1:] if p != best["pooling"]]
+            return f"{lead} pooling '{best['pooling']}' (over {', '.join(others)})."
         return f"{lead} pooling '{best['pooling']}' over " + ", and over ".join(parts) + "."
 
     def summary(self) -> str:
@@ -172,7 +177,7 @@ class ModelComparison:
             prefs = [self._preference(best, other) for _, other in t.iloc[1:].iterrows()]
             text = f"By {METHODS[self.method]} ({len(self.pointwise)} cells), " + "; ".join(prefs)
             text += "."
-        pooling = self.pooling_preference()
+        pooling = self.pooling_preference(short=True)
         if pooling:
             text += " " + pooling
         bad = [r.model for r in t.itertuples() if self.method == "loo" and r.pareto_k_bad]

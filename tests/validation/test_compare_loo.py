@@ -124,7 +124,8 @@ def test_no_pooling_beats_complete_pooling_on_different_segments(truth_counts, f
     assert t.loc["none", "p_loo"] < 60 and t.loc["complete", "p_loo"] > 20
     text = res.summary()
     assert "the data prefer none over complete by Δelpd = " in text
-    assert "The data prefer pooling 'none' over 'complete'" in text
+    assert "The data prefer pooling 'none' (over 'complete')." in text
+    assert res.pooling_preference().startswith("The data prefer pooling 'none' over 'complete' by")
     # elpd_diff and se_diff are arviz.compare's (elpd_diff, dse), paired over the cells
     (a, b) = _candidates(fitted, 1.0)
     elpd = {}
