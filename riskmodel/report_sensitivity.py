@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from riskmodel.plotting.sensitivity import metric_label
 from riskmodel.report import (
     _CSS,
     _json_ready,
@@ -35,6 +36,7 @@ from riskmodel.sensitivity import SensitivityResult, run_sensitivity
 __all__ = [
     "MARKER",
     "check_sensitivity_dir",
+    "metric_label",
     "render_sensitivity_html",
     "run_sensitivity_cli",
     "write_sensitivity_report",
@@ -105,16 +107,6 @@ _HEADERS = {
     "ST_conf": "ST ± (CI)",
 }
 """Readable column headers of the per-metric tables."""
-
-
-def metric_label(metric: str) -> str:
-    """Readable metric name: ``es_0.99`` → ``ES 99%``, ``expected_loss`` → ``Expected loss``."""
-    from riskmodel.metrics.risk import format_level
-
-    kind, _, rest = metric.partition("_")
-    if kind in ("var", "es") and rest.replace(".", "", 1).isdigit():
-        return f"{'VaR' if kind == 'var' else 'ES'} {format_level(100 * float(rest))}%"
-    return metric.replace("_", " ").capitalize()
 
 
 def _column_formatter(values: list[Any], column: str):

@@ -17,7 +17,35 @@ if TYPE_CHECKING:
 
     from riskmodel.sensitivity.result import SensitivityResult
 
-__all__ = ["plot_sobol", "plot_tornado"]
+__all__ = ["METRIC_LABELS", "metric_label", "plot_sobol", "plot_tornado"]
+
+METRIC_LABELS = {
+    "expected_loss": "Expected loss",
+    "ecl_lifetime": "Lifetime ECL",
+    "ecl_12_period": "12-period ECL",
+    "value": "Value (discounted margin)",
+    "expected_defaults": "Expected defaults",
+    "expected_churn": "Expected churn",
+    "mean_loss": "Mean loss",
+    "std_loss": "Loss standard deviation",
+}
+"""Readable names of the sensitivity metrics, as the run report words them."""
+
+
+def metric_label(metric: str) -> str:
+    """Readable metric name: ``es_0.99`` → ``ES 99%``, ``ecl_lifetime`` → ``Lifetime ECL``.
+
+    Examples
+    --------
+    >>> metric_label("var_0.999"), metric_label("ecl_lifetime")
+    ('VaR 99.9%', 'Lifetime ECL')
+    """
+    from riskmodel.metrics.risk import format_level
+
+    kind, _, rest = metric.partition("_")
+    if kind in ("var", "es") and rest.replace(".", "", 1).isdigit():
+        return f"{'VaR' if kind == 'var' else 'ES'} {format_level(100 * float(rest))}%"
+    return METRIC_LABELS.get(metric, metric.replace("_", " ").capitalize())
 
 
 def _new_axes(n_rows: int) -> Axes:
@@ -112,8 +140,9 @@ def plot_tornado(result: SensitivityResult, *, metric: str, ax: Axes | None = No
         ax.grid(axis="x", alpha=0.3)
         ax.grid(axis="y", visible=False)
         ax.xaxis.set_major_formatter(compact_formatter())
-        ax.set_xlabel(f"{metric} (base {format_compact(base)})")
-        ax.set_title(f"{ds.attrs.get('scenario', '')}: tornado of {metric}".lstrip(": "))
+        label = metric_label(metric)
+        ax.set_xlabel(f"{label} (base {format_compact(base)})")
+        ax.set_title(f"{ds.attrs.get('scenario', '')}: tornado of {label}".lstrip(": "))
         ax.legend(loc="lower right")
     return ax
 
@@ -179,7 +208,7 @@ def plot_sobol(result: SensitivityResult, *, metric: str, ax: Axes | None = None
         ax.grid(axis="y", visible=False)
         ax.set_xlabel("Sobol index (share of the variance of the metric)")
         conf = result.data.attrs.get("sobol_conf_level", 0.95)
-        title = f"Sobol indices of {metric} ({100 * float(conf):g}% intervals)"
+        title = f"Sobol indices of {metric_label(metric)} ({100 * float(conf):g}% intervals)"
         if metric in np.atleast_1d(result.data.attrs.get("constant_metrics", [])):
             title += " — constant over the design"
         ax.set_title(title)

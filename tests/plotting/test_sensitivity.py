@@ -91,3 +91,12 @@ def test_plots_do_not_change_the_result(result):
     plot_sobol(result, metric="var_0.95")
     assert result.data.identical(before)
     assert np.isfinite(result.data["swing"]).all()
+
+
+def test_axis_labels_and_titles_use_readable_metric_names(result):
+    tornado_ax = plot_tornado(result, metric="var_0.95")
+    sobol_ax = plot_sobol(result, metric="expected_loss", ax=Figure().add_subplot())
+    assert tornado_ax.get_xlabel().startswith("VaR 95% (base ")
+    assert tornado_ax.get_title().endswith("tornado of VaR 95%")
+    assert sobol_ax.get_title().startswith("Sobol indices of Expected loss (")
+    assert "_" not in tornado_ax.get_xlabel() + sobol_ax.get_title()

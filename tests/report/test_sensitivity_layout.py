@@ -46,3 +46,6 @@ def test_tables_are_readable_and_consistently_formatted():
 def test_metric_label():
     assert metric_label("var_0.999") == "VaR 99.9%"
     assert metric_label("expected_loss") == "Expected loss"
+    # the words of the run report and the CLI, not the config key ("Ecl lifetime")
+    assert metric_label("ecl_lifetime") == "Lifetime ECL"
+    assert metric_label("ecl_12_period") == "12-period ECL"
