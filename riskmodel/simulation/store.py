@@ -126,9 +126,25 @@ def path_total(ds: xr.Dataset, variable: str, *, discounted: bool = False) -> xr
     da = ds[variable]
     if "period" not in da.dims:
         return ds[f"{variable}_discounted"] if discounted else da
-    if discounted:  # a dot product: no (path, period) temporary at 10^6 paths
-        return xr.dot(da, ds["discount_factor"], dim="period")
+    if discounted:
+        return _discounted_total(da, ds["discount_factor"])
     return da.sum("period", skipna=False)  # no NaNs; avoids nansum's full-size copy
+
+
+def _discounted_total(da: xr.DataArray, discount: xr.DataArray) -> xr.DataArray:
+    """``sum_t da[:, t] * discount[t]``, accumulated period by period.
+
+    Not ``xr.dot``: its BLAS product gave last-bit differences between two processes running the
+    same seeded job, so the same seed did not always give the same bits. This loop adds in a
+    fixed order, element by element, and makes no (path, period) temporary at 10^6 paths.
+    """
+    factors = np.asarray(discount.to_numpy(), dtype=float)
+    values = da.to_numpy()
+    axis = da.dims.index("period")
+    total = np.zeros(values.shape[:axis] + values.shape[axis + 1 :])
+    for t, factor in enumerate(factors):
+        total += np.take(values, t, axis=axis) * factor
+    return da.isel(period=0, drop=True).copy(data=total)
 
 
 def assemble(
