@@ -139,3 +139,14 @@ def test_point_parameter_run_has_no_block(tmp_path):
     body = _section((out / "report.html").read_text(), "Model risk")
     assert "Point parameters" in body and "Convergence" not in body
     assert "Model risk" not in (out / "report.md").read_text()
+
+
+def test_cli_run_of_a_posterior_scenario_writes_the_blocks(tmp_path, capsys):
+    from riskmodel.cli import main
+
+    sc = _scenario_file(tmp_path, posterior=True)
+    out = tmp_path / "cli-out"
+    assert main(["run", str(sc.source), "--out", str(out), "--no-progress"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model_risk"]["sentence"].endswith("comes from not knowing the parameters.")
+    assert summary["posterior_convergence"]["verdict"] == "not converged"
