@@ -45,7 +45,10 @@ class SimulationResult(WeightedPaths):
     discounted margin the path's churners would have earned to the horizon; ``exact_*`` — the
     exact expected term structure of the scenario (`riskmodel.simulation.expected`); with
     ``actions:``, the ``action`` dimension and ``action_*`` variables of the runs without each
-    action (`riskmodel.simulation.actions`). Attributes record the scenario name, seed, number
+    action (`riskmodel.simulation.actions`); for a run with several posterior draws,
+    ``exact_loss_by_draw`` (parameter_draw), ``posterior_mean_loss`` (path) and
+    ``exact_loss_at_posterior_mean``, read by `model_risk`
+    (`riskmodel.simulation.model_risk_run`). Attributes record the scenario name, seed, number
     of paths, horizon, riskmodel version, the risk levels and the applied ``stresses`` (JSON).
 
     A run with ``simulation: {keep: totals}`` (``attrs['keep']``) keeps ``loss``, ``defaults``,
