@@ -154,6 +154,11 @@ class FitConfig(ConfigModel):
                     "an intensity ('from->to'), `time_unit` the unit of the time column (day, "
                     "month, quarter or year), e.g. `time_unit: year`"
                 )
+            if self.pooling == "partial" and self.method == "mle":
+                raise ValueError(
+                    "`pooling: partial` needs `method: nuts` (the population scale has no useful "
+                    "maximum likelihood); use `pooling: none` or `complete` with `method: mle`"
+                )
         return self
 
     @field_validator("structural_zeros", "allowed")

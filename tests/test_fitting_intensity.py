@@ -67,6 +67,7 @@ def config(tmp_path, **extra) -> str:
         ({"correlation": True}, ("correlation", "do not apply to `model: intensity`")),
         ({"method": "gibbs"}, ("method", "'mle' or 'nuts'")),
         ({"period": {"length": 1, "unit": "week"}}, ("period -> unit",)),
+        ({"pooling": "partial"}, ("`pooling: partial` needs `method: nuts`",)),
     ],
 )
 def test_bad_intensity_configs_name_the_field(tmp_path, extra, words):
