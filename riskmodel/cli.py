@@ -423,7 +423,7 @@ def _fit(args: argparse.Namespace) -> int:
         try:
             seed = 0 if config.seed is None else config.seed
             report = fit_report(outcome, panel, macro=macro, seed=seed, skip_gaps=config.skip_gaps)
-            folder = report.write(report_dir, inputs=inputs)
+            folder = report.write(report_dir, inputs=inputs, command=args.argv)
         except (ValueError, OSError) as exc:
             if isinstance(exc, OutputDirError):
                 exc = report_flag_error(exc)

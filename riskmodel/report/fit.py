@@ -20,7 +20,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,18 +109,30 @@ class FitReport:
 
         return fit_figures(self)
 
-    def to_html(self, figures: Mapping[str, bytes] | None = None) -> str:
-        """The self-contained HTML report (figures drawn unless given)."""
+    def to_html(
+        self, figures: Mapping[str, bytes] | None = None, *, provenance: dict | None = None
+    ) -> str:
+        """The self-contained HTML report (figures drawn unless given; a Provenance section
+        with `provenance`, the entry `write` puts in ``fit.json``)."""
         from riskmodel.report.fit_html import render_fit_html
 
-        return render_fit_html(self, self.figures() if figures is None else figures)
+        figures = self.figures() if figures is None else figures
+        return render_fit_html(self, figures, provenance=provenance)
 
-    def write(self, out: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
+    def write(
+        self,
+        out: str | Path,
+        *,
+        inputs: Iterable[str | Path] = (),
+        command: Sequence[str] | None = None,
+    ) -> Path:
         """Write ``report.html``, ``fit.json`` and ``figures/*.png`` into the folder `out`.
 
         The folder is written atomically and replaces only an earlier riskmodel report (see
         `riskmodel.report.files.write_folder_atomic`); `inputs` (panel, config, macro) are
         recorded in ``fit.json`` with their SHA-256, and a folder holding one is refused.
+        ``fit.json`` gets a ``provenance`` entry (versions, git commit, `command`, seed, inputs)
+        as the run report's ``summary.json`` does.
 
         Returns
         -------
@@ -132,25 +144,29 @@ class FitReport:
         OutputDirError
             If `out` cannot hold a report (foreign files, a protected place, …).
         """
+        from riskmodel.report.files import shown_path
+        from riskmodel.report.provenance import provenance
         from riskmodel.report.safety import file_sha256
 
         inputs = [Path(p) for p in inputs if p is not None]
-        hashes = {str(p): file_sha256(p) for p in inputs if p.is_file()}
+        hashes = {shown_path(p): file_sha256(p) for p in inputs if p.is_file()}
+        prov = provenance(seed=self.info.get("seed"), entropy=None, inputs=hashes, command=command)
         return write_folder_atomic(
-            out, lambda folder: self._fill(folder, hashes), kind="fit", inputs=inputs
+            out, lambda folder: self._fill(folder, hashes, prov), kind="fit", inputs=inputs
         )
 
-    def _fill(self, folder: Path, hashes: dict) -> None:
+    def _fill(self, folder: Path, hashes: dict, prov: dict) -> None:
         content = self.to_dict()
-        if hashes:
-            content["inputs"] = hashes
+        content["inputs"] = hashes
+        content["provenance"] = _json_ready(prov)
         text = json.dumps(content, indent=2, allow_nan=False)
         (folder / "fit.json").write_text(text + "\n", encoding="utf-8")
         figures = self.figures()
         (folder / "figures").mkdir(exist_ok=True)
         for name, png in figures.items():
             (folder / "figures" / f"{name}.png").write_bytes(png)
-        (folder / "report.html").write_text(self.to_html(figures), encoding="utf-8")
+        html = self.to_html(figures, provenance=content["provenance"])
+        (folder / "report.html").write_text(html, encoding="utf-8")
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -164,9 +180,9 @@ def _arviz_summary(model: Any) -> pd.DataFrame | None:
         return None
     with warnings.catch_warnings():  # constant parameters (structural zeros) give NaN ESS
         warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            table = model.summary()
-        except (ValueError, TypeError):  # a model without sampled parameters
+        try:  # unrounded (ArviZ rounds to 2 decimals by default: 1.014 would pass as 1.01)
+            table = model.summary(kind="diagnostics", round_to="none")
+        except (ValueError, TypeError):  # a model without sampled parameters or these options
             return None
     need = {"r_hat", "ess_bulk", "ess_tail"}
     return table if isinstance(table, pd.DataFrame) and need <= set(table.columns) else None
@@ -175,11 +191,13 @@ def _arviz_summary(model: Any) -> pd.DataFrame | None:
 def _status(diag: Mapping[str, Any], max_rhat: float, ess_bulk: float, ess_tail: float) -> str:
     from riskmodel.models._common import ESS_PER_CHAIN, RHAT_MAX
 
-    if "max_rhat" not in diag:
-        return "exact"
+    if "max_rhat" not in diag:  # no MCMC: exact (conjugate) or a point fit (e.g. MLE)
+        method = str(diag.get("method", "")).lower()
+        return "exact" if "exact" in method or "conjugate" in method else "no MCMC"
     need = ESS_PER_CHAIN * int(diag.get("chains", 1))
     bad = (
-        (math.isfinite(max_rhat) and max_rhat > RHAT_MAX)
+        int(diag.get("divergences", 0)) > 0
+        or (math.isfinite(max_rhat) and max_rhat > RHAT_MAX)
         or (math.isfinite(ess_bulk) and ess_bulk < need)
         or (math.isfinite(ess_tail) and ess_tail < need)
     )
@@ -210,8 +228,9 @@ def convergence_table(
     -------
     DataFrame
         ``model, method, group, parameters, max_rhat, min_ess_bulk, min_ess_tail,
-        divergences, status`` (``status``: ``exact``, ``ok`` or ``check``; the thresholds are
-        those of `riskmodel.models._common.warn_on_diagnostics`, applied to tail ESS too).
+        divergences, status`` (``status``: ``exact``, ``no MCMC``, ``ok`` or ``check``; the
+        thresholds are those of `riskmodel.models._common.warn_on_diagnostics`, applied to tail
+        ESS too).
     """
     models = models or {}
     rows = []
@@ -312,6 +331,7 @@ def fit_report(
     replicates: int = 1000,
     seed: int | None = 0,
     skip_gaps: bool = False,
+    command: Sequence[str] | None = None,
 ) -> FitReport:
     """Build (and with `out`, write) the report of a fitted transition model.
 
@@ -338,6 +358,8 @@ def fit_report(
     skip_gaps : bool, default False
         As the fit's ``skip_gaps``: count a panel DataFrame skipping pairs across gaps (the fit
         already warned about them).
+    command : sequence of str, optional
+        The command line, recorded in the provenance when writing.
 
     Returns
     -------
@@ -396,7 +418,7 @@ def fit_report(
         info=info,
     )
     if out is not None:
-        report.write(out, inputs=inputs)
+        report.write(out, inputs=inputs, command=command)
     return report
 
 

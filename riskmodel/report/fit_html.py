@@ -160,11 +160,13 @@ def _convergence_section(report: FitReport) -> str:
             "posterior, so no MCMC check is needed; their R-hat and ESS only show the Monte "
             "Carlo noise of a finite number of draws.</p>"
         )
-    else:
+    elif report.convergence["status"].eq("ok").any():
         body += (
             "<p>R-hat at most 1.01, bulk and tail ESS at least 100 per chain, no divergent "
             "transition: the chains agree.</p>"
         )
+    else:
+        body += "<p>Fitted without MCMC: no convergence check applies.</p>"
     return _section("Convergence", body)
 
 
@@ -275,10 +277,18 @@ def _lead(report: FitReport) -> str:
     )
 
 
-def render_fit_html(report: FitReport, figures: Mapping[str, bytes]) -> str:
-    """The self-contained HTML page of a fit report."""
+def render_fit_html(
+    report: FitReport, figures: Mapping[str, bytes], *, provenance: dict | None = None
+) -> str:
+    """The self-contained HTML page of a fit report (with a Provenance section when the
+    ``provenance`` entry of ``fit.json`` is given)."""
+    from riskmodel.report.provenance_html import provenance_html
+
     sections = [_convergence_section(report), _transitions_section(report, figures)]
     if report.correlation is not None:
         sections.append(_correlation_section(report, figures))
     sections.append(_ppc_section(report, figures))
+    if provenance is not None:
+        summary = {"provenance": provenance, "seed": report.info.get("seed")}
+        sections.append(_section("Provenance", provenance_html(summary)))
     return _page("Fit report", _lead(report), sections)

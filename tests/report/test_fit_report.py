@@ -132,8 +132,12 @@ def test_nuts_fit_with_correlation_shows_groups_and_the_factor(nuts_outcome, tmp
     assert {"kappa", "mu"} <= set(table.loc[table["model"] == "transitions", "group"])
     assert {"pd", "rho"} <= set(table.loc[table["model"] == "correlation", "group"])
     assert table["min_ess_tail"].notna().all() and (table["divergences"] >= 0).all()
-    # the statuses follow the thresholds of warn_on_diagnostics (R-hat 1.01, ESS 100/chain)
+    # the statuses follow the checks of warn_on_diagnostics (R-hat 1.01, ESS 100 per chain,
+    # divergences), on unrounded R-hat: the transitions' worst R-hat is the diagnostics' one
     bad = (table["max_rhat"] > 1.01) | (table[["min_ess_bulk", "min_ess_tail"]] < 200).any(axis=1)
+    bad |= table["divergences"] > 0
+    worst = table.loc[table["model"] == "transitions", "max_rhat"].max()
+    assert worst == pytest.approx(outcome.diagnostics["transition_model"]["max_rhat"], rel=1e-6)
     assert (table["status"] == np.where(bad, "check", "ok")).all()
     assert report.check.correlated and report.correlation is not None
     assert report.correlation["lower"] <= report.correlation["mean"] <= report.correlation["upper"]
@@ -149,7 +153,7 @@ def test_convergence_rows_without_models_come_from_the_diagnostics():
     diag = {"divergences": 3, "max_rhat": 1.05, "max_rhat_var": "mu", "min_ess_bulk": 50.0,
             "min_ess_bulk_var": "kappa", "chains": 2, "draws": 100}  # fmt: skip
     table = convergence_table({"transition_model": diag, "x": {"method": "mle"}})
-    assert table["status"].tolist() == ["check", "exact"]
+    assert table["status"].tolist() == ["check", "no MCMC"]
     assert table.loc[0, "divergences"] == 3 and table.loc[0, "group"] == "mu"
 
 
