@@ -119,9 +119,9 @@ def plot_correlation_posterior(
         ax = _new_axes(ax, (8.0, 3.5))
         width = (hist["right"] - hist["left"]).to_numpy()
         ax.bar(hist["left"], hist["density"], width=width, align="edge", color=_INSIDE,
-               alpha=0.8, gid="correlation-draws", label="posterior draws")  # fmt: skip
-        ax.axvline(stats["mean"], color=PALETTE["black"], lw=1.5, label="mean")
-        ax.axvspan(stats["lower"], stats["upper"], color="0.5", alpha=0.2,
+               alpha=0.9, gid="correlation-draws", label="posterior draws", zorder=2)  # fmt: skip
+        ax.axvline(stats["mean"], color=PALETTE["black"], lw=1.5, label="mean", zorder=3)
+        ax.axvspan(stats["lower"], stats["upper"], color="0.5", alpha=0.2, zorder=1,
                    label="94% interval")  # fmt: skip
         ax.set(xlabel="asset correlation ρ", ylabel="density",
                title="Posterior of the asset correlation")  # fmt: skip
