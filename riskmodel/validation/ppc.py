@@ -405,8 +405,9 @@ def check_posterior(
         Required for a covariate posterior: the panel's macro table.
     segment_col : str, default "segment"
     level, replicates, alpha, seed
-        See `posterior_predictive_check`; with a correlation, `replicates` is also the number
-        of (posterior draw, factor path) samples.
+        See `posterior_predictive_check`. At most `replicates` posterior draws are used (a
+        random subset of a larger posterior); with a correlation, `replicates` is also the
+        number of (posterior draw, factor path) samples.
 
     Returns
     -------
@@ -427,6 +428,8 @@ def check_posterior(
     periods = counts["period"].values
     c = np.asarray(counts.values)[:, :, ss.transient_idx].astype(np.int64)
     rng = np.random.default_rng(seed)
+    if draws.n_draws > replicates:  # each replicate uses one draw: keep the memory to those
+        draws = draws.take(np.sort(rng.choice(draws.n_draws, size=replicates, replace=False)))
     x = _macro_values(macro, periods, draws)
     rows, correlated = predictive_rows(
         draws, seg_idx, len(periods), x=x, n_samples=replicates, rng=rng
