@@ -367,7 +367,9 @@ def test_comparison_report_embeds_both_figures(tmp_path):
     cmp = rm.compare_scenarios(scenarios, paths=300, seed=1)
     out = write_comparison_report(cmp, scenarios, tmp_path / "cmp")
     pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert pngs == ["comparison.png", "differences.png", "loss_distributions.png"]
+    stresses = ["stress_path_calm.png", "stress_path_storm.png"]  # under "What was used"
+    figures = ["comparison.png", "differences.png", "loss_distributions.png"]
+    assert pngs == sorted([*figures, *stresses])
     checker = _check((out / "report.html").read_text(encoding="utf-8"))
     assert checker.problems == [] and checker.h2 == list(COMPARISON_SECTIONS)
     embedded = sorted(base64.b64decode(s.split(",", 1)[1]) for s in checker.srcs)

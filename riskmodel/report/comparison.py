@@ -15,6 +15,11 @@ from typing import Any
 
 from riskmodel.metrics.compare import ComparisonResult
 from riskmodel.metrics.risk import format_level
+from riskmodel.report.comparison_context import (
+    comparison_assumptions_html,
+    comparison_used_html,
+    stress_figures,
+)
 from riskmodel.report.files import _json_ready, scenario_files, shown_path, write_folder_atomic
 from riskmodel.report.html import (
     _e,
@@ -39,6 +44,8 @@ COMPARISON_SECTIONS: tuple[str, ...] = (
     "Probability-weighted ECL",
     "Comparison figures",
     "Scenario settings",
+    "Assumptions and limitations",
+    "What was used",
     "Provenance",
 )
 """Headings of the comparison report's sections, in order."""
@@ -230,8 +237,13 @@ def render_comparison_html(
     scenarios: Sequence[Scenario],
     summary: dict,
     figures: Mapping[str, bytes],
+    stresses: Mapping[str, bytes] | None = None,
 ) -> str:
-    """The self-contained HTML report of a scenario comparison."""
+    """The self-contained HTML report of a scenario comparison.
+
+    `figures` are the comparison figures; `stresses` each scenario's stress-path figure by
+    `riskmodel.report.comparison_context.stress_figure_name` (shown under "What was used").
+    """
     sections = [
         _section_comparison_table(
             comparison, churn=any(sc.states.churn is not None for sc in scenarios)
@@ -240,6 +252,8 @@ def render_comparison_html(
         _section_weighted_ecl(comparison),
         _section_figures(figures, title="Comparison figures"),
         _section_comparison_settings(scenarios),
+        _section("Assumptions and limitations", comparison_assumptions_html(comparison, scenarios)),
+        _section("What was used", comparison_used_html(scenarios, stresses or {})),
         _section_comparison_provenance(summary, scenarios),
     ]
     names = ", ".join(comparison.scenarios)
@@ -260,8 +274,8 @@ def write_comparison_report(
     ``stderr_difference_<metric>`` from the baseline), ``comparison.json``
     (``comparison.to_dict()`` plus ``riskmodel_version``, ``scenario_files``, ``inputs`` and
     `extra`), ``figures/comparison.png``, ``figures/differences.png``,
-    ``figures/loss_distributions.png`` (overlaid distributions) and a self-contained
-    ``report.html``.
+    ``figures/loss_distributions.png`` (overlaid distributions),
+    ``figures/stress_path_<scenario>.png`` and a self-contained ``report.html``.
 
     Parameters
     ----------
@@ -318,7 +332,10 @@ def write_comparison_report(
         text = json.dumps(summary, indent=2, allow_nan=False)
         (tmp / "comparison.json").write_text(text + "\n", encoding="utf-8")
         figures = _write_comparison_figures(comparison, tmp / "figures")
-        html_text = render_comparison_html(comparison, scenarios, summary, figures)
+        stresses = stress_figures(scenarios)
+        for name, png in stresses.items():
+            (tmp / "figures" / f"{name}.png").write_bytes(png)
+        html_text = render_comparison_html(comparison, scenarios, summary, figures, stresses)
         (tmp / "report.html").write_text(html_text, encoding="utf-8")
 
     inputs = scenario_files(*scenarios)
