@@ -19,7 +19,7 @@ import scipy.stats as st
 import xarray as xr
 
 from riskmodel.data.calendar import UNITS
-from riskmodel.errors import ArgumentError
+from riskmodel.errors import ArgumentError, PanelError
 from riskmodel.models import _common as C
 from riskmodel.models.draws import ParameterDraws
 from riskmodel.models.intensity_likelihood import (
@@ -53,8 +53,14 @@ class IntensityModel:
         ``"none"``: one generator per segment, estimated separately; ``"complete"``: one generator
         for all segments; ``"partial"`` (``method="nuts"`` only): segments' log intensities share
         a population mean and scale.
-    covariates : None
-        Reserved for log-linear covariate effects; not supported yet.
+    covariates : list of str or mapping of str to spec, optional
+        Log-linear effects on the intensities (see `riskmodel.models.intensity_covariates`):
+        ``{"unemployment": "shared"}`` (one coefficient on every allowed intensity),
+        ``{"gdp": "each"}`` (one per transition; a plain list of names means this) or
+        ``{"gdp": [("well", "mild"), ...]}`` (one per listed transition). Values come from the
+        panel's columns or from ``fit(macro=...)``, taken at each interval's start and held
+        until the next observation. Coefficients are shared by the segments; ``log_intensity``
+        is the baseline at the covariate means.
     exact_times : bool, default False
         Every transition time is observed exactly (continuous follow-up): a row is the jump
         out of the previous state at its time, or, in the same state, the end of follow-up.
@@ -81,7 +87,7 @@ class IntensityModel:
         allowed: Sequence[tuple[str, str]],
         exact_states: Sequence[str] = (),
         pooling: str = "none",
-        covariates: Sequence[str] | None = None,
+        covariates: Sequence[str] | Mapping[str, Any] | None = None,
         censored: Mapping[str, Sequence[str]] | None = None,
         exact_times: bool = False,
     ) -> None:
@@ -128,6 +134,7 @@ class IntensityModel:
         cores: int | None = None,
         progressbar: bool = False,
         time_unit: str | None = None,
+        macro: pd.DataFrame | None = None,
     ) -> IntensityModel:
         """Fit to a long panel: one row per subject and observation time.
 
@@ -140,6 +147,11 @@ class IntensityModel:
             Maximum likelihood with Hessian standard errors, or the Bayesian model with NUTS.
         draws, chains, tune, seed, target_accept, cores, progressbar
             NUTS settings (``method="nuts"``); `seed` seeds the sampler.
+        macro : DataFrame, optional
+            Covariates by date: the panel's `time` column and covariate columns; each panel row
+            gets the values of the latest date at or before its time (a macro series is
+            piecewise constant between its dates). Covariates not in `macro` are read from the
+            panel's own columns.
         time_unit : {"day", "month", "quarter", "year"}, optional
             The calendar unit of the `time` column, recorded with the fit: a scenario then
             converts the generator to its own period length by itself (``expm(Q · L)`` with the
@@ -168,6 +180,16 @@ class IntensityModel:
                 "pooling='partial' needs method='nuts' (the population scale has no useful "
                 "maximum likelihood); use pooling='none' or 'complete' with method='mle'."
             )
+        covs = tuple(cfg["covariates"])
+        if covs:
+            from riskmodel.models.intensity_covariates import join_macro
+
+            panel = join_macro(panel, macro, covs, time)
+        elif macro is not None:
+            raise ArgumentError(
+                "macro was given but the model has no covariates; pass covariates=... to "
+                "IntensityModel or drop macro."
+            )
         obs = prepare_panel(
             panel,
             self.states,
@@ -178,8 +200,11 @@ class IntensityModel:
             exact_states=tuple(cfg["exact_states"]),
             censored={k: tuple(v) for k, v in cfg["censored"].items()},
             exact_times=cfg["exact_times"],
+            covariates=covs,
         )
         allowed = self._allowed_idx(cfg)
+        if covs:
+            _set_centre(cfg, obs.x)
         cfg["method"] = method
         cfg["segments"] = list(obs.segments)
         if time_unit is not None:  # absent, not null, so configs of earlier fits read the same
@@ -187,7 +212,13 @@ class IntensityModel:
         if method == "mle":
             from riskmodel.models.intensity_mle import fit_mle, mle_dataset
 
-            res = fit_mle(obs, allowed, self.states.n, pooled=cfg["pooling"] == "complete")
+            pooled = cfg["pooling"] == "complete"
+            if covs:
+                from riskmodel.models.intensity_mle import fit_mle_covariates
+
+                res = fit_mle_covariates(obs, allowed, self.states.n, cfg, pooled=pooled)
+            else:
+                res = fit_mle(obs, allowed, self.states.n, pooled=pooled)
             groups = {"mle": mle_dataset(cfg, res)}
             diag = None
         else:
@@ -264,7 +295,48 @@ class IntensityModel:
         coords.update(segment=list(self.segments), from_state=names, to_state=names)
         return xr.DataArray(values, dims=dims, coords=coords, name=name, attrs={"stat": str(stat)})
 
-    def generator(self, stat: str | float = "mean") -> xr.DataArray:
+    def _design(self):
+        from riskmodel.models.intensity_covariates import CovariateDesign
+
+        return CovariateDesign.from_config(self._require_fit()["config"])
+
+    def _log_q(self, covariates: Mapping[str, float] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Log intensities at `covariates` (the means if None): MLE ``(estimate (S, k), se (S,
+        k))``; NUTS ``(draws (chain, draw, S, k), empty)``."""
+        fit = self._require_fit()
+        has_covs = bool(fit["config"].get("covariates"))
+        if covariates is not None and not has_covs:
+            raise ArgumentError(
+                f"this model has no covariates; got covariates={covariates!r}. Drop the argument."
+            )
+        if "mle" in fit["groups"]:
+            ds = fit["groups"]["mle"]
+            lq = np.asarray(ds["log_intensity"].values)
+            se = np.sqrt(np.diagonal(np.asarray(ds["covariance"].values), axis1=1, axis2=2))
+            if has_covs and covariates is not None:
+                d = self._design()
+                xs = d.values(covariates)
+                beta = np.asarray(ds["beta"].values)
+                lq = lq + d.shift(xs, beta * d.scale[d.coef_cov])
+                # delta method: d log q_sk = e_sk + Σ_j (x − x̄)_c(j) effect[j, k] e_j
+                S, k = lq.shape
+                z = (xs[0] * d.scale)[d.coef_cov][:, None] * d.effect  # (m, k)
+                grads = np.zeros((S, k, S * k + z.shape[0]))
+                grads[np.arange(S)[:, None], np.arange(k), np.arange(S * k).reshape(S, k)] = 1
+                grads[:, :, S * k :] = z.T[None]
+                cov = np.asarray(ds["parameter_covariance"].values)
+                se = np.sqrt(np.einsum("skp,pq,skq->sk", grads, cov, grads))
+            return lq, se
+        draws = np.asarray(self.log_intensity_draws().values)
+        if has_covs and covariates is not None:
+            d = self._design()
+            beta = np.asarray(fit["groups"]["posterior"]["beta"].values)
+            draws = draws + d.shift(d.values(covariates), beta * d.scale[d.coef_cov])
+        return draws, np.empty(0)
+
+    def generator(
+        self, stat: str | float = "mean", *, covariates: Mapping[str, float] | None = None
+    ) -> xr.DataArray:
         """A point summary of the generator ``Q``, dims ``(segment, from_state, to_state)``.
 
         Parameters
@@ -274,23 +346,28 @@ class IntensityModel:
             ``"median"`` give the estimate; a quantile ``q`` gives ``exp(log q̂ + z_q · se)`` per
             off-diagonal (the Wald interval on the log scale, as msm's ``ci="delta"`` bounds on
             intensities); the diagonal is then minus the row sum of those bounds.
+        covariates : mapping of str to float, optional
+            Covariate models: the generator at these values (one per covariate); default the
+            covariate means of the fitted panel (the baseline ``log_intensity``).
         """
         fit = self._require_fit()
         q = C.check_stat(stat)
+        lq, se = self._log_q(covariates)
         if "mle" in fit["groups"]:
-            ds = fit["groups"]["mle"]
-            lq = np.asarray(ds["log_intensity"].values)
             if q is not None and stat != "median":
-                se = np.sqrt(np.diagonal(np.asarray(ds["covariance"].values), axis1=1, axis2=2))
                 lq = lq + st.norm.ppf(q) * se
             return self._frame(self._generator(lq), "generator", stat)
-        G = self._generator(np.asarray(self.log_intensity_draws().values))
+        G = self._generator(lq)
         G = G.reshape(-1, *G.shape[2:])
         vals = G.mean(axis=0) if q is None else np.quantile(G, q, axis=0)
         return self._frame(vals, "generator", stat)
 
     def transition_matrix(
-        self, period: float = 1.0, stat: str | float | None = "mean"
+        self,
+        period: float = 1.0,
+        stat: str | float | None = "mean",
+        *,
+        covariates: Mapping[str, float] | None = None,
     ) -> xr.DataArray:
         """``P(period) = expm(Q · period)`` in the time unit of the fitted panel.
 
@@ -302,6 +379,8 @@ class IntensityModel:
             NUTS: the statistic of ``P`` over draws (``expm`` per draw first), or None for every
             draw (dims ``chain, draw, segment, from_state, to_state``). MLE: ``"mean"`` gives
             ``expm`` of the estimated generator (the MLE of ``P`` by invariance).
+        covariates : mapping of str to float, optional
+            Covariate models: the covariate values in force over the period (default: means).
         """
         fit = self._require_fit()
         if not (isinstance(period, int | float) and np.isfinite(period) and period > 0):
@@ -312,10 +391,10 @@ class IntensityModel:
                     "an MLE fit gives the estimate of P only (stat='mean'); fit with "
                     "method='nuts' for intervals."
                 )
-            Q = self.generator().values
+            Q = self.generator(covariates=covariates).values
             P = np.stack([sl.expm(Qs * period) for Qs in Q])
             return self._frame(P, "transition_probability", stat)
-        G = self._generator(np.asarray(self.log_intensity_draws().values))
+        G = self._generator(self._log_q(covariates)[0])
         P = expm_batch(G * period)
         if stat is None:
             c, d = P.shape[:2]
@@ -326,18 +405,45 @@ class IntensityModel:
         vals = flat.mean(axis=0) if q is None else np.quantile(flat, q, axis=0)
         return self._frame(vals, "transition_probability", stat)
 
-    def parameter_draws(self, period: float) -> ParameterDraws:
+    def parameter_draws(
+        self, period: float, *, covariates: Mapping[str, float] | None = None
+    ) -> ParameterDraws:
         """The engine's parameters at one period length: ``expm(Q · period)`` per draw.
 
         NUTS: one matrix per posterior draw; MLE: the single point estimate. Write it with
         ``.to_netcdf(path)`` for a scenario's ``parameters: {posterior: path}``; `period` is in
         the panel's time unit (``1/12`` for a monthly engine when time is in years).
+        `covariates`: the covariate values in force (covariate models; default the means).
         """
-        P = self.transition_matrix(period, stat="mean" if self.method == "mle" else None)
+        stat = "mean" if self.method == "mle" else None
+        P = self.transition_matrix(period, stat=stat, covariates=covariates)
         vals = np.asarray(P.values).reshape(-1, *P.shape[-3:])
         vals[..., self.states.absorbing_idx, :] = np.eye(self.states.n)[self.states.absorbing_idx]
         vals /= vals.sum(axis=-1, keepdims=True)  # rounding of expm (~1e-15)
         return ParameterDraws(self.states, self.segments, vals)
+
+    def coefficients(self) -> pd.DataFrame:
+        """Covariate coefficients (per unit of the covariate, on the log intensity).
+
+        MLE: ``estimate``, ``se`` and 95% Wald bounds ``lower``/``upper``; NUTS:
+        ``arviz.summary`` of the ``beta`` draws. Index: ``"name"`` for a shared
+        coefficient, ``"name:from->to"`` per transition.
+        """
+        fit = self._require_fit()
+        if not fit["config"].get("covariates"):
+            raise ArgumentError("this model has no covariates; fit one with covariates=... .")
+        if "mle" in fit["groups"]:
+            ds = fit["groups"]["mle"]
+            est = ds["beta"].to_series()
+            se = np.sqrt(np.diag(np.asarray(ds["coefficient_covariance"].values)))
+            z = st.norm.ppf(0.975)
+            return pd.DataFrame(
+                {"estimate": est.values, "se": se, "lower": est - z * se, "upper": est + z * se},
+                index=est.index,
+            )
+        import arviz as az
+
+        return az.summary(fit["groups"]["posterior"][["beta"]])
 
     def summary(self) -> pd.DataFrame:
         """One row per segment and allowed transition.
@@ -394,6 +500,7 @@ class IntensityModel:
             pooling=cfg["pooling"],
             censored=cfg["censored"] or None,
             exact_times=cfg["exact_times"],
+            covariates=cfg.get("covariates") or None,
         )
         diag = cfg.pop("diagnostics")
         model._fit = {"config": cfg, "groups": groups, "diagnostics": diag}
@@ -404,3 +511,22 @@ class IntensityModel:
         return (
             f"IntensityModel(states={list(self.states.names)}, pooling={self.pooling!r}; {fitted})"
         )
+
+
+def _set_centre(cfg: dict, x: np.ndarray) -> None:
+    """Record the covariates' mean and sd over the intervals (the baseline and the scale).
+
+    Raises
+    ------
+    PanelError
+        If a covariate does not vary over the intervals (its effect is not identified).
+    """
+    centre, scale = x.mean(axis=0), x.std(axis=0)
+    flat = [n for n, v in zip(cfg["covariates"], scale, strict=True) if not v > 0]
+    if flat:
+        raise PanelError(
+            f"covariate(s) {flat} take one value at every interval start, so their effect is "
+            "not identified; drop them from covariates (or fit segments instead)."
+        )
+    cfg["covariate_centre"] = [float(v) for v in centre]
+    cfg["covariate_scale"] = [float(v) for v in scale]

@@ -40,6 +40,7 @@ import pandas as pd
 import scipy.linalg as sl
 
 from riskmodel.errors import ArgumentError, PanelError
+from riskmodel.models.intensity_covariates import normalise_covariates
 from riskmodel.states import StateSpace
 
 __all__ = [
@@ -84,6 +85,9 @@ class PanelObservations:
     prev, cur : (n_rows,) int or None
         Without censored observations: the previous and the current state index of each row
         (the likelihood then needs no forward recursion); None otherwise.
+    x : (n_rows, n_covariates) float or None
+        Covariate values at the start of each row's interval (the previous observation's
+        values); None without covariates.
     """
 
     init: np.ndarray
@@ -98,6 +102,7 @@ class PanelObservations:
     prev: np.ndarray | None = None
     cur: np.ndarray | None = None
     jump: np.ndarray | None = None
+    x: np.ndarray | None = None
 
 
 def generator_matrix(log_q: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
@@ -217,6 +222,7 @@ def prepare_panel(
     exact_states: tuple[str, ...] = (),
     censored: dict[str, tuple[str, ...]] | None = None,
     exact_times: bool = False,
+    covariates: tuple[str, ...] = (),
 ) -> PanelObservations:
     """Check a long panel and turn it into `PanelObservations`.
 
@@ -224,6 +230,8 @@ def prepare_panel(
     key of `censored` (the state is then only known to be one of the listed states). An
     observation of a state in `exact_states` is an exact-time entry; nothing may follow it.
     With `exact_times`, every row is an exactly observed transition time (continuous follow-up).
+    Each of `covariates` is a numeric column; a row's interval takes the value of the previous
+    observation (its start), which must not be missing (the last one of a subject may be).
 
     Raises
     ------
@@ -240,6 +248,7 @@ def prepare_panel(
             "Name the columns with fit(subject=, time=, state=, segment=)."
         )
     df = panel[cols].copy()
+    covariates = tuple(covariates)
     if df.isna().any().any():
         col = df.columns[df.isna().any()].tolist()[0]
         raise PanelError(f"the panel's column {col!r} has missing values; drop or fill them.")
@@ -268,6 +277,11 @@ def prepare_panel(
             f"{list(states.names)} nor censored codes {list(censored)}."
         )
     df["_label"] = labels
+    for c in covariates:
+        try:
+            df[c] = pd.to_numeric(panel[c]).astype(float)
+        except (TypeError, ValueError) as exc:
+            raise PanelError(f"covariate column {c!r} must be numeric; {exc}") from None
     df = df.sort_values([subject, time], kind="stable").reset_index(drop=True)
     subj_codes, _ = pd.factorize(df[subject], sort=False)
     if segment:
@@ -303,6 +317,19 @@ def prepare_panel(
     exact = df["_label"].isin(set(exact_states)).to_numpy()
     tr = ~first
     seg_first = np.asarray(seg_codes)[first]
+    x = None
+    if covariates:
+        x = df[list(covariates)].to_numpy()[np.flatnonzero(tr) - 1]
+        bad_x = ~np.isfinite(x).all(axis=1)
+        if bad_x.any():
+            i = np.flatnonzero(tr)[np.flatnonzero(bad_x)[0]] - 1
+            miss = [c for c, v in zip(covariates, x[bad_x][0], strict=True) if not np.isfinite(v)]
+            raise PanelError(
+                f"covariate(s) {miss} missing at the start of an interval: subject "
+                f"{df[subject].iloc[i]!r} at {time}={df[time].iloc[i]} ({int(bad_x.sum())} "
+                "interval(s) in all). Fill the column, or extend the macro series back to the "
+                "panel's first dates."
+            )
     prev = cur = None
     if (mask.sum(axis=1) == 1).all():
         idx = mask.argmax(axis=1)
@@ -320,6 +347,7 @@ def prepare_panel(
         prev=prev,
         cur=cur,
         jump=np.ones(int(tr.sum()), dtype=bool) if exact_times else None,
+        x=x,
     )
 
 
@@ -339,11 +367,6 @@ def model_config(
         raise ArgumentError(f"states must be a StateSpace; got {type(ss).__name__}.")
     if pooling not in POOLINGS:
         raise ArgumentError(f"pooling must be one of {list(POOLINGS)}; got {pooling!r}.")
-    if covariates:
-        raise ArgumentError(
-            f"covariates are not supported by IntensityModel yet; got {covariates!r}. "
-            "Fit one model per covariate level (as segments) or pass covariates=None."
-        )
     pairs = []
     for pair in allowed or ():
         if len(pair) != 2:
@@ -371,9 +394,11 @@ def model_config(
             f"exact_states {bad} must be absorbing states (absorbing: {list(ss.absorbing)})."
         )
     pairs.sort()
+    allowed_names = [[ss.names[f], ss.names[t]] for f, t in pairs]
     return {
         "states": ss.to_attrs(),
-        "allowed": [[ss.names[f], ss.names[t]] for f, t in pairs],
+        "allowed": allowed_names,
+        "covariates": normalise_covariates(covariates, allowed_names),
         "exact_states": exact,
         "pooling": pooling,
         "censored": {str(k): [str(v) for v in vs] for k, vs in (censored or {}).items()},

@@ -24,7 +24,14 @@ import xarray as xr
 from riskmodel.errors import ConvergenceWarning
 from riskmodel.models.intensity_likelihood import PanelObservations, generator_matrix, loglik
 
-__all__ = ["crude_log_intensities", "fit_mle", "mle_dataset", "mle_summary", "numerical_hessian"]
+__all__ = [
+    "crude_log_intensities",
+    "fit_mle",
+    "fit_mle_covariates",
+    "mle_dataset",
+    "mle_summary",
+    "numerical_hessian",
+]
 
 HESS_STEP = 1e-4
 
@@ -128,12 +135,98 @@ def fit_mle(
     return {"log_q": np.array(est), "cov": np.array(covs), "minus2loglik": m2ll, "converged": ok}
 
 
+def fit_mle_covariates(
+    obs: PanelObservations, allowed: np.ndarray, n: int, cfg: dict, *, pooled: bool
+) -> dict[str, np.ndarray | float | list]:
+    """Maximum likelihood with covariates: baseline log intensities per segment (at the
+    covariate means) and coefficients shared by the segments, optimised jointly.
+
+    The gradient is exact (`riskmodel.models.intensity_bayes.panel_loglik_and_grad` chained to
+    the parameters by `riskmodel.models.intensity_covariates.params_gradient`), so BFGS needs
+    one likelihood pass per step; the observed information is the central difference of that
+    gradient (step 1e-5 on unit-scale parameters: the coefficients act on standardised
+    covariates), symmetrised.
+
+    Returns
+    -------
+    dict
+        As `fit_mle`, plus ``beta`` (m,) per unit of the covariates, ``cov_beta`` (m, m) and the
+        joint covariance ``cov_all`` of (baseline log intensities, coefficients).
+    """
+    from riskmodel.models.intensity_bayes import panel_loglik_and_grad
+    from riskmodel.models.intensity_covariates import (
+        CovariateDesign,
+        group_rows,
+        grouped,
+        params_gradient,
+    )
+
+    if pooled:
+        obs = _pool(obs)
+    design = CovariateDesign.from_config(cfg)
+    group, g_seg, g_xs = group_rows(obs.segment, design.standardise(obs.x))
+    gobs = grouped(obs, group)
+    both = panel_loglik_and_grad(gobs, len(g_seg))
+    S, k, m = len(obs.segments), allowed.shape[0], len(design.coef_names)
+    start = np.r_[crude_log_intensities(obs, allowed, n).ravel(), np.zeros(m)]
+
+    def unpack(theta):
+        return theta[: S * k].reshape(S, k), theta[S * k :]
+
+    def nll_grad(theta):
+        base, b = unpack(theta)
+        log_q = base[g_seg] + design.shift(g_xs, b)
+        with np.errstate(over="ignore", invalid="ignore"):
+            value, dQ = both(generator_matrix(log_q, allowed, n))
+        if not np.isfinite(value):
+            return 1e300, np.zeros_like(theta)
+        d_base, d_b = params_gradient(dQ, log_q, allowed, design, g_seg, g_xs, S)
+        return -value, -np.r_[d_base.ravel(), d_b]
+
+    res = so.minimize(nll_grad, start, jac=True, method="BFGS", options={"gtol": 1e-6})
+    x, h = res.x, 1e-5
+    H = np.empty((x.size, x.size))
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = h
+        H[:, i] = (nll_grad(x + e)[1] - nll_grad(x - e)[1]) / (2 * h)
+    H = (H + H.T) / 2
+    try:
+        cov = np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        cov = np.full_like(H, np.nan)
+    eig = np.linalg.eigvalsh(H)
+    ok = bool(eig.min() > 1e-6 * max(eig.max(), 1.0))
+    if not ok:
+        warnings.warn(
+            "the log-likelihood is flat or not concave at the optimum (Hessian not positive "
+            "definite): some intensities or coefficients are not identified by the data. Drop "
+            "transitions or covariates the panel cannot inform.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    base, b = unpack(x)
+    scale = np.r_[np.ones(S * k), design.scale[design.coef_cov]]  # β = β_std / sd
+    cov_all = cov / np.outer(scale, scale)
+    blocks = np.stack([cov_all[s * k : (s + 1) * k, s * k : (s + 1) * k] for s in range(S)])
+    return {
+        "log_q": base,
+        "cov": blocks,
+        "beta": b / design.scale[design.coef_cov],
+        "cov_beta": cov_all[S * k :, S * k :],
+        "cov_all": cov_all,
+        "minus2loglik": 2.0 * float(nll_grad(x)[0]),
+        "converged": [ok and bool(res.success)],
+        "coef_names": list(design.coef_names),
+    }
+
+
 def mle_dataset(cfg: dict, res: dict) -> xr.Dataset:
     """The estimates as the ``mle`` group of a saved model (sets ``cfg["segments"]``)."""
     names = [f"{f}->{t}" for f, t in cfg["allowed"]]
     segs = cfg["segments"] if cfg["pooling"] != "complete" else ["all"]
     cfg["segments"] = segs
-    return xr.Dataset(
+    ds = xr.Dataset(
         {
             "log_intensity": (("segment", "transition"), res["log_q"]),
             "covariance": (("segment", "transition", "transition_"), res["cov"]),
@@ -141,6 +234,16 @@ def mle_dataset(cfg: dict, res: dict) -> xr.Dataset:
         coords={"segment": segs, "transition": names, "transition_": names},
         attrs={"minus2loglik": res["minus2loglik"], "converged": int(all(res["converged"]))},
     )
+    if "beta" in res:  # covariates: coefficients and the joint covariance
+        coefs = res["coef_names"]
+        params = [f"{s}:{t}" for s in segs for t in names] + coefs
+        ds["beta"] = ("coefficient", res["beta"])
+        ds["coefficient_covariance"] = (("coefficient", "coefficient_"), res["cov_beta"])
+        ds["parameter_covariance"] = (("parameter", "parameter_"), res["cov_all"])
+        ds = ds.assign_coords(
+            coefficient=coefs, coefficient_=coefs, parameter=params, parameter_=params
+        )
+    return ds
 
 
 def mle_summary(ds: xr.Dataset) -> pd.DataFrame:
@@ -178,6 +281,7 @@ def _segment(obs: PanelObservations, s: int) -> PanelObservations:
         prev=None if obs.prev is None else obs.prev[m],
         cur=None if obs.cur is None else obs.cur[m],
         jump=None if obs.jump is None else obs.jump[m],
+        x=None if obs.x is None else obs.x[m],
     )
 
 
@@ -195,4 +299,5 @@ def _pool(obs: PanelObservations) -> PanelObservations:
         prev=obs.prev,
         cur=obs.cur,
         jump=obs.jump,
+        x=obs.x,
     )

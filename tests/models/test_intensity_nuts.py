@@ -136,7 +136,7 @@ def test_censored_gradient_is_exact():
     np.testing.assert_allclose(grad, fd, atol=1e-6 * np.abs(fd).max())
 
 
-def test_nuts_fits_censored_panels_and_refuses_exact_times():
+def test_nuts_fits_censored_panels():
     panel = simulate_panel(Q_TRUE, ILLNESS, n_subjects=60, seed=31)
     live = panel["state"] != "dead"
     panel.loc[live & (panel.index % 4 == 1), "state"] = "alive"
@@ -147,10 +147,7 @@ def test_nuts_fits_censored_panels_and_refuses_exact_times():
         warnings.simplefilter("ignore", ConvergenceWarning)  # 100 draws: a smoke run
         m.fit(panel, method="nuts", draws=100, tune=100, chains=1, seed=3, **COLS)
     assert np.isfinite(m.generator().values).all()
-    with pytest.raises(ArgumentError, match="exact_times with censored"):
-        IntensityModel(ILLNESS, exact_times=True, censored=cens, **kw).fit(
-            panel, method="nuts", **MCMC, **COLS
-        )
+    # exact_times with censoring: see test_intensity_covariates (value and gradient)
 
 
 def test_exact_times_value_and_gradient_match_the_likelihood_module():
