@@ -12,11 +12,22 @@ Prints:
   R-hat <= 1.01, ESS >= 400;
 - the same fits on 10x the counts: the time must not change (the models see counts, and the
   Dirichlet–multinomial likelihood costs the same whatever the number of customers).
+
+    python benchmarks/fit.py --samplers pymc numba nutpie numpyro blackjax [--cores 1 2]
+
+compares NUTS implementations for the partial-pooling fit side by side, each in fresh processes:
+``cold`` (empty PyTensor and numba caches, imports included), ``cache`` (a new process reusing the
+compile caches the cold run left), ``warm`` (a second fit in the same process), the smallest bulk
+ESS of the warm fit and ESS per second of warm wall time. Samplers whose package is not
+installed are reported as such. Each row runs the fits once: run it a few times on a quiet
+machine and read medians.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -77,14 +88,76 @@ def time_conjugate(counts: xr.DataArray, repeats: int = 7) -> float:
     return float(np.median(times))
 
 
-def fit_partial(counts: xr.DataArray, seed: int, cores: int | None) -> tuple[float, dict]:
+def fit_partial(
+    counts: xr.DataArray, seed: int, cores: int | None, sampler: str | None = None
+) -> tuple[float, dict]:
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # we report diagnostics ourselves
         model = TransitionModel(LIFECYCLE, pooling="partial", structural_zeros=ZEROS).fit(
-            counts, draws=1000, chains=4, seed=seed, cores=cores
+            counts, draws=1000, chains=4, seed=seed, cores=cores, nuts_sampler=sampler
         )
     return time.perf_counter() - t0, model.diagnostics
+
+
+def worker(sampler: str, cores: int, seed: int) -> None:
+    """One process: a cold fit, then a warm one; prints a JSON line (see `compare_samplers`)."""
+    t0 = time.perf_counter()
+    counts = make_counts(seed)
+    first, _ = fit_partial(counts, seed + 100, cores, sampler)
+    cold = time.perf_counter() - t0
+    warm, diag = fit_partial(counts, seed, cores, sampler)
+    print(
+        json.dumps(
+            {
+                "cold": cold,
+                "first_fit": first,
+                "warm": warm,
+                "min_ess": diag["min_ess_bulk"],
+                "divergences": diag["divergences"],
+                "max_rhat": diag["max_rhat"],
+            }
+        )
+    )
+
+
+def _run_worker(sampler: str, cores: int, seed: int, cache: str) -> dict:
+    env = dict(
+        os.environ,
+        PYTENSOR_FLAGS=f"compiledir={cache}/pytensor",
+        NUMBA_CACHE_DIR=f"{cache}/numba",
+        JAX_PLATFORMS="cpu",
+    )
+    argv = [sys.executable, __file__, "--worker", sampler, str(cores), str(seed)]
+    out = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True)
+    if out.returncode != 0:
+        return {"error": (out.stderr.strip().splitlines() or ["?"])[-1][:100]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare_samplers(samplers: list[str], cores_list: list[int], seed: int) -> None:
+    """Cold, cache-reuse and warm timings per sampler and number of parallel chain processes."""
+    print(
+        f"{'sampler':10} {'cores':>5} {'cold s':>7} {'cache s':>7} {'warm s':>7} "
+        f"{'min ESS':>8} {'ESS/s':>7} div"
+    )
+    for sampler in samplers:
+        if sampler not in ("pymc", "numba") and importlib.util.find_spec(sampler) is None:
+            print(f"{sampler:10} not installed (pip install {sampler})")
+            continue
+        for cores in cores_list:
+            with tempfile.TemporaryDirectory() as cache:
+                cold = _run_worker(sampler, cores, seed, cache)
+                again = _run_worker(sampler, cores, seed, cache) if "error" not in cold else cold
+            if "error" in cold:
+                print(f"{sampler:10} {cores:5d} failed: {cold['error']}")
+                continue
+            print(
+                f"{sampler:10} {cores:5d} {cold['cold']:7.1f} {again['cold']:7.1f} "
+                f"{cold['warm']:7.1f} {cold['min_ess']:8.0f} "
+                f"{cold['min_ess'] / cold['warm']:7.0f} {cold['divergences']}",
+                flush=True,
+            )
 
 
 def cold_partial(seed: int, cores: int | None) -> float:
@@ -121,8 +194,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cores", type=int, default=None, help="pm.sample cores (default PyMC's)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-cold", action="store_true")
+    parser.add_argument("--samplers", nargs="+", help="compare NUTS samplers (see above)")
+    parser.add_argument("--cores-list", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:
+        worker(args.worker[0], int(args.worker[1]), int(args.worker[2]))
+        return
     print(f"machine: {os.cpu_count()} cpus; load average {os.getloadavg()[0]:.2f}")
+    if args.samplers:
+        compare_samplers(args.samplers, args.cores_list, args.seed)
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        return
 
     counts, counts10 = make_counts(args.seed), make_counts(args.seed, scale=10)
     n1, n10 = int(counts.sum()), int(counts10.sum())

@@ -71,9 +71,9 @@ def check_sampling_args(draws: int, chains: int) -> None:
             raise ValueError(f"{name} must be a positive integer; got {v!r}.")
 
 
-# ---------------------------------------------------------------------------------------------
-# config <-> attrs
-# ---------------------------------------------------------------------------------------------
+NUTS_SAMPLERS = ("pymc", "numba", "nutpie", "numpyro", "blackjax")
+
+
 def nuts(
     *,
     draws: int,
@@ -83,14 +83,27 @@ def nuts(
     target_accept: float,
     random_seed: int,
     progressbar: bool,
+    nuts_sampler: str = "pymc",
 ):
     """``pm.sample`` with NUTS inside the current model context, the way every model here runs it.
 
-    Convergence checks are ours (`convergence_diagnostics`), and no pointwise log-likelihood is
-    stored. Returns the InferenceData.
+    `nuts_sampler`: ``"pymc"`` (PyMC's NUTS on the default C backend), ``"numba"`` (PyMC's NUTS
+    on PyTensor's numba backend), or an external sampler (``"nutpie"``, ``"numpyro"``,
+    ``"blackjax"``; each needs its package). Convergence checks are ours
+    (`convergence_diagnostics`), and no pointwise log-likelihood is stored. Returns the
+    InferenceData.
     """
     import pymc as pm
 
+    if nuts_sampler not in NUTS_SAMPLERS:
+        raise ValueError(
+            f"nuts_sampler must be one of {list(NUTS_SAMPLERS)}; got {nuts_sampler!r}."
+        )
+    kw = {}
+    if nuts_sampler == "numba":
+        kw["compile_kwargs"] = {"mode": "NUMBA"}
+    elif nuts_sampler != "pymc":
+        kw["nuts_sampler"] = nuts_sampler
     return pm.sample(
         draws=draws,
         tune=tune,
@@ -101,9 +114,13 @@ def nuts(
         progressbar=progressbar,
         compute_convergence_checks=False,
         idata_kwargs={"log_likelihood": False},
+        **kw,
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# config <-> attrs
+# ---------------------------------------------------------------------------------------------
 def config_attrs(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     """netCDF attrs holding `config` as JSON plus a hash that detects edits."""
     text = json.dumps(config, sort_keys=True)

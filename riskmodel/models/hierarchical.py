@@ -100,6 +100,7 @@ def fit_partial(
     cores: int | None,
     random_seed: int,
     progressbar: bool,
+    nuts_sampler: str = "pymc",
 ):
     """Sample ``mu`` and ``kappa`` with NUTS; returns (model, InferenceData)."""
 
@@ -113,6 +114,7 @@ def fit_partial(
             target_accept=target_accept,
             random_seed=random_seed,
             progressbar=progressbar,
+            nuts_sampler=nuts_sampler,
         )
     return model, idata
 

@@ -29,6 +29,8 @@ from riskmodel.states import StateSpace
 __all__ = ["TransitionModel"]
 
 POOLINGS = ("none", "partial", "complete")
+PARTIAL_SAMPLER = "pymc"
+"""NUTS implementation of partial-pooling fits (the fastest measured in ``benchmarks/fit.py``)."""
 DEFAULT_PRIOR = {
     "concentration": 1.0,
     "log_kappa_mu": float(np.log(200.0)),
@@ -167,6 +169,7 @@ class TransitionModel:
         target_accept: float | None = None,
         cores: int | None = None,
         progressbar: bool = False,
+        nuts_sampler: str | None = None,
     ) -> TransitionModel:
         """Fit the model to a panel or to transition counts.
 
@@ -186,6 +189,10 @@ class TransitionModel:
             Seeds everything random in the fit (NUTS and posterior draws).
         tune, cores, progressbar
             Passed to ``pymc.sample`` (MCMC models only).
+        nuts_sampler : str, optional
+            Partial pooling only: ``"pymc"`` (default; PyMC's NUTS, C backend), ``"numba"``,
+            ``"nutpie"``, ``"numpyro"`` or ``"blackjax"`` (the last three need their package);
+            see ``benchmarks/fit.py`` for their speed here.
         target_accept : float, optional
             NUTS target acceptance rate. Default: 0.8 for partial pooling (the marginalised
             model is well conditioned), 0.9 for covariate models and 0.95 for covariate models
@@ -264,6 +271,7 @@ class TransitionModel:
         elif cfg["pooling"] == "partial":
             from riskmodel.models.hierarchical import partial_fit
 
+            mc["nuts_sampler"] = nuts_sampler or PARTIAL_SAMPLER
             state = partial_fit(ss, y, allowed, segments, cfg["prior"], mc, draw_rng)
         else:
             state = conjugate_fit(
