@@ -380,7 +380,7 @@ def _fit(args: argparse.Namespace) -> int:
     from riskmodel.data.panel import read_panel_csv
     from riskmodel.errors import MacroError, OutputDirError, PanelError
     from riskmodel.fitting import check_fit_output, fit_panel, load_fit_config, write_fit
-    from riskmodel.report.fit import check_report_dir, fit_report, report_flag_error
+    from riskmodel.report.fit import check_report_dir, report_flag_error, report_for_config
     from riskmodel.report.headline import fit_headline
 
     inputs = [args.panel, args.config]
@@ -421,8 +421,7 @@ def _fit(args: argparse.Namespace) -> int:
     line = f"fit: posterior written to {_display(written[0])} ({outcome.draws.n_draws} draws)"
     if report_dir is not None:
         try:
-            seed = 0 if config.seed is None else config.seed
-            report = fit_report(outcome, panel, macro=macro, seed=seed, skip_gaps=config.skip_gaps)
+            report = report_for_config(outcome, panel, config, macro=macro)
             folder = report.write(report_dir, inputs=inputs, command=args.argv)
         except (ValueError, OSError) as exc:
             if isinstance(exc, OutputDirError):

@@ -88,7 +88,10 @@ def plot_transition_posterior(
             for c, d in enumerate(destinations):
                 m, lo, hi = cell.get((o, d), (0.0, 0.0, 0.0))
                 colour = "white" if m > 0.55 else "black"
-                text = f"{m:.3f}\n[{lo:.3f}, {hi:.3f}]" if hi > 0 else "0"
+                if not (np.isfinite(lo) and np.isfinite(hi)):  # a point estimate (MLE)
+                    text = f"{m:.3f}"
+                else:
+                    text = f"{m:.3f}\n[{lo:.3f}, {hi:.3f}]" if hi > 0 else "0"
                 ax.text(c, r, text, ha="center", va="center", fontsize=8, color=colour)
         ax.set_xticks(range(len(destinations)), destinations, rotation=20, ha="right")
         ax.set_yticks(range(len(origins)), origins)

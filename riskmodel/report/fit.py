@@ -38,11 +38,17 @@ __all__ = [
     "check_report_dir",
     "convergence_table",
     "fit_report",
+    "period_panel",
     "report_flag_error",
+    "report_for_config",
     "slug",
 ]
 
-_MODEL_LABELS = {"transition_model": "transitions", "default_model": "correlation"}
+_MODEL_LABELS = {
+    "transition_model": "transitions",
+    "default_model": "correlation",
+    "intensity_model": "intensities",
+}
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,9 @@ class FitReport:
         The remedy of each failed convergence check (empty when all pass).
     correlation : dict or None
         ``mean, sd, lower, upper`` of the asset-correlation draws, and their ``histogram``.
-    check : PredictiveCheck
-        The posterior predictive checks on the panel.
+    check : PredictiveCheck or None
+        The posterior predictive checks on the panel (None without a period panel, e.g. an
+        intensity model observed at arbitrary times).
     info : dict
         Segments, states, draws, covariates, pooling.
     """
@@ -76,7 +83,7 @@ class FitReport:
     diagnostics: dict
     remedies: list[str]
     correlation: dict | None
-    check: PredictiveCheck
+    check: PredictiveCheck | None
     info: dict = field(default_factory=dict)
 
     @property
@@ -99,7 +106,7 @@ class FitReport:
                 "convergence": _records(self.convergence),
                 "transitions": _records(self.transitions),
                 "correlation": corr,
-                "posterior_predictive": self.check.to_dict(),
+                "posterior_predictive": None if self.check is None else self.check.to_dict(),
             }
         )
 
@@ -340,9 +347,11 @@ def fit_report(
     fit : FitOutcome or TransitionModel
         What `riskmodel.fitting.fit_panel` returns (or any object with ``draws`` and
         ``diagnostics``, optionally ``summary`` and ``models``), or a fitted `TransitionModel`.
-    panel : DataFrame, path, or xarray.DataArray
+    panel : DataFrame, path, xarray.DataArray or None
         The panel the model was fitted to (``customer_id, period, state`` [, ``segment``]), a
-        panel CSV, or counts with dims ``(period, segment, from_state, to_state)``.
+        panel CSV, or counts with dims ``(period, segment, from_state, to_state)``, with
+        periods of the length of the draws' matrices. None: no predictive checks (the report
+        says how to add them); see `period_panel` for intensity panels.
     macro : DataFrame or path, optional
         The macro table the fit used; required for a covariate model.
     out : str or Path, optional
@@ -395,8 +404,10 @@ def fit_report(
             warnings.simplefilter("ignore", GapsSkippedWarning)
             panel = panel_to_counts(panel, draws.states, by_period=True, skip_gaps=True)
 
-    check = check_posterior(draws, panel, macro=macro, level=level, replicates=replicates,
-                            seed=seed)  # fmt: skip
+    check = None
+    if panel is not None:
+        check = check_posterior(draws, panel, macro=macro, level=level, replicates=replicates,
+                                seed=seed)  # fmt: skip
     tm = models.get("transition_model")
     info = {
         "segments": list(draws.segments),
@@ -445,6 +456,54 @@ def check_report_dir(
             "write the posterior elsewhere with --out."
         )
     return path
+
+
+def report_for_config(outcome: Any, panel: pd.DataFrame, config: Any, *, macro=None) -> FitReport:
+    """`fit_report` as `riskmodel fit` makes it from its model config (a `FitConfig`).
+
+    Seeded with the config's seed (0 without one); pairs across gaps are skipped as the fit
+    skipped them; an intensity model's panel is checked per period when its observation times
+    lie on the period grid (`period_panel`), and the checks are left out otherwise.
+    """
+    seed = 0 if config.seed is None else config.seed
+    if getattr(outcome, "model", "transition") == "intensity":
+        cols = config.columns
+        length = float((getattr(outcome, "attrs", None) or {}).get("period_length", 1.0))
+        grid = period_panel(panel, subject=cols.subject, time=cols.time, state=cols.state,
+                            segment=cols.segment, period_length=length)  # fmt: skip
+        return fit_report(outcome, grid, seed=seed)
+    return fit_report(outcome, panel, macro=macro, seed=seed, skip_gaps=config.skip_gaps)
+
+
+def period_panel(
+    panel: pd.DataFrame,
+    *,
+    subject: str,
+    time: str,
+    state: str,
+    segment: str | None,
+    period_length: float,
+) -> pd.DataFrame | None:
+    """An intensity model's panel as a period panel for the predictive checks, if it is one.
+
+    The draws of an intensity fit are ``expm(Q · period_length)``; their predictive checks
+    need transition counts over exactly that length. When every observation time is a whole
+    multiple of `period_length`, returns ``customer_id, period, state`` [, ``segment``] with
+    ``period = time / period_length``; otherwise None (observations at arbitrary times).
+    """
+    t = pd.to_numeric(panel[time], errors="coerce").to_numpy(dtype=float) / period_length
+    if not np.isfinite(t).all() or not np.allclose(t, np.round(t), rtol=0.0, atol=1e-9):
+        return None
+    out = pd.DataFrame(
+        {
+            "customer_id": panel[subject].to_numpy(),
+            "period": np.round(t).astype(np.int64),
+            "state": panel[state].astype(str).to_numpy(),
+        }
+    )
+    if segment is not None:
+        out["segment"] = panel[segment].astype(str).to_numpy()
+    return out
 
 
 def report_flag_error(exc: OutputDirError) -> OutputDirError:

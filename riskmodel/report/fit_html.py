@@ -55,6 +55,8 @@ def fit_figures(report: FitReport) -> dict[str, bytes]:
         out["correlation"] = render_png(
             lambda ax: plot_correlation_posterior(corr["histogram"], corr, ax=ax), size=(8.0, 3.5)
         )
+    if report.check is None:
+        return out
     cells = report.check.cells
     for k, seg in enumerate(segments, start=1):
         sub = cells[(cells["segment"] == seg) & cells["included"]]
@@ -257,6 +259,14 @@ def _ppc_outside(report: FitReport) -> str:
 
 
 def _ppc_section(report: FitReport, figures: Mapping[str, bytes]) -> str:
+    if report.check is None:
+        return _section(
+            "Posterior predictive checks",
+            "<p>Not run: the checks need the panel as transitions over the period of the "
+            "draws (<code>customer_id, period, state</code>), and this fit's panel is observed "
+            "at other times. Count it per period and call <code>rm.fit_report(outcome, "
+            "counts)</code> with counts of dims (period, segment, from_state, to_state).</p>",
+        )
     figs = "".join(_figure(n, png) for n, png in figures.items() if n.startswith("ppc_"))
     return _section(
         "Posterior predictive checks", _ppc_summary(report) + _ppc_outside(report) + figs
@@ -265,12 +275,17 @@ def _ppc_section(report: FitReport, figures: Mapping[str, bytes]) -> str:
 
 def _lead(report: FitReport) -> str:
     info, chk = report.info, report.check
-    allrow = chk.summary.set_index("check").loc["all"]
     conv = "converged" if report.converged else "NOT converged (see the remedies)"
+    head = (
+        f"{len(info['segments'])} segment(s), {len(info['states'])} states, "
+        f"{info['posterior_draws']:,} posterior draws; {conv}."
+    )
+    if chk is None:
+        return head + " No posterior predictive checks (no period panel)."
+    allrow = chk.summary.set_index("check").loc["all"]
     ppc = "misfit flagged" if chk.flagged else "no misfit flagged"
     return (
-        f"{len(info['segments'])} segment(s), {len(info['states'])} states, "
-        f"{info['posterior_draws']:,} posterior draws; {conv}. Posterior predictive checks: "
+        f"{head} Posterior predictive checks: "
         f"{int(allrow['outside'])} of {int(allrow['cells'])} cells outside their 94% band "
         f"({_pct(allrow['share'])}; expected {_pct(allrow['expected_share'])}, nominal "
         f"{_pct(allrow['nominal'], 0)}): {ppc}."

@@ -18,9 +18,9 @@ from riskmodel.cli import main
 from riskmodel.data.macro import logit_transition_matrices
 from riskmodel.data.panel import example_states, load_example_panel, panel_to_counts
 from riskmodel.data.synthetic import macro_driven_matrices, simulate_panel
-from riskmodel.fitting import FitConfig, FitOutcome, default_history, fit_panel
+from riskmodel.fitting import FitConfig, FitOutcome, default_history, fit_panel, load_fit_config
 from riskmodel.models import DefaultModel, ParameterDraws, TransitionModel
-from riskmodel.report.fit import FitReport, convergence_table
+from riskmodel.report.fit import FitReport, convergence_table, report_for_config
 
 STATES = {
     "names": ["new", "growing", "mature", "declining", "churned", "defaulted"],
@@ -194,6 +194,34 @@ def test_covariate_model_needs_and_uses_the_macro_series():
     report = rm.fit_report(outcome, panel, macro=macro, replicates=300)
     assert report.info["covariates"] == ["u"] and not report.check.flagged
     assert "average macro values" in report.to_html(figures={})
+
+
+def test_intensity_fit_is_checked_on_its_period_grid_or_says_why_not(tmp_path):
+    import scipy.linalg as sl
+
+    states = {"names": ["good", "watch", "defaulted"], "absorbing": ["defaulted"],
+              "default": "defaulted"}  # fmt: skip
+    ss = rm.StateSpace(**states)
+    q = np.array([[-0.35, 0.30, 0.05], [0.50, -0.80, 0.30], [0.0, 0.0, 0.0]])  # per year
+    monthly = {s: sl.expm(q / 12) for s in ("north", "south")}
+    panel = simulate_panel(monthly, ss, n_customers=300, n_periods=10, seed=2).rename(
+        columns={"customer_id": "id", "period": "months", "segment": "region"}
+    )
+    allowed = ["good->watch", "watch->good", "watch->defaulted", "good->defaulted"]
+    cfg = {"model": "intensity", "states": states, "time_unit": "month", "allowed": allowed,
+           "columns": {"subject": "id", "time": "months", "segment": "region"}}  # fmt: skip
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(cfg))
+    config = load_fit_config(tmp_path / "m.yaml")
+    outcome = fit_panel(panel, config)  # maximum likelihood: one draw, no MCMC
+    report = report_for_config(outcome, panel, config)
+    assert report.convergence["status"].tolist() == ["no MCMC"]
+    assert report.check is not None and not report.check.flagged
+    assert set(report.check.cells["segment"]) == {"north", "south"}
+    # observed at 1.5-month steps: not on the monthly grid of the draws, so no checks
+    off_grid = panel.assign(months=panel["months"] * 1.5)
+    skipped = report_for_config(outcome, off_grid, config)
+    assert skipped.check is None
+    assert "Not run" in skipped.to_html() and skipped.to_dict()["posterior_predictive"] is None
 
 
 def test_wrong_fit_object_is_refused(panel):
