@@ -1,0 +1,197 @@
+"""The parameters of a scenario: point matrices per segment, or a posterior file's draws.
+
+Both give full row-stochastic matrices ``(n_draws, n_segments, n, n)`` in the order of the
+portfolio's segments, checked against the scenario's state space; a continuous-time posterior is
+converted to the scenario's period here (`riskmodel.scenarios.conversion`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from riskmodel.data.files import excerpt, resolve_input_path
+from riskmodel.errors import ResourceLimitError
+from riskmodel.scenarios.conversion import convert_intensity_draws
+from riskmodel.scenarios.errors import ScenarioError, short_repr
+from riskmodel.scenarios.stresses import fail, macro_transitions
+from riskmodel.states import StateSpace
+
+__all__ = ["ROW_SUM_TOL", "point_transitions", "posterior_transitions", "sha256"]
+
+ROW_SUM_TOL = 1e-6
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes (for provenance), read in chunks."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _portfolio_source(cfg) -> str:
+    if cfg.portfolio.file is not None:
+        return f"the portfolio file {cfg.portfolio.file!r}"
+    return "portfolio -> cohorts"
+
+
+def _segment_names(cfg, names) -> str:
+    """Segment names for a message: a short sanitised excerpt when they come from a CSV."""
+    if cfg.portfolio.file is None:
+        return str(list(names))
+    return (
+        "["
+        + ", ".join(excerpt(n, 20) for n in list(names)[:3])
+        + (f", ... ({len(names)} in all)]" if len(names) > 3 else "]")
+    )
+
+
+def point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
+    given = cfg.parameters.transitions
+    missing = [s for s in segments if s not in given]
+    if missing:
+        known = ", ".join(sorted(given)) or "none"
+        close = difflib.get_close_matches(missing[0], sorted(given), n=1, cutoff=0.5)
+        first = _segment_names(cfg, missing[:1])[1:-1]
+        hint = f" Did you mean {close[0]!r} for {first}?" if close else ""
+        raise fail(
+            file,
+            "parameters -> transitions",
+            f"no matrix for segment(s) {_segment_names(cfg, missing)} used in "
+            f"{_portfolio_source(cfg)}; matrices are "
+            f"given for {known}.{hint} Add a matrix per segment or rename the portfolio's "
+            "segments.",
+        )
+    n_t, n = len(states.transient), states.n
+    out = np.empty((1, len(segments), n, n))
+    for k, seg in enumerate(segments):
+        rows = given[seg]
+        where = f"parameters -> transitions -> {seg}"
+        if len(rows) != n_t:
+            raise fail(
+                file,
+                where,
+                f"needs {n_t} rows, one per transient state {list(states.transient)} in that "
+                f"order; got {len(rows)} rows.",
+            )
+        arr = np.zeros((n_t, n))
+        for i, row in enumerate(rows):
+            rwhere = f"{where}[{i}] ({states.transient[i]})"
+            if len(row) != n:
+                raise fail(
+                    file,
+                    rwhere,
+                    f"needs {n} entries, one per state {list(states.names)}; got {len(row)}.",
+                )
+            r = np.asarray(row, dtype=float)
+            if np.any(r < 0) or np.any(r > 1):
+                j = int(np.flatnonzero((r < 0) | (r > 1))[0])
+                raise fail(
+                    file,
+                    rwhere,
+                    f"probabilities must be in [0, 1]; got {short_repr(row[j])} for "
+                    f"{states.transient[i]} -> {states.names[j]}. Write probabilities as "
+                    "fractions, e.g. 0.05 for 5%.",
+                )
+            total = float(r.sum())
+            if abs(total - 1.0) > ROW_SUM_TOL:
+                stay = states.index(states.transient[i])
+                fix = r[stay] + 1.0 - total
+                advice = (
+                    f"Adjust the stay probability ({states.transient[i]} -> "
+                    f"{states.transient[i]}) to {fix:.10g}."
+                    if 0.0 <= fix <= 1.0
+                    else "Rescale the row so that it sums to 1."
+                )
+                raise fail(
+                    file,
+                    rwhere,
+                    f"row must sum to 1 (within {ROW_SUM_TOL:g}); it sums to {total:.10g}. "
+                    + advice,
+                )
+            arr[i] = r / total
+        out[0, k] = states.full_matrix(arr)
+    return out
+
+
+def posterior_transitions(cfg, states: StateSpace, segments, file, base_dir: Path, inputs, rules):
+    where = "parameters -> posterior"
+    pfile = resolve_input_path(
+        cfg.parameters.posterior,
+        base_dir=base_dir,
+        file=file,
+        field=where,
+        allow_outside=rules["allow_outside"],
+        what="posterior file",
+    )
+    from riskmodel.models.draws import load_parameter_draws
+    from riskmodel.models.intensity_draws import read_generator_draws
+
+    conversion = None
+    try:
+        generators = read_generator_draws(pfile, max_bytes=rules["max_bytes"])
+        if generators is None:
+            draws = load_parameter_draws(pfile, max_bytes=rules["max_bytes"])
+        else:
+            draws, conversion = convert_intensity_draws(
+                generators,
+                period=cfg.period.to_period(),
+                time_unit=cfg.parameters.time_unit,
+                file=file,
+                where=where,
+            )
+    except ScenarioError:  # from the conversion: names its own field
+        raise
+    except ResourceLimitError as exc:
+        raise ResourceLimitError(f"{file or '<scenario>'}: {where}: {exc}") from None
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise fail(
+            file,
+            where,
+            f"cannot read {str(pfile)!r} as a posterior ({first}); give a netCDF file written "
+            "by TransitionModel.save, IntensityModel.save or riskmodel fit.",
+        ) from None
+    if conversion is None and cfg.parameters.time_unit is not None:
+        raise fail(
+            file,
+            "parameters -> time_unit",
+            "the posterior is a discrete-time transition model (its matrices are per period), "
+            "so it has no time unit to convert; remove `time_unit`.",
+        )
+    inputs[str(pfile)] = sha256(pfile)
+    if draws.states.names != states.names or draws.states.absorbing != states.absorbing:
+        raise fail(
+            file,
+            where,
+            f"the posterior was fitted on states {list(draws.states.names)} "
+            f"(absorbing {list(draws.states.absorbing)}) but the scenario declares "
+            f"{list(states.names)} (absorbing {list(states.absorbing)}); make them match.",
+        )
+    missing = [s for s in segments if s not in draws.segments]
+    if missing:
+        raise fail(
+            file,
+            where,
+            f"the posterior has no segment(s) {_segment_names(cfg, missing)} used in "
+            f"{_portfolio_source(cfg)}; it "
+            f"has {list(draws.segments)}. Refit with those segments or rename them.",
+        )
+    if not cfg.simulation.parameter_uncertainty:
+        draws = draws.mean()
+    idx = [draws.segments.index(s) for s in segments]
+    if draws.covariates or cfg.macro is not None:
+        if not draws.covariates:
+            raise fail(
+                file,
+                "macro",
+                "the posterior's transition model has no macro covariates, so `macro:` paths "
+                "cannot move it; refit with `covariates:` or remove `macro:`.",
+            )
+        transitions = np.ascontiguousarray(macro_transitions(cfg, draws, file)[:, :, idx])
+    else:
+        transitions = np.ascontiguousarray(draws.transitions[:, idx])
+    corr = None if draws.correlation is None else np.asarray(draws.correlation, dtype=float)
+    return transitions, corr, conversion
