@@ -79,12 +79,14 @@ def variables_table(runs: dict[str, xr.Dataset]) -> str:
     rows = ["| variable | dims | units | description | in |", "|---|---|---|---|---|"]
     for name in names:
         where = [label for label, ds in runs.items() if name in ds.data_vars]
-        dims = dict.fromkeys(
-            f"({', '.join(runs[label][name].dims)})" for label in where
-        )  # a variable may lose its period dim with keep: totals
+        dims: dict[str, str] = {}  # a variable may lose its period dim with keep: totals
+        for label in where:
+            dims.setdefault(f"({', '.join(runs[label][name].dims)})", label)
         first = runs[where[0]][name]
         desc = first.attrs.get("long_name") or DESCRIPTIONS.get(name, "")
-        shown = " / ".join(dims) if len(dims) > 1 else next(iter(dims))
+        shown = "; ".join(
+            d if i == 0 else f"{label}: {d}" for i, (d, label) in enumerate(dims.items())
+        )
         scope = "all" if len(where) == len(runs) else ", ".join(where)
         rows.append(
             f"| `{name}` | {shown} | {first.attrs.get('units', '')} | {_cell(desc)} | {scope} |"
@@ -98,10 +100,10 @@ def dims_table(runs: dict[str, xr.Dataset]) -> str:
     for label, ds in runs.items():
         for dim, size in ds.sizes.items():
             if dim not in sizes:
-                first = ds[dim].values[0] if dim in ds.coords else ""
+                first = f"`{ds[dim].values[0]}`" if dim in ds.coords else "(no labels)"
                 sizes[dim] = (label, size, first)
     rows = ["| dimension | size (run) | first label |", "|---|---|---|"]
-    rows += [f"| `{d}` | {n} ({label}) | `{_cell(v)}` |" for d, (label, n, v) in sizes.items()]
+    rows += [f"| `{d}` | {n} ({label}) | {_cell(v)} |" for d, (label, n, v) in sizes.items()]
     return "\n".join(rows)
 
 
