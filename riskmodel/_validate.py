@@ -33,7 +33,7 @@ __all__ = [
 
 
 def describe(value: Any, limit: int = 60) -> str:
-    """A short, bounded description of a value for an error message: repr and type."""
+    """Return a short, bounded description of a value for an error message: repr and type."""
     try:
         text = repr(value)
     except Exception:  # a hostile __repr__ must not hide the real error

@@ -68,8 +68,11 @@ def _paragraph(text: str) -> str:
 
 
 def _message(exc: BaseException) -> str:
-    """An error's message for stderr: one paragraph, or, for a file with several problems, the
-    file once and then one indented problem per line."""
+    """Format an error's message for stderr.
+
+    One paragraph, or, for a file with several problems, the file once and then one indented
+    problem per line.
+    """
     from riskmodel.errors import ScenarioError
 
     inner = exc.__context__  # `raise _BadInput(str(exc)) from None` keeps the original here
@@ -138,7 +141,7 @@ def _positive_float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``riskmodel`` (subcommands ``run``, ``compare``, ``validate``)."""
+    """Build the argument parser of ``riskmodel`` (``run``, ``compare``, ``validate`` ...)."""
     from riskmodel import __version__
 
     parser = argparse.ArgumentParser(
@@ -689,7 +692,7 @@ _SHOWN: set[str] = set()
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    """riskmodel's own warnings as one readable line; others in Python's usual format."""
+    """Show riskmodel's own warnings as one readable line; others in Python's usual format."""
     from riskmodel.errors import RiskmodelWarning
 
     stream = sys.stderr if file is None else file

@@ -184,8 +184,10 @@ class NotFittedError(RiskmodelError, RuntimeError):
 
 # --------------------------------------------------------------------------- signals
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread by the command line so every cleanup runs as for
-    Ctrl-C (exit code 143)."""
+    """SIGTERM, raised in the main thread by the command line.
+
+    Every cleanup then runs as for Ctrl-C (exit code 143).
+    """
 
 
 # --------------------------------------------------------------------------- warnings
@@ -202,13 +204,19 @@ class GapsSkippedWarning(RiskmodelWarning):
 
 
 class ParetoKWarning(RiskmodelWarning):
-    """PSIS-LOO is unreliable for some cells (Pareto k > 0.7): their leave-one-out densities are
-    not to be trusted; the message names the cells and the fix (a time split, or more draws)."""
+    """PSIS-LOO is unreliable for some cells (Pareto k > 0.7).
+
+    Their leave-one-out densities are not to be trusted; the message names the cells and the fix
+    (a time split, or more draws).
+    """
 
 
 class PeriodConversionWarning(RiskmodelWarning):
-    """A period conversion is approximate: the 12-month ECL window is not a whole number of
-    periods, or a matrix had no valid generator and was regularised far from itself."""
+    """A period conversion is approximate.
+
+    The 12-month ECL window is not a whole number of periods, or a matrix had no valid generator
+    and was regularised far from itself.
+    """
 
 
 class SensitivityWarning(RiskmodelWarning):

@@ -1,5 +1,7 @@
-"""Files of a backtest folder: ``backtest.json``, ``backtest.csv``, ``figures/*.png`` and a
-self-contained ``report.html`` (inline CSS, figures as data URIs, like the run report).
+"""Files of a backtest folder.
+
+``backtest.json``, ``backtest.csv``, ``figures/*.png`` and a self-contained ``report.html``
+(inline CSS, figures as data URIs, like the run report).
 
 `fill_backtest_folder` writes them into a folder; the CLI hands it to
 `riskmodel.report.files.write_folder_atomic`, which builds the folder in a temporary sibling and
@@ -69,7 +71,7 @@ def _figure(name: str, png: bytes) -> str:
 
 
 def render_backtest_html(result: BacktestResult, figures: dict[str, bytes]) -> str:
-    """The self-contained HTML report of a backtest."""
+    """Return the self-contained HTML report of a backtest."""
     th = result.thresholds
     info = result.info
     lead = (

@@ -1,5 +1,7 @@
-"""Write a sensitivity analysis's folder: ``sensitivity.json``, ``sensitivity.csv``,
-``figures/tornado.png``, ``figures/sobol.png`` and a self-contained ``report.html``.
+"""Write a sensitivity analysis's folder.
+
+``sensitivity.json``, ``sensitivity.csv``, ``figures/tornado.png``, ``figures/sobol.png`` and a
+self-contained ``report.html``.
 
 The folder is written atomically, as run reports are (`riskmodel.report`): built in a hidden
 temporary sibling and swapped into place, so an interrupted run leaves no trace and an earlier
@@ -110,8 +112,11 @@ _HEADERS = {
 
 
 def _column_formatter(values: list[Any], column: str):
-    """One number format per column: indices with 3 decimals, levels as given, metric values
-    with thousands separators and the same decimals down the column."""
+    """Choose one number format per column.
+
+    Indices with 3 decimals, levels as given, metric values with thousands separators and the
+    same decimals down the column.
+    """
     if column in ("S1", "S1_conf", "ST", "ST_conf"):
         return lambda v: "—" if not _finite(v) else f"{float(v):.3f}"
     if column in ("low", "high"):
@@ -147,7 +152,7 @@ def _metric_table(rows: list[dict], *, tornado: bool, sobol: bool) -> str:
 def render_sensitivity_html(
     result: SensitivityResult, scenario: Scenario, figures: Mapping[str, bytes]
 ) -> str:
-    """The self-contained HTML report (inline CSS, base64 figures, no scripts)."""
+    """Return the self-contained HTML report (inline CSS, base64 figures, no scripts)."""
     import base64
 
     d = result.to_dict()

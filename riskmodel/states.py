@@ -103,7 +103,7 @@ class StateSpace:
     # ------------------------------------------------------------------ constructors
     @classmethod
     def lifecycle(cls) -> StateSpace:
-        """The default customer lifecycle: four transient stages, churn and default."""
+        """Return the default customer lifecycle: four transient stages, churn and default."""
         return cls(
             ["new", "growing", "mature", "declining", "churned", "defaulted"],
             absorbing=["churned", "defaulted"],
@@ -186,7 +186,7 @@ class StateSpace:
         return full
 
     def to_attrs(self) -> dict[str, str]:
-        """A flat dict for netCDF attributes (see `from_attrs`)."""
+        """Return a flat dict for netCDF attributes (see `from_attrs`)."""
         return {
             "states": ",".join(self.names),
             "absorbing": ",".join(self.absorbing),

@@ -52,7 +52,7 @@ _KINDS = (
 
 
 def excerpt(value: object, limit: int = MAX_EXCERPT) -> str:
-    """A short, sanitised quote of text read from a file, for error messages.
+    r"""Return a short, sanitised quote of text read from a file, for error messages.
 
     Characters other than printable ASCII become ``?``; text longer than `limit` is cut and
     marked. The result is quoted, so it cannot be mistaken for the message around it.
@@ -63,7 +63,7 @@ def excerpt(value: object, limit: int = MAX_EXCERPT) -> str:
     "'retail'"
     >>> excerpt("root:$6$" + "x" * 60)
     "'root:$6$xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... (cut at 40 characters)"
-    >>> excerpt("a\\tb\\x00")
+    >>> excerpt("a\tb\x00")
     "'a?b?' (non-ASCII, control and quote characters shown as ?)"
     """
     text = value if isinstance(value, str) else str(value)
@@ -78,7 +78,7 @@ def excerpt(value: object, limit: int = MAX_EXCERPT) -> str:
 
 
 def file_kind(path: str | os.PathLike) -> str | None:
-    """What `path` is: None for a regular file (symlinks followed), else a phrase.
+    """Describe what `path` is: None for a regular file (symlinks followed), else a phrase.
 
     Returns ``"missing"`` when nothing is there (or the name is unusable: too long, NUL bytes,
     a symlink loop), else e.g. ``"a FIFO (named pipe)"`` or ``"a folder"``.
@@ -136,7 +136,7 @@ def open_regular(path: str | os.PathLike, *, what: str = "file") -> BinaryIO:
 
 
 def allowed_roots(base_dir: str | os.PathLike) -> list[Path]:
-    """The folders a config in `base_dir` may read from: its own and the working folder.
+    """Return the folders a config in `base_dir` may read from: its own and the working folder.
 
     The working folder is left out when it is the file-system root.
     """

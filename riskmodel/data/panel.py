@@ -384,7 +384,7 @@ def read_panel_csv(path) -> pd.DataFrame:
 # bundled example data
 # ---------------------------------------------------------------------------------------------
 def load_example_panel() -> pd.DataFrame:
-    """The bundled example panel on the default lifecycle.
+    """Return the bundled example panel on the default lifecycle.
 
     Monthly history of three segments: ``cards`` and ``loans`` (a few thousand customer-months
     each) and a thin ``smb`` segment (a few hundred customer-months). States are those of
@@ -408,7 +408,7 @@ def load_example_panel() -> pd.DataFrame:
 
 
 def load_example_macro() -> pd.DataFrame:
-    """The bundled monthly macro series for `load_example_panel`.
+    """Return the bundled monthly macro series for `load_example_panel`.
 
     Returns
     -------
@@ -421,5 +421,5 @@ def load_example_macro() -> pd.DataFrame:
 
 
 def example_states() -> StateSpace:
-    """The state space of the bundled example panel (the default lifecycle)."""
+    """Return the state space of the bundled example panel (the default lifecycle)."""
     return LIFECYCLE

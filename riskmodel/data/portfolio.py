@@ -29,7 +29,7 @@ MAX_CUSTOMERS = 10**15
 
 
 def _short(value: object, limit: int = 40) -> str:
-    """A value for a message: numbers as they are, text as a short sanitised `excerpt`."""
+    """Return a value for a message: numbers as they are, text as a short sanitised `excerpt`."""
     value = value.item() if isinstance(value, np.generic) else value
     if isinstance(value, bool | int | float) or value is None:
         text = repr(value)
@@ -330,7 +330,7 @@ class Portfolio:
                 )
 
     def per_customer(self) -> pd.DataFrame:
-        """The table with ``ead`` and ``margin_per_customer`` (0 for empty cohorts)."""
+        """Return the table with ``ead`` and ``margin_per_customer`` (0 for empty cohorts)."""
         t = self.table.copy()
         n = t["customers"].to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -1,5 +1,7 @@
-"""riskmodel.metrics: risk measures and Monte Carlo standard errors of simulated results,
-risk contributions, early warnings and scenario comparisons."""
+"""riskmodel.metrics: risk measures of simulated results, with Monte Carlo standard errors.
+
+Also risk contributions, early warnings and scenario comparisons.
+"""
 
 from riskmodel.metrics.alerts import alert_kpi, alerts_to_dict, evaluate_alerts
 from riskmodel.metrics.compare import (

@@ -123,5 +123,5 @@ def action_effects(data: Any) -> dict[str, dict]:
 
 
 def actions_to_dict(data: Any) -> dict[str, dict]:
-    """The ``actions`` entry of ``summary.json`` (alias of `action_effects`, JSON-ready)."""
+    """Return the ``actions`` entry of ``summary.json`` (alias of `action_effects`, JSON-ready)."""
     return action_effects(data)

@@ -38,7 +38,7 @@ __all__ = ["alert_kpi", "alerts_to_dict", "evaluate_alerts"]
 
 
 def alert_kpi(data: Any, metric: str) -> xr.DataArray:
-    """The per-path, per-period KPI an alert watches (dims: path, period).
+    """Return the per-path, per-period KPI an alert watches (dims: path, period).
 
     Parameters
     ----------
@@ -200,7 +200,7 @@ def _engine_sums(ds: xr.Dataset, cfg: AlertConfig) -> tuple[np.ndarray, np.ndarr
 
 
 def alerts_to_dict(alerts: xr.Dataset) -> dict:
-    """The ``alerts`` entry of ``summary.json``: one entry per alert name.
+    """Return the ``alerts`` entry of ``summary.json``: one entry per alert name.
 
     Each entry: ``metric``, ``threshold``, ``confidence``, ``probability`` and ``stderr`` (lists,
     one per period), ``max_probability`` and ``first_period`` (``None`` if never reached).

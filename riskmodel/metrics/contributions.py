@@ -292,7 +292,7 @@ def risk_contributions(
 
 
 def contributions_to_dict(contrib: xr.Dataset) -> dict:
-    """The ``contributions`` entry of ``summary.json`` from a `risk_contributions` dataset.
+    """Return the ``contributions`` entry of ``summary.json`` from a `risk_contributions` dataset.
 
     Layout: ``{"by": "segment", "expected": {seg: x}, "var": {"0.99": {seg: x}}, "es": {...},
     "stderr": {"expected": {...}, "var": {...}, "es": {...}}, "total": {"expected": x,

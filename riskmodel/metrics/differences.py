@@ -27,7 +27,7 @@ DIFFERENCE_COLUMNS = ("scenario", "baseline", "metric", "difference", "stderr", 
 
 
 def check_baseline(baseline: str | None, names: list[str]) -> str:
-    """The baseline's name: `baseline` if it is one of `names`, else the first name.
+    """Return the baseline's name: `baseline` if it is one of `names`, else the first name.
 
     Raises
     ------

@@ -36,7 +36,7 @@ ECL_12_PERIODS = 12
 
 
 def ecl_term_structure(data: Any, *, short_window: float | None = None) -> dict:
-    """The ``ecl`` entry of ``summary.json`` from a run's exact expectations.
+    """Return the ``ecl`` entry of ``summary.json`` from a run's exact expectations.
 
     Parameters
     ----------

@@ -136,7 +136,7 @@ def self_normalised_mean(
 
 
 def exact_dataset(data: Any) -> xr.Dataset | None:
-    """The exact expectations stored in a result, without their ``exact_`` prefix.
+    """Return the exact expectations stored in a result, without their ``exact_`` prefix.
 
     Returns None for a result saved before exact expectations existed.
     """
@@ -257,7 +257,7 @@ def _by_state(exact: xr.Dataset) -> dict:
 
 
 def expectations_section(data: Any, *, period_stderr: bool = True) -> dict:
-    """The ``expectations`` entry of ``summary.json``: per period, per segment, per state.
+    """Return the ``expectations`` entry of ``summary.json``: per period, per segment, per state.
 
     Parameters
     ----------

@@ -99,6 +99,7 @@ class VarianceSplit:
         return self.parameter_mc / total if total > 0 else math.nan
 
     def to_dict(self) -> dict:
+        """Return the variance split as a JSON-ready dict (``model_risk.variance``)."""
         share = self.parameter_share
         return {
             "total": self.total,
@@ -136,6 +137,7 @@ class LevelSplit:
     stderr_es_minus_el_at_mean: float
 
     def to_dict(self) -> dict:
+        """Return the split at this level as a JSON-ready dict."""
         return {
             "level": self.level,
             "es_minus_el": self.es_minus_el,
@@ -165,8 +167,10 @@ class ModelRisk:
     expected_at_mean: float
 
     def sentence(self, level: float | None = None) -> str:
-        """ "x% of the 99.9% ES above EL comes from not knowing the parameters" (highest level
-        by default), with its standard error."""
+        """Say "x% of the 99.9% ES above EL comes from not knowing the parameters".
+
+        At the highest level by default, with its standard error.
+        """
         split = self._level(level)
         share = split.parameter_share
         if not math.isfinite(share):
@@ -192,7 +196,7 @@ class ModelRisk:
         raise ArgumentError(f"`level` must be one of the run's levels {have}; got {level!r}.")
 
     def to_dict(self) -> dict:
-        """The ``model_risk`` block of ``summary.json``."""
+        """Return the ``model_risk`` block of ``summary.json``."""
         return {
             "expected": self.expected,
             "expected_at_posterior_mean": self.expected_at_mean,

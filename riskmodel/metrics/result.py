@@ -28,8 +28,10 @@ __all__ = ["SimulationResult", "write_netcdf_atomic"]
 
 
 def write_netcdf_atomic(ds: xr.Dataset, path: str | Path, *, kind: str = "dataset") -> Path:
-    """Write `ds` to `path` atomically, replacing only a file riskmodel wrote
-    (`riskmodel._files.replace_own_file`)."""
+    """Write `ds` to `path` atomically, replacing only a file riskmodel wrote.
+
+    See `riskmodel._files.replace_own_file`.
+    """
     return replace_own_file(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4"), kind=kind)
 
 
@@ -107,8 +109,10 @@ class SimulationResult(WeightedPaths):
 
     @property
     def keeps_paths(self) -> bool:
-        """True if the run kept every path's per-period outputs (``simulation.keep: paths``);
-        False for a ``keep: totals`` run, which kept per-path totals and per-period means."""
+        """True if the run kept every path's per-period outputs (``simulation.keep: paths``).
+
+        False for a ``keep: totals`` run, which kept per-path totals and per-period means.
+        """
         return "period" in self.data["loss"].dims
 
     def _needs_paths(self, what: str) -> None:
@@ -206,8 +210,11 @@ class SimulationResult(WeightedPaths):
         )
 
     def ecl(self) -> dict:
-        """Expected credit loss (discounted, exact): lifetime, first 12 periods, per period,
-        per starting state, and default-rate term structures (`riskmodel.metrics.ecl`)."""
+        """Return the expected credit loss (discounted, exact).
+
+        Lifetime, first 12 periods, per period, per starting state, and default-rate term
+        structures (`riskmodel.metrics.ecl`).
+        """
         return ecl_term_structure(self.data)
 
     def model_risk(self, *, levels: tuple[float, ...] | None = None):
@@ -230,9 +237,11 @@ class SimulationResult(WeightedPaths):
         return model_risk(self.data, levels=levels)
 
     def period(self) -> dict:
-        """The period: ``length``, ``unit``, ``ecl_12_month_periods`` and, when parameters were
-        converted from another period length, ``conversion`` (`riskmodel.scenarios.conversion`).
-        Runs saved before periods existed read as one month."""
+        """Return the period: ``length``, ``unit``, ``ecl_12_month_periods``, ``conversion``.
+
+        ``conversion`` is there when parameters were converted from another period length
+        (`riskmodel.scenarios.conversion`). Runs saved before periods existed read as one month.
+        """
         attrs = self.data.attrs
         length = float(attrs.get("period_length", 1.0))
         out = {
@@ -245,7 +254,7 @@ class SimulationResult(WeightedPaths):
         return out
 
     def stresses(self) -> dict:
-        """What the scenario applied (shift, shocks, LGD, exposure, discount rate, actions)."""
+        """Return what the scenario applied (shift, shocks, LGD, exposure, discount, actions)."""
         text = self.data.attrs.get("stresses")
         return json.loads(text) if text else {}
 
@@ -290,7 +299,7 @@ class SimulationResult(WeightedPaths):
         }
 
     def summary(self) -> dict:
-        """The run's headline figures, in the `summary.json` layout of DESIGN.md.
+        """Return the run's headline figures, in the `summary.json` layout of DESIGN.md.
 
         Every ``expected`` (loss, defaults, churn, value, value lost to churn) is the exact
         expectation (``method: "exact"``, ``stderr.expected`` 0); the self-normalised Monte

@@ -67,7 +67,7 @@ __all__ = [
 
 
 def as_dataset(data, argument: str = "data") -> xr.Dataset:
-    """The xarray Dataset of a `SimulationResult` (or the Dataset itself).
+    """Return the xarray Dataset of a `SimulationResult` (or the Dataset itself).
 
     Raises
     ------
@@ -312,7 +312,7 @@ def risk_measures(
     name: str = "loss",
     min_tail_paths: float = MIN_TAIL_PATHS,
 ) -> RiskMeasures:
-    """Expected loss, std, VaR and ES of simulated losses, with Monte Carlo standard errors.
+    """Compute EL, std, VaR and ES of simulated losses, with Monte Carlo standard errors.
 
     See Notes for the exact estimators; variances use ``ddof=1`` (NaN standard errors if N = 1).
 

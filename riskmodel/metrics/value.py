@@ -81,8 +81,11 @@ class ValueMeasures:
     n_paths: int
 
     def to_dict(self) -> dict:
-        """JSON-ready: ``std``, ``quantiles``, ``var``, ``es``, ``stderr`` (``var``, ``es``),
-        ``tail_paths``, levels keyed as ``"0.99"`` (quantiles as ``"0.01"``, ``"0.5"``)."""
+        """Return the JSON-ready content.
+
+        ``std``, ``quantiles``, ``var``, ``es``, ``stderr`` (``var``, ``es``), ``tail_paths``,
+        levels keyed as ``"0.99"`` (quantiles as ``"0.01"``, ``"0.5"``).
+        """
 
         def by_level(d: dict[float, float]) -> dict[str, float]:
             return {format_level(q): float(v) for q, v in d.items()}

@@ -37,7 +37,7 @@ _PLAIN_NOTE = (
 
 
 def with_weighting_note(ds: xr.Dataset) -> xr.Dataset:
-    """A shallow copy of `ds` with the ``weighting`` attribute, global and on ``weight``."""
+    """Return a shallow copy of `ds` with the ``weighting`` attribute, global and on ``weight``."""
     if "weight" not in ds:
         return ds
     note = _PLAIN_NOTE if bool(np.all(ds["weight"].values == 1.0)) else WEIGHTING_NOTE

@@ -61,7 +61,7 @@ def split_seed(seed, n: int) -> list[np.random.Generator]:
 
 
 def pymc_seed(rng: np.random.Generator) -> int:
-    """An int seed for ``pm.sample`` drawn from `rng`."""
+    """Return an int seed for ``pm.sample`` drawn from `rng`."""
     return int(rng.integers(2**31 - 1))
 
 
@@ -122,7 +122,7 @@ def nuts(
 # config <-> attrs
 # ---------------------------------------------------------------------------------------------
 def config_attrs(kind: str, config: dict[str, Any]) -> dict[str, Any]:
-    """netCDF attrs holding `config` as JSON plus a hash that detects edits."""
+    """Return netCDF attrs holding `config` as JSON plus a hash that detects edits."""
     text = json.dumps(config, sort_keys=True)
     return {
         "riskmodel_kind": kind,
@@ -239,8 +239,10 @@ def warn_on_diagnostics(diag: dict[str, Any], *, stacklevel: int = 3) -> None:
 
 
 def transition_dataarray(states, rows: np.ndarray, segments) -> xr.DataArray:
-    """Posterior ``transition`` (chain, draw, segment, from_state, to_state) from transient rows
-    of shape (chain, draw, n_segments, n_transient, n_states)."""
+    """Build the posterior ``transition`` (chain, draw, segment, from_state, to_state).
+
+    From transient rows of shape (chain, draw, n_segments, n_transient, n_states).
+    """
     names = list(states.names)
     return xr.DataArray(
         states.full_matrix(rows),
@@ -256,7 +258,7 @@ def transition_dataarray(states, rows: np.ndarray, segments) -> xr.DataArray:
 
 
 def mcmc_groups(idata) -> dict[str, xr.Dataset]:
-    """The groups of a PyMC InferenceData that a fitted model keeps."""
+    """Return the groups of a PyMC InferenceData that a fitted model keeps."""
     return {g: idata[g] for g in idata.groups() if g in ("posterior", "sample_stats")}
 
 
@@ -266,7 +268,7 @@ def stack_draws(da: xr.DataArray) -> np.ndarray:
 
 
 def check_stat(stat: str | float) -> float | None:
-    """The quantile a ``stat`` argument asks for: None for ``"mean"``, 0.5 for ``"median"``.
+    """Return the quantile a ``stat`` argument asks for: None for ``"mean"``, 0.5 for ``"median"``.
 
     Raises
     ------

@@ -56,7 +56,7 @@ _BYTES_PER_VALUE = 8  # numbers become float64; text and other variable-length v
 
 
 def netcdf_engine() -> str:
-    """The netCDF engine to write with: netCDF4 if installed, else h5netcdf (needs h5py)."""
+    """Return the netCDF engine to write with: netCDF4 if installed, else h5netcdf (needs h5py)."""
     return "netcdf4" if importlib.util.find_spec("netCDF4") is not None else "h5netcdf"
 
 
@@ -234,7 +234,7 @@ class ParameterDraws:
         return replace(self, transitions=t, correlation=corr, **kw)
 
     def take(self, indices: Sequence[int] | np.ndarray) -> ParameterDraws:
-        """A subset of the draws, in the given order (e.g. the draws a batch of paths uses)."""
+        """Return a subset of the draws, in the given order (e.g. those a batch of paths uses)."""
         idx = np.asarray(indices, dtype=np.intp).reshape(-1)
         return replace(
             self,
@@ -263,7 +263,7 @@ class ParameterDraws:
 
     # ------------------------------------------------------------------ io
     def to_dataset(self) -> xr.Dataset:
-        """The posterior group (dims ``chain=1, draw``) as written to netCDF."""
+        """Return the posterior group (dims ``chain=1, draw``) as written to netCDF."""
         names, trans = list(self.states.names), list(self.states.transient)
         coords = {
             "chain": [0],

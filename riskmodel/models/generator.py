@@ -85,7 +85,7 @@ def project_generator_row(row: np.ndarray, i: int) -> np.ndarray:
 
 
 def generator_from_matrix(P: np.ndarray, *, period: float = 1.0) -> GeneratorFit:
-    """A valid generator for a transition matrix of one period length.
+    """Return a valid generator for a transition matrix of one period length.
 
     Parameters
     ----------

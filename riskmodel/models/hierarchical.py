@@ -55,7 +55,7 @@ def build_partial_model(
     segments: list[str],
     prior: dict,
 ):
-    """The PyMC model; ``counts`` has shape (n_segments, n_transient, n_states).
+    """Return the PyMC model; ``counts`` has shape (n_segments, n_transient, n_states).
 
     Origins with the same number of allowed destinations share one batched Dirichlet and one
     vectorised ``DirichletMultinomial`` (a handful of graph nodes, whatever the state space).
@@ -103,7 +103,6 @@ def fit_partial(
     nuts_sampler: str = "pymc",
 ):
     """Sample ``mu`` and ``kappa`` with NUTS; returns (model, InferenceData)."""
-
     model = build_partial_model(counts, allowed, transient, segments, prior)
     with model:
         idata = nuts(

@@ -101,7 +101,7 @@ class TransitionModel:
 
     # ------------------------------------------------------------------ config
     def _config(self) -> dict[str, Any]:
-        """Validated config (raises on bad constructor arguments)."""
+        """Return the validated config (raises on bad constructor arguments)."""
         ss = self.states
         if not isinstance(ss, StateSpace):
             raise TypeError(f"states must be a StateSpace; got {type(ss).__name__}.")
@@ -326,8 +326,11 @@ class TransitionModel:
 
     @property
     def macro_reference(self) -> dict[str, float]:
-        """Covariate models: the macro values (means over the fitted transition periods) at
-        which `transition_matrix` and ``parameter_draws().transitions`` are evaluated."""
+        """Return the macro values at which a covariate model's matrices are evaluated.
+
+        The means over the fitted transition periods, used by `transition_matrix` and
+        ``parameter_draws().transitions``.
+        """
         cfg = self._require_fit()["config"]
         return dict(zip(cfg["covariates"], cfg.get("macro_mean", []), strict=True))
 
@@ -337,7 +340,7 @@ class TransitionModel:
         return self._require_fit()["counts"]
 
     def prior_matrix(self, stat: str | float = "mean") -> xr.DataArray:
-        """The same summary as `transition_matrix`, of the prior instead of the posterior.
+        """Return the same summary as `transition_matrix`, of the prior instead of the posterior.
 
         Analytic for conjugate models (``pooling="none"`` or ``"complete"`` without covariates):
         every allowed destination of a row has the prior Dirichlet parameter ``concentration``,
@@ -379,7 +382,7 @@ class TransitionModel:
         )
 
     def transition_matrix(self, stat: str | float = "mean") -> xr.DataArray:
-        """A point summary of the posterior transition matrices.
+        """Return a point summary of the posterior transition matrices.
 
         Parameters
         ----------
@@ -437,7 +440,7 @@ class TransitionModel:
         return draws_from_posterior(post, self.states)
 
     def _parameters(self) -> xr.Dataset:
-        """The sampled parameters users read (and diagnostics check), dims (chain, draw, …)."""
+        """Return the sampled parameters users read (and diagnostics check), dims (chain, draw)."""
         fit = self._require_fit()
         post = self.posterior
         if fit["free"] == ["transition"]:  # conjugate: the transient rows themselves

@@ -1,5 +1,8 @@
-"""Scenario comparison: EL, VaR and ES per scenario as grouped bars with error bars, and the
-differences from the baseline with their paired errors."""
+"""Scenario comparison figures.
+
+EL, VaR and ES per scenario as grouped bars with error bars, and the differences from the
+baseline with their paired errors.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ __all__ = ["difference_label", "plot_comparison", "plot_differences"]
 def plot_comparison(
     comparison: ComparisonResult, *, ax: Axes | None = None, level: float | None = None
 ) -> Axes:
-    """Grouped bars of EL, VaR and ES per scenario, each with ± one standard error.
+    """Draw grouped bars of EL, VaR and ES per scenario, each with ± one standard error.
 
     The figures come precomputed from `riskmodel.metrics.compare_scenarios`; nothing is
     computed here.

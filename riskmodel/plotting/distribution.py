@@ -1,5 +1,6 @@
-"""Loss distributions: one run's weighted histogram with EL, VaR and ES marked (optionally with a
-log-scale tail inset), and several scenarios' distributions overlaid.
+"""Loss distributions: one run's weighted histogram, or several scenarios' overlaid.
+
+The histogram has EL, VaR and ES marked (optionally with a log-scale tail inset).
 
 The y-axis is a probability density per a round number of units (per 1M currency units, say),
 so its ticks read like 0.4 instead of 4e-07. Only binning happens here; the risk measures come
@@ -58,7 +59,7 @@ MIN_BIN_PATHS = 4.0
 
 
 def density_unit(values: np.ndarray) -> float:
-    """The round number of units (a power of ten) per which a density is shown.
+    """Return the round number of units (a power of ten) per which a density is shown.
 
     The largest power of ten not above the spread (max − min) of the values, so that the
     density reads between about 0.1 and 10 (losses spread over 60M are shown per 10M: ticks

@@ -68,7 +68,7 @@ def run_figures(
     measures: RiskMeasures | None = None,
     alerts: xr.Dataset | None = None,
 ) -> dict[str, bytes]:
-    """The run report's figures as PNG bytes, by file stem, in report order.
+    """Return the run report's figures as PNG bytes, by file stem, in report order.
 
     Parameters
     ----------
@@ -113,8 +113,10 @@ def run_figures(
 
 
 def comparison_figures(comparison: ComparisonResult) -> dict[str, bytes]:
-    """The comparison report's figures as PNG bytes: ``comparison``, ``differences`` (with two
-    scenarios or more), ``loss_distributions``."""
+    """Draw the comparison report's figures as PNG bytes.
+
+    ``comparison``, ``differences`` (with two scenarios or more), ``loss_distributions``.
+    """
     from riskmodel.plotting.comparison import plot_comparison, plot_differences
     from riskmodel.plotting.distribution import plot_loss_distributions
 

@@ -99,7 +99,7 @@ def format_compact(value: float, *, digits: int = 3, unit: str = "") -> str:
 
 
 def compact_formatter(*, unit: str = "", digits: int = 3):
-    """A matplotlib tick formatter that writes 1.5k, 27.6M, 2.5bn (optionally with a unit).
+    """Return a matplotlib tick formatter that writes 1.5k, 27.6M, 2.5bn (optionally with a unit).
 
     Returns
     -------
@@ -162,7 +162,7 @@ def series_colors(n: int) -> list[str]:
 
 
 def percent_formatter(*, digits: int = 3):
-    """A tick formatter for shares: 0.0125 -> ``1.25%``.
+    """Return a tick formatter for shares: 0.0125 -> ``1.25%``.
 
     Returns
     -------
@@ -174,7 +174,7 @@ def percent_formatter(*, digits: int = 3):
 
 
 def new_axes(figsize: tuple[float, float] = (8.0, 4.5)):
-    """A new Axes on a pyplot figure with constrained layout (the default for every plot)."""
+    """Return a new Axes on a pyplot figure with constrained layout (the default for every plot)."""
     import matplotlib.pyplot as plt
 
     _, ax = plt.subplots(figsize=figsize, layout="constrained")

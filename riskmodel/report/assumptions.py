@@ -118,7 +118,7 @@ def _methods(scenario: Scenario, result: SimulationResult) -> list[str]:
 
 
 def _period(scenario: Scenario) -> list[str]:
-    """The period length, the 12-month ECL window and any conversion of the parameters."""
+    """Return the period length, the 12-month ECL window and any conversion of the parameters."""
     period, cfg = scenario.period, scenario.config
     w = period.ecl_window
     window = (
@@ -187,7 +187,7 @@ def _limitations(scenario: Scenario) -> list[str]:
 
 
 def assumptions(scenario: Scenario, result: SimulationResult) -> list[str]:
-    """The run's assumptions and limitations, one HTML sentence group per item.
+    """Return the run's assumptions and limitations, one HTML sentence group per item.
 
     Parameters
     ----------

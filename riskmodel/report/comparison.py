@@ -1,5 +1,7 @@
-"""Write a scenario comparison's folder: ``comparison.csv``, ``comparison.json``, figures and a
-self-contained ``report.html`` with the sections of `COMPARISON_SECTIONS`.
+"""Write a scenario comparison's folder.
+
+``comparison.csv``, ``comparison.json``, figures and a self-contained ``report.html`` with the
+sections of `COMPARISON_SECTIONS`.
 
 The folder is written atomically (`riskmodel.report.files.write_folder_atomic`); the figures are
 drawn by `riskmodel.plotting.figures`.
@@ -66,7 +68,7 @@ def _section_comparison_table(cmp: ComparisonResult, *, churn: bool = True) -> s
         return _with_se(float(v), float(e), digits=digits)
 
     def expected(i: int, var: str, err: str, digits: int = 0) -> str:
-        """An expectation: exact (labelled so) when the run carries it, else ± s.e."""
+        """Return an expectation: exact (labelled so) when the run carries it, else ± s.e."""
         if "method" in ds and str(ds["method"].values[i]) == "exact":
             return _exact(float(ds[var].values[i]), digits=digits)
         return cell(i, var, err, digits=digits)
@@ -239,7 +241,7 @@ def render_comparison_html(
     figures: Mapping[str, bytes],
     stresses: Mapping[str, bytes] | None = None,
 ) -> str:
-    """The self-contained HTML report of a scenario comparison.
+    """Return the self-contained HTML report of a scenario comparison.
 
     `figures` are the comparison figures; `stresses` each scenario's stress-path figure by
     `riskmodel.report.comparison_context.stress_figure_name` (shown under "What was used").

@@ -29,13 +29,15 @@ __all__ = [
 
 
 def stress_figure_name(scenario: Scenario) -> str:
-    """File stem of a scenario's stress-path figure: ``stress_path_<name>``, the name reduced
-    to letters, digits, ``-`` and ``_``."""
+    """Return the file stem of a scenario's stress-path figure: ``stress_path_<name>``.
+
+    The name is reduced to letters, digits, ``-`` and ``_``.
+    """
     return "stress_path_" + (re.sub(r"[^A-Za-z0-9_-]+", "-", scenario.name).strip("-") or "x")
 
 
 def stress_figures(scenarios: Sequence[Scenario]) -> dict[str, bytes]:
-    """The stress-path figure of each scenario (PNG bytes) by `stress_figure_name`."""
+    """Return the stress-path figure of each scenario (PNG bytes) by `stress_figure_name`."""
     return {stress_figure_name(sc): stress_figure(sc) for sc in scenarios}
 
 
@@ -44,7 +46,7 @@ def _names(scenarios: Sequence[Scenario]) -> str:
 
 
 def comparison_assumptions_html(comparison: ComparisonResult, scenarios: Sequence[Scenario]) -> str:
-    """The assumptions of every scenario's run: shared statements once, then each scenario's own.
+    """List every scenario's assumptions: shared statements once, then each scenario's own.
 
     Parameters
     ----------
@@ -86,8 +88,11 @@ def _grouped(scenarios: Sequence[Scenario], render, title: str) -> str:
 
 
 def _stress_table(scenarios: Sequence[Scenario]) -> str:
-    """Every period's factor shift, exposure factor and discount rate, one column per scenario
-    for each quantity that differs between scenarios (one column when they agree)."""
+    """Tabulate every period's factor shift, exposure factor and discount rate.
+
+    One column per scenario for each quantity that differs between scenarios (one column when
+    they agree).
+    """
     horizon = max(sc.horizon for sc in scenarios)
     quantities = (
         ("Shift of Z", "shift", "{:+.3f}", 1.0),

@@ -121,8 +121,10 @@ def _check_name_length(path: Path, ancestor: Path, shown: str) -> None:
 
 
 def check_new_path(path: Path, shown: str, *, what: str = "output folder") -> None:
-    """Refuse an absolute `path` that cannot be created: no writable folder above it, or a name
-    too long for the file system once riskmodel adds its temporary suffix.
+    """Refuse an absolute `path` that cannot be created.
+
+    No writable folder above it, or a name too long for the file system once riskmodel adds its
+    temporary suffix.
     """
     ancestor = _nearest_existing(path.parent)
     if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
@@ -468,8 +470,11 @@ def _json_ready(value: Any) -> Any:
 
 
 def shown_path(path: str | Path | None) -> str | None:
-    """A file as a report names it: relative to the current folder when inside it, else its
-    file name (no absolute path leaks into a report)."""
+    """Return a file as a report names it.
+
+    Relative to the current folder when inside it, else its file name (no absolute path leaks
+    into a report).
+    """
     if path is None:
         return None
     absolute = Path(os.path.abspath(path))
@@ -486,9 +491,12 @@ def build_summary(
     *,
     command: Sequence[str] | None = None,
 ) -> dict:
-    """``result.summary()`` plus ``alerts`` (if the scenario has any), ``scenario_file``,
+    """Return the content of ``summary.json``.
+
+    ``result.summary()`` plus ``alerts`` (if the scenario has any), ``scenario_file``,
     ``inputs`` (file relative to the scenario's folder → SHA-256), ``entropy``,
-    ``provenance`` (`riskmodel.report.provenance.provenance`) and `extra`."""
+    ``provenance`` (`riskmodel.report.provenance.provenance`) and `extra`.
+    """
     from riskmodel.report.provenance import provenance, relative_inputs
 
     summary = result.summary()

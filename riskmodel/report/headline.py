@@ -28,8 +28,10 @@ def _with_se(value: float | None, se: float | None) -> str:
 
 
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 1) -> str:
-    """Columns padded to their widest cell; the first `left` columns left-aligned, the rest
-    (numbers) right-aligned."""
+    """Pad columns to their widest cell.
+
+    The first `left` columns are left-aligned, the rest (numbers) right-aligned.
+    """
     cells = [list(header), *[list(r) for r in rows]]
     widths = [max(len(r[j]) for r in cells) for j in range(len(header))]
 
@@ -122,7 +124,7 @@ def _fit_row(name: str, diag: Mapping[str, Any]) -> list[str]:
 
 
 def fit_remedies(diagnostics: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """The remedy of each failed convergence check, one line per model (empty when all pass).
+    """Return the remedy of each failed convergence check, one line per model (empty when all pass).
 
     The checks and their wording are those of `riskmodel.models._common.warn_on_diagnostics`
     (the one place the thresholds live), captured instead of warned.

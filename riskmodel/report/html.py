@@ -1,6 +1,8 @@
-"""HTML building blocks shared by the reports: escaping, number formatting, tables, sections,
-embedded figures and the self-contained page (inline CSS, figures as base64 data URIs, no
-scripts, no external resources), so a report can be mailed or archived as one file.
+"""HTML building blocks shared by the reports.
+
+Escaping, number formatting, tables, sections, embedded figures and the self-contained page
+(inline CSS, figures as base64 data URIs, no scripts, no external resources), so a report can be
+mailed or archived as one file.
 
 Table cells are passed as HTML: escape user strings with `_e` first.
 """
@@ -64,19 +66,19 @@ def _with_se(value: float | None, se: float | None, *, digits: int = 0) -> str:
 
 
 def _exact(value: float | None, *, digits: int = 0) -> str:
-    """An exact figure (no Monte Carlo error), labelled so."""
+    """Return an exact figure (no Monte Carlo error), labelled so."""
     return f'{_num(value, digits=digits)} <span class="se">exact</span>'
 
 
 def _expected(block: Mapping[str, Any], *, digits: int = 0) -> str:
-    """The ``expected`` of a summary block: labelled exact, or with its ± standard error."""
+    """Return the ``expected`` of a summary block: labelled exact, or with its ± standard error."""
     if block.get("method") == "exact":
         return _exact(block["expected"], digits=digits)
     return _with_se(block["expected"], (block.get("stderr") or {}).get("expected"), digits=digits)
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], numeric: set[int]) -> str:
-    """A table; cells are given as HTML (escape user strings before)."""
+    """Return a table; cells are given as HTML (escape user strings before)."""
     head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join(
         "<tr>"
@@ -126,7 +128,7 @@ def _section_figures(figures: Mapping[str, bytes], title: str) -> str:
 
 
 def _toc(sections: list[str]) -> str:
-    """A table of contents linking each section's ``id`` (from `_section`)."""
+    """Return a table of contents linking each section's ``id`` (from `_section`)."""
     import re
 
     found = re.findall(r'<section id="([^"]*)"><h2>(.*?)</h2>', "".join(sections))

@@ -1,5 +1,6 @@
-"""The run report's "Model risk" section: parameter versus process risk and the convergence of
-the posterior used.
+"""The run report's "Model risk" section.
+
+Parameter versus process risk, and the convergence of the posterior used.
 
 Everything shown is read from ``summary.json``: ``model_risk`` (`SimulationResult.model_risk`,
 present for a run with several posterior draws) and ``posterior_convergence``
@@ -20,7 +21,7 @@ __all__ = ["model_risk_html", "posterior_file", "scenario_convergence"]
 
 
 def posterior_file(scenario: Scenario) -> Path | None:
-    """The posterior file a scenario read (``parameters: posterior``), or None."""
+    """Return the posterior file a scenario read (``parameters: posterior``), or None."""
     name = scenario.config.parameters.posterior
     if not name:
         return None

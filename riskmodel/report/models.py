@@ -1,5 +1,7 @@
-"""Files of a model-comparison folder: ``models.json``, ``models.csv``, ``figures/*.png`` and a
-self-contained ``report.html`` (inline CSS, figures as data URIs, like the other reports).
+"""Files of a model-comparison folder.
+
+``models.json``, ``models.csv``, ``figures/*.png`` and a self-contained ``report.html`` (inline
+CSS, figures as data URIs, like the other reports).
 
 `fill_models_folder` writes them into a folder; ``riskmodel compare-models`` hands it to
 `riskmodel.report.files.write_folder_atomic`, which builds the folder in a temporary sibling and
@@ -126,7 +128,7 @@ def _pareto_section(result: ModelComparison) -> str:
 
 
 def render_models_html(result: ModelComparison, figures: dict[str, bytes]) -> str:
-    """The self-contained HTML report of a model comparison."""
+    """Return the self-contained HTML report of a model comparison."""
     sections = [_section("Ranking", _ranking(result))]
     pooling = result.pooling_preference()
     if pooling:

@@ -50,7 +50,7 @@ def software_versions() -> dict[str, str | None]:
 
 
 def git_commit() -> str | None:
-    """The commit of the riskmodel checkout this code runs from, or None.
+    """Return the commit of the riskmodel checkout this code runs from, or None.
 
     None when riskmodel is installed from a wheel, git is missing, the call takes longer than
     `GIT_TIMEOUT` seconds, or the enclosing repository is not riskmodel's own checkout. A
@@ -102,8 +102,11 @@ def relative_inputs(inputs: Mapping[str, str], base: str | Path | None) -> dict[
 
 
 def _arg(text: str) -> str:
-    """A command-line argument; an absolute path is shown like `riskmodel.report.files.shown_path`
-    (relative to the current folder, or the file name), so no absolute path leaks."""
+    """Show a command-line argument without leaking an absolute path.
+
+    An absolute path is shown like `riskmodel.report.files.shown_path` (relative to the current
+    folder, or the file name).
+    """
     if not os.path.isabs(text):
         return text
     path = Path(text)
@@ -120,7 +123,7 @@ def provenance(
     inputs: Mapping[str, str],
     command: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The ``provenance`` entry of ``summary.json`` / ``comparison.json``.
+    """Return the ``provenance`` entry of ``summary.json`` / ``comparison.json``.
 
     Parameters
     ----------

@@ -1,5 +1,6 @@
-"""Write a run's folder: ``summary.json``, ``results.nc``, ``figures/*.png``, ``report.html``
-and ``report.md``.
+"""Write a run's folder.
+
+``summary.json``, ``results.nc``, ``figures/*.png``, ``report.html`` and ``report.md``.
 
 The HTML report is assembled from small section builders (`_section_*`), each returning an HTML
 fragment, in the order of `SECTIONS`. ``report.md`` repeats the headline table with relative
@@ -442,7 +443,7 @@ def _section_provenance(summary: dict, result: SimulationResult) -> str:
 def render_html(
     result: SimulationResult, scenario: Scenario, summary: dict, figures: Mapping[str, bytes]
 ) -> str:
-    """The self-contained HTML report of one run."""
+    """Return the self-contained HTML report of one run."""
     sections = [
         _section_headline(summary, churn=scenario.states.churn is not None),
         _section_settings(scenario, result, summary.get("stresses")),
@@ -462,7 +463,7 @@ def render_html(
 
 
 def _md_cell(html_cell: str) -> str:
-    """An HTML table cell as markdown text (tags dropped, entities unescaped, pipes escaped)."""
+    """Turn an HTML table cell into markdown (tags dropped, entities unescaped, pipes escaped)."""
     import re
 
     text = html.unescape(re.sub(r"<[^>]+>", "", html_cell))

@@ -102,7 +102,7 @@ def write_manifest(folder: Path, kind: str) -> dict[str, str]:
 
 
 def _read_manifest(folder: Path) -> dict[str, str] | None:
-    """The ``files`` of a valid manifest in `folder`, or None (absent, a link, or damaged)."""
+    """Return the ``files`` of a valid manifest in `folder`, or None (absent, link, damaged)."""
     path = folder / MANIFEST
     try:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > _MAX_MANIFEST_BYTES:
@@ -120,7 +120,7 @@ def _read_manifest(folder: Path) -> dict[str, str] | None:
 def foreign_entries(
     folder: Path, *, hashes: bool = True, ignore: Iterable[str] = ()
 ) -> tuple[list[str], bool]:
-    """The entries of `folder` that riskmodel cannot prove it wrote.
+    """Return the entries of `folder` that riskmodel cannot prove it wrote.
 
     Parameters
     ----------
@@ -288,7 +288,7 @@ _OS_HINTS = {
 
 
 def os_error(exc: BaseException, shown: str | Path) -> OutputDirError | None:
-    """An `OutputDirError` for an operating-system error that the user can fix, else None."""
+    """Return an `OutputDirError` for an operating-system error that the user can fix, else None."""
     if not isinstance(exc, OSError) or exc.errno not in _OS_HINTS:
         return None
     return OutputDirError(

@@ -1,5 +1,8 @@
-"""The "What was used" section of a run report: transition matrices per segment, the portfolio
-by cohort and the full per-period stress path, as the engine received them."""
+"""The "What was used" section of a run report.
+
+Transition matrices per segment, the portfolio by cohort and the full per-period stress path, as
+the engine received them.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,10 @@ __all__ = ["what_was_used_html"]
 
 
 def _matrices(scenario: Scenario) -> str:
-    """Per segment: mean transition probabilities (%) of the first period, with the 3–97%
-    interval over the posterior draws when there are several."""
+    """Tabulate per segment the mean transition probabilities (%) of the first period.
+
+    With the 3–97% interval over the posterior draws when there are several.
+    """
     t = np.asarray(scenario.transitions, dtype=float)
     if t.ndim == 5:  # (draw, period, segment, from, to): show the first period
         t = t[:, 0]
@@ -89,14 +94,16 @@ def _stress_path(scenario: Scenario) -> str:
 
 
 def _per_period(values: object, horizon: int) -> np.ndarray:
-    """A number or a list per period (a short list repeats its last value) → (horizon,)."""
+    """Return a number or a list per period (a short list repeats its last value) → (horizon,)."""
     v = np.atleast_1d(np.asarray(values, dtype=float))
     return np.concatenate([v, np.repeat(v[-1:], max(horizon - v.size, 0))])[:horizon]
 
 
 def stress_series(scenario: Scenario) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The per-period series of `riskmodel.plotting.stresses.plot_stress_path`: the shift, and
-    the exposure factor, the LGD mean and each shock's multipliers, by label."""
+    """Return the per-period series of `riskmodel.plotting.stresses.plot_stress_path`.
+
+    The shift, and the exposure factor, the LGD mean and each shock's multipliers, by label.
+    """
     h = scenario.horizon
     lgd = scenario.config.lgd
     series = {
@@ -124,7 +131,7 @@ def _lgd_path(scenario: Scenario) -> np.ndarray:
 
 
 def stress_figure(scenario: Scenario) -> bytes:
-    """The stress-path figure of `scenario` as PNG bytes."""
+    """Return the stress-path figure of `scenario` as PNG bytes."""
     from riskmodel.plotting.figures import render_png
     from riskmodel.plotting.stresses import plot_stress_path
 

@@ -132,7 +132,7 @@ def convert_intensity_draws(
     file: Path | None,
     where: str,
 ) -> tuple[ParameterDraws, dict]:
-    """The engine's parameters from generator draws: ``expm(Q · L)`` per draw and segment.
+    """Return the engine's parameters from generator draws: ``expm(Q · L)`` per draw and segment.
 
     Parameters
     ----------

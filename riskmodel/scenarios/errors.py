@@ -31,7 +31,7 @@ MAX_PROBLEMS = 20
 
 
 def _digits(value: int) -> str:
-    """``"a 401-digit number"`` without converting the number to text (no 4300-digit limit)."""
+    """Say ``"a 401-digit number"`` without converting the number to text (no 4300-digit limit)."""
     n = len(str(abs(value))) if abs(value) < 10**4000 else int(value.bit_length() * math.log10(2))
     return f"a {n}-digit number" if abs(value) < 10**4000 else f"a number of about {n:,} digits"
 
@@ -91,7 +91,7 @@ def _unwrap(annotation):
 
 
 def _model_at(root: type[pydantic.BaseModel], loc: Sequence) -> type[pydantic.BaseModel] | None:
-    """The model class that owns the last element of `loc` (walking from `root`)."""
+    """Return the model class that owns the last element of `loc` (walking from `root`)."""
     model: type[pydantic.BaseModel] | None = root
     for part in loc[:-1]:
         if model is None:
@@ -126,7 +126,7 @@ def _clean_loc(loc: Sequence) -> list:
 
 
 def _type_message(etype: str, got: str, ctx: dict) -> str | None:
-    """A message with a fix for the common pydantic error types (None: use pydantic's text)."""
+    """Return a message with a fix for common pydantic error types (None: pydantic's text)."""
     bound = {k: ctx.get(k) for k in ("ge", "gt", "le", "lt")}
     messages = {
         "finite_number": f"must be a finite number; got {got}. Replace it with an ordinary "
@@ -222,7 +222,7 @@ def format_validation_error(
 
 
 def problem_lines(error: ScenarioError) -> list[str]:
-    """The message of a `ScenarioError` as lines: the file once, then one problem per line.
+    """Return the message of a `ScenarioError` as lines: the file once, then one problem per line.
 
     ``str(error)`` stays one paragraph (for logs and Python callers); the command line prints
     these lines instead when there is more than one problem, so each can be read on its own.

@@ -68,7 +68,7 @@ class Period:
         return float(self.length) * MONTHS_PER_UNIT[self.unit]
 
     def in_units(self, unit: str) -> float:
-        """The period's length in `unit` (e.g. ``1/12`` years for a month)."""
+        """Return the period's length in `unit` (e.g. ``1/12`` years for a month)."""
         return convert_length(self.length, self.unit, unit)
 
     @property

@@ -76,7 +76,7 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 
 def expanded_size(root: yaml.Node, limit: int = MAX_YAML_NODES, *, written: int = 0) -> int:
-    """Number of nodes the graph under `root` stands for with every alias expanded.
+    """Count the nodes the graph under `root` stands for with every alias expanded.
 
     Linear in the number of distinct nodes (sizes of shared nodes are memoised); stops with
     `YAMLLimitError` as soon as the count passes ``written + limit`` (`written`: the nodes
@@ -130,6 +130,7 @@ class SafeYAMLLoader(yaml.SafeLoader):
         self._checked: set[yaml.Node] = set()
 
     def compose_node(self, parent, index):
+        """Compose a node, counting alias uses (refused past MAX_YAML_ALIASES) and nodes."""
         if self.check_event(yaml.AliasEvent):
             self._alias_uses += 1
             if self._alias_uses > MAX_YAML_ALIASES:
@@ -143,12 +144,14 @@ class SafeYAMLLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
     def compose_document(self):
+        """Compose a document, refused if its aliases expand past MAX_YAML_NODES nodes."""
         node = super().compose_document()
         if node is not None:
             expanded_size(node, MAX_YAML_NODES, written=self._written)
         return node
 
     def flatten_mapping(self, node):
+        """Flatten merge keys of a mapping, refusing duplicate keys first."""
         # every mapping passes here before its keys are built, merged ones included
         if node not in self._checked:
             self._checked.add(node)
@@ -194,7 +197,7 @@ def _fail(path: Path, message: str) -> ScenarioError:
 
 
 def _read_text(path: Path) -> str:
-    """The file's text: a regular file of at most MAX_YAML_BYTES, UTF-8."""
+    """Return the file's text: a regular file of at most MAX_YAML_BYTES, UTF-8."""
     kind = file_kind(path)
     if kind == "missing":
         raise _fail(path, "file not found; check the path.")

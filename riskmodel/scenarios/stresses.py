@@ -29,12 +29,12 @@ def per_period(value: float | list[float], horizon: int) -> np.ndarray:
 
 
 def fail(file: Path | None, field: str, message: str) -> ScenarioError:
-    """A ScenarioError with one problem (raise the result)."""
+    """Return a ScenarioError with one problem (raise the result)."""
     return ScenarioError(file, [(field, message)])
 
 
 def compact(values: np.ndarray) -> float | list[float]:
-    """A per-period array as one number when constant, else a list (for the summary)."""
+    """Return a per-period array as one number when constant, else a list (for the summary)."""
     v = np.asarray(values, dtype=float)
     return float(v[0]) if np.all(v == v[0]) else [float(x) for x in v]
 

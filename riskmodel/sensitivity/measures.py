@@ -125,7 +125,7 @@ def parse_metrics(names: Sequence[str]) -> list[MetricSpec]:
 
 
 def exact_metrics(scenario: Scenario, specs: Sequence[MetricSpec]) -> dict[str, float]:
-    """The exact metrics of `specs` for a scenario (others are skipped)."""
+    """Return the exact metrics of `specs` for a scenario (others are skipped)."""
     wanted = [s for s in specs if s.exact]
     if not wanted:
         return {}
@@ -144,7 +144,7 @@ def exact_metrics(scenario: Scenario, specs: Sequence[MetricSpec]) -> dict[str, 
 def simulated_metrics(
     loss: np.ndarray, weight: np.ndarray, specs: Sequence[MetricSpec]
 ) -> dict[str, float]:
-    """The simulated metrics of `specs` from per-path total losses and weights."""
+    """Return the simulated metrics of `specs` from per-path total losses and weights."""
     wanted = [s for s in specs if not s.exact]
     if not wanted:
         return {}

@@ -42,7 +42,7 @@ _COLUMNS = (
 
 
 def empty_dataset(metrics, factors) -> xr.Dataset:
-    """A dataset with every per-(metric, factor) variable set to NaN."""
+    """Return a dataset with every per-(metric, factor) variable set to NaN."""
     m, f = list(metrics), list(factors)
     nan = np.full((len(m), len(f)), np.nan)
     ds = xr.Dataset(
@@ -115,8 +115,10 @@ class SensitivityResult:
         return "sobol" in self.methods
 
     def ranking(self, metric: str) -> list[str]:
-        """Factors ordered by decreasing importance for `metric`: by |swing| (tornado), else
-        by the total index ST (Sobol). NaN ranks last."""
+        """Order the factors by decreasing importance for `metric`.
+
+        By |swing| (tornado), else by the total index ST (Sobol). NaN ranks last.
+        """
         self._check_metric(metric)
         var = "swing" if self.has_tornado else "ST"
         score = np.abs(self.data[var].sel(metric=metric).to_numpy())

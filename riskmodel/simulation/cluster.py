@@ -48,8 +48,10 @@ SCHEDULER_TIMEOUT = 5.0
 
 
 def resolve_backend(scenario: Scenario, backend: str | None, scheduler: str | None) -> str:
-    """The backend of a run: the caller's, else ``dask`` if the caller gave a scheduler address,
-    else the scenario's ``simulation.backend``.
+    """Choose the backend of a run.
+
+    The caller's, else ``dask`` if the caller gave a scheduler address, else the scenario's
+    ``simulation.backend``.
 
     Raises
     ------
@@ -74,7 +76,7 @@ def resolve_scheduler(
     *,
     trust_scenario_scheduler: bool = False,
 ) -> str | None:
-    """The Dask scheduler address a run may connect to (None: start a local cluster).
+    """Return the Dask scheduler address a run may connect to (None: start a local cluster).
 
     Parameters
     ----------
@@ -116,8 +118,10 @@ def resolve_scheduler(
 
 @contextmanager
 def dask_client(scheduler: str | None, *, timeout: float = SCHEDULER_TIMEOUT) -> Iterator:
-    """A `dask.distributed.Client` for `scheduler`, or for a local cluster started (and closed)
-    here when no address is given: one process per core on 127.0.0.1.
+    """Open a `dask.distributed.Client` for `scheduler`, or for a local cluster.
+
+    The local cluster is started (and closed) here when no address is given: one process per
+    core on 127.0.0.1.
 
     Raises
     ------

@@ -61,7 +61,7 @@ MODEL_RISK_VARIABLES = (
 
 
 def posterior_mean_scenario(scenario: Scenario, *, copies: int | None = None) -> Scenario:
-    """The scenario at the posterior mean of its parameter draws (see the module docstring).
+    """Return the scenario at the posterior mean of its parameter draws (see the module docstring).
 
     Parameters
     ----------

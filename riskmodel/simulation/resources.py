@@ -98,7 +98,7 @@ def _parse_size(text: str) -> int:
 
 
 def memory_limit(override: int | None = None) -> int | None:
-    """The memory a run may plan to use, in bytes; None when it cannot be determined.
+    """Return the memory a run may plan to use, in bytes; None when it cannot be determined.
 
     Parameters
     ----------

@@ -130,8 +130,11 @@ def _candidates(models, period_length: float) -> list[_Candidate]:
 
 
 def _check_fitting_panel(cand: _Candidate, counts: xr.DataArray) -> None:
-    """PSIS-LOO needs the panel the model was fitted on: compare totals where the model kept
-    its fitted counts (fitted TransitionModel objects and their saved files)."""
+    """Check the panel against the fit: PSIS-LOO needs the panel the model was fitted on.
+
+    Compares totals where the model kept its fitted counts (fitted TransitionModel objects and
+    their saved files).
+    """
     fit = cand.fit_counts
     if fit is None:
         return
@@ -157,7 +160,7 @@ def _check_fitting_panel(cand: _Candidate, counts: xr.DataArray) -> None:
 
 
 def _log_lik(cand: _Candidate, panel, macro, segment_col):
-    """ll (n_draws, n_cells) of the live cells, the cells' table and the panel's counts."""
+    """Return ll (n_draws, n_cells) of the live cells, the cells' table and the panel's counts."""
     d = cand.draws
     counts = _as_counts(panel, d, segment_col)
     segs = [str(s) for s in counts["segment"].values]

@@ -66,11 +66,11 @@ class ModelComparison:
         return [str(m) for m in self.table["model"]]
 
     def to_dataframe(self) -> pd.DataFrame:
-        """The ranking table (a copy): ``models.csv`` of ``riskmodel compare-models``."""
+        """Return the ranking table (a copy): ``models.csv`` of ``riskmodel compare-models``."""
         return self.table.copy()
 
     def worst_cells(self, model: str, n: int = 5) -> pd.DataFrame:
-        """The `n` cells of `model` with the largest Pareto k (empty for the time split)."""
+        """Return the `n` cells of `model` with the largest Pareto k (empty for the time split)."""
         if self.pareto_k is None:
             return pd.DataFrame(columns=["period", "segment", "from_state", "pareto_k"])
         k = self.pareto_k[["period", "segment", "from_state", model]].rename(
@@ -101,8 +101,10 @@ class ModelComparison:
         return out
 
     def to_dict(self) -> dict:
-        """JSON-ready content (``models.json``): method, summary, one record per model, worst
-        cells by Pareto k and the warnings."""
+        """Return the JSON-ready content (``models.json``).
+
+        Method, summary, one record per model, worst cells by Pareto k and the warnings.
+        """
         models = []
         for rec in self.table.to_dict(orient="records"):
             rec = {k: _plain(v) for k, v in rec.items()}
@@ -139,7 +141,8 @@ class ModelComparison:
     def pooling_preference(self, *, short: bool = False) -> str | None:
         """When the models differ only in pooling, which pooling the data prefer; else None.
 
-        `short` leaves out the differences (`summary` has already said them)."""
+        `short` leaves out the differences (`summary` has already said them).
+        """
         t = self.table
         if len(t) < 2 or t["pooling"].isna().any() or t["pooling"].nunique() < 2:
             return None
@@ -167,8 +170,11 @@ class ModelComparison:
         return f"{lead} pooling '{best['pooling']}' over " + ", and over ".join(parts) + "."
 
     def summary(self) -> str:
-        """Which model the data prefer, by how much, and (models differing only in pooling)
-        which pooling; plus a note on unreliable PSIS-LOO cells."""
+        """Say which model the data prefer, and by how much.
+
+        And, for models differing only in pooling, which pooling; plus a note on unreliable
+        PSIS-LOO cells.
+        """
         t = self.table
         best = t.iloc[0]
         if len(t) < 2:

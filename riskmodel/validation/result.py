@@ -121,12 +121,12 @@ class BacktestResult:
     info: dict = field(default_factory=dict)
 
     def to_dataframe(self) -> pd.DataFrame:
-        """The tests as a table (the content of ``backtest.csv``)."""
+        """Return the tests as a table (the content of ``backtest.csv``)."""
         cols = [c for c in (*RECORD_FIELDS, "band_lower", "band_upper") if c in self.tests]
         return self.tests[cols].copy()
 
     def to_dict(self) -> dict:
-        """The content of ``backtest.json``: overall, thresholds, tests, calibration, info."""
+        """Return ``backtest.json``'s content: overall, thresholds, tests, calibration, info."""
         tests = [
             {k: _clean(v) for k, v in rec.items()}
             for rec in self.to_dataframe().to_dict(orient="records")
