@@ -39,3 +39,14 @@ def test_ruff_format_check_passes():
         f"`ruff format --check {' '.join(FORMATTED)}` would reformat files; run "
         f"`ruff format {' '.join(FORMATTED)}`:\n{out.stdout}{out.stderr}"
     )
+
+
+def test_docstring_examples_run_with_the_suite():
+    # `python -m pytest` (the README's command) collects riskmodel/ with --doctest-modules, so
+    # every docstring example not marked +SKIP runs in CI; without either, none would.
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    pytest_config = config["tool"]["pytest"]["ini_options"]
+    assert "riskmodel" in pytest_config["testpaths"], pytest_config["testpaths"]
+    assert "--doctest-modules" in pytest_config["addopts"].split(), pytest_config["addopts"]

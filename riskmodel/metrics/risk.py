@@ -459,9 +459,9 @@ def risk_measures_da(
 
     Examples
     --------
-    >>> da = xr.DataArray(np.arange(200.0).reshape(2, 100), dims=("scenario", "path"))
+    >>> da = xr.DataArray(np.arange(2000.0).reshape(2, 1000), dims=("scenario", "path"))
     >>> risk_measures_da(da, levels=[0.95])["var"].values.tolist()
-    [[94.0], [194.0]]
+    [[949.0], [1949.0]]
     """
     if dim not in da.dims:
         raise ArgumentError(
