@@ -11,9 +11,9 @@ Importing the package is light: the error classes load at once, everything else 
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from riskmodel._version import __version__
 from riskmodel.errors import (
     ArgumentError,
     ComparisonError,
@@ -39,11 +39,6 @@ from riskmodel.errors import (
     Terminated,
     UnsafeFileError,
 )
-
-try:
-    __version__ = version("riskmodel")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
 
 _LAZY = {
     "run": "riskmodel.api",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
+from riskmodel._version import __version__
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.kernel import BlockOutput
 from riskmodel.simulation.kpi import kpi_array
@@ -157,8 +158,6 @@ def assemble(
     sampling: Sampling,
     block_size: int,
 ) -> xr.Dataset:
-    from riskmodel import __version__
-
     z_mean = sampling.z_mean
     mixture = z_mean is not None and sampling.z_prob is not None
     broad = z_mean[1] if mixture else z_mean
