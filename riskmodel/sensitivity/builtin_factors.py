@@ -1,6 +1,7 @@
 """The built-in sensitivity factors (see `riskmodel.sensitivity.factors` for the catalogue).
 
-Importing this module registers them in `FACTORS`, `FACTOR_FAMILIES` and `JOINT_CHECKS`.
+Importing this module registers them in `FACTORS`, `FACTOR_FAMILIES` and `JOINT_CHECKS` of
+`riskmodel.sensitivity.registry`; `riskmodel.sensitivity.factors` imports it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from riskmodel.data.portfolio import Portfolio
 from riskmodel.scenarios.load import Scenario
-from riskmodel.sensitivity.factors import (
+from riskmodel.sensitivity.registry import (
     FACTOR_FAMILIES,
     JOINT_CHECKS,
     Factor,
