@@ -28,7 +28,7 @@ import numpy as np
 import xarray as xr
 
 from riskmodel.scenarios.load import Scenario
-from riskmodel.simulation.engine import path_total
+from riskmodel.simulation.store import path_total
 
 __all__ = ["action_cost", "add_action_counterfactuals"]
 
