@@ -31,6 +31,7 @@ import pandas as pd
 from riskmodel.errors import ArgumentError, OutputDirError
 from riskmodel.models.draws import ParameterDraws
 from riskmodel.report.files import _json_ready, check_output_dir, write_folder_atomic
+from riskmodel.report.fit_html import slug
 from riskmodel.validation.ppc import PredictiveCheck, check_posterior
 
 __all__ = [
@@ -509,8 +510,3 @@ def period_panel(
 def report_flag_error(exc: OutputDirError) -> OutputDirError:
     """The folder checks name ``--out``; for the fit report the flag is ``--report``."""
     return OutputDirError(re.sub(r"--out\b", "--report", str(exc)))
-
-
-def slug(name: str) -> str:
-    """A file-name-safe form of a segment name (figures are ``<kind>_<k>_<slug>.png``)."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", str(name)).strip("-")[:40] or "segment"

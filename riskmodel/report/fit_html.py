@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from typing import TYPE_CHECKING
 
 from riskmodel.report.html import _e, _page, _section, _table
@@ -17,10 +18,15 @@ if TYPE_CHECKING:
 
     from riskmodel.report.fit import FitReport
 
-__all__ = ["fit_figures", "render_fit_html"]
+__all__ = ["fit_figures", "render_fit_html", "slug"]
 
 _COLOURS = {"ok": "#009E73", "exact": "#009E73", "check": "#D55E00"}
 _MAX_ROWS = 40
+
+
+def slug(name: str) -> str:
+    """Return a file-name-safe form of a segment name (figures: ``<kind>_<k>_<slug>.png``)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", str(name)).strip("-")[:40] or "segment"
 
 
 # --------------------------------------------------------------------------- figures
@@ -35,7 +41,6 @@ def fit_figures(report: FitReport) -> dict[str, bytes]:
         plot_transition_posterior,
         render_figure_png,
     )
-    from riskmodel.report.fit import slug
 
     ss = report.draws.states
     out: dict[str, bytes] = {}
