@@ -103,7 +103,7 @@ def paired_stderr(psi_a: np.ndarray, psi_b: np.ndarray) -> float:
 def replicate_stderr(
     a: np.ndarray, wa: np.ndarray, b: np.ndarray, wb: np.ndarray, replicate: np.ndarray
 ) -> float:
-    """Standard error of a difference of self-normalised means over QMC replicates.
+    """Return the standard error of a difference of self-normalised means over QMC replicates.
 
     ``std(d_r, ddof=1)/√R`` with ``d_r`` the difference of the replicate-``r`` means; NaN
     with fewer than two replicates.

@@ -74,6 +74,7 @@ class CellLayout:
 
     @property
     def m(self) -> int:
+        """Number of free cells (one per label, reference cells excluded)."""
         return len(self.labels)
 
 

@@ -283,6 +283,7 @@ class DefaultModel:
 
     @property
     def segments(self) -> tuple[str, ...]:
+        """Segments of the fitted default-rate history, in the order of the draws."""
         return tuple(self._require_fit()["config"]["segments"])
 
     def correlation_draws(self) -> np.ndarray:

@@ -1,5 +1,7 @@
-"""riskmodel.plotting: figures of results. Plots take results (+ an optional ``ax``), return the
-Axes, and never compute statistics or sample; matplotlib is imported only when a plot is drawn.
+"""riskmodel.plotting: figures of results.
+
+Plots take results (+ an optional ``ax``), return the Axes, and never compute statistics or
+sample; matplotlib is imported only when a plot is drawn.
 
 Figures of a run: `plot_loss_distribution`, `plot_loss_term_structure`,
 `plot_cumulative_default_rate`, `plot_stage_occupancy`, `plot_contributions`, `plot_alerts`.

@@ -1,5 +1,6 @@
-"""Figures of the fit report: posterior transition matrices, the correlation posterior and the
-posterior predictive checks.
+"""Figures of the fit report.
+
+Posterior transition matrices, the correlation posterior and the posterior predictive checks.
 
 Every statistic comes precomputed from `riskmodel.report.fit` (posterior means and intervals)
 and `riskmodel.validation.ppc.PredictiveCheck` (bands, percentiles); nothing is computed or

@@ -22,7 +22,7 @@ _MODEL_COLOURS = (OKABE_ITO[5], OKABE_ITO[6], OKABE_ITO[3], OKABE_ITO[7], OKABE_
 
 
 def plot_elpd(table: pd.DataFrame, *, ax: Axes | None = None, method: str = "loo") -> Axes:
-    """elpd of each model ± its standard error, and the difference to the best ± its paired se.
+    """Plot each model's elpd ± s.e., and its difference to the best ± the paired s.e.
 
     Parameters
     ----------

@@ -1,5 +1,6 @@
-"""Figures of fitted transition models: an annotated heatmap with posterior intervals, and MCMC
-diagnostics drawn by ArviZ.
+"""Figures of fitted transition models.
+
+An annotated heatmap with posterior intervals, and MCMC diagnostics drawn by ArviZ.
 
 The heatmap takes the point summaries `TransitionModel.transition_matrix` returns; the
 diagnostics hand the model's `arviz.InferenceData` to ArviZ, which already draws trace and forest

@@ -22,7 +22,7 @@ def plot_stress_path(
     *,
     ax: Axes | None = None,
 ) -> Axes:
-    """The systematic shift (left axis) and the multiplicative stresses (right axis) per period.
+    """Plot the systematic shift (left axis) and multiplicative stresses (right) per period.
 
     Nothing is computed here: every series comes per period from the caller (e.g.
     `riskmodel.report.used.stress_series`).

@@ -1,6 +1,7 @@
-"""Write a run's folder (``summary.json``, ``results.nc``, ``figures/*.png``, ``report.html``,
-``report.md``) and a scenario comparison's folder (``comparison.csv``, ``comparison.json``,
-figures, report).
+"""Write a run's folder and a scenario comparison's folder.
+
+A run's: ``summary.json``, ``results.nc``, ``figures/*.png``, ``report.html``, ``report.md``;
+a comparison's: ``comparison.csv``, ``comparison.json``, figures, report.
 
 Folders are written atomically (`write_folder_atomic`): everything is built in a hidden temporary
 sibling folder, which is then renamed into place. A failed or interrupted run leaves no trace,

@@ -1,5 +1,6 @@
-"""riskmodel.sensitivity: which assumptions drive the metrics — tornado swings on common random
-numbers and global Sobol indices through SALib.
+"""riskmodel.sensitivity: which assumptions drive the metrics.
+
+Tornado swings on common random numbers and global Sobol indices through SALib.
 
 Layer: between metrics and plotting. It imports states, data, scenarios, simulation and metrics
 only; figures live in `riskmodel.plotting.sensitivity` and the output folder in

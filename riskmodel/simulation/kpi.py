@@ -1,5 +1,6 @@
-"""Per-path, per-period KPIs that early-warning alerts watch (numpy; shared by the engine and
-`riskmodel.metrics.alerts`).
+"""Per-path, per-period KPIs that early-warning alerts watch.
+
+Numpy; shared by the engine and `riskmodel.metrics.alerts`.
 
 - ``loss``, ``defaults``, ``churn``: the amount in the period;
 - ``default_rate``, ``churn_rate``: defaults (churn) in the period divided by the customers alive
@@ -23,7 +24,7 @@ def kpi_array(
     churn: np.ndarray,
     total_customers: float,
 ) -> np.ndarray:
-    """The KPI `metric` for every path and period, from (path, period) arrays of the outputs."""
+    """Compute the KPI `metric` per path and period, from (path, period) arrays of the outputs."""
     if metric not in ALERT_METRICS:
         raise ValueError(f"`metric` must be one of {list(ALERT_METRICS)}; got {metric!r}.")
     if metric == "loss":

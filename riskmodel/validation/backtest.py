@@ -92,7 +92,7 @@ def _macro_values(macro: Any, periods: np.ndarray, draws: ParameterDraws) -> np.
 
 
 def _as_counts(panel: Any, draws: ParameterDraws, segment_col: str) -> xr.DataArray:
-    """Counts with dims (period, segment, from_state, to_state) on the posterior's segments."""
+    """Count transitions, dims (period, segment, from_state, to_state), per posterior segment."""
     if isinstance(panel, (str, PathLike)):
         panel = read_panel_csv(panel)
     if isinstance(panel, pd.DataFrame):
@@ -145,7 +145,7 @@ def _record(segment, origin, dest, test, observed, expected, statistic, p, perio
 
 
 def _count_tests(c, n, samples, segs, ss, corr) -> tuple[list[dict], np.ndarray]:
-    """Tests of default and churn counts per segment × origin, periods pooled.
+    """Test default and churn counts per segment × origin, periods pooled.
 
     `corr`: None, or ``(pd_draws (D, T', S, I), rho (D,), n_samples, rng)`` of a correlated
     posterior, whose default tails are then computed by `shifted_tails`.

@@ -78,7 +78,7 @@ def relative_efficiency(ll: np.ndarray) -> float:
 
 
 def loo_idata(ll: np.ndarray, cells):
-    """An ``arviz.InferenceData`` with a ``log_likelihood`` group: ``counts`` (chain, draw, cell).
+    """Build an ``arviz.InferenceData`` with ``log_likelihood.counts`` (chain, draw, cell).
 
     Parameters
     ----------
