@@ -191,13 +191,16 @@ def load_sensitivity_config(
 
 
 def default_config(scenario: Scenario) -> SensitivityConfig:
-    """A small configuration that runs in a few minutes on a laptop.
+    """Build a small configuration that runs in minutes on a laptop.
 
     Factors: the correlation ×0.5 … ×1.5 (capped below 1), the LGD mean ×0.8 … ×1.2 (kept
     feasible), a factor shift of −0.5 … +0.5, the default probability of the transient state
     with the highest one ×0.8 … ×1.2 (narrowed if the row lacks room), and the posterior draw
     when the scenario has several. Metrics: `DEFAULT_METRICS`. Tornado with 10,000 paths and
-    Sobol with n = 64 and 512 paths per evaluation (the exact metrics cost nothing).
+    Sobol with n = 256 design points of 128 paths each (the exact metrics cost nothing): the
+    same number of simulated paths as n = 64 × 512, but the first-order indices' intervals
+    about half as wide (they shrink as 1/√n, and the design, not the paths, limits them), so on
+    the bundled baseline no interval is wider than its index (no `SensitivityWarning`).
     """
     rho = float(np.mean(scenario.correlation))
     lgd = scenario.config.lgd
@@ -229,7 +232,8 @@ def default_config(scenario: Scenario) -> SensitivityConfig:
         )
     if scenario.n_draws > 1:
         factors.append({"name": "posterior.draw", "low": 0.0, "high": 1.0})
-    return SensitivityConfig.model_validate({"factors": factors})
+    sobol = {"n": 256, "paths": 128}
+    return SensitivityConfig.model_validate({"factors": factors, "sobol": sobol})
 
 
 def run_sensitivity(
