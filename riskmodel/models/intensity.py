@@ -180,7 +180,7 @@ class IntensityModel:
                 "pooling='partial' needs method='nuts' (the population scale has no useful "
                 "maximum likelihood); use pooling='none' or 'complete' with method='mle'."
             )
-        covs = tuple(cfg["covariates"])
+        covs = tuple(name for name, _ in cfg["covariates"])
         if covs:
             from riskmodel.models.intensity_covariates import join_macro
 
@@ -309,29 +309,17 @@ class IntensityModel:
             raise ArgumentError(
                 f"this model has no covariates; got covariates={covariates!r}. Drop the argument."
             )
+        at = covariates if has_covs else None
         if "mle" in fit["groups"]:
-            ds = fit["groups"]["mle"]
-            lq = np.asarray(ds["log_intensity"].values)
-            se = np.sqrt(np.diagonal(np.asarray(ds["covariance"].values), axis1=1, axis2=2))
-            if has_covs and covariates is not None:
-                d = self._design()
-                xs = d.values(covariates)
-                beta = np.asarray(ds["beta"].values)
-                lq = lq + d.shift(xs, beta * d.scale[d.coef_cov])
-                # delta method: d log q_sk = e_sk + Σ_j (x − x̄)_c(j) effect[j, k] e_j
-                S, k = lq.shape
-                z = (xs[0] * d.scale)[d.coef_cov][:, None] * d.effect  # (m, k)
-                grads = np.zeros((S, k, S * k + z.shape[0]))
-                grads[np.arange(S)[:, None], np.arange(k), np.arange(S * k).reshape(S, k)] = 1
-                grads[:, :, S * k :] = z.T[None]
-                cov = np.asarray(ds["parameter_covariance"].values)
-                se = np.sqrt(np.einsum("skp,pq,skq->sk", grads, cov, grads))
-            return lq, se
+            from riskmodel.models.intensity_covariates import mle_log_intensity
+
+            design = self._design() if at is not None else None
+            return mle_log_intensity(fit["groups"]["mle"], design, at)
         draws = np.asarray(self.log_intensity_draws().values)
-        if has_covs and covariates is not None:
+        if at is not None:
             d = self._design()
             beta = np.asarray(fit["groups"]["posterior"]["beta"].values)
-            draws = draws + d.shift(d.values(covariates), beta * d.scale[d.coef_cov])
+            draws = draws + d.shift(d.values(at), beta * d.scale[d.coef_cov])
         return draws, np.empty(0)
 
     def generator(
@@ -433,32 +421,12 @@ class IntensityModel:
         if not fit["config"].get("covariates"):
             raise ArgumentError("this model has no covariates; fit one with covariates=... .")
         if "mle" in fit["groups"]:
-            ds = fit["groups"]["mle"]
-            est = ds["beta"].to_series()
-            se = np.sqrt(np.diag(np.asarray(ds["coefficient_covariance"].values)))
-            z = st.norm.ppf(0.975)
-            return pd.DataFrame(
-                {"estimate": est.values, "se": se, "lower": est - z * se, "upper": est + z * se},
-                index=est.index,
-            )
+            from riskmodel.models.intensity_covariates import mle_coefficients
+
+            return mle_coefficients(fit["groups"]["mle"])
         import arviz as az
 
         return az.summary(fit["groups"]["posterior"][["beta"]])
-
-    def summary(self) -> pd.DataFrame:
-        """One row per segment and allowed transition.
-
-        MLE: ``estimate``, ``se_log`` (standard error of the log intensity) and the 95% bounds
-        ``lower``/``upper`` (Wald on the log scale). NUTS: ``arviz.summary`` of the intensities.
-        """
-        fit = self._require_fit()
-        if "mle" in fit["groups"]:
-            from riskmodel.models.intensity_mle import mle_summary
-
-            return mle_summary(fit["groups"]["mle"])
-        import arviz as az
-
-        return az.summary(np.exp(self.log_intensity_draws()).rename("intensity").to_dataset())
 
     # ------------------------------------------------------------------ io
     def save(self, path: str | PathLike) -> None:
@@ -500,7 +468,7 @@ class IntensityModel:
             pooling=cfg["pooling"],
             censored=cfg["censored"] or None,
             exact_times=cfg["exact_times"],
-            covariates=cfg.get("covariates") or None,
+            covariates=dict(cfg.get("covariates") or []) or None,
         )
         diag = cfg.pop("diagnostics")
         model._fit = {"config": cfg, "groups": groups, "diagnostics": diag}
@@ -522,7 +490,8 @@ def _set_centre(cfg: dict, x: np.ndarray) -> None:
         If a covariate does not vary over the intervals (its effect is not identified).
     """
     centre, scale = x.mean(axis=0), x.std(axis=0)
-    flat = [n for n, v in zip(cfg["covariates"], scale, strict=True) if not v > 0]
+    names = [name for name, _ in cfg["covariates"]]
+    flat = [n for n, v in zip(names, scale, strict=True) if not v > 0]
     if flat:
         raise PanelError(
             f"covariate(s) {flat} take one value at every interval start, so their effect is "

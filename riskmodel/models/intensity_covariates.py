@@ -33,6 +33,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+import scipy.stats as st
+import xarray as xr
 
 from riskmodel.errors import ArgumentError, MacroError, PanelError
 
@@ -40,6 +42,8 @@ __all__ = [
     "CovariateDesign",
     "group_rows",
     "join_macro",
+    "mle_coefficients",
+    "mle_log_intensity",
     "normalise_covariates",
     "params_gradient",
 ]
@@ -47,8 +51,10 @@ __all__ = [
 SPECS = ("shared", "each")
 
 
-def normalise_covariates(covariates, allowed_names: list[list[str]]) -> dict[str, object]:
-    """The canonical covariate config: ``{name: "shared" | [[from, to], ...]}``.
+def normalise_covariates(covariates, allowed_names: list[list[str]]) -> list[list]:
+    """The canonical covariate config: ``[[name, "shared" | [[from, to], ...]], ...]`` in the
+    user's order (a list, not a mapping: saved configs are JSON with sorted keys, and the order
+    of the covariates must survive the round trip).
 
     Parameters
     ----------
@@ -64,7 +70,7 @@ def normalise_covariates(covariates, allowed_names: list[list[str]]) -> dict[str
         Naming the covariate and what is wrong with its spec.
     """
     if covariates is None:
-        return {}
+        return []
     if isinstance(covariates, str):
         raise ArgumentError(
             f"covariates must be a list of names or a mapping name -> spec; got the string "
@@ -100,7 +106,7 @@ def normalise_covariates(covariates, allowed_names: list[list[str]]) -> dict[str
                 f"repeats; got {list(spec)!r}."
             )
         out[name] = [list(p) for p in allowed if p in pairs]  # canonical order
-    return out
+    return [[name, spec] for name, spec in out.items()]
 
 
 @dataclass(frozen=True)
@@ -132,10 +138,9 @@ class CovariateDesign:
     def from_config(cls, cfg: dict) -> CovariateDesign:
         """The design of a config with ``covariate_centre``/``covariate_scale`` set (fitted)."""
         trans = [tuple(p) for p in cfg["allowed"]]
-        names = tuple(cfg["covariates"])
+        names = tuple(name for name, _ in cfg["covariates"])
         coef_names, coef_cov, rows = [], [], []
-        for c, name in enumerate(names):
-            spec = cfg["covariates"][name]
+        for c, (name, spec) in enumerate(cfg["covariates"]):
             targets = [[1.0] * len(trans)] if spec == "shared" else []
             labels = [name] if spec == "shared" else []
             if spec != "shared":
@@ -317,3 +322,42 @@ def params_gradient(
     z = g_xs[:, design.coef_cov]  # (G, m)
     d_beta = np.einsum("gk,gj,jk->j", d_log, z, design.effect)
     return d_base, d_beta
+
+
+def mle_log_intensity(
+    ds: xr.Dataset, design: CovariateDesign | None, covariates: Mapping[str, float] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """MLE log intensities ``(S, k)`` and their standard errors at `covariates` (the baseline
+    when None): ``log q_sk(x) = log q_sk + Σ_j β_j (x − x̄)_c(j) effect[j, k]``, with the
+    delta-method variance ``dᵀ Σ d``, ``d = e_sk + Σ_j (x − x̄)_c(j) effect[j, k] e_j`` over the
+    joint covariance of (baseline, coefficients)."""
+    lq = np.asarray(ds["log_intensity"].values)
+    se = np.sqrt(np.diagonal(np.asarray(ds["covariance"].values), axis1=1, axis2=2))
+    if design is None or covariates is None:
+        return lq, se
+    xs = design.values(covariates)
+    beta = np.asarray(ds["beta"].values)
+    lq = lq + design.shift(xs, beta * design.scale[design.coef_cov])
+    S, k = lq.shape
+    z = (xs[0] * design.scale)[design.coef_cov][:, None] * design.effect  # (m, k)
+    grads = np.zeros((S, k, S * k + z.shape[0]))
+    grads[np.arange(S)[:, None], np.arange(k), np.arange(S * k).reshape(S, k)] = 1.0
+    grads[:, :, S * k :] = z.T[None]
+    cov = np.asarray(ds["parameter_covariance"].values)
+    return lq, np.sqrt(np.einsum("skp,pq,skq->sk", grads, cov, grads))
+
+
+def mle_coefficients(ds: xr.Dataset) -> pd.DataFrame:
+    """Estimate, standard error and 95% Wald bounds of each coefficient (per unit)."""
+    est = ds["beta"].to_series()
+    se = np.sqrt(np.diag(np.asarray(ds["coefficient_covariance"].values)))
+    z = st.norm.ppf(0.975)
+    return pd.DataFrame(
+        {
+            "estimate": est.values,
+            "se": se,
+            "lower": est.values - z * se,
+            "upper": est.values + z * se,
+        },
+        index=est.index,
+    )
