@@ -149,6 +149,34 @@ def _metric_table(rows: list[dict], *, tornado: bool, sobol: bool) -> str:
     return f'<div class="table-wrap">{table}</div>'
 
 
+SETTING_LABELS = {
+    "scenario": "Scenario",
+    "methods": "Methods",
+    "parameter_draws": "Parameter draws",
+    "tornado_paths": "Tornado: paths per run",
+    "tornado_seed": "Tornado: seed",
+    "tornado_entropy": "Tornado: entropy",
+    "tornado_bootstrap": "Tornado: bootstrap resamples",
+    "sobol_n": "Sobol: base sample n",
+    "sobol_evaluations": "Sobol: evaluations n (k + 2)",
+    "sobol_paths": "Sobol: paths per evaluation",
+    "sobol_seed": "Sobol: seed",
+    "sobol_entropy": "Sobol: entropy",
+    "sobol_conf_level": "Sobol: confidence level",
+    "sobol_resamples": "Sobol: bootstrap resamples",
+    "constant_metrics": "Metrics constant over the design",
+}
+"""Readable names of the settings table (unknown keys are shown as they are)."""
+
+
+def _setting_text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
 def render_sensitivity_html(
     result: SensitivityResult, scenario: Scenario, figures: Mapping[str, bytes]
 ) -> str:
@@ -160,7 +188,7 @@ def render_sensitivity_html(
     sections = []
     settings = d["settings"]
     items = "".join(
-        f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>"
+        f"<tr><th>{e(SETTING_LABELS.get(k, k))}</th><td>{e(_setting_text(v))}</td></tr>"
         for k, v in settings.items()
         if v not in (None, "", [])
     )

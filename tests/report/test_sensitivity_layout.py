@@ -33,6 +33,11 @@ def test_tables_are_readable_and_consistently_formatted():
     for raw in ("<th>value_low</th>", "<th>S1_conf</th>", "<th>swing</th>"):
         assert raw not in page
     assert "<th>Metric at low</th>" in page and "<th>Swing s.e.</th>" in page
+    # the settings table speaks words too: no config keys, no Python list syntax
+    for raw in ("<th>sobol_n</th>", "<th>tornado_paths</th>", "['tornado', 'sobol']"):
+        assert raw not in page
+    assert "<th>Sobol: base sample n</th><td>8</td>" in page
+    assert "<th>Tornado: paths per run</th><td>1,000</td>" in page
     assert not re.search(r"\d\.\d+e[+-]\d", page)  # no scientific notation beside 157,576
     assert page.count("white-space:nowrap;word-break:normal") == 2 * len(CONFIG["factors"])
     # one format per column: the swing column's cells all carry the same number of decimals
