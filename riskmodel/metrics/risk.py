@@ -308,7 +308,7 @@ def risk_measures(
     loss: ArrayLike,
     *,
     weights: ArrayLike | None = None,
-    levels: float | Sequence[float] = DEFAULT_LEVELS,
+    levels: float | Sequence[float] | np.ndarray = DEFAULT_LEVELS,
     name: str = "loss",
     min_tail_paths: float = MIN_TAIL_PATHS,
 ) -> RiskMeasures:
@@ -425,7 +425,7 @@ def risk_measures_da(
     *,
     dim: str = "path",
     weights: xr.DataArray | None = None,
-    levels: float | Sequence[float] = DEFAULT_LEVELS,
+    levels: float | Sequence[float] | np.ndarray = DEFAULT_LEVELS,
     min_tail_paths: float = MIN_TAIL_PATHS,
 ) -> xr.Dataset:
     """Apply :func:`risk_measures` along a named dimension of a labelled loss array.

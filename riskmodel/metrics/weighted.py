@@ -12,7 +12,6 @@ weights (all one) pass through every function unchanged, bit for bit.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -83,7 +82,7 @@ def as_paths(
     return x, w * (w.size / total)
 
 
-def as_levels(levels: float | Sequence[float] | np.ndarray, name: str = "levels") -> np.ndarray:
+def as_levels(levels: ArrayLike, name: str = "levels") -> np.ndarray:
     """Validate levels in (0, 1); keep the input shape."""
     kind = np.asarray(levels).dtype.kind
     if kind not in "fiu":  # strings ("0.99"), booleans, objects: not silently converted

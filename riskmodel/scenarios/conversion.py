@@ -111,7 +111,7 @@ def _warn_far(per_segment: dict, given: Period, file: Path | None) -> None:
     if not far:
         return
     where = f"{file}: " if file is not None else ""
-    worst = max(far, key=far.get)
+    worst = max(far, key=lambda s: far[s])
     warnings.warn(
         f"{where}parameters -> transitions: the matrices of segment(s) {sorted(far)} have no "
         f"valid generator; the regularised generator reproduces the {given.describe()} matrix "
@@ -151,15 +151,6 @@ def convert_intensity_draws(
         If the time unit is unknown or contradicts the file's.
     """
     unit = draws.time_unit
-    if unit is None and time_unit is None:
-        raise fail(
-            file,
-            where,
-            f"the posterior is a continuous-time model ({draws.source}) whose time unit the file "
-            "does not record, so it cannot be converted to the scenario's period of "
-            f"{period.describe()}. Add `parameters: {{time_unit: year}}` (the unit of the panel's "
-            "time column: day, month, quarter or year), or refit with time_unit= recorded.",
-        )
     if unit is not None and time_unit is not None and unit != time_unit:
         raise fail(
             file,
@@ -168,6 +159,15 @@ def convert_intensity_draws(
             f"{time_unit}; remove `time_unit` (the file's unit is used) or refit.",
         )
     unit = unit or time_unit
+    if unit is None:
+        raise fail(
+            file,
+            where,
+            f"the posterior is a continuous-time model ({draws.source}) whose time unit the file "
+            "does not record, so it cannot be converted to the scenario's period of "
+            f"{period.describe()}. Add `parameters: {{time_unit: year}}` (the unit of the panel's "
+            "time column: day, month, quarter or year), or refit with time_unit= recorded.",
+        )
     length = period.in_units(unit)
     conversion = {
         "method": "expm(Q · L) per posterior draw and segment",

@@ -173,8 +173,9 @@ def format_validation_error(
     errors = exc.errors(include_url=False)
     missing = {tuple(_clean_loc(e["loc"])) for e in errors if e["type"] == "missing"}
     covered: set[tuple] = set()
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[tuple, str, str]] = []
     for err in errors:
+        msg: str | None
         loc = _clean_loc(err["loc"])
         etype = err["type"]
         got = short_repr(err.get("input"))
@@ -210,9 +211,9 @@ def format_validation_error(
                 msg = text if text.endswith(("?", "!")) else text.rstrip(".") + "."
         problems.append((tuple(loc), etype, msg))
     out: dict[tuple[str, str], None] = {}  # ordered and O(1) to test
-    for loc, etype, msg in problems:
-        item = (_field_path(loc), msg)
-        if not (etype == "missing" and loc in covered):
+    for where, etype, text in problems:
+        item = (_field_path(where), text)
+        if not (etype == "missing" and where in covered):
             out.setdefault(item)
     found = list(out)
     if len(found) > MAX_PROBLEMS:

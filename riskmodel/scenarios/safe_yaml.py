@@ -129,7 +129,7 @@ class SafeYAMLLoader(yaml.SafeLoader):
         self._written = 0  # nodes written out (not aliases)
         self._checked: set[yaml.Node] = set()
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
         """Compose a node, counting alias uses (refused past MAX_YAML_ALIASES) and nodes."""
         if self.check_event(yaml.AliasEvent):
             self._alias_uses += 1
@@ -143,14 +143,14 @@ class SafeYAMLLoader(yaml.SafeLoader):
             self._written += 1
         return super().compose_node(parent, index)
 
-    def compose_document(self):
+    def compose_document(self) -> yaml.Node | None:
         """Compose a document, refused if its aliases expand past MAX_YAML_NODES nodes."""
         node = super().compose_document()
         if node is not None:
             expanded_size(node, MAX_YAML_NODES, written=self._written)
         return node
 
-    def flatten_mapping(self, node):
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
         """Flatten merge keys of a mapping, refusing duplicate keys first."""
         # every mapping passes here before its keys are built, merged ones included
         if node not in self._checked:

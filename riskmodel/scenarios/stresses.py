@@ -20,7 +20,7 @@ __all__ = ["apply_shocks", "compact", "ead_scale", "fail", "macro_transitions", 
 
 def per_period(value: float | list[float], horizon: int) -> np.ndarray:
     """Expand a scalar or a list to one value per period; a short list repeats its last value."""
-    values = [value] if np.isscalar(value) else list(value)
+    values = np.atleast_1d(np.asarray(value, dtype=float))
     out = np.empty(horizon)
     n = min(len(values), horizon)
     out[:n] = values[:n]

@@ -88,8 +88,8 @@ def add_action_counterfactuals(
     """
     names = [a.name for a in scenario.config.actions]
     df = ds["discount_factor"]
-    per_path = {"loss": [], "value": [], "churn_value_lost": []}
-    exact = {"loss": [], "ecl": [], "value": [], "churn_value_lost": []}
+    per_path: dict[str, list[np.ndarray]] = {"loss": [], "value": [], "churn_value_lost": []}
+    exact: dict[str, list[float]] = {"loss": [], "ecl": [], "value": [], "churn_value_lost": []}
     costs = []
     for name in names:
         other = rerun(scenario.without_action(name))
@@ -109,7 +109,7 @@ def add_action_counterfactuals(
     out["action_cost"] = ("action", np.array(costs))
     for key, values in per_path.items():
         out[f"action_{key}_without"] = (("action", "path"), np.stack(values))
-    for key, values in exact.items():
-        out[f"action_exact_{key}_without"] = ("action", np.array(values))
+    for key, totals in exact.items():
+        out[f"action_exact_{key}_without"] = ("action", np.array(totals))
     out["action_cost"].attrs.update(units="currency", long_name="exact expected discounted cost")
     return out

@@ -80,6 +80,7 @@ class ResultStore:
         self.period_sum_blocks: dict[int, np.ndarray] = {}  # (variable, period) weighted sums
 
     def put(self, block: tuple[int, int, int], out: BlockOutput) -> None:
+        """Store the outputs of block ``(index, first path, paths)``, in any block order."""
         b, start, n = block
         for name in self.PER_PATH:
             getattr(self, name)[start : start + n] = getattr(out, name)
@@ -101,8 +102,9 @@ class ResultStore:
         self.occupancy_blocks[b] = out.occupancy
 
     def occupancy_sum(self) -> np.ndarray:
+        """Return the summed state occupancy over all blocks, added in block order."""
         # sum in block order so the float result does not depend on completion order
-        return sum(self.occupancy_blocks[b] for b in sorted(self.occupancy_blocks))
+        return np.asarray(sum(self.occupancy_blocks[b] for b in sorted(self.occupancy_blocks)))
 
     def _alert_sums(self, out: BlockOutput, metric: str, threshold: float) -> np.ndarray:
         kpi = kpi_array(metric, out.loss, out.defaults, out.churn, self.total_customers)
@@ -111,11 +113,11 @@ class ResultStore:
 
     def alert_sums(self) -> np.ndarray:
         """(alert, 2, period) sums of ``w·1{breach}`` and its square, in block order."""
-        return sum(self.alert_blocks[b] for b in sorted(self.alert_blocks))
+        return np.asarray(sum(self.alert_blocks[b] for b in sorted(self.alert_blocks)))
 
     def period_sums(self) -> np.ndarray:
         """Weighted sums over paths per variable of `PER_PERIOD` and period, in block order."""
-        return sum(self.period_sum_blocks[b] for b in sorted(self.period_sum_blocks))
+        return np.asarray(sum(self.period_sum_blocks[b] for b in sorted(self.period_sum_blocks)))
 
 
 def path_total(ds: xr.Dataset, variable: str, *, discounted: bool = False) -> xr.DataArray:
@@ -158,9 +160,10 @@ def assemble(
     sampling: Sampling,
     block_size: int,
 ) -> xr.Dataset:
+    """Build the run's result Dataset from the stored outputs (variables, coords and attrs)."""
     z_mean = sampling.z_mean
     mixture = z_mean is not None and sampling.z_prob is not None
-    broad = z_mean[1] if mixture else z_mean
+    broad = z_mean[1] if mixture and z_mean is not None else z_mean
     tilt = sampling.tilt
     if tilt is not None:
         broad = tilt.mean()  # the mean innovation under the tilt, per period
