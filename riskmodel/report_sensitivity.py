@@ -166,7 +166,8 @@ SETTING_LABELS = {
     "sobol_resamples": "Sobol: bootstrap resamples",
     "constant_metrics": "Metrics constant over the design",
 }
-"""Readable names of the settings table (unknown keys are shown as they are)."""
+"""Readable names of the settings table, in its order (unknown keys last, as they are)."""
+_ORDER = {key: i for i, key in enumerate(SETTING_LABELS)}
 
 
 def _setting_text(value: Any) -> str:
@@ -189,7 +190,7 @@ def render_sensitivity_html(
     settings = d["settings"]
     items = "".join(
         f"<tr><th>{e(SETTING_LABELS.get(k, k))}</th><td>{e(_setting_text(v))}</td></tr>"
-        for k, v in settings.items()
+        for k, v in sorted(settings.items(), key=lambda kv: _ORDER.get(kv[0], len(_ORDER)))
         if v not in (None, "", [])
     )
     sections.append(f"<section><h2>Settings</h2><table>{items}</table></section>")
