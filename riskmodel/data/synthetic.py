@@ -14,6 +14,7 @@ import pandas as pd
 import xarray as xr
 from scipy import special
 
+from riskmodel import dynamics
 from riskmodel.data.macro import align_macro, logit_transition_matrices
 from riskmodel.states import StateSpace
 
@@ -264,7 +265,7 @@ def conditional_pd(pd_: np.ndarray | float, correlation: float, z: np.ndarray | 
     rho = float(correlation)
     if not 0.0 <= rho < 1.0:
         raise ValueError(f"correlation must be in [0, 1); got {rho}.")
-    return special.ndtr((special.ndtri(pd_) - np.sqrt(rho) * np.asarray(z)) / np.sqrt(1.0 - rho))
+    return dynamics.conditional_pd(special.ndtri(pd_), rho, z)
 
 
 def simulate_default_history(

@@ -28,6 +28,7 @@ from riskmodel.metrics.risk import format_level, risk_measures
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.engine import run_options, simulate_dataset
 from riskmodel.simulation.resources import check_scenarios_memory
+from riskmodel.simulation.seeding import seed_entropy
 
 __all__ = [
     "WEIGHT_TOL",
@@ -329,7 +330,7 @@ def compare_scenarios(
         paths = max(sc.config.paths for sc in scenarios)
     if seed is None:
         seed = next((sc.config.seed for sc in scenarios if sc.config.seed is not None), None)
-    entropy = int(np.random.SeedSequence(seed).entropy)
+    entropy = seed_entropy(seed)
     levels = sorted({float(q) for sc in scenarios for q in sc.config.outputs.levels})
     engine = dict(
         progress=progress,

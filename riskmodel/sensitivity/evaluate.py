@@ -35,6 +35,7 @@ from riskmodel.simulation.engine import (
 )
 from riskmodel.simulation.options import check_scenario
 from riskmodel.simulation.resources import check_run_memory
+from riskmodel.simulation.seeding import seed_entropy
 
 __all__ = ["PathTotals", "backend_session", "check_scenario", "entropy_of", "simulate_variants"]
 
@@ -49,7 +50,7 @@ class PathTotals:
 
 def entropy_of(seed: int | None) -> int:
     """The engine's entropy for a seed (fresh entropy for None), as in `simulate_dataset`."""
-    return int(np.random.SeedSequence(seed).entropy)
+    return seed_entropy(seed)
 
 
 def shared_sampling(scenario: Scenario) -> Sampling:

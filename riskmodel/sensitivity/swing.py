@@ -43,11 +43,11 @@ from riskmodel.sensitivity.measures import (
     simulated_metrics,
 )
 from riskmodel.sensitivity.result import SensitivityResult, empty_dataset
+from riskmodel.simulation.seeding import BOOTSTRAP_KEY
 
 __all__ = ["DEFAULT_BOOTSTRAP", "paired_swing_stderr", "tornado"]
 
 DEFAULT_BOOTSTRAP = 200
-_BOOTSTRAP_KEY = 2**31 - 1  # spawn key of the bootstrap stream, distinct from block keys
 
 
 def _as_ranges(scenario: Scenario, factors) -> list[FactorRange]:
@@ -191,7 +191,7 @@ def tornado(
     ds["high"][:] = [r.high for r in ranges]
     ds["factor_base"][:] = [r.factor.base(scenario) for r in ranges]
     ds["base"][:] = [exact[0][m] for m in names]
-    rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(_BOOTSTRAP_KEY,)))
+    rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(BOOTSTRAP_KEY,)))
     for k, _r in enumerate(ranges):
         lo, hi = exact[1 + 2 * k], exact[2 + 2 * k]
         ds["value_low"][:, k] = [lo[m] for m in names]

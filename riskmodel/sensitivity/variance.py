@@ -55,6 +55,7 @@ from riskmodel.sensitivity.measures import (
 )
 from riskmodel.sensitivity.result import SensitivityResult, SensitivityWarning, empty_dataset
 from riskmodel.simulation.cluster import resolve_backend
+from riskmodel.simulation.seeding import ANALYSIS_KEY, DESIGN_KEY
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -70,7 +71,6 @@ MIN_N = 8
 RECOMMENDED_N = 64
 NEGLIGIBLE = 0.05
 DEFAULT_BATCH = 64
-_DESIGN_KEY, _ANALYSIS_KEY = 2**31 - 2, 2**31 - 3
 
 
 def check_sample_size(n: int) -> None:
@@ -182,7 +182,7 @@ def sobol_indices(
         "names": names,
         "bounds": [list(b) for b in zip(lows, highs, strict=True)],
     }
-    design_rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(_DESIGN_KEY,)))
+    design_rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(DESIGN_KEY,)))
     x = sobol_sample.sample(problem, int(n), calc_second_order=False, seed=design_rng)
     y = np.empty((x.shape[0], len(metrics)))
     step = max(1, int(batch))
@@ -202,7 +202,7 @@ def sobol_indices(
     ds["low"][:] = lows
     ds["high"][:] = highs
     constant = []
-    analysis_seed = _salib_seed(entropy, _ANALYSIS_KEY)
+    analysis_seed = _salib_seed(entropy, ANALYSIS_KEY)
     for m, name in enumerate(metrics):
         col = y[:, m]
         if np.ptp(col) <= 1e-12 * max(1.0, float(np.max(np.abs(col)))):

@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from riskmodel._validate import check_flag, check_memory_limit
+from riskmodel.dynamics import discount_factors
 from riskmodel.errors import InputError
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.cluster import dask_client
@@ -41,6 +42,7 @@ from riskmodel.simulation.kernel import (
 from riskmodel.simulation.options import RunOptions, run_options
 from riskmodel.simulation.qmc import householder, sobol_innovations
 from riskmodel.simulation.resources import check_run_memory
+from riskmodel.simulation.seeding import block_rng, seed_entropy
 from riskmodel.simulation.store import PER_PERIOD, ResultStore, assemble, path_total
 
 __all__ = [
@@ -100,7 +102,7 @@ def build_kernel_inputs(scenario: Scenario) -> KernelInputs:
         transitions_mean=np.asarray(transitions, dtype=float).mean(axis=0),
         ead_factor=np.asarray(scenario.ead_factor, dtype=float),
         lgd_sensitivity=scenario.lgd_sensitivity,
-        discount_factor=np.cumprod(1.0 / (1.0 + np.asarray(scenario.discount_rate, dtype=float))),
+        discount_factor=discount_factors(scenario.discount_rate),
     )
 
 
@@ -155,7 +157,7 @@ def run_task(
     sampling = sampling or Sampling()
     out = []
     for b, _, n in blocks:
-        rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(b,)))
+        rng = block_rng(entropy, b)
         eps = None
         if sampling.qmc_replicates:
             eps = sobol_innovations(
@@ -364,7 +366,7 @@ def _simulate(scenario: Scenario, options: RunOptions, *, sampling: Sampling) ->
     """One run of the engine on one scenario (no action counterfactuals)."""
     cfg = scenario.config
     paths, seed = options.paths, options.seed
-    entropy = int(np.random.SeedSequence(seed).entropy)
+    entropy = seed_entropy(seed)
     inputs = build_kernel_inputs(scenario)
     plan = plan_run(paths, entropy, options.batch)
     if sampling.qmc_replicates and len(plan.blocks) < 2:
@@ -380,7 +382,7 @@ def _simulate(scenario: Scenario, options: RunOptions, *, sampling: Sampling) ->
         scenario.states.n,
         scenario.portfolio.n_cohorts,
         keep=cfg.simulation.keep,
-        discount=np.cumprod(1.0 / (1.0 + scenario.discount_rate)),
+        discount=discount_factors(scenario.discount_rate),
         alerts=[(a.name, a.metric, a.threshold) for a in cfg.alerts],
         total_customers=float(scenario.portfolio.total_customers),
     )

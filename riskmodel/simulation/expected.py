@@ -42,8 +42,16 @@ import functools
 
 import numpy as np
 import xarray as xr
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtri
 
+from riskmodel.dynamics import (
+    conditional_pd,
+    discount_factors,
+    downturn_lgd,
+    mean_conditional_pd,
+    remaining_discount,
+    survivor_shares,
+)
 from riskmodel.scenarios.load import Scenario
 from riskmodel.scenarios.period import ecl_window_sum
 
@@ -105,8 +113,8 @@ def expected_default_lgd(
     p = np.asarray(pd, dtype=float)
     rho = np.asarray(correlation, dtype=float).reshape((-1,) + (1,) * (p.ndim - 1) + (1,))
     a = ndtri(np.clip(p, 0.0, 1.0))[..., None]
-    pz = ndtr((a - np.sqrt(rho) * z) / np.sqrt(1.0 - rho))  # (D, ..., Q)
-    mz = ndtr(ndtri(lgd_mean) - sensitivity * z)  # (Q,)
+    pz = conditional_pd(a, rho, z)  # (D, ..., Q)
+    mz = downturn_lgd(lgd_mean, sensitivity, z)  # (Q,)
     return (pz * mz) @ w
 
 
@@ -163,14 +171,13 @@ def expected_matrices(
         )
     rows = p[..., transient_idx, :]  # (D, T, S, Kt, K)
     pd = np.clip(rows[..., default_idx], 0.0, 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        surv = rows / (1.0 - pd)[..., None]
-    surv = np.where(np.isfinite(surv), surv, 0.0)
+    surv = survivor_shares(rows, pd, default_idx)
     n_t = len(transient_idx)
-    surv[..., default_idx] = 0.0
     surv[..., np.arange(n_t), transient_idx] = 0.0
     # E[p(Z_t)] = Φ(Φ⁻¹(p) − √ρ s_t), broadcast to (D, H, S, Kt)
-    mean_pd = ndtr(ndtri(pd) - np.sqrt(rho)[:, None, None, None] * s[None, :, None, None])
+    mean_pd = mean_conditional_pd(
+        ndtri(pd), np.sqrt(rho)[:, None, None, None], s[None, :, None, None]
+    )
     out = surv * (1.0 - mean_pd)[..., None]
     out[..., default_idx] = mean_pd
     stay = 1.0 - out.sum(axis=-1)  # the survivors' remainder, as in the engine
@@ -304,8 +311,8 @@ def expected_term_structure(scenario: Scenario, *, _loss_by_draw: list | None = 
     occupancy[:, absorbing] = np.cumsum(occupancy[:, absorbing], axis=0)
     churn_c = flows[..., states.churn_idx] if states.churn_idx is not None else np.zeros((h, n_c))
     churn = churn_c.sum(axis=1)
-    discount = np.cumprod(1.0 / (1.0 + np.asarray(scenario.discount_rate, dtype=float)))
-    remaining_df = np.cumsum(discount[::-1])[::-1]
+    discount = discount_factors(scenario.discount_rate)
+    remaining_df = remaining_discount(discount)
     start_onehot = np.zeros((n_c, n_t))
     start_onehot[np.arange(n_c), start] = 1.0
     value_c = (transient_c * discount[:, None]).sum(axis=0) * margin_pc  # (C,) discounted margin

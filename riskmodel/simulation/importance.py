@@ -46,6 +46,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from riskmodel.dynamics import conditional_pd, downturn_lgd, rest_scale
 from riskmodel.simulation.kernel import KernelInputs
 
 __all__ = [
@@ -100,9 +101,8 @@ def _large_pool_step(
     pd = pt[..., d_idx]  # (1 or m, C, K)
     with np.errstate(divide="ignore"):
         a = ndtri(pd)
-    pdz = ndtr((a - np.sqrt(rho) * z_t[:, None, None]) / np.sqrt(1.0 - rho))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(pd < 1.0, (1.0 - pdz) / (1.0 - pd), 0.0)  # (m, C, K)
+    pdz = conditional_pd(a, rho, z_t[:, None, None])
+    scale = rest_scale(pd, pdz)  # (m, C, K)
     cond = pt * scale[..., None]
     cond[..., d_idx] = pdz
     absorbing = np.ones(inp.n_states, dtype=bool)
@@ -111,7 +111,7 @@ def _large_pool_step(
     cond[:, :, absorbing, absorbing] = 1.0
     lgd_t = np.ones(len(z_t))
     if inp.lgd_sensitivity and 0.0 < inp.lgd_mean < 1.0:  # downturn LGD, relative to its mean
-        lgd_t = ndtr(ndtri(inp.lgd_mean) - inp.lgd_sensitivity * z_t) / inp.lgd_mean
+        lgd_t = downturn_lgd(inp.lgd_mean, inp.lgd_sensitivity, z_t) / inp.lgd_mean
     value = inp.ead * inp.lgd_mean * inp.ead_factor[t]  # loss per defaulting customer (C,)
     rate = np.where(absorbing[None, None], 0.0, pdz) * value[None, :, None] * lgd_t[:, None, None]
     return rate, cond

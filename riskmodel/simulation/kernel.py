@@ -40,7 +40,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtri
+
+from riskmodel.dynamics import (
+    conditional_pd_scaled,
+    downturn_lgd,
+    remaining_discount,
+    survivor_shares,
+)
 
 if TYPE_CHECKING:  # importance.py imports this module
     from riskmodel.simulation.importance import FactorTilt
@@ -124,10 +131,7 @@ def prepare_transitions(
     p = np.asarray(transitions, dtype=float)[..., transient_idx, :]  # (D,T,S,Kt,K)
     n_t, k = len(transient_idx), p.shape[-1]
     pd = np.clip(p[..., default_idx], 0.0, 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        surv = p / (1.0 - pd)[..., None]
-    surv[..., default_idx] = 0.0
-    surv = np.where(np.isfinite(surv), surv, 0.0)
+    surv = survivor_shares(p, pd, default_idx)
     # destination order per row: non-zero destinations by decreasing mean mass, stay last
     mass = surv.reshape(-1, n_t, k).max(axis=0)
     orders = []
@@ -259,10 +263,9 @@ def simulate_block(
     lgd_kappa = (
         inp.lgd_mean * (1.0 - inp.lgd_mean) / inp.lgd_sd**2 - 1.0 if inp.lgd_sd > 0 else np.inf
     )
-    remaining_df = np.cumsum(np.asarray(inp.discount_factor, dtype=float)[::-1])[::-1]
+    remaining_df = remaining_discount(inp.discount_factor)
     churn_value_lost = np.zeros(n)
     downturn = inp.lgd_sensitivity > 0
-    probit_lgd = ndtri(inp.lgd_mean) if downturn else 0.0
     flow = np.zeros((n, len(exact), n_t, k), dtype=np.int64)
     d = np.zeros((n, n_c, n_t))
     into = np.zeros((n, n_c, k))
@@ -273,7 +276,7 @@ def simulate_block(
             a = inp.probit_pd[draw, tt][:, seg]  # (n, C, Kt)
         else:
             a = inp.probit_pd[0, tt][seg][None]  # (1, C, Kt)
-        pd_z = ndtr((a - sqrt_rho * z[:, t, None, None]) * inv_sqrt_1mrho)
+        pd_z = conditional_pd_scaled(a, sqrt_rho, inv_sqrt_1mrho, z[:, t, None, None])
         if len(exact):
             # exact: chains of binomial counts
             seq = (
@@ -312,7 +315,9 @@ def simulate_block(
         counts = into[:, :, inp.transient_idx]
         d_c = d.sum(axis=2)  # (n, C)
         if downturn:
-            lgd = _downturn_lgd(inp, rng, d_c, ndtr(probit_lgd - inp.lgd_sensitivity * z[:, t]))
+            lgd = _downturn_lgd(
+                inp, rng, d_c, downturn_lgd(inp.lgd_mean, inp.lgd_sensitivity, z[:, t])
+            )
         elif np.isfinite(lgd_kappa):
             lgd = np.full(d_c.shape, inp.lgd_mean)
             hit = d_c > 0

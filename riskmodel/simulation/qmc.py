@@ -29,10 +29,10 @@ import numpy as np
 from scipy.special import ndtri
 from scipy.stats import qmc
 
+from riskmodel.simulation.seeding import QMC_KEY
+
 __all__ = ["QMC_KEY", "householder", "sobol_innovations"]
 
-QMC_KEY = 2**32 - 2
-"""First spawn key of the scrambling streams (block streams use keys 0, 1, 2, …)."""
 
 _U_EPS = 2.0**-53
 

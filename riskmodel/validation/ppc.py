@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from riskmodel.dynamics import rest_scale
 from riskmodel.errors import ArgumentError
 from riskmodel.models.draws import ParameterDraws
 from riskmodel.states import StateSpace
@@ -161,7 +162,7 @@ def predictive_rows(
     base = rows[samples.draw]  # (M, T', S, I, n)
     p = base[..., ss.default_idx]
     cond = samples.default  # (M, T, S, I)
-    scale = np.divide(1.0 - cond, 1.0 - p, out=np.zeros_like(cond), where=p < 1.0)
+    scale = rest_scale(p, cond)
     full = base * scale[..., None]
     full[..., ss.default_idx] = cond
     return full, True

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from riskmodel.dynamics import conditional_pd, rest_scale
 from riskmodel.models.draws import ParameterDraws
 
 __all__ = [
@@ -92,8 +93,8 @@ def predictive_samples(
     z = rng.standard_normal((n_samples, n_periods))[:, :, None, None]
     p = pd_[d]
     with np.errstate(divide="ignore"):
-        cond = special.ndtr((special.ndtri(p) - np.sqrt(rho) * z) / np.sqrt(1.0 - rho))
-    scale = np.divide(1.0 - cond, 1.0 - p, out=np.zeros_like(cond), where=p < 1.0)
+        cond = conditional_pd(special.ndtri(p), rho, z)
+    scale = rest_scale(p, cond)
     return PredictiveSamples(cond, churn[d] * scale, d, correlated=True)
 
 
@@ -109,7 +110,7 @@ def pooled(p: np.ndarray, n: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
 
 def _conditional(p: np.ndarray, rho, z) -> np.ndarray:
     with np.errstate(divide="ignore"):
-        return special.ndtr((special.ndtri(p) - np.sqrt(rho) * z) / np.sqrt(1.0 - rho))
+        return conditional_pd(special.ndtri(p), rho, z)
 
 
 def shifted_tails(
