@@ -76,6 +76,10 @@ class Scenario:
         The in-memory size limit of a posterior file (None: `MAX_POSTERIOR_BYTES`).
     period : Period
         The calendar length of one period (``period:``; one month by default).
+    base_dir : Path or None
+        The absolute folder relative paths in the config were read from (the scenario file's
+        folder, or `scenario_from_dict`'s ``base_dir``), so `with_options` reads the same files
+        wherever the current folder is now.
     conversion : dict or None
         How the parameters were converted to the scenario's period (``matrix_period`` or an
         intensity posterior; `riskmodel.scenarios.conversion`), None when used as given.
@@ -98,6 +102,7 @@ class Scenario:
     max_posterior_bytes: int | None = field(default=None, repr=False)
     period: Period = field(default_factory=Period)
     conversion: Mapping[str, Any] | None = field(default=None, repr=False)
+    base_dir: Path | None = field(default=None, repr=False)
 
     @property
     def ecl_window(self) -> float:
@@ -185,7 +190,7 @@ class Scenario:
                 data[key] = {**data[key], **value}
             else:
                 data[key] = value
-        base = self.source.parent if self.source is not None else None
+        base = self.base_dir or (self.source.parent if self.source is not None else None)
         return _build(data, file=self.source, base_dir=base, **self._file_rules())
 
     def _file_rules(self) -> dict[str, Any]:
@@ -411,6 +416,7 @@ def _build(
         max_posterior_bytes=max_posterior_bytes,
         period=period,
         conversion=conversion,
+        base_dir=Path(base_dir).resolve(),
     )
 
 
