@@ -49,7 +49,7 @@ def test_fit_prints_the_conjugate_summary_after_the_posterior_path(tmp_path, cap
     config = tmp_path / "model.yaml"
     config.write_text(yaml.safe_dump({"states": STATES, "pooling": "none", "draws": 50}))
     out = tmp_path / "post.nc"
-    assert main(["fit", str(panel), "--config", str(config), "--out", str(out)]) == 0
+    assert main(["fit", str(panel), "--config", str(config), "--out", str(out), "--no-report"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("fit: posterior written to")
     assert lines[1].split() == [

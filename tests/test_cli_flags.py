@@ -137,7 +137,9 @@ def test_fit_names_the_panel_file_when_it_has_no_transitions(tmp_path, capsys):
         "states:\n  names: [a, b, d]\n  absorbing: [d]\n  default: d\n"
         "pooling: none\ndraws: 20\nchains: 1\n"
     )
-    code = main(["fit", str(panel), "--config", str(config), "--out", str(tmp_path / "f.nc")])
+    code = main(
+        ["fit", str(panel), "--config", str(config), "--out", str(tmp_path / "f.nc"), "--no-report"]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "panel.csv" in err

@@ -177,7 +177,15 @@ def panel_csv(tmp_path_factory) -> Path:
 
 def _fit(panel: Path, out: Path | str) -> int:
     return main(
-        ["fit", str(panel), "--config", str(panel.parent / "model.yaml"), "--out", str(out)]
+        [
+            "fit",
+            str(panel),
+            "--config",
+            str(panel.parent / "model.yaml"),
+            "--out",
+            str(out),
+            "--no-report",
+        ]
     )
 
 

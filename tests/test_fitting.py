@@ -66,7 +66,10 @@ def test_fit_cli_writes_posterior_and_summary(tmp_path, thin_panel, capsys):
     panel = tmp_path / "panel.csv"
     thin_panel.to_csv(panel, index=False)
     out = tmp_path / "fitted.nc"
-    assert main(["fit", str(panel), "--config", _config(tmp_path), "--out", str(out)]) == 0
+    assert (
+        main(["fit", str(panel), "--config", _config(tmp_path), "--out", str(out), "--no-report"])
+        == 0
+    )
     assert out.is_file() and out.with_suffix(".summary.csv").is_file()
     draws = rm.load_parameter_draws(out)
     assert draws.segments == ("retail",) and draws.transitions.shape == (1000, 1, 4, 4)
