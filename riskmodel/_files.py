@@ -61,7 +61,9 @@ def _check_replaceable(path: Path) -> None:
     )
 
 
-def replace_own_file(path: str | os.PathLike, write: Callable[[Path], None], *, kind: str) -> Path:
+def replace_own_file(
+    path: str | os.PathLike, write: Callable[[Path], object], *, kind: str
+) -> Path:
     """Write a netCDF file with ``write(tmp)`` and move it to `path`, stamped as riskmodel's.
 
     Parameters

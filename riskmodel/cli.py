@@ -35,6 +35,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from riskmodel.errors import InputError, Terminated
 
@@ -63,7 +64,7 @@ class _BadInput(InputError):
     """A user error found by the command line itself (exit code 2, like every `InputError`)."""
 
 
-def _paragraph(text: str) -> str:
+def _paragraph(text: object) -> str:
     return re.sub(r"\s+", " ", str(text)).strip()
 
 
@@ -458,7 +459,8 @@ def _sampler_logs(*, verbose: bool):
 
 def _compare(args: argparse.Namespace) -> int:
     import riskmodel as rm
-    from riskmodel.metrics.compare import ComparisonError, compare_scenarios
+    from riskmodel.api import compare_scenarios
+    from riskmodel.metrics.compare import ComparisonError
     from riskmodel.report import OutputDirError, check_output_dir, write_comparison_report
     from riskmodel.report.files import scenario_files
     from riskmodel.report.headline import comparison_headline
@@ -586,7 +588,7 @@ def _backtest(args: argparse.Namespace) -> int:
         macro = None
         if args.macro:
             macro = read_csv(args.macro, what="macro CSV", error=MacroError)
-        options = {"seed": seed, "macro": macro}
+        options: dict[str, Any] = {"seed": seed, "macro": macro}
         if args.period_length is not None:
             options["period_length"] = args.period_length
         result = rm.backtest(args.posterior, args.panel, **options)

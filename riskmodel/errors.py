@@ -26,9 +26,9 @@ RiskmodelWarning
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 __all__ = [
     "ArgumentError",
@@ -78,7 +78,9 @@ class ScenarioError(InputError):
         Each problem with its field path, e.g. ``("systematic -> correlation", "must be ...")``.
     """
 
-    def __init__(self, file: str | Path | None, problems: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self, file: str | os.PathLike[str] | None, problems: Sequence[tuple[str, str]]
+    ) -> None:
         self.file = str(file) if file is not None else "<scenario>"
         self.problems = list(problems)
         super().__init__(self._render())

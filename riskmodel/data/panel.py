@@ -10,7 +10,7 @@ transition starts from), which is what every transition model consumes.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable
 from importlib import resources
 
 import numpy as np
@@ -47,7 +47,7 @@ SINGLE_SEGMENT = "all"
 _DATA_PACKAGE = "riskmodel.data"
 
 
-def _show(items: Sequence, limit: int = 5) -> str:
+def _show(items: Iterable, limit: int = 5) -> str:
     items = list(items)
     head = ", ".join(str(i) for i in items[:limit])
     more = len(items) - limit
@@ -214,7 +214,7 @@ def panel_to_counts(
     if from_c.size == 0:
         _refuse_no_transitions(len(df), len(pd.unique(cust)), int(pair.sum()))
 
-    if has_segment:
+    if seg is not None:
         seg_o = seg[order][:-1][pair][keep]
         segments = sorted(set(seg.tolist()))
     else:

@@ -66,7 +66,8 @@ def alert_kpi(data: Any, metric: str) -> xr.DataArray:
             "(`evaluate_alerts` reads them), or re-run with `keep: paths`."
         )
     arrays = [ds[v].transpose("path", "period") for v in ("loss", "defaults", "churn")]
-    values = kpi_array(metric, *(a.to_numpy() for a in arrays), ds.attrs["total_customers"])
+    loss, defaults, churn = (a.to_numpy() for a in arrays)
+    values = kpi_array(metric, loss, defaults, churn, ds.attrs["total_customers"])
     return xr.DataArray(values, coords=arrays[0].coords, dims=("path", "period"), name=metric)
 
 

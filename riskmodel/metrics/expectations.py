@@ -38,15 +38,15 @@ References
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import xarray as xr
 
 from riskmodel.errors import ArgumentError
 from riskmodel.metrics.risk import as_dataset, expected_value
-from riskmodel.simulation.engine import path_total
 from riskmodel.simulation.expected import exact_summary
+from riskmodel.simulation.store import path_total
 
 __all__ = [
     "EXPECTATIONS",
@@ -141,7 +141,7 @@ def exact_dataset(data: Any) -> xr.Dataset | None:
     Returns None for a result saved before exact expectations existed.
     """
     ds = as_dataset(data)
-    names = {v: v[len("exact_") :] for v in ds.data_vars if str(v).startswith("exact_")}
+    names = {v: str(v)[len("exact_") :] for v in ds.data_vars if str(v).startswith("exact_")}
     if "exact_loss" not in names:
         return None
     out = ds[list(names)].rename(names)
@@ -175,6 +175,10 @@ def _block(exact: float | None, mc: float, se: float) -> dict:
     }
 
 
+@overload
+def expectation(data: Any, name: Literal["loss", "defaults", "churn", "value"]) -> dict: ...
+@overload
+def expectation(data: Any, name: str) -> dict | None: ...
 def expectation(data: Any, name: str) -> dict | None:
     """One headline expectation: exact value, method, and the Monte Carlo cross-check.
 
@@ -207,7 +211,7 @@ def expectation(data: Any, name: str) -> dict | None:
     )
     exact = exact_dataset(ds)
     value = None if exact is None else exact_summary(exact)[name]["expected"]
-    return _block(value, mc, se)
+    return _block(value, float(mc), float(se))
 
 
 def _by_period(ds: xr.Dataset, exact: xr.Dataset | None, stderr: bool) -> dict:
@@ -216,7 +220,7 @@ def _by_period(ds: xr.Dataset, exact: xr.Dataset | None, stderr: bool) -> dict:
     for name in ("loss", "defaults", "churn", "margin"):
         if "period" in ds[name].dims:
             x = ds[name].transpose("path", "period").to_numpy()
-            mc, se = self_normalised_mean(x, weights=w, replicate=_replicate(ds))
+            mc, se = map(np.asarray, self_normalised_mean(x, weights=w, replicate=_replicate(ds)))
         else:  # keep: totals kept the per-period means (1/N) Σ w x only
             mc = ds[f"mc_mean_{name}"].to_numpy() * ds.sizes["path"] / w.sum()
             se = np.full(mc.shape, math.nan)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from riskmodel.errors import ArgumentError
 from riskmodel.metrics.weighted import (
@@ -48,7 +49,7 @@ __all__ = ["paired_influences", "paired_stderr"]
 
 
 def paired_influences(
-    loss: np.ndarray, weights: np.ndarray | None, levels: list[float]
+    loss: np.ndarray, weights: ArrayLike | None, levels: list[float]
 ) -> dict[str, np.ndarray]:
     """Per-path influences of one scenario's EL, VaR and ES (see the module docstring).
 

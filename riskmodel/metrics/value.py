@@ -150,7 +150,7 @@ def value_measures(
     mean_mc = float(np.mean(wx))
     psi_mean = influence(wx, w)
     exact = expected is not None
-    centre = float(expected) if exact else mean_mc
+    centre = float(expected) if expected is not None else mean_mc
     psi_e = np.zeros(n) if exact else psi_mean
     xs, above = sort_paths(x, w)
     quants = sorted_quantile(xs, above, np.append(low, 0.5))

@@ -99,7 +99,7 @@ def nuts(
         raise ValueError(
             f"nuts_sampler must be one of {list(NUTS_SAMPLERS)}; got {nuts_sampler!r}."
         )
-    kw = {}
+    kw: dict[str, Any] = {}
     if nuts_sampler == "numba":
         kw["compile_kwargs"] = {"mode": "NUMBA"}
     elif nuts_sampler != "pymc":

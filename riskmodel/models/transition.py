@@ -112,7 +112,7 @@ class TransitionModel:
             raise TypeError(f"covariates must be a list of names; got the string {covs!r}.")
         if len(set(covs)) != len(covs):
             raise ValueError(f"covariates must be unique; got {covs}.")
-        zeros = []
+        zeros: list[tuple[str, str]] = []
         for pair in self.structural_zeros or ():
             if len(pair) != 2:
                 raise ValueError(
@@ -130,8 +130,8 @@ class TransitionModel:
                     f"structural zero ({f!r}, {t!r}) starts in absorbing state {f!r}, whose "
                     "row is fixed; declare zeros only in rows of transient states."
                 )
-            zeros.append([f, t])
-        zeros = sorted({tuple(z) for z in zeros})
+            zeros.append((f, t))
+        zeros = sorted(set(zeros))
         cfg = {
             "states": ss.to_attrs(),
             "pooling": self.pooling,
@@ -253,7 +253,7 @@ class TransitionModel:
         if target_accept is None:
             target_accept = 0.8 if not covs else 0.95 if cfg["pooling"] == "partial" else 0.9
         sample_rng, draw_rng = C.split_seed(seed, 2)
-        mc = {
+        mc: dict[str, Any] = {
             "draws": draws,
             "chains": chains,
             "tune": tune,
@@ -418,7 +418,7 @@ class TransitionModel:
                 "chain", "draw", "segment", "from_state", "to_state"
             )
             vals = np.asarray(tr.values).reshape(-1, *tr.shape[2:])
-            full = vals.mean(axis=0) if stat == "mean" else np.quantile(vals, q, axis=0)
+            full = vals.mean(axis=0) if q is None else np.quantile(vals, q, axis=0)
             full[..., ss.absorbing_idx, :] = np.eye(ss.n)[ss.absorbing_idx]
             segs = [str(s) for s in tr.segment.values]
         return xr.DataArray(
@@ -431,11 +431,11 @@ class TransitionModel:
 
     def parameter_draws(self) -> ParameterDraws:
         """All posterior draws in the engine's format (see `riskmodel.models.draws`)."""
-        self._require_fit()
+        fit = self._require_fit()
         post = self.posterior.copy()
         post.attrs = {
             **self.states.to_attrs(),
-            "covariates": ",".join(self._fit["config"]["covariates"]),
+            "covariates": ",".join(fit["config"]["covariates"]),
         }
         return draws_from_posterior(post, self.states)
 
