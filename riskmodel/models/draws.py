@@ -32,6 +32,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from os import PathLike
+from typing import Literal
 
 import numpy as np
 import xarray as xr
@@ -55,7 +56,7 @@ MAX_POSTERIOR_BYTES = 2**30
 _BYTES_PER_VALUE = 8  # numbers become float64; text and other variable-length values: a pointer
 
 
-def netcdf_engine() -> str:
+def netcdf_engine() -> Literal["netcdf4", "h5netcdf"]:
     """Return the netCDF engine to write with: netCDF4 if installed, else h5netcdf (needs h5py)."""
     return "netcdf4" if importlib.util.find_spec("netCDF4") is not None else "h5netcdf"
 
@@ -148,6 +149,12 @@ class ParameterDraws:
             raise ValueError("intercepts/coefficients were given but `covariates` is empty.")
 
     # ------------------------------------------------------------------ views
+    def _logit_parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(intercepts, coefficients)`` of a covariate model (checked at construction)."""
+        if self.intercepts is None or self.coefficients is None:
+            raise ValueError("a covariate model needs `intercepts` and `coefficients`.")
+        return self.intercepts, self.coefficients
+
     @property
     def n_draws(self) -> int:
         """Number of posterior draws."""
@@ -212,26 +219,25 @@ class ParameterDraws:
         )
         if not np.isfinite(x).all():
             raise ValueError("macro series must be finite numbers.")
-        return logit_transition_matrices(self.intercepts, self.coefficients, x, self.states)
+        return logit_transition_matrices(*self._logit_parameters(), x, self.states)
 
     # ------------------------------------------------------------------ transforms
     def mean(self) -> ParameterDraws:
         """One draw: the posterior mean (rows renormalised; logit parameters averaged)."""
         t = self.transitions.mean(axis=0, keepdims=True)
         t = t / t.sum(axis=-1, keepdims=True)
-        kw = {}
+        a_mean, b_mean = self.intercepts, self.coefficients  # None without covariates
         if self.covariates:
-            a = self.intercepts
+            a, b = self._logit_parameters()
             finite = np.isfinite(a).all(axis=0, keepdims=True)
             a_mean = np.where(
                 finite, np.where(np.isfinite(a), a, 0.0).mean(0, keepdims=True), -np.inf
             )
-            kw = {
-                "intercepts": a_mean,
-                "coefficients": self.coefficients.mean(axis=0, keepdims=True),
-            }
+            b_mean = b.mean(axis=0, keepdims=True)
         corr = None if self.correlation is None else np.array([self.correlation.mean()])
-        return replace(self, transitions=t, correlation=corr, **kw)
+        return replace(
+            self, transitions=t, correlation=corr, intercepts=a_mean, coefficients=b_mean
+        )
 
     def take(self, indices: Sequence[int] | np.ndarray) -> ParameterDraws:
         """Return a subset of the draws, in the given order (e.g. those a batch of paths uses)."""
@@ -272,7 +278,7 @@ class ParameterDraws:
             "from_state": names,
             "to_state": names,
         }
-        data = {
+        data: dict[str, tuple[tuple[str, ...], np.ndarray]] = {
             "transition": (
                 ("chain", "draw", "segment", "from_state", "to_state"),
                 self.transitions[None],
@@ -283,8 +289,9 @@ class ParameterDraws:
         if self.covariates:
             coords |= {"origin": trans, "covariate": list(self.covariates)}
             dims = ("chain", "draw", "segment", "origin", "to_state")
-            data["intercept"] = (dims, self.intercepts[None])
-            data["coefficient"] = ((*dims, "covariate"), self.coefficients[None])
+            a, b = self._logit_parameters()
+            data["intercept"] = (dims, a[None])
+            data["coefficient"] = ((*dims, "covariate"), b[None])
         attrs = {
             **self.states.to_attrs(),
             "covariates": ",".join(self.covariates),
@@ -316,11 +323,13 @@ def draws_from_posterior(posterior: xr.Dataset, states: StateSpace | None) -> Pa
             else ""
         )
         raise ValueError(f"the posterior has no 'transition' variable.{hint}")
+    if states is None:
+        raise ValueError("the posterior's state space is needed to read its draws; got None.")
     tr = posterior["transition"].transpose("chain", "draw", "segment", "from_state", "to_state")
     tr = tr.sel(from_state=list(states.names), to_state=list(states.names))
     n = tr.sizes["chain"] * tr.sizes["draw"]
     covs = tuple(c for c in str(posterior.attrs.get("covariates", "")).split(",") if c)
-    kw = {}
+    kw: dict[str, np.ndarray] = {}
     if covs:
         dims = ("chain", "draw", "segment", "origin", "to_state")
         a = posterior["intercept"].transpose(*dims).sel(to_state=list(states.names))
