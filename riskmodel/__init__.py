@@ -47,7 +47,7 @@ _LAZY = {
     "action_effects": "riskmodel.metrics.actions",
     "evaluate_alerts": "riskmodel.metrics.alerts",
     "ComparisonResult": "riskmodel.metrics.compare",
-    "compare_scenarios": "riskmodel.metrics.compare",
+    "compare_scenarios": "riskmodel.api",
     "risk_contributions": "riskmodel.metrics.contributions",
     "ecl_term_structure": "riskmodel.metrics.ecl",
     "SimulationResult": "riskmodel.metrics.result",
@@ -75,11 +75,11 @@ _LAZY = {
 """Public name -> the module that defines it, imported on first access."""
 
 if TYPE_CHECKING:  # static analysers see ordinary imports
-    from riskmodel.api import run, simulate
+    from riskmodel.api import compare_scenarios, run, simulate
     from riskmodel.data.portfolio import Portfolio
     from riskmodel.metrics.actions import action_effects
     from riskmodel.metrics.alerts import evaluate_alerts
-    from riskmodel.metrics.compare import ComparisonResult, compare_scenarios
+    from riskmodel.metrics.compare import ComparisonResult
     from riskmodel.metrics.contributions import risk_contributions
     from riskmodel.metrics.ecl import ecl_term_structure
     from riskmodel.metrics.result import SimulationResult

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
-from riskmodel._validate import check_flag, describe
-from riskmodel.errors import ArgumentError
+from riskmodel._validate import check_count, check_flag, check_seed, describe
+from riskmodel.errors import ArgumentError, ComparisonError
+from riskmodel.metrics.compare import (
+    ComparisonResult,
+    check_scenarios,
+    check_weights,
+    comparison_from_results,
+    scenario_label,
+)
+from riskmodel.metrics.differences import check_baseline
 from riskmodel.metrics.result import SimulationResult
 from riskmodel.scenarios.load import Scenario, load_scenario
 from riskmodel.simulation.engine import simulate_dataset
 from riskmodel.simulation.options import check_scenario
+from riskmodel.simulation.seeding import seed_entropy
+from riskmodel.simulation.variants import simulate_variants
 
-__all__ = ["run", "simulate"]
+__all__ = ["compare_scenarios", "run", "simulate"]
 
 
 def simulate(
@@ -138,3 +149,101 @@ def run(path: str | Path | Scenario, **options) -> SimulationResult:
             f"rm.load_scenario(...); got {describe(path)}."
         )
     return simulate(load_scenario(path), **options)
+
+
+def compare_scenarios(
+    scenarios: Sequence[Scenario],
+    *,
+    paths: int | None = None,
+    seed: int | None = None,
+    progress: bool | None = None,
+    scheduler: str | None = None,
+    trust_scenario_scheduler: bool = False,
+    memory_limit: int | None = None,
+    baseline: str | None = None,
+) -> ComparisonResult:
+    """Simulate several scenarios on common random numbers and tabulate their risk figures.
+
+    Parameters
+    ----------
+    scenarios : sequence of Scenario
+        At least one; names must be unique.
+    paths : int, optional
+        Paths per scenario. Default: the largest ``paths`` of the scenarios.
+    seed : int, optional
+        The common seed. Default: the first scenario seed that is set; if none is, fresh entropy
+        is drawn once and shared (recorded in ``data.attrs['entropy']``).
+    progress : bool, optional
+        Show progress bars (default: only on a terminal).
+    scheduler, trust_scenario_scheduler, memory_limit : optional
+        As in `riskmodel.simulate`: a Dask scheduler address chosen by the caller (scenario
+        files alone never open a connection), and the memory the results may take; every
+        scenario's results are kept, so the estimate covers all of them and is checked before
+        the first is simulated.
+    baseline : str, optional
+        The scenario the others are compared with (``differences``); default: the first.
+
+    Returns
+    -------
+    ComparisonResult
+
+    Raises
+    ------
+    ArgumentError
+        For a wrong argument (e.g. file names instead of scenarios, ``paths=1.5``).
+    ResourceLimitError
+        If the results of all scenarios would not fit in memory.
+    ComparisonError
+        If `scenarios` is empty, names repeat, or weights are given on only some scenarios or
+        do not sum to 1.
+
+    Examples
+    --------
+    >>> import riskmodel as rm
+    >>> files = ["scenarios/baseline.yaml", "scenarios/adverse.yaml"]
+    >>> cmp = compare_scenarios([rm.load_scenario(f) for f in files], paths=2000)  # doctest: +SKIP
+    >>> cmp.to_dataframe()[["expected", "es_0.99"]]  # doctest: +SKIP
+    """
+    scenarios = check_scenarios(scenarios)
+    paths = check_count("paths", paths)
+    seed = check_seed(seed)
+    if not scenarios:
+        raise ComparisonError("no scenarios to compare; pass at least one scenario.")
+    names = [sc.name for sc in scenarios]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        files = ", ".join(scenario_label(sc) for sc in scenarios if sc.name in dupes)
+        raise ComparisonError(
+            f"scenario names must be unique in a comparison; {dupes} appear more than once "
+            f"({files}). Give each file its own `name:`."
+        )
+    weights = check_weights(scenarios)
+    baseline = check_baseline(baseline, names)
+    if paths is None:
+        paths = max(sc.config.paths for sc in scenarios)
+    if seed is None:
+        seed = next((sc.config.seed for sc in scenarios if sc.config.seed is not None), None)
+    entropy = seed_entropy(seed)
+    levels = sorted({float(q) for sc in scenarios for q in sc.config.outputs.levels})
+    datasets = simulate_variants(
+        scenarios,
+        paths=paths,
+        entropy=entropy,
+        progress=progress,
+        scheduler=scheduler,
+        trust_scenario_scheduler=trust_scenario_scheduler,
+        memory_limit=memory_limit,
+    )
+    results: dict[str, SimulationResult] = {}
+    for sc, ds in zip(scenarios, datasets, strict=True):
+        ds.attrs["seed"] = "" if seed is None else str(seed)
+        results[sc.name] = SimulationResult(ds)
+    return comparison_from_results(
+        results,
+        paths=paths,
+        seed=seed,
+        entropy=entropy,
+        weights=weights,
+        baseline=baseline,
+        levels=levels,
+    )

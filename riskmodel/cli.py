@@ -459,7 +459,8 @@ def _sampler_logs(*, verbose: bool):
 
 def _compare(args: argparse.Namespace) -> int:
     import riskmodel as rm
-    from riskmodel.metrics.compare import ComparisonError, compare_scenarios
+    from riskmodel.api import compare_scenarios
+    from riskmodel.metrics.compare import ComparisonError
     from riskmodel.report import OutputDirError, check_output_dir, write_comparison_report
     from riskmodel.report.files import scenario_files
     from riskmodel.report.headline import comparison_headline

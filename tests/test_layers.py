@@ -257,6 +257,17 @@ def test_imports_point_downward(name):
             )
 
 
+#: modules that run the engine; only the entry points above the metrics may import them
+_DRIVERS = {"riskmodel.simulation.engine", "riskmodel.simulation.variants"}
+
+
+def test_metrics_and_reports_never_simulate():
+    # issue 12: results are computed by the engine's drivers, then measured and shown
+    low = ("riskmodel.metrics", "riskmodel.validation", "riskmodel.plotting", "riskmodel.report")
+    bad = [e.describe() for e in EDGES if e.importer.startswith(low) and e.imported in _DRIVERS]
+    assert not bad, "these modules run simulations:\n" + "\n".join(bad)
+
+
 def test_no_import_loops():
     checked = [e for e in EDGES if (e.importer, e.imported) not in ALLOWED_LOOP_EDGES]
     found = loops(checked)

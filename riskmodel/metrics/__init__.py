@@ -8,7 +8,6 @@ from riskmodel.metrics.compare import (
     ComparisonError,
     ComparisonResult,
     check_weights,
-    compare_scenarios,
 )
 from riskmodel.metrics.contributions import (
     contributions_to_dict,
@@ -40,7 +39,6 @@ __all__ = [
     "alert_kpi",
     "alerts_to_dict",
     "check_weights",
-    "compare_scenarios",
     "contributions_to_dict",
     "euler_contributions",
     "evaluate_alerts",

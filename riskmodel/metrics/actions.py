@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from riskmodel.metrics.risk import as_dataset, format_level, risk_measures
-from riskmodel.simulation.engine import path_total
+from riskmodel.simulation.store import path_total
 
 __all__ = ["action_effects", "actions_to_dict"]
 

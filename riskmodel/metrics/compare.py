@@ -19,30 +19,28 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from riskmodel._validate import check_count, check_memory_limit, check_seed, describe
+from riskmodel._validate import describe
 from riskmodel.errors import ArgumentError, ComparisonError
-from riskmodel.metrics.differences import check_baseline, differences_table
+from riskmodel.metrics.differences import differences_table
 from riskmodel.metrics.expectations import expectation
 from riskmodel.metrics.result import SimulationResult, write_netcdf_atomic
 from riskmodel.metrics.risk import format_level, risk_measures
 from riskmodel.scenarios.load import Scenario
-from riskmodel.simulation.engine import run_options, simulate_dataset
-from riskmodel.simulation.resources import check_scenarios_memory
-from riskmodel.simulation.seeding import seed_entropy
 
 __all__ = [
     "WEIGHT_TOL",
     "ComparisonError",
     "ComparisonResult",
+    "check_scenarios",
     "check_weights",
-    "compare_scenarios",
+    "comparison_from_results",
 ]
 
 WEIGHT_TOL = 1e-9
 """Scenario weights must sum to 1 within this tolerance."""
 
 
-def _label(sc: Scenario) -> str:
+def scenario_label(sc: Scenario) -> str:
     return str(sc.source) if sc.source is not None else f"scenario {sc.name!r}"
 
 
@@ -68,7 +66,7 @@ def check_weights(scenarios: Sequence[Scenario]) -> np.ndarray | None:
     if all(w is None for w in weights):
         return None
     listing = ", ".join(
-        f"{_label(sc)}: {'none' if w is None else f'{w:g}'}"
+        f"{scenario_label(sc)}: {'none' if w is None else f'{w:g}'}"
         for sc, w in zip(scenarios, weights, strict=True)
     )
     if any(w is None for w in weights):
@@ -241,7 +239,7 @@ def _row(result: SimulationResult, levels: list[float]) -> dict[str, Any]:
     return row
 
 
-def _check_scenarios(scenarios: object) -> list[Scenario]:
+def check_scenarios(scenarios: object) -> list[Scenario]:
     """The scenarios as a list; ArgumentError for file names or anything else."""
     if isinstance(scenarios, str | Path | Scenario) or not isinstance(scenarios, Sequence):
         raise ArgumentError(
@@ -258,96 +256,42 @@ def _check_scenarios(scenarios: object) -> list[Scenario]:
     return list(scenarios)
 
 
-def compare_scenarios(
-    scenarios: Sequence[Scenario],
+def comparison_from_results(
+    results: dict[str, SimulationResult],
     *,
-    paths: int | None = None,
-    seed: int | None = None,
-    progress: bool | None = None,
-    scheduler: str | None = None,
-    trust_scenario_scheduler: bool = False,
-    memory_limit: int | None = None,
-    baseline: str | None = None,
+    paths: int,
+    seed: int | None,
+    entropy: int,
+    weights: np.ndarray | None,
+    baseline: str,
+    levels: Sequence[float],
 ) -> ComparisonResult:
-    """Simulate several scenarios on common random numbers and tabulate their risk figures.
+    """Tabulate results of scenarios run on common random numbers as a `ComparisonResult`.
 
     Parameters
     ----------
-    scenarios : sequence of Scenario
-        At least one; names must be unique.
-    paths : int, optional
-        Paths per scenario. Default: the largest ``paths`` of the scenarios.
-    seed : int, optional
-        The common seed. Default: the first scenario seed that is set; if none is, fresh entropy
-        is drawn once and shared (recorded in ``data.attrs['entropy']``).
-    progress : bool, optional
-        Show progress bars (default: only on a terminal).
-    scheduler, trust_scenario_scheduler, memory_limit : optional
-        As in `riskmodel.simulate`: a Dask scheduler address chosen by the caller (scenario
-        files alone never open a connection), and the memory the results may take; every
-        scenario's results are kept, so the estimate covers all of them and is checked before
-        the first is simulated.
-    baseline : str, optional
-        The scenario the others are compared with (``differences``); default: the first.
+    results : dict of str to SimulationResult
+        Per scenario name, in order (from `riskmodel.simulation.variants.simulate_variants`).
+    paths : int
+        Paths per scenario.
+    seed : int or None
+        The seed asked for (None: fresh entropy).
+    entropy : int
+        The common seed entropy.
+    weights : ndarray or None
+        Scenario weights (`check_weights`).
+    baseline : str
+        The scenario the others are differenced against.
+    levels : sequence of float
+        Risk levels tabulated (sorted; the union of the scenarios' levels).
 
     Returns
     -------
     ComparisonResult
-
-    Raises
-    ------
-    ArgumentError
-        For a wrong argument (e.g. file names instead of scenarios, ``paths=1.5``).
-    ResourceLimitError
-        If the results of all scenarios would not fit in memory.
-    ComparisonError
-        If `scenarios` is empty, names repeat, or weights are given on only some scenarios or
-        do not sum to 1.
-
-    Examples
-    --------
-    >>> import riskmodel as rm
-    >>> files = ["scenarios/baseline.yaml", "scenarios/adverse.yaml"]
-    >>> cmp = compare_scenarios([rm.load_scenario(f) for f in files], paths=2000)  # doctest: +SKIP
-    >>> cmp.to_dataframe()[["expected", "es_0.99"]]  # doctest: +SKIP
     """
-    scenarios = _check_scenarios(scenarios)
-    paths = check_count("paths", paths)
-    seed = check_seed(seed)
-    if not scenarios:
-        raise ComparisonError("no scenarios to compare; pass at least one scenario.")
-    names = [sc.name for sc in scenarios]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        files = ", ".join(_label(sc) for sc in scenarios if sc.name in dupes)
-        raise ComparisonError(
-            f"scenario names must be unique in a comparison; {dupes} appear more than once "
-            f"({files}). Give each file its own `name:`."
-        )
-    weights = check_weights(scenarios)
-    baseline = check_baseline(baseline, names)
-    if paths is None:
-        paths = max(sc.config.paths for sc in scenarios)
-    if seed is None:
-        seed = next((sc.config.seed for sc in scenarios if sc.config.seed is not None), None)
-    entropy = seed_entropy(seed)
-    levels = sorted({float(q) for sc in scenarios for q in sc.config.outputs.levels})
-    engine = dict(
-        progress=progress,
-        scheduler=scheduler,
-        trust_scenario_scheduler=trust_scenario_scheduler,
-    )
-    for sc in scenarios:  # every argument and scheduler checked before anything runs
-        run_options(sc, paths=paths, seed=entropy, **engine)
-    limit = check_memory_limit(memory_limit)
-    check_scenarios_memory(scenarios, paths, limit=limit, what=f"{len(scenarios)} scenarios")
-    results: dict[str, SimulationResult] = {}
-    rows = []
-    for sc in scenarios:
-        ds = simulate_dataset(sc, paths=paths, seed=entropy, memory_limit=limit, **engine)
-        ds.attrs["seed"] = "" if seed is None else str(seed)
-        results[sc.name] = SimulationResult(ds)
-        rows.append(_row(results[sc.name], levels))
+    names = list(results)
+    levels = list(levels)
+    rows = [_row(results[name], levels) for name in names]
     per_level = {"var", "stderr_var", "es", "stderr_es"}
     data = xr.Dataset(
         {

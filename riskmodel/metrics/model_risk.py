@@ -54,7 +54,7 @@ from riskmodel.errors import ArgumentError
 from riskmodel.metrics.paired import paired_influences
 from riskmodel.metrics.risk import as_dataset, format_level
 from riskmodel.metrics.weighted import as_levels, as_paths, influence, stderr_of_mean
-from riskmodel.simulation.engine import path_total
+from riskmodel.simulation.store import path_total
 
 __all__ = [
     "LevelSplit",

@@ -22,7 +22,7 @@ from riskmodel.metrics.risk import (
 )
 from riskmodel.metrics.value import ValueMeasures, value_measures
 from riskmodel.metrics.weighted_paths import WeightedPaths, with_weighting_note
-from riskmodel.simulation.engine import path_total
+from riskmodel.simulation.store import path_total
 
 __all__ = ["SimulationResult", "write_netcdf_atomic"]
 

@@ -27,7 +27,7 @@ def plot_comparison(
 ) -> Axes:
     """Draw grouped bars of EL, VaR and ES per scenario, each with ± one standard error.
 
-    The figures come precomputed from `riskmodel.metrics.compare_scenarios`; nothing is
+    The figures come precomputed from `riskmodel.compare_scenarios`; nothing is
     computed here.
 
     Parameters
@@ -51,7 +51,7 @@ def plot_comparison(
 
     Examples
     --------
-    >>> from riskmodel.metrics.compare import compare_scenarios  # doctest: +SKIP
+    >>> from riskmodel import compare_scenarios  # doctest: +SKIP
     >>> ax = plot_comparison(compare_scenarios(scenarios, paths=2000))  # doctest: +SKIP
     """
     levels = comparison.levels
@@ -120,7 +120,7 @@ def plot_differences(comparison: ComparisonResult, *, ax: Axes | None = None) ->
     Parameters
     ----------
     comparison : ComparisonResult
-        With ``differences`` (from `riskmodel.metrics.compare_scenarios`).
+        With ``differences`` (from `riskmodel.compare_scenarios`).
     ax : matplotlib.axes.Axes, optional
         Draw here; default: a new figure from pyplot.
 

@@ -282,7 +282,7 @@ def write_comparison_report(
     Parameters
     ----------
     comparison : ComparisonResult
-        From `riskmodel.metrics.compare.compare_scenarios`.
+        From `riskmodel.compare_scenarios`.
     scenarios : sequence of Scenario
         The compared scenarios (settings and input files for the report).
     out_dir : str or Path
@@ -303,7 +303,7 @@ def write_comparison_report(
 
     Examples
     --------
-    >>> from riskmodel.metrics.compare import compare_scenarios  # doctest: +SKIP
+    >>> from riskmodel import compare_scenarios  # doctest: +SKIP
     >>> cmp = compare_scenarios(scenarios, paths=2000)  # doctest: +SKIP
     >>> write_comparison_report(cmp, scenarios, "reports/compare")  # doctest: +SKIP
     """

@@ -10,7 +10,8 @@ import pytest
 from matplotlib.axes import Axes
 
 import riskmodel as rm
-from riskmodel.metrics.compare import ComparisonError, ComparisonResult, compare_scenarios
+from riskmodel.api import compare_scenarios
+from riskmodel.metrics.compare import ComparisonError, ComparisonResult
 from riskmodel.plotting.comparison import plot_comparison
 
 REPO = Path(rm.__file__).resolve().parents[1]

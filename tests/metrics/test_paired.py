@@ -9,8 +9,8 @@ import pytest
 from scipy import stats
 
 import riskmodel as rm
+from riskmodel.api import compare_scenarios
 from riskmodel.errors import ArgumentError, ComparisonError
-from riskmodel.metrics.compare import compare_scenarios
 from riskmodel.metrics.paired import paired_influences, paired_stderr
 
 TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny.yaml"

@@ -28,7 +28,7 @@ from oracle_builders import (
 from scipy import stats
 
 import riskmodel as rm
-from riskmodel.metrics.compare import compare_scenarios
+from riskmodel.api import compare_scenarios
 
 pytestmark = pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 import riskmodel as rm
-from riskmodel.metrics.compare import compare_scenarios
+from riskmodel.api import compare_scenarios
 from riskmodel.plotting import plot_loss_distribution, plot_loss_distributions
 from riskmodel.plotting.style import format_compact
 from riskmodel.report.comparison import render_comparison_html
