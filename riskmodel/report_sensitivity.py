@@ -265,7 +265,7 @@ def write_sensitivity_report(
         (tmp / MARKER).write_text(text + "\n", encoding="utf-8")
         result.to_dataframe().to_csv(tmp / "sensitivity.csv", index=False)
         (tmp / "figures").mkdir()
-        figures = {}
+        figures: dict[str, bytes] = {}
         for kind in ("tornado", "sobol"):
             if kind in result.methods:
                 figures[kind] = _figure_png(result, kind)

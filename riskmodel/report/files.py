@@ -298,7 +298,7 @@ def clean_stale(parent: Path, name: str) -> list[Path]:
     moved aside (``.old-``) while ``NAME`` itself is missing is moved back instead of removed.
     """
     pattern = re.compile(rf"\.{re.escape(name)}\.(tmp|old)-[a-z0-9_]{{8}}")
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(parent))
     except OSError:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 _CSS = """
@@ -77,7 +77,7 @@ def _expected(block: Mapping[str, Any], *, digits: int = 0) -> str:
     return _with_se(block["expected"], (block.get("stderr") or {}).get("expected"), digits=digits)
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], numeric: set[int]) -> str:
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int]) -> str:
     """Return a table; cells are given as HTML (escape user strings before)."""
     head = "".join(f"<th>{h}</th>" for h in header)
     body = "".join(

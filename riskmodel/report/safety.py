@@ -322,7 +322,7 @@ def deferred_signals() -> Iterator[None]:
             if previous[s] not in (signal.SIG_IGN, None):
                 signal.signal(s, previous[s])
         for signum in caught[:1]:
-            handler = previous[signum]
+            handler = previous[signal.Signals(signum)]
             if callable(handler):
                 handler(signum, None)
             elif signum == signal.SIGINT:

@@ -6,6 +6,8 @@ the engine received them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from riskmodel.report.html import _e, _table
@@ -33,7 +35,7 @@ def _matrices(scenario: Scenario) -> str:
             cells = []
             for j in range(len(names)):
                 text = f"{100 * mean[i, j]:.2f}"
-                if lo is not None:
+                if lo is not None and hi is not None:
                     text += f' <span class="se">[{100 * lo[i, j]:.2f}, {100 * hi[i, j]:.2f}]</span>'
                 cells.append(text)
             rows.append((_e(names[i]), *cells))
@@ -139,7 +141,7 @@ def stress_figure(scenario: Scenario) -> bytes:
     return render_png(lambda ax: plot_stress_path(shift, series, ax=ax))
 
 
-def what_was_used_html(scenario: Scenario, figures: dict | None = None) -> str:
+def what_was_used_html(scenario: Scenario, figures: Mapping[str, bytes] | None = None) -> str:
     """Transition matrices per segment, the portfolio by cohort and the per-period stress path.
 
     Parameters
