@@ -301,8 +301,10 @@ class IntensityModel:
         return CovariateDesign.from_config(self._require_fit()["config"])
 
     def _log_q(self, covariates: Mapping[str, float] | None) -> tuple[np.ndarray, np.ndarray]:
-        """Log intensities at `covariates` (the means if None): MLE ``(estimate (S, k), se (S,
-        k))``; NUTS ``(draws (chain, draw, S, k), empty)``."""
+        """Return the log intensities at `covariates` (the means if None).
+
+        MLE: ``(estimate (S, k), se (S, k))``; NUTS: ``(draws (chain, draw, S, k), empty)``.
+        """
         fit = self._require_fit()
         has_covs = bool(fit["config"].get("covariates"))
         if covariates is not None and not has_covs:
@@ -325,7 +327,7 @@ class IntensityModel:
     def generator(
         self, stat: str | float = "mean", *, covariates: Mapping[str, float] | None = None
     ) -> xr.DataArray:
-        """A point summary of the generator ``Q``, dims ``(segment, from_state, to_state)``.
+        """Return a point summary of the generator ``Q``, dims ``(segment, from_state, to_state)``.
 
         Parameters
         ----------
@@ -396,7 +398,7 @@ class IntensityModel:
     def parameter_draws(
         self, period: float, *, covariates: Mapping[str, float] | None = None
     ) -> ParameterDraws:
-        """The engine's parameters at one period length: ``expm(Q · period)`` per draw.
+        """Return the engine's parameters at one period length: ``expm(Q · period)`` per draw.
 
         NUTS: one matrix per posterior draw; MLE: the single point estimate. Write it with
         ``.to_netcdf(path)`` for a scenario's ``parameters: {posterior: path}``; `period` is in
@@ -427,6 +429,23 @@ class IntensityModel:
         import arviz as az
 
         return az.summary(fit["groups"]["posterior"][["beta"]])
+
+    def summary(self) -> pd.DataFrame:
+        """One row per segment and allowed transition.
+
+        MLE: ``estimate``, ``se_log`` (standard error of the log intensity) and the 95% bounds
+        ``lower``/``upper`` (Wald on the log scale). NUTS: ``arviz.summary`` of the intensities.
+        With covariates these are the baseline intensities (at the covariate means); see
+        `coefficients` for the effects.
+        """
+        fit = self._require_fit()
+        if "mle" in fit["groups"]:
+            from riskmodel.models.intensity_mle import mle_summary
+
+            return mle_summary(fit["groups"]["mle"])
+        import arviz as az
+
+        return az.summary(np.exp(self.log_intensity_draws()).rename("intensity").to_dataset())
 
     # ------------------------------------------------------------------ io
     def save(self, path: str | PathLike) -> None:

@@ -111,11 +111,14 @@ def _eig(Qs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _frechet_adjoint(lam, V, Vi, grp, E, dt, Vp, w) -> np.ndarray:
-    """Per group ``g``: Σ_{r in g} Δt_r · adjoint Fréchet derivative of expm at ``Q_g Δt_r``
+    """Sum the adjoint Fréchet derivatives of expm per group, ``(G, n, n)``.
+
+    Per group ``g``: Σ_{r in g} Δt_r · adjoint Fréchet derivative of expm at ``Q_g Δt_r``
     applied to ``u_r w_rᵀ``, with ``Vp[r] = u_r V_g`` (row form of ``V_gᵀ u_r``):
     ``V_g⁻ᵀ S_g V_gᵀ`` where ``S_g,ij = Σ_r F_rij Vp_ri U_rj``, ``U_r = w_r V_g⁻ᵀ`` and the
     divided differences ``F_rij = (E_ri − E_rj) / (λ_i − λ_j)`` (``Δt_r E_ri`` when
-    ``λ_i = λ_j``). Returns ``(G, n, n)``."""
+    ``λ_i = λ_j``). Returns ``(G, n, n)``.
+    """
     U = np.einsum("mj,mij->mi", w, Vi[grp])
     d = lam[:, :, None] - lam[:, None, :]  # (G, n, n)
     small = np.abs(d) < 1e-8 / max(float(dt.max(initial=1.0)), 1.0)
@@ -223,9 +226,12 @@ def exact_times_loglik_and_grad(
     cur: np.ndarray,
     group: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
-    """Exactly observed transition times: ``Σ q[a, a] Δt + Σ_{b ≠ a} log q[a, b]`` and its
-    gradient (``Δt`` on the diagonal, ``1 / q[a, b]`` per observed jump); no ``expm`` needed.
-    `Q` and `group` as in `loglik_and_grad`."""
+    """Log-likelihood and gradient of exactly observed transition times.
+
+    ``Σ q[a, a] Δt + Σ_{b ≠ a} log q[a, b]`` and its gradient (``Δt`` on the diagonal,
+    ``1 / q[a, b]`` per observed jump); no ``expm`` needed. `Q` and `group` as in
+    `loglik_and_grad`.
+    """
     single = Q.ndim == 2
     Qs = Q[None] if single else Q
     g = np.zeros(dt.size, dtype=np.intp) if group is None else group
@@ -241,7 +247,7 @@ def exact_times_loglik_and_grad(
 
 
 def _op(both_fn):
-    """A PyTensor Op: generators (G, n, n) -> total log-likelihood, with gradient.
+    """Build a PyTensor Op: generators (G, n, n) -> total log-likelihood, with gradient.
 
     `both_fn` maps the generators to ``(value, gradient)``. NUTS asks for the value and the
     gradient at the same point; the last result is cached so each point costs one
@@ -279,8 +285,10 @@ def _op(both_fn):
 
 
 def _grouping(obs: PanelObservations, cfg: dict, pooled: bool):
-    """Rows grouped by (segment, covariate values): (grouped obs, group segment, group xs,
-    design or None)."""
+    """Group rows by (segment, covariate values).
+
+    Returns (grouped obs, group segment, group xs, design or None).
+    """
     from riskmodel.models.intensity_covariates import CovariateDesign, group_rows, grouped
 
     seg = np.zeros_like(obs.segment) if pooled else obs.segment
@@ -295,8 +303,10 @@ def _grouping(obs: PanelObservations, cfg: dict, pooled: bool):
 def fit_nuts(
     obs: PanelObservations, allowed: np.ndarray, states: StateSpace, cfg: dict, mc: dict
 ) -> tuple[dict, dict]:
-    """Sample the posterior of the log intensities (and coefficients); return (groups,
-    diagnostics)."""
+    """Sample the posterior of the log intensities (and coefficients).
+
+    Returns (groups, diagnostics).
+    """
     import pymc as pm
     import pytensor.tensor as pt
 

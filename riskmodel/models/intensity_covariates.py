@@ -52,9 +52,11 @@ SPECS = ("shared", "each")
 
 
 def normalise_covariates(covariates, allowed_names: list[list[str]]) -> list[list]:
-    """The canonical covariate config: ``[[name, "shared" | [[from, to], ...]], ...]`` in the
-    user's order (a list, not a mapping: saved configs are JSON with sorted keys, and the order
-    of the covariates must survive the round trip).
+    """Return the canonical covariate config.
+
+    ``[[name, "shared" | [[from, to], ...]], ...]`` in the user's order (a list, not a
+    mapping: saved configs are JSON with sorted keys, and the order of the covariates must
+    survive the round trip).
 
     Parameters
     ----------
@@ -136,7 +138,7 @@ class CovariateDesign:
 
     @classmethod
     def from_config(cls, cfg: dict) -> CovariateDesign:
-        """The design of a config with ``covariate_centre``/``covariate_scale`` set (fitted)."""
+        """Build the design of a fitted config (``covariate_centre``/``covariate_scale`` set)."""
         trans = [tuple(p) for p in cfg["allowed"]]
         names = tuple(name for name, _ in cfg["covariates"])
         coef_names, coef_cov, rows = [], [], []
@@ -164,8 +166,11 @@ class CovariateDesign:
         return (np.asarray(x, dtype=float) - self.centre) / self.scale
 
     def shift(self, xs: np.ndarray, beta_std: np.ndarray) -> np.ndarray:
-        """Log-intensity shifts ``(..., k)`` for standardised values ``xs`` ``(g, c)`` and
-        standardised coefficients ``beta_std`` ``(..., m)``: shape ``(..., g, k)``."""
+        """Return log-intensity shifts, shape ``(..., g, k)``.
+
+        For standardised values ``xs`` ``(g, c)`` and standardised coefficients ``beta_std``
+        ``(..., m)``.
+        """
         z = np.asarray(xs)[:, self.coef_cov]  # (g, m)
         b = np.asarray(beta_std)[..., None, :]  # (..., 1, m)
         return (z * b) @ self.effect
@@ -200,7 +205,7 @@ class CovariateDesign:
 def join_macro(
     panel: pd.DataFrame, macro: pd.DataFrame | None, names: tuple[str, ...], time: str
 ) -> pd.DataFrame:
-    """The panel with a column per covariate: its own column, or the macro value in force.
+    """Return the panel with a column per covariate: its own column, or the macro value in force.
 
     A covariate in `macro` gets, for each panel row, the macro row with the latest ``time`` at
     or before the panel row's time (missing before the macro series starts). A covariate must
@@ -258,7 +263,7 @@ def join_macro(
 
 
 def group_rows(segment: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Groups of rows with the same segment and covariate values.
+    """Group rows with the same segment and covariate values.
 
     Returns
     -------
@@ -327,10 +332,12 @@ def params_gradient(
 def mle_log_intensity(
     ds: xr.Dataset, design: CovariateDesign | None, covariates: Mapping[str, float] | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """MLE log intensities ``(S, k)`` and their standard errors at `covariates` (the baseline
-    when None): ``log q_sk(x) = log q_sk + Σ_j β_j (x − x̄)_c(j) effect[j, k]``, with the
+    """Return MLE log intensities ``(S, k)`` and their standard errors at `covariates`.
+
+    The baseline when None; ``log q_sk(x) = log q_sk + Σ_j β_j (x − x̄)_c(j) effect[j, k]``, with the
     delta-method variance ``dᵀ Σ d``, ``d = e_sk + Σ_j (x − x̄)_c(j) effect[j, k] e_j`` over the
-    joint covariance of (baseline, coefficients)."""
+    joint covariance of (baseline, coefficients).
+    """
     lq = np.asarray(ds["log_intensity"].values)
     se = np.sqrt(np.diagonal(np.asarray(ds["covariance"].values), axis1=1, axis2=2))
     if design is None or covariates is None:

@@ -21,7 +21,7 @@ _KERNEL = None
 
 
 def rows_kernel():
-    """The compiled kernel (compiled on first use, cached on disk by numba), or None."""
+    """Return the compiled kernel (compiled on first use, cached on disk by numba), or None."""
     global _KERNEL
     if _KERNEL is None:
         try:

@@ -106,7 +106,7 @@ class PanelObservations:
 
 
 def generator_matrix(log_q: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
-    """The generator from log intensities.
+    """Build the generator from log intensities.
 
     Parameters
     ----------
@@ -361,7 +361,7 @@ def model_config(
     censored,
     exact_times: bool = False,
 ) -> dict:
-    """Validated `IntensityModel` config (raises `ArgumentError` on bad constructor arguments)."""
+    """Validate the `IntensityModel` config (`ArgumentError` on bad constructor arguments)."""
     ss = states
     if not isinstance(ss, StateSpace):
         raise ArgumentError(f"states must be a StateSpace; got {type(ss).__name__}.")

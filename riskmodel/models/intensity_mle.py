@@ -37,8 +37,10 @@ HESS_STEP = 1e-4
 
 
 def crude_log_intensities(obs: PanelObservations, allowed: np.ndarray, n: int) -> np.ndarray:
-    """Starting values: (transitions a→b + 0.5) / (time at risk in a), per segment (one per
-    median gap for a state never at risk).
+    """Compute crude starting values per segment.
+
+    (transitions a→b + 0.5) / (time at risk in a), per segment (one per median gap for a state
+    never at risk).
 
     "Transitions" and "time at risk" use the observed states at consecutive observations
     (censored observations count for none), as if the process moved only at observation times.
@@ -138,8 +140,10 @@ def fit_mle(
 def fit_mle_covariates(
     obs: PanelObservations, allowed: np.ndarray, n: int, cfg: dict, *, pooled: bool
 ) -> dict[str, np.ndarray | float | list]:
-    """Maximum likelihood with covariates: baseline log intensities per segment (at the
-    covariate means) and coefficients shared by the segments, optimised jointly.
+    """Maximise the likelihood of a model with covariates.
+
+    Baseline log intensities per segment (at the covariate means) and coefficients shared by
+    the segments, optimised jointly.
 
     The gradient is exact (`riskmodel.models.intensity_bayes.panel_loglik_and_grad` chained to
     the parameters by `riskmodel.models.intensity_covariates.params_gradient`), so BFGS needs
@@ -222,7 +226,7 @@ def fit_mle_covariates(
 
 
 def mle_dataset(cfg: dict, res: dict) -> xr.Dataset:
-    """The estimates as the ``mle`` group of a saved model (sets ``cfg["segments"]``)."""
+    """Return the estimates as the ``mle`` group of a saved model (sets ``cfg["segments"]``)."""
     names = [f"{f}->{t}" for f, t in cfg["allowed"]]
     segs = cfg["segments"] if cfg["pooling"] != "complete" else ["all"]
     cfg["segments"] = segs
@@ -266,7 +270,7 @@ def mle_summary(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def _segment(obs: PanelObservations, s: int) -> PanelObservations:
-    """The rows of segment `s` as a one-segment panel (subjects keep their indices)."""
+    """Return the rows of segment `s` as a one-segment panel (subjects keep their indices)."""
     m = obs.segment == s
     return PanelObservations(
         init=obs.init,
