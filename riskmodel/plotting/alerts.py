@@ -67,6 +67,8 @@ def plot_alerts(result: Any, alerts: xr.Dataset, *, ax: Axes | None = None) -> A
     periods = alerts["period"].to_numpy()
     names = [str(a) for a in alerts["alert"].values]
     colours = series_colors(len(names))
+    from matplotlib.ticker import MaxNLocator
+
     with _plot_style():
         ax = ax if ax is not None else new_axes()
         for k, name in enumerate(names):
@@ -127,7 +129,9 @@ def plot_alerts(result: Any, alerts: xr.Dataset, *, ax: Axes | None = None) -> A
                 )
         ax.set_ylim(0, 1.02)
         ax.set_xlim(float(periods.min()) - 0.5, float(periods.max()) + 0.5)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        locator = ax.xaxis.get_major_locator()
+        if isinstance(locator, MaxNLocator):  # the default AutoLocator: integer periods only
+            locator.set_params(integer=True)
         ax.yaxis.set_major_formatter(percent_formatter())
         ax.set_xlabel("period")
         ax.set_ylabel("probability of a breach in the period")

@@ -194,7 +194,7 @@ def plot_loss_distribution(
         ax = ax if ax is not None else new_axes()
         ax.hist(
             values,
-            bins=edges,
+            bins=edges.tolist(),
             weights=heights,
             color=PALETTE["sky"],
             edgecolor="white",
@@ -402,6 +402,8 @@ def plot_loss_distributions(
     unit = density_unit(edges)
     colours = series_colors(len(runs))
     pct = f"{format_level(100 * level)}%"
+    from matplotlib.artist import Artist
+
     with _plot_style():
         ax = ax if ax is not None else new_axes()
         for colour, (name, res) in zip(colours, runs.items(), strict=True):
@@ -409,15 +411,16 @@ def plot_loss_distributions(
             how = " exact" if "exact_loss" in res.data else ""
             _, _, patches = ax.hist(
                 totals[name],
-                bins=edges,
+                bins=edges.tolist(),
                 weights=_density_weights(res.weights, width, unit),
                 histtype="step",
                 linewidth=1.8,
                 color=colour,
                 label=f"{name}: EL {format_compact(el)}{how}, ES {pct} {format_compact(es)}",
             )
-            for patch in patches:
-                patch.set_gid(f"hist-{name}")
+            for patch in patches if isinstance(patches, list) else [patches]:
+                if isinstance(patch, Artist):  # one Polygon per step histogram
+                    patch.set_gid(f"hist-{name}")
             ax.axvline(el, color=colour, linestyle=":", linewidth=1.4, gid=f"expected-{name}")
             ax.axvline(es, color=colour, linestyle="--", linewidth=1.4, gid=f"es-{name}")
         horizon = {r.horizon for r in runs.values()}

@@ -9,7 +9,7 @@ plots well. Nothing is estimated here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -25,6 +25,10 @@ __all__ = ["plot_posterior_diagnostics", "plot_prior_posterior", "plot_transitio
 _DIMS = ("segment", "from_state", "to_state")
 
 
+@overload
+def _select(matrix: xr.DataArray, segment: str, name: str) -> np.ndarray: ...
+@overload
+def _select(matrix: xr.DataArray | None, segment: str, name: str) -> np.ndarray | None: ...
 def _select(matrix: xr.DataArray | None, segment: str, name: str) -> np.ndarray | None:
     if matrix is None:
         return None
@@ -114,7 +118,7 @@ def plot_transition_heatmap(
                 text = f"{m:.3f}" if m > 0 else "0"
                 if lo is not None and hi is not None and m > 0 and not _is_identity_row(mean[i], j):
                     text += f"\n[{lo[i, j]:.3f}, {hi[i, j]:.3f}]"
-                dark = image.norm(m) < 0.6
+                dark = float(np.asarray(image.norm(m))) < 0.6
                 ax.text(
                     j,
                     r,
@@ -134,7 +138,7 @@ def plot_transition_heatmap(
         bar = ax.figure.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
         bar.set_label("transition probability per period")
         interval = ""
-        if lo is not None and hi is not None:
+        if lower is not None and upper is not None:
             q_lo, q_hi = lower.attrs.get("stat", "lower"), upper.attrs.get("stat", "upper")
             interval = f"\n[{q_lo}, {q_hi}] posterior quantiles"
         ax.set_title(f"{segment}: posterior mean transition matrix{interval}")

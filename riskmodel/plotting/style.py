@@ -136,7 +136,11 @@ def plot_style(**overrides: Any) -> Iterator[None]:
     import matplotlib as mpl
     from cycler import cycler
 
-    params = {**RC_PARAMS, "axes.prop_cycle": cycler(color=list(OKABE_ITO[1:])), **overrides}
+    params: dict[Any, Any] = {
+        **RC_PARAMS,
+        "axes.prop_cycle": cycler(color=list(OKABE_ITO[1:])),
+        **overrides,
+    }
     interactive = mpl.is_interactive()
     try:
         with mpl.rc_context(params):

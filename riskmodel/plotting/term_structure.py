@@ -52,9 +52,13 @@ def _fan(ax: Axes, periods: np.ndarray, band: np.ndarray, colour: str) -> None:
 
 
 def _period_axis(ax: Axes, periods: np.ndarray) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     ax.set_xlabel("period")
     ax.set_xlim(float(periods.min()) - 0.5, float(periods.max()) + 0.5)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    locator = ax.xaxis.get_major_locator()
+    if isinstance(locator, MaxNLocator):  # the default AutoLocator: integer periods only
+        locator.set_params(integer=True)
 
 
 def _fan_with_expected(ax, periods, band, expected, *, colour, label, marker=None) -> None:
