@@ -49,7 +49,7 @@ def _as_matrices(matrices, states: StateSpace) -> xr.DataArray:
         if len(shapes) != 1:
             raise ValueError(f"all segment matrices must have the same shape; got {shapes}.")
         stacked = np.stack(arrs, axis=-3)  # ([period,] segment, n, n)
-        dims = ("segment", "from_state", "to_state")
+        dims: tuple[str, ...] = ("segment", "from_state", "to_state")
         if stacked.ndim == 4:
             dims = ("period", *dims)
         da = xr.DataArray(stacked, dims=dims, coords={"segment": segs})

@@ -239,7 +239,7 @@ def posterior_predictive_check(
     *,
     states: StateSpace,
     segments: Sequence[str],
-    periods: Sequence[int] | None = None,
+    periods: Sequence[int] | np.ndarray | None = None,
     level: float = 0.94,
     replicates: int = 1000,
     alpha: float = 0.01,

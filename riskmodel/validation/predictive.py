@@ -67,6 +67,8 @@ def period_rows(draws: ParameterDraws, segment_idx: np.ndarray, x: np.ndarray | 
     """
     ss = draws.states
     if draws.covariates:
+        if x is None:
+            raise ValueError("a covariate model needs the macro values `x`; got None.")
         macro = {name: x[:, k] for k, name in enumerate(draws.covariates)}
         full = draws.transitions_for_macro(macro)  # (D, T, S_all, n, n)
     else:
