@@ -26,6 +26,7 @@ import numpy as np
 from scipy import special
 
 from riskmodel.dynamics import conditional_pd, rest_scale
+from riskmodel.errors import ArgumentError
 from riskmodel.models.draws import ParameterDraws
 
 __all__ = [
@@ -68,7 +69,10 @@ def period_rows(draws: ParameterDraws, segment_idx: np.ndarray, x: np.ndarray | 
     ss = draws.states
     if draws.covariates:
         if x is None:
-            raise ValueError("a covariate model needs the macro values `x`; got None.")
+            raise ArgumentError(
+                "a covariate model needs its macro values `x` (n_periods, n_covariates); got "
+                "None. Pass the macro series the model was fitted with."
+            )
         macro = {name: x[:, k] for k, name in enumerate(draws.covariates)}
         full = draws.transitions_for_macro(macro)  # (D, T, S_all, n, n)
     else:
