@@ -1,5 +1,6 @@
-"""The sensitivity configuration (a separate YAML file, a dict, or a scenario's
-``sensitivity:`` section) and `run_sensitivity`, which runs what it asks for.
+"""The sensitivity configuration and `run_sensitivity`, which runs what it asks for.
+
+The configuration is a separate YAML file, a dict, or a scenario's ``sensitivity:`` section.
 
 Schema (extra keys are rejected; every key but ``factors`` is optional)::
 

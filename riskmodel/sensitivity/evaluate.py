@@ -49,12 +49,12 @@ class PathTotals:
 
 
 def entropy_of(seed: int | None) -> int:
-    """The engine's entropy for a seed (fresh entropy for None), as in `simulate_dataset`."""
+    """Return the engine's entropy for a seed (fresh for None), as in `simulate_dataset`."""
     return seed_entropy(seed)
 
 
 def shared_sampling(scenario: Scenario) -> Sampling:
-    """The factor-sampling plan of the base scenario, shared by all its variants.
+    """Return the factor-sampling plan of the base scenario, shared by all its variants.
 
     Every variant uses the same importance-sampling shift (or mixture), so the factor paths are
     common random numbers: a variant's own design point would move with the factor being varied

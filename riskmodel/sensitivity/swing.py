@@ -74,7 +74,7 @@ def paired_swing_stderr(
     bootstrap: int = DEFAULT_BOOTSTRAP,
     rng: np.random.Generator,
 ) -> dict[str, float]:
-    """Standard errors of ``metric(high) − metric(low)`` from paired paths (see module doc)."""
+    """Compute standard errors of ``metric(high) − metric(low)`` from paired paths (module doc)."""
     out: dict[str, float] = {}
     n = low.loss.size
     boot = []

@@ -96,7 +96,7 @@ def check_sample_size(n: int) -> None:
 
 
 def _salib_seed(entropy: int, key: int) -> int:
-    """A non-zero 63-bit integer seed for SALib, derived statelessly from the entropy."""
+    """Derive a non-zero 63-bit integer seed for SALib statelessly from the entropy."""
     state = np.random.SeedSequence(entropy, spawn_key=(key,)).generate_state(2, np.uint32)
     return int(state[0]) << 31 | int(state[1]) >> 1 | 1
 
