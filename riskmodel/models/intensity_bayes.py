@@ -76,11 +76,12 @@ def loglik_and_grad(
     lam, V, Vi = _eig(Qs)
     kernel = rows_kernel() if compiled else None
     if kernel is not None:
-        c = np.complex128
-        tol = 1e-8 / max(float(dt.max(initial=1.0)), 1.0)
-        value, S, direct = kernel(
-            lam.astype(c), V.astype(c), Vi.astype(c), Qs, grp, dt, prev, cur, exact, tol
-        )
+        c = np.float64 if np.isrealobj(lam) else np.complex128
+        d = lam[:, :, None] - lam[:, None, :]
+        small = np.abs(d) < 1e-8 / max(float(dt.max(initial=1.0)), 1.0)
+        invd = np.where(small, 0.0, 1.0 / np.where(small, 1.0, d)).astype(c)
+        args = (lam.astype(c), V.astype(c), Vi.astype(c), invd, small, Qs, grp, dt, prev, cur)
+        value, S, direct = kernel(*args, exact)
         if not np.isfinite(value):
             return value, np.zeros_like(Q)
         grad = direct + np.real(np.swapaxes(Vi, 1, 2) @ S @ np.swapaxes(V, 1, 2))

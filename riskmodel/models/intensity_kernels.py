@@ -33,19 +33,22 @@ def rows_kernel():
     return _KERNEL or None
 
 
-def _rows(lam, V, Vi, Qs, grp, dt, prev, cur, exact, tol):  # pragma: no cover - compiled
-    """Value, ``S`` (G, n, n, complex) and the direct exact-row term (G, n, n).
+def _rows(lam, V, Vi, invd, small, Qs, grp, dt, prev, cur, exact):  # pragma: no cover
+    """Value, ``S`` (G, n, n) and the direct exact-row term (G, n, n).
 
-    ``S_g,ij = Σ_{r in g} F_rij Vp_ri U_rj`` with ``Vp_r = V_g[a_r, :]``, ``U_r = V_g⁻¹ w_r``
-    and ``w_r`` the upstream gradient of row ``r``'s ``P`` row (``e_b / val`` or
-    ``q[:, b] / val``); the caller forms ``V_g⁻ᵀ S_g V_gᵀ``.
+    ``S_g,ij = Σ_{r in g} F_rij Vp_ri U_rj`` with ``Vp_r = V_g[a_r, :]``, ``U_r = V_g⁻¹ w_r``,
+    ``w_r`` the upstream gradient of row ``r``'s ``P`` row (``e_b / val`` or ``q[:, b] / val``)
+    and the divided differences ``F_rij = (E_ri − E_rj) invd_gij`` (``Δt_r E_ri`` where
+    `small`); the caller forms ``V_g⁻ᵀ S_g V_gᵀ``. Real eigenvalues (the usual case) run in
+    real arithmetic: numba compiles one version per dtype of `lam` (float64 or complex128).
     """
     G, n = lam.shape
-    S = np.zeros((G, n, n), dtype=np.complex128)
+    zero = lam[0, 0] * 0.0
+    S = np.zeros((G, n, n), dtype=lam.dtype)
     direct = np.zeros((G, n, n))
-    E = np.empty(n, dtype=np.complex128)
-    Vp = np.empty(n, dtype=np.complex128)
-    U = np.empty(n, dtype=np.complex128)
+    E = np.empty(n, dtype=lam.dtype)
+    Vp = np.empty(n, dtype=lam.dtype)
+    U = np.empty(n, dtype=lam.dtype)
     rowP = np.empty(n)
     w = np.empty(n)
     value = 0.0
@@ -53,12 +56,14 @@ def _rows(lam, V, Vi, Qs, grp, dt, prev, cur, exact, tol):  # pragma: no cover -
         g, a, b, t = grp[r], prev[r], cur[r], dt[r]
         for i in range(n):
             E[i] = np.exp(lam[g, i] * t)
-            Vp[i] = V[g, a, i]
+            Vp[i] = V[g, a, i] * E[i]
         for j in range(n):
-            acc = 0j
+            acc = zero
             for i in range(n):
-                acc += Vp[i] * E[i] * Vi[g, i, j]
+                acc += Vp[i] * Vi[g, i, j]
             rowP[j] = acc.real
+        for i in range(n):
+            Vp[i] = V[g, a, i]
         if exact[r]:
             val = 0.0
             for k in range(n):
@@ -75,16 +80,18 @@ def _rows(lam, V, Vi, Qs, grp, dt, prev, cur, exact, tol):  # pragma: no cover -
             else:
                 w[j] = 1.0 / val if j == b else 0.0
         for i in range(n):
-            acc = 0j
-            for j in range(n):
-                acc += Vi[g, i, j] * w[j]
+            acc = zero
+            if exact[r]:
+                for j in range(n):
+                    acc += Vi[g, i, j] * w[j]
+            else:
+                acc += Vi[g, i, b] * w[b]
             U[i] = acc
         for i in range(n):
             for j in range(n):
-                d = lam[g, i] - lam[g, j]
-                if abs(d) < tol:
+                if small[g, i, j]:
                     F = t * E[i]
                 else:
-                    F = (E[i] - E[j]) / d
+                    F = (E[i] - E[j]) * invd[g, i, j]
                 S[g, i, j] += F * Vp[i] * U[j]
     return value, S, direct

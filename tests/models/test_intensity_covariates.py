@@ -383,3 +383,31 @@ def test_bad_covariate_data_are_refused():
         m.fit(panel, macro=macro.assign(unemployment=5.0), **COLS)
     with pytest.raises(ArgumentError, match="no covariates"):
         IntensityModel(ILLNESS, allowed=ILLNESS_ALLOWED).fit(panel, macro=macro, **COLS)
+
+
+def test_compiled_loop_with_complex_eigenvalues():
+    """A cyclic generator (1 → 2 → 3 → 1 at equal rates) has complex eigenvalues: the compiled
+    loop's complex version equals numpy and central differences (h = 1e-6)."""
+    Q = np.zeros((4, 4))
+    for a, b in ((0, 1), (1, 2), (2, 0)):
+        Q[a, b] = 1.0
+    Q[:3, 3] = 0.1
+    Q[np.diag_indices(4)] = -Q.sum(1)
+    assert np.iscomplexobj(np.linalg.eigvals(Q))
+    rng = np.random.default_rng(3)
+    m = 200
+    prev = rng.integers(0, 3, m)
+    cur = np.where(rng.uniform(size=m) < 0.2, 3, rng.integers(0, 3, m))
+    exact = cur == 3
+    dt = rng.uniform(0.1, 3.0, m)
+    v1, g1 = loglik_and_grad(Q, dt, prev, cur, exact)
+    v2, g2 = loglik_and_grad(Q, dt, prev, cur, exact, compiled=False)
+    assert v1 == pytest.approx(v2, rel=1e-12)
+    np.testing.assert_allclose(g1, g2, rtol=1e-9, atol=1e-11 * np.abs(g2).max())
+    h, fd = 1e-6, np.zeros_like(Q)
+    for i, j in zip(*np.nonzero(Q), strict=True):
+        E = np.zeros_like(Q)
+        E[i, j] = h
+        up = loglik_and_grad(Q + E, dt, prev, cur, exact)[0]
+        fd[i, j] = (up - loglik_and_grad(Q - E, dt, prev, cur, exact)[0]) / (2 * h)
+    np.testing.assert_allclose(g1[Q != 0], fd[Q != 0], atol=1e-6 * np.abs(fd).max())
