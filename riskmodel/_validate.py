@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -47,6 +47,14 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
 
 
+@overload
+def check_count(
+    name: str, value: int, *, minimum: int = ..., maximum: int | None = ..., fix: str = ...
+) -> int: ...
+@overload
+def check_count(
+    name: str, value: Any, *, minimum: int = ..., maximum: int | None = ..., fix: str = ...
+) -> int | None: ...
 def check_count(
     name: str,
     value: Any,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pydantic
@@ -293,7 +293,10 @@ def run_sensitivity(
     check_count("paths", paths)
     check_seed(seed)
     check_count("n", n)
-    engine = {"scheduler": scheduler, "trust_scenario_scheduler": trust_scenario_scheduler}
+    engine: dict[str, Any] = {
+        "scheduler": scheduler,
+        "trust_scenario_scheduler": trust_scenario_scheduler,
+    }
     file = None
     if isinstance(config, str | Path):
         file = config
@@ -312,8 +315,8 @@ def run_sensitivity(
     }
     if any(v is not None for section in overrides.values() for v in section.values()):
         data = cfg.model_dump()
-        for section, values in overrides.items():
-            data[section].update({k: v for k, v in values.items() if v is not None})
+        for name, values in overrides.items():
+            data[name].update({k: v for k, v in values.items() if v is not None})
         cfg = load_sensitivity_config(data, file="command-line options")
     ranges = resolve_factors(scenario, cfg.factors, where="factors", file=file)
     specs = parse_metrics(cfg.metrics)

@@ -38,7 +38,9 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
+from riskmodel.errors import ArgumentError
 from riskmodel.scenarios.errors import ScenarioError
 from riskmodel.scenarios.load import Scenario
 
@@ -103,7 +105,7 @@ def resolve_factor(scenario: Scenario, name: str) -> Factor:
 
 def resolve_factors(
     scenario: Scenario,
-    factors: Sequence[Mapping | FactorRange | tuple] | Mapping[str, tuple[float, float]],
+    factors: Sequence[Any] | Mapping[str, tuple[float, float]],
     *,
     where: str = "factors",
     file=None,
@@ -132,6 +134,7 @@ def resolve_factors(
         Listing every unknown name (with a suggestion), duplicate, or range that is reversed or
         outside the factor's domain, each with its field path.
     """
+    items: list[tuple[Any, ...]]
     if isinstance(factors, Mapping):
         items = [(k, *v) for k, v in factors.items()]
     else:
@@ -200,7 +203,9 @@ def resolve_factors(
     return out
 
 
-def apply_factors(scenario: Scenario, values: Mapping[str, float] | Sequence, ranges=None):
+def apply_factors(
+    scenario: Scenario, values: Mapping[str | Factor, float] | Sequence[float], ranges=None
+):
     """Apply factor values to a scenario.
 
     Parameters
@@ -215,12 +220,22 @@ def apply_factors(scenario: Scenario, values: Mapping[str, float] | Sequence, ra
     Scenario
     """
     if ranges is not None:
+        if isinstance(values, Mapping):
+            raise ArgumentError(
+                "with `ranges`, `values` must be a sequence aligned with them; got a mapping. "
+                "Pass the mapping without ranges=."
+            )
         pairs = [(r.factor, float(v)) for r, v in zip(ranges, values, strict=True)]
-    else:
+    elif isinstance(values, Mapping):
         pairs = [
             (resolve_factor(scenario, k) if isinstance(k, str) else k, float(v))
             for k, v in values.items()
         ]
+    else:
+        raise ArgumentError(
+            "`values` must be a mapping of factor (or name) to value, or a sequence aligned "
+            f"with `ranges`; got a {type(values).__name__} without `ranges`. Pass ranges=."
+        )
     # pin the posterior draw first so that per-draw changes act on the chosen draw only
     pairs.sort(key=lambda p: p[0].name != "posterior.draw")
     for factor, value in pairs:
