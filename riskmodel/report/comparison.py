@@ -234,6 +234,43 @@ def _section_comparison_provenance(summary: dict, scenarios: Sequence[Scenario])
     return _section("Provenance", provenance_html(summary))
 
 
+def _error_bar_note(cmp: ComparisonResult) -> str:
+    """Say how large the first figure's error bars are, so thin ones read as "small", not "absent".
+
+    The figure (`plot_comparison`) shows EL, VaR and ES at 99% (or the highest level) ± one s.e.
+    """
+    import numpy as np
+
+    levels = cmp.levels
+    at99 = [i for i, q in enumerate(levels) if abs(q - 0.99) < 1e-12]
+    k = at99[0] if at99 else int(np.argmax(levels))  # as plot_comparison chooses
+    ds = cmp.data
+    pct = f"{format_level(100 * levels[k])}%"
+    series = [
+        (f"VaR {pct}", ds["var"].values[:, k], ds["stderr_var"].values[:, k]),
+        (f"ES {pct}", ds["es"].values[:, k], ds["stderr_es"].values[:, k]),
+    ]
+    el_exact = not np.nan_to_num(ds["stderr_expected"].values).any()
+    if not el_exact:
+        series.append(("EL", ds["expected"].values, ds["stderr_expected"].values))
+    worst = (0.0, "", "")
+    for what, values, errors in series:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(np.abs(values) > 0, np.abs(errors / values), np.nan)
+        if np.isfinite(rel).any() and np.nanmax(rel) > worst[0]:
+            i = int(np.nanargmax(rel))
+            worst = (float(rel[i]), what, cmp.scenarios[i])
+    if not worst[1]:
+        return ""
+    small = ", hence barely visible" if worst[0] < 0.01 else ""
+    el = "; EL is exact and has none" if el_exact else ""
+    return (
+        f"<p>Error bars in the first figure: ± one Monte Carlo standard error{el}. The largest "
+        f"is {100 * worst[0]:.2g}% of its bar ({_e(worst[1])}, {_e(worst[2])}){small}; the "
+        "table above lists every standard error.</p>"
+    )
+
+
 def render_comparison_html(
     comparison: ComparisonResult,
     scenarios: Sequence[Scenario],
@@ -252,7 +289,9 @@ def render_comparison_html(
         ),
         _section_differences(comparison),
         _section_weighted_ecl(comparison),
-        _section_figures(figures, title="Comparison figures"),
+        _section_figures(figures, title="Comparison figures").replace(
+            "</section>", _error_bar_note(comparison) + "</section>", 1
+        ),
         _section_comparison_settings(scenarios),
         _section("Assumptions and limitations", comparison_assumptions_html(comparison, scenarios)),
         _section("What was used", comparison_used_html(scenarios, stresses or {})),

@@ -63,3 +63,18 @@ def test_what_was_used_groups_equal_tables_and_draws_each_stress_path(report):
         assert (report["folder"] / "figures" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
         assert f"figures/{name}.png" in text
     assert stress_figure_name(report["scenarios"][1]) == "stress_path_storm-1"
+
+
+def test_error_bars_are_stated_with_their_largest_relative_size(report):
+    text = _section(report["html"], "Comparison figures")
+    ds = report["cmp"].data
+    k = report["cmp"].levels.index(0.99)
+    rel = max(
+        float((ds[f"stderr_{m}"][:, k] / ds[m][:, k]).max()) for m in ("var", "es")
+    )  # the largest bar-relative standard error, as the note must report it
+    found = re.search(
+        r"The largest is ([0-9.]+)% of its bar \((VaR|ES) 99%, (calm|storm\.1)\)", text
+    )
+    assert found, text[-600:]
+    assert float(found.group(1)) == pytest.approx(100 * rel, rel=0.05)  # printed to 2 digits
+    assert "EL is exact and has none" in text
