@@ -21,7 +21,7 @@ from riskmodel.simulation.kernel import BlockOutput
 from riskmodel.simulation.kpi import kpi_array
 
 if TYPE_CHECKING:  # the engine imports this module
-    from riskmodel.simulation.engine import Sampling
+    from riskmodel.simulation.plan import Sampling
 
 __all__ = ["PER_PERIOD", "ResultStore", "assemble", "path_total"]
 

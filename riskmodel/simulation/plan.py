@@ -1,0 +1,114 @@
+"""Plan a run: seeded blocks, tasks of whole blocks, and how the factor path is sampled.
+
+Reproducibility contract
+------------------------
+Paths are cut into fixed blocks of `BLOCK_SIZE` paths. Block ``i`` draws all its random numbers
+from `riskmodel.simulation.seeding.block_rng` (``SeedSequence(entropy, spawn_key=(i,))``),
+derived statelessly from the run's seed entropy and its index. A *batch*
+(``simulation.batch``) is only a unit of work: a task of whole blocks sent to a thread or a Dask
+worker. So the same seed and the same number of paths give bit-identical results whatever the
+batch size, the number of workers or the backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from riskmodel.scenarios.load import Scenario
+from riskmodel.simulation.importance import (
+    FactorTilt,
+    design_point,
+    factor_tilt,
+    tail_mixture,
+    tail_shift,
+)
+from riskmodel.simulation.kernel import KernelInputs
+from riskmodel.simulation.qmc import householder
+
+__all__ = ["BLOCK_SIZE", "RunPlan", "Sampling", "plan_run", "plan_sampling"]
+
+BLOCK_SIZE = 1024
+"""Paths per seeded block. Part of the reproducibility contract: changing it changes numbers."""
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """How a run is cut into blocks (seeding units) and tasks (work units)."""
+
+    paths: int
+    entropy: int
+    blocks: tuple[tuple[int, int, int], ...]  # (block index, first path, n paths)
+    tasks: tuple[tuple[int, ...], ...]  # block indices per task
+
+
+def plan_run(paths: int, entropy: int, batch: int) -> RunPlan:
+    """Cut `paths` into seeded blocks and group whole blocks into tasks of about `batch` paths."""
+    n_blocks = -(-paths // BLOCK_SIZE)
+    blocks = tuple(
+        (b, b * BLOCK_SIZE, min(BLOCK_SIZE, paths - b * BLOCK_SIZE)) for b in range(n_blocks)
+    )
+    per_task = max(1, round(batch / BLOCK_SIZE))
+    tasks = tuple(
+        tuple(range(i, min(i + per_task, n_blocks))) for i in range(0, n_blocks, per_task)
+    )
+    return RunPlan(paths=paths, entropy=entropy, blocks=blocks, tasks=tasks)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the factor path is sampled: importance-sampling shift and quasi-Monte Carlo."""
+
+    z_mean: np.ndarray | None = None  # (H,) IS mean shift or (M, H) mixture means; None = plain
+    z_prob: np.ndarray | None = None  # (M,) mixture probabilities when z_mean is 2-d
+    tilt: FactorTilt | None = None  # per-period exponential tilt (excludes z_mean)
+    qmc_replicates: int = 0  # 0 = pseudo-random innovations
+    rotation: np.ndarray | None = None  # (H, H) orthogonal map of the Sobol' coordinates
+
+
+def plan_sampling(
+    scenario: Scenario,
+    inputs: KernelInputs,
+    importance_sampling: bool,
+    qmc: bool,
+    z_mean: np.ndarray | None,
+) -> Sampling:
+    """Decide how the factor path is sampled: IS tilt, mixture or shift, and QMC.
+
+    Done once per run (actions and sensitivity variants reuse it, so their factor paths are
+    common random numbers). `importance_sampling` and `qmc` are the resolved settings.
+    """
+    sim = scenario.config.simulation
+    level = sim.importance_level or max(scenario.config.outputs.levels)
+    z_prob = None
+    if z_mean is None and importance_sampling and sim.importance_method == "tilt":
+        tilt = factor_tilt(inputs, level)
+        if tilt is not None:
+            # with QMC the tilt inverts each period's CDF, so Sobol' coordinates map to periods
+            # in order (early periods move the loss most): no rotation
+            return Sampling(tilt=tilt, qmc_replicates=sim.qmc_replicates if qmc else 0)
+        # else the loss does not move with the factor: plain sampling
+    elif z_mean is None and importance_sampling:
+        if sim.importance_method == "mixture":
+            damping = 0.75 if sim.importance_damping is None else sim.importance_damping
+            z_mean, z_prob = tail_mixture(inputs, level, damping=damping)
+            if len(z_prob) == 1:  # the loss does not move with the factor: plain sampling
+                z_mean, z_prob = None, None
+        else:
+            damping = 0.5 if sim.importance_damping is None else sim.importance_damping
+            z_mean = tail_shift(inputs, level, damping=damping)
+    if not qmc:
+        return Sampling(z_mean=z_mean, z_prob=z_prob)
+    if z_mean is not None and z_prob is not None:
+        direction = z_mean[1]  # the broad-downturn component
+    elif z_mean is not None and np.any(z_mean):
+        direction = z_mean
+    else:
+        direction = design_point(inputs, level)
+    return Sampling(
+        z_mean=z_mean,
+        z_prob=z_prob,
+        qmc_replicates=sim.qmc_replicates,
+        rotation=householder(direction),
+    )
