@@ -6,15 +6,15 @@ weighted estimator stays unbiased. Three proposals, chosen by `simulation.import
 
 ``tilt`` (default): exponential tilting of each period
 ------------------------------------------------------
-The large-pool loss ``L̄(z)`` (the conditional expected loss given the factor path,
-`large_pool_loss`) is nearly a sum of one effect per period, ``L̄ ≈ L̄(shift) + Σ_t g_t(y_t)``
-(99.5% of its variance on the 60-period benchmark). For a sum of independent terms the efficient
-proposal tilts each term exponentially (Sadowsky & Bucklew 1990): ``q_t(y) ∝ φ(y) exp(θ g_t(y))``,
-with one θ chosen so that the tilted mean of the sum is the loss quantile aimed at (the sum's
-distribution is computed exactly by FFT convolution). Each period's tilted density grows a heavy
-left tail where ``g_t`` is large, so it covers the two ways the tail of a loss convex in each
-period's factor happens — broad downturns and a crash in one month — and the weight
-``exp(K(θ) − θ Σ g_t)`` is small exactly where the loss is large. A 10% untilted component bounds
+The large-pool loss ``L̄(z)`` (the conditional expected loss given the factor path, see
+`riskmodel.simulation.large_pool`) is nearly a sum of one effect per period, ``L̄ ≈ L̄(shift) + Σ_t
+g_t(y_t)`` (99.5% of its variance on the 60-period benchmark). For a sum of independent terms the
+efficient proposal tilts each term exponentially (Sadowsky & Bucklew 1990): ``q_t(y) ∝ φ(y) exp(θ
+g_t(y))``, with one θ chosen so that the tilted mean of the sum is the loss quantile aimed at (the
+sum's distribution is computed exactly by FFT convolution). Each period's tilted density grows a
+heavy left tail where ``g_t`` is large, so it covers the two ways the tail of a loss convex in each
+period's factor happens — broad downturns and a crash in one month — and the weight ``exp(K(θ) − θ Σ
+g_t)`` is small exactly where the loss is large. A 10% untilted component bounds
 every weight by 10. See `factor_tilt` and `FactorTilt`.
 
 Measured with ``benchmarks/tail.py`` (exact engine, 60 periods, independent replicates, variance
@@ -46,8 +46,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from riskmodel.dynamics import conditional_pd, downturn_lgd, rest_scale
 from riskmodel.simulation.kernel import KernelInputs
+from riskmodel.simulation.large_pool import (
+    draw_effects,
+    large_pool_loss,
+    period_effects,
+)
 
 __all__ = [
     "DEFAULT_DAMPING",
@@ -61,98 +65,6 @@ __all__ = [
 ]
 
 DEFAULT_DAMPING = 0.5
-
-
-def _draw_matrices(inp: KernelInputs, t: int, draws: np.ndarray) -> np.ndarray:
-    """Period `t`'s transition matrices of the given posterior draws, per cohort: (m, C, K, K).
-
-    Rebuilt from the kernel's arrays (default probability and survivors' destinations); the
-    rows of absorbing states are left zero (`_large_pool_step` sets them).
-    """
-    tt = t if inp.probit_pd.shape[1] > 1 else 0
-    pd = ndtr(inp.probit_pd[draws, tt][:, inp.cohort_segment])  # (m, C, Kt)
-    surv = inp.surv_prob[draws, tt][:, inp.cohort_segment]  # (m, C, Kt, K)
-    full = np.zeros((len(draws), len(inp.cohort_segment), inp.n_states, inp.n_states))
-    full[:, :, inp.transient_idx, :] = (1.0 - pd)[..., None] * surv
-    full[:, :, inp.transient_idx, inp.default_idx] = pd
-    return full
-
-
-def _large_pool_step(
-    inp: KernelInputs, t: int, z_t: np.ndarray, draws: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Period `t` of the large-pool dynamics at factor values `z_t` (shape (m,)).
-
-    With `draws` (shape (m,)) each path uses its posterior draw's matrices and correlation;
-    without, the posterior-mean matrices and the mean correlation.
-
-    Returns the expected loss per customer of each cohort and state, shape (m, C, K) (zero in
-    absorbing states), and the conditional transition matrices, shape (m, C, K, K).
-    """
-    d_idx = inp.default_idx
-    if draws is None:
-        p = inp.transitions_mean  # (T, S, K, K)
-        pt = p[t if p.shape[0] > 1 else 0][inp.cohort_segment][None]  # (1, C, K, K)
-        rho = np.full(1, float(np.mean(inp.correlation)))
-    else:
-        pt = _draw_matrices(inp, t, draws)  # (m, C, K, K)
-        rho = np.asarray(inp.correlation, dtype=float)[draws]
-    rho = rho[:, None, None]
-    pd = pt[..., d_idx]  # (1 or m, C, K)
-    with np.errstate(divide="ignore"):
-        a = ndtri(pd)
-    pdz = conditional_pd(a, rho, z_t[:, None, None])
-    scale = rest_scale(pd, pdz)  # (m, C, K)
-    cond = pt * scale[..., None]
-    cond[..., d_idx] = pdz
-    absorbing = np.ones(inp.n_states, dtype=bool)
-    absorbing[inp.transient_idx] = False
-    cond[:, :, absorbing, :] = 0.0
-    cond[:, :, absorbing, absorbing] = 1.0
-    lgd_t = np.ones(len(z_t))
-    if inp.lgd_sensitivity and 0.0 < inp.lgd_mean < 1.0:  # downturn LGD, relative to its mean
-        lgd_t = downturn_lgd(inp.lgd_mean, inp.lgd_sensitivity, z_t) / inp.lgd_mean
-    value = inp.ead * inp.lgd_mean * inp.ead_factor[t]  # loss per defaulting customer (C,)
-    rate = np.where(absorbing[None, None], 0.0, pdz) * value[None, :, None] * lgd_t[:, None, None]
-    return rate, cond
-
-
-def _initial_occupancy(inp: KernelInputs) -> np.ndarray:
-    """Customers per cohort and state today, shape (C, K)."""
-    n_c = len(inp.cohort_segment)
-    occ = np.zeros((n_c, inp.n_states))
-    occ[np.arange(n_c), inp.transient_idx[inp.cohort_state]] = inp.customers
-    return occ
-
-
-def large_pool_loss(
-    inp: KernelInputs, z: np.ndarray, draws: np.ndarray | None = None
-) -> np.ndarray:
-    """Conditional expected loss given factor paths, under the large-pool limit.
-
-    Parameters
-    ----------
-    inp : KernelInputs
-        Uses the posterior-mean matrices ``inp.transitions_mean`` and the mean correlation.
-    z : array, shape (m, H)
-        Factor paths (including the scenario shift).
-    draws : array of int, shape (m,), optional
-        A posterior draw per path, whose matrices and correlation the path uses instead.
-
-    Returns
-    -------
-    array, shape (m,)
-        ``E[L | Z = z]`` with the LGD at its (downturn) mean and the amortised exposure.
-    """
-    z = np.atleast_2d(np.asarray(z, dtype=float))
-    m, h = z.shape
-    occ = np.broadcast_to(_initial_occupancy(inp), (m, *_initial_occupancy(inp).shape))
-    loss = np.zeros(m)
-    for t in range(h):
-        rate, cond = _large_pool_step(inp, t, z[:, t], draws)
-        loss += np.einsum("mck,mck->m", occ, rate)
-        occ = np.einsum("mck,mckj->mcj", occ, cond)
-    return loss
 
 
 def design_point(
@@ -406,55 +318,6 @@ class FactorTilt:
 def _cell_mass(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Standard-normal probability of each cell ``(lo, hi]``, accurate in both tails."""
     return np.where(hi <= 0, ndtr(hi) - ndtr(lo), ndtr(-lo) - ndtr(-hi))
-
-
-def period_effects(inp: KernelInputs, grid: np.ndarray) -> np.ndarray:
-    """``g_t(y) = L̄(shift + y e_t) − L̄(shift)`` on `grid`, shape (H, len(grid)).
-
-    The large-pool loss as a sum of one effect per period: the loss a factor innovation ``y`` in
-    period ``t`` alone adds to the scenario's central path. On the 60-period benchmark the sum
-    of these (cubic) effects explains 99.5% of the variance of the large-pool loss.
-
-    After period ``t`` the central path's dynamics are linear in the occupancy, so the future
-    loss is ``occ_{t+1} · V_{t+1}`` with ``V`` the expected loss to the horizon per customer in
-    each state (one backward pass); each effect then needs a single period step, not a
-    propagation to the horizon.
-    """
-    grid = np.asarray(grid, dtype=float)
-    h = inp.horizon
-    occ = [_initial_occupancy(inp)]
-    steps = []
-    for t in range(h):  # the central path, forward
-        rate, cond = _large_pool_step(inp, t, inp.shift[t : t + 1])
-        steps.append((rate[0], cond[0]))
-        occ.append(np.einsum("ck,ckj->cj", occ[t], cond[0]))
-    future = [np.zeros_like(occ[0])]  # future[0] = V_{t+1} for t = H − 1, built backward
-    for t in range(h - 1, 0, -1):
-        rate, cond = steps[t]
-        future.append(rate + np.einsum("ckj,cj->ck", cond, future[-1]))
-    future = future[::-1]  # future[t] = V_{t+1}
-    out = np.empty((h, len(grid)))
-    for t in range(h):
-        rate, cond = _large_pool_step(inp, t, inp.shift[t] + grid)
-        loss_t = np.einsum("ck,gck->g", occ[t], rate - steps[t][0][None])
-        moved = np.einsum("ck,gckj->gcj", occ[t], cond) - occ[t + 1][None]
-        out[t] = loss_t + np.einsum("gck,ck->g", moved, future[t])
-    return out
-
-
-def draw_effects(inp: KernelInputs, path: np.ndarray | None = None) -> np.ndarray:
-    """``a_d = L̄_d(shift) − L̄(shift)``: each posterior draw's large-pool loss on the central path.
-
-    ``L̄_d`` uses draw ``d``'s matrices and correlation, ``L̄`` the posterior-mean matrices (as
-    `period_effects`), so ``L̄ ≈ L̄(shift) + a_d + Σ_t g_t(y_t)`` adds one independent term for
-    the draw. Shape (D,); zeros for D = 1.
-    """
-    n_d = inp.n_draws
-    if n_d <= 1:
-        return np.zeros(n_d)
-    z = inp.shift if path is None else np.asarray(path, dtype=float)
-    per_draw = large_pool_loss(inp, np.broadcast_to(z, (n_d, z.size)), draws=np.arange(n_d))
-    return per_draw - float(large_pool_loss(inp, z[None])[0])
 
 
 def _tilted_cumulants(theta: float, g: np.ndarray, log_mass: np.ndarray):
