@@ -61,6 +61,7 @@ def loglik_and_grad(
     group: np.ndarray | None = None,
     *,
     compiled: bool = True,
+    weight: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """Log-likelihood of uncensored rows and its gradient w.r.t. the generator(s).
 
@@ -68,11 +69,13 @@ def loglik_and_grad(
     `riskmodel.models.intensity_likelihood`). `Q` is one generator ``(n, n)``, or one per group
     ``(G, n, n)`` with `group` giving each row's; all groups are decomposed in one batched
     ``eig``. The rows run in the compiled loop of `riskmodel.models.intensity_kernels` (numpy
-    when `compiled` is False or numba is missing: the same arithmetic, vectorised).
+    when `compiled` is False or numba is missing: the same arithmetic, vectorised). `weight`:
+    how many times each row counts (identical rows merged); default once.
     """
     single = Q.ndim == 2
     Qs = Q[None] if single else Q
     grp = np.zeros(dt.size, dtype=np.intp) if group is None else group
+    wt = np.ones(dt.size) if weight is None else weight
     lam, V, Vi = _eig(Qs)
     kernel = rows_kernel() if compiled else None
     if kernel is not None:
@@ -81,7 +84,7 @@ def loglik_and_grad(
         small = np.abs(d) < 1e-8 / max(float(dt.max(initial=1.0)), 1.0)
         invd = np.where(small, 0.0, 1.0 / np.where(small, 1.0, d)).astype(c)
         args = (lam.astype(c), V.astype(c), Vi.astype(c), invd, small, Qs, grp, dt, prev, cur)
-        value, S, direct = kernel(*args, exact)
+        value, S, direct = kernel(*args, exact, wt)
         if not np.isfinite(value):
             return value, np.zeros_like(Q)
         grad = direct + np.real(np.swapaxes(Vi, 1, 2) @ S @ np.swapaxes(V, 1, 2))
@@ -93,10 +96,11 @@ def loglik_and_grad(
     m, n = dt.size, Qs.shape[-1]
     val = np.where(exact, np.einsum("mk,mk->m", rowP, qcol), rowP[np.arange(m), cur])
     with np.errstate(divide="ignore"):
-        value = float(np.log(np.maximum(val, 0.0)).sum())
+        value = float((wt * np.log(np.maximum(val, 0.0))).sum())
     if not np.isfinite(value):
         return value, np.zeros_like(Q)
     # upstream gradient of each row's P: e_prev w^T with w = e_cur / val or q[:, cur] / val
+    val = val / wt
     w = np.where(exact[:, None], qcol, np.eye(n)[cur]) / val[:, None]
     grad = np.zeros_like(Qs)
     ex = np.flatnonzero(exact)
@@ -217,7 +221,12 @@ def panel_loglik_and_grad(obs: PanelObservations, n_groups: int):
         return lambda Qs: forward_backward_loglik_and_grad(Qs, obs)
     if obs.jump is not None:
         return lambda Qs: exact_times_loglik_and_grad(Qs, obs.dt, obs.prev, obs.cur, obs.segment)
-    return lambda Qs: loglik_and_grad(Qs, obs.dt, obs.prev, obs.cur, obs.exact, obs.segment)
+    # identical rows (same group, states, gap and kind) contribute identically: count them once
+    key = np.column_stack([obs.segment, obs.prev, obs.cur, obs.exact, obs.dt])
+    uniq, counts = np.unique(key, axis=0, return_counts=True)
+    g, a, b = (uniq[:, i].astype(np.intp) for i in range(3))
+    ex, dt, weight = uniq[:, 3].astype(bool), uniq[:, 4].copy(), counts.astype(float)
+    return lambda Qs: loglik_and_grad(Qs, dt, a, b, ex, g, weight=weight)
 
 
 def exact_times_loglik_and_grad(

@@ -33,14 +33,15 @@ def rows_kernel():
     return _KERNEL or None
 
 
-def _rows(lam, V, Vi, invd, small, Qs, grp, dt, prev, cur, exact):  # pragma: no cover
-    """Value, ``S`` (G, n, n) and the direct exact-row term (G, n, n).
+def _rows(lam, V, Vi, invd, small, Qs, grp, dt, prev, cur, exact, weight):  # pragma: no cover
+    """Return the value, ``S`` (G, n, n) and the direct exact-row term (G, n, n).
 
     ``S_g,ij = Σ_{r in g} F_rij Vp_ri U_rj`` with ``Vp_r = V_g[a_r, :]``, ``U_r = V_g⁻¹ w_r``,
-    ``w_r`` the upstream gradient of row ``r``'s ``P`` row (``e_b / val`` or ``q[:, b] / val``)
-    and the divided differences ``F_rij = (E_ri − E_rj) invd_gij`` (``Δt_r E_ri`` where
-    `small`); the caller forms ``V_g⁻ᵀ S_g V_gᵀ``. Real eigenvalues (the usual case) run in
-    real arithmetic: numba compiles one version per dtype of `lam` (float64 or complex128).
+    ``w_r`` the upstream gradient of row ``r``'s ``P`` row (``e_b / val`` or ``q[:, b] / val``,
+    times the row's `weight`: identical rows merged) and the divided differences
+    ``F_rij = (E_ri − E_rj) invd_gij`` (``Δt_r E_ri`` where `small`); the caller forms
+    ``V_g⁻ᵀ S_g V_gᵀ``. Real eigenvalues (the usual case) run in real arithmetic: numba
+    compiles one version per dtype of `lam` (float64 or complex128).
     """
     G, n = lam.shape
     zero = lam[0, 0] * 0.0
@@ -72,7 +73,8 @@ def _rows(lam, V, Vi, invd, small, Qs, grp, dt, prev, cur, exact):  # pragma: no
             val = rowP[b]
         if not val > 0.0:
             return -np.inf, S, direct
-        value += np.log(val)
+        value += weight[r] * np.log(val)
+        val /= weight[r]
         for j in range(n):
             if exact[r]:
                 w[j] = Qs[g, j, b] / val
