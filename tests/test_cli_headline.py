@@ -36,7 +36,7 @@ def test_run_prints_el_var_es_with_stderr_and_ecl_from_summary(tiny_yaml, tmp_pa
         es, se = loss["es"][q], loss["stderr"]["es"][q]
         assert _cells(out, f"ES {pct}%") == [f"{es:,.0f} ± {se:,.0f}"]
     assert summary["ecl"]["method"] == "exact"
-    assert _cells(out, "ECL lifetime (exact)") == [f"{summary['ecl']['lifetime']:,.0f}"]
+    assert _cells(out, "Lifetime ECL (exact)") == [f"{summary['ecl']['lifetime']:,.0f}"]
 
 
 @pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")  # small runs
@@ -56,7 +56,7 @@ def test_compare_prints_one_column_per_scenario(tiny_yaml, tmp_path, capsys):
     assert _cells(out, "ES 99%") == [
         f"{rows[n]['es_0.99']:,.0f} ± {rows[n]['stderr_es_0.99']:,.0f}" for n in rows
     ]
-    assert _cells(out, "ECL lifetime") == [f"{rows[n]['ecl_lifetime']:,.0f} (exact)" for n in rows]
+    assert _cells(out, "Lifetime ECL") == [f"{rows[n]['ecl_lifetime']:,.0f} (exact)" for n in rows]
 
 
 def test_every_subcommand_help_renders(capsys):

@@ -171,7 +171,7 @@ def test_headline_table_shows_measures_with_standard_errors(page, run):
     assert f'{loss["expected_mc"]:,.0f} <span class="se">± {loss["stderr_mc"]:,.0f}' in page
     for q in result.levels:
         assert f"{risk.var[q]:,.0f}" in page and f"{risk.es[q]:,.0f}" in page
-    for label in ("ECL, lifetime", "ECL, 12 months", "Expected defaults", "Expected churn"):
+    for label in ("Lifetime ECL", "12-month ECL", "Expected defaults", "Expected churn"):
         assert label in page
     for label in ("Horizon", "Paths", "Seed", "Asset correlation", "LGD", "Discount rate"):
         assert label in page
@@ -321,7 +321,7 @@ def test_sections_show_stresses_actions_alerts_and_diagnostics(rich):
     assert "Mean factor innovation under the IS tilt" in diagnostics
     assert "s.e. of VaR" in diagnostics and "Quasi-Monte Carlo" in diagnostics
     headline = section["Headline figures"]
-    assert "ECL, lifetime" in headline and "ECL, 12 months" in headline
+    assert "Lifetime ECL" in headline and "12-month ECL" in headline
     assert "Expected loss (EL)</td>" in headline and "Monte Carlo cross-check" in headline
     provenance = section["Provenance"]
     assert "Seed" in provenance and "riskmodel version" in provenance
@@ -346,7 +346,7 @@ def test_report_md_has_headline_table_and_relative_figure_links(rich):
     assert f"| Expected loss (EL) | {summary['loss']['expected']:,.0f} exact |" in md
     for q, var in summary["loss"]["var"].items():
         assert f"{var:,.0f}" in md and f"{summary['loss']['es'][q]:,.0f}" in md
-    assert "ECL, lifetime" in md
+    assert "Lifetime ECL" in md
     links = [line.split("](", 1)[1].rstrip(")") for line in md.splitlines() if "](" in line]
     assert sorted(links) == sorted(f"figures/{p.name}" for p in (out / "figures").glob("*.png"))
     assert all((out / link).is_file() for link in links)

@@ -101,8 +101,8 @@ def difference_label(metric: str) -> str:
     fixed = {
         "expected": "EL",
         "expected_mc": "EL (Monte Carlo)",
-        "ecl_lifetime": "ECL lifetime",
-        "ecl_12_period": "ECL 12 months",
+        "ecl_lifetime": "Lifetime ECL",
+        "ecl_12_period": "12-month ECL",
     }
     if metric in fixed:
         return fixed[metric]

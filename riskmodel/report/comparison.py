@@ -81,7 +81,7 @@ def _section_comparison_table(cmp: ComparisonResult, *, churn: bool = True) -> s
         *(f"VaR {p}" for p in pct),
         *(f"ES {p}" for p in pct),
     )
-    credit_header = ("Scenario", "ECL lifetime", "ECL 12 months", "Defaults", "Churn", "Margin")
+    credit_header = ("Scenario", "Lifetime ECL", "12-month ECL", "Defaults", "Churn", "Margin")
     mc_header = ("Scenario", "EL", "Defaults", "Churn", "Margin")
     risk_rows, credit_rows, mc_rows = [], [], []
     for i, name in enumerate(cmp.scenarios):
@@ -203,8 +203,8 @@ def _section_weighted_ecl(cmp: ComparisonResult) -> str:
         )
         return _section("Probability-weighted ECL", body)
     rows = [
-        ("ECL, lifetime (discounted)", _num(cmp.weighted_ecl)),
-        ("ECL, 12 months (discounted)", _num(cmp.weighted_ecl_12_period)),
+        ("Lifetime ECL (discounted)", _num(cmp.weighted_ecl)),
+        ("12-month ECL (discounted)", _num(cmp.weighted_ecl_12_period)),
     ]
     terms = " + ".join(
         f"{w:g} × {_e(n)}" for n, w in zip(cmp.scenarios, cmp.weights.tolist(), strict=True)

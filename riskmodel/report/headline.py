@@ -59,7 +59,7 @@ def run_headline(summary: Mapping[str, Any]) -> str:
     EL (exact)        10
     VaR 99%       30 ± 2
     ES 99%        40 ± 3
-    ECL lifetime       9
+    Lifetime ECL       9
     """
     loss = summary["loss"]
     stderr = loss.get("stderr") or {}
@@ -74,7 +74,7 @@ def run_headline(summary: Mapping[str, Any]) -> str:
     ecl = summary.get("ecl") or {}
     if "lifetime" in ecl:
         exact = ecl.get("method") == "exact"
-        rows.append(("ECL lifetime (exact)" if exact else "ECL lifetime", _money(ecl["lifetime"])))
+        rows.append(("Lifetime ECL (exact)" if exact else "Lifetime ECL", _money(ecl["lifetime"])))
     return text_table(("Measure", "Value"), rows)
 
 
@@ -83,7 +83,7 @@ def comparison_headline(frame: Any, levels: Sequence[float]) -> str:
 
     `frame` is ``ComparisonResult.to_dataframe()`` (one row per scenario).
     """
-    rows: list[list[str]] = [["EL"], *([] for _ in range(2 * len(levels))), ["ECL lifetime"]]
+    rows: list[list[str]] = [["EL"], *([] for _ in range(2 * len(levels))), ["Lifetime ECL"]]
     for k, q in enumerate(levels):
         rows[1 + k] = [f"VaR {format_level(100 * q)}%"]
         rows[1 + len(levels) + k] = [f"ES {format_level(100 * q)}%"]

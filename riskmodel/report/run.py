@@ -122,8 +122,8 @@ def _headline_rows(
     if "ecl" in summary:
         ecl = summary["ecl"]
         cell = _exact if ecl.get("exact", True) else _num
-        rows.append(("ECL, lifetime (discounted)", cell(ecl["lifetime"])))
-        rows.append(("ECL, 12 months (discounted)", cell(ecl.get("12_month", ecl["12_period"]))))
+        rows.append(("Lifetime ECL (discounted)", cell(ecl["lifetime"])))
+        rows.append(("12-month ECL (discounted)", cell(ecl.get("12_month", ecl["12_period"]))))
     more = ("defaults", "churn", "value", "value_lost_to_churn") if churn else ("defaults", "value")
     rows += _expectation_rows(summary, more)
     levels = [
@@ -234,7 +234,7 @@ def _section_term_structure(summary: dict, figures: Mapping[str, bytes]) -> str:
         if v.get("customers")
     ]
     if rows:
-        header = ("Starting state", "Customers", "ECL 12 months", "ECL lifetime", "Default rate")
+        header = ("Starting state", "Customers", "12-month ECL", "Lifetime ECL", "Default rate")
         body += "<h3>ECL by starting state</h3>" + _table(header, rows, numeric={1, 2, 3, 4})
         body += (
             "<p>Discounted exact expected loss of the cohorts that start in each state, over "
@@ -351,7 +351,7 @@ def _section_actions(summary: dict) -> str:
         "Action",
         "Type",
         "Δ EL",
-        "Δ ECL lifetime",
+        "Δ Lifetime ECL",
         f"Δ ES {format_level(100 * float(level))}%",
         "Value gain",
         "Cost",
