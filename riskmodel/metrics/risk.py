@@ -35,6 +35,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -66,7 +67,7 @@ __all__ = [
 ]
 
 
-def as_dataset(data, argument: str = "data") -> xr.Dataset:
+def as_dataset(data: Any, argument: str = "data") -> xr.Dataset:
     """Return the xarray Dataset of a `SimulationResult` (or the Dataset itself).
 
     Raises
@@ -127,7 +128,7 @@ class RiskMeasures:
     ess: float
     tail_paths: dict[float, float] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict in the ``summary.json`` layout, levels keyed as ``"0.99"``."""
 
         def by_level(d: dict[float, float]) -> dict[str, float]:

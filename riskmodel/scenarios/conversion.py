@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ def convert_point_matrices(
     given: Period,
     period: Period,
     file: Path | None,
-) -> tuple[np.ndarray, dict | None]:
+) -> tuple[np.ndarray, dict[str, Any] | None]:
     """Point matrices of period `given` as matrices of the scenario's `period`.
 
     Parameters
@@ -73,7 +74,7 @@ def convert_point_matrices(
         return transitions, None
     length = period.in_units(given.unit) / given.length  # scenario period in matrix periods
     out = np.empty_like(transitions)
-    per_segment: dict[str, dict] = {}
+    per_segment: dict[str, dict[str, Any]] = {}
     for k, seg in enumerate(segments):
         try:
             fit = generator_from_matrix(transitions[0, k], period=1.0)
@@ -104,7 +105,7 @@ def convert_point_matrices(
     return out, conversion
 
 
-def _warn_far(per_segment: dict, given: Period, file: Path | None) -> None:
+def _warn_far(per_segment: dict[str, Any], given: Period, file: Path | None) -> None:
     far = {
         s: v["distance_max"] for s, v in per_segment.items() if v["distance_max"] > DISTANCE_WARNING
     }
@@ -131,7 +132,7 @@ def convert_intensity_draws(
     time_unit: str | None,
     file: Path | None,
     where: str,
-) -> tuple[ParameterDraws, dict]:
+) -> tuple[ParameterDraws, dict[str, Any]]:
     """Return the engine's parameters from generator draws: ``expm(Q · L)`` per draw and segment.
 
     Parameters
@@ -180,6 +181,6 @@ def convert_intensity_draws(
     return draws.parameter_draws(length), conversion
 
 
-def _period_dict(p: Period) -> dict:
+def _period_dict(p: Period) -> dict[str, Any]:
     d = p.to_dict()
     return {"length": d["length"], "unit": d["unit"]}

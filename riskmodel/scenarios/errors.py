@@ -7,7 +7,8 @@ import math
 import reprlib
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pydantic
 
@@ -80,7 +81,7 @@ def short_repr(value: object, limit: int = _MAX_REPR) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _unwrap(annotation):
+def _unwrap(annotation: Any) -> Iterator[type[pydantic.BaseModel]]:
     """Yield the pydantic model classes reachable from an annotation (Optional, list, dict)."""
     origin = typing.get_origin(annotation)
     if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
@@ -90,7 +91,9 @@ def _unwrap(annotation):
             yield from _unwrap(arg)
 
 
-def _model_at(root: type[pydantic.BaseModel], loc: Sequence) -> type[pydantic.BaseModel] | None:
+def _model_at(
+    root: type[pydantic.BaseModel], loc: Sequence[str | int]
+) -> type[pydantic.BaseModel] | None:
     """Return the model class that owns the last element of `loc` (walking from `root`)."""
     model: type[pydantic.BaseModel] | None = root
     for part in loc[:-1]:
@@ -103,7 +106,7 @@ def _model_at(root: type[pydantic.BaseModel], loc: Sequence) -> type[pydantic.Ba
     return model
 
 
-def _field_path(loc: Sequence) -> str:
+def _field_path(loc: Sequence[str | int]) -> str:
     parts = []
     for p in loc:
         if isinstance(p, int):
@@ -116,7 +119,7 @@ def _field_path(loc: Sequence) -> str:
     return text.replace(" -> [", "[")
 
 
-def _clean_loc(loc: Sequence) -> list:
+def _clean_loc(loc: Sequence[str | int]) -> list[str | int]:
     # drop the schema's union tags and function-validator tags: they are not keys of the file
     return [
         p
@@ -125,7 +128,7 @@ def _clean_loc(loc: Sequence) -> list:
     ]
 
 
-def _type_message(etype: str, got: str, ctx: dict) -> str | None:
+def _type_message(etype: str, got: str, ctx: dict[str, Any]) -> str | None:
     """Return a message with a fix for common pydantic error types (None: pydantic's text)."""
     bound = {k: ctx.get(k) for k in ("ge", "gt", "le", "lt")}
     messages = {
@@ -172,8 +175,8 @@ def format_validation_error(
     """
     errors = exc.errors(include_url=False)
     missing = {tuple(_clean_loc(e["loc"])) for e in errors if e["type"] == "missing"}
-    covered: set[tuple] = set()
-    problems: list[tuple[tuple, str, str]] = []
+    covered: set[tuple[str | int, ...]] = set()
+    problems: list[tuple[tuple[str | int, ...], str, str]] = []
     for err in errors:
         msg: str | None
         loc = _clean_loc(err["loc"])

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -95,7 +95,7 @@ class Period:
         n = int(self.length) if float(self.length).is_integer() else self.length
         return f"{n:g} {self.unit}" + ("" if n == 1 else "s")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``length``, ``unit``, ``months`` and ``ecl_12_month_periods``."""
         n = self.length
         return {

@@ -7,13 +7,19 @@ per-cohort exposure scales); every problem raises `ScenarioError` naming the fie
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from riskmodel.data.portfolio import Portfolio
 from riskmodel.scenarios.errors import ScenarioError, short_repr
 from riskmodel.states import StateSpace
+
+if TYPE_CHECKING:
+    from riskmodel.models.draws import ParameterDraws
+    from riskmodel.scenarios.schema import ScenarioConfig
 
 __all__ = ["apply_shocks", "compact", "ead_scale", "fail", "macro_transitions", "per_period"]
 
@@ -39,7 +45,7 @@ def compact(values: np.ndarray) -> float | list[float]:
     return float(v[0]) if np.all(v == v[0]) else [float(x) for x in v]
 
 
-def macro_transitions(cfg, draws, file) -> np.ndarray:
+def macro_transitions(cfg: ScenarioConfig, draws: ParameterDraws, file: Path | None) -> np.ndarray:
     """Time-varying matrices (D, H, S, K, K) along the scenario's macro paths.
 
     The covariate model's matrix of period t moves customers from t to t + 1, so the macro value
@@ -74,7 +80,9 @@ def macro_transitions(cfg, draws, file) -> np.ndarray:
         raise fail(file, "macro", str(exc)) from None
 
 
-def _match(kind: str, value: str | None, known, where: str, file) -> list[int]:
+def _match(
+    kind: str, value: str | None, known: Sequence[str], where: str, file: Path | None
+) -> list[int]:
     """Positions in `known` selected by `value` (None = all); an unknown name is an error."""
     known = list(known)
     if value is None:
@@ -91,7 +99,13 @@ def _match(kind: str, value: str | None, known, where: str, file) -> list[int]:
     return [known.index(value)]
 
 
-def apply_shocks(cfg, states: StateSpace, segments, transitions: np.ndarray, file):
+def apply_shocks(
+    cfg: ScenarioConfig,
+    states: StateSpace,
+    segments: Sequence[str],
+    transitions: np.ndarray,
+    file: Path | None,
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Apply `shocks:` and retention actions to the matrices.
 
     Returns the matrices — (D, S, K, K) when every multiplier is constant over time, else
@@ -124,6 +138,8 @@ def apply_shocks(cfg, states: StateSpace, segments, transitions: np.ndarray, fil
         where = f"actions -> {action.name}"
         segs = _match("segment", action.segment, segments, f"{where} -> segment", file)
         rows = _state_rows(action.state, states, f"{where} -> state", file)
+        if action.churn_reduction is None:  # the schema requires it; a hand-built config may not
+            raise fail(file, f"{where} -> churn_reduction", "a retention action needs it; add it.")
         cm = np.full(h, 1.0 - float(action.churn_reduction))
         levers.append((f"action {action.name!r}", where, segs, rows, np.ones(h), cm))
     if not levers:
@@ -151,7 +167,7 @@ def apply_shocks(cfg, states: StateSpace, segments, transitions: np.ndarray, fil
     return (p if varying else p[:, 0]), applied
 
 
-def _state_rows(state: str | None, states: StateSpace, where: str, file) -> list[int]:
+def _state_rows(state: str | None, states: StateSpace, where: str, file: Path | None) -> list[int]:
     """Positions (in the state list) of the transient origin rows selected by `state`."""
     if state is not None and state in states.names and states.is_absorbing(state):
         raise fail(
@@ -164,7 +180,15 @@ def _state_rows(state: str | None, states: StateSpace, where: str, file) -> list
     return [int(states.transient_idx[r]) for r in pos]
 
 
-def _check_rows(block, label, where, segment, state, varying, file) -> None:
+def _check_rows(
+    block: np.ndarray,
+    label: str,
+    where: str,
+    segment: str,
+    state: str,
+    varying: bool,
+    file: Path | None,
+) -> None:
     """Every entry of the changed rows (D, T, K) must stay in [0, 1]."""
     tol = 1e-12
     bad = (block < -tol) | (block > 1.0 + tol)
@@ -186,7 +210,9 @@ def _check_rows(block, label, where, segment, state, varying, file) -> None:
     )
 
 
-def ead_scale(cfg, states: StateSpace, portfolio: Portfolio, file) -> np.ndarray:
+def ead_scale(
+    cfg: ScenarioConfig, states: StateSpace, portfolio: Portfolio, file: Path | None
+) -> np.ndarray:
     """Factor on each cohort's exposure from `limit_cut` actions."""
     pc = portfolio.per_customer()
     ead = np.ones(len(pc))
@@ -200,5 +226,7 @@ def ead_scale(cfg, states: StateSpace, portfolio: Portfolio, file) -> np.ndarray
         hit = np.array(pc["segment"].isin([portfolio.segments[s] for s in segs]), dtype=bool)
         if action.state is not None:
             hit &= np.array(pc["state"] == action.state, dtype=bool)
+        if action.exposure_reduction is None:  # required by the schema, as above
+            raise fail(file, f"{where} -> exposure_reduction", "a limit_cut needs it; add it.")
         ead[hit] *= 1.0 - float(action.exposure_reduction)
     return ead
