@@ -524,7 +524,7 @@ def _with_overrides(scenario, args: argparse.Namespace, only: tuple[str, ...] | 
 def _sensitivity(args: argparse.Namespace) -> int:
     import riskmodel as rm
     from riskmodel.report import OutputDirError
-    from riskmodel.report_sensitivity import run_sensitivity_cli
+    from riskmodel.report.sensitivity import run_sensitivity_cli
 
     try:
         out = run_sensitivity_cli(
@@ -577,9 +577,9 @@ def _backtest(args: argparse.Namespace) -> int:
     from riskmodel.data.files import read_csv
     from riskmodel.errors import MacroError
     from riskmodel.report import OutputDirError, check_output_dir
+    from riskmodel.report.backtest import fill_backtest_folder
     from riskmodel.report.files import write_folder_atomic
     from riskmodel.report.safety import file_sha256
-    from riskmodel.report_backtest import fill_backtest_folder
 
     inputs = [args.posterior, args.panel, *([args.macro] if args.macro else [])]
     try:  # everything here comes from the user: any ValueError is bad input

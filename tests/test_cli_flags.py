@@ -93,7 +93,7 @@ def test_run_passes_the_network_flags_to_simulate(
 
 def test_compare_and_sensitivity_pass_the_network_flags(tiny_yaml, tmp_path, monkeypatch):
     import riskmodel.api as compare_module
-    import riskmodel.report_sensitivity as sens_module
+    import riskmodel.report.sensitivity as sens_module
 
     seen: dict[str, dict] = {}
 

@@ -45,8 +45,6 @@ LAYERS = {
     "sensitivity": 6,
     "plotting": 7,
     "report": 8,
-    "report_sensitivity": 8,
-    "report_backtest": 8,
     "api": 9,
     "fitting": 9,
     "cli": 10,

@@ -31,7 +31,7 @@ comparison
 
 from __future__ import annotations
 
-# besides the public API, the private helpers that `riskmodel.report_sensitivity` and the tests
+# besides the public API, the private helpers that `riskmodel.report.sensitivity` and the tests
 # import from here are re-exported (`name as name`)
 from riskmodel.report.comparison import (
     COMPARISON_SECTIONS,

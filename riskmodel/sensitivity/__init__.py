@@ -4,7 +4,7 @@ Tornado swings on common random numbers and global Sobol indices through SALib.
 
 Layer: between metrics and plotting. It imports states, data, scenarios, simulation and metrics
 only; figures live in `riskmodel.plotting.sensitivity` and the output folder in
-`riskmodel.report_sensitivity`.
+`riskmodel.report.sensitivity`.
 
 Examples
 --------

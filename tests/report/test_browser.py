@@ -20,7 +20,7 @@ import yaml
 
 import riskmodel as rm
 from riskmodel.report import write_comparison_report, write_run_report
-from riskmodel.report_sensitivity import write_sensitivity_report
+from riskmodel.report.sensitivity import write_sensitivity_report
 from riskmodel.sensitivity import run_sensitivity
 
 WIDTH = 1280
@@ -146,7 +146,7 @@ def backtest_report(tmp_path_factory) -> Path:
 
     from riskmodel.data.panel import load_example_panel, panel_to_counts
     from riskmodel.models.draws import ParameterDraws
-    from riskmodel.report_backtest import fill_backtest_folder
+    from riskmodel.report.backtest import fill_backtest_folder
     from riskmodel.states import LIFECYCLE
 
     panel = load_example_panel()

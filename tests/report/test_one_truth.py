@@ -25,7 +25,7 @@ from riskmodel.report.comparison import render_comparison_html
 from riskmodel.report.files import _json_ready, build_summary
 from riskmodel.report.html import _num
 from riskmodel.report.run import render_html, render_markdown
-from riskmodel.report_sensitivity import render_sensitivity_html
+from riskmodel.report.sensitivity import render_sensitivity_html
 from riskmodel.sensitivity import tornado
 from riskmodel.simulation.expected import exact_summary, expected_term_structure
 

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 import riskmodel as rm
-from riskmodel.report_sensitivity import metric_label, render_sensitivity_html
+from riskmodel.report.sensitivity import metric_label, render_sensitivity_html
 from riskmodel.sensitivity import run_sensitivity
 
 TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny.yaml"

@@ -11,7 +11,7 @@ import yaml
 
 import riskmodel as rm
 from riskmodel.report import OutputDirError
-from riskmodel.report_sensitivity import run_sensitivity_cli, write_sensitivity_report
+from riskmodel.report.sensitivity import run_sensitivity_cli, write_sensitivity_report
 from riskmodel.sensitivity import SensitivityWarning, run_sensitivity
 
 CONFIG = {

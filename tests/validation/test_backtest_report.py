@@ -10,7 +10,7 @@ import pytest
 
 import riskmodel as rm
 from riskmodel.plotting.backtest import plot_pit_histogram, plot_reliability
-from riskmodel.report_backtest import fill_backtest_folder
+from riskmodel.report.backtest import fill_backtest_folder
 
 
 @pytest.fixture(scope="module")
