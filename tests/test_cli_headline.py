@@ -86,3 +86,18 @@ def test_compare_baseline_flag_chooses_the_subtracted_scenario(tiny_yaml, tmp_pa
     err = capsys.readouterr().err
     assert "Did you mean 'storm'?" in err and "Traceback" not in err
     assert not (tmp_path / "d").exists()
+
+
+def test_run_headline_adds_the_model_risk_sentence_of_a_posterior_run():
+    from riskmodel.report.headline import run_headline
+
+    summary = {
+        "loss": {"expected": 10.0, "method": "exact", "var": {}, "es": {}},
+        "ecl": {"lifetime": 9.0},
+    }
+    assert "not knowing" not in run_headline(summary)
+    sentence = (
+        "36.8% (± 0.62 points) of the 99.9% ES above EL comes from not knowing the parameters."
+    )
+    out = run_headline({**summary, "model_risk": {"sentence": sentence}})
+    assert out.splitlines()[-1] == sentence

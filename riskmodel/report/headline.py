@@ -48,6 +48,8 @@ def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: in
 def run_headline(summary: Mapping[str, Any]) -> str:
     """Headline table of one run from its ``summary.json``: EL, VaR and ES (± s.e.), ECL.
 
+    A run with a posterior adds the model-risk sentence (``summary["model_risk"]``) below.
+
     Examples
     --------
     >>> s = {"loss": {"expected": 10.0, "method": "exact", "var": {"0.99": 30.0},
@@ -75,7 +77,9 @@ def run_headline(summary: Mapping[str, Any]) -> str:
     if "lifetime" in ecl:
         exact = ecl.get("method") == "exact"
         rows.append(("Lifetime ECL (exact)" if exact else "Lifetime ECL", _money(ecl["lifetime"])))
-    return text_table(("Measure", "Value"), rows)
+    table = text_table(("Measure", "Value"), rows)
+    sentence = (summary.get("model_risk") or {}).get("sentence")
+    return f"{table}\n{sentence}" if sentence else table
 
 
 def comparison_headline(frame: Any, levels: Sequence[float]) -> str:
