@@ -129,7 +129,7 @@ class SafeYAMLLoader(yaml.SafeLoader):
         self._written = 0  # nodes written out (not aliases)
         self._checked: set[yaml.Node] = set()
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         """Compose a node, counting alias uses (refused past MAX_YAML_ALIASES) and nodes."""
         if self.check_event(yaml.AliasEvent):
             self._alias_uses += 1
