@@ -444,7 +444,13 @@ def _fit_report_dir(out: str) -> Path:
 
 @contextlib.contextmanager
 def _sampler_logs(*, verbose: bool):
-    """PyMC's and PyTensor's INFO/WARNING chatter only with ``--verbose`` (errors always)."""
+    """PyMC's and PyTensor's INFO/WARNING chatter only with ``--verbose`` (errors always).
+
+    PyMC sets its logger to INFO when it is first imported, so it is imported here first: a
+    level set before that import would be overwritten by it.
+    """
+    import pymc  # noqa: F401  (configures the "pymc" logger on import)
+
     loggers = [logging.getLogger(n) for n in ("pymc", "pytensor")]
     levels = [lg.level for lg in loggers]
     if not verbose:

@@ -101,3 +101,20 @@ def test_sampler_logs_only_with_verbose():
 def test_fit_help_mentions_verbose(capsys):
     assert main(["fit", "--help"]) == 0
     assert "--verbose" in capsys.readouterr().out
+
+
+def test_sampler_logs_survive_pymc_configuring_its_logger_on_import():
+    # PyMC sets its logger to INFO when first imported; the CLI imports it lazily, so a level set
+    # before that import was overwritten and "NUTS: [...]" / "Sampling 4 chains" were printed
+    import subprocess
+    import sys
+
+    code = (
+        "import logging\n"
+        "from riskmodel.cli import _sampler_logs\n"
+        "with _sampler_logs(verbose=False):\n"
+        "    import pymc\n"
+        "    print(logging.getLogger('pymc').getEffectiveLevel())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout.strip().splitlines()[-1]) == logging.ERROR
