@@ -45,7 +45,7 @@ def scenario_label(sc: Scenario) -> str:
 
 
 def check_weights(scenarios: Sequence[Scenario]) -> np.ndarray | None:
-    """The scenarios' ``weight:`` values, or None if none has one.
+    """Return the scenarios' ``weight:`` values, or None if none has one.
 
     Parameters
     ----------
@@ -240,7 +240,7 @@ def _row(result: SimulationResult, levels: list[float]) -> dict[str, Any]:
 
 
 def check_scenarios(scenarios: object) -> list[Scenario]:
-    """The scenarios as a list; ArgumentError for file names or anything else."""
+    """Return the scenarios as a list; ArgumentError for file names or anything else."""
     if isinstance(scenarios, str | Path | Scenario) or not isinstance(scenarios, Sequence):
         raise ArgumentError(
             "`scenarios` must be a list of Scenario objects from rm.load_scenario(...); got "

@@ -49,6 +49,7 @@ def _segment_names(cfg, names) -> str:
 
 
 def point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
+    """Build the (1, S, n, n) matrices of ``parameters: transitions`` (one matrix per segment)."""
     given = cfg.parameters.transitions
     missing = [s for s in segments if s not in given]
     if missing:
@@ -117,6 +118,11 @@ def point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
 
 
 def posterior_transitions(cfg, states: StateSpace, segments, file, base_dir: Path, inputs, rules):
+    """Read ``parameters: posterior``: its transitions, correlation draws and period conversion.
+
+    Continuous-time posteriors are converted to the scenario's period; the transitions follow
+    the scenario's macro paths when the posterior has covariates.
+    """
     where = "parameters -> posterior"
     pfile = resolve_input_path(
         cfg.parameters.posterior,

@@ -57,6 +57,7 @@ def run_task(
 
 
 def progress_bar(total: int, enabled: bool | None, desc: str):
+    """Return a tqdm bar over `total` paths, or None (off, or stderr not a terminal for None)."""
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
@@ -67,6 +68,7 @@ def progress_bar(total: int, enabled: bool | None, desc: str):
 
 
 def run_local(inputs, plan: RunPlan, workers: int | None, tick, sampling, sink) -> None:
+    """Run the plan's tasks in this process (a thread pool of `workers`); blocks go to `sink`."""
     workers = workers or min(len(plan.tasks), os.cpu_count() or 1)
 
     def job(i: int) -> int:
@@ -87,6 +89,7 @@ def run_local(inputs, plan: RunPlan, workers: int | None, tick, sampling, sink) 
 
 
 def run_dask(inputs, plan: RunPlan, scheduler: str | None, tick, sampling, sink) -> None:
+    """Run the plan's tasks on a Dask cluster (`scheduler`, or a local one); blocks go to `sink`."""
     from dask.distributed import as_completed
 
     with dask_client(scheduler) as client:

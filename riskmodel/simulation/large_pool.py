@@ -73,7 +73,7 @@ def large_pool_step(
 
 
 def _initial_occupancy(inp: KernelInputs) -> np.ndarray:
-    """Customers per cohort and state today, shape (C, K)."""
+    """Return the customers per cohort and state today, shape (C, K)."""
     n_c = len(inp.cohort_segment)
     occ = np.zeros((n_c, inp.n_states))
     occ[np.arange(n_c), inp.transient_idx[inp.cohort_state]] = inp.customers

@@ -55,7 +55,7 @@ def seed_entropy(seed: int | None) -> int:
 
 
 def block_rng(entropy: int, block: int) -> np.random.Generator:
-    """Generator of block `block` of a run with seed entropy `entropy`.
+    """Return the generator of block `block` of a run with seed entropy `entropy`.
 
     Examples
     --------
