@@ -1,5 +1,7 @@
-"""`riskmodel fit`: fit the transition model (and optionally the asset correlation) from a panel,
-or a continuous-time intensity model (``model: intensity``).
+"""`riskmodel fit`: fit a transition or intensity model from a panel.
+
+The transition model (and optionally the asset correlation), or a continuous-time intensity model
+(``model: intensity``).
 
 A small YAML model config names the state space and the model options; the panel CSV has
 ``customer_id, period, state`` [, ``segment``]. The result is a posterior file of parameter draws
@@ -170,7 +172,7 @@ class FitConfig(ConfigModel):
         return v
 
     def state_space(self) -> StateSpace:
-        """The configured state space."""
+        """Return the configured state space."""
         s = self.states
         return StateSpace(s.names, absorbing=s.absorbing, default=s.default, churn=s.churn)
 
@@ -179,11 +181,11 @@ class FitConfig(ConfigModel):
         return [tuple(p.strip() for p in x.split("->")) for x in self.structural_zeros]
 
     def allowed_pairs(self) -> list[tuple[str, str]]:
-        """Allowed transitions of an intensity model as (from, to) pairs."""
+        """Return the allowed transitions of an intensity model as (from, to) pairs."""
         return [tuple(p.strip() for p in x.split("->")) for x in self.allowed]
 
     def intensity_model(self):
-        """The configured (unfitted) `IntensityModel`; raises `ArgumentError` on bad options."""
+        """Build the configured (unfitted) `IntensityModel`; `ArgumentError` on bad options."""
         from riskmodel.models import IntensityModel
 
         return IntensityModel(
@@ -237,7 +239,7 @@ def default_history(panel: pd.DataFrame, states: StateSpace, **kwargs) -> pd.Dat
 
 
 def xr_to_frame(da, name: str) -> pd.DataFrame:
-    """A (period, segment) DataArray as a long table."""
+    """Turn a (period, segment) DataArray into a long table."""
     return da.rename(name).to_dataframe().reset_index()[["period", "segment", name]]
 
 
@@ -323,7 +325,7 @@ def fit_panel(
 
 
 def _fit_intensity(panel: pd.DataFrame, config: FitConfig) -> FitOutcome:
-    """The ``model: intensity`` branch of `fit_panel`."""
+    """Fit a ``model: intensity`` config (the intensity branch of `fit_panel`)."""
     from riskmodel.models.intensity_draws import generator_variables, intensity_fit_tables
 
     cols = config.columns
@@ -379,14 +381,16 @@ written by `riskmodel fit` and proves which of the files beside it riskmodel may
 
 
 def fit_output_files(out: str | Path) -> tuple[Path, Path, Path]:
-    """The posterior file and the two files beside it: ``OUT``, ``OUT.summary.csv`` (the suffix
-    of ``OUT`` replaced) and ``OUT.diagnostics.json``."""
+    """Return the posterior file and the two files beside it.
+
+    ``OUT``, ``OUT.summary.csv`` (the suffix of ``OUT`` replaced) and ``OUT.diagnostics.json``.
+    """
     out = Path(out)
     return out, out.with_suffix(".summary.csv"), out.with_suffix(".diagnostics.json")
 
 
 def _fit_record(path: Path) -> dict | None:
-    """The record of files a `riskmodel fit` posterior holds, or None if `path` is not one."""
+    """Return the record of files a `riskmodel fit` posterior holds, or None if it is not one."""
     try:
         with xr.open_dataset(path, group="posterior", engine=netcdf_engine()) as ds:
             attrs = dict(ds.attrs)
@@ -527,8 +531,11 @@ def write_fit(
 
 
 def _summary_table(outcome: FitOutcome) -> pd.DataFrame:
-    """``OUT.summary.csv``: the transition table; for an intensity model a ``quantity`` column
-    (``transition_probability`` per period, ``intensity`` per time unit) and both tables."""
+    """Return the table of ``OUT.summary.csv``: the transition table.
+
+    For an intensity model, both tables with a ``quantity`` column (``transition_probability``
+    per period, ``intensity`` per time unit).
+    """
     if outcome.intensities is None:
         return outcome.summary
     return pd.concat(

@@ -69,11 +69,13 @@ _COND_MAX = 1e4  # eigenvector condition number above which expm falls back to s
 
 
 def _expm_stack(A: np.ndarray) -> np.ndarray:
-    """``expm`` of a stack ``(N, n, n)``: one batched eigendecomposition ``A = V diag(λ) V⁻¹``,
-    ``expm(A) = V diag(e^λ) V⁻¹`` (25 times faster than scipy's Padé per matrix on thousands of
-    draws), with `scipy.linalg.expm` for the (nearly) defective matrices, whose eigenvectors
-    are ill-conditioned (condition number above 1e4: the error of the eigen route grows with
-    it, about cond × 1e-16, so below ~1e-12 where it is used)."""
+    """Compute ``expm`` of a stack ``(N, n, n)`` by one batched eigendecomposition.
+
+    ``A = V diag(λ) V⁻¹``, ``expm(A) = V diag(e^λ) V⁻¹`` (25 times faster than scipy's Padé per
+    matrix on thousands of draws), with `scipy.linalg.expm` for the (nearly) defective matrices,
+    whose eigenvectors are ill-conditioned (condition number above 1e4: the error of the eigen
+    route grows with it, about cond × 1e-16, so below ~1e-12 where it is used).
+    """
     out = np.empty_like(A)
     if A.shape[0] == 0:
         return out
@@ -119,7 +121,7 @@ class GeneratorDraws:
         return int(self.generators.shape[0])
 
     def parameter_draws(self, length: float) -> ParameterDraws:
-        """The engine's parameters for periods of `length` time units: ``expm(Q · length)``."""
+        """Return the engine's parameters for periods of `length` time units: ``expm(Q·length)``."""
         P = matrices_from_generators(self.generators, length, self.states)
         return ParameterDraws(self.states, self.segments, P, correlation=self.correlation)
 
@@ -132,7 +134,7 @@ def generator_variables(
     time_unit: str | None,
     period_length: float,
 ) -> tuple[dict, dict]:
-    """The ``generator`` variable and attrs that mark a `ParameterDraws` file as continuous-time.
+    """Return the ``generator`` variable and attrs that mark a draws file as continuous-time.
 
     Returns ``(data_vars, attrs)`` to merge into `ParameterDraws.to_dataset()` (dims ``chain=1,
     draw``).
@@ -223,7 +225,7 @@ def _from_fit(ds: xr.Dataset) -> GeneratorDraws:
 def read_generator_draws(
     path: str | PathLike, *, max_bytes: int | None = None
 ) -> GeneratorDraws | None:
-    """Generator draws of a continuous-time posterior file, or None for a discrete-time one.
+    """Read the generator draws of a continuous-time posterior file (None: discrete-time).
 
     Parameters
     ----------
@@ -264,7 +266,7 @@ def read_generator_draws(
 
 
 def generator_draws_of(model: Any) -> GeneratorDraws:
-    """The generator draws of a fitted `IntensityModel` (MLE: one draw, the estimate)."""
+    """Return the generator draws of a fitted `IntensityModel` (MLE: one draw, the estimate)."""
     fit = model._require_fit()
     cfg = fit["config"]
     states = model.states
@@ -309,7 +311,7 @@ def _long(values: dict[str, np.ndarray], segments, states: StateSpace) -> pd.Dat
 
 
 def intensity_fit_tables(model: Any, length: float) -> IntensityFitTables:
-    """Generator draws, the matrices of periods of `length` time units, and summary tables.
+    """Return generator draws, the matrices of periods of `length` time units, and tables.
 
     ``transitions``: transient rows of ``expm(Q · length)``, ``mean``, ``q03``, ``q97`` over the
     draws (NaN bounds for MLE, whose single draw is the estimate). ``intensities``: the allowed

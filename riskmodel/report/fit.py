@@ -1,5 +1,7 @@
-"""The fit report: convergence, posterior transition matrices, the correlation posterior and
-posterior predictive checks of a fitted model on its own panel.
+"""The fit report of a fitted model on its own panel.
+
+Convergence, posterior transition matrices, the correlation posterior and posterior predictive
+checks.
 
 `fit_report` builds a `FitReport` from what `riskmodel fit` produced (a `FitOutcome`, or any
 object with ``draws``, ``diagnostics`` and optionally ``summary`` and ``models``) or from a fitted
@@ -93,7 +95,7 @@ class FitReport:
         return not self.remedies
 
     def to_dict(self) -> dict:
-        """The content of ``fit.json`` (JSON-ready)."""
+        """Return the content of ``fit.json`` (JSON-ready)."""
         corr = None
         if self.correlation is not None:
             corr = {k: v for k, v in self.correlation.items() if k != "histogram"}
@@ -112,7 +114,7 @@ class FitReport:
         )
 
     def figures(self) -> dict[str, bytes]:
-        """The report's figures as PNG bytes, by file stem, in report order."""
+        """Draw the report's figures as PNG bytes, by file stem, in report order."""
         from riskmodel.report.fit_html import fit_figures
 
         return fit_figures(self)
@@ -120,8 +122,11 @@ class FitReport:
     def to_html(
         self, figures: Mapping[str, bytes] | None = None, *, provenance: dict | None = None
     ) -> str:
-        """The self-contained HTML report (figures drawn unless given; a Provenance section
-        with `provenance`, the entry `write` puts in ``fit.json``)."""
+        """Render the self-contained HTML report.
+
+        Figures are drawn unless given; a Provenance section with `provenance`, the entry
+        `write` puts in ``fit.json``.
+        """
         from riskmodel.report.fit_html import render_fit_html
 
         figures = self.figures() if figures is None else figures
@@ -437,8 +442,10 @@ def fit_report(
 def check_report_dir(
     report_dir: str | Path, *, posterior: str | Path, inputs: Iterable[str | Path] = ()
 ) -> Path:
-    """Refuse a fit report folder before the fit: `check_output_dir`, and not the folder (or a
-    parent of the folder) the posterior file is written to.
+    """Refuse a fit report folder before the fit.
+
+    `check_output_dir`, and not the folder (or a parent of the folder) the posterior file is
+    written to.
 
     Raises
     ------
@@ -485,7 +492,7 @@ def period_panel(
     segment: str | None,
     period_length: float,
 ) -> pd.DataFrame | None:
-    """An intensity model's panel as a period panel for the predictive checks, if it is one.
+    """Return an intensity model's panel as a period panel for the predictive checks, if any.
 
     The draws of an intensity fit are ``expm(Q · period_length)``; their predictive checks
     need transition counts over exactly that length. When every observation time is a whole
@@ -508,5 +515,5 @@ def period_panel(
 
 
 def report_flag_error(exc: OutputDirError) -> OutputDirError:
-    """The folder checks name ``--out``; for the fit report the flag is ``--report``."""
+    """Rename ``--out`` in a folder-check message to the fit report's flag ``--report``."""
     return OutputDirError(re.sub(r"--out\b", "--report", str(exc)))

@@ -31,8 +31,11 @@ def slug(name: str) -> str:
 
 # --------------------------------------------------------------------------- figures
 def fit_figures(report: FitReport) -> dict[str, bytes]:
-    """PNG bytes by file stem: ``transitions_<k>_<segment>`` per segment, ``correlation`` (with
-    a correlation), ``ppc_<k>_<segment>`` per segment and ``ppc_default_rates``."""
+    """Draw the fit report's figures as PNG bytes by file stem.
+
+    ``transitions_<k>_<segment>`` per segment, ``correlation`` (with a correlation),
+    ``ppc_<k>_<segment>`` per segment and ``ppc_default_rates``.
+    """
     from riskmodel.plotting.figures import render_png
     from riskmodel.plotting.fit import (
         plot_correlation_posterior,
@@ -125,7 +128,7 @@ def _pct(value, digits: int = 1) -> str:
 
 
 def _pvalue(p, replicates: int) -> str:
-    """A Monte Carlo p-value; 0 means below the resolution of the replicates."""
+    """Format a Monte Carlo p-value; 0 means below the resolution of the replicates."""
     if p is None or not math.isfinite(float(p)):
         return "—"
     if float(p) < 1.0 / replicates:
@@ -300,8 +303,10 @@ def _lead(report: FitReport) -> str:
 def render_fit_html(
     report: FitReport, figures: Mapping[str, bytes], *, provenance: dict | None = None
 ) -> str:
-    """The self-contained HTML page of a fit report (with a Provenance section when the
-    ``provenance`` entry of ``fit.json`` is given)."""
+    """Render the self-contained HTML page of a fit report.
+
+    With a Provenance section when the ``provenance`` entry of ``fit.json`` is given.
+    """
     from riskmodel.report.provenance_html import provenance_html
 
     sections = [_convergence_section(report), _transitions_section(report, figures)]

@@ -106,15 +106,19 @@ class Scenario:
 
     @property
     def ecl_window(self) -> float:
-        """Periods in the 12-month ECL window (12 for months, 4 for quarters; may be fractional,
-        see `riskmodel.scenarios.period`)."""
+        """Periods in the 12-month ECL window (12 for months, 4 for quarters).
+
+        May be fractional; see `riskmodel.scenarios.period`.
+        """
         return self.period.ecl_window
 
     @property
     def period_attrs(self) -> dict[str, Any]:
-        """The period as result attributes (netCDF-ready): ``period_length``, ``period_unit``,
-        ``ecl_12_month_periods`` and, when parameters were converted, ``period_conversion``
-        (JSON)."""
+        """The period as result attributes (netCDF-ready).
+
+        ``period_length``, ``period_unit``, ``ecl_12_month_periods`` and, when parameters were
+        converted, ``period_conversion`` (JSON).
+        """
         attrs: dict[str, Any] = {
             "period_length": float(self.period.length),
             "period_unit": self.period.unit,
@@ -157,7 +161,7 @@ class Scenario:
         return 0.0 if downturn is None else float(downturn.sensitivity)
 
     def without_action(self, name: str) -> Scenario:
-        """The same scenario without the management action `name` (validated again)."""
+        """Return the same scenario without the management action `name` (validated again)."""
         names = [a.name for a in self.config.actions]
         if name not in names:
             raise ValueError(f"no action named {name!r}; the scenario has {names}.")
@@ -165,7 +169,7 @@ class Scenario:
         return self.with_options(actions=kept)
 
     def with_options(self, **updates: Any) -> Scenario:
-        """A copy with top-level config values replaced (e.g. ``paths=1000, seed=3``).
+        """Return a copy with top-level config values replaced (e.g. ``paths=1000, seed=3``).
 
         Nested sections are given as dicts merged into the existing section, e.g.
         ``simulation={"batch": 1000}``. The result is validated again.

@@ -79,8 +79,10 @@ def _holds_bool(value: Any) -> bool:
 
 
 class ConfigModel(BaseModel):
-    """Base of every config schema (scenario, sensitivity, fit): extra keys forbidden, frozen,
-    no NaN or infinity, and no booleans where numbers are expected."""
+    """Base of every config schema (scenario, sensitivity, fit).
+
+    Extra keys forbidden, frozen, no NaN or infinity, and no booleans where numbers are expected.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=False)
 
@@ -173,7 +175,7 @@ class PeriodConfig(_Model):
     unit: Literal["day", "month", "quarter", "year"] = "month"
 
     def to_period(self):
-        """The `riskmodel.scenarios.period.Period` it describes."""
+        """Return the `riskmodel.scenarios.period.Period` it describes."""
         from riskmodel.scenarios.period import Period
 
         return Period(float(self.length), self.unit)

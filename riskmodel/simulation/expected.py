@@ -126,7 +126,7 @@ def expected_matrices(
     transient_idx: np.ndarray,
     default_idx: int,
 ) -> np.ndarray:
-    """Expected transient rows ``E[M(Z_t)]`` per draw, period and segment.
+    """Compute the expected transient rows ``E[M(Z_t)]`` per draw, period and segment.
 
     Parameters
     ----------

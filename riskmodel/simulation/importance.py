@@ -70,7 +70,7 @@ DEFAULT_DAMPING = 0.5
 def design_point(
     inp: KernelInputs, level: float, *, tol: float = 1e-3, max_iter: int = 30
 ) -> np.ndarray:
-    """The innovation ``z*`` with ``|z*| = Φ⁻¹(level)`` that maximises the large-pool loss.
+    """Find the innovation ``z*`` with ``|z*| = Φ⁻¹(level)`` maximising the large-pool loss.
 
     Solves ``z = β ∇L̄(z)/|∇L̄(z)|`` by fixed-point iteration with finite-difference gradients
     (one vectorised propagation of H + 1 factor paths per step). The iteration converges
@@ -112,7 +112,7 @@ def tail_shift(
     *,
     damping: float = DEFAULT_DAMPING,
 ) -> np.ndarray:
-    """The importance-sampling mean shift μ for a run whose highest risk level is `level`.
+    """Return the importance-sampling mean shift μ for a run whose top risk level is `level`.
 
     Parameters
     ----------
@@ -159,7 +159,7 @@ def tail_mixture(
     p_plain: float = 0.1,
     p_broad: float = 0.45,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A defensive mixture of mean shifts: no shift, the broad downturn, and one crash per period.
+    """Build a defensive mixture of mean shifts: none, the broad downturn, one crash a period.
 
     The tail of a loss that is convex in each period's factor is a union of broad downturns
     (the design point on the sphere) and single-period crashes; one mean shift starves the
@@ -228,6 +228,7 @@ class FactorTilt:
 
     @property
     def horizon(self) -> int:
+        """Number of periods of the tilt."""
         return self.log_ratio.shape[0]
 
     def sample_draws(
