@@ -174,3 +174,14 @@ def test_nuts_fit_writes_one_generator_per_draw(tmp_path):
     P = np.stack([[sl.expm(q / 12) for q in g] for g in gen.generators])  # default: 1 month
     np.testing.assert_allclose(outcome.draws.transitions, P, atol=1e-14)
     assert outcome.summary["q03"].le(outcome.summary["mean"]).all()
+
+
+def test_fit_cli_with_model_intensity_writes_its_report(tmp_path, capsys):
+    # the fit report of an intensity fit (checked on the panel's period grid, or saying why not)
+    panel = tmp_path / "panel.csv"
+    irregular_panel(n=400).to_csv(panel, index=False)
+    report = tmp_path / "report"
+    args = ["fit", str(panel), "--config", config(tmp_path), "--out", str(tmp_path / "ct.nc")]
+    assert main([*args, "--report", str(report)]) == 0
+    assert (report / "report.html").is_file() and (report / "fit.json").is_file()
+    assert "no MCMC to check (maximum likelihood" in capsys.readouterr().out

@@ -165,6 +165,8 @@ def fit_headline(diagnostics: Mapping[str, Mapping[str, Any]]) -> str:
     -----------  -----------------  ---------  ------------  -----------
     transitions  conjugate (exact)          —             —            —
     Convergence: ok (an exact conjugate posterior needs no MCMC checks).
+    >>> print(fit_headline({"intensity_model": {"method": "maximum likelihood"}}).splitlines()[-1])
+    Convergence: no MCMC to check (maximum likelihood; intervals from the Hessian).
     """
     rows = [_fit_row(name, diag) for name, diag in diagnostics.items()]
     header = ("Model", "Method", "max R-hat", "min bulk ESS", "Divergences")
@@ -173,5 +175,10 @@ def fit_headline(diagnostics: Mapping[str, Mapping[str, Any]]) -> str:
     if remedies:
         return table + "\nConvergence: FAILED. " + "\n".join(remedies)
     if all("max_rhat" not in d for d in diagnostics.values()):
+        methods = " ".join(str(d.get("method", "")) for d in diagnostics.values()).lower()
+        if "likelihood" in methods:  # an MLE (with or without conjugate parts): nothing sampled
+            return table + (
+                "\nConvergence: no MCMC to check (maximum likelihood; intervals from the Hessian)."
+            )
         return table + "\nConvergence: ok (an exact conjugate posterior needs no MCMC checks)."
     return table + "\nConvergence: ok (R-hat, ESS and divergences within their limits)."
