@@ -9,6 +9,7 @@ the results estimated, before the first variant runs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import xarray as xr
 
@@ -55,7 +56,7 @@ def simulate_variants(
     ResourceLimitError
         If the results of all variants would not fit in memory.
     """
-    engine = dict(
+    engine: dict[str, Any] = dict(
         progress=progress,
         scheduler=scheduler,
         trust_scenario_scheduler=trust_scenario_scheduler,
