@@ -321,7 +321,12 @@ def fit_panel(
         .reset_index()
     )
     summary = summary[summary["from_state"].isin(states.transient)].reset_index(drop=True)
-    return FitOutcome(draws=draws, summary=summary, diagnostics=diagnostics, models=models)
+    # compare-models reads it to say which pooling the data prefer (the draws stay flattened:
+    # LOO treats them as one chain)
+    attrs = {"pooling": config.pooling}
+    return FitOutcome(
+        draws=draws, summary=summary, diagnostics=diagnostics, models=models, attrs=attrs
+    )
 
 
 def _fit_intensity(panel: pd.DataFrame, config: FitConfig) -> FitOutcome:
