@@ -96,7 +96,7 @@ def nuts(
     import pymc as pm
 
     if nuts_sampler not in NUTS_SAMPLERS:
-        raise ValueError(
+        raise ArgumentError(
             f"nuts_sampler must be one of {list(NUTS_SAMPLERS)}; got {nuts_sampler!r}."
         )
     kw: dict[str, Any] = {}
