@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import netCDF4
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from riskmodel._files import STAMP, replace_own_file
 from riskmodel._validate import describe
 from riskmodel.errors import ArgumentError, ComparisonError
 from riskmodel.metrics.differences import differences_table
 from riskmodel.metrics.expectations import expectation
-from riskmodel.metrics.result import SimulationResult, write_netcdf_atomic
+from riskmodel.metrics.result import SimulationResult
 from riskmodel.metrics.risk import format_level, risk_measures
 from riskmodel.scenarios.load import Scenario
 
@@ -177,8 +179,44 @@ class ComparisonResult:
         ]
 
     def to_netcdf(self, path: str | Path) -> Path:
-        """Save the comparison table (``data``, not the per-path results) to netCDF atomically."""
-        return write_netcdf_atomic(self.data, path, kind="ComparisonResult")
+        """Save the comparison table and the differences (not the per-path results) atomically.
+
+        ``data`` is the root group; `differences`, when there are some, the group
+        ``differences`` (one variable per column, dim ``row``). `from_netcdf` reads both back.
+        """
+        diffs = None
+        if self.differences is not None and len(self.differences):
+            diffs = xr.Dataset.from_dataframe(self.differences.reset_index(drop=True))
+            diffs = diffs.rename({"index": "row"})
+
+        def write(tmp: Path) -> None:
+            self.data.to_netcdf(tmp, engine="netcdf4")
+            if diffs is not None:
+                diffs.to_netcdf(tmp, group="differences", mode="a", engine="netcdf4")
+
+        return replace_own_file(path, write, kind="ComparisonResult")
+
+    @classmethod
+    def from_netcdf(cls, path: str | Path) -> ComparisonResult:
+        """Load a comparison saved with `to_netcdf` (without the per-path `results`)."""
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            data = ds.load()
+        data.attrs.pop(STAMP, None)  # the file stamp, not a setting of the comparison
+        data = data.assign_coords(scenario=[str(s) for s in data["scenario"].values])
+        differences = None
+        with netCDF4.Dataset(str(path)) as nc:
+            has_diffs = "differences" in nc.groups
+        if has_diffs:
+            with xr.open_dataset(path, group="differences", engine="netcdf4") as ds:
+                frame = ds.load().to_dataframe().reset_index(drop=True)
+            for col in ("scenario", "baseline", "metric"):
+                frame[col] = frame[col].astype(str)
+            differences = frame
+        return cls(data=data, differences=differences)
+
+    def summary(self) -> dict:
+        """Return the headline figures of every scenario, JSON-ready (the same as `to_dict`)."""
+        return self.to_dict()
 
     def to_dict(self) -> dict:
         """JSON-ready: run settings, one record per scenario, and the weighted ECL."""

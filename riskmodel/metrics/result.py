@@ -298,6 +298,10 @@ class SimulationResult(WeightedPaths):
             "their churn period to the horizon had they stayed (run-off of the lost margin)",
         }
 
+    def to_dict(self) -> dict:
+        """Return the run's headline figures, JSON-ready (the same as `summary`)."""
+        return self.summary()
+
     def summary(self) -> dict:
         """Return the run's headline figures, in the `summary.json` layout of DESIGN.md.
 

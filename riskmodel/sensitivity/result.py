@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from riskmodel._files import STAMP
 from riskmodel.errors import SensitivityWarning
 from riskmodel.metrics.result import write_netcdf_atomic
 
@@ -186,6 +187,8 @@ class SensitivityResult:
             }
         settings = {str(k): clean(v) for k, v in self.data.attrs.items()}
         settings["methods"] = self.methods
+        settings.setdefault("constant_metrics", [])  # set by Sobol; none for a tornado alone
+        settings.pop(STAMP, None)
         return {
             "settings": settings,
             "factors": {
@@ -198,6 +201,10 @@ class SensitivityResult:
             },
             "metrics": per_metric,
         }
+
+    def summary(self) -> dict:
+        """Return the indices of every metric, JSON-ready (the same as `to_dict`)."""
+        return self.to_dict()
 
     def to_netcdf(self, path: str | Path) -> Path:
         """Save to netCDF atomically (temporary file, then rename)."""
@@ -219,6 +226,7 @@ class SensitivityResult:
             v = ds.attrs.get(key, [])
             items = [v] if isinstance(v, str) else [str(x) for x in np.atleast_1d(v)]
             ds.attrs[key] = [str(x) for x in items if x]
+        ds.attrs.pop(STAMP, None)  # the file stamp, not a setting of the analysis
         for c in ("metric", "factor"):
             ds = ds.assign_coords({c: [str(x) for x in ds[c].values]})
         return cls(ds)
