@@ -55,6 +55,7 @@ class StateSpace:
     def __init__(
         self,
         names: Sequence[str],
+        *,
         absorbing: Iterable[str],
         default: str,
         churn: str | None = None,

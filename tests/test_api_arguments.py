@@ -225,3 +225,15 @@ def test_load_scenario_refuses_what_is_not_a_file_name(bad):
 def test_load_scenario_given_a_scenario_says_to_use_it(scenario):
     with pytest.raises(rm.ArgumentError, match="already a loaded Scenario"):
         rm.load_scenario(scenario)
+
+
+def test_public_constructors_take_their_options_by_keyword():
+    # issue 12: `TransitionModel(states, "partial")` would silently bind the wrong option
+    states = rm.LIFECYCLE
+    with pytest.raises(TypeError, match="positional"):
+        rm.TransitionModel(states, "partial")
+    with pytest.raises(TypeError, match="positional"):
+        rm.DefaultModel(["unemployment"])
+    with pytest.raises(TypeError, match="positional"):
+        rm.StateSpace(["a", "b"], ["b"], "b")
+    assert rm.TransitionModel(states, pooling="partial").pooling == "partial"

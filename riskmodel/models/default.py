@@ -126,6 +126,7 @@ class DefaultModel:
 
     def __init__(
         self,
+        *,
         covariates: Sequence[str] | None = None,
         prior: Mapping[str, float] | None = None,
         parameterization: str = "auto",
@@ -374,7 +375,11 @@ class DefaultModel:
         C.refuse_mismatch(
             path, "covariates", cfg["covariates"], None if covariates is None else list(covariates)
         )
-        model = cls(cfg["covariates"] or None, cfg["prior"], cfg["parameterization"])
+        model = cls(
+            covariates=cfg["covariates"] or None,
+            prior=cfg["prior"],
+            parameterization=cfg["parameterization"],
+        )
         free, diag = cfg.pop("free"), cfg.pop("diagnostics")
         groups = {g: idata[g].load() for g in idata.groups()}
         model._fit = {"groups": groups, "config": cfg, "diagnostics": diag, "free": free}
