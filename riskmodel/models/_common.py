@@ -89,9 +89,9 @@ def nuts(
 
     `nuts_sampler`: ``"pymc"`` (PyMC's NUTS on the default C backend), ``"numba"`` (PyMC's NUTS
     on PyTensor's numba backend), or an external sampler (``"nutpie"``, ``"numpyro"``,
-    ``"blackjax"``; each needs its package). Convergence checks are ours
-    (`convergence_diagnostics`), and no pointwise log-likelihood is stored. Returns the
-    InferenceData.
+    ``"blackjax"``; each needs its package; numpyro runs the chains vectorised). Convergence
+    checks are ours (`convergence_diagnostics`), and no pointwise log-likelihood is stored.
+    Returns the InferenceData.
     """
     import pymc as pm
 
@@ -104,18 +104,22 @@ def nuts(
         kw["compile_kwargs"] = {"mode": "NUMBA"}
     elif nuts_sampler != "pymc":
         kw["nuts_sampler"] = nuts_sampler
-    return pm.sample(
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        cores=cores,
-        target_accept=target_accept,
-        random_seed=random_seed,
-        progressbar=progressbar,
-        compute_convergence_checks=False,
-        idata_kwargs={"log_likelihood": False},
-        **kw,
-    )
+    if nuts_sampler == "numpyro":  # chains as one vectorised JAX program (one CPU device)
+        kw["nuts_sampler_kwargs"] = {"chain_method": "vectorized"}
+    with warnings.catch_warnings():  # JAX's note on buffer reuse (numpyro), not the user's
+        warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
+        return pm.sample(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            target_accept=target_accept,
+            random_seed=random_seed,
+            progressbar=progressbar,
+            compute_convergence_checks=False,
+            idata_kwargs={"log_likelihood": False},
+            **kw,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
