@@ -24,9 +24,7 @@ $ riskmodel validate scenarios/*.yaml
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import logging
 import re
 import signal
 import sys
@@ -442,25 +440,11 @@ def _fit_report_dir(out: str) -> Path:
     return Path("reports") / f"{Path(out).stem or 'posterior'}-fit"
 
 
-@contextlib.contextmanager
 def _sampler_logs(*, verbose: bool):
-    """PyMC's and PyTensor's INFO/WARNING chatter only with ``--verbose`` (errors always).
+    """PyMC's and PyTensor's log messages only with ``--verbose`` (see `models._common`)."""
+    from riskmodel.models._common import sampler_logs
 
-    PyMC sets its logger to INFO when it is first imported, so it is imported here first: a
-    level set before that import would be overwritten by it.
-    """
-    import pymc  # noqa: F401  (configures the "pymc" logger on import)
-
-    loggers = [logging.getLogger(n) for n in ("pymc", "pytensor")]
-    levels = [lg.level for lg in loggers]
-    if not verbose:
-        for lg in loggers:
-            lg.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
+    return sampler_logs(verbose=verbose)
 
 
 def _compare(args: argparse.Namespace) -> int:

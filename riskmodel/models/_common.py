@@ -5,11 +5,13 @@ Nothing here imports PyMC or ArviZ at module import time.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
+import logging
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,7 +19,29 @@ import xarray as xr
 
 from riskmodel.errors import ArgumentError, ConvergenceWarning, ModelFileError, NotFittedError
 
-__all__ = ["ConvergenceWarning", "ModelFileError", "NotFittedError"]
+__all__ = ["ConvergenceWarning", "ModelFileError", "NotFittedError", "sampler_logs"]
+
+
+@contextlib.contextmanager
+def sampler_logs(*, verbose: bool) -> Iterator[None]:
+    """Show PyMC's and PyTensor's INFO/WARNING log messages only when `verbose` (errors always).
+
+    PyMC sets its logger to INFO when it is first imported, so it is imported here first: a level
+    set before that import would be overwritten by it.
+    """
+    import pymc  # noqa: F401  (configures the "pymc" logger on import)
+
+    loggers = [logging.getLogger(n) for n in ("pymc", "pytensor")]
+    levels = [lg.level for lg in loggers]
+    if not verbose:
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
 
 FORMAT_VERSION = 1
 RHAT_MAX = 1.01
