@@ -214,8 +214,13 @@ def plot_loss_distribution(
         if logy:
             ax.set_yscale("log")
         ax.set_title(f"{result.scenario}: distribution of total {variable}")
+        # below the axes: inside, it covered the tail where the VaR/ES lines and the inset are
         ax.legend(
-            loc="upper right", frameon=True, facecolor="white", framealpha=0.9, edgecolor="none"
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.16),
+            ncol=3,
+            frameon=False,
+            fontsize="small",
         )
         ax.set_xlim(edges[0], edges[-1])
         if tail_inset and measures.var:
@@ -432,7 +437,12 @@ def plot_loss_distributions(
         if logy:
             ax.set_yscale("log")
         ax.set_title(f"Loss distributions by scenario (dotted: EL; dashed: ES {pct})")
+        # below the axes: inside, it covered the tail where the VaR/ES lines and the inset are
         ax.legend(
-            loc="upper right", frameon=True, facecolor="white", framealpha=0.9, edgecolor="none"
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.16),
+            ncol=3,
+            frameon=False,
+            fontsize="small",
         )
     return ax
