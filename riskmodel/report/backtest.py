@@ -11,14 +11,13 @@ swaps it into place.
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from riskmodel.plotting.backtest import plot_pit_histogram, plot_reliability
 from riskmodel.plotting.figures import render_png
-from riskmodel.report.files import _json_ready
+from riskmodel.report.files import fill_report_folder
 from riskmodel.report.html import _e, _num, _page, _section, _table
 from riskmodel.validation import BacktestResult
 
@@ -118,15 +117,16 @@ def fill_backtest_folder(
     result: BacktestResult, folder: Path, *, inputs: dict | None = None
 ) -> None:
     """Write ``backtest.json`` (with `inputs`), ``backtest.csv``, figures and ``report.html``."""
-    folder = Path(folder)
     content = result.to_dict()
     if inputs:
         content["inputs"] = inputs
-    text = json.dumps(_json_ready(content), indent=2, allow_nan=False)
-    (folder / "backtest.json").write_text(text + "\n", encoding="utf-8")
-    result.to_dataframe().to_csv(folder / "backtest.csv", index=False)
     figures = backtest_figures(result)
-    (folder / "figures").mkdir(exist_ok=True)
-    for name, png in figures.items():
-        (folder / "figures" / f"{name}.png").write_bytes(png)
-    (folder / "report.html").write_text(render_backtest_html(result, figures), encoding="utf-8")
+    fill_report_folder(
+        Path(folder),
+        content=content,
+        json_name="backtest.json",
+        figures=figures,
+        html=render_backtest_html(result, figures),
+        table=result.to_dataframe(),
+        table_name="backtest.csv",
+    )

@@ -396,6 +396,31 @@ def _no_space(exc: BaseException, parent: Path, shown: str) -> OutputDirError | 
     )
 
 
+def fill_report_folder(
+    folder: Path,
+    *,
+    content: Mapping[str, Any],
+    json_name: str,
+    figures: Mapping[str, bytes],
+    html: str,
+    table: Any = None,
+    table_name: str | None = None,
+) -> None:
+    """Write a report's files into `folder` (a fresh folder of `write_folder_atomic`).
+
+    ``<json_name>`` (`content`, JSON-ready, no NaN), ``<table_name>`` (a DataFrame `table` as
+    CSV, when given), ``figures/<name>.png`` and ``report.html``.
+    """
+    text = json.dumps(_json_ready(content), indent=2, allow_nan=False, ensure_ascii=False)
+    (folder / json_name).write_text(text + "\n", encoding="utf-8")
+    if table is not None and table_name is not None:
+        table.to_csv(folder / table_name, index=False)
+    (folder / "figures").mkdir(exist_ok=True)
+    for name, png in figures.items():
+        (folder / "figures" / f"{name}.png").write_bytes(png)
+    (folder / "report.html").write_text(html, encoding="utf-8")
+
+
 def write_folder_atomic(
     out_dir: str | Path,
     fill: Callable[[Path], None],

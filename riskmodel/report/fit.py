@@ -17,7 +17,6 @@ models) gets the same report.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -32,7 +31,12 @@ import pandas as pd
 
 from riskmodel.errors import ArgumentError, OutputDirError
 from riskmodel.models.draws import ParameterDraws
-from riskmodel.report.files import _json_ready, check_output_dir, write_folder_atomic
+from riskmodel.report.files import (
+    _json_ready,
+    check_output_dir,
+    fill_report_folder,
+    write_folder_atomic,
+)
 from riskmodel.report.fit_html import slug
 from riskmodel.validation.ppc import PredictiveCheck, check_posterior
 
@@ -172,14 +176,14 @@ class FitReport:
         content = self.to_dict()
         content["inputs"] = hashes
         content["provenance"] = _json_ready(prov)
-        text = json.dumps(content, indent=2, allow_nan=False)
-        (folder / "fit.json").write_text(text + "\n", encoding="utf-8")
         figures = self.figures()
-        (folder / "figures").mkdir(exist_ok=True)
-        for name, png in figures.items():
-            (folder / "figures" / f"{name}.png").write_bytes(png)
-        html = self.to_html(figures, provenance=content["provenance"])
-        (folder / "report.html").write_text(html, encoding="utf-8")
+        fill_report_folder(
+            folder,
+            content=content,
+            json_name="fit.json",
+            figures=figures,
+            html=self.to_html(figures, provenance=content["provenance"]),
+        )
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

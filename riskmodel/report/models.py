@@ -11,12 +11,11 @@ swaps it into place (manifest, refusal of foreign files).
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 
 from riskmodel.plotting.figures import render_png
 from riskmodel.plotting.models import plot_elpd, plot_pareto_k
-from riskmodel.report.files import _json_ready
+from riskmodel.report.files import fill_report_folder
 from riskmodel.report.html import _e, _num, _page, _section, _table
 from riskmodel.validation.compare_result import PARETO_K_BAD, ModelComparison
 
@@ -144,15 +143,16 @@ def fill_models_folder(
     result: ModelComparison, folder: Path, *, inputs: dict | None = None
 ) -> None:
     """Write ``models.json`` (with `inputs`), ``models.csv``, figures and ``report.html``."""
-    folder = Path(folder)
     content = result.to_dict()
     if inputs:
         content["inputs"] = inputs
-    text = json.dumps(_json_ready(content), indent=2, allow_nan=False, ensure_ascii=False)
-    (folder / "models.json").write_text(text + "\n", encoding="utf-8")
-    result.to_dataframe().to_csv(folder / "models.csv", index=False)
     figures = model_figures(result)
-    (folder / "figures").mkdir(exist_ok=True)
-    for name, png in figures.items():
-        (folder / "figures" / f"{name}.png").write_bytes(png)
-    (folder / "report.html").write_text(render_models_html(result, figures), encoding="utf-8")
+    fill_report_folder(
+        Path(folder),
+        content=content,
+        json_name="models.json",
+        figures=figures,
+        html=render_models_html(result, figures),
+        table=result.to_dataframe(),
+        table_name="models.csv",
+    )
