@@ -568,8 +568,6 @@ def _backtest(args: argparse.Namespace) -> int:
     from riskmodel.errors import MacroError
     from riskmodel.report import OutputDirError, check_output_dir
     from riskmodel.report.backtest import fill_backtest_folder
-    from riskmodel.report.files import write_folder_atomic
-    from riskmodel.report.safety import file_sha256
 
     inputs = [args.posterior, args.panel, *([args.macro] if args.macro else [])]
     try:  # everything here comes from the user: any ValueError is bad input
@@ -582,17 +580,22 @@ def _backtest(args: argparse.Namespace) -> int:
         if args.period_length is not None:
             options["period_length"] = args.period_length
         result = rm.backtest(args.posterior, args.panel, **options)
-        hashes = {str(p): file_sha256(p) for p in inputs}
-        out = write_folder_atomic(
-            args.out,
-            lambda folder: fill_backtest_folder(result, folder, inputs=hashes),
-            kind="backtest",
-            inputs=inputs,
-        )
+        out = _write_report(args.out, result, fill_backtest_folder, "backtest", inputs)
     except (ValueError, OSError, OutputDirError) as exc:
         raise _BadInput(str(exc)) from None
     print(f"backtest: overall {result.overall}; report written to {_display(out)}/report.html")
     return EXIT_OK
+
+
+def _write_report(out: str, result: Any, fill: Any, kind: str, inputs: Sequence[str]) -> Path:
+    """Write `result`'s report folder with ``fill(result, folder, inputs=hashes)``, safely."""
+    from riskmodel.report.files import write_folder_atomic
+    from riskmodel.report.safety import file_sha256
+
+    hashes = {str(p): file_sha256(p) for p in inputs}
+    return write_folder_atomic(
+        out, lambda folder: fill(result, folder, inputs=hashes), kind=kind, inputs=inputs
+    )
 
 
 def _model_names(paths: Sequence[str]) -> dict[str, str]:
@@ -620,9 +623,7 @@ def _compare_models(args: argparse.Namespace) -> int:
     from riskmodel.data.panel import read_panel_csv
     from riskmodel.errors import MacroError, PanelError
     from riskmodel.report import OutputDirError, check_output_dir
-    from riskmodel.report.files import write_folder_atomic
     from riskmodel.report.models import fill_models_folder
-    from riskmodel.report.safety import file_sha256
 
     inputs = [*args.posteriors, args.panel, *([args.macro] if args.macro else [])]
     try:  # everything here comes from the user: any ValueError is bad input
@@ -640,13 +641,7 @@ def _compare_models(args: argparse.Namespace) -> int:
             result = rm.compare_models(named, panel, **options)
         except PanelError as exc:
             raise PanelError(f"{args.panel}: {exc}") from None
-        hashes = {str(p): file_sha256(p) for p in inputs}
-        out = write_folder_atomic(
-            args.out,
-            lambda folder: fill_models_folder(result, folder, inputs=hashes),
-            kind="compare-models",
-            inputs=inputs,
-        )
+        out = _write_report(args.out, result, fill_models_folder, "compare-models", inputs)
     except (ValueError, OSError, OutputDirError) as exc:
         raise _BadInput(str(exc)) from None
     print(f"compare-models: {result.summary()}")
