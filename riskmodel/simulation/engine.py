@@ -109,20 +109,21 @@ def simulate_dataset(
     inputs = build_kernel_inputs(scenario)
     sampling = plan_sampling(scenario, inputs, importance_sampling, qmc, z_mean)
     ds = _simulate(scenario, options, sampling=sampling, inputs=inputs)
+    # variants (without an action, at the posterior mean) run on the main run's seed entropy,
+    # paths and factor sampling (shift, mixture, tilt, QMC rotation): common random numbers
+    same = replace(options, paths=ds.sizes["path"], seed=int(ds.attrs["entropy"]))
+
+    def rerun(variant: Scenario) -> xr.Dataset:
+        return _simulate(variant, same, sampling=sampling)
+
     if scenario.config.actions:
         from riskmodel.simulation.actions import add_action_counterfactuals
-
-        def rerun(variant: Scenario) -> xr.Dataset:
-            # the same factor sampling (shift, mixture, QMC rotation): common random numbers
-            same = replace(options, paths=ds.sizes["path"], seed=int(ds.attrs["entropy"]))
-            return _simulate(variant, same, sampling=sampling)
 
         ds = add_action_counterfactuals(ds, scenario, rerun)
     if model_risk and scenario.n_draws > 1:
         from riskmodel.simulation.model_risk_run import add_posterior_mean_run
 
-        same = replace(options, paths=ds.sizes["path"], seed=int(ds.attrs["entropy"]))
-        ds = add_posterior_mean_run(ds, scenario, lambda v: _simulate(v, same, sampling=sampling))
+        ds = add_posterior_mean_run(ds, scenario, rerun)
     return ds
 
 
