@@ -136,3 +136,26 @@ def test_shifted_tails_match_the_vasicek_mixture_integral(k, n, p, rho):
     assert exact < 5e-3
     assert abs(est.mean() - exact) < 4 * est.std(ddof=1) / np.sqrt(10)
     assert est.std(ddof=1) / exact < 0.1
+
+
+def test_shifted_tails_keep_a_tail_that_binomial_chance_drives():
+    # 35 periods of one customer each, PD 2.3%, weak correlation: 2 defaults against 0.8
+    # expected is ordinary binomial luck. A factor shift alone (the same in every period) put
+    # every sample into a 35-period downturn and gave P(K >= 2) ~ 1e-8 instead of ~0.18.
+    from scipy import special
+
+    from riskmodel.validation.predictive import shifted_tails
+
+    k, n_periods, p, rho = 2, 35, 0.023, 0.05
+    n = np.ones((n_periods, 1))
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((200_000, n_periods))
+    pz = special.ndtr((special.ndtri(p) - np.sqrt(rho) * z) / np.sqrt(1 - rho)).mean(1)
+    f = stats.binom.sf(k - 1, n_periods, pz)  # plain Monte Carlo over Z: the reference
+    est = shifted_tails(k, n, np.array([[[p]]]), np.array([rho]), n_samples=20_000,
+                        rng=np.random.default_rng(6))[0]  # fmt: skip
+    # the mixture's weights are at most 2, so its variance is at most 2 E[f²] / 20,000; the
+    # reference's is var(f) / 200,000: 4 standard errors of the difference
+    tol = 4 * np.sqrt(2 * np.mean(f**2) / 20_000 + f.var() / 200_000)
+    assert 0.1 < f.mean() < 0.3
+    assert abs(est - f.mean()) < tol
