@@ -16,10 +16,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from oracle_builders import book_constants, one_period_book, tail_mean, vasicek_quantile
+from oracle_builders import (
+    book_constants,
+    cond_pd,
+    one_period_book,
+    tail_mean,
+    vasicek_quantile,
+)
 from scipy import stats
 
 import riskmodel as rm
+from riskmodel.metrics.contributions import euler_contributions
 from riskmodel.metrics.result import SimulationResult
 from riskmodel.simulation.engine import BLOCK_SIZE
 
@@ -141,3 +148,64 @@ def test_replicate_spread_matches_the_reported_errors(replicates):
     for name, (est, se) in pairs.items():
         ratio = np.std(est, ddof=1) / np.sqrt(np.mean(np.square(se)))
         assert abs(ratio - 1) <= band, (name, ratio, band)
+
+
+# --------------------------------------------------------------------------- contributions
+SEGMENTS = {"cards": (150_000, 0.03), "loans": (60_000, 0.005)}
+CONTRIB_LEVELS = (0.95, 0.99)
+
+
+@pytest.fixture(scope="module")
+def contribution_replicates():
+    """R Euler allocations of independent two-segment runs of 1,024 paths (one block each)."""
+    cfg = one_period_book(paths=R * BLOCK_SIZE, levels=CONTRIB_LEVELS, seed=98, segments=SEGMENTS)
+    ds = rm.simulate(rm.scenario_from_dict(cfg), progress=False).data
+    x = ds["loss_by_segment"].transpose("path", "segment").to_numpy()
+    w = ds["weight"].to_numpy()
+    assert list(ds["segment"].values) == list(SEGMENTS)
+    return [
+        euler_contributions(
+            x[r * BLOCK_SIZE : (r + 1) * BLOCK_SIZE],
+            weights=w[r * BLOCK_SIZE : (r + 1) * BLOCK_SIZE],
+            levels=CONTRIB_LEVELS,
+        )
+        for r in range(R)
+    ]
+
+
+def _segment_truths(q: float) -> dict[str, tuple[float, float, float]]:
+    """Large-pool Euler contributions (EL, VaR, ES) per segment: ``N_s p_s``,
+    ``N_s p_s(z_q)`` and ``N_s Φ₂(Φ⁻¹(p_s), z_q; √ρ)/(1 − q)`` (test_contribution_oracles)."""
+    zq = stats.norm.ppf(1 - q)
+    return {
+        s: (n * p, n * float(cond_pd(zq, p, K["rho"])), n * float(tail_mean(q, p, K["rho"])))
+        for s, (n, p) in SEGMENTS.items()
+    }
+
+
+@pytest.mark.parametrize("q", CONTRIB_LEVELS)
+def test_el_and_es_contribution_errors_cover_the_large_pool_truth(contribution_replicates, q):
+    k = CONTRIB_LEVELS.index(q)
+    for j, (seg, (el, _, es)) in enumerate(_segment_truths(q).items()):
+        reps = contribution_replicates
+        est = [c["expected"][j] for c in reps]
+        hits = _covered(est, [c["stderr_expected"][j] for c in reps], el)
+        assert LOW <= hits <= HIGH, (seg, "expected", hits, LOW, HIGH)
+        hits = _covered([c["es"][k, j] for c in reps], [c["stderr_es"][k, j] for c in reps], es)
+        assert LOW <= hits <= HIGH, (seg, q, "es", hits, LOW, HIGH)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the VaR contributions' standard error is conditional on the estimated VaR and "
+    "leaves out the VaR's own error (documented in euler_contributions); measured: 52-63 of "
+    "200 replicates cover the truth, the estimates spread 5.7 times the reported error. "
+    "Remove this mark when the published error includes the VaR's error.",
+)
+@pytest.mark.parametrize("q", CONTRIB_LEVELS)
+def test_var_contribution_errors_cover_the_large_pool_truth(contribution_replicates, q):
+    k = CONTRIB_LEVELS.index(q)
+    for j, (seg, (_, var, _)) in enumerate(_segment_truths(q).items()):
+        reps = contribution_replicates
+        hits = _covered([c["var"][k, j] for c in reps], [c["stderr_var"][k, j] for c in reps], var)
+        assert LOW <= hits <= HIGH, (seg, q, "var", hits, LOW, HIGH)
