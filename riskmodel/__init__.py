@@ -50,6 +50,7 @@ _LAZY = {
     "compare_scenarios": "riskmodel.api",
     "risk_contributions": "riskmodel.metrics.contributions",
     "ecl_term_structure": "riskmodel.metrics.ecl",
+    "loan_ecl": "riskmodel.ecl.api",
     "SimulationResult": "riskmodel.metrics.result",
     "RiskMeasures": "riskmodel.metrics.risk",
     "risk_measures": "riskmodel.metrics.risk",
@@ -77,6 +78,7 @@ _LAZY = {
 if TYPE_CHECKING:  # static analysers see ordinary imports
     from riskmodel.api import compare_scenarios, run, simulate
     from riskmodel.data.portfolio import Portfolio
+    from riskmodel.ecl.api import loan_ecl
     from riskmodel.metrics.actions import action_effects
     from riskmodel.metrics.alerts import evaluate_alerts
     from riskmodel.metrics.compare import ComparisonResult
@@ -160,6 +162,7 @@ __all__ = [
     "fit_report",
     "load_parameter_draws",
     "load_scenario",
+    "loan_ecl",
     "risk_contributions",
     "risk_measures",
     "run",

@@ -142,7 +142,11 @@ def summarise(
         "stage_reasons": {r: int(n) for r, n in zip(REASONS, reasons, strict=True)},
         "staging": {
             **plan.rule.to_dict(),
-            "state_stages": {s: int(v) for s, v in zip(plan.states, plan.state_stage, strict=True)},
+            "state_stages": {
+                s: int(v)
+                for s, v in zip(plan.states, plan.state_stage, strict=True)
+                if s in plan.allowed_states
+            },
         },
         "horizon": plan.horizon,
         "truncate_maturity": plan.truncate_maturity,
