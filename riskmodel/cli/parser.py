@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from riskmodel.cli import backtest, compare, fit, models, run, sensitivity, validate
+from riskmodel.cli import backtest, compare, ecl, fit, models, run, sensitivity, validate
 
 # in the order `riskmodel --help` lists them; each module has add_parser(sub) and run(args)
-COMMANDS = (run, compare, fit, sensitivity, validate, backtest, models)
+COMMANDS = (run, compare, fit, sensitivity, validate, backtest, models, ecl)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -87,16 +87,20 @@ class StagingRule:
         t = self.threshold
         if isinstance(t, bool) or not isinstance(t, int | float) or not (1 < t < math.inf):
             raise ArgumentError(
-                f"`threshold` (the SICR ratio of PD to origination PD) must be a number > 1; "
-                f"got {t!r}. A common choice is 2 (the PD has doubled)."
+                "the SICR threshold (`sicr_threshold`, --sicr-threshold: the ratio of PD to "
+                f"origination PD) must be a number > 1; got {t!r}. A common choice is 2 (the PD "
+                "has doubled)."
             )
         m = self.min_increase
         if isinstance(m, bool) or not isinstance(m, int | float) or not (0 <= m < 1):
             raise ArgumentError(
-                f"`min_increase` (absolute PD increase) must be in [0, 1); got {m!r}."
+                "the SICR minimum increase (`sicr_min_increase`, --sicr-min-increase: an "
+                f"absolute PD increase) must be in [0, 1); got {m!r}."
             )
         if self.measure not in ("lifetime", "12m"):
-            raise ArgumentError(f"`measure` must be 'lifetime' or '12m'; got {self.measure!r}.")
+            raise ArgumentError(
+                f"`sicr_measure` must be 'lifetime' or '12m'; got {self.measure!r}."
+            )
         for name in ("stage2_states", "stage3_states"):
             value = getattr(self, name)
             if value is None:

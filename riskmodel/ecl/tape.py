@@ -350,8 +350,8 @@ def _chunk(
         ids = np.array([v if isinstance(v, str) else str(v) for v in ids], dtype=object)
     if empty.any():
         raise _fail(where, df, start, "loan_id", empty, "is empty; give every loan an id.")
-    seg = _names(df, "segment", start, where, segments, set(segments))
-    state = _names(df, "state", start, where, states, set(allowed_states))
+    seg = _names(df, "segment", start, where, segments, list(segments))
+    state = _names(df, "state", start, where, states, list(allowed_states))
     num = {c: _number(df, c, start, where, required=c == "exposure") for c in TAPE_COLUMNS[3:]}
     with np.errstate(invalid="ignore"):
         checks = (
