@@ -302,7 +302,9 @@ class SimulationResult(WeightedPaths):
         """Return the run's headline figures, JSON-ready (the same as `summary`)."""
         return self.summary()
 
-    def summary(self) -> dict:
+    def summary(
+        self, *, loss: RiskMeasures | None = None, contributions: xr.Dataset | None = None
+    ) -> dict:
         """Return the run's headline figures, in the `summary.json` layout of DESIGN.md.
 
         Every ``expected`` (loss, defaults, churn, value, value lost to churn) is the exact
@@ -314,9 +316,17 @@ class SimulationResult(WeightedPaths):
         ``stresses`` and (with ``actions:``) ``actions`` follow `riskmodel.metrics.ecl`,
         `riskmodel.metrics.actions` and ``scenarios/README.md``; a posterior run has
         ``model_risk`` (`model_risk`).
+
+        Parameters
+        ----------
+        loss : RiskMeasures, optional
+            ``self.risk("loss")`` if the caller has computed it (the run report shares it with
+            its figures, so both show the same numbers).
+        contributions : xarray.Dataset, optional
+            ``risk_contributions(self.data)`` if already computed.
         """
         attrs = self.data.attrs
-        loss = self.risk("loss")
+        loss = loss if loss is not None else self.risk("loss")
         defaults = self.risk("defaults")
         loss_dict = loss.to_dict()
         loss_block = expectation(self.data, "loss")
@@ -347,7 +357,9 @@ class SimulationResult(WeightedPaths):
         if lost is not None:
             out["value_lost_to_churn"] = lost
         out["expectations"] = expectations_section(self.data, period_stderr=False)
-        out["contributions"] = contributions_to_dict(risk_contributions(self.data))
+        if contributions is None:
+            contributions = risk_contributions(self.data)
+        out["contributions"] = contributions_to_dict(contributions)
         if "loss_by_cohort" in self.data:
             out["contributions_by_cohort"] = contributions_to_dict(
                 risk_contributions(self.data, by="cohort")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from riskmodel.metrics.figures import contributions_data
 from riskmodel.metrics.risk import format_level
 from riskmodel.plotting.style import (
     PALETTE,
@@ -21,20 +22,9 @@ from riskmodel.plotting.style import (
 from riskmodel.plotting.style import plot_style as _plot_style
 
 if TYPE_CHECKING:
-    import xarray as xr
     from matplotlib.axes import Axes
 
 __all__ = ["plot_contributions"]
-
-
-def _contributions(source: Any) -> xr.Dataset:
-    import xarray as xr
-
-    if isinstance(source, xr.Dataset) and "expected" in source and "es" in source:
-        return source
-    from riskmodel.metrics.contributions import risk_contributions
-
-    return risk_contributions(source)
 
 
 def plot_contributions(
@@ -50,7 +40,7 @@ def plot_contributions(
     ----------
     contributions : xarray.Dataset or SimulationResult
         The dataset of `riskmodel.metrics.contributions.risk_contributions`, or a result (whose
-        contributions the metrics layer then computes).
+        contributions `riskmodel.metrics.figures.contributions_data` computes).
     level : float, optional
         The VaR/ES level; default 0.99 if available, else the highest level.
     kind : {"stacked", "grouped"}, default "stacked"
@@ -79,7 +69,7 @@ def plot_contributions(
     """
     if kind not in ("stacked", "grouped"):
         raise ValueError(f"`kind` must be 'stacked' or 'grouped'; got {kind!r}.")
-    ds = _contributions(contributions)
+    ds = contributions_data(contributions)
     levels = [float(q) for q in ds["level"].values]
     if level is None:
         level = 0.99 if any(abs(q - 0.99) < 1e-12 for q in levels) else max(levels)

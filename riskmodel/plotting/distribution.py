@@ -21,11 +21,16 @@ resolves: their probability is small because each of their many paths carries a 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from riskmodel.metrics.figures import (
+    XRANGE_LEVELS,
+    LossDistribution,
+    ScenarioDistributions,
+)
 from riskmodel.metrics.risk import format_level
 from riskmodel.plotting.style import (
     PALETTE,
@@ -50,9 +55,6 @@ __all__ = [
     "plot_loss_distribution",
     "plot_loss_distributions",
 ]
-
-XRANGE_LEVELS: tuple[float, float] = (1e-4, 0.9999)
-"""Weighted quantile levels that bound the x-axis of the loss-distribution figures."""
 
 MIN_BIN_PATHS = 4.0
 """Effective paths a tail-inset bin needs to be drawn (relative error of its mass ≤ 50%)."""
@@ -81,13 +83,6 @@ def _density_weights(weights: np.ndarray, width: float, unit: float) -> np.ndarr
     return weights / (weights.sum() * width) * unit
 
 
-def _x_range(result: SimulationResult, totals, marks) -> tuple[float, float]:
-    """Weighted `XRANGE_LEVELS` quantiles of the totals, widened to include `marks`."""
-    lo, hi = (float(v) for v in result.weighted_quantile(totals, list(XRANGE_LEVELS)).values)
-    marks = [float(m) for m in marks if math.isfinite(m)]
-    return min([lo, *marks]), max([hi, *marks])
-
-
 def _resolved_bins(
     values: np.ndarray, weights: np.ndarray, edges: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +106,7 @@ def _density_label(unit: float, units: str) -> str:
 
 
 def plot_loss_distribution(
-    result: SimulationResult,
+    result: SimulationResult | LossDistribution,
     *,
     ax: Axes | None = None,
     measures: RiskMeasures | None = None,
@@ -126,23 +121,23 @@ def plot_loss_distribution(
     sampled runs are drawn like plain ones. The y-axis is a probability density per a round
     number of units (`density_unit`: per 1M currency units for losses in the millions). The
     x-axis spans the weighted 0.01%–99.99% quantiles and every marked line (paths beyond carry
-    at most 0.01% of probability on each side and are not drawn). The function only bins: the
-    risk measures come from `measures` (precomputed by the metrics layer) or from
-    ``result.risk(variable)``.
+    at most 0.01% of probability on each side and are not drawn). The function only bins and
+    draws: every statistic comes from a `riskmodel.metrics.figures.LossDistribution` (given a
+    result, its ``from_result`` computes them, with `measures` if given).
 
     Parameters
     ----------
-    result : SimulationResult
+    result : SimulationResult or LossDistribution
     ax : matplotlib.axes.Axes, optional
         Draw here; default: a new figure from pyplot.
     measures : RiskMeasures, optional
         Risk measures of the same variable (e.g. ``result.risk()``); VaR and ES are drawn at
-        its levels. Default: ``result.risk(variable)``.
+        its levels. Default: those of a given LossDistribution, else ``result.risk(variable)``.
     bins : int, default 60
         Number of histogram bins (equal width).
     variable : str, default "loss"
         Per-period variable of the result to total over the horizon: ``loss``, ``defaults``,
-        ``churn`` or ``margin``.
+        ``churn`` or ``margin`` (ignored for a LossDistribution, which has its own).
     logy : bool, default False
         Log-scale y-axis (shows the far tail on the main axes).
     tail_inset : bool, default False
@@ -169,26 +164,20 @@ def plot_loss_distribution(
     >>> res = rm.run("scenarios/baseline.yaml", paths=2000)  # doctest: +SKIP
     >>> ax = plot_loss_distribution(res, measures=res.risk(), tail_inset=True)  # doctest: +SKIP
     """
-    data = result.data
-    per_period = ["loss", "defaults", "churn", "margin"]
-    if variable not in per_period:
-        raise ValueError(
-            f"`variable` must be one of {per_period}; got {variable!r}. Pick the per-period "
-            "variable to plot."
-        )
-    totals = result.total(variable)
-    values = totals.to_numpy()
-    if measures is None:
-        measures = result.risk(variable)
-    units = str(data[variable].attrs.get("units", ""))
+    if isinstance(result, LossDistribution):
+        dist = result if measures is None else replace(result, measures=measures)
+    else:
+        dist = LossDistribution.from_result(result, variable, measures)
+    if dist.measures is None:
+        raise ValueError("the LossDistribution has no risk measures; pass `measures`.")
+    measures, values, variable, units = dist.measures, dist.values, dist.variable, dist.units
     money = units == "currency"
     fmt = (lambda x: format_compact(x)) if money else (lambda x: format_compact(x, digits=4))
-    marks = [measures.expected, *measures.var.values(), *measures.es.values()]
-    lo, hi = _x_range(result, totals, marks)
+    lo, hi = dist.x_range()
     edges = np.histogram_bin_edges(values, bins=bins, range=(lo, hi))
     width = float(edges[1] - edges[0]) or 1.0
     unit = density_unit(edges)
-    heights = _density_weights(result.weights, width, unit)
+    heights = _density_weights(dist.weights, width, unit)
 
     with _plot_style():
         ax = ax if ax is not None else new_axes()
@@ -199,21 +188,18 @@ def plot_loss_distribution(
             color=PALETTE["sky"],
             edgecolor="white",
             linewidth=0.3,
-            label=f"{result.paths:,} paths",
+            label=f"{dist.paths:,} paths",
         )
-        exact = data.get(f"exact_{variable}")  # the run's exact expectation, for the legend
-        _mark_measures(
-            ax, measures, fmt, labels=True, exact=None if exact is None else float(exact.sum())
-        )
+        _mark_measures(ax, measures, fmt, labels=True, exact=dist.exact)
         noun = variable if money else f"{variable} ({units})" if units else variable
         ax.set_xlabel(
-            f"total {noun} over {result.horizon} periods" + (" (currency units)" if money else "")
+            f"total {noun} over {dist.horizon} periods" + (" (currency units)" if money else "")
         )
         ax.set_ylabel(_density_label(unit, units))
         ax.xaxis.set_major_formatter(compact_formatter())
         if logy:
             ax.set_yscale("log")
-        ax.set_title(f"{result.scenario}: distribution of total {variable}")
+        ax.set_title(f"{dist.scenario}: distribution of total {variable}")
         # below the axes: inside, it covered the tail where the VaR/ES lines and the inset are
         ax.legend(
             loc="upper center",
@@ -224,46 +210,59 @@ def plot_loss_distribution(
         )
         ax.set_xlim(edges[0], edges[-1])
         if tail_inset and measures.var:
-            start = min(measures.var.values())
-            inset = ax.inset_axes((0.6, 0.14, 0.38, 0.36))
-            inset.set_gid("tail-inset")
-            tail_edges = edges[edges >= start - width]
-            resolved = np.zeros(0, dtype=bool)
-            if tail_edges.size >= 2:
-                mass, resolved = _resolved_bins(values, result.weights, tail_edges)
-                inset.bar(
-                    tail_edges[:-1][resolved],
-                    mass[resolved] / width * unit,
-                    width=np.diff(tail_edges)[resolved],
-                    align="edge",
-                    color=PALETTE["sky"],
-                    edgecolor="white",
-                    linewidth=0.3,
-                )
-            _mark_measures(inset, measures, fmt, labels=False)
-            if resolved.any():
-                inset.set_yscale("log")
-                from matplotlib.ticker import NullFormatter
-
-                inset.yaxis.set_minor_formatter(NullFormatter())
-            else:  # nothing to draw on a log scale: say why the inset is empty
-                inset.text(
-                    0.5,
-                    0.5,
-                    f"no bin with {MIN_BIN_PATHS:g}+ effective paths:\nthe tail is not resolved",
-                    transform=inset.transAxes,
-                    ha="center",
-                    va="center",
-                    fontsize="x-small",
-                    gid="tail-unresolved",
-                )
-                inset.set_yticks([])
-            inset.set_xlim(start - width, edges[-1])
-            inset.set_title("tail (log scale)", fontsize="small", fontweight="normal")
-            inset.tick_params(labelsize="x-small")
-            inset.xaxis.set_major_formatter(compact_formatter())
-            inset.grid(axis="y", alpha=0.3)
+            _draw_tail_inset(ax, dist, measures, edges, unit, fmt)
     return ax
+
+
+def _draw_tail_inset(
+    ax: Axes,
+    dist: LossDistribution,
+    measures: RiskMeasures,
+    edges: np.ndarray,
+    unit: float,
+    fmt: Any,
+) -> None:
+    """Inset (gid ``"tail-inset"``): the tail beyond the lowest VaR, log scale, resolved bins."""
+    values, width = dist.values, float(edges[1] - edges[0]) or 1.0
+    start = min(measures.var.values())
+    inset = ax.inset_axes((0.6, 0.14, 0.38, 0.36))
+    inset.set_gid("tail-inset")
+    tail_edges = edges[edges >= start - width]
+    resolved = np.zeros(0, dtype=bool)
+    if tail_edges.size >= 2:
+        mass, resolved = _resolved_bins(values, dist.weights, tail_edges)
+        inset.bar(
+            tail_edges[:-1][resolved],
+            mass[resolved] / width * unit,
+            width=np.diff(tail_edges)[resolved],
+            align="edge",
+            color=PALETTE["sky"],
+            edgecolor="white",
+            linewidth=0.3,
+        )
+    _mark_measures(inset, measures, fmt, labels=False)
+    if resolved.any():
+        inset.set_yscale("log")
+        from matplotlib.ticker import NullFormatter
+
+        inset.yaxis.set_minor_formatter(NullFormatter())
+    else:  # nothing to draw on a log scale: say why the inset is empty
+        inset.text(
+            0.5,
+            0.5,
+            f"no bin with {MIN_BIN_PATHS:g}+ effective paths:\nthe tail is not resolved",
+            transform=inset.transAxes,
+            ha="center",
+            va="center",
+            fontsize="x-small",
+            gid="tail-unresolved",
+        )
+        inset.set_yticks([])
+    inset.set_xlim(start - width, edges[-1])
+    inset.set_title("tail (log scale)", fontsize="small", fontweight="normal")
+    inset.tick_params(labelsize="x-small")
+    inset.xaxis.set_major_formatter(compact_formatter())
+    inset.grid(axis="y", alpha=0.3)
 
 
 def _mark_measures(
@@ -308,45 +307,6 @@ def _mark_measures(
         )
 
 
-def _scenario_measures(results: Any, level: float | None):
-    """(name → SimulationResult, name → (EL, ES at level), level) from a dict or a comparison."""
-    from riskmodel.metrics.compare import ComparisonResult
-
-    if isinstance(results, ComparisonResult):
-        runs = dict(results.results)
-        levels = results.levels
-        level = _pick_level(levels, level)
-        k = next(i for i, q in enumerate(levels) if abs(q - level) < 1e-12)
-        ds = results.data
-        marks = {
-            str(n): (float(ds["expected"].values[i]), float(ds["es"].values[i, k]))
-            for i, n in enumerate(results.scenarios)
-        }
-        return runs, marks, level
-    if not isinstance(results, Mapping) or not results:
-        raise TypeError(
-            "`results` must be a ComparisonResult or a non-empty dict of scenario name -> "
-            f"SimulationResult; got {type(results).__name__}."
-        )
-    runs = dict(results)
-    levels = sorted({q for r in runs.values() for q in r.levels})
-    level = _pick_level(levels, level)
-    marks = {}
-    for name, res in runs.items():
-        risk = res.risk(levels=(level,))
-        exact = res.data.get("exact_loss")  # the exact EL, as a comparison reports it
-        marks[str(name)] = (risk.expected if exact is None else float(exact.sum()), risk.es[level])
-    return runs, marks, level
-
-
-def _pick_level(levels, level: float | None) -> float:
-    if level is None:
-        return 0.99 if any(abs(q - 0.99) < 1e-12 for q in levels) else max(levels)
-    if not any(abs(q - level) < 1e-12 for q in levels):
-        raise ValueError(f"`level` must be one of {list(levels)}; got {level}.")
-    return float(level)
-
-
 def plot_loss_distributions(
     results: Any,
     *,
@@ -364,8 +324,9 @@ def plot_loss_distributions(
 
     Parameters
     ----------
-    results : ComparisonResult or dict of str to SimulationResult
-        From `riskmodel.compare_scenarios`, or runs by scenario name.
+    results : ComparisonResult or dict of str to SimulationResult or ScenarioDistributions
+        From `riskmodel.compare_scenarios`, or runs by scenario name (whose statistics
+        `ScenarioDistributions.from_results` computes), or those statistics.
     ax : matplotlib.axes.Axes, optional
         Draw here; default: a new figure from pyplot.
     bins : int, default 60
@@ -396,13 +357,17 @@ def plot_loss_distributions(
     ... # doctest: +SKIP
     >>> ax = plot_loss_distributions(cmp)  # doctest: +SKIP
     """
-    runs, marks, level = _scenario_measures(results, level)
-    totals = {name: res.total("loss").to_numpy() for name, res in runs.items()}
-    ranges = [
-        _x_range(res, res.total("loss"), marks[str(name)]) for name, res in runs.items()
-    ]  # weighted 0.01%–99.99% of every scenario, and its EL and ES lines
+    dists = (
+        results
+        if isinstance(results, ScenarioDistributions)
+        else ScenarioDistributions.from_results(results, level)
+    )
+    runs, marks, level = dists.runs, dists.marks, dists.level
+    ranges = [run.x_range(list(marks[name])) for name, run in runs.items()]
     lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
-    edges = np.histogram_bin_edges(np.concatenate(list(totals.values())), bins=bins, range=(lo, hi))
+    edges = np.histogram_bin_edges(
+        np.concatenate([run.values for run in runs.values()]), bins=bins, range=(lo, hi)
+    )
     width = float(edges[1] - edges[0]) or 1.0
     unit = density_unit(edges)
     colours = series_colors(len(runs))
@@ -411,13 +376,13 @@ def plot_loss_distributions(
 
     with _plot_style():
         ax = ax if ax is not None else new_axes()
-        for colour, (name, res) in zip(colours, runs.items(), strict=True):
-            el, es = marks[str(name)]
-            how = " exact" if "exact_loss" in res.data else ""
+        for colour, (name, run) in zip(colours, runs.items(), strict=True):
+            el, es = marks[name]
+            how = " exact" if dists.exact[name] else ""
             _, _, patches = ax.hist(
-                totals[name],
+                run.values,
                 bins=edges.tolist(),
-                weights=_density_weights(res.weights, width, unit),
+                weights=_density_weights(run.weights, width, unit),
                 histtype="step",
                 linewidth=1.8,
                 color=colour,
@@ -428,7 +393,7 @@ def plot_loss_distributions(
                     patch.set_gid(f"hist-{name}")
             ax.axvline(el, color=colour, linestyle=":", linewidth=1.4, gid=f"expected-{name}")
             ax.axvline(es, color=colour, linestyle="--", linewidth=1.4, gid=f"es-{name}")
-        horizon = {r.horizon for r in runs.values()}
+        horizon = {run.horizon for run in runs.values()}
         over = f" over {horizon.pop()} periods" if len(horizon) == 1 else ""
         ax.set_xlim(edges[0], edges[-1])
         ax.set_xlabel(f"total loss{over} (currency units)")

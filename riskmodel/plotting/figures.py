@@ -66,15 +66,22 @@ def run_figures(
     result: SimulationResult,
     *,
     measures: RiskMeasures | None = None,
+    contributions: xr.Dataset | None = None,
     alerts: xr.Dataset | None = None,
 ) -> dict[str, bytes]:
     """Return the run report's figures as PNG bytes, by file stem, in report order.
+
+    The statistics come from `riskmodel.metrics.figures`, computed here once per figure unless
+    given: pass the `measures` and `contributions` that ``summary.json`` reports, so the
+    figures show the same numbers.
 
     Parameters
     ----------
     result : SimulationResult
     measures : RiskMeasures, optional
         ``result.risk()`` if already computed.
+    contributions : xarray.Dataset, optional
+        ``risk_contributions(result)`` if already computed.
     alerts : xarray.Dataset, optional
         From `riskmodel.metrics.alerts.evaluate_alerts`; adds the ``alerts`` figure.
 
@@ -84,6 +91,7 @@ def run_figures(
         ``loss_distribution``, ``loss_term_structure``, ``cumulative_default_rate``,
         ``stage_occupancy``, ``contributions`` [, ``alerts``].
     """
+    from riskmodel.metrics.figures import Fan, LossDistribution, Occupancy, contributions_data
     from riskmodel.plotting.alerts import plot_alerts
     from riskmodel.plotting.contributions import plot_contributions
     from riskmodel.plotting.distribution import plot_loss_distribution
@@ -93,19 +101,22 @@ def run_figures(
         plot_stage_occupancy,
     )
 
-    measures = measures if measures is not None else result.risk()
+    dist = LossDistribution.from_result(result, measures=measures)
+    losses, rates = Fan.loss(result), Fan.cumulative_default_rate(result)
+    occupancy = Occupancy.from_result(result)
+    contrib = contributions if contributions is not None else contributions_data(result)
     out = {
         "loss_distribution": render_png(
-            lambda ax: plot_loss_distribution(result, ax=ax, measures=measures, tail_inset=True)
+            lambda ax: plot_loss_distribution(dist, ax=ax, tail_inset=True)
         ),
-        "loss_term_structure": render_png(lambda ax: plot_loss_term_structure(result, ax=ax)),
+        "loss_term_structure": render_png(lambda ax: plot_loss_term_structure(losses, ax=ax)),
         "cumulative_default_rate": render_png(
-            lambda ax: plot_cumulative_default_rate(result, ax=ax)
+            lambda ax: plot_cumulative_default_rate(rates, ax=ax)
         ),
         "stage_occupancy": render_png(
-            lambda ax: plot_stage_occupancy(result, ax=ax), size=(9.0, 4.5)
+            lambda ax: plot_stage_occupancy(occupancy, ax=ax), size=(9.0, 4.5)
         ),
-        "contributions": render_png(lambda ax: plot_contributions(result, ax=ax)),
+        "contributions": render_png(lambda ax: plot_contributions(contrib, ax=ax)),
     }
     if alerts is not None and alerts.sizes.get("alert", 0):
         out["alerts"] = render_png(lambda ax: plot_alerts(result, alerts, ax=ax), size=(8.0, 5.0))

@@ -1,8 +1,9 @@
 """Term structures of a run: per-period loss fan chart, cumulative default rate, occupancy.
 
-Every figure draws statistics the metrics layer computed (`SimulationResult.quantiles_by_period`,
-`SimulationResult.cumulative_default_rate`, the engine's exact expectations); nothing is
-estimated here.
+Every figure draws statistics the metrics layer computed (`riskmodel.metrics.figures.Fan` and
+`~riskmodel.metrics.figures.Occupancy`: weighted per-period quantiles of the paths and the
+engine's exact expectations); nothing is estimated here. Given a `SimulationResult`, a plot
+calls those classes' constructors (the notebook convenience).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from riskmodel.metrics.figures import Fan, Occupancy
 from riskmodel.plotting.style import (
     PALETTE,
     compact_formatter,
@@ -26,9 +28,6 @@ if TYPE_CHECKING:
     from riskmodel.metrics.result import SimulationResult
 
 __all__ = ["plot_cumulative_default_rate", "plot_loss_term_structure", "plot_stage_occupancy"]
-
-FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-"""Quantiles of the fan charts: outer band 5–95%, inner band 25–75%, median line."""
 
 
 def _fan(ax: Axes, periods: np.ndarray, band: np.ndarray, colour: str) -> None:
@@ -93,7 +92,7 @@ def _fan_with_expected(ax, periods, band, expected, *, colour, label, marker=Non
     ax.set_ylim(bottom=0)
 
 
-def plot_loss_term_structure(result: SimulationResult, *, ax: Axes | None = None) -> Axes:
+def plot_loss_term_structure(result: SimulationResult | Fan, *, ax: Axes | None = None) -> Axes:
     """Fan chart of the loss in each period, with the exact expected loss per period.
 
     Bands are the weighted per-period quantiles of `SimulationResult.quantiles_by_period`
@@ -102,7 +101,8 @@ def plot_loss_term_structure(result: SimulationResult, *, ax: Axes | None = None
 
     Parameters
     ----------
-    result : SimulationResult
+    result : SimulationResult or Fan
+        A run, or its `Fan.loss` statistics.
     ax : matplotlib.axes.Axes, optional
         Draw here; default: a new figure from pyplot.
 
@@ -118,30 +118,27 @@ def plot_loss_term_structure(result: SimulationResult, *, ax: Axes | None = None
     >>> ax = plot_loss_term_structure(rm.run("scenarios/baseline.yaml", paths=2000))
     ... # doctest: +SKIP
     """
-    data = result.data
-    band = result.quantiles_by_period("loss", FAN_QUANTILES) if result.keeps_paths else None
-    periods = data["period"].to_numpy()
-    exact = "exact_loss" in data
-    mean = data["exact_loss"] if exact else result.expected_by_period("loss")
+    fan = result if isinstance(result, Fan) else Fan.loss(result)
+    periods, exact = fan.periods, fan.exact
     with _plot_style():
         ax = ax if ax is not None else new_axes()
         _fan_with_expected(
             ax,
             periods,
-            None if band is None else band.to_numpy(),
-            mean.to_numpy(),
+            fan.band,
+            fan.expected,
             colour=PALETTE["blue"],
             label="expected loss" + (" (exact)" if exact else " (Monte Carlo mean)"),
             marker="o" if periods.size <= 24 else None,
         )
         ax.set_ylabel("credit loss in the period (currency units)")
         ax.yaxis.set_major_formatter(compact_formatter())
-        ax.set_title(f"{result.scenario}: loss per period")
+        ax.set_title(f"{fan.scenario}: loss per period")
         ax.legend(loc="upper right")
     return ax
 
 
-def plot_cumulative_default_rate(result: SimulationResult, *, ax: Axes | None = None) -> Axes:
+def plot_cumulative_default_rate(result: SimulationResult | Fan, *, ax: Axes | None = None) -> Axes:
     """Cumulative default rate over the horizon: exact expectation and Monte Carlo band.
 
     Everything comes from `SimulationResult.cumulative_default_rate`: the exact expected share
@@ -150,7 +147,8 @@ def plot_cumulative_default_rate(result: SimulationResult, *, ax: Axes | None = 
 
     Parameters
     ----------
-    result : SimulationResult
+    result : SimulationResult or Fan
+        A run, or its `Fan.cumulative_default_rate` statistics.
     ax : matplotlib.axes.Axes, optional
         Draw here; default: a new figure from pyplot.
 
@@ -165,27 +163,26 @@ def plot_cumulative_default_rate(result: SimulationResult, *, ax: Axes | None = 
     >>> from riskmodel.plotting import plot_cumulative_default_rate
     >>> ax = plot_cumulative_default_rate(res)  # doctest: +SKIP
     """
-    cdr = result.cumulative_default_rate(FAN_QUANTILES)
-    periods = cdr["period"].to_numpy()
-    exact = bool(cdr.attrs.get("exact", 0))
+    fan = result if isinstance(result, Fan) else Fan.cumulative_default_rate(result)
+    periods, exact = fan.periods, fan.exact
     with _plot_style():
         ax = ax if ax is not None else new_axes()
         _fan_with_expected(
             ax,
             periods,
-            cdr["quantiles"].to_numpy() if cdr.attrs.get("quantiles", 1) else None,
-            cdr["expected"].to_numpy(),
+            fan.band,
+            fan.expected,
             colour=PALETTE["vermillion"],
             label="expected" + (" (exact)" if exact else " (Monte Carlo mean)"),
         )
         ax.set_ylabel("defaulted since today (% of today's customers)")
         ax.yaxis.set_major_formatter(percent_formatter())
-        ax.set_title(f"{result.scenario}: cumulative default rate")
+        ax.set_title(f"{fan.scenario}: cumulative default rate")
         ax.legend(loc="upper left")
     return ax
 
 
-def plot_stage_occupancy(result: SimulationResult, *, ax: Axes | None = None) -> Axes:
+def plot_stage_occupancy(result: SimulationResult | Occupancy, *, ax: Axes | None = None) -> Axes:
     """Stacked areas of the expected number of customers in each state, period by period.
 
     Uses the engine's exact expected occupancy (``exact_occupancy``; ``occupancy`` for runs
@@ -194,7 +191,8 @@ def plot_stage_occupancy(result: SimulationResult, *, ax: Axes | None = None) ->
 
     Parameters
     ----------
-    result : SimulationResult
+    result : SimulationResult or Occupancy
+        A run, or its `Occupancy` statistics.
     ax : matplotlib.axes.Axes, optional
         Draw here; default: a new figure from pyplot.
 
@@ -209,9 +207,8 @@ def plot_stage_occupancy(result: SimulationResult, *, ax: Axes | None = None) ->
     >>> from riskmodel.plotting import plot_stage_occupancy
     >>> ax = plot_stage_occupancy(res)  # doctest: +SKIP
     """
-    data = result.data
-    occ = data["exact_occupancy"] if "exact_occupancy" in data else data["occupancy"]
-    occ = occ.transpose("period", "state")
+    stats = result if isinstance(result, Occupancy) else Occupancy.from_result(result)
+    occ = stats.occupancy
     periods = occ["period"].to_numpy()
     states = [str(s) for s in occ["state"].values]
     colours = series_colors(len(states))
@@ -230,7 +227,7 @@ def plot_stage_occupancy(result: SimulationResult, *, ax: Axes | None = None) ->
         ax.set_ylim(bottom=0)
         ax.set_ylabel("expected customers (end of period)")
         ax.yaxis.set_major_formatter(compact_formatter())
-        ax.set_title(f"{result.scenario}: customers by state")
+        ax.set_title(f"{stats.scenario}: customers by state")
         handles, labels = ax.get_legend_handles_labels()
         ax.legend(
             handles[::-1], labels[::-1], loc="center left", bbox_to_anchor=(1.0, 0.5)

@@ -41,14 +41,12 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from riskmodel.errors import OutputDirError
-from riskmodel.metrics.alerts import alerts_to_dict, evaluate_alerts
-from riskmodel.metrics.result import SimulationResult
 from riskmodel.report.safety import (
     TMP_MARKER,
     check_place,
@@ -63,7 +61,6 @@ from riskmodel.scenarios.load import Scenario
 __all__ = [
     "LOCK_TIMEOUT",
     "OutputDirError",
-    "build_summary",
     "check_new_path",
     "check_output_dir",
     "clean_stale",
@@ -509,36 +506,10 @@ def shown_path(path: str | Path | None) -> str | None:
         return absolute.name
 
 
-def build_summary(
-    result: SimulationResult,
-    scenario: Scenario,
-    extra: Mapping[str, Any] | None = None,
-    *,
-    command: Sequence[str] | None = None,
-) -> dict:
-    """Return the content of ``summary.json``.
+def __getattr__(name: str) -> Any:
+    """`build_summary` and `RunStatistics` live in `riskmodel.report.summary` (old import path)."""
+    if name in ("build_summary", "RunStatistics"):
+        from riskmodel.report import summary
 
-    ``result.summary()`` plus ``alerts`` (if the scenario has any), ``scenario_file``,
-    ``inputs`` (file relative to the scenario's folder → SHA-256), ``entropy``,
-    ``provenance`` (`riskmodel.report.provenance.provenance`) and `extra`.
-    """
-    from riskmodel.report.provenance import provenance, relative_inputs
-
-    summary = result.summary()
-    if scenario.config.alerts:
-        summary["alerts"] = alerts_to_dict(evaluate_alerts(result, scenario.config.alerts))
-    summary["scenario_file"] = shown_path(scenario.source)
-    base = None if scenario.source is None else Path(scenario.source).parent
-    summary["inputs"] = relative_inputs(scenario.inputs, base)
-    entropy = result.data.attrs.get("entropy", "")
-    summary["entropy"] = str(entropy) if entropy != "" else None
-    summary["provenance"] = provenance(
-        seed=result.seed, entropy=entropy, inputs=summary["inputs"], command=command
-    )
-    summary.update(extra or {})
-    return _json_ready(summary)
-
-
-def _write_summary(folder: Path, summary: dict) -> None:
-    text = json.dumps(summary, indent=2, allow_nan=False)
-    (folder / "summary.json").write_text(text + "\n", encoding="utf-8")
+        return getattr(summary, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,18 +17,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import xarray as xr
-
-from riskmodel.metrics.alerts import evaluate_alerts
 from riskmodel.metrics.result import SimulationResult
-from riskmodel.metrics.risk import RiskMeasures, format_level
+from riskmodel.metrics.risk import format_level
 from riskmodel.report.assumptions import assumptions_html
-from riskmodel.report.files import (
-    _write_summary,
-    build_summary,
-    scenario_files,
-    write_folder_atomic,
-)
+from riskmodel.report.files import scenario_files, write_folder_atomic
 from riskmodel.report.html import (
     _e,
     _exact,
@@ -43,6 +35,7 @@ from riskmodel.report.html import (
 )
 from riskmodel.report.model_risk import model_risk_html, scenario_convergence
 from riskmodel.report.provenance_html import provenance_html
+from riskmodel.report.summary import RunStatistics, _write_summary, build_summary
 from riskmodel.report.used import stress_figure, what_was_used_html
 from riskmodel.scenarios.load import Scenario
 
@@ -67,16 +60,18 @@ SECTIONS: tuple[str, ...] = (
 
 # --------------------------------------------------------------------------- figures
 def _write_figures(
-    result: SimulationResult,
-    folder: Path,
-    measures: RiskMeasures,
-    alerts: xr.Dataset | None = None,
+    result: SimulationResult, folder: Path, stats: RunStatistics
 ) -> dict[str, bytes]:
-    """Draw the figures to ``folder/*.png``; return name → PNG bytes (for embedding)."""
+    """Draw the figures to ``folder/*.png``; return name → PNG bytes (for embedding).
+
+    `stats` are the statistics ``summary.json`` reports, drawn as they are.
+    """
     from riskmodel.plotting.figures import run_figures
 
     folder.mkdir()
-    out = run_figures(result, measures=measures, alerts=alerts)
+    out = run_figures(
+        result, measures=stats.loss, contributions=stats.contributions, alerts=stats.alerts
+    )
     for name, png in out.items():
         (folder / f"{name}.png").write_bytes(png)
     return out
@@ -563,14 +558,14 @@ def write_run_report(
     """
 
     def fill(tmp: Path) -> None:
-        summary = build_summary(result, scenario, extra, command=command)
+        stats = RunStatistics.of(result, scenario)  # once, for summary.json and the figures
+        summary = build_summary(result, scenario, extra, command=command, stats=stats)
         convergence = scenario_convergence(scenario)  # of the posterior file, if any
         if convergence is not None:
             summary["posterior_convergence"] = convergence
         _write_summary(tmp, summary)
         result.to_netcdf(tmp / "results.nc")
-        alerts = evaluate_alerts(result, scenario.config.alerts) if scenario.config.alerts else None
-        figures = _write_figures(result, tmp / "figures", result.risk(), alerts)
+        figures = _write_figures(result, tmp / "figures", stats)
         figures["stress_path"] = stress_figure(scenario)
         (tmp / "figures" / "stress_path.png").write_bytes(figures["stress_path"])
         html_text = render_html(result, scenario, summary, figures)
