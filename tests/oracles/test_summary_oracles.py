@@ -36,9 +36,11 @@ from oracle_builders import (
     weighted_cdf_se,
     weighted_moments_se,
 )
+from scipy import stats
 
 import riskmodel as rm
 from riskmodel.cli import main
+from riskmodel.simulation.engine import BLOCK_SIZE
 
 # The heavy-weight runs resolve the value's *upper* tail poorly by design (the sampler aims at
 # the loss tail); the warning is about that, and these tests check the numbers instead.
@@ -293,3 +295,121 @@ def test_expectations_section_by_period_segment_and_state(book):
     assert state["value"]["exact"]["performing"] == pytest.approx(
         K["margin"] * df * (1 - p - c), rel=1e-9
     )
+
+
+def _kish(w: np.ndarray) -> float:
+    return float(w.sum() ** 2 / np.sum(w**2))
+
+
+@pytest.mark.parametrize("q", LEVELS)
+def test_tail_paths_are_the_kish_size_of_each_tail(book, q):
+    """``tail_paths[q]``: Kish's effective number ``(Σ w)² / Σ w²`` of the paths at or beyond
+    the published VaR (loss, defaults) or at or below the published value quantile."""
+    summary, ds = book
+    w = ds["weight"].to_numpy()
+    key = f"{q:g}"
+    for field, variable in (("loss", "loss"), ("defaults", "defaults")):
+        x = _paths(ds, variable)
+        tail = x >= summary[field]["var"][key]
+        assert summary[field]["tail_paths"][key] == pytest.approx(_kish(w[tail]), rel=1e-9)
+    value = _paths(ds, "margin") * K["df"]
+    low = summary["value"]["quantiles"][f"{1 - q:.12g}"]
+    assert summary["value"]["tail_paths"][key] == pytest.approx(
+        _kish(w[value <= low * (1 + 1e-12)]), rel=1e-9
+    )
+
+
+def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    """Smallest path value whose self-normalised weight at or below it reaches ``q``."""
+    order = np.argsort(x)
+    cum = np.cumsum(w[order]) / w.sum()
+    return float(x[order][np.searchsorted(cum, q - 1e-12)])
+
+
+@pytest.mark.parametrize("q", LEVELS)
+def test_contribution_totals_bandwidth_and_errors_of_one_segment(book, q):
+    """One segment holds the whole loss: the totals are the loss figures; the bandwidth is
+    Silverman's rule on the weighted total; the errors are the documented ratio-estimator
+    errors, recomputed here from the paths (EL: the weighted mean's; ES: of
+    ``w 1{L > v} (L − v) / (1 − q)``; VaR: ``sqrt(Σ k² (L − c)²) / Σ k`` with Gaussian kernel
+    weights ``k = w φ((L − v)/h)``, rescaled by ``v / c``). Their calibration against the truth
+    is `test_coverage.py`'s."""
+    summary, ds = book
+    c, key = summary["contributions"], f"{q:g}"
+    w = ds["weight"].to_numpy()
+    wn = w * w.size / w.sum()
+    loss = _paths(ds, "loss")
+    assert c["total"]["var"][key] == pytest.approx(summary["loss"]["var"][key], rel=1e-12)
+    assert c["total"]["es"][key] == pytest.approx(summary["loss"]["es"][key], rel=1e-12)
+    assert c["total"]["expected"] == pytest.approx(summary["loss"]["expected_mc"], rel=1e-12)
+    mean = float(np.sum(wn * loss) / loss.size)
+    sd = float(np.sqrt(np.sum(wn * (loss - mean) ** 2) / loss.size))
+    iqr = _weighted_quantile(loss, w, 0.75) - _weighted_quantile(loss, w, 0.25)
+    h = 0.9 * min(sd, iqr / 1.349) * _kish(w) ** (-0.2)
+    assert c["bandwidth"][key] == pytest.approx(h, rel=1e-9)
+    _, se_el, _, _ = weighted_moments_se(loss, w)
+    assert c["stderr"]["expected"]["retail"] == pytest.approx(se_el, rel=1e-3)  # ddof: 1/(2N)
+    v = c["total"]["var"][key]
+    a = wn * (loss > v) * (loss - v)
+    psi = a - a.mean() * (wn - 1.0)
+    se_es = float(psi.std(ddof=1) / np.sqrt(loss.size)) / (1 - q)
+    assert c["stderr"]["es"][key]["retail"] == pytest.approx(se_es, rel=1e-9)
+    k = w * stats.norm.pdf((loss - v) / h)
+    centre = float(np.sum(k * loss) / k.sum())
+    se_var = float(np.sqrt(np.sum(k**2 * (loss - centre) ** 2)) / k.sum()) * v / centre
+    assert c["stderr"]["var"][key]["retail"] == pytest.approx(se_var, rel=1e-9)
+
+
+def test_ecl_windows_period_and_diagnostics(book):
+    """A one-period run: every ECL window (12 periods, 12 months) holds the one period; the
+    period is one month; one parameter draw; the engine's block size."""
+    summary, _ = book
+    n, p, df = K["n"], K["p"], K["df"]
+    ecl = summary["ecl"]
+    assert ecl["exact"] is True
+    assert ecl["12_month"] == pytest.approx(n * p * df, rel=1e-9)
+    state = ecl["by_state"]["performing"]
+    assert state["12_month"] == pytest.approx(n * p * df, rel=1e-9)
+    assert state["12_period"] == pytest.approx(n * p * df, rel=1e-9)
+    assert state["customers"] == float(n)
+    assert summary["period"]["length"] == 1
+    assert summary["period"]["ecl_12_month_periods"] == 12.0
+    assert summary["diagnostics"]["parameter_draws"] == 1
+    assert summary["diagnostics"]["block_size"] == BLOCK_SIZE
+    by_state = summary["expectations"]["by_state"]
+    assert by_state["defaults"]["exact"]["performing"] == pytest.approx(n * p, rel=1e-9)
+    assert by_state["churn"]["exact"]["performing"] == pytest.approx(n * K["c"], rel=1e-9)
+
+
+def test_stresses_record_what_the_scenario_applied():
+    """``stresses``: the inputs as the engine applied them in the first period (constant lists
+    collapse to a scalar); the LGD's effective mean is mean + add-on; the EAD factor of period
+    ``t`` is ``Π_{u ≤ t} (1 − amortisation_u)``."""
+    cfg = one_period_book(paths=BLOCK_SIZE, levels=(0.99,))
+    cfg["horizon"] = 3
+    cfg["systematic"]["shift"] = [-0.5, -1.0]
+    cfg["shocks"] = [
+        {"name": "pd", "default_multiplier": [1.2, 1.5]},
+        {"name": "churn", "state": "performing", "churn_multiplier": 0.8},
+    ]
+    cfg["lgd"] = {"mean": 0.6, "sd": 0.1, "addon": 0.05, "downturn": {"sensitivity": 0.1}}
+    cfg["exposure"] = {"amortisation": [0.1, 0.05]}
+    cfg["actions"] = [{"name": "cut", "type": "limit_cut", "exposure_reduction": 0.2, "cost": 1}]
+    got = rm.simulate(rm.scenario_from_dict(cfg), progress=False).summary()["stresses"]
+    assert got["systematic_shift"] == [-0.5, -1.0, -1.0]
+    assert got["discount_rate"] == 0.01
+    pd_shock, churn_shock = got["shocks"]
+    assert pd_shock["default_multiplier"] == [1.2, 1.5, 1.5]
+    assert pd_shock["churn_multiplier"] == 1.0
+    assert churn_shock["churn_multiplier"] == 0.8 and churn_shock["default_multiplier"] == 1.0
+    lgd = got["lgd"]
+    assert (lgd["mean"], lgd["sd"], lgd["addon"]) == (0.6, 0.1, 0.05)
+    assert lgd["effective_mean"] == pytest.approx(0.65, rel=1e-12)
+    assert lgd["downturn_sensitivity"] == 0.1
+    np.testing.assert_allclose(got["exposure"]["amortisation"], [0.1, 0.05, 0.05])
+    np.testing.assert_allclose(
+        got["exposure"]["ead_factor"], np.cumprod([0.9, 0.95, 0.95]), rtol=1e-12
+    )
+    [action] = got["actions"]
+    assert action["exposure_reduction"] == 0.2 and action["cost"] == 1
+    assert got["macro"] is None
