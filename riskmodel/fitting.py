@@ -3,44 +3,14 @@
 The transition model (and optionally the asset correlation), or a continuous-time intensity model
 (``model: intensity``).
 
-A small YAML model config names the state space and the model options; the panel CSV has
-``customer_id, period, state`` [, ``segment``]. The result is a posterior file of parameter draws
-that a scenario uses with ``parameters: {posterior: FILE}``, plus a summary table beside it.
-
-Model config (all keys but ``states`` optional; ``model: transition``, the default)::
-
-    states: {names: [...], absorbing: [...], default: defaulted, churn: churned}
-    pooling: partial            # none | partial | complete
-    structural_zeros: [new->mature, growing->new]
-    covariates: [unemployment]  # needs `macro`
-    macro: macro.csv            # period, <variable>…; path relative to the config file
-    correlation: true           # also estimate the asset correlation from the panel's defaults
-    draws: 1000
-    chains: 4
-    seed: 1
-    skip_gaps: false
-
-With ``model: intensity`` (an `IntensityModel` on a panel observed at arbitrary times; see
-docs/continuous_time.md)::
-
-    model: intensity
-    states: {names: [...], absorbing: [...], default: dead}
-    columns: {subject: customer_id, time: years, state: state, segment: segment}
-    time_unit: year             # the unit of the time column: day | month | quarter | year
-    allowed: [well->mild, mild->well, mild->dead]
-    exact_states: [dead]        # absorbing states entered at an exactly known time
-    censored: {alive: [well, mild]}   # optional: codes meaning "one of these states"
-    exact_times: false
-    pooling: none               # none | partial (nuts only) | complete
-    method: mle                 # mle (one draw: the estimate) | nuts
-    draws: 1000                 # nuts
-    chains: 4
-    seed: 1
-    period: {length: 1, unit: month}   # period of the matrices written (backtests read them)
+A small YAML model config names the state space and the model options (its schema and reader:
+`riskmodel.config.fit`); the panel CSV has ``customer_id, period, state`` [, ``segment``]. The
+result is a posterior file of parameter draws that a scenario uses with
+``parameters: {posterior: FILE}``, plus a summary table beside it.
 
 The posterior file has the same format as a transition model's (``transition`` draws at
-``period``), plus the ``generator`` draws and their ``time_unit``: a scenario converts those to its
-own period per draw (`riskmodel.models.intensity_draws`).
+``period``), plus, for an intensity model, the ``generator`` draws and their ``time_unit``: a
+scenario converts those to its own period per draw (`riskmodel.models.intensity_draws`).
 """
 
 from __future__ import annotations
@@ -51,23 +21,21 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import pydantic
 import xarray as xr
-from pydantic import ConfigDict, Field, StrictInt, field_validator
 
+from riskmodel.config.errors import ScenarioError
+from riskmodel.config.fit import FitConfig, read_fit_config
 from riskmodel.data.panel import panel_to_counts
 from riskmodel.errors import OutputDirError
-from riskmodel.models import DefaultModel, ParameterDraws, TransitionModel
+from riskmodel.models import DefaultModel, IntensityModel, ParameterDraws, TransitionModel
 from riskmodel.models.draws import netcdf_engine
 from riskmodel.report.files import check_new_path, folder_lock
 from riskmodel.report.safety import deferred_signals, file_sha256, os_error
-from riskmodel.scenarios.errors import ScenarioError, format_validation_error
-from riskmodel.scenarios.load import read_yaml
-from riskmodel.scenarios.schema import ConfigModel, PeriodConfig
+from riskmodel.scenarios.period import Period
 from riskmodel.states import StateSpace
 
 __all__ = [
@@ -78,144 +46,36 @@ __all__ = [
     "default_history",
     "fit_output_files",
     "fit_panel",
+    "intensity_model",
     "load_fit_config",
     "write_fit",
 ]
 
 
-class _States(ConfigModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    names: list[str] = Field(min_length=2)
-    absorbing: list[str] = Field(min_length=1)
-    default: str
-    churn: str | None = None
-
-
-class _Columns(ConfigModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    subject: str = Field(default="customer_id", min_length=1)
-    time: str = Field(default="time", min_length=1)
-    state: str = Field(default="state", min_length=1)
-    segment: str | None = Field(default=None, min_length=1)
-
-
-_TRANSITION_ONLY = ("structural_zeros", "covariates", "macro", "correlation", "skip_gaps")
-_INTENSITY_ONLY = (
-    "columns",
-    "time_unit",
-    "allowed",
-    "exact_states",
-    "censored",
-    "exact_times",
-    "method",
-    "period",
-)
-
-
-class FitConfig(ConfigModel):
-    """The model config of `riskmodel fit` (extra keys are rejected)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    model: Literal["transition", "intensity"] = "transition"
-    states: _States
-    pooling: Literal["none", "partial", "complete"] = "none"
-    structural_zeros: list[str] = Field(default_factory=list)
-    covariates: list[str] = Field(default_factory=list)
-    macro: str | None = None
-    correlation: bool = False
-    draws: StrictInt = Field(default=1000, ge=10)
-    chains: StrictInt = Field(default=4, ge=1, le=16)
-    seed: StrictInt | None = Field(default=None, ge=0)
-    skip_gaps: bool = False
-    # model: intensity
-    columns: _Columns = _Columns()
-    time_unit: Literal["day", "month", "quarter", "year"] | None = None
-    allowed: list[str] = Field(default_factory=list)
-    exact_states: list[str] = Field(default_factory=list)
-    censored: dict[str, list[str]] | None = None
-    exact_times: bool = False
-    method: Literal["mle", "nuts"] = "mle"
-    period: PeriodConfig = PeriodConfig()
-
-    @pydantic.model_validator(mode="after")
-    def _keys_of_model(self) -> FitConfig:
-        given = self.model_fields_set
-        other = _TRANSITION_ONLY if self.model == "intensity" else _INTENSITY_ONLY
-        foreign = [k for k in other if k in given]
-        if foreign:
-            fix = "add `model: intensity`" if self.model == "transition" else "remove them"
-            raise ValueError(
-                f"{foreign} do not apply to `model: {self.model}`; {fix} (see riskmodel.fitting)"
-            )
-        if self.model == "intensity":
-            missing = [k for k in ("allowed", "time_unit") if k not in given]
-            if missing:
-                raise ValueError(
-                    f"`model: intensity` needs {missing}: `allowed` lists the transitions with "
-                    "an intensity ('from->to'), `time_unit` the unit of the time column (day, "
-                    "month, quarter or year), e.g. `time_unit: year`"
-                )
-            if self.pooling == "partial" and self.method == "mle":
-                raise ValueError(
-                    "`pooling: partial` needs `method: nuts` (the population scale has no useful "
-                    "maximum likelihood); use `pooling: none` or `complete` with `method: mle`"
-                )
-        return self
-
-    @field_validator("structural_zeros", "allowed")
-    @classmethod
-    def _pairs(cls, v: list[str]) -> list[str]:
-        bad = [x for x in v if x.count("->") != 1 or not all(p.strip() for p in x.split("->"))]
-        if bad:
-            raise ValueError(f"write structural zeros as 'from->to', e.g. 'new->mature'; got {bad}")
-        return v
-
-    def state_space(self) -> StateSpace:
-        """Return the configured state space."""
-        s = self.states
-        return StateSpace(s.names, absorbing=s.absorbing, default=s.default, churn=s.churn)
-
-    def zero_pairs(self) -> list[tuple[str, str]]:
-        """Structural zeros as (from, to) pairs."""
-        return [tuple(p.strip() for p in x.split("->")) for x in self.structural_zeros]
-
-    def allowed_pairs(self) -> list[tuple[str, str]]:
-        """Return the allowed transitions of an intensity model as (from, to) pairs."""
-        return [tuple(p.strip() for p in x.split("->")) for x in self.allowed]
-
-    def intensity_model(self):
-        """Build the configured (unfitted) `IntensityModel`; `ArgumentError` on bad options."""
-        from riskmodel.models import IntensityModel
-
-        return IntensityModel(
-            self.state_space(),
-            allowed=self.allowed_pairs(),
-            exact_states=self.exact_states,
-            pooling=self.pooling,
-            censored=self.censored,
-            exact_times=self.exact_times,
-        )
+def intensity_model(config: FitConfig) -> IntensityModel:
+    """Build the configured (unfitted) `IntensityModel`; `ArgumentError` on bad options."""
+    return IntensityModel(
+        config.state_space(),
+        allowed=config.allowed_pairs(),
+        exact_states=config.exact_states,
+        pooling=config.pooling,
+        censored=config.censored,
+        exact_times=config.exact_times,
+    )
 
 
 def load_fit_config(path: str | Path) -> FitConfig:
-    """Read and validate a model config YAML; raises `ScenarioError` naming file and field."""
-    path = Path(path)
-    data = read_yaml(path)
-    try:
-        cfg = FitConfig.model_validate(data)
-        cfg.state_space()
-    except pydantic.ValidationError as exc:
-        raise ScenarioError(path, format_validation_error(exc, FitConfig)) from None
-    except ValueError as exc:
-        raise ScenarioError(path, [("states", str(exc))]) from None
+    """Read and validate a model config YAML; raises `ScenarioError` naming file and field.
+
+    `riskmodel.config.fit.read_fit_config` reads and validates the file; an intensity model's
+    `allowed` transitions are then checked against its states.
+    """
+    cfg = read_fit_config(path)
     if cfg.model == "intensity":
         try:
-            cfg.intensity_model()._config()
+            intensity_model(cfg)._config()
         except ValueError as exc:
-            raise ScenarioError(path, [("allowed", str(exc))]) from None
-    if cfg.covariates and cfg.macro is None:
-        raise ScenarioError(path, [("macro", "covariates need a macro CSV; add `macro: FILE`.")])
+            raise ScenarioError(Path(path), [("allowed", str(exc))]) from None
     return cfg
 
 
@@ -338,7 +198,7 @@ def _fit_intensity(panel: pd.DataFrame, config: FitConfig) -> FitOutcome:
     for col in (cols.state, cols.segment):  # state and segment names are text
         if col is not None and col in panel.columns:
             panel[col] = panel[col].astype(str)
-    model = config.intensity_model().fit(
+    model = intensity_model(config).fit(
         panel,
         subject=cols.subject,
         time=cols.time,
@@ -350,7 +210,7 @@ def _fit_intensity(panel: pd.DataFrame, config: FitConfig) -> FitOutcome:
         seed=config.seed,
         time_unit=config.time_unit,
     )
-    period = config.period.to_period()
+    period = Period.of(config.period)
     length = period.in_units(config.time_unit)
     tables = intensity_fit_tables(model, length)
     variables, attrs = generator_variables(

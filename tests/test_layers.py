@@ -37,6 +37,7 @@ LAYERS = {
     "_files": 0,
     "states": 0,
     "data": 1,
+    "config": 2,  # schemas, YAML reading and error formatting of every config file
     "models": 2,
     "scenarios": 3,
     "simulation": 4,

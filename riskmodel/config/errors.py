@@ -1,4 +1,9 @@
-"""The validation error of scenario files, and turning pydantic errors into readable ones."""
+"""The validation error of config files, and turning pydantic errors into readable ones.
+
+Shared by every config schema (scenario, sensitivity, fit): `format_validation_error` turns a
+pydantic error into (field path, message) pairs with a fix and a did-you-mean suggestion, and
+`problem_lines` lays a `ScenarioError` out for the command line.
+"""
 
 from __future__ import annotations
 

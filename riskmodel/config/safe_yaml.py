@@ -23,9 +23,9 @@ from pathlib import Path
 
 import yaml
 
+from riskmodel.config.errors import short_repr
 from riskmodel.data.files import file_kind, open_regular
 from riskmodel.errors import ResourceLimitError, ScenarioError, UnsafeFileError
-from riskmodel.scenarios.errors import short_repr
 
 __all__ = [
     "MAX_YAML_ALIASES",

@@ -41,6 +41,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike
 
+from riskmodel.config.metrics import format_level
 from riskmodel.errors import ArgumentError, TailResolutionWarning
 from riskmodel.metrics.weighted import (
     as_levels,
@@ -148,17 +149,6 @@ class RiskMeasures:
             "ess": float(self.ess),
             "tail_paths": by_level(self.tail_paths),
         }
-
-
-def format_level(q: float) -> str:
-    """Format a level as the shortest decimal string, without float noise.
-
-    Examples
-    --------
-    >>> format_level(0.99), format_level(0.999), format_level(1 - 0.05)
-    ('0.99', '0.999', '0.95')
-    """
-    return np.format_float_positional(float(f"{float(q):.12g}"), trim="-")
 
 
 def warn_tail_resolution(

@@ -1,207 +1,29 @@
-"""Loading scenario files: YAML → validated config → a frozen `Scenario` the engine consumes."""
+"""Loading scenario files: YAML → validated config → inputs read → a derived, frozen `Scenario`.
+
+This module does the reading (the YAML, the portfolio CSV, the posterior file, each hashed for
+provenance) and nothing else; `riskmodel.scenarios.scenario.derive` turns the validated config
+and what was read into the engine's arrays, without touching a file.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pydantic
-
-from riskmodel._validate import check_count, check_flag, check_seed, describe
+from riskmodel._validate import check_flag, describe
+from riskmodel.config.safe_yaml import read_yaml
+from riskmodel.config.scenario import ScenarioConfig
 from riskmodel.data.files import resolve_input_path
 from riskmodel.data.portfolio import Portfolio, PortfolioError
 from riskmodel.errors import ArgumentError, UnsafeFileError
-from riskmodel.scenarios.conversion import convert_point_matrices
-from riskmodel.scenarios.errors import ScenarioError, format_validation_error
-from riskmodel.scenarios.parameters import point_transitions, posterior_transitions, sha256
-from riskmodel.scenarios.period import Period
-from riskmodel.scenarios.safe_yaml import read_yaml
-from riskmodel.scenarios.schema import ScenarioConfig
-from riskmodel.scenarios.stresses import (
-    apply_shocks,
-    compact,
-    ead_scale,
-    fail,
-    per_period,
-)
-from riskmodel.states import StateSpace
+from riskmodel.scenarios.derive import check_portfolio
+from riskmodel.scenarios.parameters import PosteriorDraws, read_posterior, sha256
+from riskmodel.scenarios.scenario import Scenario, derive, validate_config
+from riskmodel.scenarios.stresses import fail, per_period
 
-__all__ = ["Scenario", "load_scenario", "per_period", "read_yaml", "scenario_from_dict"]
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A validated scenario, ready for the engine.
-
-    Build it with `load_scenario` (from YAML) or `scenario_from_dict`. Arrays are read-only.
-
-    Attributes
-    ----------
-    config : ScenarioConfig
-        The validated configuration (frozen pydantic model).
-    states : StateSpace
-    portfolio : Portfolio
-    segments : tuple of str
-        Segments in the order of the `segment` axis of `transitions`.
-    transitions : ndarray, shape (n_draws, n_segments, n_states, n_states)
-        Full row-stochastic matrices per parameter draw (one draw for point parameters).
-    correlation : ndarray, shape (n_draws,)
-        Asset correlation per parameter draw.
-    shift : ndarray, shape (horizon,)
-        Mean of the systematic factor per period.
-    discount_rate : ndarray, shape (horizon,)
-        Rate per period (``annual_discount_rate`` converted by the period length).
-    ead_factor : ndarray, shape (horizon,)
-        Exposure of period ``t`` as a fraction of today's: ``Π_{u≤t} (1 − a_u)`` with the
-        amortisation rates ``a_u`` of ``exposure.amortisation`` (ones without amortisation).
-    ead_scale : ndarray, shape (n_cohorts,)
-        Factor on each cohort's exposure (rows of ``portfolio.per_customer()``) from
-        ``limit_cut`` actions (ones without); see `cohort_ead`.
-    stresses : dict
-        What the scenario applies beyond the base parameters (shift, shocks, LGD, exposure,
-        discount rate, actions), JSON-ready; shown under ``stresses`` in the summary.
-    source : Path or None
-        The YAML file, if loaded from one.
-    inputs : dict
-        Input files (scenario, portfolio, posterior) → SHA-256, for provenance.
-    allow_outside_files : bool
-        Whether files outside the scenario's folder and the working folder may be read (kept so
-        that `with_options` reads the same files under the same rule).
-    max_posterior_bytes : int or None
-        The in-memory size limit of a posterior file (None: `MAX_POSTERIOR_BYTES`).
-    period : Period
-        The calendar length of one period (``period:``; one month by default).
-    base_dir : Path or None
-        The absolute folder relative paths in the config were read from (the scenario file's
-        folder, or `scenario_from_dict`'s ``base_dir``), so `with_options` reads the same files
-        wherever the current folder is now.
-    conversion : dict or None
-        How the parameters were converted to the scenario's period (``matrix_period`` or an
-        intensity posterior; `riskmodel.scenarios.conversion`), None when used as given.
-    """
-
-    config: ScenarioConfig
-    states: StateSpace
-    portfolio: Portfolio
-    segments: tuple[str, ...]
-    transitions: np.ndarray
-    correlation: np.ndarray
-    shift: np.ndarray
-    discount_rate: np.ndarray
-    ead_factor: np.ndarray
-    ead_scale: np.ndarray
-    stresses: Mapping[str, Any] = field(default_factory=dict)
-    source: Path | None = None
-    inputs: Mapping[str, str] = field(default_factory=dict)
-    allow_outside_files: bool = field(default=False, repr=False)
-    max_posterior_bytes: int | None = field(default=None, repr=False)
-    period: Period = field(default_factory=Period)
-    conversion: Mapping[str, Any] | None = field(default=None, repr=False)
-    base_dir: Path | None = field(default=None, repr=False)
-
-    @property
-    def ecl_window(self) -> float:
-        """Periods in the 12-month ECL window (12 for months, 4 for quarters).
-
-        May be fractional; see `riskmodel.scenarios.period`.
-        """
-        return self.period.ecl_window
-
-    @property
-    def period_attrs(self) -> dict[str, Any]:
-        """The period as result attributes (netCDF-ready).
-
-        ``period_length``, ``period_unit``, ``ecl_12_month_periods`` and, when parameters were
-        converted, ``period_conversion`` (JSON).
-        """
-        attrs: dict[str, Any] = {
-            "period_length": float(self.period.length),
-            "period_unit": self.period.unit,
-            "ecl_12_month_periods": float(self.ecl_window),
-        }
-        if self.conversion is not None:
-            attrs["period_conversion"] = json.dumps(self.conversion)
-        return attrs
-
-    @property
-    def name(self) -> str:
-        """Scenario name."""
-        return self.config.name
-
-    @property
-    def horizon(self) -> int:
-        """Number of periods."""
-        return self.config.horizon
-
-    @property
-    def n_draws(self) -> int:
-        """Number of parameter draws (1 for point parameters or parameter_uncertainty: false)."""
-        return self.transitions.shape[0]
-
-    @property
-    def cohort_ead(self) -> np.ndarray:
-        """Exposure per customer of each cohort today, after ``limit_cut`` actions (C,)."""
-        ead = self.portfolio.per_customer()["ead"].to_numpy(dtype=float)
-        return ead * self.ead_scale
-
-    @property
-    def lgd_mean(self) -> float:
-        """LGD mean after the add-on (``lgd.mean + lgd.addon``)."""
-        return float(self.config.lgd.mean + self.config.lgd.addon)
-
-    @property
-    def lgd_sensitivity(self) -> float:
-        """Downturn-LGD sensitivity ``b`` to the factor (0 = LGD independent of ``Z``)."""
-        downturn = self.config.lgd.downturn
-        return 0.0 if downturn is None else float(downturn.sensitivity)
-
-    def without_action(self, name: str) -> Scenario:
-        """Return the same scenario without the management action `name` (validated again)."""
-        names = [a.name for a in self.config.actions]
-        if name not in names:
-            raise ValueError(f"no action named {name!r}; the scenario has {names}.")
-        kept = [a.model_dump(exclude_none=True) for a in self.config.actions if a.name != name]
-        return self.with_options(actions=kept)
-
-    def with_options(self, **updates: Any) -> Scenario:
-        """Return a copy with top-level config values replaced (e.g. ``paths=1000, seed=3``).
-
-        Nested sections are given as dicts merged into the existing section, e.g.
-        ``simulation={"batch": 1000}``. The result is validated again.
-
-        Raises
-        ------
-        ArgumentError
-            For a ``paths``, ``horizon`` or ``seed`` that is not a whole number in range
-            (``paths=1.5``, ``paths="100"``, ``paths=True``, ``seed=-1``): checked first, so
-            nothing is silently converted.
-        ScenarioError
-            For anything else the schema refuses; the message names the field.
-        """
-        for name in ("paths", "horizon"):
-            if updates.get(name) is not None:
-                updates[name] = check_count(name, updates[name])  # NumPy ints become int
-        if updates.get("seed") is not None:
-            updates["seed"] = check_seed(updates["seed"])
-        data = self.config.model_dump()
-        for key, value in updates.items():
-            if isinstance(value, Mapping) and isinstance(data.get(key), dict):
-                data[key] = {**data[key], **value}
-            else:
-                data[key] = value
-        base = self.base_dir or (self.source.parent if self.source is not None else None)
-        return _build(data, file=self.source, base_dir=base, **self._file_rules())
-
-    def _file_rules(self) -> dict[str, Any]:
-        return {
-            "allow_outside_files": self.allow_outside_files,
-            "max_posterior_bytes": self.max_posterior_bytes,
-        }
+__all__ = ["Scenario", "derive", "load_scenario", "per_period", "read_yaml", "scenario_from_dict"]
 
 
 def load_scenario(
@@ -274,7 +96,7 @@ def load_scenario(
 
 
 def scenario_from_dict(
-    data: Mapping,
+    data: Mapping[str, Any],
     *,
     base_dir: str | Path | None = None,
     allow_outside_files: bool = True,
@@ -301,158 +123,69 @@ def scenario_from_dict(
 
 
 # ---------------------------------------------------------------------------------- internals
-def _build(
-    data: dict,
-    *,
-    file: Path | None,
-    base_dir: Path | None,
-    allow_outside_files: bool = False,
-    max_posterior_bytes: int | None = None,
-) -> Scenario:
-    rules = {"allow_outside": allow_outside_files, "max_bytes": max_posterior_bytes}
-    try:
-        cfg = ScenarioConfig.model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise ScenarioError(file, format_validation_error(exc, ScenarioConfig)) from None
-    base_dir = base_dir or Path.cwd()
-    states = StateSpace(
-        cfg.states.names,
-        absorbing=cfg.states.absorbing,
-        default=cfg.states.default,
-        churn=cfg.states.churn,
-    )
-    inputs: dict[str, str] = {}
-    if file is not None:
-        inputs[str(file)] = sha256(file)
-
-    portfolio = _portfolio(cfg, states, file, base_dir, inputs, rules)
-    segments = portfolio.segments
-    period = cfg.period.to_period()
-    conversion = None
-    if cfg.parameters.transitions is not None:
-        transitions = point_transitions(cfg, states, segments, file)
-        if cfg.parameters.matrix_period is not None:
-            transitions, conversion = convert_point_matrices(
-                transitions,
-                states,
-                segments,
-                given=cfg.parameters.matrix_period.to_period(),
-                period=period,
-                file=file,
-            )
-        draws_corr = None
-    else:
-        transitions, draws_corr, conversion = posterior_transitions(
-            cfg, states, segments, file, base_dir, inputs, rules
-        )
-
-    if cfg.systematic.correlation is not None:
-        correlation = np.full(transitions.shape[0], cfg.systematic.correlation)
-    elif draws_corr is not None:
-        correlation = draws_corr
-    else:
-        raise fail(
-            file,
-            "systematic -> correlation",
-            "no asset correlation given and the posterior has none; set e.g. "
-            "`systematic: {correlation: 0.12}`.",
-        )
-    if cfg.macro is not None and cfg.parameters.transitions is not None:
-        raise fail(
-            file,
-            "macro",
-            "macro paths drive a posterior with macro covariates; with point `transitions` they "
-            "have nothing to act on. Use `parameters: {posterior: FILE}` from a model fitted "
-            "with `covariates:`, or express the stress through `systematic.shift` and `shocks:`.",
-        )
-    shift = per_period(cfg.systematic.shift, cfg.horizon)
-    if cfg.annual_discount_rate is not None:
-        discount = period.rate_per_period(per_period(cfg.annual_discount_rate, cfg.horizon))
-    else:
-        discount = per_period(cfg.discount_rate, cfg.horizon)
-    period.warn_if_interpolated(stacklevel=3)
-    amortisation = per_period(cfg.exposure.amortisation, cfg.horizon)
-    ead_factor = np.cumprod(1.0 - amortisation)
-    transitions, shocks_applied = apply_shocks(cfg, states, segments, transitions, file)
-    exposure_scale = ead_scale(cfg, states, portfolio, file)
-    stresses = {
-        "systematic_shift": compact(shift),
-        "shocks": shocks_applied,
-        "lgd": {
-            "mean": float(cfg.lgd.mean),
-            "addon": float(cfg.lgd.addon),
-            "effective_mean": float(cfg.lgd.mean + cfg.lgd.addon),
-            "sd": float(cfg.lgd.sd),
-            "downturn_sensitivity": (
-                None if cfg.lgd.downturn is None else float(cfg.lgd.downturn.sensitivity)
-            ),
-        },
-        "exposure": {"amortisation": compact(amortisation), "ead_factor": compact(ead_factor)},
-        "discount_rate": compact(discount),
-        "actions": [a.model_dump(exclude_none=True) for a in cfg.actions],
-        "macro": (
-            None
-            if cfg.macro is None
-            else {k: compact(per_period(v, cfg.horizon)) for k, v in cfg.macro.items()}
-        ),
-    }
-    if cfg.annual_discount_rate is not None:
-        stresses["annual_discount_rate"] = compact(
-            per_period(cfg.annual_discount_rate, cfg.horizon)
-        )
-    for arr in (transitions, correlation, shift, discount, ead_factor, exposure_scale):
-        arr.setflags(write=False)
-    return Scenario(
-        config=cfg,
-        states=states,
-        portfolio=portfolio,
-        segments=segments,
-        transitions=transitions,
-        correlation=correlation,
-        shift=shift,
-        discount_rate=discount,
-        ead_factor=ead_factor,
-        ead_scale=exposure_scale,
-        stresses=stresses,
-        source=file,
-        inputs=inputs,
-        allow_outside_files=allow_outside_files,
-        max_posterior_bytes=max_posterior_bytes,
-        period=period,
-        conversion=conversion,
-        base_dir=Path(base_dir).resolve(),
-    )
-
-
-def _portfolio(cfg, states: StateSpace, file, base_dir: Path, inputs, rules) -> Portfolio:
-    if cfg.portfolio.cohorts is not None:
-        records = [c.model_dump() for c in cfg.portfolio.cohorts]
-        try:
-            portfolio = Portfolio.from_records(records, source="portfolio -> cohorts")
-            portfolio.check_states(states, source="portfolio -> cohorts")
-        except PortfolioError as exc:
-            field = "portfolio -> cohorts"
-            if exc.row is not None:
-                field += f"[{exc.row}]"
-            if exc.column is not None:
-                field += f" -> {exc.column}"
-            raise fail(file, field, exc.problem) from None
-        return portfolio
+def _read_portfolio(
+    cfg: ScenarioConfig, *, file: Path | None, base_dir: Path, allow_outside: bool
+) -> tuple[Portfolio, Path]:
+    """Read the CSV of ``portfolio: file``; return it and its resolved path."""
     where = "portfolio -> file"
     pfile = resolve_input_path(
         cfg.portfolio.file,
         base_dir=base_dir,
         file=file,
         field=where,
-        allow_outside=rules["allow_outside"],
+        allow_outside=allow_outside,
         what="portfolio CSV",
     )
     try:
         portfolio = Portfolio.from_csv(pfile)
-        portfolio.check_states(states, source=str(pfile))
     except UnsafeFileError as exc:  # swapped for a FIFO or device since the check
         raise UnsafeFileError(file, [(where, str(exc))]) from None
     except PortfolioError as exc:
         raise fail(file, where, str(exc)) from None
-    inputs[str(pfile)] = sha256(pfile)
-    return portfolio
+    return portfolio, pfile
+
+
+def _build(
+    data: Mapping[str, Any],
+    *,
+    file: Path | None,
+    base_dir: Path,
+    allow_outside_files: bool,
+    max_posterior_bytes: int | None,
+) -> Scenario:
+    """Validate `data`, read the files it names (relative to `base_dir`) and derive."""
+    cfg = validate_config(data, file)
+    inputs: dict[str, str] = {}
+    if file is not None:
+        inputs[str(file)] = sha256(file)
+    portfolio: Portfolio | None = None
+    portfolio_file: Path | None = None
+    if cfg.portfolio.file is not None:
+        portfolio, portfolio_file = _read_portfolio(
+            cfg, file=file, base_dir=base_dir, allow_outside=allow_outside_files
+        )
+    # the portfolio's problems are reported before the posterior is read (as derive does)
+    check_portfolio(
+        cfg, cfg.states.state_space(), portfolio, file=file, portfolio_file=portfolio_file
+    )
+    if portfolio_file is not None:
+        inputs[str(portfolio_file)] = sha256(portfolio_file)
+    posterior: PosteriorDraws | None = None
+    if cfg.parameters.posterior is not None:
+        posterior, posterior_file = read_posterior(
+            cfg,
+            file=file,
+            base_dir=base_dir,
+            allow_outside=allow_outside_files,
+            max_bytes=max_posterior_bytes,
+        )
+        inputs[str(posterior_file)] = sha256(posterior_file)
+    return derive(
+        cfg,
+        portfolio,
+        posterior,
+        source=file,
+        inputs=inputs,
+        base_dir=base_dir,
+        portfolio_file=portfolio_file,
+    )

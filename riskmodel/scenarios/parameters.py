@@ -2,25 +2,42 @@
 
 Both give full row-stochastic matrices ``(n_draws, n_segments, n, n)`` in the order of the
 portfolio's segments, checked against the scenario's state space; a continuous-time posterior is
-converted to the scenario's period here (`riskmodel.scenarios.conversion`).
+converted to the scenario's period here (`riskmodel.scenarios.conversion`). `read_posterior`
+reads the file (the only I/O here); the rest is pure and runs when a scenario is derived.
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
 
+from riskmodel.config.errors import short_repr
+from riskmodel.config.scenario import ScenarioConfig
 from riskmodel.data.files import excerpt, resolve_input_path
 from riskmodel.errors import ResourceLimitError
+from riskmodel.models.draws import ParameterDraws, load_parameter_draws
+from riskmodel.models.intensity_draws import GeneratorDraws, read_generator_draws
 from riskmodel.scenarios.conversion import convert_intensity_draws
-from riskmodel.scenarios.errors import ScenarioError, short_repr
+from riskmodel.scenarios.period import Period
 from riskmodel.scenarios.stresses import fail, macro_transitions
 from riskmodel.states import StateSpace
 
-__all__ = ["ROW_SUM_TOL", "point_transitions", "posterior_transitions", "sha256"]
+__all__ = [
+    "ROW_SUM_TOL",
+    "PosteriorDraws",
+    "point_transitions",
+    "posterior_transitions",
+    "read_posterior",
+    "sha256",
+]
+
+PosteriorDraws: TypeAlias = ParameterDraws | GeneratorDraws
+"""What a posterior file holds: transition draws, or a continuous-time model's generators."""
 
 ROW_SUM_TOL = 1e-6
 
@@ -31,13 +48,13 @@ def sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _portfolio_source(cfg) -> str:
+def _portfolio_source(cfg: ScenarioConfig) -> str:
     if cfg.portfolio.file is not None:
         return f"the portfolio file {cfg.portfolio.file!r}"
     return "portfolio -> cohorts"
 
 
-def _segment_names(cfg, names) -> str:
+def _segment_names(cfg: ScenarioConfig, names: Sequence[str]) -> str:
     """Segment names for a message: a short sanitised excerpt when they come from a CSV."""
     if cfg.portfolio.file is None:
         return str(list(names))
@@ -48,9 +65,10 @@ def _segment_names(cfg, names) -> str:
     )
 
 
-def point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
-    """Build the (1, S, n, n) matrices of ``parameters: transitions`` (one matrix per segment)."""
-    given = cfg.parameters.transitions
+def _check_segments(
+    cfg: ScenarioConfig, given: Mapping[str, Any], segments: Sequence[str], file: Path | None
+) -> None:
+    """Every segment of the portfolio needs a matrix (with a did-you-mean for the first)."""
     missing = [s for s in segments if s not in given]
     if missing:
         known = ", ".join(sorted(given)) or "none"
@@ -65,6 +83,51 @@ def point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
             f"given for {known}.{hint} Add a matrix per segment or rename the portfolio's "
             "segments.",
         )
+
+
+def _point_row(
+    row: Sequence[float], i: int, states: StateSpace, where: str, file: Path | None
+) -> np.ndarray:
+    """Row `i` (of transient state i) of a point matrix, checked, divided by its sum."""
+    n = states.n
+    if len(row) != n:
+        raise fail(
+            file, where, f"needs {n} entries, one per state {list(states.names)}; got {len(row)}."
+        )
+    r = np.asarray(row, dtype=float)
+    if np.any(r < 0) or np.any(r > 1):
+        j = int(np.flatnonzero((r < 0) | (r > 1))[0])
+        raise fail(
+            file,
+            where,
+            f"probabilities must be in [0, 1]; got {short_repr(row[j])} for "
+            f"{states.transient[i]} -> {states.names[j]}. Write probabilities as "
+            "fractions, e.g. 0.05 for 5%.",
+        )
+    total = float(r.sum())
+    if abs(total - 1.0) > ROW_SUM_TOL:
+        stay = states.index(states.transient[i])
+        fix = r[stay] + 1.0 - total
+        advice = (
+            f"Adjust the stay probability ({states.transient[i]} -> "
+            f"{states.transient[i]}) to {fix:.10g}."
+            if 0.0 <= fix <= 1.0
+            else "Rescale the row so that it sums to 1."
+        )
+        raise fail(
+            file,
+            where,
+            f"row must sum to 1 (within {ROW_SUM_TOL:g}); it sums to {total:.10g}. " + advice,
+        )
+    return np.asarray(r / total)
+
+
+def point_transitions(
+    cfg: ScenarioConfig, states: StateSpace, segments: Sequence[str], file: Path | None
+) -> np.ndarray:
+    """Build the (1, S, n, n) matrices of ``parameters: transitions`` (one matrix per segment)."""
+    given = cfg.parameters.transitions or {}
+    _check_segments(cfg, given, segments, file)
     n_t, n = len(states.transient), states.n
     out = np.empty((1, len(segments), n, n))
     for k, seg in enumerate(segments):
@@ -79,49 +142,23 @@ def point_transitions(cfg, states: StateSpace, segments, file) -> np.ndarray:
             )
         arr = np.zeros((n_t, n))
         for i, row in enumerate(rows):
-            rwhere = f"{where}[{i}] ({states.transient[i]})"
-            if len(row) != n:
-                raise fail(
-                    file,
-                    rwhere,
-                    f"needs {n} entries, one per state {list(states.names)}; got {len(row)}.",
-                )
-            r = np.asarray(row, dtype=float)
-            if np.any(r < 0) or np.any(r > 1):
-                j = int(np.flatnonzero((r < 0) | (r > 1))[0])
-                raise fail(
-                    file,
-                    rwhere,
-                    f"probabilities must be in [0, 1]; got {short_repr(row[j])} for "
-                    f"{states.transient[i]} -> {states.names[j]}. Write probabilities as "
-                    "fractions, e.g. 0.05 for 5%.",
-                )
-            total = float(r.sum())
-            if abs(total - 1.0) > ROW_SUM_TOL:
-                stay = states.index(states.transient[i])
-                fix = r[stay] + 1.0 - total
-                advice = (
-                    f"Adjust the stay probability ({states.transient[i]} -> "
-                    f"{states.transient[i]}) to {fix:.10g}."
-                    if 0.0 <= fix <= 1.0
-                    else "Rescale the row so that it sums to 1."
-                )
-                raise fail(
-                    file,
-                    rwhere,
-                    f"row must sum to 1 (within {ROW_SUM_TOL:g}); it sums to {total:.10g}. "
-                    + advice,
-                )
-            arr[i] = r / total
+            arr[i] = _point_row(row, i, states, f"{where}[{i}] ({states.transient[i]})", file)
         out[0, k] = states.full_matrix(arr)
     return out
 
 
-def posterior_transitions(cfg, states: StateSpace, segments, file, base_dir: Path, inputs, rules):
-    """Read ``parameters: posterior``: its transitions, correlation draws and period conversion.
+def read_posterior(
+    cfg: ScenarioConfig,
+    *,
+    file: Path | None,
+    base_dir: Path,
+    allow_outside: bool,
+    max_bytes: int | None,
+) -> tuple[PosteriorDraws, Path]:
+    """Read the file of ``parameters: posterior``: its draws as they are, and its resolved path.
 
-    Continuous-time posteriors are converted to the scenario's period; the transitions follow
-    the scenario's macro paths when the posterior has covariates.
+    Generator draws of a continuous-time model stay generators (they are converted to the
+    scenario's period when the scenario is derived).
     """
     where = "parameters -> posterior"
     pfile = resolve_input_path(
@@ -129,27 +166,13 @@ def posterior_transitions(cfg, states: StateSpace, segments, file, base_dir: Pat
         base_dir=base_dir,
         file=file,
         field=where,
-        allow_outside=rules["allow_outside"],
+        allow_outside=allow_outside,
         what="posterior file",
     )
-    from riskmodel.models.draws import load_parameter_draws
-    from riskmodel.models.intensity_draws import read_generator_draws
-
-    conversion = None
     try:
-        generators = read_generator_draws(pfile, max_bytes=rules["max_bytes"])
-        if generators is None:
-            draws = load_parameter_draws(pfile, max_bytes=rules["max_bytes"])
-        else:
-            draws, conversion = convert_intensity_draws(
-                generators,
-                period=cfg.period.to_period(),
-                time_unit=cfg.parameters.time_unit,
-                file=file,
-                where=where,
-            )
-    except ScenarioError:  # from the conversion: names its own field
-        raise
+        draws: PosteriorDraws | None = read_generator_draws(pfile, max_bytes=max_bytes)
+        if draws is None:
+            draws = load_parameter_draws(pfile, max_bytes=max_bytes)
     except ResourceLimitError as exc:
         raise ResourceLimitError(f"{file or '<scenario>'}: {where}: {exc}") from None
     except (ValueError, KeyError, TypeError, OSError) as exc:
@@ -160,14 +183,40 @@ def posterior_transitions(cfg, states: StateSpace, segments, file, base_dir: Pat
             f"cannot read {str(pfile)!r} as a posterior ({first}); give a netCDF file written "
             "by TransitionModel.save, IntensityModel.save or riskmodel fit.",
         ) from None
-    if conversion is None and cfg.parameters.time_unit is not None:
+    return draws, pfile
+
+
+def _as_parameter_draws(
+    cfg: ScenarioConfig, draws: PosteriorDraws, file: Path | None
+) -> tuple[ParameterDraws, dict[str, Any] | None]:
+    """Return the posterior's transition draws at the scenario's period, and the conversion."""
+    where = "parameters -> posterior"
+    if isinstance(draws, GeneratorDraws):
+        return convert_intensity_draws(
+            draws,
+            period=Period.of(cfg.period),
+            time_unit=cfg.parameters.time_unit,
+            file=file,
+            where=where,
+        )
+    if cfg.parameters.time_unit is not None:
         raise fail(
             file,
             "parameters -> time_unit",
             "the posterior is a discrete-time transition model (its matrices are per period), "
             "so it has no time unit to convert; remove `time_unit`.",
         )
-    inputs[str(pfile)] = sha256(pfile)
+    return draws, None
+
+
+def _check_posterior(
+    cfg: ScenarioConfig,
+    states: StateSpace,
+    segments: Sequence[str],
+    draws: ParameterDraws,
+    file: Path | None,
+) -> None:
+    where = "parameters -> posterior"
     if draws.states.names != states.names or draws.states.absorbing != states.absorbing:
         raise fail(
             file,
@@ -185,6 +234,22 @@ def posterior_transitions(cfg, states: StateSpace, segments, file, base_dir: Pat
             f"{_portfolio_source(cfg)}; it "
             f"has {list(draws.segments)}. Refit with those segments or rename them.",
         )
+
+
+def posterior_transitions(
+    cfg: ScenarioConfig,
+    states: StateSpace,
+    segments: Sequence[str],
+    posterior: PosteriorDraws,
+    file: Path | None,
+) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any] | None]:
+    """Return the transitions, correlation draws and period conversion of a posterior's draws.
+
+    Continuous-time posteriors are converted to the scenario's period; the transitions follow
+    the scenario's macro paths when the posterior has covariates. Pure: `read_posterior` reads.
+    """
+    draws, conversion = _as_parameter_draws(cfg, posterior, file)
+    _check_posterior(cfg, states, segments, draws, file)
     if not cfg.simulation.parameter_uncertainty:
         draws = draws.mean()
     idx = [draws.segments.index(s) for s in segments]
@@ -197,6 +262,8 @@ def posterior_transitions(cfg, states: StateSpace, segments, file, base_dir: Pat
                 "cannot move it; refit with `covariates:` or remove `macro:`.",
             )
         transitions = np.ascontiguousarray(macro_transitions(cfg, draws, file)[:, :, idx])
+    elif idx == list(range(len(draws.segments))):  # all segments in order: no copy
+        transitions = np.ascontiguousarray(draws.transitions)
     else:
         transitions = np.ascontiguousarray(draws.transitions[:, idx])
     corr = None if draws.correlation is None else np.asarray(draws.correlation, dtype=float)

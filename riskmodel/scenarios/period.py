@@ -23,12 +23,15 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from riskmodel.data.calendar import MONTHS_PER_UNIT, UNITS, convert_length
 from riskmodel.errors import PeriodConversionWarning
+
+if TYPE_CHECKING:
+    from riskmodel.config.base import PeriodConfig
 
 __all__ = [
     "MONTHS_PER_UNIT",
@@ -61,6 +64,11 @@ class Period:
             raise ValueError(f"unit must be one of {list(UNITS)}; got {self.unit!r}.")
         if not (math.isfinite(self.length) and self.length > 0):
             raise ValueError(f"length must be a positive number; got {self.length!r}.")
+
+    @classmethod
+    def of(cls, config: PeriodConfig) -> Period:
+        """Return the period a ``period:`` section (`PeriodConfig`) describes."""
+        return cls(float(config.length), config.unit)
 
     @property
     def months(self) -> float:

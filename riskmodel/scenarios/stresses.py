@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from riskmodel.config.errors import ScenarioError, short_repr
 from riskmodel.data.portfolio import Portfolio
-from riskmodel.scenarios.errors import ScenarioError, short_repr
 from riskmodel.states import StateSpace
 
 if TYPE_CHECKING:
+    from riskmodel.config.scenario import ScenarioConfig
     from riskmodel.models.draws import ParameterDraws
-    from riskmodel.scenarios.schema import ScenarioConfig
 
 __all__ = ["apply_shocks", "compact", "ead_scale", "fail", "macro_transitions", "per_period"]
 

@@ -1,5 +1,7 @@
 """The metrics a sensitivity analysis reads off each model evaluation.
 
+Their names are parsed with the config (`riskmodel.config.metrics`, re-exported here).
+
 Exact metrics come from `riskmodel.simulation.expected` and carry no Monte Carlo error:
 
 - ``expected_loss`` — expected credit loss over the horizon, undiscounted;
@@ -20,13 +22,18 @@ importance-sampling likelihood ratio (`riskmodel.metrics.risk.risk_measures`):
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from riskmodel.metrics.risk import format_level, risk_measures
+from riskmodel.config.metrics import (
+    DEFAULT_METRICS,
+    EXACT_METRICS,
+    MetricSpec,
+    parse_metric,
+    parse_metrics,
+)
+from riskmodel.metrics.risk import risk_measures
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.expected import exact_summary, expected_term_structure
 
@@ -39,89 +46,6 @@ __all__ = [
     "parse_metrics",
     "simulated_metrics",
 ]
-
-EXACT_METRICS: tuple[str, ...] = (
-    "expected_loss",
-    "ecl_lifetime",
-    "ecl_12_period",
-    "value",
-    "expected_defaults",
-    "expected_churn",
-)
-_SIM_FIXED = ("mean_loss", "std_loss")
-DEFAULT_METRICS: tuple[str, ...] = (
-    "expected_loss",
-    "ecl_lifetime",
-    "value",
-    "var_0.99",
-    "es_0.999",
-)
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """A parsed metric name; ``kind`` is "exact", "var", "es", "mean" or "std"."""
-
-    name: str
-    kind: str
-    level: float | None = None
-
-    @property
-    def exact(self) -> bool:
-        """True if the metric has no Monte Carlo error."""
-        return self.kind == "exact"
-
-
-def parse_metric(name: str) -> MetricSpec:
-    """Parse a metric name such as ``"es_0.999"``.
-
-    Raises
-    ------
-    ValueError
-        For an unknown name (with a did-you-mean suggestion) or a level outside (0, 1).
-    """
-    if not isinstance(name, str):
-        raise ValueError(f"a metric is a name such as 'var_0.99'; got {name!r}.")
-    if name in EXACT_METRICS:
-        return MetricSpec(name, "exact")
-    if name == "mean_loss":
-        return MetricSpec(name, "mean")
-    if name == "std_loss":
-        return MetricSpec(name, "std")
-    for kind in ("var", "es"):
-        if name.startswith(kind + "_"):
-            text = name[len(kind) + 1 :]
-            try:
-                q = float(text)
-            except ValueError:
-                q = None
-            if q is None or not 0.0 < q < 1.0:
-                raise ValueError(
-                    f"metric {name!r}: the level after '{kind}_' must be a number in (0, 1), "
-                    f"e.g. '{kind}_0.99'; got {text!r}."
-                )
-            return MetricSpec(f"{kind}_{format_level(q)}", kind, q)
-    known = [*EXACT_METRICS, *_SIM_FIXED, "var_0.99", "es_0.99", "var_0.999", "es_0.999"]
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ValueError(
-        f"unknown metric {name!r}.{hint} Known metrics: {', '.join(EXACT_METRICS)}, "
-        f"{', '.join(_SIM_FIXED)}, var_<q> and es_<q> with a level q in (0, 1)."
-    )
-
-
-def parse_metrics(names: Sequence[str]) -> list[MetricSpec]:
-    """Parse a list of metric names; duplicates (after normalising levels) are dropped."""
-    if isinstance(names, str):
-        names = [names]
-    out: list[MetricSpec] = []
-    for n in names:
-        spec = parse_metric(n)
-        if spec.name not in {s.name for s in out}:
-            out.append(spec)
-    if not out:
-        raise ValueError("give at least one metric, e.g. ['expected_loss', 'es_0.999'].")
-    return out
 
 
 def exact_metrics(scenario: Scenario, specs: Sequence[MetricSpec]) -> dict[str, float]:

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from riskmodel._validate import check_count, check_seed
+from riskmodel.config.sensitivity import DEFAULT_BOOTSTRAP
 from riskmodel.scenarios.load import Scenario
 from riskmodel.sensitivity.evaluate import (
     PathTotals,
@@ -46,8 +47,6 @@ from riskmodel.sensitivity.result import SensitivityResult, empty_dataset
 from riskmodel.simulation.seeding import BOOTSTRAP_KEY
 
 __all__ = ["DEFAULT_BOOTSTRAP", "paired_swing_stderr", "tornado"]
-
-DEFAULT_BOOTSTRAP = 200
 
 
 def _as_ranges(scenario: Scenario, factors) -> list[FactorRange]:

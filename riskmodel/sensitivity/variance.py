@@ -37,6 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from riskmodel._validate import check_count, check_seed
+from riskmodel.config.sensitivity import MIN_N
 from riskmodel.scenarios.load import Scenario
 from riskmodel.sensitivity.evaluate import (
     backend_session,
@@ -67,7 +68,6 @@ __all__ = [
     "sobol_indices",
 ]
 
-MIN_N = 8
 RECOMMENDED_N = 64
 NEGLIGIBLE = 0.05
 DEFAULT_BATCH = 64

@@ -1,7 +1,7 @@
 """Hostile or careless YAML: alias bombs, duplicate keys, huge files, huge values in messages.
 
 Scenario files, sensitivity configs and fit configs are all read by one reader
-(`riskmodel.scenarios.safe_yaml.read_yaml`); each case is checked through every entry point.
+(`riskmodel.config.safe_yaml.read_yaml`); each case is checked through every entry point.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import yaml
 
 import riskmodel as rm
 from riskmodel.fitting import load_fit_config
-from riskmodel.scenarios import safe_yaml
-from riskmodel.scenarios.errors import MAX_PROBLEMS, format_validation_error, short_repr
-from riskmodel.scenarios.schema import ScenarioConfig
+from riskmodel.config import safe_yaml
+from riskmodel.config.errors import MAX_PROBLEMS, format_validation_error, short_repr
+from riskmodel.config.scenario import ScenarioConfig
 from riskmodel.sensitivity.config import load_sensitivity_config
 
 
