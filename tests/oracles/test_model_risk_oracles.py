@@ -98,8 +98,10 @@ def _mixture_var_es(q: float) -> tuple[float, float, float]:
 
 
 def test_expectations_and_exact_variance_split(posterior_run):
-    mr, _ = posterior_run
+    mr, ds = posterior_run
     p_bar = PDS.mean()
+    np.testing.assert_allclose(ds["exact_loss_by_draw"], N * PDS, rtol=1e-9)
+    assert float(ds["exact_loss_at_posterior_mean"]) == pytest.approx(N * p_bar, rel=1e-9)
     assert mr["expected"] == pytest.approx(N * p_bar, rel=1e-9)
     assert mr["expected_at_posterior_mean"] == pytest.approx(N * p_bar, rel=1e-9)
     var = mr["variance"]
