@@ -117,6 +117,13 @@ def test_monte_carlo_columns_match_the_paths_and_vasicek(comparison, name):
         m, s, _, _ = weighted_moments_se(values, w)
         assert abs(rec[f"expected_{field}_mc"] - m) <= s
         assert abs(rec[f"expected_{field}_mc"] - rec[f"expected_{field}"]) <= Z45 * s
+        assert rec[f"stderr_{field}_mc"] == pytest.approx(s, rel=1e-3)  # ddof: 1/(2N)
+        assert rec[f"stderr_{field}"] == 0.0  # the exact column
+    # the VaR and ES errors are the scenario run's own (coverage-tested in test_coverage.py)
+    risk = result.risk()
+    for q in LEVELS:
+        assert rec[f"stderr_var_{q:g}"] == pytest.approx(risk.stderr_var[q], rel=1e-12)
+        assert rec[f"stderr_es_{q:g}"] == pytest.approx(risk.stderr_es[q], rel=1e-12)
 
 
 def test_weighted_ecl_is_the_probability_weighted_closed_form(comparison):

@@ -128,14 +128,28 @@ def test_monte_carlo_variance_figures_match_the_paths_and_the_closed_forms(poste
         "parameter": ((loss - el) * (md - el), parameter),
         "total": ((loss - el) ** 2, parameter + process),
     }
+    wn = w * w.size / w.sum()
+    psi, names = {}, {"process": "process", "parameter": "parameter_mc", "total": "total_mc"}
     for key, (g, truth) in checks.items():
         mean, se, _, _ = weighted_moments_se(g, w)
         got = var["process"] if key == "process" else var["mc"][key]
         assert abs(got - mean) <= 1e-6 * abs(mean) + se, key  # the estimator, recomputed
         assert abs(got - truth) <= Z45 * se, (key, got, truth, se)
+        # its error: the ratio estimator's (delta method), up to ddof (1/(2N))
+        assert var["stderr"][names[key]] == pytest.approx(se, rel=1e-3), key
+        psi[key] = wn * (g - mean)
     assert var["mc"]["process"] == var["process"]
     share = var["mc"]["parameter"] / (var["mc"]["parameter"] + var["mc"]["process"])
     assert var["mc"]["parameter_share"] == pytest.approx(share, rel=1e-12)
+    # the shares' errors by the delta method: exact parameter part over (parameter + process)
+    # moves with the process estimate only; the all-MC share with both estimates
+    assert var["stderr"]["parameter"] == 0.0
+    se_share = parameter * var["stderr"]["process"] / var["total"] ** 2
+    assert var["stderr"]["parameter_share"] == pytest.approx(se_share, rel=1e-9)
+    a, b = var["mc"]["parameter"], var["mc"]["process"]
+    d = (b * psi["parameter"] - a * psi["process"]) / (a + b) ** 2
+    se_mc = float(d.std(ddof=1) / np.sqrt(d.size))
+    assert var["stderr"]["parameter_share_mc"] == pytest.approx(se_mc, rel=1e-3)
 
 
 @pytest.mark.parametrize("q", LEVELS)
@@ -166,3 +180,30 @@ def test_tail_split_matches_the_mixture_and_the_posterior_mean_laws(posterior_ru
         key = "parameter_share" if kind == "es" else "var_parameter_share"
         bound = se[f"{kind}_m"] / a + b * se[kind] / a**2
         assert abs(got[key] - (1 - b / a)) <= Z45 * bound, (kind, got[key], 1 - b / a)
+    # ES errors recomputed from the paths (envelope argument at each run's estimated VaR; EL is
+    # exact): ES − EL, ES − EL at the mean, and the share 1 − b/a by the delta method on the
+    # common paths, ψ = (b ψ_a − a ψ_b) / a²
+    wn = w * w.size / w.sum()
+    infl = {}
+    for name, x in (("full", loss), ("mean", at_mean)):
+        exc = np.maximum(x - _weighted_var(x, w, q), 0.0)
+        infl[name] = wn * (exc - np.mean(wn * exc)) / (1 - q)
+    root_n = np.sqrt(loss.size)
+    assert got["stderr_es_minus_el"] == pytest.approx(infl["full"].std(ddof=1) / root_n, rel=1e-6)
+    assert got["stderr_es_minus_el_at_mean"] == pytest.approx(
+        infl["mean"].std(ddof=1) / root_n, rel=1e-6
+    )
+    a, b = got["es_minus_el"], got["es_minus_el_at_mean"]
+    d = (b * infl["full"] - a * infl["mean"]) / a**2
+    assert got["stderr"] == pytest.approx(d.std(ddof=1) / root_n, rel=1e-6)
+    # the VaR share's error rests on estimated sparsities: checked only as an honest error,
+    # i.e. the share lies within 4.5 of it from the truth
+    truth = 1 - (v_m - el) / (v - el)
+    assert abs(got["var_parameter_share"] - truth) <= Z45 * got["stderr_var"]
+
+
+def _weighted_var(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    """Smallest path value whose self-normalised weight at or below it reaches ``q``."""
+    order = np.argsort(x)
+    cum = np.cumsum(w[order]) / w.sum()
+    return float(x[order][np.searchsorted(cum, q - 1e-12)])

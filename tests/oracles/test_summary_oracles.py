@@ -222,10 +222,24 @@ def test_single_segment_contributions_are_the_totals(book, q):
     assert contrib["es"][key]["retail"] == pytest.approx(summary["loss"]["es"][key], rel=1e-9)
     _, se, _, _ = weighted_moments_se(loss, w)
     assert abs(contrib["expected"]["retail"] - K["n"] * K["p"]) <= Z45 * se
+    # one cohort: every cohort figure is the segment's (whose oracles are the ones above)
     cohort = summary["contributions_by_cohort"]
-    assert cohort["var"][key]["retail/performing"] == pytest.approx(
-        contrib["var"][key]["retail"], rel=1e-9
+    for kind in ("var", "es"):
+        assert cohort[kind][key]["retail/performing"] == pytest.approx(
+            contrib[kind][key]["retail"], rel=1e-9
+        )
+        assert cohort["stderr"][kind][key]["retail/performing"] == pytest.approx(
+            contrib["stderr"][kind][key]["retail"], rel=1e-9
+        )
+        assert cohort["total"][kind][key] == pytest.approx(contrib["total"][kind][key], rel=1e-12)
+    assert cohort["bandwidth"][key] == pytest.approx(contrib["bandwidth"][key], rel=1e-12)
+    assert cohort["expected"]["retail/performing"] == pytest.approx(
+        contrib["expected"]["retail"], rel=1e-12
     )
+    assert cohort["stderr"]["expected"]["retail/performing"] == pytest.approx(
+        contrib["stderr"]["expected"]["retail"], rel=1e-12
+    )
+    assert cohort["total"]["expected"] == pytest.approx(contrib["total"]["expected"], rel=1e-12)
 
 
 def test_per_path_results_follow_the_one_factor_identities(book):
