@@ -40,7 +40,6 @@ from riskmodel.report.comparison import (
 )
 from riskmodel.report.files import (
     OutputDirError,
-    build_summary,
     check_output_dir,
     write_folder_atomic,
 )
@@ -48,6 +47,7 @@ from riskmodel.report.files import _json_ready as _json_ready
 from riskmodel.report.html import _CSS as _CSS
 from riskmodel.report.html import _num as _num
 from riskmodel.report.run import SECTIONS, render_html, render_markdown, write_run_report
+from riskmodel.report.summary import build_summary
 
 __all__ = [
     "COMPARISON_SECTIONS",

@@ -1,4 +1,4 @@
-"""Report folders on disk: the safe atomic write shared by every report, and ``summary.json``.
+"""Report folders on disk: the safe atomic write shared by every report.
 
 `write_folder_atomic` builds a folder in a hidden temporary sibling (``.NAME.tmp-XXXXXXXX``) and
 then renames it into place, so a failed or interrupted run leaves no trace and an earlier
@@ -6,8 +6,8 @@ complete report in the same place stays untouched until the new one is complete.
 manifest (``.riskmodel-manifest.json``: every file with its SHA-256) into the folder, and
 replaces an existing folder only if that folder holds riskmodel's own files alone, unchanged
 (`riskmodel.report.safety`). `check_output_dir` applies the same rules without writing, so the
-command line can refuse a folder before a long run. `build_summary` turns a run into the
-JSON-ready contents of ``summary.json``.
+command line can refuse a folder before a long run. The lock and the stale-folder cleanup live
+in `riskmodel.report.locks`; the contents of ``summary.json`` in `riskmodel.report.summary`.
 
 Notes
 -----
@@ -31,22 +31,26 @@ Writing a report into ``DIR`` takes these steps:
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import os
-import re
 import shutil
-import socket
 import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from riskmodel.errors import OutputDirError
+from riskmodel.report.locks import (  # noqa: F401
+    LOCK_TIMEOUT,
+    _pid_alive,
+    _same_file,
+    _stale,
+    _write_marker,
+    clean_stale,
+    folder_lock,
+)
 from riskmodel.report.safety import (
     TMP_MARKER,
     check_place,
@@ -69,8 +73,6 @@ __all__ = [
     "write_folder_atomic",
 ]
 
-LOCK_TIMEOUT = 300.0
-"""Seconds a writer waits for another riskmodel process writing the same folder."""
 
 _OVERHEAD = len("..riskmodel-lock")  # what riskmodel adds to a folder's name for its siblings
 _LONGEST_INSIDE = 64  # room for the longest relative path inside a report
@@ -204,118 +206,6 @@ def _check_place_and_parent(absolute: Path, shown: str, inputs: Iterable[str | P
 
 
 # --------------------------------------------------------------------------- lock, stale
-@contextmanager
-def folder_lock(parent: Path, name: str, shown: str, timeout: float | None = None) -> Iterator:
-    """Hold the lock file ``parent/.NAME.riskmodel-lock`` (``fcntl.flock``) inside the block.
-
-    Waits up to `timeout` seconds (default `LOCK_TIMEOUT`) for another writer; the lock file is
-    removed on the way out. A file of that name that riskmodel did not write is refused.
-    """
-    path = parent / f".{name}.riskmodel-lock"
-    deadline = time.monotonic() + (LOCK_TIMEOUT if timeout is None else timeout)
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").split()
-            os.close(fd)
-            if time.monotonic() > deadline:
-                pid = holder[-1] if holder else "?"
-                raise OutputDirError(
-                    f"{shown}: another riskmodel process (pid {pid}) is writing this folder; "
-                    "wait for it to finish and run again, or choose another --out."
-                ) from None
-            time.sleep(0.05)
-            continue
-        if _same_file(path, fd):  # the holder before us may have removed the file
-            break
-        os.close(fd)
-    owned = False
-    try:
-        content = os.pread(fd, 64, 0)
-        if content and not content.startswith(b"riskmodel-lock"):
-            raise OutputDirError(
-                f"{path}: a file of this name exists and riskmodel did not write it; riskmodel "
-                "uses it to lock the output folder. Move it away or choose another --out."
-            )
-        owned = True
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"riskmodel-lock pid {os.getpid()}\n".encode(), 0)
-        yield
-    finally:
-        with deferred_signals():
-            if owned and _same_file(path, fd):  # remove it first, then release the lock
-                path.unlink(missing_ok=True)
-            os.close(fd)
-
-
-def _same_file(path: Path, fd: int) -> bool:
-    try:
-        return os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
-    except FileNotFoundError:
-        return False
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True
-    return True
-
-
-def _write_marker(folder: Path) -> None:
-    marker = {"riskmodel_tmp": 1, "pid": os.getpid(), "host": socket.gethostname()}
-    (folder / TMP_MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
-
-
-def _stale(folder: Path) -> bool:
-    """Whether `folder` holds riskmodel's marker naming a process of this host that is gone."""
-    marker = folder / TMP_MARKER
-    try:
-        if folder.is_symlink() or marker.is_symlink() or marker.stat().st_size > 4096:
-            return False
-        data = json.loads(marker.read_text(encoding="utf-8"))
-        pid, host = int(data["pid"]), str(data["host"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return data.get("riskmodel_tmp") == 1 and host == socket.gethostname() and not _pid_alive(pid)
-
-
-def clean_stale(parent: Path, name: str) -> list[Path]:
-    """Remove what a killed riskmodel run left beside ``parent/name``; return what was removed.
-
-    Only hidden folders named ``.NAME.tmp-XXXXXXXX`` or ``.NAME.old-XXXXXXXX`` that hold
-    riskmodel's marker file naming a process of this host that no longer runs. An earlier report
-    moved aside (``.old-``) while ``NAME`` itself is missing is moved back instead of removed.
-    """
-    pattern = re.compile(rf"\.{re.escape(name)}\.(tmp|old)-[a-z0-9_]{{8}}")
-    removed: list[Path] = []
-    try:
-        entries = list(os.scandir(parent))
-    except OSError:
-        return removed
-    for entry in entries:
-        match = pattern.fullmatch(entry.name)
-        if match is None or not entry.is_dir(follow_symlinks=False):
-            continue
-        folder = Path(entry.path)
-        if not _stale(folder):
-            continue
-        target = parent / name
-        with deferred_signals():
-            if match.group(1) == "old" and not os.path.lexists(target):
-                (folder / TMP_MARKER).unlink()
-                os.rename(folder, target)
-            else:
-                shutil.rmtree(folder, ignore_errors=True)
-                removed.append(folder)
-    return removed
 
 
 # --------------------------------------------------------------------------- atomic write
@@ -504,12 +394,3 @@ def shown_path(path: str | Path | None) -> str | None:
         return absolute.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return absolute.name
-
-
-def __getattr__(name: str) -> Any:
-    """`build_summary` and `RunStatistics` live in `riskmodel.report.summary` (old import path)."""
-    if name in ("build_summary", "RunStatistics"):
-        from riskmodel.report import summary
-
-        return getattr(summary, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,7 +23,7 @@ import pytest
 from oracle_builders import Z45, book_constants, fraction_cdf, one_period_book, vasicek_quantile
 
 import riskmodel as rm
-from riskmodel.report.files import build_summary
+from riskmodel.report import build_summary
 
 pytestmark = pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")
 

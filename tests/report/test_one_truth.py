@@ -22,10 +22,11 @@ from riskmodel.api import compare_scenarios
 from riskmodel.plotting import plot_loss_distribution, plot_loss_distributions
 from riskmodel.plotting.style import format_compact
 from riskmodel.report.comparison import render_comparison_html
-from riskmodel.report.files import _json_ready, build_summary
+from riskmodel.report.files import _json_ready
 from riskmodel.report.html import _num
 from riskmodel.report.run import render_html, render_markdown
 from riskmodel.report.sensitivity import render_sensitivity_html
+from riskmodel.report.summary import build_summary
 from riskmodel.sensitivity import tornado
 from riskmodel.simulation.expected import exact_summary, expected_term_structure
 

@@ -16,7 +16,7 @@ import xarray as xr
 import riskmodel as rm
 from riskmodel.cli import main
 from riskmodel.report import provenance as prov
-from riskmodel.report.files import build_summary
+from riskmodel.report.summary import build_summary
 
 REPO = Path(rm.__file__).resolve().parents[1]
 
