@@ -1,0 +1,165 @@
+"""Kill tests for `riskmodel.simulation.expected` (see docs/mutation.md).
+
+Oracles by other routes than the module's closed forms and Gauss–Hermite sums:
+
+- ``E[p(Z) m(Z)]`` with ``Z ~ N(s, 1)`` is a bivariate normal probability,
+  ``Φ₂(Φ⁻¹(p) − √ρ s, (Φ⁻¹(m) − b s) / √(1 + b²); √ρ b / √(1 + b²))`` (write ``p(Z)`` and
+  ``m(Z)`` as probabilities of two latent normals sharing ``Z``);
+- the expected term structure by scalar loops over draws, cohorts, periods and rows, with each
+  period's expectations over its own factor by adaptive quadrature (`scipy.integrate.quad`) of
+  the conditional moves of `mutation_oracles.book` (the tower rule chains the periods).
+
+Everything is deterministic: tolerances are quadrature accuracy (1e-8 relative).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import mutation_oracles as mo
+import numpy as np
+import pytest
+from scipy import integrate, stats
+from scipy.special import ndtr, ndtri
+
+from riskmodel.simulation.expected import (
+    exact_summary,
+    expected_default_lgd,
+    expected_loss_by_draw,
+    expected_term_structure,
+)
+
+norm = stats.norm
+
+
+@pytest.mark.parametrize(
+    ("p", "rho", "s", "m", "b"), [(0.02, 0.12, -1.0, 0.45, 0.3), (0.2, 0.4, 0.5, 0.3, 1.0)]
+)
+def test_expected_default_lgd_is_a_bivariate_normal_probability(p, rho, s, m, b):
+    r = math.sqrt(rho) * b / math.sqrt(1 + b * b)
+    x = [norm.ppf(p) - math.sqrt(rho) * s, (norm.ppf(m) - b * s) / math.sqrt(1 + b * b)]
+    want = stats.multivariate_normal(mean=[0, 0], cov=[[1, r], [r, 1]]).cdf(x)
+    got = expected_default_lgd(
+        np.array([[p, p / 2]]), np.array([rho]), s, lgd_mean=m, sensitivity=b
+    )
+    assert got.shape == (1, 2)
+    assert got[0, 0] == pytest.approx(want, rel=1e-6)  # the Φ₂ routine's own accuracy ~1e-8
+    # several draws, each with its own correlation
+    got2 = expected_default_lgd(
+        np.array([[p], [p]]), np.array([0.0, rho]), s, lgd_mean=m, sensitivity=b
+    )
+    indep = p * stats.norm.cdf((norm.ppf(m) - b * s) / math.sqrt(1 + b * b))  # ρ = 0: independent
+    assert got2[0, 0] == pytest.approx(indep, rel=1e-10)
+    assert got2[1, 0] == pytest.approx(want, rel=1e-6)
+
+
+def _quad(f, s):
+    def phi(z):
+        return math.exp(-0.5 * (z - s) ** 2) / math.sqrt(2 * math.pi)
+
+    return integrate.quad(
+        lambda z: f(z) * phi(z), -12 + s, 12 + s, epsabs=0, epsrel=1e-12, limit=200
+    )[0]
+
+
+@functools.cache
+def _moments(p, rho, s, b):
+    """``E[p(Z)]`` and ``E[p(Z) m(Z)]`` over ``Z ~ N(s, 1)`` by adaptive quadrature."""
+
+    def pz(z):
+        return ndtr((ndtri(p) - math.sqrt(rho) * z) / math.sqrt(1 - rho))
+
+    return _quad(pz, s), _quad(lambda z: pz(z) * ndtr(ndtri(mo.LGD) - b * z), s)
+
+
+def expected_oracle(sc, *, downturn):
+    """Exact expectations of the book by loops and quadrature; means over the draws."""
+    h = sc.horizon
+    shift = np.asarray(sc.shift, dtype=float)
+    rhos = np.asarray(sc.correlation, dtype=float)
+    n_d = len(rhos)
+    n_c = len(mo.COHORTS)
+    out = {k: np.zeros(h) for k in ("loss", "defaults", "churn", "margin")}
+    out["loss_c"] = np.zeros((h, n_c))
+    out["defaults_c"] = np.zeros((h, n_c))
+    out["churn_c"] = np.zeros((h, n_c))
+    out["transient_c"] = np.zeros((h, n_c))
+    out["occ"] = np.zeros((h, 4))
+    out["loss_by_draw"] = np.zeros(n_d)
+    for d in range(n_d):
+        mats, rho = mo.mats_of(sc, d), rhos[d]
+        for c, (seg, state, n, exposure, _) in enumerate(mo.COHORTS):
+            x = [0.0] * 4
+            x[mo.STATES.index(state)] = float(n)
+            for t in range(h):
+                s = shift[t]
+                new = [0.0, 0.0, x[2], x[3]]
+                loss = 0.0
+                for i in (0, 1):
+                    p = mats[seg][i][3]
+                    ep, epm = _moments(p, rho, s, downturn)
+                    loss += x[i] * epm * exposure / n * mo.ead_factor(t)
+                    for j in range(4):
+                        new[j] += x[i] * (ep if j == 3 else mats[seg][i][j] * (1 - ep) / (1 - p))
+                out["loss_c"][t, c] += loss / n_d
+                out["loss_by_draw"][d] += loss
+                out["defaults_c"][t, c] += (new[3] - x[3]) / n_d
+                out["churn_c"][t, c] += (new[2] - x[2]) / n_d
+                out["transient_c"][t, c] += (new[0] + new[1]) / n_d
+                out["occ"][t] += np.array(new) / n_d
+                x = new
+    return out
+
+
+@pytest.mark.parametrize("downturn", [0.0, mo.B])
+def test_expected_term_structure_matches_the_quadrature_oracle(downturn):
+    sc = mo.with_draws(mo.book(horizon=13, downturn=downturn))
+    ds = expected_term_structure(sc)
+    o = expected_oracle(sc, downturn=downturn)
+    margin_pc = np.array([m / n for _, _, n, _, m in mo.COHORTS])
+    df = np.array([(1 + mo.RATE) ** -(t + 1) for t in range(13)])
+    seg_of = np.array([0, 0, 1])  # cards, cards, loans
+    start_of = np.array([0, 1, 1])  # good, watch, watch
+    rtol = 1e-8
+
+    def close(name, want):
+        np.testing.assert_allclose(ds[name].to_numpy(), want, rtol=rtol, atol=1e-9, err_msg=name)
+
+    close("loss", o["loss_c"].sum(axis=1))
+    close("defaults", o["defaults_c"].sum(axis=1))
+    close("churn", o["churn_c"].sum(axis=1))
+    close("margin", o["transient_c"] @ margin_pc)
+    close("occupancy", o["occ"])
+    close("discount_factor", df)
+    by_seg = np.zeros((2, 3))
+    by_seg[seg_of, np.arange(3)] = 1.0
+    by_start = np.zeros((3, 2))
+    by_start[np.arange(3), start_of] = 1.0
+    close("loss_by_segment", by_seg @ o["loss_c"].sum(axis=0))
+    close("defaults_by_segment", by_seg @ o["defaults_c"].sum(axis=0))
+    close("churn_by_segment", by_seg @ o["churn_c"].sum(axis=0))
+    close("loss_by_state", o["loss_c"] @ by_start)
+    close("defaults_by_state", o["defaults_c"] @ by_start)
+    close("churn_by_state", o["churn_c"] @ by_start)
+    close("customers_by_state", np.array([1000.0, 700.0]))
+    value_c = (o["transient_c"] * df[:, None]).sum(axis=0) * margin_pc
+    close("value_by_state", value_c @ by_start)
+    close("value_by_segment", by_seg @ value_c)
+    remaining = np.array([math.fsum(df[t:]) for t in range(13)])
+    close("value_lost_to_churn", float(np.sum((o["churn_c"] @ margin_pc) * remaining)))
+    # customers per segment and transient state at the start of each period
+    start_occ = ds["occupancy_start"].to_numpy()
+    np.testing.assert_allclose(start_occ[0], [[1000.0, 200.0], [0.0, 500.0]], rtol=1e-12)
+    np.testing.assert_allclose(
+        start_occ[1:].sum(axis=(1, 2)), o["occ"][:-1, :2].sum(axis=1), rtol=rtol
+    )
+    # per-draw expected loss, and the summary's discounted figures
+    np.testing.assert_allclose(expected_loss_by_draw(sc), o["loss_by_draw"], rtol=rtol)
+    summ = exact_summary(ds)
+    ecl = o["loss_c"].sum(axis=1) * df
+    assert summ["ecl"]["lifetime"] == pytest.approx(ecl.sum(), rel=rtol)
+    assert summ["ecl"]["12_period"] == pytest.approx(ecl[:12].sum(), rel=rtol)
+    np.testing.assert_allclose(summ["ecl"]["by_period"], ecl, rtol=rtol)
+    assert summ["value"]["expected"] == pytest.approx(value_c.sum(), rel=rtol)
+    assert summ["loss"]["expected"] == pytest.approx(o["loss_c"].sum(), rel=rtol)
