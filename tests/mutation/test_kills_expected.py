@@ -14,6 +14,7 @@ Everything is deterministic: tolerances are quadrature accuracy (1e-8 relative).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 
@@ -87,13 +88,16 @@ def expected_oracle(sc, *, downturn):
     out["transient_c"] = np.zeros((h, n_c))
     out["occ"] = np.zeros((h, 4))
     out["loss_by_draw"] = np.zeros(n_d)
+    trans = np.asarray(sc.transitions, dtype=float)
     for d in range(n_d):
-        mats, rho = mo.mats_of(sc, d), rhos[d]
+        rho = rhos[d]
         for c, (seg, state, n, exposure, _) in enumerate(mo.COHORTS):
             x = [0.0] * 4
             x[mo.STATES.index(state)] = float(n)
             for t in range(h):
                 s = shift[t]
+                per_t = trans[d, t] if trans.ndim == 5 else trans[d]
+                mats = {g: per_t[k].tolist() for k, g in enumerate(sc.segments)}
                 new = [0.0, 0.0, x[2], x[3]]
                 loss = 0.0
                 for i in (0, 1):
@@ -112,9 +116,21 @@ def expected_oracle(sc, *, downturn):
     return out
 
 
-@pytest.mark.parametrize("downturn", [0.0, mo.B])
-def test_expected_term_structure_matches_the_quadrature_oracle(downturn):
+def _shock_path(sc):
+    """Transitions per period (D, T, S, K, K): default rates scaled 1, 1.6, 0.7, 1.3, ..."""
+    base = np.asarray(sc.transitions, dtype=float)
+    tt = np.repeat(base[:, None], sc.horizon, axis=1)
+    for t in range(sc.horizon):
+        tt[:, t, :, :2, 3] *= (1.0, 1.6, 0.7, 1.3)[t % 4]
+        tt[:, t, :, :2, 0] = 1.0 - tt[:, t, :, :2, 1:].sum(axis=-1)
+    return dataclasses.replace(sc, transitions=tt)
+
+
+@pytest.mark.parametrize(("downturn", "shocked"), [(0.0, False), (mo.B, False), (mo.B, True)])
+def test_expected_term_structure_matches_the_quadrature_oracle(downturn, shocked):
     sc = mo.with_draws(mo.book(horizon=13, downturn=downturn))
+    if shocked:
+        sc = _shock_path(sc)
     ds = expected_term_structure(sc)
     o = expected_oracle(sc, downturn=downturn)
     margin_pc = np.array([m / n for _, _, n, _, m in mo.COHORTS])
