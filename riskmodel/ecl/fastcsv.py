@@ -54,46 +54,54 @@ def _quote(text: str) -> str:
 
 
 def _text_matrix(values: Sequence[str]) -> np.ndarray:
-    """Byte matrix of text values, NUL-padded."""
+    """Byte matrix of text values, one column per value, NUL-padded; shape (width, n)."""
     arr = np.asarray(values, dtype=object)
     if len(arr) == 0:
-        return np.zeros((0, 1), np.uint8)
+        return np.zeros((1, 0), np.uint8)
     try:
         data = arr.astype("S")  # ASCII only; NUL-padded to the longest
-        needs_quotes = False
     except UnicodeEncodeError:
-        data, needs_quotes = None, True
+        data = None
     if data is not None:
         raw = data.view(np.uint8).reshape(len(arr), -1)
         special = np.isin(raw, np.frombuffer(b',"\n\r', np.uint8)).any()
         last = np.maximum((raw != _PAD).sum(axis=1) - 1, 0)
         edge = (raw[:, 0] == 32).any() or (raw[np.arange(len(raw)), last] == 32).any()
-        needs_quotes = bool(special or edge)
-        if not needs_quotes:
-            return raw
+        if not (special or edge):
+            return np.ascontiguousarray(raw.T)
     encoded = np.array([_quote(str(v)).encode("utf-8") for v in arr], dtype="S")
-    return encoded.view(np.uint8).reshape(len(arr), -1)
+    return np.ascontiguousarray(encoded.view(np.uint8).reshape(len(arr), -1).T)
+
+
+# the two ASCII digits of 0 … 99, as one 16-bit value each (two digits per division)
+_PAIRS = np.array([[48 + i // 10, 48 + i % 10] for i in range(100)], np.uint8).view(np.uint16)[:, 0]
 
 
 def _n_digits(v: np.ndarray, width: int) -> np.ndarray:
     """Count the decimal digits of non-negative integers (1 for 0)."""
-    nd = np.ones(len(v), np.int64)
+    nd = np.ones(len(v), np.uint8)
     for k in range(1, width):
-        nd += v >= 10**k
-    return nd
+        nd += (v >= 10**k).view(np.uint8)
+    return nd.astype(np.int64)
 
 
 def _digits(v: np.ndarray, width: int, *, pad_leading: bool = True) -> np.ndarray:
-    """Right-aligned decimal digits of non-negative integers, leading zeros as padding."""
-    out = np.empty((len(v), width), np.uint8)
+    """Decimal digits of non-negative integers, right-aligned; shape (width, n).
+
+    Leading zeros become padding (except the last digit) when `pad_leading`.
+    """
+    n, n2 = len(v), (width + 1) // 2
+    pairs = np.empty((n2, n), np.uint16)
     x = v.copy()
-    for k in range(width - 1, -1, -1):
-        q = x // 10
-        out[:, k] = x - q * 10 + 48
+    for k in range(n2 - 1, -1, -1):
+        q = x // 100
+        pairs[k] = _PAIRS[x - q * 100]
         x = q
+    out = pairs.view(np.uint8).reshape(n2, n, 2).transpose(0, 2, 1).reshape(2 * n2, n)
+    out = out[2 * n2 - width :]
     if pad_leading and width > 1:
-        lead = np.arange(width)[None, :] < (width - _n_digits(v, width))[:, None]
-        out[lead] = _PAD
+        keep = np.arange(width)[:, None] >= (width - _n_digits(v, width))[None, :]
+        out *= keep.view(np.uint8)  # uint8 × uint8: a bool operand would take a slow cast
     return out
 
 
@@ -101,10 +109,8 @@ def _int_matrix(values: np.ndarray) -> np.ndarray:
     v = np.asarray(values, dtype=np.int64)
     a = np.abs(v)
     width = len(str(int(a.max()))) if len(a) else 1
-    out = np.empty((len(v), width + 1), np.uint8)
-    out[:, 0] = np.where(v < 0, ord("-"), _PAD)
-    out[:, 1:] = _digits(a, width)
-    return out
+    sign = np.where(v < 0, ord("-"), _PAD).astype(np.uint8)[None, :]
+    return np.concatenate([sign, _digits(a, width)], axis=0)
 
 
 def _float_matrix(values: np.ndarray, decimals: int) -> np.ndarray:
@@ -121,20 +127,22 @@ def _float_matrix(values: np.ndarray, decimals: int) -> np.ndarray:
     whole = s // unit
     frac = s - whole * unit
     width = len(str(int(whole.max()))) if len(whole) else 1
-    out = np.empty((len(x), 1 + width + (decimals + 1 if decimals else 0)), np.uint8)
-    out[:, 0] = np.where((x < 0) & (s > 0), ord("-"), _PAD)
-    out[:, 1 : 1 + width] = _digits(whole, width)
+    parts = [
+        np.where((x < 0) & (s > 0), ord("-"), _PAD).astype(np.uint8)[None, :],
+        _digits(whole, width),
+    ]
     if decimals > 0:
         fd = _digits(frac, decimals, pad_leading=False)
-        zeros = np.full(len(x), decimals, np.int64)  # trailing zeros of the fraction
-        nonzero = frac > 0
-        zeros[nonzero] = 0
+        zeros = np.zeros(len(x), np.uint8)  # trailing zeros of the fraction
         for k in range(1, decimals):
-            zeros += nonzero & (frac % 10**k == 0)
-        fd[np.arange(decimals)[None, :] >= (decimals - zeros)[:, None]] = _PAD
-        out[:, 1 + width] = np.where(zeros == decimals, _PAD, ord("."))
-        out[:, 2 + width :] = fd
-    out[nan] = _PAD
+            zeros += (frac % 10**k == 0).view(np.uint8)
+        zeros[frac == 0] = decimals
+        zeros = zeros.astype(np.int64)
+        fd *= (np.arange(decimals)[:, None] < (decimals - zeros)[None, :]).view(np.uint8)
+        dot = np.where(zeros == decimals, _PAD, ord(".")).astype(np.uint8)[None, :]
+        parts += [dot, fd]
+    out = np.concatenate(parts, axis=0)
+    out *= (~nan).view(np.uint8)
     return out
 
 
@@ -146,9 +154,9 @@ def _matrix(col: Column) -> np.ndarray:
     if col.kind == "text":
         return _text_matrix(col.values)
     if col.kind == "category":
-        table = _text_matrix([*col.categories, ""])
+        table = _text_matrix([*col.categories, ""])  # (width, n_categories + 1)
         codes = np.asarray(col.values, dtype=np.intp)
-        return table[np.where(codes < 0, len(col.categories), codes)]
+        return table[:, np.where(codes < 0, len(col.categories), codes)]
     raise ValueError(f"unknown column kind {col.kind!r}")
 
 
@@ -164,16 +172,15 @@ def csv_bytes(columns: Sequence[Column]) -> bytes:
     'a,1.5,2\nb,,10\n'
     """
     n = len(columns[0].values)
-    comma = np.full((n, 1), ord(","), np.uint8)
-    newline = np.full((n, 1), ord("\n"), np.uint8)
+    comma = np.full((1, n), ord(","), np.uint8)
     parts: list[np.ndarray] = []
     for k, col in enumerate(columns):
         if k:
             parts.append(comma)
         parts.append(_matrix(col))
-    parts.append(newline)
-    flat = np.concatenate(parts, axis=1).ravel()
-    return flat[flat != _PAD].tobytes()
+    parts.append(np.full((1, n), ord("\n"), np.uint8))
+    rows = np.ascontiguousarray(np.concatenate(parts, axis=0).T).ravel()
+    return rows[rows != _PAD].tobytes()
 
 
 def header_bytes(names: Sequence[str]) -> bytes:
