@@ -24,7 +24,7 @@ from riskmodel.simulation.options import check_scenario
 from riskmodel.simulation.seeding import seed_entropy
 from riskmodel.simulation.variants import simulate_variants
 
-__all__ = ["compare_scenarios", "run", "simulate"]
+__all__ = ["compare_scenarios", "run", "run_sensitivity_report", "simulate"]
 
 
 def simulate(
@@ -247,3 +247,77 @@ def compare_scenarios(
         baseline=baseline,
         levels=levels,
     )
+
+
+def run_sensitivity_report(
+    scenario_path: str | Path,
+    *,
+    config: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    paths: int | None = None,
+    seed: int | None = None,
+    n: int | None = None,
+    scheduler: str | None = None,
+    trust_scenario_scheduler: bool = False,
+    allow_outside_files: bool = False,
+) -> Path:
+    """Load a scenario (and a sensitivity config), run the analyses, write the folder.
+
+    The one call of the ``riskmodel sensitivity`` command. It sits above the report layer:
+    `riskmodel.report.sensitivity` only renders the result.
+
+    Parameters
+    ----------
+    scenario_path : str or Path
+        The scenario YAML.
+    config : str or Path, optional
+        A sensitivity YAML (keys at the top or under ``sensitivity:``); default:
+        `riskmodel.sensitivity.default_config` of the scenario (seconds: exact metrics, the
+        large-pool model with its measured error, a surrogate Sobol design).
+    out_dir : str or Path, optional
+        Default: ``reports/<scenario name>-sensitivity``.
+    paths, seed, n : int, optional
+        Override the tornado paths, both seeds, and the Sobol sample size.
+    scheduler, trust_scenario_scheduler : optional
+        Where the simulations run (``--scheduler``, ``--scheduler-from-scenario``); see
+        `riskmodel.sensitivity.run_sensitivity`.
+    allow_outside_files : bool, default False
+        Passed to `riskmodel.load_scenario` (``--allow-outside-files``).
+
+    Returns
+    -------
+    Path
+        The folder written.
+
+    Raises
+    ------
+    ScenarioError
+        Bad scenario or config (CLI: exit code 2, print ``str(exc)``).
+    OutputDirError
+        Unusable output folder (CLI: exit code 2).
+    """
+    import time
+
+    from riskmodel.report.files import scenario_files
+    from riskmodel.report.sensitivity import check_sensitivity_dir, write_sensitivity_report
+    from riskmodel.sensitivity import run_sensitivity
+
+    scenario = load_scenario(scenario_path, allow_outside_files=allow_outside_files)
+    out = out_dir if out_dir is not None else Path("reports") / f"{scenario.name}-sensitivity"
+    inputs = [*scenario_files(scenario), *([] if config is None else [config])]
+    check_sensitivity_dir(out, inputs=inputs)  # fail before the (long) analysis
+    start = time.perf_counter()
+    result = run_sensitivity(
+        scenario,
+        config,
+        paths=paths,
+        seed=seed,
+        n=n,
+        scheduler=scheduler,
+        trust_scenario_scheduler=trust_scenario_scheduler,
+    )
+    extra = {
+        "config_file": None if config is None else str(config),
+        "run_seconds": round(time.perf_counter() - start, 3),
+    }
+    return write_sensitivity_report(result, scenario, out, extra=extra)

@@ -93,7 +93,7 @@ def test_run_passes_the_network_flags_to_simulate(
 
 def test_compare_and_sensitivity_pass_the_network_flags(tiny_yaml, tmp_path, monkeypatch):
     import riskmodel.api as compare_module
-    import riskmodel.report.sensitivity as sens_module
+    import riskmodel.api as sens_module
 
     seen: dict[str, dict] = {}
 
@@ -105,7 +105,7 @@ def test_compare_and_sensitivity_pass_the_network_flags(tiny_yaml, tmp_path, mon
         return record
 
     monkeypatch.setattr(compare_module, "compare_scenarios", fake("compare"))
-    monkeypatch.setattr(sens_module, "run_sensitivity_cli", fake("sensitivity"))
+    monkeypatch.setattr(sens_module, "run_sensitivity_report", fake("sensitivity"))
     flags = ["--scheduler", "tcp://127.0.0.1:1", "--scheduler-from-scenario"]
     out = str(tmp_path / "o")
     assert main(["compare", str(tiny_yaml), "--out", out, "--no-progress", *flags]) == 2

@@ -40,11 +40,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``riskmodel sensitivity`` with parsed arguments; return the exit code."""
     import riskmodel as rm
+    from riskmodel.api import run_sensitivity_report
     from riskmodel.report import OutputDirError
-    from riskmodel.report.sensitivity import run_sensitivity_cli
 
     try:
-        out = run_sensitivity_cli(
+        out = run_sensitivity_report(
             args.scenario,
             config=args.config,
             out_dir=args.out,

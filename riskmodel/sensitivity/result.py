@@ -15,16 +15,20 @@ from riskmodel.errors import SensitivityWarning
 from riskmodel.metrics.result import write_netcdf_atomic
 
 __all__ = [
+    "METHOD_VARS",
     "SOBOL_VARS",
     "TORNADO_VARS",
     "SensitivityResult",
     "SensitivityWarning",
     "empty_dataset",
     "merge_results",
+    "record_methods",
 ]
 
 TORNADO_VARS = ("low", "high", "base", "value_low", "value_high", "swing", "swing_stderr")
 SOBOL_VARS = ("S1", "S1_conf", "ST", "ST_conf")
+METHOD_VARS = ("large_pool_error", "large_pool_spread", "surrogate_q2")
+"""Per-metric numbers about how a metric was computed (NaN where they do not apply)."""
 _COLUMNS = (
     "metric",
     "factor",
@@ -39,6 +43,7 @@ _COLUMNS = (
     "S1_conf",
     "ST",
     "ST_conf",
+    "method",
 )
 
 
@@ -51,11 +56,37 @@ def empty_dataset(metrics, factors) -> xr.Dataset:
         | {"swing_stderr": (("metric", "factor"), nan.copy())}
         | {v: (("metric", "factor"), nan.copy()) for v in SOBOL_VARS}
         | {v: ("factor", np.full(len(f), np.nan)) for v in ("low", "high", "factor_base")}
-        | {"base": ("metric", np.full(len(m), np.nan))},
+        | {"base": ("metric", np.full(len(m), np.nan))}
+        | {v: ("metric", np.full(len(m), np.nan)) for v in METHOD_VARS}
+        | {"method": ("metric", np.array([""] * len(m), dtype=str))},
         coords={"metric": m, "factor": f},
     )
     ds.attrs["methods"] = []
     return ds
+
+
+def record_methods(ds: xr.Dataset, specs, methods, check) -> None:
+    """Store each metric's method and, for the large-pool model, its measured error.
+
+    ``method`` (metric): ``exact``, ``engine`` or ``large_pool``; ``large_pool_error``: the
+    largest relative difference to the engine at the check points; ``large_pool_spread``: the
+    standard deviation of the differences (metric units). `check` is a
+    `riskmodel.sensitivity.inner.LargePoolCheck` or None.
+    """
+    ds["method"] = ("metric", np.array(list(methods), dtype=str))
+    for var, how in (("large_pool_error", "relative_error"), ("large_pool_spread", "spread")):
+        ds[var] = (
+            "metric",
+            np.array(
+                [
+                    getattr(check, how)(s.name)
+                    if check is not None and m == "large_pool"
+                    else np.nan
+                    for s, m in zip(specs, methods, strict=True)
+                ],
+                dtype=float,
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -154,6 +185,7 @@ class SensitivityResult:
                         "swing": float(sel["swing"]),
                         "stderr": float(sel["swing_stderr"]),
                         **{v: float(sel[v]) for v in SOBOL_VARS},
+                        "method": str(sel["method"].values) if "method" in ds else "",
                     }
                 )
         return pd.DataFrame(rows, columns=list(_COLUMNS))
@@ -178,9 +210,10 @@ class SensitivityResult:
         df = self.to_dataframe()
         per_metric = {}
         for m in self.metrics:
-            sub = df[df["metric"] == m].drop(columns=["metric", "base"])
+            sub = df[df["metric"] == m].drop(columns=["metric", "base", "method"])
             per_metric[m] = {
                 "base": clean(float(self.data["base"].sel(metric=m))),
+                **self._method_of(m, clean),
                 "factors": [
                     {k: clean(v) for k, v in row.items()} for row in sub.to_dict("records")
                 ],
@@ -201,6 +234,17 @@ class SensitivityResult:
             },
             "metrics": per_metric,
         }
+
+    def _method_of(self, metric: str, clean) -> dict:
+        """Return the method entries of one metric in `to_dict` (absent in older results)."""
+        ds = self.data
+        if "method" not in ds:
+            return {}
+        out = {"method": str(ds["method"].sel(metric=metric).values) or None}
+        for v in METHOD_VARS:
+            if v in ds:
+                out[v] = clean(float(ds[v].sel(metric=metric)))
+        return out
 
     def summary(self) -> dict:
         """Return the indices of every metric, JSON-ready (the same as `to_dict`)."""
@@ -241,7 +285,12 @@ def merge_results(first: SensitivityResult, second: SensitivityResult) -> Sensit
         raise ValueError("results to merge must have the same metrics and factors in order.")
     ds = a.copy()
     for v in b.data_vars:
-        if v not in ds or np.all(np.isnan(np.asarray(ds[v], dtype=float))):
+        if v not in ds:
+            ds[v] = b[v]
+        elif ds[v].dtype.kind in "USO":  # the method: keep the first result's unless unset
+            if all(not str(x) for x in ds[v].values):
+                ds[v] = b[v]
+        elif np.all(np.isnan(np.asarray(ds[v], dtype=float))):
             ds[v] = b[v]
     methods = [*first.methods, *(m for m in second.methods if m not in first.methods)]
     attrs = {**b.attrs, **a.attrs}

@@ -100,7 +100,7 @@ def _indices(coef: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return (sq @ only) / var, (sq @ a) / var, var
 
 
-def _fit(phi: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+def _fit(phi: np.ndarray, y: np.ndarray, *, loo: bool = True) -> tuple[np.ndarray, float]:
     """Least-squares coefficients and the leave-one-out mean squared error.
 
     By the normal equations: the basis is orthonormal and the design quasi-random, so the Gram
@@ -109,6 +109,8 @@ def _fit(phi: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     """
     gram_inv = np.linalg.inv(np.einsum("ni,nj->ij", phi, phi))
     coef = gram_inv @ np.einsum("ni,n->i", phi, y)
+    if not loo:
+        return coef, np.nan
     resid = y - np.einsum("ni,i->n", phi, coef)
     lev = np.minimum(np.einsum("ni,ij,nj->n", phi, gram_inv, phi), 1 - 1e-12)
     return coef, float(np.mean((resid / (1 - lev)) ** 2))
@@ -215,12 +217,14 @@ def fit_indices(
     n = len(y)
     for b in range(resamples):
         i = rng.integers(n, size=n)
-        c, _ = _fit(phi[i], y[i])
+        c, _ = _fit(phi[i], y[i], loo=False)
         s1_b, st_b, _ = _indices(c, alpha)
         boot[b] = s1_b, st_b
     sd = np.nanstd(boot, axis=0, ddof=1)
     if groups is not None and groups.shape[1] > 1:
-        per = np.array([_indices(_fit(phi, g)[0], alpha)[:2] for g in groups.T])  # (G, 2, k)
+        per = np.array(
+            [_indices(_fit(phi, g, loo=False)[0], alpha)[:2] for g in groups.T]
+        )  # (G, 2, k)
         sd = np.sqrt(sd**2 + np.var(per, axis=0, ddof=1) / groups.shape[1])
     zq = float(norm.ppf(0.5 + conf_level / 2))
     eta = (math.sqrt(loo) + float(model_error)) / math.sqrt(var)

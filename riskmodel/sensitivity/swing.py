@@ -16,6 +16,12 @@ Standard errors of the swing ``metric(high) − metric(low)``
   seeded from the run's seed (a stream separate from the engine's blocks), so results are
   reproducible. Quantile bootstraps are rough for very small tails (fewer than ~10 paths beyond
   the quantile); use more paths there.
+
+With ``approximation="large_pool"`` the simulated metrics come from the large-pool model on the
+engine's factor paths (`riskmodel.sensitivity.inner`), and the engine runs at the same points on
+``check_paths`` paths to measure the approximation's error, reported per metric
+(``large_pool_error``: the largest relative difference; ``large_pool_spread``: the standard
+deviation of the differences over the points, in the metric's units).
 """
 
 from __future__ import annotations
@@ -27,26 +33,45 @@ import numpy as np
 
 from riskmodel._validate import check_count, check_seed
 from riskmodel.config.sensitivity import DEFAULT_BOOTSTRAP
+from riskmodel.errors import ArgumentError
 from riskmodel.scenarios.load import Scenario
-from riskmodel.sensitivity.evaluate import (
-    PathTotals,
-    check_scenario,
-    entropy_of,
-    shared_sampling,
-    simulate_variants,
-)
 from riskmodel.sensitivity.factors import FactorRange, resolve_factors
+from riskmodel.sensitivity.inner import (
+    APPROXIMATIONS,
+    LargePoolCheck,
+    evaluate_points,
+    large_pool_check,
+    methods,
+)
 from riskmodel.sensitivity.measures import (
     DEFAULT_METRICS,
     MetricSpec,
-    exact_metrics,
     parse_metrics,
     simulated_metrics,
 )
-from riskmodel.sensitivity.result import SensitivityResult, empty_dataset
-from riskmodel.simulation.seeding import BOOTSTRAP_KEY
+from riskmodel.sensitivity.result import SensitivityResult, empty_dataset, record_methods
+from riskmodel.simulation.options import check_scenario
+from riskmodel.simulation.seeding import BOOTSTRAP_KEY, seed_entropy
+from riskmodel.simulation.variants import PathTotals, backend_session, shared_sampling
 
-__all__ = ["DEFAULT_BOOTSTRAP", "paired_swing_stderr", "tornado"]
+__all__ = [
+    "DEFAULT_BOOTSTRAP",
+    "DEFAULT_CHECK_PATHS",
+    "paired_swing_stderr",
+    "tornado",
+    "tornado_points",
+]
+
+DEFAULT_CHECK_PATHS = 1024
+"""Engine paths per tornado point that measure the large-pool error."""
+
+
+def tornado_points(scenario: Scenario, ranges: Sequence[FactorRange]) -> list[Scenario]:
+    """Return the base scenario and each factor at its low and high value: ``1 + 2k`` variants."""
+    variants = [scenario]
+    for r in ranges:
+        variants += [r.factor.apply(scenario, r.low), r.factor.apply(scenario, r.high)]
+    return variants
 
 
 def _as_ranges(scenario: Scenario, factors) -> list[FactorRange]:
@@ -106,6 +131,9 @@ def tornado(
     paths: int | None = None,
     seed: int | None = None,
     bootstrap: int = DEFAULT_BOOTSTRAP,
+    approximation: str = "none",
+    check_paths: int = DEFAULT_CHECK_PATHS,
+    check: LargePoolCheck | None = None,
     backend: str | None = None,
     scheduler: str | None = None,
     trust_scenario_scheduler: bool = False,
@@ -128,6 +156,13 @@ def tornado(
         recorded in the result).
     bootstrap : int, default 200
         Paired bootstrap resamples for the standard errors of VaR/ES swings.
+    approximation : {"none", "large_pool"}, default "none"
+        How simulated metrics are computed: by the engine, or on the large-pool model with its
+        error measured against the engine (module docstring).
+    check_paths : int, default 1024
+        With the large-pool model: engine paths per point for measuring its error.
+    check : LargePoolCheck, optional
+        A measurement already made at these points (`run_sensitivity` shares one with Sobol).
     backend : {"local", "dask"}, optional
         Default: the scenario's ``simulation.backend``.
     scheduler, trust_scenario_scheduler : optional
@@ -159,30 +194,48 @@ def tornado(
     paths = check_count("paths", paths)
     seed = check_seed(seed)
     bootstrap = check_count("bootstrap", bootstrap, minimum=2)
+    check_paths = check_count("check_paths", check_paths)
+    if approximation not in APPROXIMATIONS:
+        raise ArgumentError(
+            f"`approximation` must be one of {list(APPROXIMATIONS)}; got {approximation!r}."
+        )
     ranges = _as_ranges(scenario, factors)
     specs = _as_specs(metrics)
     paths = paths if paths is not None else scenario.config.paths
     if seed is None:
         seed = scenario.config.seed
-    entropy = entropy_of(seed)  # fixed once, so that every run shares it even for seed=None
+    entropy = seed_entropy(seed)  # fixed once, so that every run shares it even for seed=None
 
-    variants = [scenario]
-    for r in ranges:
-        variants += [r.factor.apply(scenario, r.low), r.factor.apply(scenario, r.high)]
-    exact = [exact_metrics(v, specs) for v in variants]
+    variants = tornado_points(scenario, ranges)
     simulated = any(not s.exact for s in specs)
-    if simulated:
-        totals = simulate_variants(
+    sampling = shared_sampling(scenario) if simulated else None
+    with backend_session(
+        scenario,
+        backend=backend if simulated else "local",
+        scheduler=scheduler if simulated else None,
+        trust_scenario_scheduler=trust_scenario_scheduler,
+    ) as client:
+        engine = {"client": client} if client is not None else {}
+        ev = evaluate_points(
             variants,
+            specs,
+            approximation=approximation,
             paths=paths,
-            seed=entropy,
-            backend=backend,
-            sampling=shared_sampling(scenario),
-            scheduler=scheduler,
-            trust_scenario_scheduler=trust_scenario_scheduler,
+            entropy=entropy,
+            sampling=sampling,
+            engine=engine,
         )
-        for e, t in zip(exact, totals, strict=True):
-            e.update(simulated_metrics(t.loss, t.weight, specs))
+        if simulated and approximation == "large_pool" and check is None:
+            check = large_pool_check(
+                variants,
+                specs,
+                paths=check_paths,
+                entropy=entropy,
+                sampling=sampling,
+                engine=engine,
+            )
+    exact = [{m: float(v[i]) for m, v in ev.values.items()} for i in range(len(variants))]
+    totals = ev.totals
 
     names = [s.name for s in specs]
     ds = empty_dataset(names, [r.name for r in ranges])
@@ -203,12 +256,15 @@ def tornado(
         else:
             se = dict.fromkeys(names, 0.0)
         ds["swing_stderr"][:, k] = [se[m] for m in names]
+    record_methods(ds, specs, methods(specs, approximation), check)
     ds.attrs.update(
         methods=["tornado"],
         scenario=scenario.name,
+        approximation=approximation,
         tornado_seed="" if seed is None else str(seed),
         tornado_entropy=str(entropy),
         tornado_paths=paths if simulated else 0,
+        check_paths=check.paths if check is not None else 0,
         tornado_bootstrap=int(bootstrap),
         parameter_draws=int(scenario.n_draws),
     )

@@ -38,25 +38,36 @@ import numpy as np
 
 from riskmodel._validate import check_count, check_seed
 from riskmodel.config.sensitivity import MIN_N
+from riskmodel.errors import ArgumentError
 from riskmodel.scenarios.load import Scenario
-from riskmodel.sensitivity.evaluate import (
-    backend_session,
-    check_scenario,
-    entropy_of,
-    shared_sampling,
-    simulate_variants,
-)
 from riskmodel.sensitivity.factors import FactorRange, apply_factors, resolve_factors
-from riskmodel.sensitivity.measures import (
-    DEFAULT_METRICS,
-    MetricSpec,
-    exact_metrics,
-    parse_metrics,
-    simulated_metrics,
+from riskmodel.sensitivity.inner import (
+    APPROXIMATIONS,
+    LargePoolCheck,
+    evaluate_points,
+    large_pool_check,
+    methods,
 )
-from riskmodel.sensitivity.result import SensitivityResult, SensitivityWarning, empty_dataset
+from riskmodel.sensitivity.measures import DEFAULT_METRICS, MetricSpec, parse_metrics
+from riskmodel.sensitivity.result import (
+    SensitivityResult,
+    SensitivityWarning,
+    empty_dataset,
+    record_methods,
+)
+from riskmodel.sensitivity.surrogate import design_points, fit_all
+from riskmodel.sensitivity.swing import DEFAULT_CHECK_PATHS, tornado_points
 from riskmodel.simulation.cluster import resolve_backend
+from riskmodel.simulation.options import check_scenario
 from riskmodel.simulation.seeding import ANALYSIS_KEY, DESIGN_KEY
+from riskmodel.simulation.seeding import seed_entropy as entropy_of
+from riskmodel.simulation.variants import backend_session, shared_sampling
+
+ESTIMATORS = ("saltelli", "surrogate")
+"""``saltelli``: SALib's estimators on ``n (k + 2)`` points; ``surrogate``: a polynomial-chaos
+fit on ``n`` points (`riskmodel.sensitivity.surrogate`)."""
+DEFAULT_GROUPS = 4
+"""Disjoint path sets per point for the Monte Carlo part of the surrogate's intervals."""
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -272,6 +283,11 @@ def sobol(
     conf_level: float = 0.95,
     resamples: int = 100,
     batch: int = DEFAULT_BATCH,
+    approximation: str = "none",
+    estimator: str = "saltelli",
+    groups: int = DEFAULT_GROUPS,
+    check_paths: int = DEFAULT_CHECK_PATHS,
+    check: LargePoolCheck | None = None,
     backend: str | None = None,
     scheduler: str | None = None,
     trust_scenario_scheduler: bool = False,
@@ -299,6 +315,19 @@ def sobol(
         SALib's confidence level and bootstrap resamples.
     batch : int, default 64
         Design points simulated per batch (bounds memory: batch × paths floats).
+    approximation : {"none", "large_pool"}, default "none"
+        Simulated metrics by the engine, or on the large-pool model with its error measured
+        against the engine at the tornado points (`riskmodel.sensitivity.inner`) and added to
+        the surrogate's intervals.
+    estimator : {"saltelli", "surrogate"}, default "saltelli"
+        SALib's estimators on ``n (k + 2)`` points, or a polynomial-chaos surrogate fitted on
+        ``n`` points (`riskmodel.sensitivity.surrogate`).
+    groups : int, default 4
+        Surrogate: disjoint path sets per point for the Monte Carlo part of the intervals.
+    check_paths : int, default 1024
+        Large-pool model: engine paths per tornado point for its measured error.
+    check : LargePoolCheck, optional
+        That measurement, if already made (`run_sensitivity` shares the tornado's).
     backend : {"local", "dask"}, optional
         Default: the scenario's ``simulation.backend``.
     scheduler, trust_scenario_scheduler : optional
@@ -334,6 +363,12 @@ def sobol(
     seed = check_seed(seed)
     n = check_count("n", n)
     batch = check_count("batch", batch)
+    for name, value, allowed in (
+        ("approximation", approximation, APPROXIMATIONS),
+        ("estimator", estimator, ESTIMATORS),
+    ):
+        if value not in allowed:
+            raise ArgumentError(f"`{name}` must be one of {list(allowed)}; got {value!r}.")
     if factors and all(isinstance(f, FactorRange) for f in factors):
         ranges = list(factors)
     else:
@@ -348,27 +383,17 @@ def sobol(
     entropy = entropy_of(seed)
     simulated = any(not s.exact for s in specs)
     names = [s.name for s in specs]
-
     backend = resolve_backend(scenario, backend, scheduler)
     sampling = shared_sampling(scenario) if simulated else None
-
-    def evaluate(x: np.ndarray) -> np.ndarray:
-        variants = [apply_factors(scenario, row, ranges) for row in x]
-        rows = [exact_metrics(v, specs) for v in variants]
-        if simulated:
-            totals = simulate_variants(
-                variants,
-                paths=paths,
-                seed=entropy,
-                backend=backend,
-                client=client,
-                sampling=sampling,
-            )
-            for r, t in zip(rows, totals, strict=True):
-                r.update(simulated_metrics(t.loss, t.weight, specs))
-        return np.array([[r[m] for m in names] for r in rows])
-
-    # one Dask client for every batch (evaluate reads `client` when SALib calls it)
+    attrs = {
+        "scenario": scenario.name,
+        "sobol_paths": int(paths) if simulated else 0,
+        "sobol_seed": "" if seed is None else str(seed),
+        "parameter_draws": int(scenario.n_draws),
+        "approximation": approximation,
+        "sobol_estimator": estimator,
+    }
+    # one Dask client for every batch (evaluate reads `client` when it is called)
     session = backend_session(
         scenario,
         backend=backend if simulated else "local",
@@ -376,21 +401,113 @@ def sobol(
         trust_scenario_scheduler=trust_scenario_scheduler,
     )
     with session as client:
-        result = sobol_indices(
-            evaluate,
-            {r.name: (r.low, r.high) for r in ranges},
-            names,
-            n=n,
-            seed=entropy,
-            conf_level=conf_level,
-            resamples=resamples,
-            batch=batch,
-            attrs={
-                "scenario": scenario.name,
-                "sobol_paths": int(paths) if simulated else 0,
-                "sobol_seed": "" if seed is None else str(seed),
-                "parameter_draws": int(scenario.n_draws),
-            },
-        )
+        engine = {"client": client} if client is not None else {}
+        if simulated and approximation == "large_pool" and check is None:
+            check = large_pool_check(
+                tornado_points(scenario, ranges),
+                specs,
+                paths=check_paths,
+                entropy=entropy,
+                sampling=sampling,
+                engine=engine,
+            )
+
+        def evaluate(x: np.ndarray, parts: int = 0):
+            ev = evaluate_points(
+                [apply_factors(scenario, row, ranges) for row in x],
+                specs,
+                approximation=approximation,
+                paths=paths,
+                entropy=entropy,
+                sampling=sampling,
+                groups=parts,
+                engine=engine,
+            )
+            y = np.column_stack([ev.values[m] for m in names])
+            return y, ev.groups
+
+        bounds = {r.name: (r.low, r.high) for r in ranges}
+        if estimator == "surrogate":
+            result = _surrogate(
+                evaluate,
+                bounds,
+                specs,
+                n,
+                entropy,
+                conf_level,
+                resamples,
+                groups if simulated else 0,
+                check,
+                attrs,
+            )
+        else:
+            result = sobol_indices(
+                lambda x: evaluate(x)[0],
+                bounds,
+                names,
+                n=n,
+                seed=entropy,
+                conf_level=conf_level,
+                resamples=resamples,
+                batch=batch,
+                attrs=attrs,
+            )
+    record_methods(result.data, specs, methods(specs, approximation), check)
+    result.data.attrs["check_paths"] = check.paths if check is not None else 0
     result.data["factor_base"][:] = [r.factor.base(scenario) for r in ranges]
     return result
+
+
+def _surrogate(evaluate, bounds, specs, n, entropy, conf_level, resamples, groups, check, attrs):
+    """Sobol indices from a polynomial-chaos surrogate on `n` quasi-random points."""
+    names = [s.name for s in specs]
+    design_rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(DESIGN_KEY,)))
+    x = design_points(list(bounds.values()), n, seed=design_rng)
+    y, parts = evaluate(x, groups)
+    if not np.all(np.isfinite(y)):
+        raise ValueError("the model returned NaN or inf at some design points.")
+    g = len(next(iter(parts.values()))[0]) if parts else 0
+    stacked = np.full((n, len(names), max(g, 1)), np.nan)
+    for m, name in enumerate(names):
+        if name in parts:
+            stacked[:, m] = parts[name]
+    errors = [check.spread(s.name) if check is not None and not s.exact else 0.0 for s in specs]
+    fits = fit_all(
+        x,
+        y,
+        bounds,
+        groups=stacked if g > 1 else None,
+        model_error=errors,
+        conf_level=conf_level,
+        resamples=resamples,
+        rng=np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(ANALYSIS_KEY,))),
+    )
+    ds = empty_dataset(names, list(bounds))
+    ds["low"][:] = [b[0] for b in bounds.values()]
+    ds["high"][:] = [b[1] for b in bounds.values()]
+    constant = []
+    for m, fit in enumerate(fits):
+        if not np.isfinite(fit.q2):
+            constant.append(names[m])
+            continue
+        for v in ("S1", "S1_conf", "ST", "ST_conf"):
+            ds[v][m, :] = getattr(fit, v)
+        ds["surrogate_q2"][m] = fit.q2
+    ds["X"] = (("sample", "factor"), x)
+    ds["Y"] = (("sample", "metric"), y)
+    ds = ds.assign_coords(sample=np.arange(n))
+    ds.attrs.update(
+        {
+            "methods": ["sobol"],
+            "sobol_n": int(n),
+            "sobol_evaluations": int(n),
+            "sobol_entropy": str(entropy),
+            "sobol_conf_level": float(conf_level),
+            "sobol_resamples": int(resamples),
+            "sobol_groups": int(g),
+            "constant_metrics": constant,
+            **attrs,
+        }
+    )
+    _warn_wide_intervals(ds)
+    return SensitivityResult(ds)

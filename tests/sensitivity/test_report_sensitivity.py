@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 import riskmodel as rm
+from riskmodel.api import run_sensitivity_report as run_sensitivity_cli
 from riskmodel.report import OutputDirError
-from riskmodel.report.sensitivity import run_sensitivity_cli, write_sensitivity_report
+from riskmodel.report.sensitivity import write_sensitivity_report
 from riskmodel.sensitivity import SensitivityWarning, run_sensitivity
 
 CONFIG = {
