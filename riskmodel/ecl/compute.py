@@ -107,39 +107,75 @@ class ChunkResult:
         )
 
 
-def _instalment_profile(
-    terms: ScenarioTerms, c: TapeChunk, rows: np.ndarray, periods: np.ndarray
-) -> np.ndarray:
-    """``EAD_t · df_t`` of instalment loans (`rows`), zero after their life; shape (H, n)."""
+def _by_life(periods: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Loans by remaining life, longest first, and how many live past each period ``t``.
+
+    Period ``t`` (0-based) then concerns the first ``alive[t]`` loans of `order` only: the
+    loops below touch each loan-period once, whatever the mix of maturities.
+    """
+    order = np.argsort(-periods, kind="stable")
+    alive = np.searchsorted(-periods[order], -np.arange(horizon), side="left")
+    return order, alive
+
+
+def _instalment(
+    terms: ScenarioTerms, c: TapeChunk, rows: np.ndarray, flat: np.ndarray, periods: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``Σ_{t<M} B_t · df_t · profile[flat, t]`` of instalment loans (and window-weighted).
+
+    ``B_t = max(B_{t−1} (1 + r_t) − I, 0)`` with the loan's rate, else the scenario's.
+    """
     ts = terms.ts
-    own_rate = ~np.isnan(c.rate[rows])
-    rate = np.where(own_rate, c.rate[rows], 0.0)
+    order, alive = _by_life(periods, ts.horizon)
+    rate = c.rate[rows][order]
+    own_rate = ~np.isnan(rate)
+    mixed = not own_rate.all()
+    rate = np.where(own_rate, rate, 0.0)
     inv_rate = 1.0 / (1.0 + rate)
-    instalment = c.instalment[rows]
-    bal = c.exposure[rows].copy()
+    instalment = c.instalment[rows][order]
+    bal = c.exposure[rows][order]
     disc = np.ones(len(rows))
-    out = np.empty((ts.horizon, len(rows)))
+    flat = flat[order]
+    life = np.zeros(len(rows))
+    short = np.zeros(len(rows))
+    n_w = len(terms.window)
     for t in range(ts.horizon):
-        bal = np.maximum(bal * (1.0 + np.where(own_rate, rate, ts.rate[t])) - instalment, 0.0)
-        disc *= inv_rate
-        out[t] = bal * np.where(own_rate, disc, ts.discount[t])
-    out[np.arange(ts.horizon)[:, None] >= periods[rows][None, :]] = 0.0
-    return out
+        k = int(alive[t])
+        if k == 0:
+            break
+        grow = np.where(own_rate[:k], rate[:k], ts.rate[t]) if mixed else rate[:k]
+        bal = np.maximum(bal[:k] * (1.0 + grow) - instalment[:k], 0.0)
+        disc = disc[:k] * inv_rate[:k]
+        df = np.where(own_rate[:k], disc, ts.discount[t]) if mixed else disc
+        term = bal * df * terms.profile_t[t][flat[:k]]
+        life[:k] += term
+        if t < n_w:
+            short[:k] += terms.window[t] * term
+    out_short, out_life = np.empty(len(rows)), np.empty(len(rows))
+    out_short[order], out_life[order] = short, life
+    return out_short, out_life
 
 
 def _geometric(
     terms: ScenarioTerms, flat: np.ndarray, ratio: np.ndarray, periods: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sum ``ratio^(t+1) profile[flat, t]`` over ``t < M`` (also window-weighted), by Horner."""
+    order, alive = _by_life(periods, terms.ts.horizon)
+    flat, ratio = flat[order], ratio[order]
     n_w = len(terms.window)
     life = np.zeros(len(flat))
     short = np.zeros(len(flat))
     for t in range(terms.ts.horizon - 1, -1, -1):
-        col = np.where(t < periods, terms.profile_t[t][flat], 0.0)
-        life = (life + col) * ratio
+        k = int(alive[t])  # loans with t < M: the others' sums are still 0
+        if k == 0:
+            continue
+        col = terms.profile_t[t][flat[:k]]
+        life[:k] = (life[:k] + col) * ratio[:k]
         if t < n_w:
-            short = (short + col * terms.window[t]) * ratio
-    return short, life
+            short[:k] = (short[:k] + col * terms.window[t]) * ratio[:k]
+    out_short, out_life = np.empty(len(flat)), np.empty(len(flat))
+    out_short[order], out_life[order] = short, life
+    return out_short, out_life
 
 
 def _scenario(terms: ScenarioTerms, c: TapeChunk, g: np.ndarray, periods: np.ndarray):
@@ -147,8 +183,8 @@ def _scenario(terms: ScenarioTerms, c: TapeChunk, g: np.ndarray, periods: np.nda
 
     Loans without their own amortisation, instalment or rate (or with ``a = r = 0``) take their
     ECL from the cumulative profile: one look-up each. Loans with an own amortisation or rate
-    (geometric factors) are summed by Horner's scheme, instalment loans from their balance
-    schedule; neither ever holds more than a chunk's vectors, or its instalment loans' matrix.
+    (geometric factors) are summed by Horner's scheme, instalment loans along their balance
+    schedule; both touch each loan-period once and hold a chunk's vectors only.
     """
     n_g = terms.cum_pd.shape[0]
     own_a = ~np.isnan(c.amortisation)
@@ -163,12 +199,9 @@ def _scenario(terms: ScenarioTerms, c: TapeChunk, g: np.ndarray, periods: np.nda
         s, li = _geometric(terms, kind[geo] * n_g + g[geo], ratio[geo], periods[geo])
         short[geo], life[geo] = s, li
     rows = np.flatnonzero(instal)
-    if len(rows):
-        w = _instalment_profile(terms, c, rows, periods)  # (H, n_rows)
-        lam = terms.profile[3, g[rows]]  # (n_rows, H): no scenario factor folded in
-        life[rows] = np.einsum("tn,nt->n", w, lam)
-        n_w = len(terms.window)
-        short[rows] = np.einsum("tn,nt->n", w[:n_w] * terms.window[:, None], lam[:, :n_w])
+    if len(rows):  # their own balance and discounting: the profile without scenario factors
+        s, li = _instalment(terms, c, rows, 3 * n_g + g[rows], periods[rows])
+        short[rows], life[rows] = s, li
     ead = np.where(instal, 1.0, c.exposure)  # instalment profiles hold their balance already
     return terms.cum_pd_12m[g, periods], terms.cum_pd[g, periods], short * ead, life * ead
 

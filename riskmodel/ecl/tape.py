@@ -150,7 +150,7 @@ def iter_tape(
                 fh,
                 chunksize=chunk_rows,
                 skipinitialspace=True,
-                dtype={"loan_id": str, "segment": "category", "state": "category"},
+                dtype={"loan_id": str},  # categories cost more here than in `_names`
             )
             yield from _checked(
                 _read(reader, where),
@@ -413,19 +413,36 @@ def _check_maturity(chunk: TapeChunk, where: _Where, horizon: int, truncate: boo
 
 
 def _check_unique(chunk: TapeChunk, seen: np.ndarray, where: _Where) -> np.ndarray:
-    """Refuse a loan_id met before (in this chunk or an earlier one); return the hashes so far."""
+    """Refuse a loan_id met before (in this chunk or an earlier one); return the hashes so far.
+
+    The ids' 64-bit hashes are kept sorted (8 bytes a loan); a repeat is looked up in the
+    chunk's sorted hashes and in those of the earlier chunks.
+    """
     h = np.fromiter(map(hash, chunk.loan_id), dtype=np.int64, count=len(chunk)).view(np.uint64)
-    order = np.argsort(h, kind="stable")
-    hs = h[order]
-    dup_in = np.flatnonzero(hs[1:] == hs[:-1])
-    pos = np.searchsorted(seen, h)
-    dup_before = np.flatnonzero(seen[np.minimum(pos, len(seen) - 1)] == h) if len(seen) else []
-    if len(dup_in) or len(dup_before):
-        r = int(order[dup_in[0] + 1]) if len(dup_in) else int(dup_before[0])
-        raise PortfolioError(
-            f"{where.row(chunk.start + r)}: loan_id {excerpt(chunk.loan_id[r], 30)} appears more "
-            "than once; each loan needs its own id (a repeated id would count the loan twice).",
-            source=where.source,
-            column="loan_id",
-        )
-    return np.sort(np.concatenate([seen, hs]), kind="stable")
+    hs = np.sort(h)
+    repeat = bool((hs[1:] == hs[:-1]).any())
+    if not repeat and len(seen):
+        pos = np.minimum(np.searchsorted(seen, hs), len(seen) - 1)
+        repeat = bool((seen[pos] == hs).any())
+    if repeat:
+        _refuse_repeat(chunk, h, seen, where)
+    merged = np.concatenate([seen, hs])
+    merged.sort(kind="stable")  # two sorted runs: a linear merge
+    return merged
+
+
+def _refuse_repeat(chunk: TapeChunk, h: np.ndarray, seen: np.ndarray, where: _Where) -> None:
+    """Raise the error naming the first row whose loan_id came before."""
+    _, first = np.unique(h, return_index=True)
+    again = np.ones(len(h), bool)
+    again[first] = False  # rows repeating an id of this chunk
+    if len(seen):
+        pos = np.minimum(np.searchsorted(seen, h), len(seen) - 1)
+        again |= seen[pos] == h
+    r = int(np.flatnonzero(again)[0])
+    raise PortfolioError(
+        f"{where.row(chunk.start + r)}: loan_id {excerpt(chunk.loan_id[r], 30)} appears more "
+        "than once; each loan needs its own id (a repeated id would count the loan twice).",
+        source=where.source,
+        column="loan_id",
+    )
