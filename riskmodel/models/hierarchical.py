@@ -102,7 +102,28 @@ def fit_partial(
     progressbar: bool,
     nuts_sampler: str = "pymc",
 ):
-    """Sample ``mu`` and ``kappa`` with NUTS; returns (model, InferenceData)."""
+    """Sample ``mu`` and ``kappa`` with NUTS; returns the ``posterior`` and ``sample_stats``.
+
+    ``nuts_sampler="numpyro"``: the compiled program of `riskmodel.models.partial_jax`, reused
+    by every fit of the same structure (no PyMC involved); ``"pymc-numpyro"``: PyMC's own
+    conversion to NumPyro (compiled anew for every fit; kept for ``benchmarks/fit.py``); any
+    other name goes to ``pm.sample`` through `riskmodel.models._common.nuts`.
+    """
+    if nuts_sampler == "numpyro":
+        from riskmodel.models.partial_jax import sample_partial
+
+        return sample_partial(
+            counts,
+            allowed,
+            transient,
+            prior,
+            draws=draws,
+            chains=chains,
+            tune=tune,
+            target_accept=target_accept,
+            random_seed=random_seed,
+        )
+    sampler = "numpyro" if nuts_sampler == "pymc-numpyro" else nuts_sampler
     model = build_partial_model(counts, allowed, transient, segments, prior)
     with model:
         idata = nuts(
@@ -113,9 +134,9 @@ def fit_partial(
             target_accept=target_accept,
             random_seed=random_seed,
             progressbar=progressbar,
-            nuts_sampler=nuts_sampler,
+            nuts_sampler=sampler,
         )
-    return model, idata
+    return mcmc_groups(idata)
 
 
 def population_mean(posterior: xr.Dataset, allowed: np.ndarray) -> np.ndarray:
@@ -181,8 +202,8 @@ def conditional_rows(
 
 def partial_fit(states, y, allowed, segments, prior, mc: dict, rng) -> dict:
     """Posterior groups of a partial-pooling fit: ``mu``, ``kappa`` and segment ``transition``."""
-    _, idata = fit_partial(y, allowed, states.transient, segments, prior, **mc)
-    post = idata.posterior
+    groups = fit_partial(y, allowed, states.transient, segments, prior, **mc)
+    post = groups["posterior"]
     mu = population_mean(post, allowed)
     kappa = np.asarray(post["kappa"].transpose("chain", "draw", "origin").values)
     rows = conditional_rows(mu, kappa, y, allowed, rng)
@@ -192,7 +213,6 @@ def partial_fit(states, y, allowed, segments, prior, mc: dict, rng) -> dict:
         coords={"origin": list(states.transient), "to_state": list(states.names)},
     )
     post["transition"] = transition_dataarray(states, rows, segments)
-    groups = mcmc_groups(idata)
     params = diagnostic_dataset(groups["posterior"], allowed, states.transient, states.names)
     diag = convergence_diagnostics(params, groups["sample_stats"])
     return {"groups": groups, "free": ["kappa", "mu"], "diagnostics": diag}
