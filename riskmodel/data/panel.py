@@ -11,20 +11,27 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from importlib import resources
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from riskmodel.data.examples import (
+    EXAMPLE_STRUCTURAL_ZEROS,
+    example_states,
+    load_example_macro,
+    load_example_panel,
+)
 from riskmodel.data.files import read_csv
 from riskmodel.errors import GapsSkippedWarning, PanelError
-from riskmodel.states import LIFECYCLE, StateSpace
+from riskmodel.states import StateSpace
 
 __all__ = [
     "EXAMPLE_STRUCTURAL_ZEROS",
     "GapsSkippedWarning",
     "PanelError",
+    "example_states",
     "load_example_macro",
     "load_example_panel",
     "panel_to_counts",
@@ -33,18 +40,8 @@ __all__ = [
 ]
 
 REQUIRED_COLUMNS = ("customer_id", "period", "state")
-EXAMPLE_STRUCTURAL_ZEROS = (
-    ("new", "mature"),
-    ("growing", "new"),
-    ("mature", "new"),
-    ("declining", "new"),
-)
-"""Transitions that never happen in the bundled example panel (customers are never new again,
-and a new customer cannot skip the growing stage)."""
 SINGLE_SEGMENT = "all"
 """Segment name used when a panel has no segment column."""
-
-_DATA_PACKAGE = "riskmodel.data"
 
 
 def _show(items: Iterable, limit: int = 5) -> str:
@@ -54,9 +51,9 @@ def _show(items: Iterable, limit: int = 5) -> str:
     return f"[{head}{f', … and {more} more' if more > 0 else ''}]"
 
 
-# ---------------------------------------------------------------------------------------------
 # panel -> counts
-# ---------------------------------------------------------------------------------------------
+
+
 def panel_to_counts(
     panel: pd.DataFrame,
     states: StateSpace,
@@ -113,6 +110,37 @@ def panel_to_counts(
     >>> int(panel_to_counts(panel, ss).sel(segment="all", from_state="good", to_state="bad"))
     1
     """
+    df, has_segment = _panel_frame(panel, segment_col)
+    period, code = _periods_and_codes(df, states)
+    cust = df["customer_id"].to_numpy()
+    seg = df[segment_col].astype(str).to_numpy() if has_segment else None
+    _refuse_duplicates(cust, period)
+    pairs = _transition_pairs(cust, period, code, states, skip_gaps=skip_gaps)
+    if pairs.from_c.size == 0:
+        _refuse_no_transitions(len(df), len(pd.unique(cust)), pairs.n_pairs)
+    if seg is not None:
+        seg_o = seg[pairs.order][:-1][pairs.pair][pairs.keep]
+        segments = sorted(set(seg.tolist()))
+    else:
+        seg_o = np.full(pairs.from_c.shape, SINGLE_SEGMENT, dtype=object)
+        segments = [SINGLE_SEGMENT]
+    attrs = {
+        "skipped_gap_pairs": pairs.n_gap if skip_gaps else 0,
+        "n_customers": len(pd.unique(cust)),
+    }
+    out = _count_array(pairs, seg_o, segments, states, attrs, by_period=by_period)
+    if skip_gaps and pairs.n_gap:
+        warnings.warn(
+            f"skipped {pairs.n_gap} pair(s) of rows across gaps in customers' periods "
+            "(skip_gaps=True); they are not counted as transitions.",
+            GapsSkippedWarning,
+            stacklevel=2,
+        )
+    return out
+
+
+def _panel_frame(panel: pd.DataFrame, segment_col: str) -> tuple[pd.DataFrame, bool]:
+    """Return the needed columns (refusing a non-frame, missing columns, no rows, NaN)."""
     if not isinstance(panel, pd.DataFrame):
         raise TypeError(
             f"panel must be a pandas DataFrame with columns {list(REQUIRED_COLUMNS)}; "
@@ -132,8 +160,6 @@ def panel_to_counts(
     has_segment = segment_col in panel.columns
     cols = [*REQUIRED_COLUMNS, segment_col] if has_segment else list(REQUIRED_COLUMNS)
     df = panel[cols].reset_index(drop=True)
-
-    # missing values
     na = df.isna()
     if na.to_numpy().any():
         bad = np.flatnonzero(na.to_numpy().any(axis=1))
@@ -142,8 +168,11 @@ def panel_to_counts(
             f"panel has missing values in column(s) {which} at rows {_show(bad)} (0-based); "
             "drop or fill those rows before counting transitions."
         )
+    return df, has_segment
 
-    # integer periods
+
+def _periods_and_codes(df: pd.DataFrame, states: StateSpace) -> tuple[np.ndarray, np.ndarray]:
+    """Return integer periods and state codes (refusing non-integers, unknown states)."""
     period_num = pd.to_numeric(df["period"], errors="coerce")
     as_float = period_num.to_numpy(dtype=float, na_value=np.nan)
     bad = np.flatnonzero(~np.isfinite(as_float) | (as_float != np.round(as_float)))
@@ -153,9 +182,6 @@ def panel_to_counts(
             f"{_show(df['period'].iloc[bad].tolist(), 3)}. Number periods 0, 1, 2, … "
             "(e.g. months since the start)."
         )
-    period = as_float.astype(np.int64)
-
-    # known states
     state_str = df["state"].astype(str).to_numpy()
     code_of = {name: k for k, name in enumerate(states.names)}
     known = np.isin(state_str, list(states.names))
@@ -167,11 +193,10 @@ def panel_to_counts(
             f"known states are {list(states.names)}. Map them to the state space or extend it."
         )
     code = np.array([code_of[s] for s in state_str], dtype=np.intp)
+    return as_float.astype(np.int64), code
 
-    cust = df["customer_id"].to_numpy()
-    seg = df[segment_col].astype(str).to_numpy() if has_segment else None
 
-    # duplicates
+def _refuse_duplicates(cust: np.ndarray, period: np.ndarray) -> None:
     dup = pd.DataFrame({"c": cust, "p": period}).duplicated(keep=False).to_numpy()
     if dup.any():
         rows = np.flatnonzero(dup)
@@ -181,6 +206,26 @@ def panel_to_counts(
             f"{_show(rows)} (0-based); keep one row per customer per period."
         )
 
+
+@dataclass(frozen=True)
+class _Pairs:
+    """Consecutive-period pairs of rows of one customer, starting in a transient state."""
+
+    order: np.ndarray  # rows sorted by customer, then period
+    pair: np.ndarray  # (rows - 1,) the sorted row and the next are consecutive periods
+    keep: np.ndarray  # (pairs,) the pair starts in a transient state
+    from_c: np.ndarray
+    to_c: np.ndarray
+    from_p: np.ndarray
+    per_o: np.ndarray  # sorted periods
+    n_gap: int
+    n_pairs: int
+
+
+def _transition_pairs(
+    cust: np.ndarray, period: np.ndarray, code: np.ndarray, states: StateSpace, *, skip_gaps: bool
+) -> _Pairs:
+    """Pair each row with the customer's next period (refusing gaps and leaving absorption)."""
     order = np.lexsort((period, pd.factorize(cust)[0]))
     cust_o, per_o, code_o = cust[order], period[order], code[order]
     same = cust_o[1:] == cust_o[:-1]
@@ -196,7 +241,6 @@ def panel_to_counts(
         )
     from_c, to_c = code_o[:-1][pair], code_o[1:][pair]
     from_p = per_o[:-1][pair]
-
     absorbing = np.zeros(states.n, dtype=bool)
     absorbing[states.absorbing_idx] = True
     leaves = absorbing[from_c] & (from_c != to_c)
@@ -210,20 +254,32 @@ def panel_to_counts(
             "left. Fix the states or declare the state transient."
         )
     keep = ~absorbing[from_c]
-    from_c, to_c, from_p = from_c[keep], to_c[keep], from_p[keep]
-    if from_c.size == 0:
-        _refuse_no_transitions(len(df), len(pd.unique(cust)), int(pair.sum()))
+    return _Pairs(
+        order=order,
+        pair=pair,
+        keep=keep,
+        from_c=from_c[keep],
+        to_c=to_c[keep],
+        from_p=from_p[keep],
+        per_o=per_o,
+        n_gap=n_gap,
+        n_pairs=int(pair.sum()),
+    )
 
-    if seg is not None:
-        seg_o = seg[order][:-1][pair][keep]
-        segments = sorted(set(seg.tolist()))
-    else:
-        seg_o = np.full(from_c.shape, SINGLE_SEGMENT, dtype=object)
-        segments = [SINGLE_SEGMENT]
+
+def _count_array(
+    pairs: _Pairs,
+    seg_o: np.ndarray,
+    segments: list[str],
+    states: StateSpace,
+    attrs: dict[str, int],
+    *,
+    by_period: bool,
+) -> xr.DataArray:
+    """Count the pairs by (segment, from, to), or by (period, segment, from, to)."""
     seg_code = pd.Categorical(seg_o, categories=segments).codes.astype(np.intp)
-
+    from_c, to_c, from_p, per_o = pairs.from_c, pairs.to_c, pairs.from_p, pairs.per_o
     n_s, n = len(segments), states.n
-    attrs = {"skipped_gap_pairs": n_gap if skip_gaps else 0, "n_customers": len(pd.unique(cust))}
     if by_period:
         if from_p.size:
             periods = np.arange(per_o.min(), per_o.max())
@@ -249,13 +305,6 @@ def panel_to_counts(
         )
     out = out.assign_coords(from_state=list(states.names), to_state=list(states.names))
     out.name = "transition_counts"
-    if skip_gaps and n_gap:
-        warnings.warn(
-            f"skipped {n_gap} pair(s) of rows across gaps in customers' periods "
-            "(skip_gaps=True); they are not counted as transitions.",
-            GapsSkippedWarning,
-            stacklevel=2,
-        )
     return out
 
 
@@ -378,48 +427,3 @@ def read_panel_csv(path) -> pd.DataFrame:
         error=PanelError,
         dtype={"customer_id": str, "state": str, "segment": str},
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# bundled example data
-# ---------------------------------------------------------------------------------------------
-def load_example_panel() -> pd.DataFrame:
-    """Return the bundled example panel on the default lifecycle.
-
-    Monthly history of three segments: ``cards`` and ``loans`` (a few thousand customer-months
-    each) and a thin ``smb`` segment (a few hundred customer-months). States are those of
-    `riskmodel.LIFECYCLE`; transitions respond to `load_example_macro` (regenerate both with
-    ``scripts/make_example_data.py``).
-
-    Returns
-    -------
-    DataFrame
-        Columns ``customer_id, period, state, segment``.
-
-    Examples
-    --------
-    >>> panel = load_example_panel()
-    >>> sorted(panel["segment"].unique())
-    ['cards', 'loans', 'smb']
-    """
-    with resources.files(_DATA_PACKAGE).joinpath("examples", "panel.csv").open("r") as fh:
-        df = pd.read_csv(fh, dtype={"customer_id": str, "state": str, "segment": str})
-    return df
-
-
-def load_example_macro() -> pd.DataFrame:
-    """Return the bundled monthly macro series for `load_example_panel`.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``period, unemployment, gdp_growth`` (percent; GDP growth annualised), one row
-        per period of the example panel.
-    """
-    with resources.files(_DATA_PACKAGE).joinpath("examples", "macro.csv").open("r") as fh:
-        return pd.read_csv(fh)
-
-
-def example_states() -> StateSpace:
-    """Return the state space of the bundled example panel (the default lifecycle)."""
-    return LIFECYCLE
