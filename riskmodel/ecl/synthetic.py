@@ -68,7 +68,7 @@ def synthetic_tape(scenario: Scenario, loans: int, *, seed: int = 0) -> pd.DataF
             "segment": rng.choice(list(scenario.segments), n),
             "state": state,
             "exposure": exposure,
-            "maturity": np.where(rng.random(n) < 0.1, np.nan, maturity),
+            "maturity": pd.array(np.where(rng.random(n) < 0.1, np.nan, maturity), dtype="Int64"),
             "amortisation": amortisation,
             "instalment": instalment,
             "rate": np.where(rng.random(n) < 0.1, np.nan, rate),
