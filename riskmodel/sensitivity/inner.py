@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from riskmodel.errors import ArgumentError
 from riskmodel.scenarios.load import Scenario
 from riskmodel.sensitivity.measures import MetricSpec, simulated_metrics
 from riskmodel.simulation.plan import Sampling
@@ -104,6 +105,8 @@ def evaluate_points(
     sim = [s for s in specs if not s.exact]
     if not sim:
         return Evaluation(values=out)
+    if sampling is None:
+        raise ArgumentError("simulated metrics need the shared `sampling` plan; got None.")
     if approximation == "large_pool":
         lp = large_pool_batch(variants, paths=paths, entropy=entropy, sampling=sampling)
         totals = [PathTotals(loss=lp.loss[p], weight=lp.weight[p]) for p in range(len(variants))]

@@ -88,7 +88,7 @@ def _basis(u: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return out
 
 
-def _indices(coef: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _indices(coef: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """First-order and total indices (k,) and the variance from PCE coefficients (M,)."""
     sq = coef[1:] ** 2
     a = alpha[1:] > 0

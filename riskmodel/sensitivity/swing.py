@@ -225,7 +225,7 @@ def tornado(
             sampling=sampling,
             engine=engine,
         )
-        if simulated and approximation == "large_pool" and check is None:
+        if sampling is not None and approximation == "large_pool" and check is None:
             check = large_pool_check(
                 variants,
                 specs,
@@ -249,7 +249,7 @@ def tornado(
         ds["value_low"][:, k] = [lo[m] for m in names]
         ds["value_high"][:, k] = [hi[m] for m in names]
         ds["swing"][:, k] = [hi[m] - lo[m] for m in names]
-        if simulated:
+        if totals is not None:
             se = paired_swing_stderr(
                 totals[1 + 2 * k], totals[2 + 2 * k], specs, bootstrap=bootstrap, rng=rng
             )

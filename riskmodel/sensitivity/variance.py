@@ -402,7 +402,7 @@ def sobol(
     )
     with session as client:
         engine = {"client": client} if client is not None else {}
-        if simulated and approximation == "large_pool" and check is None:
+        if sampling is not None and approximation == "large_pool" and check is None:
             check = large_pool_check(
                 tornado_points(scenario, ranges),
                 specs,

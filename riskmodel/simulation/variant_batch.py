@@ -177,7 +177,7 @@ def _mean_default_lgd(
         sl = slice(lo, lo + step)
         z = shift[sl, None] + np.sqrt(2.0) * x[None]  # (p, Q)
         pz = conditional_pd(a[sl, ..., None], rho[sl, :, None, None, None], z[:, None, None, None])
-        mz = downturn_lgd(lgd[sl, None], sens[sl, None], z)  # (p, Q)
+        mz = downturn_lgd(lgd[sl, None], sens[sl, None], z)  # type: ignore[arg-type]  # (p, Q)
         out[sl] = (pz * mz[:, None, None, None]) @ w
     return out
 
@@ -358,7 +358,7 @@ def _large_pool_chunk(
         z = stack.shift[rows, t, None] + y[None, :, t]  # (p, m)
         a = np.moveaxis(probit[:, :, tt], 1, 2)  # (p, S, m or 1, Kt)
         pdz = conditional_pd_scaled(a, sqrt_rho, inv, z[:, None, :, None])
-        m_z = np.where(sens > 0, downturn_lgd(lgd, sens, z), lgd) if downturn else lgd
+        m_z = np.where(sens > 0, downturn_lgd(lgd, sens, z), lgd) if downturn else lgd  # type: ignore[arg-type]
         total += (occ * pdz).sum(axis=(1, 3)) * m_z * stack.ead_factor[rows, t, None]
         shares = moves[:, :, tt]  # (p, m or 1, S, Kt, Kt)
         alive = occ * (1.0 - pdz)

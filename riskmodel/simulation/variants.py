@@ -195,7 +195,11 @@ def _totals(outputs: Sequence[Any]) -> PathTotals:
 
 
 def _dask_totals(
-    client: Any, scenarios: Sequence[Scenario], entropy: int, blocks: list, sampling: Sampling
+    client: Any,
+    scenarios: Sequence[Scenario],
+    entropy: int,
+    blocks: list[tuple[int, int, int]],
+    sampling: Sampling,
 ) -> list[PathTotals]:
     futures = [  # plain arrays travel; one task per variant
         client.submit(run_task, build_kernel_inputs(sc), entropy, blocks, sampling, pure=False)
