@@ -43,6 +43,45 @@ def _columns(names) -> str:
 
 
 def _check_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    _check_columns(df, source)
+    df = df.copy()
+    if "margin" not in df.columns:
+        df["margin"] = 0.0
+    for col in ("segment", "state"):
+        bad = df[col].isna() | (df[col].astype(str).str.strip() == "")
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise PortfolioError(f"empty; name a {col}.", source=source, row=row, column=col)
+        df[col] = df[col].astype(str).str.strip()
+    for col in ("customers", "exposure", "margin"):
+        df[col] = _numbers(df[col], col, source)
+    _check_customers(df, source)
+    df["customers"] = df["customers"].astype(np.int64)
+    for col in ("exposure", "margin"):
+        with np.errstate(over="ignore"):
+            total = float(df[col].abs().sum())
+        if not np.isfinite(total):
+            raise PortfolioError(
+                "the column sums to infinity; its values are too large. Express "
+                "amounts in a larger currency unit (e.g. thousands).",
+                source=source,
+                column=col,
+            )
+    empty_with_exposure = (df["customers"] == 0) & (df["exposure"] > 0)
+    if empty_with_exposure.any():
+        row = int(np.flatnonzero(empty_with_exposure.to_numpy())[0])
+        raise PortfolioError(
+            f"a cohort with 0 customers cannot carry exposure {df['exposure'].iloc[row]}; "
+            "set customers > 0 or exposure to 0.",
+            source=source,
+            row=row,
+            column="customers",
+        )
+    return df[list(PORTFOLIO_COLUMNS)].reset_index(drop=True)
+
+
+def _check_columns(df: pd.DataFrame, source: str) -> None:
+    """Refuse a header without the portfolio columns, with unknown ones, or no rows."""
     missing = [c for c in _REQUIRED if c not in df.columns]
     if len(missing) == len(_REQUIRED) and "margin" not in df.columns:
         # nothing like a portfolio: quote as little as possible of what may be any file
@@ -67,37 +106,35 @@ def _check_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
         )
     if len(df) == 0:
         raise PortfolioError("the portfolio has no cohorts; add at least one row.", source=source)
-    df = df.copy()
-    if "margin" not in df.columns:
-        df["margin"] = 0.0
-    for col in ("segment", "state"):
-        bad = df[col].isna() | (df[col].astype(str).str.strip() == "")
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise PortfolioError(f"empty; name a {col}.", source=source, row=row, column=col)
-        df[col] = df[col].astype(str).str.strip()
-    for col in ("customers", "exposure", "margin"):
-        _refuse_booleans(df[col], col, source)
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise PortfolioError(
-                f"must be a finite number; got {_short(df[col].iloc[row])}. "
-                "Write a plain number (no NaN, inf, units or thousands separators).",
-                source=source,
-                row=row,
-                column=col,
-            )
-        if col != "margin" and (values < 0).any():
-            row = int(np.flatnonzero((values < 0).to_numpy())[0])
-            raise PortfolioError(
-                f"must be >= 0; got {_short(values.iloc[row])}. Use a non-negative value.",
-                source=source,
-                row=row,
-                column=col,
-            )
-        df[col] = values.astype(float)
+
+
+def _numbers(column: pd.Series, col: str, source: str) -> pd.Series:
+    """Return the column as finite floats (>= 0 unless it is the margin), or refuse it."""
+    _refuse_booleans(column, col, source)
+    values = pd.to_numeric(column, errors="coerce")
+    bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise PortfolioError(
+            f"must be a finite number; got {_short(column.iloc[row])}. "
+            "Write a plain number (no NaN, inf, units or thousands separators).",
+            source=source,
+            row=row,
+            column=col,
+        )
+    if col != "margin" and (values < 0).any():
+        row = int(np.flatnonzero((values < 0).to_numpy())[0])
+        raise PortfolioError(
+            f"must be >= 0; got {_short(values.iloc[row])}. Use a non-negative value.",
+            source=source,
+            row=row,
+            column=col,
+        )
+    return values.astype(float)
+
+
+def _check_customers(df: pd.DataFrame, source: str) -> None:
+    """Refuse customer counts that are not whole numbers of at most `MAX_CUSTOMERS`."""
     frac = df["customers"] % 1 != 0
     if frac.any():
         row = int(np.flatnonzero(frac.to_numpy())[0])
@@ -118,28 +155,6 @@ def _check_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
             row=row,
             column="customers",
         )
-    df["customers"] = df["customers"].astype(np.int64)
-    for col in ("exposure", "margin"):
-        with np.errstate(over="ignore"):
-            total = float(df[col].abs().sum())
-        if not np.isfinite(total):
-            raise PortfolioError(
-                "the column sums to infinity; its values are too large. Express "
-                "amounts in a larger currency unit (e.g. thousands).",
-                source=source,
-                column=col,
-            )
-    empty_with_exposure = (df["customers"] == 0) & (df["exposure"] > 0)
-    if empty_with_exposure.any():
-        row = int(np.flatnonzero(empty_with_exposure.to_numpy())[0])
-        raise PortfolioError(
-            f"a cohort with 0 customers cannot carry exposure {df['exposure'].iloc[row]}; "
-            "set customers > 0 or exposure to 0.",
-            source=source,
-            row=row,
-            column="customers",
-        )
-    return df[list(PORTFOLIO_COLUMNS)].reset_index(drop=True)
 
 
 def _refuse_booleans(column: pd.Series, col: str, source: str) -> None:
