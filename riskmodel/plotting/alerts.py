@@ -26,6 +26,33 @@ def _threshold_text(metric: str, threshold: float) -> str:
     return format_compact(threshold)
 
 
+def _mark_first(
+    ax: Axes, periods: np.ndarray, prob: np.ndarray, first: int, colour: Any, name: str
+) -> None:
+    """Mark and label the period in which an alert first fires (gid ``"first-<name>"``)."""
+    (hit,) = np.flatnonzero(periods == first)[:1]
+    ax.plot(
+        [first],
+        [prob[hit]],
+        marker="v",
+        markersize=10,
+        color=colour,
+        markeredgecolor="black",
+        linestyle="none",
+        gid=f"first-{name}",
+    )
+    ax.annotate(
+        f"fires in period {first}",
+        (first, prob[hit]),
+        xytext=(10, 6) if hit < periods.size / 2 else (-10, 6),
+        textcoords="offset points",
+        ha="left" if hit < periods.size / 2 else "right",
+        color="black",
+        fontsize="small",
+        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85},
+    )
+
+
 def plot_alerts(result: Any, alerts: xr.Dataset, *, ax: Axes | None = None) -> Axes:
     """Breach probability per period for each alert, with ± 2 s.e. bands and its confidence.
 
@@ -106,27 +133,7 @@ def plot_alerts(result: Any, alerts: xr.Dataset, *, ax: Axes | None = None) -> A
             )
             first = int(alerts["first_period"].values[k])
             if first >= 0:
-                (hit,) = np.flatnonzero(periods == first)[:1]
-                ax.plot(
-                    [first],
-                    [prob[hit]],
-                    marker="v",
-                    markersize=10,
-                    color=colour,
-                    markeredgecolor="black",
-                    linestyle="none",
-                    gid=f"first-{name}",
-                )
-                ax.annotate(
-                    f"fires in period {first}",
-                    (first, prob[hit]),
-                    xytext=(10, 6) if hit < periods.size / 2 else (-10, 6),
-                    textcoords="offset points",
-                    ha="left" if hit < periods.size / 2 else "right",
-                    color="black",
-                    fontsize="small",
-                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85},
-                )
+                _mark_first(ax, periods, prob, first, colour, name)
         ax.set_ylim(0, 1.02)
         ax.set_xlim(float(periods.min()) - 0.5, float(periods.max()) + 0.5)
         locator = ax.xaxis.get_major_locator()

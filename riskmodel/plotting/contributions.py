@@ -22,6 +22,7 @@ from riskmodel.plotting.style import (
 from riskmodel.plotting.style import plot_style as _plot_style
 
 if TYPE_CHECKING:
+    import xarray as xr
     from matplotlib.axes import Axes
 
 __all__ = ["plot_contributions"]
@@ -88,55 +89,8 @@ def plot_contributions(
     x = np.arange(len(measures))
     with _plot_style():
         ax = ax if ax is not None else new_axes()
-        if kind == "stacked":
-            bottom = np.zeros(len(measures))
-            for s, seg in enumerate(segments):
-                vals = np.array([m[2][s] for m in measures])
-                errs = np.nan_to_num(np.array([m[3][s] for m in measures]))
-                bars = ax.bar(x, vals, 0.55, bottom=bottom, color=colours[s], label=seg)
-                for bar, (key, *_rest) in zip(bars, measures, strict=True):
-                    bar.set_gid(f"{key}-{seg}")
-                offset = (s - (len(segments) - 1) / 2) * 0.06
-                ax.errorbar(
-                    x + offset,
-                    bottom + vals,
-                    yerr=errs,
-                    fmt="none",
-                    ecolor=PALETTE["black"],
-                    elinewidth=1,
-                    capsize=3,
-                )
-                bottom = bottom + vals
-            totals = [
-                float(at["total_expected"]) if "total_expected" in at else bottom[0],
-                float(at["total_var"]),
-                float(at["total_es"]),
-            ]
-            for xi, total in zip(x, totals, strict=True):
-                ax.annotate(
-                    format_compact(total),
-                    (xi, total),
-                    xytext=(0, 6),
-                    textcoords="offset points",
-                    ha="center",
-                    fontweight="bold",
-                )
-        else:
-            width = 0.8 / len(segments)
-            for s, seg in enumerate(segments):
-                vals = np.array([m[2][s] for m in measures])
-                errs = np.nan_to_num(np.array([m[3][s] for m in measures]))
-                bars = ax.bar(
-                    x + (s - (len(segments) - 1) / 2) * width,
-                    vals,
-                    width,
-                    yerr=errs,
-                    capsize=3,
-                    color=colours[s],
-                    label=seg,
-                )
-                for bar, (key, *_rest) in zip(bars, measures, strict=True):
-                    bar.set_gid(f"{key}-{seg}")
+        draw = _draw_stacked if kind == "stacked" else _draw_grouped
+        draw(ax, at, measures, segments, colours)
         ax.set_xticks(x, [m[1] for m in measures])
         ax.set_ylabel("loss over the horizon (currency units)")
         ax.yaxis.set_major_formatter(compact_formatter())
@@ -144,3 +98,60 @@ def plot_contributions(
         ax.set_title(f"Risk contributions by segment (Euler allocation, ± 1 s.e.), level {pct}")
         ax.legend(title="segment", loc="upper left")
     return ax
+
+
+def _draw_stacked(ax: Axes, at: xr.Dataset, measures: list, segments: list, colours: list) -> None:
+    """One bar per measure, segments stacked, each error bar on top of its block; totals."""
+    x = np.arange(len(measures))
+    bottom = np.zeros(len(measures))
+    for s, seg in enumerate(segments):
+        vals = np.array([m[2][s] for m in measures])
+        errs = np.nan_to_num(np.array([m[3][s] for m in measures]))
+        bars = ax.bar(x, vals, 0.55, bottom=bottom, color=colours[s], label=seg)
+        for bar, (key, *_rest) in zip(bars, measures, strict=True):
+            bar.set_gid(f"{key}-{seg}")
+        offset = (s - (len(segments) - 1) / 2) * 0.06
+        ax.errorbar(
+            x + offset,
+            bottom + vals,
+            yerr=errs,
+            fmt="none",
+            ecolor=PALETTE["black"],
+            elinewidth=1,
+            capsize=3,
+        )
+        bottom = bottom + vals
+    totals = [
+        float(at["total_expected"]) if "total_expected" in at else bottom[0],
+        float(at["total_var"]),
+        float(at["total_es"]),
+    ]
+    for xi, total in zip(x, totals, strict=True):
+        ax.annotate(
+            format_compact(total),
+            (xi, total),
+            xytext=(0, 6),
+            textcoords="offset points",
+            ha="center",
+            fontweight="bold",
+        )
+
+
+def _draw_grouped(ax: Axes, at: xr.Dataset, measures: list, segments: list, colours: list) -> None:
+    """One bar per segment within each measure, with its error bar."""
+    x = np.arange(len(measures))
+    width = 0.8 / len(segments)
+    for s, seg in enumerate(segments):
+        vals = np.array([m[2][s] for m in measures])
+        errs = np.nan_to_num(np.array([m[3][s] for m in measures]))
+        bars = ax.bar(
+            x + (s - (len(segments) - 1) / 2) * width,
+            vals,
+            width,
+            yerr=errs,
+            capsize=3,
+            color=colours[s],
+            label=seg,
+        )
+        for bar, (key, *_rest) in zip(bars, measures, strict=True):
+            bar.set_gid(f"{key}-{seg}")
