@@ -75,12 +75,15 @@ class ParametersConfig(ConfigModel):
     generator of each matrix (`riskmodel.models.generator.generator_from_matrix`, regularised
     when the matrix has no valid one). ``time_unit`` (with a `posterior` from an
     `IntensityModel`): the time unit of its intensities, when the file does not record it.
+    ``covariates`` (with a `posterior` from an `IntensityModel` fitted with covariates): their
+    values, ``{age: 50}`` for every segment and/or ``{retail: {age: 40}}`` per segment.
     """
 
     transitions: dict[str, list[list[float]]] | None = None
     posterior: str | None = None
     matrix_period: PeriodConfig | None = None
     time_unit: TimeUnit | None = None
+    covariates: dict[str, float | dict[str, float]] | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> ParametersConfig:
@@ -94,6 +97,11 @@ class ParametersConfig(ConfigModel):
                 "`matrix_period` gives the period length of point `transitions`; a posterior "
                 "file carries its own (an intensity posterior: `time_unit`). Remove "
                 "`matrix_period`"
+            )
+        if self.covariates is not None and self.posterior is None:
+            raise ValueError(
+                "`covariates` gives the covariate values of an intensity-model posterior fitted "
+                "with covariates; point `transitions` have none. Remove `covariates`"
             )
         if self.time_unit is not None and self.posterior is None:
             raise ValueError(

@@ -8,6 +8,8 @@ reads generators from every file that holds them, with xarray only (no PyMC, no 
 - a file written by `IntensityModel.save`: group ``posterior`` (NUTS; ``log_intensity`` with
   dims ``chain, draw, segment, transition``) or ``mle`` (``log_intensity`` per segment: one
   draw, the estimate), with the model config (allowed transitions, time unit) in the attrs;
+  a model with covariates also has ``beta`` (coefficients per unit), and its draws must be
+  evaluated at covariate values (`GeneratorDraws.at_covariates`) before conversion;
 - a posterior written by ``riskmodel fit`` with ``model: intensity``: the usual
   `ParameterDraws` format (``transition`` at the fit's period, so `load_parameter_draws` and
   ``riskmodel backtest`` read it as it is) plus ``generator`` (``chain, draw, segment,
@@ -21,7 +23,7 @@ recorded has ``time_unit`` None, and the scenario then names it (``parameters: {
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from os import PathLike
 from typing import Any
 
@@ -31,8 +33,16 @@ import scipy.linalg as sl
 import xarray as xr
 
 from riskmodel.data.calendar import UNITS
+from riskmodel.errors import ArgumentError
 from riskmodel.models import _common as C
 from riskmodel.models.draws import ParameterDraws, check_netcdf_size, netcdf_engine
+from riskmodel.models.intensity_covariates import CovariateDesign
+from riskmodel.models.intensity_effects import (
+    CovariateEffects,
+    CovariateValues,
+    describe,
+    values_by_segment,
+)
 from riskmodel.models.intensity_likelihood import generator_matrix
 from riskmodel.states import StateSpace
 
@@ -106,6 +116,9 @@ class GeneratorDraws:
         Asset-correlation draws, if the file holds them.
     source : str
         What the draws came from (for messages and the run summary).
+    effects : CovariateEffects, optional
+        A model fitted with covariates: `generators` are its baseline (at the covariate means),
+        and `at_covariates` must evaluate them at given values before `parameter_draws`.
     """
 
     states: StateSpace
@@ -114,14 +127,62 @@ class GeneratorDraws:
     time_unit: str | None = None
     correlation: np.ndarray | None = None
     source: str = "IntensityModel"
+    effects: CovariateEffects | None = None
 
     @property
     def n_draws(self) -> int:
         """Number of draws (1 for an MLE fit)."""
         return int(self.generators.shape[0])
 
+    @property
+    def covariates(self) -> tuple[str, ...]:
+        """Names of the covariates whose values `at_covariates` needs (empty: none)."""
+        return () if self.effects is None else self.effects.names
+
+    def at_covariates(self, covariates: CovariateValues | None) -> GeneratorDraws:
+        """Return the draws with generators at the given covariate values, per draw.
+
+        Parameters
+        ----------
+        covariates : mapping or None
+            ``{covariate: value}`` for every segment and/or ``{segment: {covariate: value}}``
+            (a segment's own values override the shared ones); see
+            `riskmodel.models.intensity_effects`. None for a model without covariates.
+
+        Raises
+        ------
+        ArgumentError
+            If the model has covariates and values are missing or unknown, or it has none and
+            values were given.
+        """
+        if self.effects is None:
+            if covariates:
+                raise ArgumentError(
+                    f"the intensity model ({self.source}) has no covariates; got covariates="
+                    f"{dict(covariates)!r}. Remove them."
+                )
+            return self
+        values = values_by_segment(covariates, self.effects.names, self.segments)
+        return replace(
+            self,
+            generators=self.effects.generators(values),
+            effects=None,
+            source=f"{self.source} at {describe(values, self.segments)}",
+        )
+
     def parameter_draws(self, length: float) -> ParameterDraws:
-        """Return the engine's parameters for periods of `length` time units: ``expm(Q·length)``."""
+        """Return the engine's parameters for periods of `length` time units: ``expm(Q·length)``.
+
+        Raises
+        ------
+        ArgumentError
+            For a model with covariates not yet evaluated by `at_covariates`.
+        """
+        if self.effects is not None:
+            raise ArgumentError(
+                f"the intensity model has covariates {list(self.covariates)}; evaluate it at "
+                "their values first: draws.at_covariates({name: value, ...})."
+            )
         P = matrices_from_generators(self.generators, length, self.states)
         return ParameterDraws(self.states, self.segments, P, correlation=self.correlation)
 
@@ -176,31 +237,36 @@ def _unit(value) -> str | None:
 
 def _from_model(ds: xr.Dataset, path, main: str) -> GeneratorDraws:
     cfg = C.read_config(ds.attrs, KIND, path)
-    if cfg.get("covariates"):
-        raise ValueError(
-            f"the intensity model has covariates {list(cfg['covariates'])}, which scenario macro "
-            "paths do not drive yet; refit without covariates for a scenario (or build the "
-            "matrices with IntensityModel.parameter_draws and save those)"
-        )
     states = StateSpace.from_attrs(cfg["states"])
     allowed = np.array(
         [[states.index(f), states.index(t)] for f, t in cfg["allowed"]], dtype=np.intp
     )
-    lq = ds["log_intensity"]
-    if main == "posterior":
-        lq = lq.transpose("chain", "draw", "segment", ...)
-        values = np.asarray(lq.values)
-        values = values.reshape(-1, *values.shape[2:])
-    else:
-        values = np.asarray(lq.transpose("segment", ...).values)[None]
-    G = generator_matrix(values, allowed, states.n)
+    values = _draws(ds["log_intensity"], main, "segment")
+    effects = None
+    if cfg.get("covariates"):
+        effects = CovariateEffects(
+            design=CovariateDesign.from_config(cfg),
+            log_intensity=values,
+            beta=_draws(ds["beta"], main, "coefficient"),
+            allowed=allowed,
+            n_states=states.n,
+        )
     return GeneratorDraws(
         states=states,
         segments=tuple(str(s) for s in cfg["segments"]),
-        generators=G,
+        generators=generator_matrix(values, allowed, states.n),
         time_unit=_unit(cfg.get("time_unit")),
         source=f"IntensityModel ({cfg.get('method', main)})",
+        effects=effects,
     )
+
+
+def _draws(da: xr.DataArray, main: str, first: str) -> np.ndarray:
+    """Values with one leading draw axis: (chain, draw, …) flattened, or an MLE's estimate."""
+    if main == "posterior":
+        values = np.asarray(da.transpose("chain", "draw", first, ...).values)
+        return values.reshape(-1, *values.shape[2:])
+    return np.asarray(da.transpose(first, ...).values)[None]
 
 
 def _from_fit(ds: xr.Dataset) -> GeneratorDraws:

@@ -19,7 +19,7 @@ import numpy as np
 from riskmodel.config.errors import short_repr
 from riskmodel.config.scenario import ScenarioConfig
 from riskmodel.data.files import excerpt, resolve_input_path
-from riskmodel.errors import ResourceLimitError
+from riskmodel.errors import ArgumentError, ResourceLimitError
 from riskmodel.models.draws import ParameterDraws, load_parameter_draws
 from riskmodel.models.intensity_draws import GeneratorDraws, read_generator_draws
 from riskmodel.scenarios.conversion import convert_intensity_draws
@@ -191,13 +191,26 @@ def _as_parameter_draws(
 ) -> tuple[ParameterDraws, dict[str, Any] | None]:
     """Return the posterior's transition draws at the scenario's period, and the conversion."""
     where = "parameters -> posterior"
+    given = cfg.parameters.covariates
     if isinstance(draws, GeneratorDraws):
+        try:
+            draws = draws.at_covariates(given)
+        except ArgumentError as exc:
+            name = cfg.parameters.posterior
+            raise fail(file, "parameters -> covariates", f"posterior {name!r}: {exc}") from None
         return convert_intensity_draws(
             draws,
             period=Period.of(cfg.period),
             time_unit=cfg.parameters.time_unit,
             file=file,
             where=where,
+        )
+    if given is not None:
+        raise fail(
+            file,
+            "parameters -> covariates",
+            "the posterior is a discrete-time transition model, which takes no covariate "
+            "values (its macro covariates follow `macro:` paths); remove `covariates`.",
         )
     if cfg.parameters.time_unit is not None:
         raise fail(
