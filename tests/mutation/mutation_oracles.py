@@ -44,9 +44,10 @@ def book(
     downturn: float = B,
     approximation: str = "none",
     cohorts=COHORTS,
+    lgd_mean: float = LGD,
 ):
     """The book as a scenario: two segments, three cohorts, churn, amortisation, discounting."""
-    lgd = {"mean": LGD, "sd": lgd_sd}
+    lgd = {"mean": lgd_mean, "sd": lgd_sd}
     if downturn:
         lgd["downturn"] = {"sensitivity": downturn}
     cfg = {
@@ -105,7 +106,7 @@ def ead_factor(t):
     return f
 
 
-def book_path(mats, rho, z, *, cohorts=COHORTS, downturn=B):
+def book_path(mats, rho, z, *, cohorts=COHORTS, downturn=B, lgd=LGD):
     """Conditional expectations of the per-path outputs along the factor path `z`.
 
     Returns a dict of numpy arrays: ``loss``, ``defaults``, ``churn``, ``margin`` (H,),
@@ -126,7 +127,7 @@ def book_path(mats, rho, z, *, cohorts=COHORTS, downturn=B):
         occ = [0.0] * 4
         occ[STATES.index(state)] = float(n)
         for t, zt in enumerate(z):
-            lgd_t = norm.cdf(norm.ppf(LGD) - downturn * zt)
+            lgd_t = norm.cdf(norm.ppf(lgd) - downturn * zt)
             new = [0.0, 0.0, occ[2], occ[3]]  # absorbing states keep their customers
             loss = defaults = churned = 0.0
             for i in (0, 1):

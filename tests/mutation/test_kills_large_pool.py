@@ -138,3 +138,80 @@ def test_time_varying_matrices_are_used_period_by_period(horizon):
                     new[j] += occ[i] * (pz if j == 3 else p_mat[i][j] * (1 - pz) / (1 - p))
             occ = new
     np.testing.assert_allclose(got, [total], rtol=1e-10)
+
+
+def test_without_downturn_and_with_zero_lgd():
+    # no downturn: the LGD stays at its mean; LGD 0 with a downturn: no loss at all
+    z = np.array([[-2.0, -1.0, 0.0, 0.5], [0.3, 1.2, -0.4, -2.5]])
+    sc = mo.book(downturn=0.0)
+    got = large_pool_loss(build_kernel_inputs(sc), z)
+    want = [mo.book_path(_mats(sc, 0), 0.15, row, downturn=0.0)["loss"].sum() for row in z]
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    sc0 = mo.book(lgd_mean=0.0)
+    assert large_pool_loss(build_kernel_inputs(sc0), z).tolist() == [0.0, 0.0]
+
+
+def test_two_period_shock_path_with_posterior_draws():
+    # transitions per period (T = H = 2) and per draw: each path reads period t of its draw
+    sc = mo.with_draws(mo.book(horizon=2))
+    base = np.asarray(sc.transitions)  # (D, S, K, K)
+    tt = np.repeat(base[:, None], 2, axis=1)
+    tt[:, 1, :, :2, 3] *= 2.0
+    tt[:, 1, :, :2, 0] = 1.0 - tt[:, 1, :, :2, 1:].sum(axis=-1)
+    shocked = dataclasses.replace(sc, transitions=tt)
+    inp = build_kernel_inputs(shocked)
+    z = np.array([[-1.0, 0.5], [0.3, -2.0], [1.0, 1.0]])
+    draws = np.array([1, 2, 0])
+    rhos = np.asarray(sc.correlation)
+
+    def path_loss(mats_t, rho, zz):
+        # period by period with its own matrices: run the oracle one period at a time
+        total, occ_cohorts = 0.0, None
+        cohorts = list(mo.COHORTS)
+        for t in range(2):
+            mats = {g: mats_t[t][k].tolist() for k, g in enumerate(shocked.segments)}
+            out = []
+            for c, (seg, state, n, exposure, _margin) in enumerate(cohorts):
+                start = [0.0] * 4 if occ_cohorts is None else occ_cohorts[c]
+                if occ_cohorts is None:
+                    start[mo.STATES.index(state)] = float(n)
+                res = _one_period(mats[seg], rho, zz[t], start, exposure / n, t)
+                total += res[0]
+                out.append(res[1])
+            occ_cohorts = out
+        return total
+
+    for i, d in enumerate(draws):
+        want = path_loss(tt[d], rhos[d], z[i])
+        np.testing.assert_allclose(
+            large_pool_loss(inp, z[i : i + 1], draws=draws[i : i + 1]), [want], rtol=1e-10
+        )
+    mean_t = tt.mean(axis=0)
+    for i in range(3):
+        want = path_loss(mean_t, float(rhos.mean()), z[i])
+        np.testing.assert_allclose(large_pool_loss(inp, z[i : i + 1]), [want], rtol=1e-10)
+
+
+def _one_period(p_mat, rho, zt, occ, ead, t):
+    """Loss of one period and the occupancy after it (scalar loops, as `book_path`)."""
+    norm = stats.norm
+    lgd_t = norm.cdf(norm.ppf(LGD) - B * zt)
+    new = [0.0, 0.0, occ[2], occ[3]]
+    loss = 0.0
+    for i in (0, 1):
+        p = p_mat[i][3]
+        pz = norm.cdf((norm.ppf(p) - math.sqrt(rho) * zt) / math.sqrt(1 - rho))
+        loss += occ[i] * pz * ead * _ead_factor(t) * lgd_t
+        for j in range(4):
+            new[j] += occ[i] * (pz if j == 3 else p_mat[i][j] * (1 - pz) / (1 - p))
+    return loss, new
+
+
+def test_two_draws_have_draw_effects():
+    sc = mo.with_draws(mo.book(), rhos=(0.1, 0.3), bumps=(0.7, 1.5))
+    inp = build_kernel_inputs(sc)
+    z = np.asarray(inp.shift, dtype=float)
+    rhos = np.asarray(sc.correlation)
+    mean = oracle_loss(_mean_mats(sc), float(rhos.mean()), z)
+    want = [oracle_loss(_mats(sc, d), rhos[d], z) - mean for d in range(2)]
+    np.testing.assert_allclose(draw_effects(inp), want, rtol=1e-9, atol=1e-9 * mean)
