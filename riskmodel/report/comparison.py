@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from riskmodel.metrics.compare import ComparisonResult
 from riskmodel.metrics.risk import format_level
@@ -38,6 +38,9 @@ from riskmodel.report.provenance import provenance, relative_inputs
 from riskmodel.report.provenance_html import provenance_html
 from riskmodel.scenarios.load import Scenario
 
+if TYPE_CHECKING:
+    import xarray as xr
+
 __all__ = ["COMPARISON_SECTIONS", "render_comparison_html", "write_comparison_report"]
 
 COMPARISON_SECTIONS: tuple[str, ...] = (
@@ -58,22 +61,70 @@ def _drop_column(header: tuple, rows: list[tuple], name: str) -> tuple[tuple, li
     return header[:k] + header[k + 1 :], [r[:k] + r[k + 1 :] for r in rows]
 
 
-def _section_comparison_table(cmp: ComparisonResult, *, churn: bool = True) -> str:
-    ds, levels = cmp.data, cmp.levels
+class _Cells:
+    """Table cells of a comparison's dataset: value ± s.e., or exact (labelled so)."""
 
-    def cell(i: int, var: str, err: str, k: int | None = None, digits: int = 0) -> str:
-        v, e = ds[var].values[i], ds[err].values[i]
+    def __init__(self, ds: xr.Dataset) -> None:
+        self.ds = ds
+
+    def cell(self, i: int, var: str, err: str, k: int | None = None, digits: int = 0) -> str:
+        v, e = self.ds[var].values[i], self.ds[err].values[i]
         if k is not None:
             v, e = v[k], e[k]
         return _with_se(float(v), float(e), digits=digits)
 
-    def expected(i: int, var: str, err: str, digits: int = 0) -> str:
-        """Return an expectation: exact (labelled so) when the run carries it, else ± s.e."""
-        if "method" in ds and str(ds["method"].values[i]) == "exact":
-            return _exact(float(ds[var].values[i]), digits=digits)
-        return cell(i, var, err, digits=digits)
+    def exact(self, i: int) -> bool:
+        return "method" in self.ds and str(self.ds["method"].values[i]) == "exact"
 
-    pct = [f"{format_level(100 * q)}%" for q in levels]
+    def expected(self, i: int, var: str, err: str, digits: int = 0) -> str:
+        """Return an expectation: exact (labelled so) when the run carries it, else ± s.e."""
+        if self.exact(i):
+            return _exact(float(self.ds[var].values[i]), digits=digits)
+        return self.cell(i, var, err, digits=digits)
+
+
+def _comparison_rows(cmp: ComparisonResult) -> tuple[list, list, list]:
+    """Rows of the risk, credit and Monte Carlo cross-check tables, one per scenario."""
+    ds, n_levels, c = cmp.data, len(cmp.levels), _Cells(cmp.data)
+    risk_rows, credit_rows, mc_rows = [], [], []
+    for i, name in enumerate(cmp.scenarios):
+        weight = float(ds["weight"].values[i])
+        risk_rows.append(
+            (
+                _e(name),
+                "—" if math.isnan(weight) else f"{weight:g}",
+                c.expected(i, "expected", "stderr_expected"),
+                *(c.cell(i, "var", "stderr_var", k) for k in range(n_levels)),
+                *(c.cell(i, "es", "stderr_es", k) for k in range(n_levels)),
+            )
+        )
+        ecl = _exact if c.exact(i) else _num
+        credit_rows.append(
+            (
+                _e(name),
+                ecl(float(ds["ecl_lifetime"].values[i])),
+                ecl(float(ds["ecl_12_period"].values[i])),
+                c.expected(i, "expected_defaults", "stderr_defaults", digits=1),
+                c.expected(i, "expected_churn", "stderr_churn", digits=1),
+                c.expected(i, "expected_value", "stderr_value"),
+            )
+        )
+        if "expected_defaults_mc" in ds:
+            mc_rows.append(
+                (
+                    _e(name),
+                    c.cell(i, "expected_mc", "stderr_mc"),
+                    c.cell(i, "expected_defaults_mc", "stderr_defaults_mc", digits=1),
+                    c.cell(i, "expected_churn_mc", "stderr_churn_mc", digits=1),
+                    c.cell(i, "expected_value_mc", "stderr_value_mc"),
+                )
+            )
+    return risk_rows, credit_rows, mc_rows
+
+
+def _section_comparison_table(cmp: ComparisonResult, *, churn: bool = True) -> str:
+    ds = cmp.data
+    pct = [f"{format_level(100 * q)}%" for q in cmp.levels]
     risk_header = (
         "Scenario",
         "Weight",
@@ -83,39 +134,7 @@ def _section_comparison_table(cmp: ComparisonResult, *, churn: bool = True) -> s
     )
     credit_header = ("Scenario", "Lifetime ECL", "12-month ECL", "Defaults", "Churn", "Margin")
     mc_header = ("Scenario", "EL", "Defaults", "Churn", "Margin")
-    risk_rows, credit_rows, mc_rows = [], [], []
-    for i, name in enumerate(cmp.scenarios):
-        weight = float(ds["weight"].values[i])
-        risk_rows.append(
-            (
-                _e(name),
-                "—" if math.isnan(weight) else f"{weight:g}",
-                expected(i, "expected", "stderr_expected"),
-                *(cell(i, "var", "stderr_var", k) for k in range(len(levels))),
-                *(cell(i, "es", "stderr_es", k) for k in range(len(levels))),
-            )
-        )
-        ecl = _exact if "method" in ds and str(ds["method"].values[i]) == "exact" else _num
-        credit_rows.append(
-            (
-                _e(name),
-                ecl(float(ds["ecl_lifetime"].values[i])),
-                ecl(float(ds["ecl_12_period"].values[i])),
-                expected(i, "expected_defaults", "stderr_defaults", digits=1),
-                expected(i, "expected_churn", "stderr_churn", digits=1),
-                expected(i, "expected_value", "stderr_value"),
-            )
-        )
-        if "expected_defaults_mc" in ds:
-            mc_rows.append(
-                (
-                    _e(name),
-                    cell(i, "expected_mc", "stderr_mc"),
-                    cell(i, "expected_defaults_mc", "stderr_defaults_mc", digits=1),
-                    cell(i, "expected_churn_mc", "stderr_churn_mc", digits=1),
-                    cell(i, "expected_value_mc", "stderr_value_mc"),
-                )
-            )
+    risk_rows, credit_rows, mc_rows = _comparison_rows(cmp)
     if not churn:  # no churn state in any scenario: no churn columns
         credit_header, credit_rows = _drop_column(credit_header, credit_rows, "Churn")
         if mc_rows:
