@@ -126,6 +126,12 @@ TARGETS: tuple[Target, ...] = (
     ),
 )
 
+# Lines not mutated (whole statements starting on a matching line): the text of error messages
+# and of netCDF attributes (units, long names). They hold no number; mutating their strings only
+# adds survivors that cost a full test run each. Conditions that decide *whether* to raise are
+# mutated as usual.
+NOT_MUTATED = (r"^\s*raise \w+\(", r"\.attrs\.update\(")
+
 # mutmut's exit codes (mutmut.stats.status_by_exit_code), folded into the four we report
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped"}
 STATUS.update(dict.fromkeys((36, -24, 24, 152, 255), "timeout"))
@@ -173,6 +179,7 @@ def write_config(root: Path, target: Target) -> list[str]:
             # -o addopts= : no --doctest-modules in partial runs (conftest names clash)
             'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-o", "addopts="]',
             f"pytest_add_cli_args_test_selection = {_toml_list(tests)}",
+            f"do_not_mutate_patterns = {_toml_list(NOT_MUTATED)}",
             'also_copy = ["scenarios"]',
             "",
         ]
