@@ -28,7 +28,7 @@ def _number(text: str) -> float:
     return value
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``ecl`` command to the ``riskmodel`` parser."""
     parser = sub.add_parser(
         "ecl",

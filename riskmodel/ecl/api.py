@@ -21,7 +21,7 @@ __all__ = ["loan_ecl", "plan_loan_ecl", "stream_loan_ecl"]
 
 
 def plan_loan_ecl(
-    scenario: Scenario | str | os.PathLike | Sequence[Scenario | str | os.PathLike],
+    scenario: Scenario | str | os.PathLike[str] | Sequence[Scenario | str | os.PathLike[str]],
     *,
     sicr_threshold: float = 2.0,
     sicr_min_increase: float = 0.0,
@@ -45,7 +45,7 @@ def plan_loan_ecl(
 
 
 def stream_loan_ecl(
-    plan: EclPlan, loans: pd.DataFrame | str | os.PathLike, *, chunk_rows: int = CHUNK_ROWS
+    plan: EclPlan, loans: pd.DataFrame | str | os.PathLike[str], *, chunk_rows: int = CHUNK_ROWS
 ) -> Iterator[ChunkResult]:
     """Per-loan results chunk by chunk: memory bounded by `chunk_rows`, not by the tape.
 
@@ -81,8 +81,8 @@ def stream_loan_ecl(
 
 
 def loan_ecl(
-    scenario: Scenario | str | os.PathLike | Sequence[Scenario | str | os.PathLike],
-    loans: pd.DataFrame | str | os.PathLike,
+    scenario: Scenario | str | os.PathLike[str] | Sequence[Scenario | str | os.PathLike[str]],
+    loans: pd.DataFrame | str | os.PathLike[str],
     *,
     sicr_threshold: float = 2.0,
     sicr_min_increase: float = 0.0,

@@ -178,7 +178,9 @@ def _geometric(
     return out_short, out_life
 
 
-def _scenario(terms: ScenarioTerms, c: TapeChunk, g: np.ndarray, periods: np.ndarray):
+def _scenario(
+    terms: ScenarioTerms, c: TapeChunk, g: np.ndarray, periods: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One scenario's (pd_12m, pd_lifetime, ecl_12m, ecl_lifetime) per loan, before the LGD.
 
     Loans without their own amortisation, instalment or rate (or with ``a = r = 0``) take their

@@ -53,7 +53,7 @@ def _quote(text: str) -> str:
     return text
 
 
-def _text_matrix(values: Sequence[str]) -> np.ndarray:
+def _text_matrix(values: Sequence[str] | np.ndarray) -> np.ndarray:
     """Byte matrix of text values, one column per value, NUL-padded; shape (width, n)."""
     arr = np.asarray(values, dtype=object)
     if len(arr) == 0:
@@ -180,7 +180,8 @@ def csv_bytes(columns: Sequence[Column]) -> bytes:
         parts.append(_matrix(col))
     parts.append(np.full((1, n), ord("\n"), np.uint8))
     rows = np.ascontiguousarray(np.concatenate(parts, axis=0).T).ravel()
-    return rows[rows != _PAD].tobytes()
+    text: bytes = rows[rows != _PAD].tobytes()
+    return text
 
 
 def header_bytes(names: Sequence[str]) -> bytes:

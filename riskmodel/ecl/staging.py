@@ -27,6 +27,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -80,8 +81,8 @@ class StagingRule:
     threshold: float = 2.0
     min_increase: float = 0.0
     measure: str = "lifetime"
-    stage2_states: tuple[str, ...] | None = None
-    stage3_states: tuple[str, ...] | None = None
+    stage2_states: Sequence[str] | None = None
+    stage3_states: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
         t = self.threshold
@@ -132,7 +133,7 @@ class StagingRule:
                 out[s] = _stage_by_name(s)
         return out
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Return the rule, JSON-ready (for ``summary.json``)."""
         return {
             "threshold": float(self.threshold),

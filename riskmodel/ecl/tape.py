@@ -265,7 +265,12 @@ def _fail(
 
 
 def _names(
-    df: pd.DataFrame, column: str, start: int, where: _Where, known: Sequence[str], allowed
+    df: pd.DataFrame,
+    column: str,
+    start: int,
+    where: _Where,
+    known: Sequence[str],
+    allowed: Sequence[str],
 ) -> np.ndarray:
     """Positions of the names in `known` (a category column); errors for unknown names."""
     raw = df[column]
@@ -292,10 +297,13 @@ def _names(
                 f"unknown {column} {excerpt(name, 30)}; the scenario has {list(allowed)}.{hint}"
             )
         raise _fail(where, df, start, column, bad, problem)
-    return codes.astype(np.intp)
+    out: np.ndarray = codes.astype(np.intp)
+    return out
 
 
-def _number(df: pd.DataFrame, column: str, start: int, where: _Where, *, required: bool):
+def _number(
+    df: pd.DataFrame, column: str, start: int, where: _Where, *, required: bool
+) -> np.ndarray:
     """Return a numeric column as float (NaN where empty); refuse text, booleans, infinities."""
     if column not in df.columns:
         return np.full(len(df), np.nan)
@@ -328,10 +336,13 @@ def _number(df: pd.DataFrame, column: str, start: int, where: _Where, *, require
         raise _fail(where, df, start, column, np.isinf(values), "must be finite.")
     if required and np.isnan(values).any():
         raise _fail(where, df, start, column, np.isnan(values), "is empty; every loan needs it.")
-    return values
+    out: np.ndarray = values
+    return out
 
 
-def _check_range(df, column, start, where, values, bad, rule: str) -> None:
+def _check_range(
+    df: pd.DataFrame, column: str, start: int, where: _Where, bad: np.ndarray, rule: str
+) -> None:
     if bad.any():
         raise _fail(where, df, start, column, bad, f"must be {rule}.")
 
@@ -376,7 +387,7 @@ def _chunk(
             ),
         )
     for column, bad, rule in checks:
-        _check_range(df, column, start, where, num[column], bad, rule)
+        _check_range(df, column, start, where, bad, rule)
     both = ~np.isnan(num["amortisation"]) & ~np.isnan(num["instalment"])
     if both.any():
         raise _fail(

@@ -14,10 +14,11 @@ so memory does not grow with the number of loans; the per-loan CSV is formatted 
 from __future__ import annotations
 
 import base64
+import importlib
 import importlib.util
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +99,9 @@ def _stream(plan: EclPlan, loans: Any, folder: Path, chunk_rows: int, parquet: b
             for r in stream_loan_ecl(plan, loans, chunk_rows=chunk_rows):
                 totals.add(r)
                 fh.write(csv_bytes(_columns(r, plan)))
-                if parquet:
-                    import pyarrow as pa
-                    import pyarrow.parquet as pq
-
+                if parquet:  # imported by name: an optional dependency without type stubs
+                    pa = importlib.import_module("pyarrow")
+                    pq = importlib.import_module("pyarrow.parquet")
                     table = pa.Table.from_pandas(r.to_frame(plan), preserve_index=False)
                     if writer is None:
                         writer = pq.ParquetWriter(folder / PARQUET_NAME, table.schema)
@@ -128,7 +128,7 @@ def loan_ecl_figures(totals: pd.DataFrame, summary: dict[str, Any]) -> dict[str,
 def fill_loan_ecl_folder(
     folder: Path,
     plan: EclPlan,
-    loans: pd.DataFrame | str | os.PathLike,
+    loans: pd.DataFrame | str | os.PathLike[str],
     *,
     inputs: dict[str, str] | None = None,
     chunk_rows: int = CHUNK_ROWS,
@@ -160,7 +160,7 @@ def fill_loan_ecl_folder(
     summary = totals.summary()
     table = totals.table()
     summary["outputs"] = [CSV_NAME, *([PARQUET_NAME] if parquet else [])]
-    summary["loan_tape"] = shown_path(loans) if not isinstance(loans, pd.DataFrame) else None
+    summary["loan_tape"] = None if isinstance(loans, pd.DataFrame) else shown_path(os.fspath(loans))
     summary["inputs"] = dict(inputs or {})
     summary["compute_seconds"] = round(time.perf_counter() - start, 3)
     summary.update(extra or {})
@@ -179,10 +179,10 @@ def fill_loan_ecl_folder(
 
 def write_loan_ecl_report(
     plan: EclPlan,
-    loans: pd.DataFrame | str | os.PathLike,
-    out: str | os.PathLike,
+    loans: pd.DataFrame | str | os.PathLike[str],
+    out: str | os.PathLike[str],
     *,
-    inputs: Iterable[str | os.PathLike] = (),
+    inputs: Iterable[str | os.PathLike[str]] = (),
     chunk_rows: int = CHUNK_ROWS,
     parquet: bool | None = None,
     command: Sequence[str] | None = None,
@@ -228,7 +228,7 @@ def write_loan_ecl_report(
             )
         )
 
-    path = write_folder_atomic(out, fill, kind="loan_ecl", inputs=files)
+    path = write_folder_atomic(os.fspath(out), fill, kind="loan_ecl", inputs=files)
     return path, result
 
 
@@ -237,7 +237,9 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.3g}%"
 
 
-def _block_rows(blocks: dict[str, dict[str, Any]], label=str) -> list[tuple[str, ...]]:
+def _block_rows(
+    blocks: dict[str, dict[str, Any]], label: Callable[[str], str] = str
+) -> list[tuple[str, ...]]:
     return [
         (
             _e(label(k)),
