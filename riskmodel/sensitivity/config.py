@@ -67,8 +67,10 @@ def default_config(scenario: Scenario) -> SensitivityConfig:
     Tornado: `DEFAULT_TORNADO_PATHS` paths per point, `DEFAULT_TORNADO_BOOTSTRAP` resamples for
     the swings' standard errors. Sobol: a polynomial-chaos surrogate (``estimator: surrogate``)
     on `DEFAULT_SOBOL_N` quasi-random points of `DEFAULT_SOBOL_PATHS` paths, whose intervals
-    include the design, Monte Carlo and model errors (`riskmodel.sensitivity.surrogate`). On
-    the bundled baseline every interval is narrower than its index (no `SensitivityWarning`).
+    include the design, Monte Carlo and model errors (`riskmodel.sensitivity.surrogate`). With
+    a posterior (``posterior.draw`` among the factors) the metrics are not smooth in the draw,
+    so Sobol uses SALib's estimators on n = 256 (``n (k + 2)`` points of 512 paths). On the
+    bundled baseline every interval is narrower than its index (no `SensitivityWarning`).
     """
     rho = float(np.mean(scenario.correlation))
     lgd = scenario.config.lgd
@@ -98,15 +100,18 @@ def default_config(scenario: Scenario) -> SensitivityConfig:
                 "high": min(1.2, vmax),
             }
         )
+    sobol = {"estimator": "surrogate", "n": DEFAULT_SOBOL_N, "paths": DEFAULT_SOBOL_PATHS}
     if scenario.n_draws > 1:
         factors.append({"name": "posterior.draw", "low": 0.0, "high": 1.0})
+        # a metric is not smooth in the draw index: SALib's estimators, not a polynomial
+        sobol = {"estimator": "saltelli", "n": 256, "paths": 512}
     return SensitivityConfig.model_validate(
         {
             "factors": factors,
             "approximation": "large_pool",
             "check_paths": DEFAULT_CHECK_PATHS,
             "tornado": {"paths": DEFAULT_TORNADO_PATHS, "bootstrap": DEFAULT_TORNADO_BOOTSTRAP},
-            "sobol": {"estimator": "surrogate", "n": DEFAULT_SOBOL_N, "paths": DEFAULT_SOBOL_PATHS},
+            "sobol": sobol,
         }
     )
 

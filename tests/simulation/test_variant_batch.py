@@ -68,3 +68,41 @@ def test_large_pool_batch_is_the_engines_large_pool_model_on_its_factor_paths(ba
     for p, t in enumerate(engine):
         np.testing.assert_allclose(batch.loss[p], t.loss, rtol=1e-10)
         np.testing.assert_array_equal(batch.weight[p], t.weight)
+
+
+def test_large_pool_batch_with_posterior_draws_matches_the_engine(baseline):
+    # three parameter draws (default probabilities x0.7, x1, x1.4; rho 0.06 ... 0.14): each path
+    # uses its own draw in the engine; the batch must pick the same draw per path, also for a
+    # variant pinned to one draw (posterior.draw), whose factor paths are the base's
+    import dataclasses
+
+    st = baseline.states
+    draws = []
+    for scale in (0.7, 1.0, 1.4):
+        p = np.array(baseline.transitions[0], dtype=float)
+        for i in st.transient_idx:
+            moved = p[:, i, st.default_idx] * (scale - 1.0)
+            p[:, i, st.default_idx] += moved
+            p[:, i, i] -= moved
+        draws.append(p)
+    sc = baseline.with_options(
+        lgd={"sd": 0.0},
+        simulation={"approximation": "large_pool", "large_pool_min_customers": 1},
+    )
+    sc = dataclasses.replace(
+        sc, transitions=np.stack(draws), correlation=np.array([0.06, 0.1, 0.14])
+    )
+    pinned = apply_factors(sc, {"posterior.draw": 0.5})
+    variants = [sc, pinned]
+    sampling = shared_sampling(sc)
+    entropy = seed_entropy(12)
+    engine = simulate_variants(
+        variants, paths=1200, entropy=entropy, totals=True, sampling=sampling
+    )
+    batch = large_pool_batch(variants, paths=1200, entropy=entropy, sampling=sampling)
+    for p, t in enumerate(engine):
+        np.testing.assert_allclose(batch.loss[p], t.loss, rtol=1e-10)
+        np.testing.assert_array_equal(batch.weight[p], t.weight)
+    assert exact_batch(variants)["expected_loss"][0] == pytest.approx(
+        exact_metrics(sc, parse_metrics(["expected_loss"]))["expected_loss"], rel=1e-12
+    )
