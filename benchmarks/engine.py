@@ -7,7 +7,12 @@ the straightforward way, vectorised over customers. It is slow, so it runs fewer
 compared in paths per second. A second part scales the customers per cohort from 10^3 to 10^9 in
 the same cohorts: the exact engine's cost must not depend on it.
 
+First, the exact engine against the RNG bound (`benchmarks/rng_bound.py`): a run of B1, the bundled
+baseline (``scenarios/baseline.yaml``), has its variates counted and timed as bulk numpy calls in
+the same process, and the efficiency (bound time / engine time) is printed for 1 and 2 threads.
+
 Run:  python benchmarks/engine.py [--paths 10000] [--baseline-paths 20] [--repeats 3]
+                                  [--b1-paths 8192] [--bound-only]
 Prints medians over repeats and the ratios.
 """
 
@@ -23,6 +28,9 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+import rng_bound
+
 import riskmodel as rm
 
 STATES = {
@@ -147,7 +155,14 @@ def main() -> None:
     ap.add_argument("--paths", type=int, default=10_000)
     ap.add_argument("--baseline-paths", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--b1-paths", type=int, default=8192, help="paths of the B1 run (bound)")
+    ap.add_argument("--bound-only", action="store_true", help="only the RNG-bound part")
     args = ap.parse_args()
+
+    rng_bound.measure(rng_bound.ROOT / "scenarios" / "baseline.yaml", args.b1_paths, args.repeats)
+    if args.bound_only:
+        return
+    print()
 
     cfg = benchmark_scenario(customers_split(200_000), args.paths)
     sc = rm.scenario_from_dict(cfg)

@@ -21,9 +21,20 @@ points ``[⌊b/R⌋ · B, (⌊b/R⌋ + 1) · B)`` of that replicate's sequence (
 of two). A metric's standard error is the standard deviation of its ``R`` replicate estimates over
 ``√R``; the point estimate is the one over all paths. Choose ``paths`` as ``R`` times a power of two
 times the block size for the best balance properties.
+
+Factor paths of a block
+-----------------------
+`sample_factor` turns a block's innovations (Sobol' or pseudo-random) into its factor paths, their
+likelihood-ratio weights and the paths' posterior draws, in one of four ways: plain Monte Carlo, one
+importance-sampling mean shift, a defensive mixture of shifts, or the per-period tilt of
+`riskmodel.simulation.importance.FactorTilt` (which samples itself). The kernel
+(`riskmodel.simulation.kernel`) then evolves the cohorts given these paths.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import ndtri
@@ -31,7 +42,10 @@ from scipy.stats import qmc
 
 from riskmodel.simulation.seeding import QMC_KEY
 
-__all__ = ["QMC_KEY", "householder", "sobol_innovations"]
+if TYPE_CHECKING:  # importance.py imports the kernel, which imports this module
+    from riskmodel.simulation.importance import FactorTilt
+
+__all__ = ["QMC_KEY", "FactorPaths", "householder", "sample_factor", "sobol_innovations"]
 
 
 _U_EPS = 2.0**-53
@@ -98,3 +112,98 @@ def sobol_innovations(
     if rotation is not None:
         eps = eps @ rotation.T
     return eps
+
+
+@dataclass(frozen=True)
+class FactorPaths:
+    """The factor paths of a block of ``n`` paths, their weights and posterior draws."""
+
+    z: np.ndarray  # (n, H) systematic factor of each path and period
+    weight: np.ndarray  # (n,) likelihood ratio of the model against the sampling density
+    draw: np.ndarray  # (n,) parameter draw of each path
+
+
+def sample_factor(
+    shift: np.ndarray,
+    n_draws: int,
+    rng: np.random.Generator,
+    n: int,
+    *,
+    eps: np.ndarray | None = None,
+    z_mean: np.ndarray | None = None,
+    z_prob: np.ndarray | None = None,
+    tilt: FactorTilt | None = None,
+) -> FactorPaths:
+    """Sample the factor paths of a block: plain, a mean shift, a mixture of shifts or a tilt.
+
+    Parameters
+    ----------
+    shift : array, shape (H,)
+        The scenario's mean of the factor per period.
+    n_draws : int
+        Number of parameter draws D; each path draws one uniformly (the tilt draws its own).
+    rng : numpy.random.Generator
+        The block's generator; its first draws are the innovations (unless `eps` is given),
+        then the mixture components or tilt uniforms, then the posterior draws.
+    n : int
+        Paths in the block.
+    eps : array, shape (n, H), optional
+        Standard-normal innovations (e.g. `sobol_innovations`); drawn from `rng` if None.
+    z_mean : array, shape (H,) or (M, H), optional
+        Importance-sampling mean shift added to `shift`, or the M means of a defensive mixture
+        drawn with probabilities `z_prob`; the weight of a mixture path is
+        ``1 / Σ_m π_m exp(μ_m·y − |μ_m|²/2)`` with ``y`` the factor minus `shift`.
+    z_prob : array, shape (M,), optional
+        Mixture probabilities (with a 2-d `z_mean`).
+    tilt : FactorTilt, optional
+        Per-period exponential tilt (`riskmodel.simulation.importance`); it maps `eps` to the
+        tilted innovations and gives the weights and posterior draws. Excludes `z_mean`.
+
+    Returns
+    -------
+    FactorPaths
+
+    Raises
+    ------
+    ValueError
+        If `eps` has the wrong shape, or both `tilt` and `z_mean` are given.
+    """
+    h = len(shift)
+    if eps is None:
+        eps = rng.standard_normal((n, h))
+    elif eps.shape != (n, h):
+        raise ValueError(f"`eps` must have shape ({n}, {h}); got {eps.shape}.")
+    if tilt is not None:
+        if z_mean is not None:
+            raise ValueError("`tilt` and `z_mean` are two importance-sampling designs; pass one.")
+        y, weight, draw = tilt.sample(eps, rng, n_draws)
+        return FactorPaths(z=shift + y, weight=weight, draw=draw)
+    if z_mean is not None and np.ndim(z_mean) == 2:
+        z, weight = _mixture(shift, eps, rng, np.asarray(z_mean, dtype=float), z_prob)
+    elif z_mean is not None:
+        mu = np.asarray(z_mean, dtype=float)
+        z = shift + mu + eps
+        # likelihood ratio of N(shift, 1) against N(shift + mu, 1), per path
+        weight = np.exp(-(eps @ mu) - 0.5 * float(mu @ mu))
+    else:
+        z = shift + eps
+        weight = np.ones(n)
+    draw = rng.integers(n_draws, size=n) if n_draws > 1 else np.zeros(n, dtype=np.intp)
+    return FactorPaths(z=z, weight=weight, draw=draw)
+
+
+def _mixture(
+    shift: np.ndarray,
+    eps: np.ndarray,
+    rng: np.random.Generator,
+    means: np.ndarray,
+    z_prob: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Factor paths and weights of a defensive mixture: component m with probability π_m."""
+    probs = np.asarray(z_prob, dtype=float)
+    comp = rng.choice(len(probs), size=len(eps), p=probs)
+    y = means[comp] + eps  # factor minus the scenario shift
+    log_terms = np.log(probs)[None] + y @ means.T - 0.5 * np.sum(means**2, axis=1)[None]
+    top = log_terms.max(axis=1, keepdims=True)
+    log_q = top[:, 0] + np.log(np.exp(log_terms - top).sum(axis=1))
+    return shift + y, np.exp(-log_q)
