@@ -7,6 +7,7 @@ PyMC and ArviZ are imported only inside the methods that need them (MCMC fits, `
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from os import PathLike
 from typing import Any
 
@@ -30,9 +31,9 @@ __all__ = ["TransitionModel"]
 
 POOLINGS = ("none", "partial", "complete")
 PARTIAL_SAMPLER = "numpyro"
-"""NUTS implementation of partial-pooling fits: NumPyro (JAX), the fastest measured in
-``benchmarks/fit.py`` (10 segments × 6 states, 4 × 1,000 draws: 16 s cold in a fresh process
-against 56 s for PyMC's C backend, whose compilation dominates; about equal warm)."""
+"""NUTS implementation of partial-pooling fits: NumPyro's kernel in a JAX program compiled once
+per model structure and reused by later fits (`riskmodel.models.partial_jax`), the fastest
+measured in ``benchmarks/fit.py``."""
 DEFAULT_PRIOR = {
     "concentration": 1.0,
     "log_kappa_mu": float(np.log(200.0)),
@@ -43,6 +44,32 @@ DEFAULT_PRIOR = {
     "log_tau_sigma": 0.75,
 }
 KIND = "TransitionModel"
+
+
+@dataclass
+class TransitionFit:
+    """What `TransitionModel.fit` (or `load`) leaves on the model.
+
+    Attributes
+    ----------
+    config : dict
+        The validated config, with the fitted ``segments`` (and ``macro_mean`` for covariate
+        models); saved as JSON in the file's attrs.
+    groups : dict of str to Dataset
+        InferenceData groups: ``posterior`` (and ``sample_stats`` or ``constant_data``).
+    free : list of str
+        The sampled parameters users read (``["transition"]`` for conjugate fits).
+    diagnostics : dict or None
+        R-hat, ESS and divergences of an MCMC fit (None for conjugate fits).
+    counts : DataArray or None
+        The transition counts fitted (None for a file saved without them).
+    """
+
+    config: dict[str, Any]
+    groups: dict[str, xr.Dataset]
+    free: list[str]
+    diagnostics: dict[str, Any] | None
+    counts: xr.DataArray | None
 
 
 class TransitionModel:
@@ -100,7 +127,7 @@ class TransitionModel:
         self.covariates = covariates
         self.prior = prior
         self.structural_zeros = structural_zeros
-        self._fit: dict[str, Any] | None = None
+        self._fit: TransitionFit | None = None
 
     # ------------------------------------------------------------------ config
     def _config(self) -> dict[str, Any]:
@@ -193,9 +220,12 @@ class TransitionModel:
         tune, cores, progressbar
             Passed to ``pymc.sample`` (MCMC models only).
         nuts_sampler : str, optional
-            Partial pooling only: ``"numpyro"`` (default: NumPyro on JAX, chains vectorised),
-            ``"pymc"`` (PyMC's NUTS, C backend), ``"numba"``, ``"nutpie"`` or ``"blackjax"``
-            (the last two need their package); see ``benchmarks/fit.py`` for their speed.
+            Partial pooling only: ``"numpyro"`` (default: NumPyro's NUTS in a JAX program
+            compiled once per structure and reused by the next fits, chains vectorised; see
+            `riskmodel.models.partial_jax`), ``"pymc-numpyro"`` (PyMC's own conversion to
+            NumPyro, compiled anew for every fit), ``"pymc"`` (PyMC's NUTS, C backend),
+            ``"numba"``, ``"nutpie"`` or ``"blackjax"`` (the last two need their package); see
+            ``benchmarks/fit.py`` for their speed.
         target_accept : float, optional
             NUTS target acceptance rate. Default: 0.8 for partial pooling (the marginalised
             model is well conditioned), 0.9 for covariate models and 0.95 for covariate models
@@ -288,15 +318,19 @@ class TransitionModel:
                 chains=chains,
                 rng=draw_rng,
             )
-        state["config"] = cfg
-        state["counts"] = counts
-        self._fit = state
-        if state.get("diagnostics"):
-            C.warn_on_diagnostics(state["diagnostics"], stacklevel=3)
+        self._fit = TransitionFit(
+            config=cfg,
+            groups=state["groups"],
+            free=state["free"],
+            diagnostics=state["diagnostics"],
+            counts=counts,
+        )
+        if self._fit.diagnostics:
+            C.warn_on_diagnostics(self._fit.diagnostics, stacklevel=3)
         return self
 
     # ------------------------------------------------------------------ results
-    def _require_fit(self) -> dict:
+    def _require_fit(self) -> TransitionFit:
         if self._fit is None:
             raise C.NotFittedError(
                 "this TransitionModel has no posterior yet; call .fit() first (or "
@@ -307,12 +341,12 @@ class TransitionModel:
     @property
     def segments(self) -> tuple[str, ...]:
         """Segment names of the fitted data."""
-        return tuple(self._require_fit()["config"]["segments"])
+        return tuple(self._require_fit().config["segments"])
 
     @property
     def posterior(self) -> xr.Dataset:
         """The posterior group (dims ``chain, draw, …``)."""
-        return self._require_fit()["groups"]["posterior"]
+        return self._require_fit().groups["posterior"]
 
     @property
     def idata(self):
@@ -320,12 +354,12 @@ class TransitionModel:
         import arviz as az
 
         fit = self._require_fit()
-        return az.InferenceData(**fit["groups"])
+        return az.InferenceData(**fit.groups)
 
     @property
     def diagnostics(self) -> dict[str, Any] | None:
         """R-hat, bulk ESS and divergences of the MCMC fit (None for conjugate fits)."""
-        return self._require_fit()["diagnostics"]
+        return self._require_fit().diagnostics
 
     @property
     def macro_reference(self) -> dict[str, float]:
@@ -334,13 +368,13 @@ class TransitionModel:
         The means over the fitted transition periods, used by `transition_matrix` and
         ``parameter_draws().transitions``.
         """
-        cfg = self._require_fit()["config"]
+        cfg = self._require_fit().config
         return dict(zip(cfg["covariates"], cfg.get("macro_mean", []), strict=True))
 
     @property
     def counts(self) -> xr.DataArray:
         """The transition counts the model was fitted to."""
-        return self._require_fit()["counts"]
+        return self._require_fit().counts
 
     def prior_matrix(self, stat: str | float = "mean") -> xr.DataArray:
         """Return the same summary as `transition_matrix`, of the prior instead of the posterior.
@@ -360,7 +394,7 @@ class TransitionModel:
         """
         fit = self._require_fit()
         q = C.check_stat(stat)
-        consts = fit["groups"].get("constant_data")
+        consts = fit.groups.get("constant_data")
         if consts is None or "alpha" not in consts:
             raise ValueError(
                 "prior_matrix is analytic only for conjugate models (pooling 'none' or "
@@ -410,7 +444,7 @@ class TransitionModel:
         fit = self._require_fit()
         q = C.check_stat(stat)
         ss = self.states
-        consts = fit["groups"].get("constant_data")
+        consts = fit.groups.get("constant_data")
         if consts is not None and "alpha" in consts:
             alpha = consts["alpha"].transpose("segment", "origin", "to_state").values
             rows = beta_marginal_stat(alpha, stat if q is None else q)
@@ -438,7 +472,7 @@ class TransitionModel:
         post = self.posterior.copy()
         post.attrs = {
             **self.states.to_attrs(),
-            "covariates": ",".join(fit["config"]["covariates"]),
+            "covariates": ",".join(fit.config["covariates"]),
         }
         return draws_from_posterior(post, self.states)
 
@@ -446,14 +480,14 @@ class TransitionModel:
         """Return the sampled parameters users read (and diagnostics check), dims (chain, draw)."""
         fit = self._require_fit()
         post = self.posterior
-        if fit["free"] == ["transition"]:  # conjugate: the transient rows themselves
+        if fit.free == ["transition"]:  # conjugate: the transient rows themselves
             return post[["transition"]].sel(from_state=list(self.states.transient))
-        if fit["free"] == ["kappa", "mu"]:
+        if fit.free == ["kappa", "mu"]:
             from riskmodel.models.hierarchical import diagnostic_dataset
 
-            allowed = self._allowed(fit["config"])
+            allowed = self._allowed(fit.config)
             return diagnostic_dataset(post, allowed, self.states.transient, self.states.names)
-        return post[fit["free"]]
+        return post[fit.free]
 
     def summary(self, **kwargs) -> pd.DataFrame:
         """ArviZ summary table of the model's parameters (``arviz.summary`` keyword arguments).
@@ -472,10 +506,10 @@ class TransitionModel:
         import arviz as az
 
         fit = self._require_fit()
-        groups = {k: v.copy() for k, v in fit["groups"].items()}
-        groups["observed_data"] = xr.Dataset({"transition_counts": fit["counts"]})
+        groups = {k: v.copy() for k, v in fit.groups.items()}
+        groups["observed_data"] = xr.Dataset({"transition_counts": fit.counts})
         groups["observed_data"]["transition_counts"].attrs = {}
-        cfg = dict(fit["config"], free=fit["free"], diagnostics=fit["diagnostics"])
+        cfg = dict(fit.config, free=fit.free, diagnostics=fit.diagnostics)
         groups["posterior"].attrs.update(
             {
                 **self.states.to_attrs(),
@@ -558,13 +592,9 @@ class TransitionModel:
         if "observed_data" in idata.groups():
             counts = idata.observed_data["transition_counts"].load()
         free, diag = cfg.pop("free"), cfg.pop("diagnostics")
-        model._fit = {
-            "groups": groups,
-            "config": cfg,
-            "free": free,
-            "diagnostics": diag,
-            "counts": counts,
-        }
+        model._fit = TransitionFit(
+            config=cfg, groups=groups, free=free, diagnostics=diag, counts=counts
+        )
         return model
 
     def __repr__(self) -> str:
