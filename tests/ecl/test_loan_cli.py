@@ -95,3 +95,20 @@ def test_weighted_scenarios_on_the_command_line(tmp_path, tape):
     by = summary["by_scenario"]
     expected = 0.6 * by["central"]["lifetime"] + 0.4 * by["down"]["lifetime"]
     assert summary["ecl"]["lifetime"] == pytest.approx(expected, rel=1e-10)
+
+
+def test_parquet_holds_the_same_table_when_pyarrow_is_installed(tmp_path, tape):
+    pytest.importorskip("pyarrow")  # optional: Parquet is written only when it imports
+    out = tmp_path / "pq"
+    assert (
+        main(["ecl", str(IFRS9), "--loans", str(tape), "--out", str(out), "--chunk-rows", "900"])
+        == 0
+    )
+    table = pd.read_parquet(out / "ecl_by_loan.parquet")
+    api = rm.loan_ecl(IFRS9, tape).loans
+    assert list(table.columns) == list(api.columns)
+    np.testing.assert_array_equal(table["ecl_booked"], api["ecl_booked"])
+    assert table["loan_id"].tolist() == api["loan_id"].tolist()
+    none = tmp_path / "none"
+    assert main(["ecl", str(IFRS9), "--loans", str(tape), "--out", str(none), "--no-parquet"]) == 0
+    assert not (none / "ecl_by_loan.parquet").exists()
