@@ -320,7 +320,7 @@ class _Columns:
         owner = np.repeat(np.arange(len(exact)), n_t)  # position of the column's cohort
         sr = seg[exact][owner] * n_t + rows
         # structurally zero probabilities: 0 in every parameter draw and period
-        default_drawn = np.isfinite(inp.probit_pd).any(axis=(0, 1)).ravel()[sr]
+        default_drawn = (inp.probit_pd > -np.inf).any(axis=(0, 1)).ravel()[sr]  # Φ⁻¹(0) = −∞
         seq_nonzero = (inp.seq_prob > 0).any(axis=(0, 1))  # (S, Kt, J)
         seq_nonzero = seq_nonzero.reshape(inp.n_segments * n_t, seq_nonzero.shape[-1])
         return cls(
