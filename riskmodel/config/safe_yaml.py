@@ -19,7 +19,9 @@ file (and the line).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import yaml
 
@@ -51,7 +53,7 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 class YAMLLimitError(yaml.YAMLError):
     """A document exceeds one of the loader's limits (the message says which)."""
 
-    def __init__(self, message: str, mark=None) -> None:
+    def __init__(self, message: str, mark: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.mark = mark
@@ -60,7 +62,7 @@ class YAMLLimitError(yaml.YAMLError):
 class YAMLDuplicateKeyError(yaml.YAMLError):
     """A mapping holds the same key twice."""
 
-    def __init__(self, key: object, first, second) -> None:
+    def __init__(self, key: object, first: yaml.Mark, second: yaml.Mark) -> None:
         super().__init__(f"duplicate key {key!r}")
         self.key = key
         self.first_line = first.line + 1
@@ -120,10 +122,16 @@ def expanded_size(root: yaml.Node, limit: int = MAX_YAML_NODES, *, written: int 
     return size[id(root)]
 
 
+def _peek(loader: yaml.SafeLoader) -> yaml.Event:
+    """Return the next event of the parser (PyYAML stubs leave `peek_event` untyped)."""
+    peek = cast(Callable[[], yaml.Event], loader.peek_event)
+    return peek()
+
+
 class SafeYAMLLoader(yaml.SafeLoader):
     """`yaml.SafeLoader` with limits on alias expansion and no duplicate keys (module docstring)."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._alias_uses = 0
         self._written = 0  # nodes written out (not aliases)
@@ -137,7 +145,7 @@ class SafeYAMLLoader(yaml.SafeLoader):
                 raise YAMLLimitError(
                     f"more than {MAX_YAML_ALIASES:,} alias uses (*name); a config needs a few. "
                     "Write the values out",
-                    self.peek_event().start_mark,
+                    _peek(self).start_mark,
                 )
         else:
             self._written += 1
@@ -225,7 +233,7 @@ def _read_text(path: Path) -> str:
         raise _fail(path, "not a UTF-8 text file; save it as UTF-8 YAML.") from None
 
 
-def read_yaml(path: str | Path) -> dict:
+def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping with `SafeYAMLLoader`, with file/line in every error.
 
     Raises

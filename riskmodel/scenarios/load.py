@@ -14,7 +14,6 @@ from typing import Any
 
 from riskmodel._validate import check_flag, describe
 from riskmodel.config.safe_yaml import read_yaml
-from riskmodel.config.scenario import ScenarioConfig
 from riskmodel.data.files import resolve_input_path
 from riskmodel.data.portfolio import Portfolio, PortfolioError
 from riskmodel.errors import ArgumentError, UnsafeFileError
@@ -124,12 +123,12 @@ def scenario_from_dict(
 
 # ---------------------------------------------------------------------------------- internals
 def _read_portfolio(
-    cfg: ScenarioConfig, *, file: Path | None, base_dir: Path, allow_outside: bool
+    name: str, *, file: Path | None, base_dir: Path, allow_outside: bool
 ) -> tuple[Portfolio, Path]:
-    """Read the CSV of ``portfolio: file``; return it and its resolved path."""
+    """Read the CSV `name` of ``portfolio: file``; return it and its resolved path."""
     where = "portfolio -> file"
     pfile = resolve_input_path(
-        cfg.portfolio.file,
+        name,
         base_dir=base_dir,
         file=file,
         field=where,
@@ -162,7 +161,7 @@ def _build(
     portfolio_file: Path | None = None
     if cfg.portfolio.file is not None:
         portfolio, portfolio_file = _read_portfolio(
-            cfg, file=file, base_dir=base_dir, allow_outside=allow_outside_files
+            cfg.portfolio.file, file=file, base_dir=base_dir, allow_outside=allow_outside_files
         )
     # the portfolio's problems are reported before the posterior is read (as derive does)
     check_portfolio(
@@ -173,7 +172,7 @@ def _build(
     posterior: PosteriorDraws | None = None
     if cfg.parameters.posterior is not None:
         posterior, posterior_file = read_posterior(
-            cfg,
+            cfg.parameters.posterior,
             file=file,
             base_dir=base_dir,
             allow_outside=allow_outside_files,

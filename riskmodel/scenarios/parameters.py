@@ -148,21 +148,24 @@ def point_transitions(
 
 
 def read_posterior(
-    cfg: ScenarioConfig,
+    name: str,
     *,
     file: Path | None,
     base_dir: Path,
     allow_outside: bool,
     max_bytes: int | None,
 ) -> tuple[PosteriorDraws, Path]:
-    """Read the file of ``parameters: posterior``: its draws as they are, and its resolved path.
+    """Read the file `name` of ``parameters: posterior``: its draws as they are, and its path.
+
+    `name` is resolved against `base_dir` by `riskmodel.data.files.resolve_input_path` (the
+    folder rule, unless `allow_outside`); `max_bytes` bounds the memory of its arrays.
 
     Generator draws of a continuous-time model stay generators (they are converted to the
     scenario's period when the scenario is derived).
     """
     where = "parameters -> posterior"
     pfile = resolve_input_path(
-        cfg.parameters.posterior,
+        name,
         base_dir=base_dir,
         file=file,
         field=where,

@@ -99,22 +99,17 @@ def _match(
     return [known.index(value)]
 
 
-def apply_shocks(
-    cfg: ScenarioConfig,
-    states: StateSpace,
-    segments: Sequence[str],
-    transitions: np.ndarray,
-    file: Path | None,
-) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """Apply `shocks:` and retention actions to the matrices.
+_Lever = tuple[str, str, list[int], list[int], np.ndarray, np.ndarray]
+"""(label, field path, segment positions, row positions, default path, churn path)."""
 
-    Returns the matrices — (D, S, K, K) when every multiplier is constant over time, else
-    (D, H, S, K, K) — and the JSON-ready list of applied shocks.
-    """
+
+def _levers(
+    cfg: ScenarioConfig, states: StateSpace, segments: Sequence[str], file: Path | None
+) -> tuple[list[_Lever], list[dict[str, Any]]]:
+    """Return the multipliers of `shocks:` and retention actions per period, and the shocks."""
     h = cfg.horizon
-    d_idx, c_idx = states.default_idx, states.churn_idx
-    levers = []  # (label, where, segments, rows, default path, churn path)
-    applied = []
+    levers: list[_Lever] = []
+    applied: list[dict[str, Any]] = []
     for k, shock in enumerate(cfg.shocks):
         label = f"shocks[{k}]" + (f" ({shock.name})" if shock.name else "")
         where = f"shocks[{k}]"
@@ -142,8 +137,26 @@ def apply_shocks(
             raise fail(file, f"{where} -> churn_reduction", "a retention action needs it; add it.")
         cm = np.full(h, 1.0 - float(action.churn_reduction))
         levers.append((f"action {action.name!r}", where, segs, rows, np.ones(h), cm))
+    return levers, applied
+
+
+def apply_shocks(
+    cfg: ScenarioConfig,
+    states: StateSpace,
+    segments: Sequence[str],
+    transitions: np.ndarray,
+    file: Path | None,
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Apply `shocks:` and retention actions to the matrices.
+
+    Returns the matrices — (D, S, K, K) when every multiplier is constant over time, else
+    (D, H, S, K, K) — and the JSON-ready list of applied shocks.
+    """
+    levers, applied = _levers(cfg, states, segments, file)
     if not levers:
         return transitions, applied
+    h = cfg.horizon
+    d_idx, c_idx = states.default_idx, states.churn_idx
     varying = any(np.any(dm != dm[0]) or np.any(cm != cm[0]) for *_, dm, cm in levers)
     p = np.asarray(transitions, dtype=float)
     p = np.repeat(p[:, None], h, axis=1) if varying else p[:, None].copy()
