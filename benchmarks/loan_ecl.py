@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -186,10 +187,16 @@ def main(argv=None) -> None:
                 f"  loan-level {mode} / cohort exact: {r['seconds'] / base:,.0f}x "
                 f"({r['seconds'] / args.loans * 1e6:.2f} µs per loan)"
             )
-        ok = all(r["seconds"] <= 10 and r["peak_rss_mib"] <= 4096 for r in big.values())
+        load = os.getloadavg()[0]
+        for label, key in (("wall", "seconds"), ("CPU", "cpu_seconds")):
+            ok = all(r[key] <= 10 and r["peak_rss_mib"] <= 4096 for r in big.values())
+            print(
+                f"target 10 s and 4 GiB for {args.loans:,} loans x {sc.horizon} periods, "
+                f"{label} time: {'met' if ok else 'NOT met'}"
+            )
         print(
-            f"target 10 s and 4 GiB for {args.loans:,} loans x {sc.horizon} periods: "
-            f"{'met' if ok else 'NOT met'}"
+            f"load average {load:.1f} on {os.cpu_count()} cores: wall time exceeds CPU time when "
+            "other processes share the machine; on an idle machine they agree (one thread)."
         )
 
 
