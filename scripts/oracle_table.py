@@ -41,7 +41,15 @@ HORIZON = 3
 """Paths and horizon of the enumeration runs: only the layout of the outputs matters here."""
 
 #: subtrees that are provenance or bookkeeping, not numbers of the model
-SKIP = {"provenance", "inputs", "scenario_files", "run_seconds", "entropy", "config_file"}
+SKIP = {
+    "provenance",
+    "inputs",
+    "scenario_file",
+    "scenario_files",
+    "run_seconds",
+    "entropy",
+    "config_file",
+}
 
 ALERTS = [
     {"name": "default-rate-alert", "metric": "default_rate", "threshold": 0.005, "confidence": 0.5},

@@ -485,12 +485,22 @@ ORACLES: list[dict] = [
     },
     {
         "file": SENSITIVITY,
-        "fields": ["/metrics/*/factors[]/S1", "/metrics/*/factors[]/ST"],
-        "oracle": "EL moves with the LGD mean only: S1 = ST = 1, 0 for ρ (estimator sd over "
-        "scramblings); an additive toy in closed form",
+        "fields": [*each("/metrics/<m>/factors[]/", "S1", "ST", m=EXACT_METRICS)],
+        "oracle": "exact metrics: EL moves with the LGD mean only, S1 = ST = 1, 0 for ρ "
+        "(estimator sd over scramblings); an additive toy in closed form",
         "tests": [
             SE + "test_sobol_indices_of_the_exact_metrics",
             "tests/sensitivity/test_sobol.py::test_additive_toy_matches_the_closed_form",
+        ],
+    },
+    {
+        "file": SENSITIVITY,
+        "fields": ["/metrics/*/factors[]/S1", "/metrics/*/factors[]/ST"],
+        "oracle": "simulated metrics: Saltelli's S1 and Jansen's ST written out on the design's "
+        "evaluations, each evaluation the engine's run at its point (no closed form here)",
+        "tests": [
+            SE + "test_sobol_indices_of_simulated_metrics_are_the_saltelli_estimates_of_the_design",
+            "tests/sensitivity/test_sobol.py::test_simulated_metrics_use_common_random_numbers",
         ],
     },
     {

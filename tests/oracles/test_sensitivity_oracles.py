@@ -306,3 +306,36 @@ def test_sobol_confidence_half_widths_follow_the_bootstrap_law(sobol):
             got = rows["lgd.mean"][key]
             assert low[k] <= got <= high[k], (metric, key, got, low[k], high[k])
             assert rows["systematic.correlation"][key] == 0.0
+
+
+@pytest.mark.filterwarnings("ignore::riskmodel.sensitivity.SensitivityWarning")  # small n
+def test_sobol_indices_of_simulated_metrics_are_the_saltelli_estimates_of_the_design():
+    """For simulated metrics (VaR, ES, mean and sd of the loss) the indices have no closed form
+    here; the oracle is the estimator written out from scratch on the design's evaluations
+    (SALib layout: per base point the rows A, AB_1 … AB_d, B; every evaluation standardised by
+    the mean and sd of all of them; S1 = mean(f_B (f_ABj − f_A)) / var(f_A, f_B) (Saltelli
+    2010), ST = mean((f_A − f_ABj)²) / (2 var) (Jansen)). That each evaluation is the engine's
+    run at its design point is `tests/sensitivity/test_sobol.py`'s."""
+    from riskmodel.sensitivity import run_sensitivity
+
+    cfg = one_period_book(levels=(0.99,))
+    cfg["lgd"] = {"mean": LGD, "sd": 0.0}
+    metrics = ["var_0.99", "es_0.99", "mean_loss", "std_loss"]
+    sens = {"factors": _factors(), "metrics": metrics, "method": "sobol"}
+    sens["sobol"] = {"n": 16, "paths": 512, "seed": 5}
+    result = run_sensitivity(rm.scenario_from_dict(cfg), sens)
+    published = result.to_dict()["metrics"]
+    x = result.data["X"].to_numpy()
+    d = x.shape[1]
+    for metric in metrics:
+        y = result.data["Y"].sel(metric=metric).to_numpy()
+        y = ((y - y.mean()) / y.std()).reshape(-1, d + 2)
+        f_a, f_b = y[:, 0], y[:, -1]
+        var = np.var(np.concatenate([f_a, f_b]))
+        rows = _rows({"metrics": published}, metric)
+        for j, name in enumerate(FACTORS):
+            f_ab = y[:, 1 + j]
+            s1 = np.mean(f_b * (f_ab - f_a)) / var
+            st = 0.5 * np.mean((f_a - f_ab) ** 2) / var
+            assert rows[name]["S1"] == pytest.approx(s1, rel=1e-9, abs=1e-12), (metric, name)
+            assert rows[name]["ST"] == pytest.approx(st, rel=1e-9, abs=1e-12), (metric, name)
