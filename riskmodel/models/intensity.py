@@ -22,6 +22,7 @@ from riskmodel.data.calendar import UNITS
 from riskmodel.errors import ArgumentError, PanelError
 from riskmodel.models import _common as C
 from riskmodel.models.draws import ParameterDraws
+from riskmodel.models.intensity_io import IntensityFit
 from riskmodel.models.intensity_likelihood import (
     expm_batch,
     generator_matrix,
@@ -98,7 +99,7 @@ class IntensityModel:
         self.covariates = covariates
         self.censored = censored
         self.exact_times = exact_times
-        self._fit: dict[str, Any] | None = None
+        self._fit: IntensityFit | None = None
 
     # ------------------------------------------------------------------ config
     def _config(self) -> dict[str, Any]:
@@ -240,13 +241,13 @@ class IntensityModel:
                 "progressbar": progressbar,
             }
             groups, diag = fit_nuts(obs, allowed, self.states, cfg, mc)
-        self._fit = {"config": cfg, "groups": groups, "diagnostics": diag}
+        self._fit = IntensityFit(config=cfg, groups=groups, diagnostics=diag)
         if diag:
             C.warn_on_diagnostics(diag, stacklevel=3)
         return self
 
     # ------------------------------------------------------------------ results
-    def _require_fit(self) -> dict:
+    def _require_fit(self) -> IntensityFit:
         if self._fit is None:
             raise C.NotFittedError(
                 "this IntensityModel has no estimates yet; call .fit() first (or "
@@ -257,40 +258,40 @@ class IntensityModel:
     @property
     def method(self) -> str:
         """``"mle"`` or ``"nuts"``."""
-        return self._require_fit()["config"]["method"]
+        return self._require_fit().config["method"]
 
     @property
     def segments(self) -> tuple[str, ...]:
         """Segment names (``("all",)`` without a segment column or with complete pooling)."""
-        return tuple(self._require_fit()["config"]["segments"])
+        return tuple(self._require_fit().config["segments"])
 
     @property
     def time_unit(self) -> str | None:
         """The calendar unit of the fitted panel's time column, if `fit` was told it."""
-        return self._require_fit()["config"].get("time_unit")
+        return self._require_fit().config.get("time_unit")
 
     @property
     def minus2loglik(self) -> float:
         """−2 × the maximised log-likelihood (``method="mle"``)."""
         fit = self._require_fit()
-        if "mle" not in fit["groups"]:
+        if "mle" not in fit.groups:
             raise ArgumentError("minus2loglik exists for method='mle' fits only.")
-        return float(fit["groups"]["mle"].attrs["minus2loglik"])
+        return float(fit.groups["mle"].attrs["minus2loglik"])
 
     @property
     def diagnostics(self) -> dict[str, Any] | None:
         """R-hat, bulk ESS and divergences (NUTS fits; None for MLE)."""
-        return self._require_fit()["diagnostics"]
+        return self._require_fit().diagnostics
 
     def log_intensity_draws(self) -> xr.DataArray:
         """Log intensities per draw, dims ``(chain, draw, segment, transition)`` (NUTS only)."""
         fit = self._require_fit()
-        if "posterior" not in fit["groups"]:
+        if "posterior" not in fit.groups:
             raise ArgumentError("draws exist for method='nuts' fits only; this is an MLE fit.")
-        return fit["groups"]["posterior"]["log_intensity"]
+        return fit.groups["posterior"]["log_intensity"]
 
     def _generator(self, log_q: np.ndarray) -> np.ndarray:
-        cfg = self._require_fit()["config"]
+        cfg = self._require_fit().config
         return generator_matrix(log_q, self._allowed_idx(cfg), self.states.n)
 
     def _frame(self, values: np.ndarray, name: str, stat, lead=()) -> xr.DataArray:
@@ -303,7 +304,7 @@ class IntensityModel:
     def _design(self):
         from riskmodel.models.intensity_covariates import CovariateDesign
 
-        return CovariateDesign.from_config(self._require_fit()["config"])
+        return CovariateDesign.from_config(self._require_fit().config)
 
     def _log_q(self, covariates: Mapping[str, float] | None) -> tuple[np.ndarray, np.ndarray]:
         """Return the log intensities at `covariates` (the means if None).
@@ -311,21 +312,21 @@ class IntensityModel:
         MLE: ``(estimate (S, k), se (S, k))``; NUTS: ``(draws (chain, draw, S, k), empty)``.
         """
         fit = self._require_fit()
-        has_covs = bool(fit["config"].get("covariates"))
+        has_covs = bool(fit.config.get("covariates"))
         if covariates is not None and not has_covs:
             raise ArgumentError(
                 f"this model has no covariates; got covariates={covariates!r}. Drop the argument."
             )
         at = covariates if has_covs else None
-        if "mle" in fit["groups"]:
+        if "mle" in fit.groups:
             from riskmodel.models.intensity_covariates import mle_log_intensity
 
             design = self._design() if at is not None else None
-            return mle_log_intensity(fit["groups"]["mle"], design, at)
+            return mle_log_intensity(fit.groups["mle"], design, at)
         draws = np.asarray(self.log_intensity_draws().values)
         if at is not None:
             d = self._design()
-            beta = np.asarray(fit["groups"]["posterior"]["beta"].values)
+            beta = np.asarray(fit.groups["posterior"]["beta"].values)
             draws = draws + d.shift(d.values(at), beta * d.scale[d.coef_cov])
         return draws, np.empty(0)
 
@@ -348,7 +349,7 @@ class IntensityModel:
         fit = self._require_fit()
         q = C.check_stat(stat)
         lq, se = self._log_q(covariates)
-        if "mle" in fit["groups"]:
+        if "mle" in fit.groups:
             if q is not None and stat != "median":
                 lq = lq + st.norm.ppf(q) * se
             return self._frame(self._generator(lq), "generator", stat)
@@ -380,7 +381,7 @@ class IntensityModel:
         fit = self._require_fit()
         if not (isinstance(period, int | float) and np.isfinite(period) and period > 0):
             raise ArgumentError(f"period must be a positive number; got {period!r}.")
-        if "mle" in fit["groups"]:
+        if "mle" in fit.groups:
             if stat not in ("mean", "median"):
                 raise ArgumentError(
                     "an MLE fit gives the estimate of P only (stat='mean'); fit with "
@@ -425,15 +426,15 @@ class IntensityModel:
         coefficient, ``"name:from->to"`` per transition.
         """
         fit = self._require_fit()
-        if not fit["config"].get("covariates"):
+        if not fit.config.get("covariates"):
             raise ArgumentError("this model has no covariates; fit one with covariates=... .")
-        if "mle" in fit["groups"]:
+        if "mle" in fit.groups:
             from riskmodel.models.intensity_covariates import mle_coefficients
 
-            return mle_coefficients(fit["groups"]["mle"])
+            return mle_coefficients(fit.groups["mle"])
         import arviz as az
 
-        return az.summary(fit["groups"]["posterior"][["beta"]])
+        return az.summary(fit.groups["posterior"][["beta"]])
 
     def summary(self) -> pd.DataFrame:
         """One row per segment and allowed transition.
@@ -444,10 +445,10 @@ class IntensityModel:
         `coefficients` for the effects.
         """
         fit = self._require_fit()
-        if "mle" in fit["groups"]:
+        if "mle" in fit.groups:
             from riskmodel.models.intensity_mle import mle_summary
 
-            return mle_summary(fit["groups"]["mle"])
+            return mle_summary(fit.groups["mle"])
         import arviz as az
 
         return az.summary(np.exp(self.log_intensity_draws()).rename("intensity").to_dataset())
@@ -458,8 +459,8 @@ class IntensityModel:
         from riskmodel.models.intensity_io import write_groups
 
         fit = self._require_fit()
-        cfg = dict(fit["config"], diagnostics=fit["diagnostics"])
-        write_groups(path, fit["groups"], {**self.states.to_attrs(), **C.config_attrs(KIND, cfg)})
+        cfg = dict(fit.config, diagnostics=fit.diagnostics)
+        write_groups(path, fit.groups, {**self.states.to_attrs(), **C.config_attrs(KIND, cfg)})
 
     @classmethod
     def load(
@@ -495,7 +496,7 @@ class IntensityModel:
             covariates=dict(cfg.get("covariates") or []) or None,
         )
         diag = cfg.pop("diagnostics")
-        model._fit = {"config": cfg, "groups": groups, "diagnostics": diag}
+        model._fit = IntensityFit(config=cfg, groups=groups, diagnostics=diag)
         return model
 
     def __repr__(self) -> str:

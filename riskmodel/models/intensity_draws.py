@@ -334,9 +334,9 @@ def read_generator_draws(
 def generator_draws_of(model: Any) -> GeneratorDraws:
     """Return the generator draws of a fitted `IntensityModel` (MLE: one draw, the estimate)."""
     fit = model._require_fit()
-    cfg = fit["config"]
+    cfg = fit.config
     states = model.states
-    if "mle" in fit["groups"]:
+    if "mle" in fit.groups:
         G = np.asarray(model.generator("mean").values)[None]
     else:
         allowed = np.array(
@@ -395,7 +395,7 @@ def intensity_fit_tables(model: Any, length: float) -> IntensityFitTables:
     stats = {k: np.asarray(model.generator(q).values) for k, q in
              (("mean", "mean"), ("q03", 0.03), ("q97", 0.97))}  # fmt: skip
     rates = _long(stats, gen.segments, states)
-    allowed = {tuple(p) for p in model._require_fit()["config"]["allowed"]}
+    allowed = {tuple(p) for p in model._require_fit().config["allowed"]}
     keep = [(f, t) in allowed for f, t in zip(rates["from_state"], rates["to_state"], strict=True)]
     rates = rates[keep].reset_index(drop=True)
     return IntensityFitTables(generators=gen, draws=draws, transitions=table, intensities=rates)

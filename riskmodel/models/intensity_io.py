@@ -8,7 +8,9 @@ main group: ``mle`` for maximum likelihood (``log_intensity`` and ``covariance``
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from os import PathLike
+from typing import Any
 
 import xarray as xr
 
@@ -16,7 +18,27 @@ from riskmodel._files import replace_own_file
 from riskmodel.models import _common as C
 from riskmodel.models.draws import check_netcdf_size, netcdf_engine
 
-__all__ = ["read_groups", "write_groups"]
+__all__ = ["IntensityFit", "read_groups", "write_groups"]
+
+
+@dataclass
+class IntensityFit:
+    """What `IntensityModel.fit` (or `load`) leaves on the model.
+
+    Attributes
+    ----------
+    config : dict
+        The validated config with what the fit added (``method``, ``segments``, ``time_unit``,
+        covariate centre and scale); saved as JSON in the main group's attrs.
+    groups : dict of str to Dataset
+        ``mle`` (estimates and covariances) or ``posterior`` (and ``sample_stats``).
+    diagnostics : dict or None
+        R-hat, ESS and divergences of a NUTS fit (None for MLE).
+    """
+
+    config: dict[str, Any]
+    groups: dict[str, xr.Dataset]
+    diagnostics: dict[str, Any] | None
 
 
 def write_groups(path: str | PathLike, groups: dict[str, xr.Dataset], attrs: dict) -> None:

@@ -13,6 +13,7 @@ import scipy.linalg as sl
 import xarray as xr
 
 import riskmodel as rm
+from riskmodel.models.intensity_io import IntensityFit
 from riskmodel.simulation.expected import expected_term_structure
 
 STATES = rm.StateSpace(
@@ -134,7 +135,7 @@ def test_nuts_draws_are_evaluated_per_draw(fitted):
     IntensityModel.parameter_draws at the same covariate values."""
     model, folder = fitted
     rng = np.random.default_rng(4)
-    mle = model._fit["groups"]["mle"]
+    mle = model._fit.groups["mle"]
     lq = mle["log_intensity"]
     beta = mle["beta"]
     post = xr.Dataset(
@@ -155,11 +156,7 @@ def test_nuts_draws_are_evaluated_per_draw(fitted):
         },
     )
     nuts = rm.IntensityModel.load(folder / "mle.nc")
-    nuts._fit = {
-        "config": {**nuts._fit["config"], "method": "nuts"},
-        "groups": {"posterior": post},
-        "diagnostics": None,
-    }
+    nuts._fit = IntensityFit({**nuts._fit.config, "method": "nuts"}, {"posterior": post}, None)
     nuts.save(folder / "nuts.nc")
     sc = load(scenario("nuts.nc", {"age": 61.5}, period={"length": 1, "unit": "month"}), folder)
     assert sc.n_draws == 6

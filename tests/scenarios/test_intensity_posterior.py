@@ -15,6 +15,7 @@ import xarray as xr
 import riskmodel as rm
 from riskmodel.models.draws import ParameterDraws, netcdf_engine
 from riskmodel.models.intensity_draws import generator_variables, read_generator_draws
+from riskmodel.models.intensity_io import IntensityFit
 from riskmodel.simulation.expected import exact_summary, expected_term_structure
 
 STATES = rm.StateSpace(
@@ -206,17 +207,13 @@ def test_an_intensity_model_file_works_like_a_transition_posterior(tmp_path):
 
     # the same file layout NUTS writes: log_intensity (chain, draw, segment, transition)
     rng = np.random.default_rng(4)
-    mle = model._fit["groups"]["mle"]["log_intensity"]
+    mle = model._fit.groups["mle"]["log_intensity"]
     draws = mle.values[None, None] + rng.normal(0, 0.1, (2, 3, *mle.shape))
     post = xr.Dataset(
         {"log_intensity": (("chain", "draw", "segment", "transition"), draws)},
         coords={"segment": mle.segment.values, "transition": mle.transition.values},
     )
-    model._fit = {
-        "config": {**model._fit["config"], "method": "nuts"},
-        "groups": {"posterior": post},
-        "diagnostics": None,
-    }
+    model._fit = IntensityFit({**model._fit.config, "method": "nuts"}, {"posterior": post}, None)
     model.save(tmp_path / "nuts.nc")
     sc = load(scenario("nuts.nc"), tmp_path)
     assert sc.n_draws == 6
