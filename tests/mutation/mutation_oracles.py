@@ -45,6 +45,7 @@ def book(
     approximation: str = "none",
     cohorts=COHORTS,
     lgd_mean: float = LGD,
+    period: dict | None = None,
 ):
     """The book as a scenario: two segments, three cohorts, churn, amortisation, discounting."""
     lgd = {"mean": lgd_mean, "sd": lgd_sd}
@@ -74,6 +75,8 @@ def book(
         "discount_rate": RATE,
         "simulation": {"importance_sampling": False, "approximation": approximation},
     }
+    if period is not None:
+        cfg["period"] = period
     if approximation == "large_pool":
         cfg["simulation"]["large_pool_min_customers"] = 1
     return rm.scenario_from_dict(cfg)

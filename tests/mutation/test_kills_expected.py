@@ -179,3 +179,51 @@ def test_expected_term_structure_matches_the_quadrature_oracle(downturn, shocked
     np.testing.assert_allclose(summ["ecl"]["by_period"], ecl, rtol=rtol)
     assert summ["value"]["expected"] == pytest.approx(value_c.sum(), rel=rtol)
     assert summ["loss"]["expected"] == pytest.approx(o["loss_c"].sum(), rel=rtol)
+    assert summ["ecl"]["12_month"] == summ["ecl"]["12_period"]
+    want_vlc = float(np.sum((o["churn_c"] @ margin_pc) * remaining))
+    assert summ["value_lost_to_churn"]["expected"] == pytest.approx(want_vlc, rel=rtol)
+    assert summ["defaults"]["expected"] == pytest.approx(o["defaults_c"].sum(), rel=rtol)
+    assert summ["churn"]["expected"] == pytest.approx(o["churn_c"].sum(), rel=rtol)
+
+
+def test_twelve_month_ecl_of_quarterly_periods_is_four_periods():
+    # periods of one quarter: the 12-month window is 4 periods; a dataset without the period
+    # attribute is read as monthly (12 periods)
+    sc = mo.book(horizon=13, period={"length": 1, "unit": "quarter"})
+    ds = expected_term_structure(sc)
+    df = np.array([(1 + mo.RATE) ** -(t + 1) for t in range(13)])
+    ecl = ds["loss"].to_numpy() * df
+    summ = exact_summary(ds)
+    assert summ["ecl"]["12_month"] == pytest.approx(ecl[:4].sum(), rel=1e-12)
+    del ds.attrs["ecl_12_month_periods"]
+    assert exact_summary(ds)["ecl"]["12_period"] == pytest.approx(ecl[:12].sum(), rel=1e-12)
+
+
+def test_pds_rounded_past_the_unit_interval_are_clipped():
+    # p = 1 (+ rounding): E[1 · m(Z)] = Φ((Φ⁻¹(m) − b s)/√(1 + b²)); p = 0 (− rounding): 0
+    m, b, s = 0.45, 0.3, -0.5
+    got = expected_default_lgd(
+        np.array([[1.0 + 2e-16, -1e-18]]), np.array([0.2]), s, lgd_mean=m, sensitivity=b
+    )
+    want = norm.cdf((norm.ppf(m) - b * s) / math.sqrt(1 + b * b))
+    assert got[0, 0] == pytest.approx(want, rel=1e-12)
+    assert got[0, 1] == 0.0
+
+
+def test_single_precision_parameters_give_the_same_expectations():
+    # posterior draws stored as float32: the exact expectations are computed in float64 from
+    # the same values (metamorphic: the input's dtype must not change the result)
+    sc = mo.with_draws(mo.book(horizon=6))
+    t32 = np.asarray(sc.transitions).astype(np.float32)
+    r32 = np.asarray(sc.correlation).astype(np.float32)
+    sc32 = dataclasses.replace(sc, transitions=t32, correlation=r32)
+    sc64 = dataclasses.replace(sc, transitions=t32.astype(float), correlation=r32.astype(float))
+    a, b = expected_term_structure(sc32), expected_term_structure(sc64)
+    for v in ("loss", "defaults", "churn", "margin", "occupancy"):
+        np.testing.assert_allclose(a[v], b[v], rtol=1e-13, err_msg=v)
+    pd32 = t32[:, :, :2, 3]
+    got = expected_default_lgd(pd32, r32, -1.0, lgd_mean=0.45, sensitivity=0.3)
+    want = expected_default_lgd(
+        pd32.astype(float), r32.astype(float), -1.0, lgd_mean=0.45, sensitivity=0.3
+    )
+    np.testing.assert_allclose(got, want, rtol=1e-13)
