@@ -1,29 +1,51 @@
 """Execute a run plan: in this process (threads) or on a Dask cluster, block by block.
 
-Every backend runs the same `run_task` on the same seeded blocks and hands each block's output to
-a sink in the run's store, so the backend never changes the numbers.
+Every backend runs the same `run_task` on the same seeded blocks and reduces each block with
+the same `riskmodel.simulation.store.reduce_block`, so the backend never changes the numbers.
+
+On Dask (`run_dask`) the run's inputs (kernel arrays, factor sampling, how blocks are reduced)
+go to every worker once, by ``scatter(..., broadcast=True)``; each task then carries only its
+block indices. A worker reduces its blocks before answering: a ``keep: totals`` run sends back
+per-path totals, not (path, period) arrays. The client writes each task's blocks into the
+store as the task completes, in any order (sums over blocks are added in block order).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from riskmodel.simulation.cluster import dask_client
+from riskmodel.simulation.cluster import dask_client, tune_worker_malloc
 from riskmodel.simulation.kernel import BlockOutput, KernelInputs, simulate_block
 from riskmodel.simulation.plan import BLOCK_SIZE, RunPlan, Sampling
 from riskmodel.simulation.qmc import sobol_innovations
 from riskmodel.simulation.seeding import block_rng
+from riskmodel.simulation.store import BlockSummary, Reduction, ResultStore, reduce_block
 
-__all__ = ["progress_bar", "run_dask", "run_local", "run_task"]
+__all__ = [
+    "Sink",
+    "dask_task",
+    "progress_bar",
+    "run_dask",
+    "run_local",
+    "run_on_client",
+    "run_task",
+]
+
+Block = tuple[int, int, int]  # (block index, first path, paths)
+Sink = Callable[[Block, BlockOutput], None]
+"""Receives each block's raw outputs (a `ResultStore`'s ``put``, or any callable)."""
+Tick = Callable[[int], object]
+"""Told the number of paths each finished task simulated (a progress bar's ``update``)."""
 
 
 def run_task(
     inputs: KernelInputs,
     entropy: int,
-    blocks: Sequence[tuple[int, int, int]],
+    blocks: Sequence[Block],
     sampling: Sampling | None = None,
 ) -> list[BlockOutput]:
     """Simulate a list of blocks; each block seeds its own generator statelessly."""
@@ -56,7 +78,25 @@ def run_task(
     return out
 
 
-def progress_bar(total: int, enabled: bool | None, desc: str):
+def dask_task(
+    shared: tuple[KernelInputs, Sampling, Reduction | None],
+    entropy: int,
+    blocks: Sequence[Block],
+) -> list[BlockSummary] | list[BlockOutput]:
+    """One Dask task: simulate `blocks` and reduce them in the worker.
+
+    `shared` is the run's scattered ``(inputs, sampling, reduction)``; without a reduction the
+    raw block outputs travel back.
+    """
+    tune_worker_malloc()
+    inputs, sampling, reduction = shared
+    outputs = run_task(inputs, entropy, blocks, sampling)
+    if reduction is None:
+        return outputs
+    return [reduce_block(out, reduction) for out in outputs]
+
+
+def progress_bar(total: int, enabled: bool | None, desc: str) -> Any:
     """Return a tqdm bar over `total` paths, or None (off, or stderr not a terminal for None)."""
     if enabled is None:
         enabled = sys.stderr.isatty()
@@ -67,16 +107,24 @@ def progress_bar(total: int, enabled: bool | None, desc: str):
     return tqdm(total=total, desc=desc, unit="path", unit_scale=True, leave=False)
 
 
-def run_local(inputs, plan: RunPlan, workers: int | None, tick, sampling, sink) -> None:
+def run_local(
+    inputs: KernelInputs,
+    plan: RunPlan,
+    workers: int | None,
+    tick: Tick,
+    sampling: Sampling | None,
+    sink: ResultStore | Sink,
+) -> None:
     """Run the plan's tasks in this process (a thread pool of `workers`); blocks go to `sink`."""
     workers = workers or min(len(plan.tasks), os.cpu_count() or 1)
+    put = sink.put if isinstance(sink, ResultStore) else sink
 
     def job(i: int) -> int:
         blocks = [plan.blocks[b] for b in plan.tasks[i]]
         for block, out in zip(
             blocks, run_task(inputs, plan.entropy, blocks, sampling), strict=True
         ):
-            sink(block, out)
+            put(block, out)
         return sum(n for _, _, n in blocks)
 
     if workers <= 1 or len(plan.tasks) == 1:
@@ -88,27 +136,67 @@ def run_local(inputs, plan: RunPlan, workers: int | None, tick, sampling, sink) 
                 tick(done)
 
 
-def run_dask(inputs, plan: RunPlan, scheduler: str | None, tick, sampling, sink) -> None:
-    """Run the plan's tasks on a Dask cluster (`scheduler`, or a local one); blocks go to `sink`."""
-    from dask.distributed import as_completed
+def run_dask(
+    inputs: KernelInputs,
+    plan: RunPlan,
+    scheduler: str | None,
+    tick: Tick,
+    sampling: Sampling | None,
+    sink: ResultStore | Sink,
+) -> None:
+    """Run the plan's tasks on a Dask cluster (`scheduler`, or a local one); blocks go to `sink`.
 
+    A `ResultStore` sink has its blocks reduced in the workers; a plain callable receives the
+    raw block outputs.
+
+    Raises
+    ------
+    SchedulerError
+        If `scheduler` is malformed or does not answer (see `riskmodel.simulation.cluster`).
+    """
     with dask_client(scheduler) as client:
-        [inputs_f] = client.scatter([inputs], broadcast=True)
-        futures = {
-            client.submit(
-                run_task,
-                inputs_f,
-                plan.entropy,
-                [plan.blocks[b] for b in task],
-                sampling,
-                pure=False,
-            ): i
-            for i, task in enumerate(plan.tasks)
-        }
-        for fut in as_completed(futures):
-            i = futures[fut]
-            blocks = [plan.blocks[b] for b in plan.tasks[i]]
+        run_on_client(client, inputs, plan, tick, sampling, sink)
+
+
+def run_on_client(
+    client: Any,
+    inputs: KernelInputs,
+    plan: RunPlan,
+    tick: Tick,
+    sampling: Sampling | None,
+    sink: ResultStore | Sink,
+) -> None:
+    """Run the plan's tasks through an open `dask.distributed.Client` (see `run_dask`)."""
+    import distributed
+
+    as_completed: Any = distributed.as_completed
+    reduction = sink.reduction if isinstance(sink, ResultStore) else None
+    shared = (inputs, sampling or Sampling(), reduction)
+    [shared_f] = client.scatter([shared], broadcast=True, hash=False)
+    futures = {
+        client.submit(
+            dask_task,
+            shared_f,
+            plan.entropy,
+            [plan.blocks[b] for b in task],
+            key=f"riskmodel-task-{i}-{shared_f.key}",
+        ): i
+        for i, task in enumerate(plan.tasks)
+    }
+    done = False
+    try:
+        completed: Any = as_completed(futures)
+        for fut in completed:
+            blocks = [plan.blocks[b] for b in plan.tasks[futures[fut]]]
             for block, out in zip(blocks, fut.result(), strict=True):
-                sink(block, out)
+                if isinstance(sink, ResultStore):
+                    sink.put_summary(block, out)
+                else:
+                    sink(block, out)
             fut.release()
             tick(sum(n for _, _, n in blocks))
+        done = True
+    finally:
+        if not done:  # a task failed or the run was interrupted: stop the rest
+            client.cancel(list(futures))
+        shared_f.release()

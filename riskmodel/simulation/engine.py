@@ -165,9 +165,9 @@ def _simulate(
     tick = bar.update if bar is not None else (lambda _n: None)
     try:
         if options.backend == "dask":
-            run_dask(inputs, plan, options.scheduler, tick, sampling, store.put)
+            run_dask(inputs, plan, options.scheduler, tick, sampling, store)
         else:
-            run_local(inputs, plan, options.workers, tick, sampling, store.put)
+            run_local(inputs, plan, options.workers, tick, sampling, store)
     finally:
         if bar is not None:
             bar.close()

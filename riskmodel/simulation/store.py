@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
+from numpy.typing import NDArray
 
 from riskmodel._version import __version__
 from riskmodel.scenarios.load import Scenario
@@ -23,7 +25,18 @@ from riskmodel.simulation.kpi import kpi_array
 if TYPE_CHECKING:  # the engine imports this module
     from riskmodel.simulation.plan import Sampling
 
-__all__ = ["PER_PERIOD", "ResultStore", "assemble", "path_total"]
+__all__ = [
+    "PER_PATH",
+    "PER_PERIOD",
+    "BlockSummary",
+    "Reduction",
+    "ResultStore",
+    "assemble",
+    "path_total",
+    "reduce_block",
+]
+
+FloatArray = NDArray[np.float64]
 
 
 PER_PERIOD = ("loss", "defaults", "churn", "margin")
@@ -31,21 +44,95 @@ PER_PERIOD = ("loss", "defaults", "churn", "margin")
 (plain and discounted) and per-period weighted means are kept."""
 
 
+@dataclass(frozen=True)
+class Reduction:
+    """How a block's outputs are reduced before they are stored: what `reduce_block` needs.
+
+    Small and picklable: a Dask backend sends it to the workers once, so each block is reduced
+    where it was simulated and only what the store keeps travels back.
+    """
+
+    keep: str  # "paths": every (path, period) output; "totals": per-path totals
+    discount: FloatArray  # (H,) discount factor of each period
+    alerts: tuple[tuple[str, str, float], ...] = ()  # (name, metric, threshold), totals runs
+    total_customers: float = 0.0
+
+
+@dataclass(frozen=True)
+class BlockSummary:
+    """What the store keeps of one block: per-path rows and per-block sums (see `reduce_block`)."""
+
+    per_path: dict[str, NDArray[Any]]  # variable -> (n, ...) rows of the block's paths
+    occupancy: FloatArray  # (H, K) weighted customers per state at period end
+    period_sums: FloatArray | None = None  # (variable, period) weighted sums (totals runs)
+    alert_sums: FloatArray | None = None  # (alert, 2, period) sums of w·1{...} and its square
+
+
+def reduce_block(out: BlockOutput, reduction: Reduction) -> BlockSummary:
+    """Reduce one block's outputs to what a run keeps; the same code in every backend.
+
+    With ``keep="paths"`` nothing is reduced (the per-period outputs are kept). With
+    ``keep="totals"`` the (path, period) outputs become per-path totals, discounted totals and
+    per-period weighted sums. Every sum runs in a fixed order, element by element (no BLAS
+    product), so a block reduced in a Dask worker gives the bits it gives in this process, and a
+    discounted total equals `path_total` of the kept paths bit for bit.
+    """
+    per_path: dict[str, NDArray[Any]] = {name: getattr(out, name) for name in PER_PATH}
+    if reduction.keep == "paths":
+        per_path.update({name: getattr(out, name) for name in PER_PERIOD})
+        return BlockSummary(per_path=per_path, occupancy=out.occupancy)
+    weight = out.weight[:, None]
+    sums = []
+    for name in PER_PERIOD:
+        values = getattr(out, name)
+        per_path[name] = values.sum(axis=1)
+        per_path[f"{name}_discounted"] = _discount_rows(values, reduction.discount)
+        sums.append((weight * values).sum(axis=0))
+    alert_sums = None
+    if reduction.alerts:
+        alert_sums = np.stack(
+            [
+                _alert_sums(out, metric, threshold, reduction)
+                for _, metric, threshold in reduction.alerts
+            ]
+        )
+    return BlockSummary(
+        per_path=per_path,
+        occupancy=out.occupancy,
+        period_sums=np.stack(sums),
+        alert_sums=alert_sums,
+    )
+
+
+def _discount_rows(values: FloatArray, discount: FloatArray) -> FloatArray:
+    """``sum_t values[:, t] * discount[t]``, added period by period (fixed order, no BLAS)."""
+    total = np.zeros(values.shape[0])
+    for t, factor in enumerate(discount):
+        total += values[:, t] * factor
+    return total
+
+
+def _alert_sums(
+    out: BlockOutput, metric: str, threshold: float, reduction: Reduction
+) -> FloatArray:
+    kpi = kpi_array(metric, out.loss, out.defaults, out.churn, reduction.total_customers)
+    hit = out.weight[:, None] * (kpi > threshold)
+    return np.stack([hit.sum(axis=0), np.square(hit).sum(axis=0)])
+
+
+PER_PATH = ("loss_by_segment", "loss_by_cohort", "weight", "draw", "churn_value_lost")
+"""Per-path outputs every run keeps, whatever ``simulation.keep``."""
+
+
 class ResultStore:
     """Preallocated per-path arrays; each block writes its own slice (no concatenation copy).
 
     With ``keep="totals"`` the (path, period) outputs are reduced block by block to per-path
     totals and discounted totals and to per-period weighted sums, so memory beyond the per-path
-    totals is bounded by the blocks in flight, whatever the number of paths.
+    totals is bounded by the blocks in flight, whatever the number of paths. A backend either
+    hands whole blocks to `put`, or reduces them itself with `reduce_block` and `reduction` (in
+    a Dask worker) and hands the summaries to `put_summary`: the same numbers either way.
     """
-
-    PER_PATH = (
-        "loss_by_segment",
-        "loss_by_cohort",
-        "weight",
-        "draw",
-        "churn_value_lost",
-    )
 
     def __init__(
         self,
@@ -55,7 +142,7 @@ class ResultStore:
         n_states: int,
         n_cohorts: int,
         *,
-        discount: np.ndarray,
+        discount: FloatArray,
         keep: str = "paths",
         alerts: Sequence[tuple[str, str, float]] = (),
         total_customers: float = 0.0,
@@ -65,59 +152,59 @@ class ResultStore:
         # (name, metric, threshold) of the scenario's alerts: a totals run evaluates them here
         self.alerts = list(alerts) if keep == "totals" else []
         self.total_customers = total_customers
-        self.alert_blocks: dict[int, np.ndarray] = {}  # (alert, 2, period): Σ w·1{…}, Σ (w·1{…})²
+        self.reduction = Reduction(
+            keep=keep,
+            discount=np.asarray(discount, dtype=float),
+            alerts=tuple(self.alerts),
+            total_customers=float(total_customers),
+        )
+        self.alert_blocks: dict[int, FloatArray] = {}  # (alert, 2, period) per block
+        self.arrays: dict[str, NDArray[Any]] = {}
         shape = (paths, horizon) if keep == "paths" else (paths,)
         for name in PER_PERIOD:
-            setattr(self, name, np.empty(shape))
+            self.arrays[name] = np.empty(shape)
             if keep == "totals":
-                setattr(self, f"{name}_discounted", np.empty(paths))
-        self.loss_by_segment = np.empty((paths, n_segments))
-        self.loss_by_cohort = np.empty((paths, n_cohorts))
-        self.weight = np.empty(paths)
-        self.draw = np.empty(paths, dtype=np.int64)
-        self.churn_value_lost = np.empty(paths)
-        self.occupancy_blocks: dict[int, np.ndarray] = {}
-        self.period_sum_blocks: dict[int, np.ndarray] = {}  # (variable, period) weighted sums
+                self.arrays[f"{name}_discounted"] = np.empty(paths)
+        self.arrays["loss_by_segment"] = np.empty((paths, n_segments))
+        self.arrays["loss_by_cohort"] = np.empty((paths, n_cohorts))
+        self.arrays["weight"] = np.empty(paths)
+        self.arrays["draw"] = np.empty(paths, dtype=np.int64)
+        self.arrays["churn_value_lost"] = np.empty(paths)
+        self.occupancy_blocks: dict[int, FloatArray] = {}
+        self.period_sum_blocks: dict[int, FloatArray] = {}  # (variable, period) weighted sums
 
     def put(self, block: tuple[int, int, int], out: BlockOutput) -> None:
         """Store the outputs of block ``(index, first path, paths)``, in any block order."""
+        self.put_summary(block, reduce_block(out, self.reduction))
+
+    def put_summary(self, block: tuple[int, int, int], summary: BlockSummary) -> None:
+        """Store a block reduced by `reduce_block` with this store's `reduction`."""
         b, start, n = block
-        for name in self.PER_PATH:
-            getattr(self, name)[start : start + n] = getattr(out, name)
-        if self.keep == "paths":
-            for name in PER_PERIOD:
-                getattr(self, name)[start : start + n] = getattr(out, name)
-        else:
-            for name in PER_PERIOD:
-                values = getattr(out, name)
-                getattr(self, name)[start : start + n] = values.sum(axis=1)
-                getattr(self, f"{name}_discounted")[start : start + n] = values @ self.discount
-            self.period_sum_blocks[b] = np.stack(
-                [out.weight @ getattr(out, name) for name in PER_PERIOD]
-            )
-            if self.alerts:
-                self.alert_blocks[b] = np.stack(
-                    [self._alert_sums(out, *a[1:]) for a in self.alerts]
-                )
-        self.occupancy_blocks[b] = out.occupancy
+        for name, rows in summary.per_path.items():
+            self.arrays[name][start : start + n] = rows
+        if summary.period_sums is not None:
+            self.period_sum_blocks[b] = summary.period_sums
+        if summary.alert_sums is not None:
+            self.alert_blocks[b] = summary.alert_sums
+        self.occupancy_blocks[b] = summary.occupancy
 
-    def occupancy_sum(self) -> np.ndarray:
+    def occupancy_sum(self) -> FloatArray:
         """Return the summed state occupancy over all blocks, added in block order."""
-        # sum in block order so the float result does not depend on completion order
-        return np.asarray(sum(self.occupancy_blocks[b] for b in sorted(self.occupancy_blocks)))
+        return _in_block_order(self.occupancy_blocks)
 
-    def _alert_sums(self, out: BlockOutput, metric: str, threshold: float) -> np.ndarray:
-        kpi = kpi_array(metric, out.loss, out.defaults, out.churn, self.total_customers)
-        hit = out.weight[:, None] * (kpi > threshold)
-        return np.stack([hit.sum(axis=0), np.square(hit).sum(axis=0)])
-
-    def alert_sums(self) -> np.ndarray:
+    def alert_sums(self) -> FloatArray:
         """(alert, 2, period) sums of ``w·1{breach}`` and its square, in block order."""
-        return np.asarray(sum(self.alert_blocks[b] for b in sorted(self.alert_blocks)))
+        return _in_block_order(self.alert_blocks)
 
-    def period_sums(self) -> np.ndarray:
+    def period_sums(self) -> FloatArray:
         """Weighted sums over paths per variable of `PER_PERIOD` and period, in block order."""
-        return np.asarray(sum(self.period_sum_blocks[b] for b in sorted(self.period_sum_blocks)))
+        return _in_block_order(self.period_sum_blocks)
+
+
+def _in_block_order(blocks: dict[int, FloatArray]) -> FloatArray:
+    """Sum per-block arrays in block order, so the bits do not depend on completion order."""
+    total: Any = sum(blocks[b] for b in sorted(blocks))
+    return np.asarray(total)
 
 
 def path_total(ds: xr.Dataset, variable: str, *, discounted: bool = False) -> xr.DataArray:
@@ -155,7 +242,7 @@ def assemble(
     store: ResultStore,
     *,
     paths: int,
-    seed,
+    seed: int | None,
     entropy: int,
     sampling: Sampling,
     block_size: int,
@@ -171,7 +258,7 @@ def assemble(
     else:
         method = "mixture" if mixture else ("shift" if z_mean is not None else "")
 
-    cat = lambda name: getattr(store, name)  # noqa: E731
+    cat = store.arrays.__getitem__
     h = scenario.horizon
     periods = np.arange(1, h + 1)
     discount = store.discount
