@@ -96,12 +96,12 @@ def method_text(block: Mapping[str, Any]) -> str:
     """
     method = block.get("method")
     if method == "exact":
-        return "exact (no Monte Carlo error)"
+        return "exact"
     if method == "large_pool":
         err = block.get("large_pool_error")
-        measured = "" if err is None else f"; measured error against the engine at most {err:.2%}"
-        return f"large-pool model (Monte Carlo on the factor paths{measured})"
-    return "Monte Carlo estimate (engine)"
+        measured = "" if err is None else f", measured error against the engine at most {err:.2%}"
+        return f"large-pool model{measured}"
+    return "Monte Carlo estimate"
 
 
 _HEADERS = {
@@ -211,11 +211,11 @@ def render_sensitivity_html(
         table = _metric_table(block["factors"], tornado=result.has_tornado, sobol=result.has_sobol)
         base = _num(block["base"]) if result.has_tornado else "—"
         fit = block.get("surrogate_q2")
-        fit_text = "" if fit is None else f"; Sobol surrogate Q² {fit:.5f}"
+        fit_text = "" if fit is None else f" Sobol surrogate fit: Q² {fit:.5f}."
         sections.append(
             f'<section><h2>{e(metric_label(metric))}</h2><p class="lead">metric '
-            f"<code>{e(metric)}</code>, base value {base}; method: {e(method_text(block))}"
-            f"{e(fit_text)}; factors ranked by importance</p>{table}</section>"
+            f"<code>{e(metric)}</code>, base value {base} ({e(method_text(block))}); factors "
+            f"ranked by importance.{e(fit_text)}</p>{table}</section>"
         )
     captions = {
         "tornado": "Tornado: metric with each factor at its low/high value (±2 standard errors "
