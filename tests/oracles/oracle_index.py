@@ -117,6 +117,7 @@ ORACLES: list[dict] = [
         "tests": [
             COV + "test_var_errors_cover_the_vasicek_quantile",
             COV + "test_es_errors_cover_the_conditional_tail_mean",
+            COV + "test_errors_cover_the_truth_under_the_mean_shift",
         ],
     },
     {
@@ -135,7 +136,10 @@ ORACLES: list[dict] = [
         "file": SUMMARY,
         "fields": ["/value/stderr/var/<q>", "/value/stderr/es/<q>"],
         "oracle": "coverage of the closed forms over 200 replicates (99.9% binomial band)",
-        "tests": [COV + "test_value_var_es_errors_cover_the_closed_forms"],
+        "tests": [
+            COV + "test_value_var_es_errors_cover_the_closed_forms",
+            COV + "test_errors_cover_the_truth_under_the_mean_shift",
+        ],
     },
     {
         "file": SUMMARY,
