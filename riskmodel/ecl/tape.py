@@ -150,6 +150,7 @@ def iter_tape(
                 fh,
                 chunksize=chunk_rows,
                 skipinitialspace=True,
+                encoding="utf-8-sig",  # a byte-order mark (spreadsheet exports) is not a name
                 dtype={"loan_id": str},  # categories cost more here than in `_names`
             )
             yield from _checked(
@@ -207,6 +208,7 @@ def _checked(
     seen = np.empty(0, dtype=np.uint64)  # sorted hashes of the loan_ids so far
     start = 0
     for df in frames:
+        df = df.rename(columns=lambda c: str(c).strip())  # "exposure " is "exposure"
         if start == 0:
             _check_header(df.columns, where)
             if len(df) == 0:

@@ -142,3 +142,11 @@ def test_empty_optional_cells_take_the_scenarios_values(ifrs9, tmp_path):
     out = rm.loan_ecl(ifrs9, _csv(tmp_path, text)).loans
     # the scenario's discount rate is 0.003, its LGD 0.25 and its horizon 60: the same loan
     assert out["ecl_lifetime"].iloc[0] == pytest.approx(out["ecl_lifetime"].iloc[1], rel=1e-12)
+
+
+def test_a_byte_order_mark_and_padded_names_are_read(ifrs9, tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbfloan_id, segment ,state,exposure \nA,mortgages,stage1 ,100\n")
+    out = rm.loan_ecl(ifrs9, path).loans
+    assert out["loan_id"].tolist() == ["A"] and out["state"].tolist() == ["stage1"]
+    assert out["ecl_booked"].iloc[0] > 0
