@@ -28,6 +28,7 @@ from riskmodel.simulation.expected import (
     exact_summary,
     expected_default_lgd,
     expected_loss_by_draw,
+    expected_matrices,
     expected_term_structure,
 )
 
@@ -227,3 +228,32 @@ def test_single_precision_parameters_give_the_same_expectations():
         pd32.astype(float), r32.astype(float), -1.0, lgd_mean=0.45, sensitivity=0.3
     )
     np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+def test_expected_matrices_of_float32_inputs_and_bad_shapes():
+    sc = mo.with_draws(mo.book(horizon=4))
+    t = np.asarray(sc.transitions).astype(np.float32)  # (D, S, K, K)
+    rho = np.asarray(sc.correlation).astype(np.float32)
+    shift = np.array([-1.0, 0.5, 0.25, -0.7], dtype=np.float32)
+    kw = {"transient_idx": np.array([0, 1]), "default_idx": 3}
+    want = expected_matrices(t.astype(float), rho.astype(float), shift.astype(float), **kw)
+    np.testing.assert_allclose(expected_matrices(t, rho, shift, **kw), want, rtol=1e-13)
+    # the default entry is Φ(Φ⁻¹(p) − √ρ s) and each row sums to one
+    p, r, s = t[:, :, :2, 3].astype(float), rho.astype(float), shift.astype(float)
+    mean_pd = norm.cdf(
+        norm.ppf(p)[:, None] - np.sqrt(r)[:, None, None, None] * s[None, :, None, None]
+    )
+    np.testing.assert_allclose(want[..., 3], mean_pd, rtol=1e-12)
+    np.testing.assert_allclose(want.sum(axis=-1), 1.0, rtol=1e-12)
+    t = t.astype(float)
+    bad = {
+        "three dims": t[0],
+        "time axis 3 for horizon 4": np.repeat(t[:, None], 3, axis=1),
+        "rows not square": np.concatenate([t, t[..., :1]], axis=-1)[:, None],
+    }
+    for what, arr in bad.items():
+        with pytest.raises(ValueError, match="`transitions` must have shape"):
+            expected_matrices(arr, rho, shift, **kw)
+        assert what
+    with pytest.raises(ValueError, match="`correlation` needs one value per draw"):
+        expected_matrices(t, rho[:2], shift, **kw)
