@@ -141,6 +141,13 @@ def loan_ecl(
     ArgumentError
         For a wrong argument (a threshold <= 1, an unknown state, ...).
 
+    Notes
+    -----
+    The tape is read and computed `chunk_rows` loans at a time, but the result keeps every
+    loan's row in memory (about 150 bytes a loan). For tapes of millions of loans, write the
+    results to a folder chunk by chunk instead: ``riskmodel ecl`` or
+    `riskmodel.report.loans.write_loan_ecl_report`.
+
     Examples
     --------
     >>> import pandas as pd
