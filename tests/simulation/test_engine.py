@@ -44,8 +44,10 @@ class TestOnePeriodOneCohort:
             # standard error of a sample quantile from the true (Vasicek) density
             se = np.sqrt(q * (1 - q) / n) / vasicek_pdf(truth, p, rho)
             assert abs(measured.var[q] - truth) < Z4 * se, (q, measured.var[q], truth, se)
-            if q <= 0.99:  # the reported standard error is an honest estimate of the true one
-                assert 0.6 < measured.stderr_var[q] / se < 1.6, (q, measured.stderr_var[q], se)
+            # the reported error is near the true one at every level (a sanity band: the
+            # sparsity is a difference quotient; calibration proper is the coverage study of
+            # tests/oracles/test_coverage.py; measured 0.97-1.15 here)
+            assert 0.6 < measured.stderr_var[q] / se < 1.6, (q, measured.stderr_var[q], se)
 
     def test_large_pool_mean_is_pd(self):
         p, rho, n_cust, n = 0.03, 0.2, 10**9, 50_000
