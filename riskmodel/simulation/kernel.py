@@ -35,20 +35,16 @@ depends only on (seed, block index, block length): first the factor paths and po
 (`riskmodel.simulation.qmc.sample_factor`), then per period the default counts of every
 (path, cohort, origin) in that order, the chain's steps one after the other, and the LGD Betas.
 
-Draws whose outcome is certain are not made. A binomial with ``n = 0`` or ``p = 0`` is 0 and
-numpy's generator consumes no random number for it, so leaving it out of a call keeps the stream,
-and every later draw, bit-identical: per period the kernel draws only the (cohort, origin) columns
-holding customers on some path of the block (a cohort never enters an origin its rows cannot
-reach, e.g. ``new`` from ``mature``), only the default draws of origins whose default probability
-is not 0 in every parameter draw, and only the chain steps of destinations not structurally
-zero. The stay destination is the remainder. ``benchmarks/engine.py`` counts the variates a run
-draws and times the same draws as bulk numpy calls: the bound of exact sampling, against which
-it reports the engine's efficiency.
+Draws whose outcome is certain are not made (``n = 0`` or ``p = 0``: numpy consumes no random
+number for them, so the stream stays bit-identical); `riskmodel.simulation.chains` draws the exact
+cohorts' chains that way. ``benchmarks/engine.py`` counts the variates a run draws and times the
+same draws as bulk numpy calls: the bound of exact sampling, against which it reports the
+engine's efficiency.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,6 +57,7 @@ from riskmodel.dynamics import (
     remaining_discount,
     survivor_shares,
 )
+from riskmodel.simulation.chains import ExactColumns, draw_exact
 from riskmodel.simulation.qmc import FactorPaths, sample_factor
 
 if TYPE_CHECKING:  # importance.py imports this module
@@ -238,7 +235,7 @@ def simulate_paths(inp: KernelInputs, rng: np.random.Generator, factor: FactorPa
     BlockOutput
     """
     n = len(factor.weight)
-    cols = _Columns.build(inp)
+    cols = ExactColumns.build(inp)
     rates = _Rates.build(inp, factor)
     acc = _Accumulators.zeros(inp, n)
     n_t, k = len(inp.transient_idx), inp.n_states
@@ -250,7 +247,7 @@ def simulate_paths(inp: KernelInputs, rng: np.random.Generator, factor: FactorPa
     into = np.zeros((n, len(inp.customers), k))
     for t in range(inp.horizon):
         pd_sr = rates.conditional_pd(inp, t)
-        d_e, into_int = _draw_exact(cols, rng, cnt, pd_sr, rates.seq(inp, t))
+        d_e, into_int = draw_exact(cols, rng, cnt, pd_sr, rates.seq(inp, t))
         into_e = into_int.reshape(n, -1, k)
         cnt = into_e[:, :, inp.transient_idx].reshape(n, -1)
         if cols.all_exact:
@@ -268,107 +265,6 @@ def simulate_paths(inp: KernelInputs, rng: np.random.Generator, factor: FactorPa
         lgd = _lgd(inp, rng, d_c, factor.z[:, t])
         acc.record(inp, t, d_c, lgd, into, factor.weight)
     return acc.output(factor)
-
-
-@dataclass
-class _Selection:
-    """What a period draws when the columns `active` hold customers, and where moves go.
-
-    Positions index the active columns; None means all of them. Targets are flat indices into
-    the block's (path, cohort, state) destination counts, so that one ``np.add.at`` per step
-    adds every path's moves (two origins of a cohort may move to the same state).
-    """
-
-    active: Index  # (A,) active exact columns (cohort-major, origin-minor)
-    sr: Index  # (A,) flat (segment, origin) index of each active column
-    default_pos: Index | None  # columns with a default probability not always 0
-    step_pos: list[Index | None]  # per chain step: columns whose destination is not always 0
-    step_target: list[Index]  # per chain step: flat targets of the drawn columns, (n·A_s,)
-    stay_target: Index  # (n·A,) flat target of each active column's stay destination
-    cohort_start: Index | None  # first active column of each cohort; None if one has none
-
-
-@dataclass
-class _Columns:
-    """The exact cohorts' (cohort, origin) columns and the structure of their draws."""
-
-    exact: Index  # (Ce,) exact cohorts
-    pool: Index  # (Cp,) large-pool cohorts
-    n_origins: int  # Kt
-    sr: Index  # (Ce·Kt,) flat (segment, origin) index of each column
-    pool_sr: Index  # (Cp, Kt) flat (segment, origin) index of the large-pool cohorts' rows
-    default_drawn: NDArray[np.bool_]  # (Ce·Kt,) default probability not 0 in every draw
-    step_drawn: NDArray[np.bool_]  # (J, Ce·Kt) step probability not 0 in every draw
-    step_target: Index  # (J, Ce·Kt) flat (cohort, state) index of each step's destination
-    stay_target: Index  # (Ce·Kt,) flat (cohort, state) index of the stay destination
-    n_into: int  # Ce·K destinations
-    cache: dict[tuple[int, bytes], _Selection] = field(default_factory=dict)
-
-    @property
-    def all_exact(self) -> bool:
-        """No cohort uses the large-pool approximation."""
-        return len(self.pool) == 0
-
-    @classmethod
-    def build(cls, inp: KernelInputs) -> _Columns:
-        """Columns of the exact cohorts of `inp`."""
-        n_t, k = len(inp.transient_idx), inp.n_states
-        exact = np.flatnonzero(~inp.large_pool)
-        pool = np.flatnonzero(inp.large_pool)
-        seg = inp.cohort_segment
-        rows = np.tile(np.arange(n_t), len(exact))
-        owner = np.repeat(np.arange(len(exact)), n_t)  # position of the column's cohort
-        sr = seg[exact][owner] * n_t + rows
-        # structurally zero probabilities: 0 in every parameter draw and period
-        default_drawn = (inp.probit_pd > -np.inf).any(axis=(0, 1)).ravel()[sr]  # Φ⁻¹(0) = −∞
-        seq_nonzero = (inp.seq_prob > 0).any(axis=(0, 1))  # (S, Kt, J)
-        seq_nonzero = seq_nonzero.reshape(inp.n_segments * n_t, seq_nonzero.shape[-1])
-        return cls(
-            exact=exact,
-            pool=pool,
-            n_origins=n_t,
-            sr=sr,
-            pool_sr=seg[pool][:, None] * n_t + np.arange(n_t)[None],
-            default_drawn=default_drawn,
-            step_drawn=seq_nonzero[sr].T,
-            step_target=(owner * k)[None] + inp.dest[rows, :-1].T,
-            stay_target=owner * k + inp.dest[rows, -1],
-            n_into=len(exact) * k,
-        )
-
-    def selection(self, active: Index, n: int) -> _Selection:
-        """Return what to draw for `n` paths when the columns `active` hold customers (cached)."""
-        key = (n, active.tobytes())
-        sel = self.cache.get(key)
-        if sel is None:
-            offset = (np.arange(n) * self.n_into)[:, None]
-            step_pos = [_positions(drawn[active]) for drawn in self.step_drawn]
-            owner = active // self.n_origins
-            first = np.flatnonzero(np.diff(owner, prepend=-1))
-            sel = _Selection(
-                active=active,
-                sr=self.sr[active],
-                default_pos=_positions(self.default_drawn[active]),
-                step_pos=step_pos,
-                step_target=[
-                    (offset + _take(target[active], pos)[None]).ravel()
-                    for target, pos in zip(self.step_target, step_pos, strict=True)
-                ],
-                stay_target=(offset + self.stay_target[active][None]).ravel(),
-                cohort_start=first if len(first) == len(self.exact) else None,
-            )
-            self.cache[key] = sel
-        return sel
-
-
-def _positions(mask: NDArray[np.bool_]) -> Index | None:
-    """Positions where `mask` holds, or None if it holds everywhere."""
-    return None if mask.all() else np.flatnonzero(mask)
-
-
-def _take(a: Index, pos: Index | None) -> Index:
-    """``a[pos]``, or `a` itself for None."""
-    return a if pos is None else a[pos]
 
 
 @dataclass
@@ -413,58 +309,9 @@ class _Rates:
         return seq
 
 
-def _draw_exact(
-    cols: _Columns, rng: np.random.Generator, cnt: Counts, pd_sr: Floats, seq_sr: Floats
-) -> tuple[Counts, Counts]:
-    """One period of the exact cohorts: defaults per cohort and destination counts.
-
-    `cnt` (n, Ce·Kt) holds the customers of each path and (cohort, origin). Returns the defaults
-    of each path and cohort (n, Ce) and the customers moved into each (cohort, state), shape
-    (n, Ce·K). Only active columns are drawn (module docstring: the stream is unchanged).
-    """
-    n = cnt.shape[0]
-    into = np.zeros((n, cols.n_into), np.int64)
-    active = np.flatnonzero(cnt.any(axis=0))
-    if active.size == 0:
-        return np.zeros((n, len(cols.exact)), np.int64), into
-    sel = cols.selection(active, n)
-    n_a = cnt if active.size == cnt.shape[1] else cnt[:, active]
-    if sel.default_pos is None:
-        d = rng.binomial(n_a, pd_sr[:, sel.sr])
-    else:
-        d = np.zeros_like(n_a)
-        if sel.default_pos.size:
-            pos = sel.default_pos
-            d[:, pos] = rng.binomial(n_a[:, pos], pd_sr[:, sel.sr[pos]])
-    rem = n_a - d
-    flat = into.reshape(-1)
-    for s, (pos_s, target) in enumerate(zip(sel.step_pos, sel.step_target, strict=True)):
-        if pos_s is None:
-            moved = rng.binomial(rem, seq_sr[:, sel.sr, s])
-            rem -= moved
-        elif pos_s.size:
-            moved = rng.binomial(rem[:, pos_s], seq_sr[:, sel.sr[pos_s], s])
-            rem[:, pos_s] -= moved
-        else:
-            continue
-        np.add.at(flat, target, moved.reshape(-1))
-    flat[sel.stay_target] += rem.reshape(-1)  # one stay destination per column: no repeats
-    return _cohort_sums(cols, sel, d), into
-
-
-def _cohort_sums(cols: _Columns, sel: _Selection, d: Counts) -> Counts:
-    """Sum the active columns `d` (n, A) per exact cohort, shape (n, Ce)."""
-    if sel.cohort_start is not None:
-        sums: Counts = np.add.reduceat(d, sel.cohort_start, axis=1)
-        return sums
-    full = np.zeros((d.shape[0], len(cols.exact) * cols.n_origins), np.int64)
-    full[:, sel.active] = d
-    return full.reshape(d.shape[0], len(cols.exact), -1).sum(axis=2)
-
-
 def _evolve_pool(
     inp: KernelInputs,
-    cols: _Columns,
+    cols: ExactColumns,
     rates: _Rates,
     t: int,
     counts: Floats,
