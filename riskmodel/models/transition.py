@@ -221,7 +221,7 @@ class TransitionModel:
             Passed to ``pymc.sample`` (MCMC models only).
         nuts_sampler : str, optional
             Partial pooling only: ``"numpyro"`` (default: NumPyro's NUTS in a JAX program
-            compiled once per structure and reused by the next fits, chains vectorised; see
+            compiled once per structure and reused by the next fits; see
             `riskmodel.models.partial_jax`), ``"pymc-numpyro"`` (PyMC's own conversion to
             NumPyro, compiled anew for every fit), ``"pymc"`` (PyMC's NUTS, C backend),
             ``"numba"``, ``"nutpie"`` or ``"blackjax"`` (the last two need their package); see
