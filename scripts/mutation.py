@@ -19,6 +19,7 @@ Usage::
     python scripts/mutation.py --from-head --jobs 2 --survivors survivors.md --json mutation.json
     python scripts/mutation.py --rev e5771cc --overlay tests/mutation --target dynamics
     python scripts/mutation.py --target simulation-kernel --keep /tmp/mm   # keep mutants/ to triage
+    python scripts/mutation.py --target simulation-kernel --keep /tmp/mm --recheck  # new tests
 
 Kill rate = (killed + timeout) / (killed + timeout + survived + no tests): a mutant that no
 selected test reaches counts against the rate. ``docs/mutation.md`` lists the survivors of the
@@ -232,14 +233,30 @@ def kill_rate(c: Counter) -> float:
 
 
 def run_target(target: Target, args: argparse.Namespace, tmp: Path) -> dict:
-    """Run mutmut on one target in a fresh copy; return its verdicts and timing."""
+    """Run mutmut on one target in a fresh copy; return its verdicts and timing.
+
+    With ``args.recheck`` the kept copy of an earlier run is reused instead: its tests are
+    refreshed from the work tree, mutmut's test statistics dropped (so that new tests are seen),
+    and only the survivors (and mutants without tests) are run again.
+    """
     root = (args.keep / target.name) if args.keep else tmp / target.name
-    if root.exists():
-        shutil.rmtree(root)
-    _copy_repo(root, "HEAD" if args.from_head else args.rev, args.overlay or ())
-    tests = write_config(root, target)
+    names: list[str] = []
+    if args.recheck:
+        if not (root / "mutants").is_dir():
+            raise SystemExit(f"--recheck needs a kept run in {root}; run with --keep first.")
+        names = [n for n, s in read_verdicts(root).items() if s in ("survived", "no tests")]
+        for dest in (root / "tests", root / "mutants" / "tests"):
+            shutil.copytree(REPO / "tests", dest, ignore=IGNORE, dirs_exist_ok=True)
+        (root / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+        tests = write_config(root, target)
+    else:
+        if root.exists():
+            shutil.rmtree(root)
+        _copy_repo(root, "HEAD" if args.from_head else args.rev, args.overlay or ())
+        tests = write_config(root, target)
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg")
     cmd = ["nice", "-n", str(args.nice), "mutmut", "run", "--max-children", str(args.jobs)]
+    cmd += names
     start = time.perf_counter()
     log = root / "mutmut-run.log"
     with log.open("w") as fh:
@@ -307,6 +324,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="write the survivors' diffs here (default: %(default)s)",
     )
     parser.add_argument("--json", type=Path, help="write all verdicts to this JSON file")
+    parser.add_argument(
+        "--recheck",
+        action="store_true",
+        help="with --keep: rerun only the survivors of the kept run, with the work tree's tests",
+    )
     args = parser.parse_args(argv)
     known = {t.name: t for t in TARGETS}
     wanted = [n for arg in args.target or [] for n in arg.split(",") if n]
