@@ -30,6 +30,7 @@ def test_a_polynomial_model_gets_its_exact_indices_and_tight_intervals():
     assert np.all(res.S1_conf < 1e-6)  # a linear model is fitted exactly: nothing uncertain
 
 
+@pytest.mark.slow
 def test_ishigami_indices_lie_in_their_intervals(monkeypatch):
     # degree 10 resolves the sines; the intervals (bootstrap plus the truncation bound from
     # the leave-one-out error) must cover the analytic values
