@@ -201,18 +201,21 @@ def write_loan_ecl_report(
     chunk_rows, parquet
         As in `fill_loan_ecl_folder`.
     command : sequence of str, optional
-        The command line, recorded in the summary.
+        The command line, recorded in the summary's ``provenance`` (with the software versions
+        and the git commit, as in a run's summary).
 
     Returns
     -------
     (Path, dict)
         The folder written and its summary.
     """
+    from riskmodel.report.provenance import provenance
     from riskmodel.report.safety import file_sha256
 
     files = [str(p) for p in inputs]
     hashes = {shown_path(p) or str(p): file_sha256(p) for p in files}
-    extra = {"command": list(command)} if command is not None else None
+    # no random numbers: the seed and entropy of a run's provenance are None
+    extra = {"provenance": provenance(seed=None, entropy=None, inputs=hashes, command=command)}
     result: dict[str, Any] = {}
 
     def fill(folder: Path) -> None:
