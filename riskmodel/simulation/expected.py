@@ -248,6 +248,44 @@ def expected_term_structure(scenario: Scenario, *, _loss_by_draw: list | None = 
     >>> exact_summary(expected_term_structure(sc))["loss"]["expected"]  # doctest: +SKIP
     """
     states = scenario.states
+    t_idx = states.transient_idx
+    pc = scenario.portfolio.per_customer()
+    seg_pos = {name: i for i, name in enumerate(scenario.segments)}
+    t_pos = {name: r for r, name in enumerate(states.transient)}
+    seg = np.array([seg_pos[x] for x in pc["segment"]], dtype=np.intp)
+    start = np.array([t_pos[x] for x in pc["state"]], dtype=np.intp)
+    customers = pc["customers"].to_numpy(dtype=float)
+    margin_pc = pc["margin_per_customer"].to_numpy(dtype=float)
+    seg_onehot = np.zeros((len(customers), len(scenario.segments)))
+    seg_onehot[np.arange(len(customers)), seg] = 1.0
+    flows, loss_c, start_occ, n_draws = _propagate(
+        scenario, seg, start, customers, seg_onehot, _loss_by_draw
+    )
+    start_onehot = np.zeros((len(customers), len(t_idx)))
+    start_onehot[np.arange(len(customers)), start] = 1.0
+    ds = _term_structure_dataset(
+        scenario, flows, loss_c, start_occ, customers, margin_pc, seg_onehot, start_onehot
+    )
+    ds.attrs["parameter_draws"] = n_draws
+    _label_term_structure(ds)
+    return ds
+
+
+def _propagate(
+    scenario: Scenario,
+    seg: np.ndarray,
+    start: np.ndarray,
+    customers: np.ndarray,
+    seg_onehot: np.ndarray,
+    loss_by_draw: list | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Propagate every cohort's expected counts period by period, per draw.
+
+    Returns the expected inflow per state (H, C, K) and loss per cohort (H, C), both averaged
+    over draws, the expected transient counts per segment at each period's start (H, S, Kt),
+    and the number of draws. `loss_by_draw` (if a list) receives E[loss_t | d] per period.
+    """
+    states = scenario.states
     h, k = scenario.horizon, states.n
     t_idx, d_idx = states.transient_idx, states.default_idx
     em = expected_matrices(
@@ -257,15 +295,7 @@ def expected_term_structure(scenario: Scenario, *, _loss_by_draw: list | None = 
         transient_idx=t_idx,
         default_idx=d_idx,
     )  # (D, H, S, Kt, K)
-    pc = scenario.portfolio.per_customer()
-    seg_pos = {name: i for i, name in enumerate(scenario.segments)}
-    t_pos = {name: r for r, name in enumerate(states.transient)}
-    seg = np.array([seg_pos[x] for x in pc["segment"]], dtype=np.intp)
-    start = np.array([t_pos[x] for x in pc["state"]], dtype=np.intp)
-    customers = pc["customers"].to_numpy(dtype=float)
-    margin_pc = pc["margin_per_customer"].to_numpy(dtype=float)
     n_draws, n_c = em.shape[0], len(customers)
-
     n_t = len(t_idx)
     ead = np.asarray(scenario.cohort_ead, dtype=float)
     ead_factor = np.asarray(scenario.ead_factor, dtype=float)
@@ -281,8 +311,6 @@ def expected_term_structure(scenario: Scenario, *, _loss_by_draw: list | None = 
     flows = np.empty((h, n_c, k))  # expected inflow per state in period t, mean over draws
     loss_c = np.empty((h, n_c))  # expected loss per cohort and period
     start_occ = np.zeros((h, len(scenario.segments), n_t))  # transient counts at period start
-    seg_onehot = np.zeros((n_c, len(scenario.segments)))
-    seg_onehot[np.arange(n_c), seg] = 1.0
     for t in range(h):
         start_occ[t] = np.einsum("cs,ci->si", seg_onehot, x.mean(axis=0))
         into = np.einsum("dci,dcik->dck", x, em[:, t][:, seg])  # (D, C, K)
@@ -298,12 +326,28 @@ def expected_term_structure(scenario: Scenario, *, _loss_by_draw: list | None = 
         else:
             loss_c[t] = into[..., d_idx].mean(axis=0) * lgd
         loss_c[t] *= ead * ead_factor[t]
-        if _loss_by_draw is not None:  # E[loss_t | d]: the same terms, not averaged over draws
+        if loss_by_draw is not None:  # E[loss_t | d]: the same terms, not averaged over draws
             per = np.einsum("dci,dci->dc", x, g[:, seg]) if sens > 0 else into[..., d_idx] * lgd
-            _loss_by_draw.append(per @ (ead * ead_factor[t]))
+            loss_by_draw.append(per @ (ead * ead_factor[t]))
         x = into[..., t_idx]
         flows[t] = into.mean(axis=0)
+    return flows, loss_c, start_occ, n_draws
 
+
+def _term_structure_dataset(
+    scenario: Scenario,
+    flows: np.ndarray,
+    loss_c: np.ndarray,
+    start_occ: np.ndarray,
+    customers: np.ndarray,
+    margin_pc: np.ndarray,
+    seg_onehot: np.ndarray,
+    start_onehot: np.ndarray,
+) -> xr.Dataset:
+    """Aggregate the per-cohort flows by period, segment and starting state."""
+    states = scenario.states
+    h, n_c = scenario.horizon, len(customers)
+    t_idx, d_idx = states.transient_idx, states.default_idx
     defaults_c = flows[..., d_idx]  # (H, C)
     transient_c = flows[..., t_idx].sum(axis=-1)  # (H, C) customers in transient states
     occupancy = flows.sum(axis=1)  # (H, K)
@@ -313,11 +357,8 @@ def expected_term_structure(scenario: Scenario, *, _loss_by_draw: list | None = 
     churn = churn_c.sum(axis=1)
     discount = discount_factors(scenario.discount_rate)
     remaining_df = remaining_discount(discount)
-    start_onehot = np.zeros((n_c, n_t))
-    start_onehot[np.arange(n_c), start] = 1.0
     value_c = (transient_c * discount[:, None]).sum(axis=0) * margin_pc  # (C,) discounted margin
-
-    ds = xr.Dataset(
+    return xr.Dataset(
         {
             "loss": ("period", loss_c.sum(axis=1)),
             "defaults": ("period", defaults_c.sum(axis=1)),
@@ -347,11 +388,15 @@ def expected_term_structure(scenario: Scenario, *, _loss_by_draw: list | None = 
         attrs={
             "scenario": scenario.name,
             "horizon": h,
-            "parameter_draws": n_draws,
+            "parameter_draws": 0,  # set by the caller
             "exact": 1,
             **scenario.period_attrs,
         },
     )
+
+
+def _label_term_structure(ds: xr.Dataset) -> None:
+    """Units and long names of the exact term structure's variables."""
     ds["loss"].attrs.update(units="currency", long_name="exact expected credit loss in the period")
     ds["defaults"].attrs.update(units="customers", long_name="exact expected defaults")
     ds["churn"].attrs.update(units="customers", long_name="exact expected churn")
@@ -379,7 +424,6 @@ def expected_term_structure(scenario: Scenario, *, _loss_by_draw: list | None = 
     ds["value_lost_to_churn"].attrs.update(
         units="currency", long_name="exact expected discounted margin forgone by churners"
     )
-    return ds
 
 
 def exact_summary(ds: xr.Dataset) -> dict:
