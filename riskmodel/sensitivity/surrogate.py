@@ -42,6 +42,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.polynomial import legendre
@@ -59,13 +60,16 @@ MAX_DEGREE = 6
 """Highest total degree tried."""
 
 
-def design_points(bounds: Sequence[tuple[float, float]], n: int, *, seed) -> np.ndarray:
+def design_points(
+    bounds: Sequence[tuple[float, float]], n: int, *, seed: int | np.random.Generator | None
+) -> np.ndarray:
     """Return a scrambled Sobol' design of `n` points (a power of 2) in the box `bounds`: (n, k)."""
     k = len(bounds)
     u = qmc.Sobol(d=k, scramble=True, seed=seed).random(n)
     lo = np.array([b[0] for b in bounds], dtype=float)
     hi = np.array([b[1] for b in bounds], dtype=float)
-    return lo + u * (hi - lo)
+    out: np.ndarray = lo + u * (hi - lo)
+    return out
 
 
 def multi_indices(k: int, degree: int) -> np.ndarray:
@@ -131,7 +135,7 @@ class SurrogateIndices:
         The relative model error of the bound (surrogate and caller's `model_error`).
     """
 
-    def __init__(self, **values) -> None:
+    def __init__(self, **values: Any) -> None:
         self.__dict__.update(values)
 
 
@@ -250,7 +254,7 @@ def fit_all(
     x: np.ndarray,
     y: np.ndarray,
     bounds: Mapping[str, tuple[float, float]] | Sequence[tuple[float, float]],
-    **kwargs,
+    **kwargs: Any,
 ) -> list[SurrogateIndices]:
     """`fit_indices` for every column of `y` (n, metrics); `groups` (n, metrics, G) optional."""
     b = list(bounds.values()) if isinstance(bounds, Mapping) else list(bounds)

@@ -36,6 +36,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtri
@@ -85,11 +86,12 @@ class _Stack:
     start: np.ndarray  # (P, 3, S, Kt) customers, exposure and margin today per segment and state
 
 
-def _portfolio_weights(scenario: Scenario, cache: dict) -> np.ndarray:
+def _portfolio_weights(scenario: Scenario, cache: dict[Any, Any]) -> np.ndarray:
     """Return customers, exposure and margin today per segment and transient state: (3, S, Kt)."""
     key = (id(scenario.portfolio), scenario.ead_scale.tobytes())
     if key in cache:
-        return cache[key][1]
+        found: np.ndarray = cache[key][1]
+        return found
     pc = scenario.portfolio.per_customer()
     states = scenario.states
     seg = {s: i for i, s in enumerate(scenario.segments)}
@@ -144,7 +146,7 @@ def _stack(scenarios: Sequence[Scenario]) -> _Stack:
     rho = np.stack(
         [np.broadcast_to(np.asarray(sc.correlation, dtype=float), (n_d,)) for sc in scenarios]
     )
-    cache: dict = {}
+    cache: dict[Any, Any] = {}
     return _Stack(
         probit_pd=ndtri(pd),
         shares=survivor_shares(rows, pd, st.default_idx),
@@ -182,7 +184,9 @@ def _mean_default_lgd(
     return out
 
 
-def exact_batch(scenarios: Sequence[Scenario], *, window: float | None = None) -> dict:
+def exact_batch(
+    scenarios: Sequence[Scenario], *, window: float | None = None
+) -> dict[str, np.ndarray]:
     """Exact expectations of many variants of one scenario, vectorised over the variants.
 
     Parameters
@@ -228,7 +232,9 @@ def exact_batch(scenarios: Sequence[Scenario], *, window: float | None = None) -
     defaults = np.zeros(n_p)
     churn = np.zeros(n_p)
     margin = np.zeros((n_p, h))
-    cached: dict = {}  # E[p m] of periods with the same factor mean and parameters
+    cached: dict[
+        tuple[int, bytes], np.ndarray
+    ] = {}  # E[p m] of periods with the same factor mean and parameters
     for t in range(h):
         tt = t if stack.probit_pd.shape[2] > 1 else 0
         a = stack.probit_pd[:, :, tt]  # (P, D, S, Kt)
@@ -425,7 +431,7 @@ def large_pool_batch(
         for lo in range(0, len(rows), per):
             jobs.append((rows[lo : lo + per], y, draw))
 
-    def run(job) -> None:
+    def run(job: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
         rows, y, draw = job
         loss[rows] = _large_pool_chunk(stack, rows, y, draw, transient)
 
