@@ -121,9 +121,9 @@ def _warn_far(per_segment: dict[str, Any], given: Period, file: Path | None) -> 
         "that error; check the published matrix (withdrawn ratings, rounding) or give matrices "
         "of the scenario's period.",
         PeriodConversionWarning,
-        # _warn_far, convert_point_matrices, _parameters, derive_arrays, derive, _build,
-        # load_scenario: the caller
-        stacklevel=8,
+        # _warn_far, convert_point_matrices, parameters_of, derive, _build, load_scenario: the
+        # caller
+        stacklevel=7,
     )
 
 

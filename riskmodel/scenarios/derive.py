@@ -1,18 +1,16 @@
-"""The pure half of making a scenario: a validated config and its inputs → the engine's arrays.
+"""The pure half of making a scenario: the pieces `riskmodel.scenarios.scenario.derive` computes.
 
-`derive_arrays` reads no file: it takes the `ScenarioConfig`, the portfolio (as read from
-``portfolio: file``, or None for inline cohorts) and the posterior's draws (as read from
-``parameters: posterior``, or None for point transitions), and computes, in this order: the
-state space; the portfolio, checked against it; the transition matrices per draw (converted to
-the scenario's period, following the macro paths); the correlation; the factor shift, discount
-rates and exposure factors per period; the shocks and actions; and the ``stresses`` summary.
-Every array comes back read-only. `riskmodel.scenarios.scenario.derive` wraps the result in a
-`Scenario`.
+Nothing here reads a file: each function takes the validated `ScenarioConfig` and what was read
+(the portfolio of ``portfolio: file``, the draws of ``parameters: posterior``) and returns arrays.
+`derive` calls them in this order: the portfolio checked against the states
+(`check_portfolio`); the transition matrices per draw, converted to the scenario's period and
+following the macro paths (`parameters_of`); the correlation (`correlation_of`); the factor
+shift, discount rates and exposure factors per period (`per_period_paths`); then the shocks and
+actions (`riskmodel.scenarios.stresses`) and the ``stresses`` summary (`stresses_of`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,28 +27,29 @@ from riskmodel.scenarios.parameters import (
     posterior_transitions,
 )
 from riskmodel.scenarios.period import Period
-from riskmodel.scenarios.stresses import apply_shocks, compact, ead_scale, fail, per_period
+from riskmodel.scenarios.stresses import compact, fail, per_period
 from riskmodel.states import StateSpace
 
-__all__ = ["Derived", "PosteriorDraws", "check_portfolio", "derive_arrays"]
+__all__ = [
+    "PeriodPaths",
+    "PosteriorDraws",
+    "check_portfolio",
+    "correlation_of",
+    "parameters_of",
+    "per_period_paths",
+    "stresses_of",
+]
 
 
 @dataclass(frozen=True)
-class Derived:
-    """The arrays and objects `derive_arrays` computes (the fields of `Scenario` it fills)."""
+class PeriodPaths:
+    """The per-period arrays of a scenario, each of shape (horizon,), and its `Period`."""
 
-    states: StateSpace
-    portfolio: Portfolio
-    segments: tuple[str, ...]
-    transitions: np.ndarray
-    correlation: np.ndarray
+    period: Period
     shift: np.ndarray
     discount_rate: np.ndarray
+    amortisation: np.ndarray
     ead_factor: np.ndarray
-    ead_scale: np.ndarray
-    stresses: Mapping[str, Any]
-    period: Period
-    conversion: Mapping[str, Any] | None
 
 
 def check_portfolio(
@@ -97,14 +96,14 @@ def check_portfolio(
     return portfolio
 
 
-def _parameters(
+def parameters_of(
     cfg: ScenarioConfig,
     states: StateSpace,
     segments: tuple[str, ...],
     draws: PosteriorDraws | None,
     file: Path | None,
 ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any] | None]:
-    """Transition matrices per draw, the posterior's correlation draws and the conversion."""
+    """Return the transition matrices per draw, the posterior's correlation draws, conversion."""
     given = cfg.parameters
     if given.transitions is not None:
         if draws is not None:
@@ -132,9 +131,10 @@ def _parameters(
     return posterior_transitions(cfg, states, segments, draws, file)
 
 
-def _correlation(
+def correlation_of(
     cfg: ScenarioConfig, n_draws: int, from_draws: np.ndarray | None, file: Path | None
 ) -> np.ndarray:
+    """Return the correlation per draw: the config's, else the posterior's draws of it."""
     if cfg.systematic.correlation is not None:
         return np.full(n_draws, cfg.systematic.correlation)
     if from_draws is not None:
@@ -147,18 +147,42 @@ def _correlation(
     )
 
 
-def _stresses(
-    cfg: ScenarioConfig,
-    shift: np.ndarray,
-    shocks: list[dict[str, Any]],
-    amortisation: np.ndarray,
-    ead_factor: np.ndarray,
-    discount: np.ndarray,
+def per_period_paths(cfg: ScenarioConfig, file: Path | None) -> PeriodPaths:
+    """Return the factor shift, discount rates, amortisation and exposure factors per period.
+
+    Warns (`PeriodConversionWarning`) when 12 months are not a whole number of periods.
+    """
+    if cfg.macro is not None and cfg.parameters.transitions is not None:
+        raise fail(
+            file,
+            "macro",
+            "macro paths drive a posterior with macro covariates; with point `transitions` they "
+            "have nothing to act on. Use `parameters: {posterior: FILE}` from a model fitted "
+            "with `covariates:`, or express the stress through `systematic.shift` and `shocks:`.",
+        )
+    period = Period.of(cfg.period)
+    if cfg.annual_discount_rate is not None:
+        discount = period.rate_per_period(per_period(cfg.annual_discount_rate, cfg.horizon))
+    else:
+        discount = per_period(cfg.discount_rate, cfg.horizon)
+    period.warn_if_interpolated(stacklevel=5)  # per_period_paths, derive, _build, load_scenario
+    amortisation = per_period(cfg.exposure.amortisation, cfg.horizon)
+    return PeriodPaths(
+        period=period,
+        shift=per_period(cfg.systematic.shift, cfg.horizon),
+        discount_rate=discount,
+        amortisation=amortisation,
+        ead_factor=np.cumprod(1.0 - amortisation),
+    )
+
+
+def stresses_of(
+    cfg: ScenarioConfig, paths: PeriodPaths, shocks: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Return what the scenario applies beyond the base parameters, JSON-ready (``stresses``)."""
     lgd = cfg.lgd
     stresses: dict[str, Any] = {
-        "systematic_shift": compact(shift),
+        "systematic_shift": compact(paths.shift),
         "shocks": shocks,
         "lgd": {
             "mean": float(lgd.mean),
@@ -169,8 +193,11 @@ def _stresses(
                 None if lgd.downturn is None else float(lgd.downturn.sensitivity)
             ),
         },
-        "exposure": {"amortisation": compact(amortisation), "ead_factor": compact(ead_factor)},
-        "discount_rate": compact(discount),
+        "exposure": {
+            "amortisation": compact(paths.amortisation),
+            "ead_factor": compact(paths.ead_factor),
+        },
+        "discount_rate": compact(paths.discount_rate),
         "actions": [a.model_dump(exclude_none=True) for a in cfg.actions],
         "macro": (
             None
@@ -183,55 +210,3 @@ def _stresses(
             per_period(cfg.annual_discount_rate, cfg.horizon)
         )
     return stresses
-
-
-def derive_arrays(
-    cfg: ScenarioConfig,
-    portfolio: Portfolio | None,
-    draws: PosteriorDraws | None,
-    *,
-    file: Path | None = None,
-    portfolio_file: Path | None = None,
-) -> Derived:
-    """Compute every array of a scenario from its config and inputs (module docstring)."""
-    states = cfg.states.state_space()
-    portfolio = check_portfolio(cfg, states, portfolio, file=file, portfolio_file=portfolio_file)
-    segments = portfolio.segments
-    period = Period.of(cfg.period)
-    transitions, draws_corr, conversion = _parameters(cfg, states, segments, draws, file)
-    correlation = _correlation(cfg, transitions.shape[0], draws_corr, file)
-    if cfg.macro is not None and cfg.parameters.transitions is not None:
-        raise fail(
-            file,
-            "macro",
-            "macro paths drive a posterior with macro covariates; with point `transitions` they "
-            "have nothing to act on. Use `parameters: {posterior: FILE}` from a model fitted "
-            "with `covariates:`, or express the stress through `systematic.shift` and `shocks:`.",
-        )
-    shift = per_period(cfg.systematic.shift, cfg.horizon)
-    if cfg.annual_discount_rate is not None:
-        discount = period.rate_per_period(per_period(cfg.annual_discount_rate, cfg.horizon))
-    else:
-        discount = per_period(cfg.discount_rate, cfg.horizon)
-    period.warn_if_interpolated(stacklevel=5)  # derive_arrays, derive, _build, load_scenario
-    amortisation = per_period(cfg.exposure.amortisation, cfg.horizon)
-    ead_factor = np.cumprod(1.0 - amortisation)
-    transitions, shocks_applied = apply_shocks(cfg, states, segments, transitions, file)
-    exposure_scale = ead_scale(cfg, states, portfolio, file)
-    stresses = _stresses(cfg, shift, shocks_applied, amortisation, ead_factor, discount)
-    for arr in (transitions, correlation, shift, discount, ead_factor, exposure_scale):
-        arr.setflags(write=False)
-    return Derived(
-        states=states,
-        portfolio=portfolio,
-        segments=segments,
-        transitions=transitions,
-        correlation=correlation,
-        shift=shift,
-        discount_rate=discount,
-        ead_factor=ead_factor,
-        ead_scale=exposure_scale,
-        stresses=stresses,
-        period=period,
-        conversion=conversion,
-    )

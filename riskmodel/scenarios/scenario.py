@@ -30,8 +30,17 @@ from riskmodel.config.errors import ScenarioError, format_validation_error
 from riskmodel.config.scenario import ScenarioConfig
 from riskmodel.data.portfolio import Portfolio
 from riskmodel.errors import ArgumentError
-from riskmodel.scenarios.derive import Derived, PosteriorDraws, derive_arrays
+from riskmodel.scenarios.derive import (
+    PeriodPaths,
+    PosteriorDraws,
+    check_portfolio,
+    correlation_of,
+    parameters_of,
+    per_period_paths,
+    stresses_of,
+)
 from riskmodel.scenarios.period import Period
+from riskmodel.scenarios.stresses import apply_shocks, ead_scale
 from riskmodel.states import StateSpace
 
 __all__ = ["PosteriorDraws", "Scenario", "derive"]
@@ -275,32 +284,43 @@ def derive(
     Raises
     ------
     ScenarioError
-        For what only the data can show (a segment without a matrix, a row that does not sum
-        to 1, a shock that pushes a row out of [0, 1], states of the posterior that differ from
-        the scenario's ...), naming the field.
+        For what only the data show (a segment without a matrix, a shock that pushes a row out
+        of [0, 1] ...), naming the field; the steps are `riskmodel.scenarios.derive`'s.
     ArgumentError
         If a file input the config names is not given (or one is given that it does not name).
     """
-    derived: Derived = derive_arrays(
-        config, portfolio, draws, file=source, portfolio_file=portfolio_file
-    )
+    file = source
+    states = config.states.state_space()
+    portfolio = check_portfolio(config, states, portfolio, file=file, portfolio_file=portfolio_file)
+    segments = portfolio.segments
+    transitions, from_draws, conversion = parameters_of(config, states, segments, draws, file)
+    correlation = correlation_of(config, transitions.shape[0], from_draws, file)
+    paths = per_period_paths(config, file)
+    transitions, shocks = apply_shocks(config, states, segments, transitions, file)
+    exposure_scale = ead_scale(config, states, portfolio, file)
+    for arr in (transitions, correlation, exposure_scale, *_arrays(paths)):
+        arr.setflags(write=False)
     return Scenario(
         config=config,
-        states=derived.states,
-        portfolio=derived.portfolio,
-        segments=derived.segments,
-        transitions=derived.transitions,
-        correlation=derived.correlation,
-        shift=derived.shift,
-        discount_rate=derived.discount_rate,
-        ead_factor=derived.ead_factor,
-        ead_scale=derived.ead_scale,
-        stresses=derived.stresses,
+        states=states,
+        portfolio=portfolio,
+        segments=segments,
+        transitions=transitions,
+        correlation=correlation,
+        shift=paths.shift,
+        discount_rate=paths.discount_rate,
+        ead_factor=paths.ead_factor,
+        ead_scale=exposure_scale,
+        stresses=stresses_of(config, paths, shocks),
         source=source,
         inputs=dict(inputs or {}),
-        period=derived.period,
-        conversion=derived.conversion,
+        period=paths.period,
+        conversion=conversion,
         base_dir=None if base_dir is None else Path(base_dir).resolve(),
         posterior=draws,
         portfolio_file=portfolio_file,
     )
+
+
+def _arrays(paths: PeriodPaths) -> tuple[np.ndarray, ...]:
+    return (paths.shift, paths.discount_rate, paths.amortisation, paths.ead_factor)
