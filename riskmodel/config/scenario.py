@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, StrictInt, field_validator, model_validator
+from pydantic import Field, StrictInt, ValidationInfo, field_validator, model_validator
 
 from riskmodel.config.base import (
     MAX_PATHS,
@@ -131,30 +131,27 @@ class ScenarioConfig(ConfigModel):
             )
         return self
 
-    @field_validator("annual_discount_rate")
+    @field_validator("discount_rate", "annual_discount_rate")
     @classmethod
-    def _annual_discount(cls, v: float | list[float] | None) -> float | list[float] | None:
+    def _discount(
+        cls, v: float | list[float] | None, info: ValidationInfo
+    ) -> float | list[float] | None:
         if v is None:
             return v
-        return check_path(
-            v,
-            what="annual discount rates are per year and",
-            low=-1.0,
-            high=10.0,
-            low_open=True,
-            high_open=True,
-            fix=". Write e.g. 0.05 for 5% a year",
-        )
+        what, high, fix = _DISCOUNT_RANGES[info.field_name or "discount_rate"]
+        return check_path(v, what=what, low=-1.0, high=high, low_open=True, high_open=True, fix=fix)
 
-    @field_validator("discount_rate")
-    @classmethod
-    def _discount(cls, v: float | list[float]) -> float | list[float]:
-        return check_path(
-            v,
-            what="discount rates are per period and",
-            low=-1.0,
-            high=1.0,
-            low_open=True,
-            high_open=True,
-            fix=". Write e.g. 0.004 for 0.4% a period",
-        )
+
+_DISCOUNT_RANGES = {
+    "discount_rate": (
+        "discount rates are per period and",
+        1.0,
+        ". Write e.g. 0.004 for 0.4% a period",
+    ),
+    "annual_discount_rate": (
+        "annual discount rates are per year and",
+        10.0,
+        ". Write e.g. 0.05 for 5% a year",
+    ),
+}
+"""Per discount field: its meaning, its upper bound (open, as the lower bound -1) and a fix."""
