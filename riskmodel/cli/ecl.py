@@ -28,28 +28,8 @@ def _number(text: str) -> float:
     return value
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``ecl`` command to the ``riskmodel`` parser."""
-    parser = sub.add_parser(
-        "ecl",
-        help="exact loan-level IFRS 9 ECL of a loan tape",
-        description="Compute every loan's 12-month and lifetime PD and ECL, its IFRS 9 stage with "
-        "the reason and its booked ECL, exactly (no simulation), under a scenario, or under "
-        "several with `weight:` in each (probability-weighted). Write DIR/ecl_by_loan.csv (and "
-        ".parquet when pyarrow is installed), DIR/summary.json, DIR/totals.csv, DIR/figures/ "
-        "and DIR/report.html. The tape format and the staging rule: docs/loan_ecl.md.",
-    )
-    parser.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml", help="scenario files")
-    parser.add_argument(
-        "--loans",
-        metavar="LOANS.csv",
-        required=True,
-        help="loan tape: loan_id, segment, state, exposure [, maturity, amortisation or "
-        "instalment, rate, lgd, origination_pd]",
-    )
-    parser.add_argument(
-        "--out", metavar="DIR", help="report folder (default: reports/ecl, relative to here)"
-    )
+def _add_staging_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options of the IFRS 9 staging rule (`riskmodel.ecl.staging`)."""
     parser.add_argument(
         "--sicr-threshold",
         type=_number,
@@ -84,6 +64,31 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="states that are stage 3 besides the default state; default: by name (stage3, "
         "dpd90, ...)",
     )
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``ecl`` command to the ``riskmodel`` parser."""
+    parser = sub.add_parser(
+        "ecl",
+        help="exact loan-level IFRS 9 ECL of a loan tape",
+        description="Compute every loan's 12-month and lifetime PD and ECL, its IFRS 9 stage with "
+        "the reason and its booked ECL, exactly (no simulation), under a scenario, or under "
+        "several with `weight:` in each (probability-weighted). Write DIR/ecl_by_loan.csv (and "
+        ".parquet when pyarrow is installed), DIR/summary.json, DIR/totals.csv, DIR/figures/ "
+        "and DIR/report.html. The tape format and the staging rule: docs/loan_ecl.md.",
+    )
+    parser.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml", help="scenario files")
+    parser.add_argument(
+        "--loans",
+        metavar="LOANS.csv",
+        required=True,
+        help="loan tape: loan_id, segment, state, exposure [, maturity, amortisation or "
+        "instalment, rate, lgd, origination_pd]",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="report folder (default: reports/ecl, relative to here)"
+    )
+    _add_staging_options(parser)
     parser.add_argument(
         "--truncate-maturity",
         action="store_true",
