@@ -12,8 +12,8 @@ term_structure
     Exact marginal default and loss term structures per (segment, state).
 plan
     The scenarios, their weights and term structures laid out per group.
-tape
-    Reading and checking the loan tape in chunks.
+tape, tape_checks
+    Reading the loan tape in chunks; the checks of its columns and values.
 staging
     The IFRS 9 staging rule.
 compute
@@ -22,6 +22,10 @@ result
     Running totals and `LoanECLResult`.
 api
     `loan_ecl`, `plan_loan_ecl`, `stream_loan_ecl`.
+fastcsv
+    The per-loan CSV, formatted with numpy.
+synthetic
+    A seeded synthetic loan tape (examples, tests, benchmark).
 """
 
 from __future__ import annotations
