@@ -24,6 +24,7 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import ndtr, ndtri
 
+import riskmodel as rm
 from riskmodel.simulation.expected import (
     exact_summary,
     expected_default_lgd,
@@ -127,15 +128,18 @@ def _shock_path(sc):
     return dataclasses.replace(sc, transitions=tt)
 
 
-@pytest.mark.parametrize(("downturn", "shocked"), [(0.0, False), (mo.B, False), (mo.B, True)])
-def test_expected_term_structure_matches_the_quadrature_oracle(downturn, shocked):
-    sc = mo.with_draws(mo.book(horizon=13, downturn=downturn))
+@pytest.mark.parametrize(
+    ("downturn", "shocked", "horizon"),
+    [(0.0, False, 13), (mo.B, False, 13), (mo.B, True, 13), (mo.B, True, 2)],
+)
+def test_expected_term_structure_matches_the_quadrature_oracle(downturn, shocked, horizon):
+    sc = mo.with_draws(mo.book(horizon=horizon, downturn=downturn))
     if shocked:
         sc = _shock_path(sc)
     ds = expected_term_structure(sc)
     o = expected_oracle(sc, downturn=downturn)
     margin_pc = np.array([m / n for _, _, n, _, m in mo.COHORTS])
-    df = np.array([(1 + mo.RATE) ** -(t + 1) for t in range(13)])
+    df = np.array([(1 + mo.RATE) ** -(t + 1) for t in range(horizon)])
     seg_of = np.array([0, 0, 1])  # cards, cards, loans
     start_of = np.array([0, 1, 1])  # good, watch, watch
     rtol = 1e-8
@@ -163,7 +167,7 @@ def test_expected_term_structure_matches_the_quadrature_oracle(downturn, shocked
     value_c = (o["transient_c"] * df[:, None]).sum(axis=0) * margin_pc
     close("value_by_state", value_c @ by_start)
     close("value_by_segment", by_seg @ value_c)
-    remaining = np.array([math.fsum(df[t:]) for t in range(13)])
+    remaining = np.array([math.fsum(df[t:]) for t in range(horizon)])
     close("value_lost_to_churn", float(np.sum((o["churn_c"] @ margin_pc) * remaining)))
     # customers per segment and transient state at the start of each period
     start_occ = ds["occupancy_start"].to_numpy()
@@ -177,6 +181,7 @@ def test_expected_term_structure_matches_the_quadrature_oracle(downturn, shocked
     ecl = o["loss_c"].sum(axis=1) * df
     assert summ["ecl"]["lifetime"] == pytest.approx(ecl.sum(), rel=rtol)
     assert summ["ecl"]["12_period"] == pytest.approx(ecl[:12].sum(), rel=rtol)
+    assert ds.attrs["parameter_draws"] == 3 and ds.attrs["horizon"] == horizon
     np.testing.assert_allclose(summ["ecl"]["by_period"], ecl, rtol=rtol)
     assert summ["value"]["expected"] == pytest.approx(value_c.sum(), rel=rtol)
     assert summ["loss"]["expected"] == pytest.approx(o["loss_c"].sum(), rel=rtol)
@@ -257,3 +262,43 @@ def test_expected_matrices_of_float32_inputs_and_bad_shapes():
         assert what
     with pytest.raises(ValueError, match="`correlation` needs one value per draw"):
         expected_matrices(t, rho[:2], shift, **kw)
+
+
+def test_a_book_without_churn_state_has_no_churn():
+    # states ok / defaulted only: churn is zero, defaults of period 1 are N Φ(Φ⁻¹(p) − √ρ s)
+    cfg = {
+        "name": "no-churn",
+        "horizon": 3,
+        "paths": 10,
+        "seed": 1,
+        "states": {
+            "names": ["ok", "defaulted"],
+            "absorbing": ["defaulted"],
+            "default": "defaulted",
+        },
+        "portfolio": {
+            "cohorts": [{"segment": "a", "state": "ok", "customers": 100, "exposure": 1e4}]
+        },
+        "parameters": {"transitions": {"a": [[0.97, 0.03]]}},
+        "systematic": {"correlation": 0.2, "shift": -1.0},
+        "lgd": {"mean": 0.5, "sd": 0.0},
+    }
+    ds = expected_term_structure(rm.scenario_from_dict(cfg))
+    assert ds["churn"].to_numpy().tolist() == [0.0, 0.0, 0.0]
+    pd1 = norm.cdf(norm.ppf(0.03) + math.sqrt(0.2))
+    alive = 100.0 * (1 - pd1) ** np.arange(3)
+    np.testing.assert_allclose(ds["defaults"], alive * pd1, rtol=1e-12)
+    np.testing.assert_allclose(ds["loss"], alive * pd1 * 100.0 * 0.5, rtol=1e-12)
+
+
+def test_default_entries_rounded_past_the_unit_interval_are_clipped():
+    # a row that defaults surely (its entry 1 + rounding) stays a sure default; a PD of −0 is 0
+    t = np.zeros((1, 1, 4, 4))
+    t[0, 0, 0, 3] = 1.0 + 2e-16
+    t[0, 0, 1, :] = [0.9, 0.1, 0.0, -1e-18]
+    t[0, 0, 2, 2] = t[0, 0, 3, 3] = 1.0
+    em = expected_matrices(
+        t, np.array([0.2]), np.array([-1.0]), transient_idx=np.array([0, 1]), default_idx=3
+    )
+    np.testing.assert_allclose(em[0, 0, 0, 0], [0.0, 0.0, 0.0, 1.0], atol=1e-15)
+    np.testing.assert_allclose(em[0, 0, 0, 1], [0.9, 0.1, 0.0, 0.0], atol=1e-15)
