@@ -97,7 +97,10 @@ def values_by_segment(
     shared: dict[str, Any] = {}
     per: dict[str, Mapping[str, Any]] = {}
     for key, value in given.items():
-        (per if isinstance(value, Mapping) else shared)[str(key)] = value
+        if isinstance(value, Mapping):
+            per[str(key)] = value
+        else:
+            shared[str(key)] = value
     bad = [k for k in shared if k not in names] + [s for s in per if s not in segments]
     bad += [f"{s}: {k}" for s, v in per.items() for k in v if k not in names]
     if bad:

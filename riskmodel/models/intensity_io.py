@@ -52,7 +52,9 @@ def write_groups(path: str | PathLike, groups: dict[str, xr.Dataset], attrs: dic
         warnings.filterwarnings("ignore", message=".*group.*", category=UserWarning)
         replace_own_file(
             path,
-            lambda tmp: az.InferenceData(**groups).to_netcdf(str(tmp), engine=netcdf_engine()),
+            lambda tmp: az.InferenceData(**groups).to_netcdf(  # type: ignore[arg-type]
+                str(tmp), engine=netcdf_engine()
+            ),  # (ArviZ annotates InferenceData's **kwargs as bool)
             kind="IntensityModel",
         )
 

@@ -161,7 +161,7 @@ def _runner(key: tuple) -> Callable[..., Any]:
         return fn
     import jax
     from jax import lax
-    from numpyro.infer.hmc import hmc
+    from numpyro.infer.hmc import hmc  # type: ignore[import-untyped]
 
     layout, _, draws, tune, _, target_accept, chain_method = key
 
@@ -245,7 +245,7 @@ def sample_partial(
         ``n_steps``, ``tree_depth``, ``acceptance_rate``, ``step_size``).
     """
     import jax
-    import numpyro
+    import numpyro  # type: ignore[import-untyped]
 
     jax.config.update("jax_enable_x64", True)
     method = chain_method or CHAIN_METHOD
@@ -288,7 +288,9 @@ def _posterior(z: dict, transient: tuple[str, ...], *, single: bool) -> xr.Datas
         "draw": np.arange(draws),
         "origin": list(transient),
     }
-    out = {"log_kappa": (("chain", "draw", "origin"), lk)}
+    out: dict[str, tuple[tuple[str, ...], np.ndarray]] = {
+        "log_kappa": (("chain", "draw", "origin"), lk)
+    }
     for key, x in z.items():
         if key == "log_kappa":
             continue

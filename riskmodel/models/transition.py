@@ -372,8 +372,8 @@ class TransitionModel:
         return dict(zip(cfg["covariates"], cfg.get("macro_mean", []), strict=True))
 
     @property
-    def counts(self) -> xr.DataArray:
-        """The transition counts the model was fitted to."""
+    def counts(self) -> xr.DataArray | None:
+        """The transition counts the model was fitted to (None if the file had none)."""
         return self._require_fit().counts
 
     def prior_matrix(self, stat: str | float = "mean") -> xr.DataArray:
@@ -519,7 +519,9 @@ class TransitionModel:
         )
         replace_own_file(
             path,
-            lambda tmp: az.InferenceData(**groups).to_netcdf(str(tmp), engine=netcdf_engine()),
+            lambda tmp: az.InferenceData(**groups).to_netcdf(  # type: ignore[arg-type]
+                str(tmp), engine=netcdf_engine()
+            ),  # (ArviZ annotates InferenceData's **kwargs as bool)
             kind="TransitionModel",
         )
 
