@@ -167,7 +167,9 @@ def discount_factors(rate: ArrayLike) -> NDArray[np.float64]:
     >>> discount_factors([0.1, 0.1]).round(6).tolist()
     [0.909091, 0.826446]
     """
-    return np.cumprod(1.0 / (1.0 + np.asarray(rate, dtype=float)))
+    return np.cumprod(1.0 / (1.0 + np.asarray(rate, dtype=np.float64))).astype(
+        np.float64, copy=False
+    )
 
 
 def remaining_discount(discount: ArrayLike) -> NDArray[np.float64]:

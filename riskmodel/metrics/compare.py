@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import netCDF4
 import numpy as np
@@ -76,7 +76,7 @@ def check_weights(scenarios: Sequence[Scenario]) -> np.ndarray | None:
             f"scenario weights must be given on every file or on none; got {listing}. Add "
             "`weight:` to the files without one (or remove it from all)."
         )
-    total = math.fsum(weights)
+    total = math.fsum(w for w in weights if w is not None)
     if abs(total - 1.0) > WEIGHT_TOL:
         raise ComparisonError(
             f"scenario weights must sum to 1 (within {WEIGHT_TOL:g}); they sum to {total:.12g} "
@@ -241,7 +241,7 @@ class ComparisonResult:
         }
 
 
-_EXTRA = ("defaults", "churn", "value")
+_EXTRA: tuple[Literal["defaults", "churn", "value"], ...] = ("defaults", "churn", "value")
 """Expectations tabulated beside the loss, as ``expected_<name>`` (exact) and ``_mc``."""
 
 

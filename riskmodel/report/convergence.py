@@ -80,7 +80,7 @@ def convergence_table(
         ESS too).
     """
     models = models or {}
-    rows = []
+    rows: list[tuple[str, str, str, int | None, float, float, float, int | None, str]] = []
     for name, diag in diagnostics.items():
         label = _MODEL_LABELS.get(name, name)
         mcmc = "max_rhat" in diag

@@ -159,11 +159,11 @@ class FitReport:
         from riskmodel.report.provenance import provenance
         from riskmodel.report.safety import file_sha256
 
-        inputs = [Path(p) for p in inputs if p is not None]
-        hashes = {shown_path(p): file_sha256(p) for p in inputs if p.is_file()}
+        paths = [Path(p) for p in inputs if p is not None]
+        hashes = {str(shown_path(p)): file_sha256(p) for p in paths if p.is_file()}
         prov = provenance(seed=self.info.get("seed"), entropy=None, inputs=hashes, command=command)
         return write_folder_atomic(
-            out, lambda folder: self._fill(folder, hashes, prov), kind="fit", inputs=inputs
+            out, lambda folder: self._fill(folder, hashes, prov), kind="fit", inputs=paths
         )
 
     def _fill(self, folder: Path, hashes: dict, prov: dict) -> None:

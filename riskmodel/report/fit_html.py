@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import math
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from riskmodel.report.html import _e, _page, _section, _table
 
@@ -22,6 +24,11 @@ __all__ = ["fit_figures", "render_fit_html", "slug"]
 
 _COLOURS = {"ok": "#009E73", "exact": "#009E73", "check": "#D55E00"}
 _MAX_ROWS = 40
+
+
+def _on_axes(draw: Callable[..., Any]) -> Callable[[Any], Any]:
+    """``draw`` bound to its data, taking the axes as ``ax=`` (what `render_png` passes)."""
+    return lambda ax: draw(ax=ax)
 
 
 def slug(name: str) -> str:
@@ -51,13 +58,13 @@ def fit_figures(report: FitReport) -> dict[str, bytes]:
     for k, seg in enumerate(segments, start=1):
         table = report.transitions[report.transitions["segment"] == seg]
         width = max(8.0, 1.3 * ss.n + 2.0)
-        out[f"transitions_{k}_{slug(seg)}"] = render_png(
-            lambda ax, t=table, s=seg: plot_transition_posterior(
-                t, origins=ss.transient, destinations=ss.names, ax=ax,
-                title=f"{s}: posterior mean and 94% interval",
-            ),
-            size=(width, 0.8 * len(ss.transient) + 1.8),
+        draw = partial(
+            plot_transition_posterior, table, origins=ss.transient, destinations=ss.names,
+            title=f"{seg}: posterior mean and 94% interval",
         )  # fmt: skip
+        out[f"transitions_{k}_{slug(seg)}"] = render_png(
+            _on_axes(draw), size=(width, 0.8 * len(ss.transient) + 1.8)
+        )
     if report.correlation is not None:
         corr = report.correlation
         out["correlation"] = render_png(
@@ -70,12 +77,12 @@ def fit_figures(report: FitReport) -> dict[str, bytes]:
         sub = cells[(cells["segment"] == seg) & cells["included"]]
         if sub.empty:
             continue
-        out[f"ppc_{k}_{slug(seg)}"] = render_png(
-            lambda ax, t=sub, s=seg: plot_ppc_destinations(
-                t, ax=ax, title=f"{s}: observed destination counts against the predictive"
-            ),
-            size=(9.5, 0.3 * len(sub) + 1.8),
+        ppc = partial(
+            plot_ppc_destinations,
+            sub,
+            title=f"{seg}: observed destination counts against the predictive",
         )
+        out[f"ppc_{k}_{slug(seg)}"] = render_png(_on_axes(ppc), size=(9.5, 0.3 * len(sub) + 1.8))
     rates = report.check.default_rates
     shown = [s for s in segments if (rates["segment"] == s).any()]
     if shown:
@@ -195,6 +202,7 @@ def _transitions_section(report: FitReport, figures: Mapping[str, bytes]) -> str
 
 def _correlation_section(report: FitReport, figures: Mapping[str, bytes]) -> str:
     c = report.correlation
+    assert c is not None  # the section is drawn only for a fit with a correlation
     rows = [(_fixed(c["mean"], 4), _fixed(c["sd"], 4), _fixed(c["lower"], 4),
              _fixed(c["upper"], 4), f"{c['draws']:,}")]  # fmt: skip
     body = _table(("mean", "sd", "3%", "97%", "draws"), rows, {0, 1, 2, 3, 4})
@@ -205,6 +213,7 @@ def _correlation_section(report: FitReport, figures: Mapping[str, bytes]) -> str
 
 def _ppc_summary(report: FitReport) -> str:
     chk = report.check
+    assert chk is not None  # the section is drawn only for a fit with a predictive check
     names = {"destination_counts": "destination counts (segment × origin × destination)",
              "default_rate_period": "default rate per period (segment × period)",
              "all": "all cells"}  # fmt: skip
@@ -236,11 +245,14 @@ def _ppc_summary(report: FitReport) -> str:
 
 
 def _ppc_outside(report: FitReport) -> str:
-    cells, rates = report.check.cells, report.check.default_rates
-    reps = report.check.replicates
+    chk = report.check
+    assert chk is not None  # the section is drawn only for a fit with a predictive check
+    cells, rates, reps = chk.cells, chk.default_rates, chk.replicates
     out_c = cells[cells["outside"]].sort_values("p_value").head(_MAX_ROWS)
     out_r = rates[rates["outside"]].sort_values("p_value").head(_MAX_ROWS)
     html = ""
+    rows: list[tuple[str, ...]]
+    head: tuple[str, ...]
     if not out_c.empty:
         rows = [
             (_e(r.segment), _e(r.from_state), _e(r.to_state), f"{int(r.n):,}",

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from riskmodel.metrics.result import SimulationResult
     from riskmodel.metrics.risk import RiskMeasures
-    from riskmodel.scenarios import Scenario
+    from riskmodel.scenarios.scenario import Scenario
 
 __all__ = ["RunStatistics", "build_summary"]
 

@@ -51,7 +51,9 @@ def seed_entropy(seed: int | None) -> int:
     >>> seed_entropy(None) > 0
     True
     """
-    return int(np.random.SeedSequence(seed).entropy)
+    entropy = np.random.SeedSequence(seed).entropy
+    assert isinstance(entropy, int)  # SeedSequence(int | None) keeps one integer
+    return entropy
 
 
 def block_rng(entropy: int, block: int) -> np.random.Generator:
