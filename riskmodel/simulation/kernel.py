@@ -263,7 +263,7 @@ def simulate_paths(inp: KernelInputs, rng: np.random.Generator, factor: FactorPa
             pool_counts = into_p[:, :, inp.transient_idx]
             d_c = d_full.sum(axis=2)
         lgd = _lgd(inp, rng, d_c, factor.z[:, t])
-        acc.record(inp, t, d_c, lgd, into, factor.weight)
+        acc.record(inp, t, d_c, lgd, into, factor.weight, whole=cols.all_exact)
     return acc.output(factor)
 
 
@@ -422,27 +422,34 @@ class _Accumulators:
         lgd: Floats | float,
         into: Floats,
         weight: Floats,
+        *,
+        whole: bool,
     ) -> None:
-        """Add period `t`: defaults per cohort `d_c` (n, C), LGD, and arrivals `into` (n, C, K)."""
+        """Add period `t`: defaults per cohort `d_c` (n, C), LGD, and arrivals `into` (n, C, K).
+
+        `whole` says that the counts are whole numbers (no large-pool cohort), so that their sums
+        are exact in any order and are added slice by slice (numpy's reduction over a short last
+        axis costs about a quarter of a microsecond per row).
+        """
         counts = into[:, :, inp.transient_idx]
         loss_c = d_c * (inp.ead * inp.ead_factor[t]) * lgd  # (n, C)
         self.loss[:, t] = loss_c.sum(axis=1)
-        self.defaults[:, t] = d_c.sum(axis=1)
+        self.defaults[:, t] = _sum(d_c, 1, whole)
         if inp.churn_idx >= 0:
             churned = into[:, :, inp.churn_idx]  # (n, C)
-            self.churn[:, t] = churned.sum(axis=1)
+            self.churn[:, t] = _sum(churned, 1, whole)
             self.churn_value_lost += (churned @ inp.margin) * self.remaining_df[t]
-        self.margin[:, t] = counts.sum(axis=2) @ inp.margin
+        self.margin[:, t] = _sum(counts, 2, whole) @ inp.margin
         self.loss_by_segment += loss_c @ self.seg_onehot
         self.loss_by_cohort += loss_c
         occ = np.zeros(inp.n_states)
-        occ[inp.transient_idx] = weight @ counts.sum(axis=1)
+        occ[inp.transient_idx] = weight @ _sum(counts, 1, whole)
         self.occupancy[t] = occ
         self.occupancy[t, inp.default_idx] = weight @ self.defaults[:, t]
         if inp.churn_idx >= 0:
             self.occupancy[t, inp.churn_idx] = weight @ self.churn[:, t]
         if self.other.any():
-            self.occupancy[t, self.other] = weight @ into[:, :, self.other].sum(axis=1)
+            self.occupancy[t, self.other] = weight @ _sum(into[:, :, self.other], 1, whole)
 
     def output(self, factor: FactorPaths) -> BlockOutput:
         """Return the block's outputs, with the absorbing occupancy made cumulative."""
@@ -460,3 +467,15 @@ class _Accumulators:
             occupancy=self.occupancy,
             churn_value_lost=self.churn_value_lost,
         )
+
+
+def _sum(a: Floats, axis: int, whole: bool) -> Floats:
+    """``a.sum(axis)``; for whole numbers (exact in any order) by adding slices."""
+    if not whole or a.shape[axis] < 2:
+        total: Floats = a.sum(axis=axis)
+        return total
+    parts = np.moveaxis(a, axis, 0)
+    out = np.add(parts[0], parts[1])  # memory order of `a`, as `a.sum` gives (BLAS rounding)
+    for part in parts[2:]:
+        out += part
+    return out
