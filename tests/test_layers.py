@@ -42,6 +42,7 @@ LAYERS = {
     "scenarios": 3,
     "simulation": 4,
     "metrics": 5,
+    "ecl": 5,  # loan-level ECL: exact term structures of the engine, per loan
     "validation": 5,
     "sensitivity": 6,
     "plotting": 7,
