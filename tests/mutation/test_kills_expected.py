@@ -302,3 +302,28 @@ def test_default_entries_rounded_past_the_unit_interval_are_clipped():
     )
     np.testing.assert_allclose(em[0, 0, 0, 0], [0.0, 0.0, 0.0, 1.0], atol=1e-15)
     np.testing.assert_allclose(em[0, 0, 0, 1], [0.9, 0.1, 0.0, 0.0], atol=1e-15)
+
+
+def test_term_structure_is_labelled_by_the_contracts_dimensions():
+    # the labelled-array contract (DESIGN.md, STYLE.md #5): reduce by name, never by position
+    sc = mo.with_draws(mo.book(horizon=3))
+    ds = expected_term_structure(sc)
+    dims = {
+        "loss": ("period",),
+        "occupancy": ("period", "state"),
+        "loss_by_segment": ("segment",),
+        "loss_by_state": ("period", "start_state"),
+        "customers_by_state": ("start_state",),
+        "value_by_segment": ("segment",),
+        "occupancy_start": ("period", "segment", "transient_state"),
+        "value_lost_to_churn": (),
+    }
+    for name, want in dims.items():
+        assert ds[name].dims == want, name
+    assert ds["period"].to_numpy().tolist() == [1, 2, 3]
+    assert ds["state"].to_numpy().tolist() == mo.STATES
+    assert ds["segment"].to_numpy().tolist() == ["cards", "loans"]
+    assert ds["start_state"].to_numpy().tolist() == ["good", "watch"]
+    assert ds["transient_state"].to_numpy().tolist() == ["good", "watch"]
+    assert ds.attrs["scenario"] == "mutation-oracle"
+    assert ds.attrs["exact"] == 1
