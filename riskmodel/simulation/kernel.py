@@ -475,9 +475,7 @@ def _sum(a: Floats, axis: int, whole: bool) -> Floats:
         total: Floats = a.sum(axis=axis)
         return total
     parts = np.moveaxis(a, axis, 0)
-    out: Floats = np.add(
-        parts[0], parts[1]
-    )  # memory order of `a`, as `a.sum` gives (BLAS rounding)
+    out: Floats = np.add(parts[0], parts[1])  # `a`'s memory order, as `a.sum`
     for part in parts[2:]:
         out += part
     return out
