@@ -64,7 +64,10 @@ def conditional_pd(probit_pd: ArrayLike, rho: ArrayLike, z: ArrayLike) -> NDArra
     0.0734
     """
     rho = np.asarray(rho, dtype=float)
-    return ndtr((np.asarray(probit_pd) - np.sqrt(rho) * np.asarray(z)) / np.sqrt(1.0 - rho))
+    out: NDArray[np.float64] = ndtr(
+        (np.asarray(probit_pd) - np.sqrt(rho) * np.asarray(z)) / np.sqrt(1.0 - rho)
+    )
+    return out
 
 
 def conditional_pd_scaled(
@@ -87,7 +90,8 @@ def conditional_pd_scaled(
     >>> bool(np.isclose(a, conditional_pd(ndtri(0.02), rho, -2.0), rtol=1e-14))
     True
     """
-    return ndtr((probit_pd - sqrt_rho * z) * inv_sqrt_1mrho)
+    out: NDArray[np.float64] = ndtr((probit_pd - sqrt_rho * z) * inv_sqrt_1mrho)
+    return out
 
 
 def mean_conditional_pd(
@@ -101,7 +105,10 @@ def mean_conditional_pd(
     >>> round(float(mean_conditional_pd(ndtri(0.02), 0.3, 0.0)), 12)  # no shift: the PD itself
     0.02
     """
-    return ndtr(np.asarray(probit_pd) - np.asarray(sqrt_rho) * np.asarray(shift))
+    out: NDArray[np.float64] = ndtr(
+        np.asarray(probit_pd) - np.asarray(sqrt_rho) * np.asarray(shift)
+    )
+    return out
 
 
 def downturn_lgd(lgd_mean: float, sensitivity: float, z: ArrayLike) -> NDArray[np.float64]:
@@ -112,7 +119,8 @@ def downturn_lgd(lgd_mean: float, sensitivity: float, z: ArrayLike) -> NDArray[n
     >>> float(downturn_lgd(0.45, 0.0, -3.0))  # no sensitivity: the mean LGD
     0.45
     """
-    return ndtr(ndtri(lgd_mean) - sensitivity * np.asarray(z))
+    out: NDArray[np.float64] = ndtr(ndtri(lgd_mean) - sensitivity * np.asarray(z))
+    return out
 
 
 def survivor_shares(
