@@ -13,34 +13,42 @@ Prints:
 - the same fits on 10x the counts: the time must not change (the models see counts, and the
   Dirichlet–multinomial likelihood costs the same whatever the number of customers).
 
-    python benchmarks/fit.py --samplers pymc numba nutpie numpyro blackjax [--cores 1 2]
+    python benchmarks/fit.py --samplers numpyro numpyro:vectorized pymc-numpyro pymc numba \
+        nutpie blackjax [--cores-list 1 2]
 
 compares NUTS implementations for the partial-pooling fit side by side, each in fresh processes:
-``cold`` (empty PyTensor and numba caches, imports included), ``cache`` (a new process reusing the
-compile caches the cold run left), ``warm`` (a second fit in the same process), the smallest bulk
-ESS of the warm fit and ESS per second of warm wall time. Samplers whose package is not
-installed are reported as such. Each row runs the fits once: run it a few times on a quiet
-machine and read medians.
+``cold`` (a first fit in a fresh process, empty PyTensor and numba caches, imports included;
+wall and CPU seconds), ``cache`` (a new process reusing the compile caches the cold run left),
+``warm`` (median of three more fits in the same process on new counts of the same structure;
+wall and CPU seconds), their median smallest bulk ESS and ESS per wall second. ``numpyro`` is
+the default: NumPyro's NUTS in a JAX program compiled once per model structure and reused
+(`riskmodel.models.partial_jax`; ``numpyro:vectorized`` runs its chains vectorised);
+``pymc-numpyro`` is PyMC's own conversion to NumPyro (the default until 2026-12-02, compiled
+anew for every fit). Samplers whose package is not installed are reported as such.
 
-Measured 2026-12-02 on the 2-core machine shared with other jobs (PyMC 5.28.5, PyTensor 2.38.3,
-NumPyro 0.22, JAX 0.10.2, nutpie 0.16.8), one chain process (cores=1), fresh caches:
+Measured 2026-12-02 on the 2-core machine shared by eight jobs (PyMC 5.28.5, PyTensor 2.38.3,
+NumPyro 0.22, JAX 0.10.2), cores=1; the load average was 12-18, so wall times are 4-8x an idle
+machine's and the CPU seconds are the comparable figure:
 
-    at load average ~2, run one after the other      cold s   warm s   min ESS
-    pymc (C backend, the old default)                  55.6      8.5     2503
-    numpyro (chains vectorised: the default now)       16.1      7.9     2938
+                                     cold s  cold cpu  warm s  warm cpu  min ESS  ESS/s
+    pymc-numpyro (before)             263.9      38.2   118.0      15.5     2993     25
+    numpyro, chains vectorised         64.3      18.8    15.5       3.6     3024    182
+    numpyro, chains sequential (now)   88.7      15.6    24.1       2.9     2972    115
 
-    at load average ~6, the three run concurrently   cold s   warm s   min ESS
-    pymc                                              263.2      (*)     2503
-    nutpie                                            161.8     71.8     2441
-    numpyro                                            87.7     49.6     2938
-    (*) pymc's warm fit ran after the others had finished: not comparable.
+(``warm s`` of the two numpyro rows ran at load 12 and 14; in one process, alternating the two
+methods on the same counts at load 18: 3.6 against 3.4 CPU s per warm fit.) A warm fit costs
+4-5x less CPU than before: it runs the compiled program (~2.9 s CPU, about 96,000 leapfrog
+steps of ~15 us gradient plus NUTS bookkeeping) and draws the segment rows; PyMC rebuilt,
+re-traced and recompiled its JAX graph on every fit. The last measurement on a quieter machine
+(load ~2) gave pymc-numpyro 16.1 s cold and 7.9 s warm; scaled by the CPU ratios, the cached
+program takes about 1.5-2 s warm and 7-8 s cold there (targets <= 4 s warm, <= 20 s cold).
+ESS per CPU second: 2993/15.5 = 193 before, 2972/2.9 = 1,025 now.
 
-Sequential rows at load 6-14 (--samplers, one after another, so loads differ): pymc cores=1
-310 s cold / 50 s warm, cores=2 369 / 69; numba 381 / 117 and 174 / 73; nutpie 57 / 44 and
-142 / 100; numpyro 62 / 33; blackjax failed inside JAX under pm.sample. PyMC's cold time is its
-C compilation (55.6 s cold against 8.5 s warm); numpyro's XLA compilation is far cheaper, and
-its vectorised chains halved a warm fit against sequential chains (13 against 26 s at load 3).
-Parallel chain processes (cores=2) did not pay on this machine: the two cores were never free.
+Earlier rows (PyMC's C backend, numba, nutpie; load 2-14, one after another): pymc cores=1
+55.6 s cold / 8.5 s warm at load 2 and 310 / 50 at load 6-14, cores=2 369 / 69; numba 381 / 117
+and 174 / 73; nutpie 57 / 44 and 142 / 100; blackjax failed inside JAX under pm.sample. PyMC's
+cold time is its C compilation. Parallel chain processes (cores=2) did not pay on this machine:
+the two cores were never free.
 """
 
 from __future__ import annotations
@@ -120,22 +128,42 @@ def fit_partial(
     return time.perf_counter() - t0, model.diagnostics
 
 
-def worker(sampler: str, cores: int, seed: int) -> None:
-    """One process: a cold fit, then a warm one; prints a JSON line (see `compare_samplers`)."""
-    t0 = time.perf_counter()
-    counts = make_counts(seed)
-    first, _ = fit_partial(counts, seed + 100, cores, sampler)
-    cold = time.perf_counter() - t0
-    warm, diag = fit_partial(counts, seed, cores, sampler)
+def worker(sampler: str, cores: int, seed: int, warm_fits: int = 3) -> None:
+    """One process: a cold fit, then `warm_fits` on new counts; prints a JSON line.
+
+    ``numpyro:vectorized`` / ``numpyro:sequential`` run the cached NumPyro program with that
+    chain method (`riskmodel.models.partial_jax.CHAIN_METHOD`). Wall and CPU (process) times
+    are both reported: on the shared machine the CPU time is the steadier figure.
+    """
+    if sampler.startswith("numpyro:"):
+        from riskmodel.models import partial_jax
+
+        sampler, partial_jax.CHAIN_METHOD = sampler.split(":")
+    t0, c0 = time.perf_counter(), time.process_time()
+    first, _ = fit_partial(make_counts(seed), seed + 100, cores, sampler)
+    cold, cold_cpu = time.perf_counter() - t0, time.process_time() - c0
+    warm, cpu, ess, div, rhat = [], [], [], [], []
+    for k in range(1, warm_fits + 1):
+        counts = make_counts(seed + k)  # new data, same structure
+        c0 = time.process_time()
+        wall, diag = fit_partial(counts, seed + k, cores, sampler)
+        cpu.append(time.process_time() - c0)
+        warm.append(wall)
+        ess.append(diag["min_ess_bulk"])
+        div.append(diag["divergences"])
+        rhat.append(diag["max_rhat"])
     print(
         json.dumps(
             {
                 "cold": cold,
+                "cold_cpu": cold_cpu,
                 "first_fit": first,
-                "warm": warm,
-                "min_ess": diag["min_ess_bulk"],
-                "divergences": diag["divergences"],
-                "max_rhat": diag["max_rhat"],
+                "warm": float(np.median(warm)),
+                "warm_cpu": float(np.median(cpu)),
+                "min_ess": float(np.median(ess)),
+                "ess_per_s": float(np.median(np.array(ess) / np.array(warm))),
+                "divergences": int(max(div)),
+                "max_rhat": float(max(rhat)),
             }
         )
     )
@@ -158,24 +186,26 @@ def _run_worker(sampler: str, cores: int, seed: int, cache: str) -> dict:
 def compare_samplers(samplers: list[str], cores_list: list[int], seed: int) -> None:
     """Cold, cache-reuse and warm timings per sampler and number of parallel chain processes."""
     print(
-        f"{'sampler':10} {'cores':>5} {'cold s':>7} {'cache s':>7} {'warm s':>7} "
-        f"{'min ESS':>8} {'ESS/s':>7} div"
+        f"{'sampler':18} {'cores':>5} {'cold s':>7} {'cpu':>6} {'cache s':>7} {'warm s':>7} "
+        f"{'cpu':>6} {'min ESS':>8} {'ESS/s':>7} div  load"
     )
     for sampler in samplers:
-        if sampler not in ("pymc", "numba") and importlib.util.find_spec(sampler) is None:
-            print(f"{sampler:10} not installed (pip install {sampler})")
+        package = {"pymc-numpyro": "numpyro"}.get(sampler, sampler.split(":")[0])
+        if package not in ("pymc", "numba") and importlib.util.find_spec(package) is None:
+            print(f"{sampler:18} not installed (pip install {package})")
             continue
         for cores in cores_list:
             with tempfile.TemporaryDirectory() as cache:
                 cold = _run_worker(sampler, cores, seed, cache)
                 again = _run_worker(sampler, cores, seed, cache) if "error" not in cold else cold
             if "error" in cold:
-                print(f"{sampler:10} {cores:5d} failed: {cold['error']}")
+                print(f"{sampler:18} {cores:5d} failed: {cold['error']}")
                 continue
             print(
-                f"{sampler:10} {cores:5d} {cold['cold']:7.1f} {again['cold']:7.1f} "
-                f"{cold['warm']:7.1f} {cold['min_ess']:8.0f} "
-                f"{cold['min_ess'] / cold['warm']:7.0f} {cold['divergences']}",
+                f"{sampler:18} {cores:5d} {cold['cold']:7.1f} {cold['cold_cpu']:6.1f} "
+                f"{again['cold']:7.1f} {cold['warm']:7.1f} {cold['warm_cpu']:6.1f} "
+                f"{cold['min_ess']:8.0f} {cold['ess_per_s']:7.0f} {cold['divergences']:3d} "
+                f"{os.getloadavg()[0]:5.1f}",
                 flush=True,
             )
 
@@ -237,8 +267,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.skip_cold:
         cold = cold_partial(args.seed, args.cores)
         print(f"partial pooling, cold          : {cold:7.1f} s  (fresh process, empty cache)")
-    fit_partial(counts, args.seed + 100, args.cores)  # warm the in-process caches
-    warm, diag = fit_partial(counts, args.seed, args.cores)
+    fit_partial(make_counts(args.seed + 1), args.seed + 100, args.cores)  # compile
+    warm, diag = fit_partial(counts, args.seed, args.cores)  # same structure, new counts
     print(f"partial pooling, warm          : {warm:7.1f} s  {fmt_diag(diag)}")
     warm10, diag10 = fit_partial(counts10, args.seed, args.cores)
     print(f"partial pooling, warm, x10     : {warm10:7.1f} s  {fmt_diag(diag10)}")
