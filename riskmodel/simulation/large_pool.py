@@ -9,25 +9,78 @@ this model; the engine's ``large_pool`` approximation simulates it per cohort.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.special import ndtr, ndtri
 
 from riskmodel.dynamics import conditional_pd, downturn_lgd, rest_scale
 from riskmodel.simulation.kernel import KernelInputs
 
-__all__ = ["draw_effects", "large_pool_loss", "large_pool_step", "period_effects"]
+__all__ = [
+    "AGGREGATE_MIN_COHORTS",
+    "draw_effects",
+    "large_pool_loss",
+    "large_pool_step",
+    "period_effects",
+]
 
 
-def _draw_matrices(inp: KernelInputs, t: int, draws: np.ndarray) -> np.ndarray:
-    """Period `t`'s transition matrices of the given posterior draws, per cohort: (m, C, K, K).
+AGGREGATE_MIN_COHORTS = 1000
+"""Cohorts from which the large-pool model runs on one aggregated row per segment.
 
-    Rebuilt from the kernel's arrays (default probability and survivors' destinations); the
-    rows of absorbing states are left zero (`_large_pool_step` sets them).
+The model is linear in each cohort's occupancy and its matrices depend only on the segment (and
+draw), so its loss is that of the exposure-weighted occupancy ``Σ_c ead_c occ_c`` per segment:
+exactly the same expectation, at a cost independent of the number of cohorts; only the
+summation order (hence the last bits) changes. Below this threshold (every bundled scenario) the
+per-cohort sums stay, so their numbers are bit-identical to the per-cohort model.
+"""
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """Rows the large-pool model evolves: cohorts, or one aggregated row per segment.
+
+    ``segment`` (R,) segment of each row; ``occupancy`` (R, K) customers (or, aggregated,
+    exposure-weighted customers) per state today; ``value`` (R,) loss per defaulting unit of
+    occupancy at today's exposure (``ead · lgd_mean`` per cohort, ``lgd_mean`` aggregated).
+    """
+
+    segment: np.ndarray
+    occupancy: np.ndarray
+    value: np.ndarray
+
+
+def _pool(inp: KernelInputs, aggregate: bool | None = None) -> _Pool:
+    """Return the rows of the large-pool model of `inp`.
+
+    `aggregate` None: aggregate from `AGGREGATE_MIN_COHORTS` cohorts, and only if there are fewer
+    segments with cohorts than cohorts (where it reduces the work).
+    """
+    seg = np.asarray(inp.cohort_segment, dtype=np.intp)
+    present = np.unique(seg)
+    if aggregate is None:
+        aggregate = len(seg) >= AGGREGATE_MIN_COHORTS and len(present) < len(seg)
+    if not aggregate:
+        return _Pool(seg, _initial_occupancy(inp), inp.ead * inp.lgd_mean)
+    k = inp.n_states
+    row = np.searchsorted(present, seg)  # row of each cohort's segment
+    flat = row * k + inp.transient_idx[inp.cohort_state]
+    weight = inp.ead * inp.customers  # exposure today of each cohort's customers
+    occ = np.bincount(flat, weights=weight, minlength=len(present) * k).reshape(len(present), k)
+    return _Pool(present, occ, np.full(len(present), inp.lgd_mean, dtype=float))
+
+
+def _draw_matrices(inp: KernelInputs, t: int, draws: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Period `t`'s transition matrices of the given posterior draws, per row: (m, R, K, K).
+
+    Rebuilt from the kernel's arrays (default probability and survivors' destinations) for the
+    rows' segments `seg`; the rows of absorbing states are left zero (`_pool_step` sets them).
     """
     tt = t if inp.probit_pd.shape[1] > 1 else 0
-    pd = ndtr(inp.probit_pd[draws, tt][:, inp.cohort_segment])  # (m, C, Kt)
-    surv = inp.surv_prob[draws, tt][:, inp.cohort_segment]  # (m, C, Kt, K)
-    full = np.zeros((len(draws), len(inp.cohort_segment), inp.n_states, inp.n_states))
+    pd = ndtr(inp.probit_pd[draws, tt][:, seg])  # (m, R, Kt)
+    surv = inp.surv_prob[draws, tt][:, seg]  # (m, R, Kt, K)
+    full = np.zeros((len(draws), len(seg), inp.n_states, inp.n_states))
     full[:, :, inp.transient_idx, :] = (1.0 - pd)[..., None] * surv
     full[:, :, inp.transient_idx, inp.default_idx] = pd
     return full
@@ -36,7 +89,7 @@ def _draw_matrices(inp: KernelInputs, t: int, draws: np.ndarray) -> np.ndarray:
 def large_pool_step(
     inp: KernelInputs, t: int, z_t: np.ndarray, draws: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Period `t` of the large-pool dynamics at factor values `z_t` (shape (m,)).
+    """Period `t` of the large-pool dynamics at factor values `z_t` (shape (m,)), per cohort.
 
     With `draws` (shape (m,)) each path uses its posterior draw's matrices and correlation;
     without, the posterior-mean matrices and the mean correlation.
@@ -44,20 +97,27 @@ def large_pool_step(
     Returns the expected loss per customer of each cohort and state, shape (m, C, K) (zero in
     absorbing states), and the conditional transition matrices, shape (m, C, K, K).
     """
+    return _pool_step(inp, _pool(inp, aggregate=False), t, z_t, draws)
+
+
+def _pool_step(
+    inp: KernelInputs, pool: _Pool, t: int, z_t: np.ndarray, draws: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`large_pool_step` on the rows of `pool`: shapes (m, R, K) and (m, R, K, K)."""
     d_idx = inp.default_idx
     if draws is None:
         p = inp.transitions_mean  # (T, S, K, K)
-        pt = p[t if p.shape[0] > 1 else 0][inp.cohort_segment][None]  # (1, C, K, K)
+        pt = p[t if p.shape[0] > 1 else 0][pool.segment][None]  # (1, R, K, K)
         rho = np.full(1, float(np.mean(inp.correlation)))
     else:
-        pt = _draw_matrices(inp, t, draws)  # (m, C, K, K)
+        pt = _draw_matrices(inp, t, draws, pool.segment)  # (m, R, K, K)
         rho = np.asarray(inp.correlation, dtype=float)[draws]
     rho = rho[:, None, None]
-    pd = pt[..., d_idx]  # (1 or m, C, K)
+    pd = pt[..., d_idx]  # (1 or m, R, K)
     with np.errstate(divide="ignore"):
         a = ndtri(pd)
     pdz = conditional_pd(a, rho, z_t[:, None, None])
-    scale = rest_scale(pd, pdz)  # (m, C, K)
+    scale = rest_scale(pd, pdz)  # (m, R, K)
     cond = pt * scale[..., None]
     cond[..., d_idx] = pdz
     absorbing = np.ones(inp.n_states, dtype=bool)
@@ -67,7 +127,7 @@ def large_pool_step(
     lgd_t = np.ones(len(z_t))
     if inp.lgd_sensitivity and 0.0 < inp.lgd_mean < 1.0:  # downturn LGD, relative to its mean
         lgd_t = downturn_lgd(inp.lgd_mean, inp.lgd_sensitivity, z_t) / inp.lgd_mean
-    value = inp.ead * inp.lgd_mean * inp.ead_factor[t]  # loss per defaulting customer (C,)
+    value = pool.value * inp.ead_factor[t]  # loss per defaulting unit of occupancy (R,)
     rate = np.where(absorbing[None, None], 0.0, pdz) * value[None, :, None] * lgd_t[:, None, None]
     return rate, cond
 
@@ -81,7 +141,11 @@ def _initial_occupancy(inp: KernelInputs) -> np.ndarray:
 
 
 def large_pool_loss(
-    inp: KernelInputs, z: np.ndarray, draws: np.ndarray | None = None
+    inp: KernelInputs,
+    z: np.ndarray,
+    draws: np.ndarray | None = None,
+    *,
+    aggregate: bool | None = None,
 ) -> np.ndarray:
     """Conditional expected loss given factor paths, under the large-pool limit.
 
@@ -93,6 +157,9 @@ def large_pool_loss(
         Factor paths (including the scenario shift).
     draws : array of int, shape (m,), optional
         A posterior draw per path, whose matrices and correlation the path uses instead.
+    aggregate : bool, optional
+        Run on one exposure-weighted row per segment instead of per cohort (same expectation,
+        other summation order); default from `AGGREGATE_MIN_COHORTS` cohorts.
 
     Returns
     -------
@@ -101,16 +168,19 @@ def large_pool_loss(
     """
     z = np.atleast_2d(np.asarray(z, dtype=float))
     m, h = z.shape
-    occ = np.broadcast_to(_initial_occupancy(inp), (m, *_initial_occupancy(inp).shape))
+    pool = _pool(inp, aggregate)
+    occ = np.broadcast_to(pool.occupancy, (m, *pool.occupancy.shape))
     loss = np.zeros(m)
     for t in range(h):
-        rate, cond = large_pool_step(inp, t, z[:, t], draws)
+        rate, cond = _pool_step(inp, pool, t, z[:, t], draws)
         loss += np.einsum("mck,mck->m", occ, rate)
         occ = np.einsum("mck,mckj->mcj", occ, cond)
     return loss
 
 
-def period_effects(inp: KernelInputs, grid: np.ndarray) -> np.ndarray:
+def period_effects(
+    inp: KernelInputs, grid: np.ndarray, *, aggregate: bool | None = None
+) -> np.ndarray:
     """``g_t(y) = L̄(shift + y e_t) − L̄(shift)`` on `grid`, shape (H, len(grid)).
 
     The large-pool loss as a sum of one effect per period: the loss a factor innovation ``y`` in
@@ -120,14 +190,15 @@ def period_effects(inp: KernelInputs, grid: np.ndarray) -> np.ndarray:
     After period ``t`` the central path's dynamics are linear in the occupancy, so the future
     loss is ``occ_{t+1} · V_{t+1}`` with ``V`` the expected loss to the horizon per customer in
     each state (one backward pass); each effect then needs a single period step, not a
-    propagation to the horizon.
+    propagation to the horizon. `aggregate` as in `large_pool_loss`.
     """
     grid = np.asarray(grid, dtype=float)
     h = inp.horizon
-    occ = [_initial_occupancy(inp)]
+    pool = _pool(inp, aggregate)
+    occ = [pool.occupancy]
     steps = []
     for t in range(h):  # the central path, forward
-        rate, cond = large_pool_step(inp, t, inp.shift[t : t + 1])
+        rate, cond = _pool_step(inp, pool, t, inp.shift[t : t + 1])
         steps.append((rate[0], cond[0]))
         occ.append(np.einsum("ck,ckj->cj", occ[t], cond[0]))
     future = [np.zeros_like(occ[0])]  # future[0] = V_{t+1} for t = H − 1, built backward
@@ -137,23 +208,26 @@ def period_effects(inp: KernelInputs, grid: np.ndarray) -> np.ndarray:
     future = future[::-1]  # future[t] = V_{t+1}
     out = np.empty((h, len(grid)))
     for t in range(h):
-        rate, cond = large_pool_step(inp, t, inp.shift[t] + grid)
+        rate, cond = _pool_step(inp, pool, t, inp.shift[t] + grid)
         loss_t = np.einsum("ck,gck->g", occ[t], rate - steps[t][0][None])
         moved = np.einsum("ck,gckj->gcj", occ[t], cond) - occ[t + 1][None]
         out[t] = loss_t + np.einsum("gck,ck->g", moved, future[t])
     return out
 
 
-def draw_effects(inp: KernelInputs, path: np.ndarray | None = None) -> np.ndarray:
+def draw_effects(
+    inp: KernelInputs, path: np.ndarray | None = None, *, aggregate: bool | None = None
+) -> np.ndarray:
     """``a_d = L̄_d(shift) − L̄(shift)``: each posterior draw's large-pool loss on the central path.
 
     ``L̄_d`` uses draw ``d``'s matrices and correlation, ``L̄`` the posterior-mean matrices (as
     `period_effects`), so ``L̄ ≈ L̄(shift) + a_d + Σ_t g_t(y_t)`` adds one independent term for
-    the draw. Shape (D,); zeros for D = 1.
+    the draw. Shape (D,); zeros for D = 1. `aggregate` as in `large_pool_loss`.
     """
     n_d = inp.n_draws
     if n_d <= 1:
         return np.zeros(n_d)
     z = inp.shift if path is None else np.asarray(path, dtype=float)
-    per_draw = large_pool_loss(inp, np.broadcast_to(z, (n_d, z.size)), draws=np.arange(n_d))
-    return per_draw - float(large_pool_loss(inp, z[None])[0])
+    zs = np.broadcast_to(z, (n_d, z.size))
+    per_draw = large_pool_loss(inp, zs, draws=np.arange(n_d), aggregate=aggregate)
+    return per_draw - float(large_pool_loss(inp, z[None], aggregate=aggregate)[0])
