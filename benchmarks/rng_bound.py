@@ -149,8 +149,8 @@ def count_draws(scenario: rm.Scenario, paths: int) -> tuple[list[BlockDraws], np
 
 def bound_time(
     bulk: list[tuple[np.ndarray, ...]], counts: list[tuple[int, int]], threads: int
-) -> float:
-    """Wall time of the blocks' draws as bulk numpy calls, blocks split over `threads`."""
+) -> tuple[float, float]:
+    """Wall and CPU time of the blocks' draws as bulk numpy calls, blocks split over `threads`."""
 
     def draw(blocks: list[int]) -> None:
         rng = np.random.default_rng(12345 + blocks[0] if blocks else 0)
@@ -164,13 +164,13 @@ def bound_time(
                 rng.beta(a, beta_b)
 
     share = [list(range(i, len(bulk), threads)) for i in range(threads)]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if threads == 1:
         draw(share[0])
     else:
         with ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(draw, share))
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def describe(draws: list[BlockDraws], inputs_shape: tuple[int, int, int, int, int]) -> list[str]:
@@ -231,21 +231,23 @@ def measure(scenario_path: Path, paths: int, repeats: int) -> dict[str, float]:
     del draws
     result: dict[str, float] = {}
     for threads in (1, 2):
-        ratios, engine, bound = [], [], []
+        ratios, cpu_ratios, engine, bound = [], [], [], []
         for _ in range(repeats):
-            b0 = bound_time(bulk, counts, threads)
-            t0 = time.perf_counter()
+            b0, b0_cpu = bound_time(bulk, counts, threads)
+            t0, c0 = time.perf_counter(), time.process_time()
             rm.simulate(sc, paths=paths, workers=threads, progress=False)
-            t_engine = time.perf_counter() - t0
-            b1 = bound_time(bulk, counts, threads)
+            t_engine, c_engine = time.perf_counter() - t0, time.process_time() - c0
+            b1, b1_cpu = bound_time(bulk, counts, threads)
             ratios.append(0.5 * (b0 + b1) / t_engine)
+            cpu_ratios.append(0.5 * (b0_cpu + b1_cpu) / c_engine)
             engine.append(t_engine)
             bound.append(0.5 * (b0 + b1))
         eff = statistics.median(ratios)
         name = "thread" if threads == 1 else "threads"
         print(
             f"engine {threads} {name}: {paths / statistics.median(engine):8.0f} paths/s "
-            f"(median {statistics.median(engine):.2f} s); bound {statistics.median(bound):.2f} s"
+            f"(median {statistics.median(engine):.2f} s); bound {statistics.median(bound):.2f} s; "
+            f"CPU-time ratio {statistics.median(cpu_ratios):.3f} (steadier on a loaded machine)"
         )
         print(f"efficiency vs RNG bound, {threads} {name}: {eff:.3f}")
         result[f"efficiency_{threads}"] = eff
