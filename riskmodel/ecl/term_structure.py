@@ -34,7 +34,7 @@ import numpy as np
 
 from riskmodel.dynamics import discount_factors
 from riskmodel.scenarios.load import Scenario
-from riskmodel.simulation.expected import expected_default_lgd, expected_matrices
+from riskmodel.simulation.expected import expected_default_lgd, scenario_expected_matrices
 
 __all__ = ["TermStructure", "term_structure"]
 
@@ -139,13 +139,7 @@ def term_structure(scenario: Scenario) -> TermStructure:
     states = scenario.states
     h, k = scenario.horizon, states.n
     t_idx, d_idx = np.asarray(states.transient_idx), states.default_idx
-    em = expected_matrices(
-        scenario.transitions,
-        scenario.correlation,
-        scenario.shift,
-        transient_idx=t_idx,
-        default_idx=d_idx,
-    )  # (D, H, S, Kt, K)
+    em = scenario_expected_matrices(scenario)  # (D, H, S, Kt, K)
     n_draws, n_seg, n_t = em.shape[0], em.shape[2], len(t_idx)
     lgd, sens = scenario.lgd_mean, scenario.lgd_sensitivity
     rows = np.asarray(scenario.transitions, dtype=float)

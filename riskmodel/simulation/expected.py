@@ -204,6 +204,18 @@ def expected_loss_by_draw(scenario: Scenario) -> np.ndarray:
     return np.sum(per_draw, axis=0)
 
 
+def scenario_expected_matrices(scenario: Scenario) -> np.ndarray:
+    """`expected_matrices` of a scenario's transitions, correlation and shift: (D, H, S, Kt, K)."""
+    states = scenario.states
+    return expected_matrices(
+        scenario.transitions,
+        scenario.correlation,
+        scenario.shift,
+        transient_idx=states.transient_idx,
+        default_idx=states.default_idx,
+    )
+
+
 def expected_term_structure(scenario: Scenario, *, _loss_by_draw: list | None = None) -> xr.Dataset:
     """Exact expected term structure of a scenario (no Monte Carlo error).
 
@@ -288,13 +300,7 @@ def _propagate(
     states = scenario.states
     h, k = scenario.horizon, states.n
     t_idx, d_idx = states.transient_idx, states.default_idx
-    em = expected_matrices(
-        scenario.transitions,
-        scenario.correlation,
-        scenario.shift,
-        transient_idx=t_idx,
-        default_idx=d_idx,
-    )  # (D, H, S, Kt, K)
+    em = scenario_expected_matrices(scenario)  # (D, H, S, Kt, K)
     n_draws, n_c = em.shape[0], len(customers)
     n_t = len(t_idx)
     ead = np.asarray(scenario.cohort_ead, dtype=float)
