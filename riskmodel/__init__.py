@@ -48,6 +48,7 @@ _LAZY = {
     "evaluate_alerts": "riskmodel.metrics.alerts",
     "ComparisonResult": "riskmodel.metrics.compare",
     "compare_scenarios": "riskmodel.api",
+    "run_sensitivity_report": "riskmodel.api",
     "risk_contributions": "riskmodel.metrics.contributions",
     "ecl_term_structure": "riskmodel.metrics.ecl",
     "loan_ecl": "riskmodel.ecl.api",
@@ -76,7 +77,7 @@ _LAZY = {
 """Public name -> the module that defines it, imported on first access."""
 
 if TYPE_CHECKING:  # static analysers see ordinary imports
-    from riskmodel.api import compare_scenarios, run, simulate
+    from riskmodel.api import compare_scenarios, run, run_sensitivity_report, simulate
     from riskmodel.data.portfolio import Portfolio
     from riskmodel.ecl.api import loan_ecl
     from riskmodel.metrics.actions import action_effects
@@ -167,6 +168,7 @@ __all__ = [
     "risk_measures",
     "run",
     "run_sensitivity",
+    "run_sensitivity_report",
     "scenario_from_dict",
     "simulate",
 ]
