@@ -1,0 +1,199 @@
+"""Cost and memory of many cohorts: N cohorts × 60 periods, importance sampling on (issue 15).
+
+Run:  python benchmarks/cohorts.py [--cohorts 1000 10000 100000] [--paths 100 1000]
+          [--before-max 10000] [--engine-max 100000] [--timeout 600]
+
+Each measurement runs in a fresh process (so its peak resident memory, VmHWM, is its own) on a
+seeded synthetic portfolio of N cohorts in 4 segments and 4 transient states with lognormal
+exposures, 60 periods, ``keep: totals``, the importance-sampling tilt of the bundled scenarios.
+It prints the setup time (kernel inputs and the importance-sampling design,
+`riskmodel.simulation.plan.plan_sampling`), the engine time (`rm.simulate` minus that setup),
+the engine's cost per cohort-period-path in ns (wall and CPU: on a loaded machine the wall
+time is the CPU time stretched by the load) and the peak memory. The setup is also timed
+"before": the large-pool model per cohort (``AGGREGATE_MIN_COHORTS`` set past N), as before
+the aggregation by segment, on the same portfolio, up to ``--before-max`` cohorts (it grows
+as N × grid and ran past 5 minutes and 5.9 GB at 10⁵ cohorts); the ratio is before / after.
+Past ``--engine-max`` cohorts only the setup is measured. The machine's load (``uptime``) is
+printed with the figures: on a shared machine they vary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+
+HORIZON = 60
+SEGMENTS = ("cards", "loans", "sme", "mortgages")
+ROWS = [  # new, growing, mature, declining -> new, growing, mature, declining, churned, defaulted
+    [0.900, 0.075, 0.000, 0.012, 0.008, 0.005],
+    [0.000, 0.930, 0.045, 0.012, 0.010, 0.003],
+    [0.000, 0.010, 0.960, 0.018, 0.0105, 0.0015],
+    [0.000, 0.020, 0.030, 0.880, 0.050, 0.020],
+]
+
+
+def scenario_dict(n_cohorts: int, paths: int, seed: int = 15) -> dict:
+    """A seeded synthetic scenario of `n_cohorts` cohorts over 60 periods."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    names = ["new", "growing", "mature", "declining"]
+    seg = rng.integers(0, len(SEGMENTS), n_cohorts)
+    state = rng.integers(0, len(names), n_cohorts)
+    customers = rng.integers(50, 5000, n_cohorts)
+    ead = rng.lognormal(8.0, 1.0, n_cohorts)  # per customer
+    cohorts = [
+        {
+            "segment": SEGMENTS[s],
+            "state": names[k],
+            "customers": int(n),
+            "exposure": float(n * e),
+            "margin": float(n * e * 0.002),
+        }
+        for s, k, n, e in zip(seg, state, customers, ead, strict=True)
+    ]
+    return {
+        "name": f"cohorts-{n_cohorts}",
+        "horizon": HORIZON,
+        "paths": paths,
+        "seed": seed,
+        "states": {
+            "names": [*names, "churned", "defaulted"],
+            "absorbing": ["churned", "defaulted"],
+            "default": "defaulted",
+            "churn": "churned",
+        },
+        "portfolio": {"cohorts": cohorts},
+        "parameters": {"transitions": {s: ROWS for s in SEGMENTS}},
+        "systematic": {"correlation": 0.1},
+        "lgd": {"mean": 0.45, "sd": 0.2, "downturn": {"sensitivity": 0.15}},
+        "exposure": {"amortisation": 0.005},
+        "discount_rate": 0.004,
+        "simulation": {"importance_sampling": True, "keep": "totals"},
+    }
+
+
+def cpu_s() -> float:
+    """CPU time (user + system) of this process and its finished children, seconds."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def vm_hwm_gib() -> float:
+    """Peak resident memory of this process (VmHWM), GiB."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024**2
+    return float("nan")
+
+
+def child(n_cohorts: int, paths: int, what: str) -> dict:
+    """One measurement in this (fresh) process: ``run``, ``setup`` or ``setup-before``."""
+    import riskmodel as rm
+    from riskmodel.simulation import large_pool
+    from riskmodel.simulation.engine import build_kernel_inputs
+    from riskmodel.simulation.plan import plan_sampling
+
+    sc = rm.scenario_from_dict(scenario_dict(n_cohorts, paths))
+    if what == "setup-before":
+        large_pool.AGGREGATE_MIN_COHORTS = n_cohorts + 1  # the per-cohort model, as before
+    hwm0 = vm_hwm_gib()
+    c0 = cpu_s()
+    t0 = time.perf_counter()
+    inputs = build_kernel_inputs(sc)
+    level = sc.config.simulation.importance_level or max(sc.config.outputs.levels)
+    sampling = plan_sampling(sc, inputs, True, sc.config.simulation.qmc, None)
+    setup = time.perf_counter() - t0
+    setup_cpu = cpu_s() - c0
+    out = {"setup_s": setup, "setup_cpu_s": setup_cpu, "tilt": sampling.tilt is not None}
+    out["level"] = level
+    if what == "run":
+        c0 = cpu_s()
+        t0 = time.perf_counter()
+        res = rm.simulate(sc, paths=paths, progress=False)
+        total = time.perf_counter() - t0
+        engine = total - setup  # simulate redoes the setup
+        engine_cpu = cpu_s() - c0 - setup_cpu
+        out |= {
+            "simulate_s": total,
+            "engine_s": engine,
+            "ns_per_cpp": engine / (n_cohorts * HORIZON * paths) * 1e9,
+            "engine_cpu_s": engine_cpu,
+            "cpu_ns_per_cpp": engine_cpu / (n_cohorts * HORIZON * paths) * 1e9,
+            "es": float(res.summary()["loss"]["es"]["0.999"]),
+        }
+    out |= {"vm_hwm_gib": vm_hwm_gib(), "hwm_after_build_gib": hwm0}
+    return out
+
+
+def measure(n_cohorts: int, paths: int, what: str, timeout: float) -> dict:
+    """Run `child` in a fresh process; {'timeout': s} if it ran past `timeout` seconds."""
+    cmd = [sys.executable, __file__, "--child", what, str(n_cohorts), str(paths)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True)
+    except subprocess.TimeoutExpired:
+        return {"timeout": timeout}
+    except subprocess.CalledProcessError as exc:
+        return {"error": exc.stderr.strip().splitlines()[-1:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cohorts", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    ap.add_argument("--paths", type=int, nargs="+", default=[100, 1000])
+    ap.add_argument("--before-max", type=int, default=10_000)
+    ap.add_argument("--engine-max", type=int, default=100_000)
+    ap.add_argument("--timeout", type=float, default=600.0)
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        what, n, p = args.child
+        print(json.dumps(child(int(n), int(p), what)))
+        return
+    load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    print(f"uptime: {load}")
+    for n in args.cohorts:
+        before = None
+        if n <= args.before_max:
+            before = measure(n, min(args.paths), "setup-before", args.timeout)
+            print(f"N={n:>7,d} setup before (per cohort): {fmt(before)}", flush=True)
+        for p in args.paths:
+            r = measure(n, p, "run" if n <= args.engine_max else "setup", args.timeout)
+            line = f"N={n:>7,d} paths={p:>5,d}: {fmt(r)}"
+            if before and "setup_s" in before and "setup_s" in r:
+                line += f"; setup before/after {before['setup_s'] / r['setup_s']:.1f}x"
+            print(line, flush=True)
+    print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+
+
+def fmt(r: dict) -> str:
+    """One measurement as text."""
+    if "timeout" in r:
+        return f"ran past {r['timeout']:.0f} s (stopped)"
+    if "error" in r:
+        return f"failed: {r['error']}"
+    s = f"setup {r['setup_s']:.2f} s (CPU {r['setup_cpu_s']:.2f} s)"
+    if "engine_s" in r:
+        s += (
+            f", engine {r['engine_s']:.1f} s, CPU {r['engine_cpu_s']:.1f} s "
+            f"({r['ns_per_cpp']:.0f} ns wall, {r['cpu_ns_per_cpp']:.0f} ns CPU per "
+            "cohort-period-path)"
+        )
+    return s + f", peak {r['vm_hwm_gib']:.2f} GiB (tilt: {r['tilt']})"
+
+
+if __name__ == "__main__":
+    main()
