@@ -235,9 +235,9 @@ ORACLES: list[dict] = [
     {
         "file": SUMMARY,
         "fields": ["/contributions/stderr/var/<q>/<segment>"],
-        "oracle": "the documented kernel (Nadaraya–Watson) error recomputed from the paths; "
-        "**known gap**: conditional on the estimated VaR, it covers the truth in ~55 of 200 "
-        "replicates (strict xfail until the VaR's own error is included)",
+        "oracle": "the documented error (kernel ratio error plus the VaR's own error through "
+        "the estimate's slope) recomputed from the paths; coverage of the large-pool truth over "
+        "200 two-segment replicates",
         "tests": [
             S + "test_contribution_totals_bandwidth_and_errors_of_one_segment",
             COV + "test_var_contribution_errors_cover_the_large_pool_truth",

@@ -346,8 +346,9 @@ def test_contribution_totals_bandwidth_and_errors_of_one_segment(book, q):
     Silverman's rule on the weighted total; the errors are the documented ratio-estimator
     errors, recomputed here from the paths (EL: the weighted mean's; ES: of
     ``w 1{L > v} (L − v) / (1 − q)``; VaR: ``sqrt(Σ k² (L − c)²) / Σ k`` with Gaussian kernel
-    weights ``k = w φ((L − v)/h)``, rescaled by ``v / c``). Their calibration against the truth
-    is `test_coverage.py`'s."""
+    weights ``k = w φ((L − v)/h)``, rescaled by ``v / c``, plus in variance the VaR's own error,
+    the segment's slope in v being 1 when it holds the whole loss). Their calibration against
+    the truth is `test_coverage.py`'s."""
     summary, ds = book
     c, key = summary["contributions"], f"{q:g}"
     w = ds["weight"].to_numpy()
@@ -370,7 +371,8 @@ def test_contribution_totals_bandwidth_and_errors_of_one_segment(book, q):
     assert c["stderr"]["es"][key]["retail"] == pytest.approx(se_es, rel=1e-9)
     k = w * stats.norm.pdf((loss - v) / h)
     centre = float(np.sum(k * loss) / k.sum())
-    se_var = float(np.sqrt(np.sum(k**2 * (loss - centre) ** 2)) / k.sum()) * v / centre
+    se_kernel = float(np.sqrt(np.sum(k**2 * (loss - centre) ** 2)) / k.sum()) * v / centre
+    se_var = float(np.hypot(se_kernel, summary["loss"]["stderr"]["var"][key]))
     assert c["stderr"]["var"][key]["retail"] == pytest.approx(se_var, rel=1e-9)
 
 
