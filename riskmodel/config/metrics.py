@@ -110,13 +110,16 @@ def parse_metric(name: str) -> MetricSpec:
     )
 
 
-def parse_metrics(names: Sequence[str]) -> list[MetricSpec]:
-    """Parse a list of metric names; duplicates (after normalising levels) are dropped."""
+def parse_metrics(names: Sequence[str | MetricSpec] | str) -> list[MetricSpec]:
+    """Parse a list of metric names (parsed specs pass through); duplicates are dropped.
+
+    Duplicates are names equal after normalising levels (``es_0.9990`` is ``es_0.999``).
+    """
     if isinstance(names, str):
         names = [names]
     out: list[MetricSpec] = []
     for n in names:
-        spec = parse_metric(n)
+        spec = n if isinstance(n, MetricSpec) else parse_metric(n)
         if spec.name not in {s.name for s in out}:
             out.append(spec)
     if not out:

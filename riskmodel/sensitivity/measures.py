@@ -78,10 +78,9 @@ def simulated_metrics(
     rm = risk_measures(loss, weights=weight, levels=levels, min_tail_paths=0)
     out = {}
     for s in wanted:
-        if s.kind == "var":
-            out[s.name] = float(rm.var[s.level])
-        elif s.kind == "es":
-            out[s.name] = float(rm.es[s.level])
+        if s.kind in ("var", "es"):
+            assert s.level is not None  # parse_metrics gives every VaR and ES a level
+            out[s.name] = float((rm.var if s.kind == "var" else rm.es)[s.level])
         elif s.kind == "mean":
             out[s.name] = float(rm.expected)
         else:

@@ -84,9 +84,7 @@ def _as_ranges(scenario: Scenario, factors) -> list[FactorRange]:
     return resolve_factors(scenario, factors)
 
 
-def _as_specs(metrics) -> list[MetricSpec]:
-    if metrics and all(isinstance(m, MetricSpec) for m in metrics):
-        return list(metrics)
+def _as_specs(metrics: Sequence[str | MetricSpec]) -> list[MetricSpec]:
     return parse_metrics(metrics)
 
 
@@ -126,7 +124,7 @@ def paired_swing_stderr(
 def tornado(
     scenario: Scenario,
     factors: Sequence | Mapping,
-    metrics: Sequence[str] = DEFAULT_METRICS,
+    metrics: Sequence[str | MetricSpec] = DEFAULT_METRICS,
     *,
     paths: int | None = None,
     seed: int | None = None,

@@ -275,7 +275,7 @@ def _warn_wide_intervals(ds) -> None:
 def sobol(
     scenario: Scenario,
     factors: Sequence | Mapping,
-    metrics: Sequence[str] = DEFAULT_METRICS,
+    metrics: Sequence[str | MetricSpec] = DEFAULT_METRICS,
     *,
     n: int = RECOMMENDED_N,
     paths: int = 512,
@@ -373,11 +373,7 @@ def sobol(
         ranges = list(factors)
     else:
         ranges = resolve_factors(scenario, factors)
-    specs: list[MetricSpec] = (
-        list(metrics)
-        if metrics and all(isinstance(m, MetricSpec) for m in metrics)
-        else parse_metrics(metrics)
-    )
+    specs = parse_metrics(metrics)
     if seed is None:
         seed = scenario.config.seed
     entropy = entropy_of(seed)
