@@ -22,6 +22,7 @@ AC = "tests/oracles/test_action_oracles.py::"
 MR = "tests/oracles/test_model_risk_oracles.py::"
 K = "tests/oracles/test_comparison_oracles.py::"
 SE = "tests/oracles/test_sensitivity_oracles.py::"
+SM = "tests/oracles/test_sensitivity_method_oracles.py::"
 R = "tests/oracles/test_results_oracles.py::"
 D = "tests/oracles/test_dynamics_oracles.py::"
 SUMMARY, RESULTS = "summary.json", "results.nc"
@@ -532,6 +533,31 @@ ORACLES: list[dict] = [
         "oracle": "exact metrics (EL, ECL lifetime and 12-period, value, expected defaults and "
         "churn): closed forms in the LGD mean and ρ at the base and both ends; error 0",
         "tests": [SE + "test_tornado_exact_metrics_are_closed_forms"],
+    },
+    {
+        "file": SENSITIVITY,
+        "fields": ["/metrics/*/large_pool_error", "/metrics/*/large_pool_spread"],
+        "oracle": "own engine runs at the tornado points (each a YAML scenario) against the "
+        "large-pool loss `N m p(Z)` on the same paths: max relative difference, sd of the "
+        "differences; the mean's difference is binomial noise; null for exact metrics",
+        "tests": [
+            SM + "test_large_pool_error_and_spread_are_the_paired_differences",
+            SM + "test_large_pool_error_of_the_mean_is_binomial_noise",
+            SM + "test_exact_metrics_have_no_large_pool_error_and_check_paths_is_configured",
+        ],
+    },
+    {
+        "file": SENSITIVITY,
+        "fields": ["/metrics/*/surrogate_q2"],
+        "oracle": "leave-one-out Q² of the design recomputed with monomials by `r/(1 − h)` "
+        "(checked against refits), least over the degrees; 1 for the linear `N p m`",
+        "tests": [SM + "test_surrogate_q2_is_the_leave_one_out_q2_of_the_design"],
+    },
+    {
+        "file": SENSITIVITY,
+        "fields": ["/settings/check_paths"],
+        "oracle": "the configured `check_paths`; 0 when nothing is checked",
+        "tests": [SM + "test_exact_metrics_have_no_large_pool_error_and_check_paths_is_configured"],
     },
     # ------------------------------------------------------------------ results.nc
     {
