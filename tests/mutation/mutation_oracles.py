@@ -112,6 +112,8 @@ def ead_factor(t):
 def book_path(mats, rho, z, *, cohorts=COHORTS, downturn=B, lgd=LGD):
     """Conditional expectations of the per-path outputs along the factor path `z`.
 
+    `mats` maps segment -> matrix, or is a list of such maps, one per period.
+
     Returns a dict of numpy arrays: ``loss``, ``defaults``, ``churn``, ``margin`` (H,),
     ``loss_by_cohort`` (C,), ``loss_by_segment`` (segments in order of first appearance),
     ``occupancy`` (H, K) with absorbing states cumulative, ``churn_value_lost`` (scalar).
@@ -126,10 +128,10 @@ def book_path(mats, rho, z, *, cohorts=COHORTS, downturn=B, lgd=LGD):
     segments = list(dict.fromkeys(c[0] for c in cohorts))
     out["loss_by_segment"] = np.zeros(len(segments))
     for c, (seg, state, n, exposure, margin) in enumerate(cohorts):
-        p_mat = mats[seg]
         occ = [0.0] * 4
         occ[STATES.index(state)] = float(n)
         for t, zt in enumerate(z):
+            p_mat = (mats[t] if isinstance(mats, list) else mats)[seg]
             lgd_t = norm.cdf(norm.ppf(lgd) - downturn * zt)
             new = [0.0, 0.0, occ[2], occ[3]]  # absorbing states keep their customers
             loss = defaults = churned = 0.0

@@ -15,6 +15,7 @@ chooses (the kernel takes the innovations ``eps``; ``z = shift + eps`` under pla
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import mutation_oracles as mo
@@ -97,29 +98,56 @@ def test_binomial_cohorts_average_to_the_oracle_on_a_fixed_path():
 
 @pytest.mark.parametrize("downturn", [0.0, 0.4])
 def test_beta_lgd_variance_given_the_factor(downturn):
-    # one period, one cohort of N customers with EAD 1, fixed factor z: D ~ Bin(N, p(z)) and the
-    # mean LGD of D defaults has mean m(z) and variance s(z)² / D, so
-    # Var(loss) = E[D] s² + m² Var(D); with a downturn s(z) = min(s, 0.99 √(m(1 − m)))
-    n_cust, s, z0 = 400, 0.25, -1.0
-    cohorts = [("cards", "good", n_cust, float(n_cust), 0.0)]
-    sc = mo.book(horizon=1, lgd_sd=s, downturn=downturn, cohorts=cohorts)
+    # one period, one cohort of N customers with EAD 1; half the paths at z = −1, half at
+    # z = 1.5. Given z, D ~ Bin(N, p(z)) and the mean LGD of D defaults has mean m(z) and
+    # variance s(z)² / D, so Var(loss) = E[D] s² + m² Var(D); with a downturn
+    # s(z) = min(s, 0.99 √(m(1 − m))) (binding at z = 1.5, where m(z) ≈ 0.03). A small mean
+    # LGD with a large sd and few defaults make the Beta part dominate the variance.
+    n_cust, lgd, s = 50, 0.1, 0.25
+    cohorts = [("cards", "watch", n_cust, float(n_cust), 0.0)]
+    sc = mo.book(horizon=1, lgd_sd=s, downturn=downturn, cohorts=cohorts, lgd_mean=lgd)
     inp = build_kernel_inputs(sc)
-    n = 40_000
-    eps = np.full((n, 1), z0 - float(sc.shift[0]))
-    out = simulate_block(inp, np.random.default_rng(3), n, eps=eps)
-    p = mo.ROWS["cards"][0][3]
-    pz = stats.norm.cdf((stats.norm.ppf(p) - math.sqrt(mo.RHO) * z0) / math.sqrt(1 - mo.RHO))
-    m = stats.norm.cdf(stats.norm.ppf(mo.LGD) - downturn * z0)
-    s_z = min(s, 0.99 * math.sqrt(m * (1 - m))) if downturn else s
+    half = 40_000
+    zs = (-1.0, 1.5)
+    eps = np.concatenate([np.full((half, 1), z0 - float(sc.shift[0])) for z0 in zs])
+    out = simulate_block(inp, np.random.default_rng(3), 2 * half, eps=eps)
+    p = mo.ROWS["cards"][1][3]
     f = mo.ead_factor(0)
-    mean_d, var_d = n_cust * pz, n_cust * pz * (1 - pz)
-    want_var = f**2 * (mean_d * s_z**2 + m**2 * var_d)
-    x = out.loss[:, 0]
-    assert x.mean() == pytest.approx(f * mean_d * m, abs=Z5 * x.std() / math.sqrt(n))
-    # se of a sample variance: sqrt((μ4 − σ⁴) / n), μ4 from the sample
-    dev = x - x.mean()
-    se_var = math.sqrt((np.mean(dev**4) - np.var(x) ** 2) / n)
-    assert np.var(x, ddof=1) == pytest.approx(want_var, abs=Z5 * se_var)
+    for k, z0 in enumerate(zs):
+        pz = stats.norm.cdf((stats.norm.ppf(p) - math.sqrt(mo.RHO) * z0) / math.sqrt(1 - mo.RHO))
+        m = stats.norm.cdf(stats.norm.ppf(lgd) - downturn * z0)
+        s_z = min(s, 0.99 * math.sqrt(m * (1 - m))) if downturn else s
+        mean_d, var_d = n_cust * pz, n_cust * pz * (1 - pz)
+        want_var = f**2 * (mean_d * s_z**2 + m**2 * var_d)
+        x = out.loss[k * half : (k + 1) * half, 0]
+        assert x.mean() == pytest.approx(f * mean_d * m, abs=Z5 * x.std() / math.sqrt(half))
+        # se of a sample variance: sqrt((μ4 − σ⁴) / n), μ4 from the sample
+        dev = x - x.mean()
+        se_var = math.sqrt((np.mean(dev**4) - np.var(x) ** 2) / half)
+        assert np.var(x, ddof=1) == pytest.approx(want_var, abs=Z5 * se_var), z0
+
+
+def test_large_pool_cohorts_read_period_and_draw_matrices():
+    # per-period matrices (T = H = 2) and two posterior draws, large-pool cohorts: each path
+    # follows the oracle with its draw's matrices of each period
+    sc = mo.with_draws(
+        mo.book(horizon=2, approximation="large_pool"), rhos=(0.1, 0.3), bumps=(0.7, 1.5)
+    )
+    base = np.asarray(sc.transitions)
+    tt = np.repeat(base[:, None], 2, axis=1)
+    tt[:, 1, :, :2, 3] *= 2.0
+    tt[:, 1, :, :2, 0] = 1.0 - tt[:, 1, :, :2, 1:].sum(axis=-1)
+    shocked = dataclasses.replace(sc, transitions=tt)
+    inp = build_kernel_inputs(shocked)
+    eps = np.tile(np.array([[-1.0, 0.5], [0.3, -2.0]]), (10, 1))
+    out = simulate_block(inp, np.random.default_rng(6), len(eps), eps=eps)
+    assert set(out.draw.tolist()) == {0, 1}
+    z = np.asarray(shocked.shift) + eps
+    rhos = np.asarray(shocked.correlation)
+    for i in range(len(eps)):
+        d = int(out.draw[i])
+        mats = [{g: tt[d, t, k].tolist() for k, g in enumerate(shocked.segments)} for t in (0, 1)]
+        _check_path(out, i, mo.book_path(mats, rhos[d], z[i]))
 
 
 def _one_cohort_two_periods():
