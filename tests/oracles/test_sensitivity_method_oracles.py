@@ -162,6 +162,7 @@ def test_exact_metrics_have_no_large_pool_error_and_check_paths_is_configured(an
     assert plain["settings"]["check_paths"] == 0  # nothing checked
     assert plain["metrics"]["mean_loss"]["method"] == "engine"
     assert plain["metrics"]["mean_loss"]["large_pool_error"] is None
+    assert plain["metrics"]["mean_loss"]["surrogate_q2"] is None  # no surrogate was fitted
 
 
 def _monomials(u: np.ndarray, degree: int) -> np.ndarray:
