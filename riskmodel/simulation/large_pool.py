@@ -4,7 +4,9 @@ With every cohort large, the idiosyncratic noise averages out and the loss given
 factor path ``z`` is its conditional expectation ``L̄(z)``: each period moves the occupancy by the
 conditional transition matrices (`riskmodel.dynamics`) and adds the expected loss of the period's
 defaults. The importance samplers (`riskmodel.simulation.importance`) design their proposals on
-this model; the engine's ``large_pool`` approximation simulates it per cohort.
+this model; the engine's ``large_pool`` approximation simulates it per cohort. From
+`AGGREGATE_MIN_COHORTS` cohorts the model runs on one exposure-weighted row per segment, at a
+cost independent of the number of cohorts (same expectation, another summation order).
 """
 
 from __future__ import annotations
