@@ -2,6 +2,7 @@
 
 Run:  python benchmarks/cohorts.py [--cohorts 1000 10000 100000] [--paths 100 1000]
           [--before-max 10000] [--engine-max 100000] [--timeout 600]
+          [--approximation none|large_pool]
 
 Each measurement runs in a fresh process (so its peak resident memory, VmHWM, is its own) on a
 seeded synthetic portfolio of N cohorts in 4 segments and 4 transient states with lognormal
@@ -14,7 +15,9 @@ time is the CPU time stretched by the load) and the peak memory. The setup is al
 the aggregation by segment, on the same portfolio, up to ``--before-max`` cohorts (it grows
 as N × grid and ran past 5 minutes and 5.9 GB at 10⁵ cohorts); the ratio is before / after.
 Past ``--engine-max`` cohorts only the setup is measured. The machine's load (``uptime``) is
-printed with the figures: on a shared machine they vary.
+printed with the figures: on a shared machine they vary. ``--approximation large_pool`` runs
+the engine's large-pool approximation (cohorts of 1,000 customers or more evolve by their
+conditional expectation) instead of the exact binomial draws.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ ROWS = [  # new, growing, mature, declining -> new, growing, mature, declining, 
 ]
 
 
-def scenario_dict(n_cohorts: int, paths: int, seed: int = 15) -> dict:
+def scenario_dict(n_cohorts: int, paths: int, approximation: str = "none", seed: int = 15) -> dict:
     """A seeded synthetic scenario of `n_cohorts` cohorts over 60 periods."""
     import numpy as np
 
@@ -77,7 +80,11 @@ def scenario_dict(n_cohorts: int, paths: int, seed: int = 15) -> dict:
         "lgd": {"mean": 0.45, "sd": 0.2, "downturn": {"sensitivity": 0.15}},
         "exposure": {"amortisation": 0.005},
         "discount_rate": 0.004,
-        "simulation": {"importance_sampling": True, "keep": "totals"},
+        "simulation": {
+            "importance_sampling": True,
+            "keep": "totals",
+            "approximation": approximation,
+        },
     }
 
 
@@ -99,14 +106,14 @@ def vm_hwm_gib() -> float:
     return float("nan")
 
 
-def child(n_cohorts: int, paths: int, what: str) -> dict:
+def child(n_cohorts: int, paths: int, what: str, approximation: str) -> dict:
     """One measurement in this (fresh) process: ``run``, ``setup`` or ``setup-before``."""
     import riskmodel as rm
     from riskmodel.simulation import large_pool
     from riskmodel.simulation.engine import build_kernel_inputs
     from riskmodel.simulation.plan import plan_sampling
 
-    sc = rm.scenario_from_dict(scenario_dict(n_cohorts, paths))
+    sc = rm.scenario_from_dict(scenario_dict(n_cohorts, paths, approximation))
     if what == "setup-before":
         large_pool.AGGREGATE_MIN_COHORTS = n_cohorts + 1  # the per-cohort model, as before
     hwm0 = vm_hwm_gib()
@@ -138,9 +145,9 @@ def child(n_cohorts: int, paths: int, what: str) -> dict:
     return out
 
 
-def measure(n_cohorts: int, paths: int, what: str, timeout: float) -> dict:
+def measure(n_cohorts: int, paths: int, what: str, timeout: float, approximation: str) -> dict:
     """Run `child` in a fresh process; {'timeout': s} if it ran past `timeout` seconds."""
-    cmd = [sys.executable, __file__, "--child", what, str(n_cohorts), str(paths)]
+    cmd = [sys.executable, __file__, "--child", what, str(n_cohorts), str(paths), approximation]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True)
     except subprocess.TimeoutExpired:
@@ -157,21 +164,23 @@ def main() -> None:
     ap.add_argument("--before-max", type=int, default=10_000)
     ap.add_argument("--engine-max", type=int, default=100_000)
     ap.add_argument("--timeout", type=float, default=600.0)
-    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--approximation", choices=["none", "large_pool"], default="none")
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        what, n, p = args.child
-        print(json.dumps(child(int(n), int(p), what)))
+        what, n, p, approx = args.child
+        print(json.dumps(child(int(n), int(p), what, approx)))
         return
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"uptime: {load}")
     for n in args.cohorts:
         before = None
         if n <= args.before_max:
-            before = measure(n, min(args.paths), "setup-before", args.timeout)
+            before = measure(n, min(args.paths), "setup-before", args.timeout, args.approximation)
             print(f"N={n:>7,d} setup before (per cohort): {fmt(before)}", flush=True)
         for p in args.paths:
-            r = measure(n, p, "run" if n <= args.engine_max else "setup", args.timeout)
+            what = "run" if n <= args.engine_max else "setup"
+            r = measure(n, p, what, args.timeout, args.approximation)
             line = f"N={n:>7,d} paths={p:>5,d}: {fmt(r)}"
             if before and "setup_s" in before and "setup_s" in r:
                 line += f"; setup before/after {before['setup_s'] / r['setup_s']:.1f}x"
