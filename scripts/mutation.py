@@ -245,6 +245,11 @@ def run_target(target: Target, args: argparse.Namespace, tmp: Path) -> dict:
         if not (root / "mutants").is_dir():
             raise SystemExit(f"--recheck needs a kept run in {root}; run with --keep first.")
         names = [n for n, s in read_verdicts(root).items() if s in ("survived", "no tests")]
+        for meta in (root / "mutants").rglob("*.py.meta"):  # mutmut skips decided mutants
+            data = json.loads(meta.read_text(encoding="utf-8"))
+            codes = data.get("exit_code_by_key", {})
+            codes.update({n: None for n in names if n in codes})
+            meta.write_text(json.dumps(data), encoding="utf-8")
         for dest in (root / "tests", root / "mutants" / "tests"):
             shutil.copytree(REPO / "tests", dest, ignore=IGNORE, dirs_exist_ok=True)
         (root / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
