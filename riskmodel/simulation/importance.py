@@ -251,6 +251,7 @@ class FactorTilt:
             (u * n_draws).astype(np.intp),
         )
         draw = np.minimum(draw, n_draws - 1)
+        assert self.draw_log_ratio is not None  # set together with draw_cdf
         return draw, self.draw_log_ratio[draw]
 
     def mean(self) -> np.ndarray:
@@ -273,7 +274,7 @@ class FactorTilt:
         for the posterior draws (`sample_draws`).
         """
         n = eps.shape[0]
-        tilted = rng.random(n) >= self.p_plain
+        tilted: np.ndarray = np.greater_equal(rng.random(n), self.p_plain)
         y = np.array(eps, dtype=float)
         if tilted.any():
             y[tilted] = self._inverse_cdf(ndtr(eps[tilted]))
