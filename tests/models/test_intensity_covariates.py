@@ -292,7 +292,7 @@ def test_nuts_intervals_contain_the_known_effects(mle, nuts):
     every coefficient its 99.7% interval; the posterior means of the coefficients agree with the
     MLE within half a standard error (Bernstein–von Mises; Monte Carlo error with ESS ≥ 100 is at
     most 0.1 se)."""
-    beta = nuts._require_fit()["groups"]["posterior"]["beta"]
+    beta = nuts._require_fit().groups["posterior"]["beta"]
     draws_b = beta.values.reshape(-1, beta.shape[-1])
     names = [str(n) for n in beta.coefficient.values]
     truth_b = np.array([BETA[n] for n in names])
@@ -317,7 +317,7 @@ def test_nuts_intervals_contain_the_known_effects(mle, nuts):
 @pytest.mark.slow
 def test_covariate_api_and_round_trip(recovery_data, mle, nuts, tmp_path):
     # the default is the covariate means: the baseline log intensities
-    means = dict(zip(SPEC, mle._require_fit()["config"]["covariate_centre"], strict=True))
+    means = dict(zip(SPEC, mle._require_fit().config["covariate_centre"], strict=True))
     np.testing.assert_allclose(mle.generator().values, mle.generator(covariates=means).values)
     at = {"unemployment": 9.0, "score": 0.0}
     P = nuts.transition_matrix(0.25, covariates=at)

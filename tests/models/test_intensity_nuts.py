@@ -107,7 +107,7 @@ def test_partial_pooling_shrinks_a_thin_segment():
     partial = _quiet_fit(
         IntensityModel(ss, pooling="partial", **kw), panel, seed=9, segment="seg", **COLS
     )
-    post = partial._require_fit()["groups"]["posterior"]
+    post = partial._require_fit().groups["posterior"]
     assert {"mu", "tau", "z"} <= set(post.data_vars)
     mu = post["mu"].mean(("chain", "draw")).values
     thin_post = partial.log_intensity_draws().sel(segment="thin").mean(("chain", "draw")).values
