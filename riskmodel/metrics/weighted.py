@@ -6,7 +6,9 @@ probability distribution, and every estimator is a functional of it (see
 `riskmodel.metrics.risk` for why, and for the definitions). `influence` gives the per-path
 influence of a self-normalised mean, whose ``std(ddof=1)/√N`` is its delta-method standard
 error (`stderr_ratio`); `kish` the effective number of a set of weights. Plain Monte Carlo
-weights (all one) pass through every function unchanged, bit for bit.
+weights (all one) pass through every function unchanged, bit for bit. The public one-figure
+estimators `expected_value`, `exceedance_probability` and `weighted_quantile` live here too
+(`riskmodel.metrics.risk` re-exports them).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from riskmodel.errors import ArgumentError
 __all__ = [
     "as_levels",
     "as_paths",
+    "exceedance_probability",
+    "expected_value",
     "influence",
     "kish",
     "sort_paths",
@@ -29,6 +33,7 @@ __all__ = [
     "sparsity",
     "stderr_of_mean",
     "stderr_ratio",
+    "weighted_quantile",
 ]
 
 # Tail weights within TIE_TOL * N of N(1 − q) count as equal, so that decimal levels such as
@@ -164,3 +169,100 @@ def kish(w: np.ndarray) -> float:
     """Kish effective number ``(Σ w)² / Σ w²`` of a set of weights (0 for an empty set)."""
     square = float(np.sum(w**2))
     return float(w.sum()) ** 2 / square if square > 0 else 0.0
+
+
+def expected_value(values: ArrayLike, *, weights: ArrayLike | None = None) -> tuple[float, float]:
+    """Self-normalised Monte Carlo mean ``Σ w_i x_i / Σ w_i`` and its standard error.
+
+    Parameters
+    ----------
+    values : array_like, shape (N,)
+        Per-path values, finite.
+    weights : array_like, shape (N,), optional
+        Likelihood-ratio weights (finite, >= 0). Default: all ones (plain Monte Carlo).
+
+    Returns
+    -------
+    estimate, stderr : float
+        The estimate lies within ``[min x, max x]``. ``stderr`` is the delta-method error
+        ``std(ψ, ddof=1) / sqrt(N)``, ``ψ_i = w̃_i x_i − estimate · (w̃_i − 1)`` with
+        ``w̃ = N w / Σ w`` (``std(x, ddof=1) / sqrt(N)`` for plain Monte Carlo); NaN when
+        ``N = 1``.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is not 1-D, empty or non-finite, or ``weights`` is invalid.
+
+    Examples
+    --------
+    >>> est, se = expected_value([1.0, 2.0, 3.0])
+    >>> est, round(se, 4)
+    (2.0, 0.5774)
+    """
+    x, w = as_paths(values, weights)
+    wx = w * x
+    return float(np.mean(wx)), stderr_ratio(wx, w)
+
+
+def exceedance_probability(
+    values: ArrayLike, threshold: float, *, weights: ArrayLike | None = None
+) -> tuple[float, float]:
+    """Estimate ``P(value > threshold) = G(threshold)`` with its standard error.
+
+    ``G(t) = Σ w_i 1{x_i > t} / Σ w_i``, the self-normalised mean of ``1{x > t}``, with the
+    delta-method standard error of :func:`expected_value` (for plain Monte Carlo
+    ``std(1{x_i > t}, ddof=1) / sqrt(N)``; Glasserman 2004, §9.1). Parameters and errors are
+    as in :func:`expected_value`.
+
+    Examples
+    --------
+    >>> exceedance_probability([1.0, 2.0, 3.0, 4.0], 2.5)[0]
+    0.5
+    """
+    x, w = as_paths(values, weights)
+    if not np.isfinite(threshold):
+        raise ArgumentError(f"`threshold` must be finite; got {threshold}.")
+    hit = w * (x > threshold)
+    return float(np.mean(hit)), stderr_ratio(hit, w)
+
+
+def weighted_quantile(
+    values: ArrayLike,
+    q: float | ArrayLike,
+    *,
+    weights: ArrayLike | None = None,
+) -> np.ndarray:
+    """Weighted empirical quantile ``Q(q) = min{x_i : G(x_i) ≤ 1 − q}`` (the VaR definition).
+
+    ``G(x) = Σ w_i 1{x_i > x} / Σ w_i`` (self-normalised: the lower levels are as right as
+    the upper ones whatever ``Σ w`` is). With unit weights ``Q(q)`` is the order statistic
+    ``x_(⌈Nq⌉)``. One sort serves all levels (``O(N log N + K log N)``).
+
+    Parameters
+    ----------
+    values : array_like, shape (N,)
+        Per-path values, finite.
+    q : float or array_like
+        Level(s) in (0, 1), any shape.
+    weights : array_like, shape (N,), optional
+        Likelihood-ratio weights (finite, >= 0). Default: all ones.
+
+    Returns
+    -------
+    numpy.ndarray
+        Quantiles with the shape of ``q``; every entry is an element of ``values``.
+
+    Raises
+    ------
+    ValueError
+        For invalid ``values``/``weights`` or a level outside (0, 1).
+
+    Examples
+    --------
+    >>> weighted_quantile(np.arange(1.0, 101.0), [0.5, 0.95])
+    array([50., 95.])
+    """
+    x, w = as_paths(values, weights)
+    levels = as_levels(q, name="q")
+    return sorted_quantile(*sort_paths(x, w), levels)
