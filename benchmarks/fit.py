@@ -34,6 +34,9 @@ machine's and the CPU seconds are the comparable figure:
     pymc-numpyro (before)             263.9      38.2   118.0      15.5     2993     25
     numpyro, chains vectorised         64.3      18.8    15.5       3.6     3024    182
     numpyro, chains sequential (now)   88.7      15.6    24.1       2.9     2972    115
+    pymc (C backend)                  707.4    16.1(*)   86.9      12.6     2853     32
+
+(*) PyMC's C compiler runs in child processes, which the CPU column does not count.
 
 (``warm s`` of the two numpyro rows ran at load 12 and 14; in one process, alternating the two
 methods on the same counts at load 18: 3.6 against 3.4 CPU s per warm fit.) A warm fit costs
