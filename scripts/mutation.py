@@ -232,36 +232,46 @@ def kill_rate(c: Counter) -> float:
     return (c["killed"] + c["timeout"]) / scored if scored else float("nan")
 
 
-def run_target(target: Target, args: argparse.Namespace, tmp: Path) -> dict:
-    """Run mutmut on one target in a fresh copy; return its verdicts and timing.
+def recheck_target(target: Target, args: argparse.Namespace) -> dict:
+    """Rerun the survivors of a kept run, one pytest per mutant, with the work tree's tests.
 
-    With ``args.recheck`` the kept copy of an earlier run is reused instead: its tests are
-    refreshed from the work tree, mutmut's test statistics dropped (so that new tests are seen),
-    and only the survivors (and mutants without tests) are run again.
+    mutmut 3 keeps earlier verdicts of unchanged functions even when the tests change, so the
+    survivors are rerun directly: ``MUTANT_UNDER_TEST=NAME pytest -x TESTS`` in the kept
+    ``mutants/`` folder (the mutated sources are already there).
     """
+    root = args.keep / target.name
+    if not (root / "mutants").is_dir():
+        raise SystemExit(f"--recheck needs a kept run in {root}; run with --keep first.")
+    verdicts = read_verdicts(root)
+    shutil.copytree(REPO / "tests", root / "mutants" / "tests", ignore=IGNORE, dirs_exist_ok=True)
+    tests = [t for t in target.tests if (REPO / t).exists()]
+    start = time.perf_counter()
+    for name in sorted(n for n, s in verdicts.items() if s in ("survived", "no tests")):
+        env = dict(os.environ, MUTANT_UNDER_TEST=name, PYTHONPATH=str(root / "mutants"))
+        cmd = ["nice", "-n", str(args.nice), sys.executable, "-m", "pytest", "-x", "-q"]
+        cmd += ["-p", "no:cacheprovider", "-o", "addopts=", *tests]
+        done = subprocess.run(cmd, cwd=root / "mutants", env=env, capture_output=True, check=False)
+        verdicts[name] = {0: "survived", 1: "killed"}.get(done.returncode, "suspicious")
+        print(f"  {verdicts[name]:9s} {name}", flush=True)
+    survivors = {n: show(root, n) for n, s in sorted(verdicts.items()) if s == "survived"}
+    return {
+        "target": target.name,
+        "tests": tests,
+        "seconds": round(time.perf_counter() - start, 1),
+        "verdicts": verdicts,
+        "survivors": survivors,
+    }
+
+
+def run_target(target: Target, args: argparse.Namespace, tmp: Path) -> dict:
+    """Run mutmut on one target in a fresh copy; return its verdicts and timing."""
     root = (args.keep / target.name) if args.keep else tmp / target.name
-    names: list[str] = []
-    if args.recheck:
-        if not (root / "mutants").is_dir():
-            raise SystemExit(f"--recheck needs a kept run in {root}; run with --keep first.")
-        names = [n for n, s in read_verdicts(root).items() if s in ("survived", "no tests")]
-        for meta in (root / "mutants").rglob("*.py.meta"):  # mutmut skips decided mutants
-            data = json.loads(meta.read_text(encoding="utf-8"))
-            codes = data.get("exit_code_by_key", {})
-            codes.update({n: None for n in names if n in codes})
-            meta.write_text(json.dumps(data), encoding="utf-8")
-        for dest in (root / "tests", root / "mutants" / "tests"):
-            shutil.copytree(REPO / "tests", dest, ignore=IGNORE, dirs_exist_ok=True)
-        (root / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
-        tests = write_config(root, target)
-    else:
-        if root.exists():
-            shutil.rmtree(root)
-        _copy_repo(root, "HEAD" if args.from_head else args.rev, args.overlay or ())
-        tests = write_config(root, target)
+    if root.exists():
+        shutil.rmtree(root)
+    _copy_repo(root, "HEAD" if args.from_head else args.rev, args.overlay or ())
+    tests = write_config(root, target)
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg")
     cmd = ["nice", "-n", str(args.nice), "mutmut", "run", "--max-children", str(args.jobs)]
-    cmd += names
     start = time.perf_counter()
     log = root / "mutmut-run.log"
     with log.open("w") as fh:
@@ -352,7 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for target in targets:
             print(f"running {target.name} ...", flush=True)
-            results.append(run_target(target, args, tmp))
+            run = recheck_target if args.recheck else run_target
+            results.append(run(target, args, tmp) if run is run_target else run(target, args))
             print(report(results[-1:]), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
