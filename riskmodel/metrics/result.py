@@ -11,10 +11,8 @@ import pandas as pd
 import xarray as xr
 
 from riskmodel._files import replace_own_file
-from riskmodel.metrics.actions import actions_to_dict
-from riskmodel.metrics.contributions import contributions_to_dict, risk_contributions
 from riskmodel.metrics.ecl import ecl_term_structure
-from riskmodel.metrics.expectations import expectation, expectations_section
+from riskmodel.metrics.expectations import expectation
 from riskmodel.metrics.risk import (
     RiskMeasures,
     risk_measures,
@@ -325,63 +323,9 @@ class SimulationResult(WeightedPaths):
         contributions : xarray.Dataset, optional
             ``risk_contributions(self.data)`` if already computed.
         """
-        attrs = self.data.attrs
-        loss = loss if loss is not None else self.risk("loss")
-        defaults = self.risk("defaults")
-        loss_dict = loss.to_dict()
-        loss_block = expectation(self.data, "loss")
-        out = {
-            "scenario": self.scenario,
-            "paths": self.paths,
-            "seed": self.seed,
-            "horizon": self.horizon,
-            "riskmodel_version": str(attrs.get("riskmodel_version", "")),
-            "loss": {
-                **loss_block,
-                "std": loss_dict["std"],
-                "var": loss_dict["var"],
-                "es": loss_dict["es"],
-                "stderr": {**loss_dict["stderr"], **loss_block["stderr"]},
-                "tail_paths": loss_dict["tail_paths"],
-            },
-            "defaults": {
-                **expectation(self.data, "defaults"),
-                "var": defaults.to_dict()["var"],
-                "tail_paths": defaults.to_dict()["tail_paths"],
-            },
-            "churn": expectation(self.data, "churn"),
-            "ecl": self.ecl(),
-            "value": self._value(),
-        }
-        lost = self._value_lost_to_churn()
-        if lost is not None:
-            out["value_lost_to_churn"] = lost
-        out["expectations"] = expectations_section(self.data, period_stderr=False)
-        if contributions is None:
-            contributions = risk_contributions(self.data)
-        out["contributions"] = contributions_to_dict(contributions)
-        if "loss_by_cohort" in self.data:
-            out["contributions_by_cohort"] = contributions_to_dict(
-                risk_contributions(self.data, by="cohort")
-            )
-        out["stresses"] = self.stresses()
-        out["period"] = self.period()
-        if "posterior_mean_loss" in self.data:  # a posterior run with its posterior-mean run
-            out["model_risk"] = self.model_risk().to_dict()
-        if "action" in self.data.dims:
-            out["actions"] = actions_to_dict(self.data)
-        out["portfolio"] = {
-            "customers": int(attrs.get("total_customers", 0)),
-            "exposure": float(attrs.get("total_exposure", 0.0)),
-        }
-        out["diagnostics"] = {
-            "effective_sample_size": loss.ess,
-            "importance_sampling": bool(attrs.get("importance_sampling", 0)),
-            "importance_method": str(attrs.get("importance_method", "")) or None,
-            "parameter_draws": int(attrs.get("parameter_draws", 1)),
-            "block_size": int(attrs.get("block_size", 0)),
-        }
-        return out
+        from riskmodel.metrics.run_summary import run_summary
+
+        return run_summary(self, loss=loss, contributions=contributions)
 
     # ------------------------------------------------------------------ I/O
     def to_dataframe(self) -> pd.DataFrame:
