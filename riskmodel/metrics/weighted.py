@@ -141,7 +141,10 @@ def sparsity(xs: np.ndarray, above: np.ndarray, q: np.ndarray) -> np.ndarray:
     a = 1.5 * stats.norm.pdf(zq) ** 2 / (2 * zq**2 + 1)
     h = (Z975**2 * a / n) ** (1 / 3)  # = N^(-1/3) z^(2/3) a^(1/3)
     h = np.minimum(h, np.minimum(q, 1.0 - q) / 3)
-    return (sorted_quantile(xs, above, q + h) - sorted_quantile(xs, above, q - h)) / (2 * h)
+    out: np.ndarray = (sorted_quantile(xs, above, q + h) - sorted_quantile(xs, above, q - h)) / (
+        2 * h
+    )
+    return out
 
 
 def stderr_of_mean(a: np.ndarray) -> float:

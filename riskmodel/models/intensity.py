@@ -208,6 +208,7 @@ class IntensityModel:
         )
         allowed = self._allowed_idx(cfg)
         if covs:
+            assert obs.x is not None  # read with the covariates
             _set_centre(cfg, obs.x)
         cfg["method"] = method
         cfg["segments"] = list(obs.segments)
@@ -451,7 +452,8 @@ class IntensityModel:
             return mle_summary(fit.groups["mle"])
         import arviz as az
 
-        return az.summary(np.exp(self.log_intensity_draws()).rename("intensity").to_dataset())
+        intensity = xr.apply_ufunc(np.exp, self.log_intensity_draws())
+        return az.summary(intensity.rename("intensity").to_dataset())
 
     # ------------------------------------------------------------------ io
     def save(self, path: str | PathLike) -> None:

@@ -104,7 +104,8 @@ def loglik_and_grad(
     w = np.where(exact[:, None], qcol, np.eye(n)[cur]) / val[:, None]
     grad = np.zeros_like(Qs)
     ex = np.flatnonzero(exact)
-    np.add.at(grad, (grp[ex], slice(None), cur[ex]), rowP[ex] / val[ex, None])  # direct
+    at = (grp[ex], slice(None), cur[ex])
+    np.add.at(grad, at, rowP[ex] / val[ex, None])  # type: ignore[arg-type]  # numpy's stub: no slices
     grad += _frechet_adjoint(lam, V, Vi, grp, E, dt, Vp, w)
     return value, (grad[0] if single else grad)
 
@@ -219,10 +220,12 @@ def panel_loglik_and_grad(obs: PanelObservations, n_groups: int):
     """
     if obs.prev is None:
         return lambda Qs: forward_backward_loglik_and_grad(Qs, obs)
+    prev, cur = obs.prev, obs.cur
+    assert cur is not None  # uncensored rows have a current state
     if obs.jump is not None:
-        return lambda Qs: exact_times_loglik_and_grad(Qs, obs.dt, obs.prev, obs.cur, obs.segment)
+        return lambda Qs: exact_times_loglik_and_grad(Qs, obs.dt, prev, cur, obs.segment)
     # identical rows (same group, states, gap and kind) contribute identically: count them once
-    key = np.column_stack([obs.segment, obs.prev, obs.cur, obs.exact, obs.dt])
+    key = np.column_stack([obs.segment, prev, cur, obs.exact, obs.dt])
     uniq, counts = np.unique(key, axis=0, return_counts=True)
     g, a, b = (uniq[:, i].astype(np.intp) for i in range(3))
     ex, dt, weight = uniq[:, 3].astype(bool), uniq[:, 4].copy(), counts.astype(float)
@@ -306,6 +309,7 @@ def _grouping(obs: PanelObservations, cfg: dict, pooled: bool):
         n_seg = 1 if pooled else len(obs.segments)
         return grouped(obs, seg), np.arange(n_seg), np.zeros((n_seg, 0)), None
     design = CovariateDesign.from_config(cfg)
+    assert obs.x is not None  # a model with covariates reads them per row
     group, g_seg, g_xs = group_rows(seg, design.standardise(obs.x))
     return grouped(obs, group), g_seg, g_xs, design
 

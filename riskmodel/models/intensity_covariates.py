@@ -233,6 +233,7 @@ def join_macro(
             )
     if not macro_names:
         return panel
+    assert macro is not None  # macro covariates come from the macro table
     if time not in macro.columns:
         raise MacroError(
             f"the macro table needs the panel's time column {time!r} (the date from which "

@@ -168,6 +168,7 @@ def fit_mle_covariates(
     if pooled:
         obs = _pool(obs)
     design = CovariateDesign.from_config(cfg)
+    assert obs.x is not None  # a model with covariates reads them per row
     group, g_seg, g_xs = group_rows(obs.segment, design.standardise(obs.x))
     gobs = grouped(obs, group)
     both = panel_loglik_and_grad(gobs, len(g_seg))
