@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 import riskmodel as rm
-from riskmodel.fitting import load_fit_config
 from riskmodel.config import safe_yaml
 from riskmodel.config.errors import MAX_PROBLEMS, format_validation_error, short_repr
 from riskmodel.config.scenario import ScenarioConfig
+from riskmodel.fitting import load_fit_config
 from riskmodel.sensitivity.config import load_sensitivity_config
 
 
