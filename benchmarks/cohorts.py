@@ -37,6 +37,9 @@ N cohorts × paths              setup before → after        engine (CPU ns per
 The setup no longer grows with the cohorts; the engine (the kernel) is linear in them but at
 ~1.4 µs CPU per cohort-period-path (exact) or ~0.45 µs (large_pool) it needs ~8,800 s or
 ~2,700 s CPU for 10⁵ × 60 × 1,000: the 5-minute target needs ≤ 50 ns (100 ns on 2 cores).
+Memory: 10⁵ cohorts × 1,000 paths (one period only, 1,000 paths in one block) was killed by
+the kernel's out-of-memory killer at 23 GB resident (~30 arrays of paths × cohorts of 0.8 GB):
+the engine's block of paths must shrink as the cohorts grow to stay under 4 GiB.
 """
 
 from __future__ import annotations
