@@ -355,6 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for t in targets:
             print(f"{t.name:24s} {' '.join(t.mutate)}\n{'':24s} tests: {' '.join(t.tests)}")
         return 0
+    if args.recheck and args.keep is None:
+        raise SystemExit("--recheck reruns the survivors of a kept run: pass its --keep DIR.")
     if shutil.which("mutmut") is None:
         raise SystemExit('mutmut is not installed: pip install -e ".[mutation]"')
     tmp = Path(tempfile.mkdtemp(prefix="riskmodel-mutmut-"))
