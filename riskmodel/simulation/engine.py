@@ -12,6 +12,7 @@ posterior-mean run re-run the scenario on common random numbers; scenario sets g
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -101,6 +102,7 @@ def simulate_dataset(
         copies=2 if cfg.actions else 1,  # an action's counterfactual run beside the main one
         limit=check_memory_limit(memory_limit),
         what=f"scenario {scenario.name!r}",
+        in_flight_paths=in_flight_paths(options.paths, options.workers),
     )
     if importance_sampling is None:
         importance_sampling = cfg.simulation.importance_sampling
@@ -125,6 +127,13 @@ def simulate_dataset(
 
         ds = add_posterior_mean_run(ds, scenario, rerun)
     return ds
+
+
+def in_flight_paths(paths: int, workers: int | None) -> int:
+    """Paths the kernel holds at once: one block per worker thread (`backends.run_local`)."""
+    blocks = -(-paths // BLOCK_SIZE)
+    threads = min(workers or os.cpu_count() or 1, blocks)
+    return min(paths, BLOCK_SIZE) * threads
 
 
 def _simulate(

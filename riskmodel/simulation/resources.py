@@ -4,13 +4,20 @@ A run keeps per-path results (`riskmodel.simulation.engine`): with ``simulation.
 four (path, period) arrays (loss, defaults, churn, margin) plus per-path arrays (loss per segment
 and per cohort, weight, draw, churn value lost); with ``keep: totals`` the four outputs shrink to
 per-path totals and discounted totals. All are float64 or int64, 8 bytes a value. Metrics then
-sort and sum per-path totals, which takes a few more per-path arrays (`WORKING_ARRAYS`). Blocks in
-flight are bounded by the batch size, not by the number of paths, and are left out.
+sort and sum per-path totals, which takes a few more per-path arrays (`WORKING_ARRAYS`).
 
 So, for ``N`` paths, ``H`` periods, ``S`` segments and ``C`` cohorts::
 
     keep: paths   8 N (4 H + S + C + 3 + WORKING_ARRAYS) bytes
     keep: totals  8 N (8     + S + C + 3 + WORKING_ARRAYS) bytes
+
+Blocks in flight add the kernel's working arrays, which do not grow with ``N`` but with the
+paths of the blocks simulated at once (one block of at most `BLOCK_SIZE` paths per worker) times
+the cohorts: about `KERNEL_BYTES_PER_PATH_COHORT` bytes per path and cohort (counts per state,
+moves and defaults, as (path, cohort, state) arrays; measured: a block of 1,000 paths of 10⁵
+cohorts was killed by the system at 23 GB). A book of many small cohorts can therefore need
+far more than its results: the check counts both, so such a run is refused with the fix
+instead of exhausting the machine.
 
 The limit is a fraction (`MEMORY_FRACTION`) of this machine's physical memory (or of the
 container's memory limit, when smaller). ``RISKMODEL_MEMORY_LIMIT`` (bytes, or e.g. ``8G``,
@@ -28,6 +35,7 @@ from riskmodel.errors import ArgumentError, ResourceLimitError
 from riskmodel.scenarios.load import Scenario
 
 __all__ = [
+    "KERNEL_BYTES_PER_PATH_COHORT",
     "MEMORY_FRACTION",
     "WORKING_ARRAYS",
     "check_run_memory",
@@ -42,6 +50,9 @@ MEMORY_FRACTION = 0.5
 
 WORKING_ARRAYS = 6
 """Per-path float arrays the metrics need beside the stored results (totals, sort order, ...)."""
+
+KERNEL_BYTES_PER_PATH_COHORT = 256
+"""Kernel working memory per path in flight and cohort (about 30 float64 arrays of that shape)."""
 
 PER_PERIOD_OUTPUTS = 4  # loss, defaults, churn, margin
 PER_PATH_FIXED = 3  # weight, draw, churn_value_lost
@@ -125,6 +136,7 @@ def check_run_memory(
     limit: int | None = None,
     what: str = "the run",
     suggest_totals: bool = True,
+    in_flight_paths: int = 0,
 ) -> int:
     """Refuse a run whose results would not fit in memory, before allocating anything.
 
@@ -140,6 +152,9 @@ def check_run_memory(
         Names the run in the message, e.g. ``"scenario 'adverse'"``.
     suggest_totals : bool, default True
         Offer ``keep: totals`` as a fix (not for analyses that ignore it).
+    in_flight_paths : int, default 0
+        Paths the kernel simulates at once (blocks times workers); their working arrays,
+        `KERNEL_BYTES_PER_PATH_COHORT` per path and cohort, count too.
 
     Returns
     -------
@@ -151,18 +166,29 @@ def check_run_memory(
     ResourceLimitError
         With the estimate, the limit and the fix (fewer paths, or ``keep: totals``).
     """
-    need = copies * run_bytes(paths, horizon, n_segments, n_cohorts, keep)
+    kernel = KERNEL_BYTES_PER_PATH_COHORT * int(in_flight_paths) * int(n_cohorts)
+    need = copies * run_bytes(paths, horizon, n_segments, n_cohorts, keep) + kernel
     allowed = memory_limit(limit)
     if allowed is None or need <= allowed:
         return need
-    fixes = [f"run at most {_paths_that_fit(allowed, need / paths):,} paths"]
+    source = "a `memory_limit=` argument" if limit is not None else _limit_source()
+    if kernel > need - kernel:  # the blocks in flight, not the kept results, are the problem
+        raise ResourceLimitError(
+            f"{what} simulates {in_flight_paths:,} paths at once over {n_cohorts:,} cohorts: "
+            f"the engine's working arrays would need about {format_bytes(kernel)} of memory "
+            f"(plus {format_bytes(need - kernel)} for the results), more than the "
+            f"{format_bytes(allowed)} allowed ({source}). To fix: merge cohorts that share "
+            "segment, state and exposure per customer (the portfolio file), or run on fewer "
+            "workers (`simulation: {workers: 1}`); the paths per block are fixed."
+        )
+    room = allowed - kernel  # what the kept results may use
+    fixes = [f"run at most {_paths_that_fit(room, (need - kernel) / paths):,} paths"]
     if keep == "paths" and suggest_totals:
         totals = copies * run_bytes(paths, horizon, n_segments, n_cohorts, "totals")
         fixes.append(
             "or set `simulation: {keep: totals}` to keep per-path totals only (it fits "
-            f"{_paths_that_fit(allowed, totals / paths):,} paths)"
+            f"{_paths_that_fit(room, totals / paths):,} paths)"
         )
-    source = "a `memory_limit=` argument" if limit is not None else _limit_source()
     raise ResourceLimitError(
         f"{what} with {paths:,} paths over {horizon} periods would need about "
         f"{format_bytes(need)} of memory for its results (keep: {keep}), more than the "
@@ -189,11 +215,13 @@ def check_scenarios_memory(
     *,
     limit: int | None = None,
     what: str = "the run",
+    in_flight_paths: int = 0,
 ) -> int:
     """`check_run_memory` for several scenarios whose results are all kept at once.
 
     The bound is conservative: every scenario is counted with the largest horizon, segment and
-    cohort count of the set, twice if it has management actions (a counterfactual run).
+    cohort count of the set, twice if it has management actions (a counterfactual run). The
+    scenarios run one after another, so the kernel's blocks in flight count once.
     """
     keep = "paths" if any(sc.config.simulation.keep == "paths" for sc in scenarios) else "totals"
     copies = sum(2 if sc.config.actions else 1 for sc in scenarios)
@@ -206,4 +234,5 @@ def check_scenarios_memory(
         copies=copies,
         limit=limit,
         what=what,
+        in_flight_paths=in_flight_paths,
     )

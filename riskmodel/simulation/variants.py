@@ -28,7 +28,7 @@ from riskmodel._validate import check_count, check_memory_limit
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.backends import run_task
 from riskmodel.simulation.cluster import dask_client, resolve_backend, resolve_scheduler
-from riskmodel.simulation.engine import run_options, simulate_dataset
+from riskmodel.simulation.engine import in_flight_paths, run_options, simulate_dataset
 from riskmodel.simulation.inputs import build_kernel_inputs
 from riskmodel.simulation.plan import Sampling, plan_run, plan_sampling
 from riskmodel.simulation.resources import check_run_memory, check_scenarios_memory
@@ -126,7 +126,13 @@ def simulate_variants(
     for sc in scenarios:  # every argument and scheduler checked before anything runs
         run_options(sc, paths=paths, seed=entropy, **engine)
     limit = check_memory_limit(memory_limit)
-    check_scenarios_memory(scenarios, paths, limit=limit, what=f"{len(scenarios)} scenarios")
+    check_scenarios_memory(
+        scenarios,
+        paths,
+        limit=limit,
+        what=f"{len(scenarios)} scenarios",
+        in_flight_paths=in_flight_paths(paths, workers),
+    )
     return [
         simulate_dataset(sc, paths=paths, seed=entropy, memory_limit=limit, **engine)
         for sc in scenarios

@@ -15,7 +15,7 @@ import pytest
 from scenario_builders import lifecycle_dict
 
 import riskmodel as rm
-from riskmodel.simulation import resources
+from riskmodel.simulation import engine, resources
 from riskmodel.simulation.resources import WORKING_ARRAYS, memory_limit, run_bytes
 
 
@@ -66,11 +66,18 @@ def test_the_estimate_covers_what_a_run_keeps(scenario):
     assert stored == estimate - 8 * 3000 * WORKING_ARRAYS
 
 
+def _in_flight_bytes(scenario, paths: int) -> int:
+    # the kernel's blocks in flight, as the engine counts them (one block per worker thread)
+    in_flight = engine.in_flight_paths(paths, scenario.config.simulation.workers)
+    return resources.KERNEL_BYTES_PER_PATH_COHORT * in_flight * scenario.portfolio.n_cohorts
+
+
 def test_keep_totals_is_offered_and_fits(scenario):
     n_seg, n_coh = len(scenario.segments), scenario.portfolio.n_cohorts
     paths = 20_000
-    full = run_bytes(paths, 6, n_seg, n_coh, "paths")
-    totals = run_bytes(paths, 6, n_seg, n_coh, "totals")
+    kernel = _in_flight_bytes(scenario, paths)
+    full = run_bytes(paths, 6, n_seg, n_coh, "paths") + kernel
+    totals = run_bytes(paths, 6, n_seg, n_coh, "totals") + kernel
     limit = (full + totals) // 2  # too small for the paths, enough for the totals
     assert totals < limit < full
     with pytest.raises(rm.ResourceLimitError, match=r"simulation: \{keep: totals\}"):
@@ -93,8 +100,9 @@ def test_the_fewer_paths_advice_fits(scenario):
 
 def test_a_comparison_counts_every_scenario(scenario):
     other = scenario.with_options(name="other")
-    one = run_bytes(4096, 6, len(scenario.segments), scenario.portfolio.n_cohorts, "paths")
-    limit = one + one // 2  # one scenario fits, two do not
+    results = run_bytes(4096, 6, len(scenario.segments), scenario.portfolio.n_cohorts, "paths")
+    one = results + _in_flight_bytes(scenario, 4096)  # the blocks in flight count once
+    limit = one + results // 2  # one scenario fits, two do not
     rm.simulate(scenario, paths=4096, memory_limit=limit, progress=False)
     with pytest.raises(rm.ResourceLimitError, match="2 scenarios"):
         rm.compare_scenarios([scenario, other], paths=4096, memory_limit=limit)
@@ -135,3 +143,41 @@ def test_the_command_line_refuses_a_huge_run_with_exit_2(
     assert code == 2 and time.perf_counter() - start < 30.0  # generous: shared CI cores
     assert "1,000,000,000 paths" in err and "run at most" in err and "Traceback" not in err
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- blocks in flight
+def test_many_cohorts_count_the_kernels_working_arrays(scenario):
+    # 10⁵ cohorts × one block of 1,024 paths per worker: ~25 GiB of (path, cohort, state)
+    # arrays in flight, which killed a run at 23 GB before this was counted; the results of
+    # 1,000 paths (keep: totals) are only ~0.8 GB, so the check must see the blocks.
+    limit = 4 * 2**30
+    results = run_bytes(1000, 60, 4, 100_000, "totals")
+    assert results < limit
+    with pytest.raises(rm.ResourceLimitError) as info:
+        resources.check_run_memory(
+            1000, 60, 4, 100_000, "totals", limit=limit, in_flight_paths=1000
+        )
+    msg = str(info.value)
+    assert "100,000 cohorts" in msg and "1,000 paths at once" in msg
+    assert "merge cohorts" in msg and "workers: 1" in msg
+    kernel = resources.KERNEL_BYTES_PER_PATH_COHORT * 1000 * 100_000
+    assert resources.format_bytes(kernel) in msg
+    # the same book with nothing in flight fits: the kept results alone are small
+    assert resources.check_run_memory(1000, 60, 4, 100_000, "totals", limit=limit) == results
+
+
+def test_the_engine_passes_its_blocks_in_flight(scenario, monkeypatch):
+    # a book of 3,000 small cohorts, 64 paths (one block), 1 worker: the kernel's working set
+    # (256 B × 64 × 3,000 ≈ 49 MB) is over a 40 MB limit whose results part (< 2 MB) fits
+    cohorts = [
+        {"segment": "cards", "state": "mature", "customers": 3, "exposure": 300.0 + k}
+        for k in range(3000)
+    ]
+    d = lifecycle_dict(horizon=6, paths=64, seed=9)
+    d["portfolio"] = {"cohorts": cohorts}
+    d["simulation"] = {"keep": "totals", "workers": 1}
+    sc = rm.scenario_from_dict(d)
+    err = _refused_quickly(lambda: rm.simulate(sc, memory_limit=40 * 2**20))
+    assert "3,000 cohorts" in str(err) and "64 paths at once" in str(err)
+    # and a limit that holds the blocks lets it run
+    assert rm.simulate(sc, paths=64, memory_limit=200 * 2**20).paths == 64
