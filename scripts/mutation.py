@@ -121,8 +121,8 @@ TARGETS: tuple[Target, ...] = (
         ["models/test_transition_conjugate.py", "mutation/test_kills_conjugate.py"],
     ),
     _t(
-        "scenarios-schema",
-        ["scenarios/schema.py"],
+        "config-schema",
+        ["config/base.py", "config/sections.py", "config/scenario.py"],
         ["scenarios/test_validation.py", "scenarios/test_boundaries.py"],
     ),
 )
