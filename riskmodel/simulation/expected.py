@@ -39,6 +39,7 @@ sampling does not change these expectations: it only reweights the paths that es
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -115,7 +116,8 @@ def expected_default_lgd(
     a = ndtri(np.clip(p, 0.0, 1.0))[..., None]
     pz = conditional_pd(a, rho, z)  # (D, ..., Q)
     mz = downturn_lgd(lgd_mean, sensitivity, z)  # (Q,)
-    return (pz * mz) @ w
+    out: np.ndarray = (pz * mz) @ w
+    return out
 
 
 def expected_matrices(
@@ -201,7 +203,8 @@ def expected_loss_by_draw(scenario: Scenario) -> np.ndarray:
     """
     per_draw: list[np.ndarray] = []
     expected_term_structure(scenario, _loss_by_draw=per_draw)
-    return np.sum(per_draw, axis=0)
+    out: np.ndarray = np.sum(per_draw, axis=0)
+    return out
 
 
 def scenario_expected_matrices(scenario: Scenario) -> np.ndarray:
@@ -216,7 +219,9 @@ def scenario_expected_matrices(scenario: Scenario) -> np.ndarray:
     )
 
 
-def expected_term_structure(scenario: Scenario, *, _loss_by_draw: list | None = None) -> xr.Dataset:
+def expected_term_structure(
+    scenario: Scenario, *, _loss_by_draw: list[np.ndarray] | None = None
+) -> xr.Dataset:
     """Exact expected term structure of a scenario (no Monte Carlo error).
 
     Parameters
@@ -289,7 +294,7 @@ def _propagate(
     start: np.ndarray,
     customers: np.ndarray,
     seg_onehot: np.ndarray,
-    loss_by_draw: list | None,
+    loss_by_draw: list[np.ndarray] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Propagate every cohort's expected counts period by period, per draw.
 
@@ -432,7 +437,7 @@ def _label_term_structure(ds: xr.Dataset) -> None:
     )
 
 
-def exact_summary(ds: xr.Dataset) -> dict:
+def exact_summary(ds: xr.Dataset) -> dict[str, Any]:
     """Exact expectations in the `summary.json` layout of DESIGN.md.
 
     Parameters

@@ -83,7 +83,7 @@ def design_point(
     step = 1e-4
     eye = np.eye(h) * step
 
-    def value_and_grad(x):
+    def value_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
         f = large_pool_loss(inp, inp.shift + np.vstack([x[None], x[None] + eye]))
         return f[0], (f[1:] - f[0]) / step
 
@@ -229,7 +229,7 @@ class FactorTilt:
     @property
     def horizon(self) -> int:
         """Number of periods of the tilt."""
-        return self.log_ratio.shape[0]
+        return int(self.log_ratio.shape[0])
 
     def sample_draws(
         self, rng: np.random.Generator, tilted: np.ndarray, n_draws: int
@@ -258,10 +258,15 @@ class FactorTilt:
         """Mean of each period's innovation under the tilt, shape (H,)."""
         lo, hi = self.edges[:-1], self.edges[1:]
         # E[Y; a < Y < b] = φ(a) − φ(b) under the standard normal; cell mass ΔΦ
-        phi = lambda x: np.where(np.isfinite(x), np.exp(-0.5 * np.square(x)), 0.0)  # noqa: E731
+
+        def phi(x: np.ndarray) -> np.ndarray:
+            out: np.ndarray = np.where(np.isfinite(x), np.exp(-0.5 * np.square(x)), 0.0)
+            return out
+
         cell_mean = (phi(lo) - phi(hi)) / np.sqrt(2 * np.pi) / _cell_mass(lo, hi)
         prob = np.diff(self.cdf, axis=1, prepend=0.0)
-        return prob @ cell_mean
+        mean: np.ndarray = prob @ cell_mean
+        return mean
 
     def sample(
         self, eps: np.ndarray, rng: np.random.Generator, n_draws: int = 1
@@ -289,9 +294,11 @@ class FactorTilt:
         cell = np.clip(np.searchsorted(self.edges, y, side="right") - 1, 0, self.cdf.shape[1] - 1)
         log_r = self.log_ratio[np.arange(self.horizon)[None], cell].sum(axis=1) + draw_log_ratio
         if self.p_plain <= 0:
-            return np.exp(-log_r)
+            plain: np.ndarray = np.exp(-log_r)
+            return plain
         log_q = np.logaddexp(np.log(self.p_plain), np.log1p(-self.p_plain) + log_r)
-        return np.exp(-log_q)
+        mixed: np.ndarray = np.exp(-log_q)
+        return mixed
 
     def _inverse_cdf(self, u: np.ndarray) -> np.ndarray:
         m, h = u.shape
@@ -314,15 +321,19 @@ class FactorTilt:
         sa, sb = ndtr(-a), ndtr(-b)
         with np.errstate(divide="ignore", invalid="ignore"):
             y = np.where(left, ndtri(fa + frac * (fb - fa)), -ndtri(sa - frac * (sa - sb)))
-        return np.clip(y, np.maximum(a, -38.0), np.minimum(b, 38.0))
+        inverse: np.ndarray = np.clip(y, np.maximum(a, -38.0), np.minimum(b, 38.0))
+        return inverse
 
 
 def _cell_mass(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Standard-normal probability of each cell ``(lo, hi]``, accurate in both tails."""
-    return np.where(hi <= 0, ndtr(hi) - ndtr(lo), ndtr(-lo) - ndtr(-hi))
+    mass: np.ndarray = np.where(hi <= 0, ndtr(hi) - ndtr(lo), ndtr(-lo) - ndtr(-hi))
+    return mass
 
 
-def _tilted_cumulants(theta: float, g: np.ndarray, log_mass: np.ndarray):
+def _tilted_cumulants(
+    theta: float, g: np.ndarray, log_mass: np.ndarray
+) -> tuple[np.ndarray, float, float, np.ndarray]:
     """``K_t(θ) = log E exp(θ g_t)`` per period, ``K'``, ``K''`` and tilted cell probabilities."""
     a = theta * g + log_mass[None]
     top = a.max(axis=1, keepdims=True)
@@ -370,7 +381,9 @@ def separable_quantile(
     return float(low.sum() + min(k, bins - 1) * step)
 
 
-def factor_tilt(inp: KernelInputs, level: float, *, p_plain: float = TILT_P_PLAIN):
+def factor_tilt(
+    inp: KernelInputs, level: float, *, p_plain: float = TILT_P_PLAIN
+) -> FactorTilt | None:
     """Exponential tilt of each period's factor toward the loss tail at `level`.
 
     The large-pool loss is nearly a sum of independent per-period effects,
@@ -441,7 +454,16 @@ def factor_tilt(inp: KernelInputs, level: float, *, p_plain: float = TILT_P_PLAI
     return replace(tilt, draw_log_ratio=np.log(q * a.size), draw_cdf=cdf)
 
 
-def _tilt_for(g, log_mass, edges, level, *, base, scale, p_plain) -> FactorTilt | None:
+def _tilt_for(
+    g: np.ndarray,
+    log_mass: np.ndarray,
+    edges: np.ndarray,
+    level: float,
+    *,
+    base: float,
+    scale: float,
+    p_plain: float,
+) -> FactorTilt | None:
     """θ and the tables for the scaled period effects `g`."""
     from scipy.optimize import brentq
 

@@ -108,7 +108,7 @@ def sobol_innovations(
     if position:
         sampler.fast_forward(position)
     u = sampler.random(n) if n == block_size else sampler.random(block_size)[:n]
-    eps = ndtri(np.clip(u, _U_EPS, 1.0 - _U_EPS))
+    eps: np.ndarray = ndtri(np.clip(u, _U_EPS, 1.0 - _U_EPS))
     if rotation is not None:
         eps = eps @ rotation.T
     return eps
