@@ -110,7 +110,8 @@ def _measure(mode, tape, out, chunk_rows, trace) -> dict:
 
 def _baseline(repeats: int) -> float:
     import riskmodel as rm
-    from riskmodel.simulation.expected import exact_summary, expected_term_structure
+    from riskmodel.metrics.expectations import exact_summary
+    from riskmodel.simulation.expected import expected_term_structure
 
     sc = rm.load_scenario(SCENARIO)
     times = []

@@ -45,7 +45,7 @@ import xarray as xr
 
 from riskmodel.errors import ArgumentError
 from riskmodel.metrics.risk import as_dataset, expected_value
-from riskmodel.simulation.expected import exact_summary
+from riskmodel.scenarios.period import ecl_window_sum
 from riskmodel.simulation.store import path_total
 
 __all__ = [
@@ -300,3 +300,39 @@ def expectations_section(data: Any, *, period_stderr: bool = True) -> dict:
     if exact is not None:
         out["by_state"] = _by_state(exact)
     return out
+
+
+def exact_summary(ds: xr.Dataset) -> dict[str, Any]:
+    """Exact expectations in the `summary.json` layout of DESIGN.md.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        From `expected_term_structure`.
+
+    Returns
+    -------
+    dict
+        ``{"loss": {"expected"}, "ecl": {"lifetime", "12_period", "by_period"},
+        "defaults": {"expected"}, "churn": {"expected"}, "value": {"expected"},
+        "value_lost_to_churn": {"expected"}}``: lifetime expected loss (undiscounted),
+        discounted expected credit loss (lifetime, first 12 periods, per period), expected
+        defaults and churn over the horizon, the discounted expected margin and the expected
+        discounted margin forgone by churners.
+    """
+    df = ds["discount_factor"]
+    ecl = (ds["loss"] * df).to_numpy()
+    window = ecl_window_sum(ecl, float(ds.attrs.get("ecl_12_month_periods", 12)))
+    return {
+        "loss": {"expected": float(ds["loss"].sum("period"))},
+        "ecl": {
+            "lifetime": float(ecl.sum()),
+            "12_month": window,
+            "12_period": window,  # the contract's name (DESIGN.md): an alias of 12_month
+            "by_period": [float(v) for v in ecl],
+        },
+        "defaults": {"expected": float(ds["defaults"].sum("period"))},
+        "churn": {"expected": float(ds["churn"].sum("period"))},
+        "value": {"expected": float((ds["margin"] * df).sum("period"))},
+        "value_lost_to_churn": {"expected": float(ds["value_lost_to_churn"])},
+    }

@@ -33,9 +33,10 @@ from riskmodel.config.metrics import (
     parse_metric,
     parse_metrics,
 )
+from riskmodel.metrics.expectations import exact_summary
 from riskmodel.metrics.risk import risk_measures
 from riskmodel.scenarios.load import Scenario
-from riskmodel.simulation.expected import exact_summary, expected_term_structure
+from riskmodel.simulation.expected import expected_term_structure
 
 __all__ = [
     "DEFAULT_METRICS",

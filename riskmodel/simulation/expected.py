@@ -39,7 +39,6 @@ sampling does not change these expectations: it only reweights the paths that es
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -54,7 +53,6 @@ from riskmodel.dynamics import (
     survivor_shares,
 )
 from riskmodel.scenarios.load import Scenario
-from riskmodel.scenarios.period import ecl_window_sum
 
 
 @functools.lru_cache(maxsize=8)
@@ -68,7 +66,6 @@ def _hermgauss(nodes: int) -> tuple[np.ndarray, np.ndarray]:
 
 __all__ = [
     "GH_NODES",
-    "exact_summary",
     "expected_default_lgd",
     "expected_loss_by_draw",
     "expected_matrices",
@@ -260,7 +257,8 @@ def expected_term_structure(
     Examples
     --------
     >>> import riskmodel as rm
-    >>> from riskmodel.simulation.expected import expected_term_structure, exact_summary
+    >>> from riskmodel.metrics.expectations import exact_summary
+    >>> from riskmodel.simulation.expected import expected_term_structure
     >>> sc = rm.load_scenario("scenarios/baseline.yaml")  # doctest: +SKIP
     >>> exact_summary(expected_term_structure(sc))["loss"]["expected"]  # doctest: +SKIP
     """
@@ -435,39 +433,3 @@ def _label_term_structure(ds: xr.Dataset) -> None:
     ds["value_lost_to_churn"].attrs.update(
         units="currency", long_name="exact expected discounted margin forgone by churners"
     )
-
-
-def exact_summary(ds: xr.Dataset) -> dict[str, Any]:
-    """Exact expectations in the `summary.json` layout of DESIGN.md.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        From `expected_term_structure`.
-
-    Returns
-    -------
-    dict
-        ``{"loss": {"expected"}, "ecl": {"lifetime", "12_period", "by_period"},
-        "defaults": {"expected"}, "churn": {"expected"}, "value": {"expected"},
-        "value_lost_to_churn": {"expected"}}``: lifetime expected loss (undiscounted),
-        discounted expected credit loss (lifetime, first 12 periods, per period), expected
-        defaults and churn over the horizon, the discounted expected margin and the expected
-        discounted margin forgone by churners.
-    """
-    df = ds["discount_factor"]
-    ecl = (ds["loss"] * df).to_numpy()
-    window = ecl_window_sum(ecl, float(ds.attrs.get("ecl_12_month_periods", 12)))
-    return {
-        "loss": {"expected": float(ds["loss"].sum("period"))},
-        "ecl": {
-            "lifetime": float(ecl.sum()),
-            "12_month": window,
-            "12_period": window,  # the contract's name (DESIGN.md): an alias of 12_month
-            "by_period": [float(v) for v in ecl],
-        },
-        "defaults": {"expected": float(ds["defaults"].sum("period"))},
-        "churn": {"expected": float(ds["churn"].sum("period"))},
-        "value": {"expected": float((ds["margin"] * df).sum("period"))},
-        "value_lost_to_churn": {"expected": float(ds["value_lost_to_churn"])},
-    }

@@ -18,7 +18,8 @@ import yaml
 
 import riskmodel as rm
 from riskmodel.ecl.term_structure import term_structure
-from riskmodel.simulation.expected import exact_summary, expected_term_structure
+from riskmodel.metrics.expectations import exact_summary
+from riskmodel.simulation.expected import expected_term_structure
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = ["baseline", "adverse", "severe", "ifrs9", "retention_action"]

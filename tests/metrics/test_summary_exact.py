@@ -18,12 +18,13 @@ import riskmodel as rm
 from riskmodel.errors import InputError
 from riskmodel.metrics.expectations import (
     EXPECTATIONS,
+    exact_summary,
     expectation,
     expectations_section,
     self_normalised_mean,
 )
 from riskmodel.metrics.risk import expected_value
-from riskmodel.simulation.expected import exact_summary, expected_term_structure
+from riskmodel.simulation.expected import expected_term_structure
 
 # Heavy weights aim at the loss tail; tail-resolution warnings are not the subject here.
 pytestmark = pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")

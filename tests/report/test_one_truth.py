@@ -19,6 +19,7 @@ import yaml
 
 import riskmodel as rm
 from riskmodel.api import compare_scenarios
+from riskmodel.metrics.expectations import exact_summary
 from riskmodel.plotting import plot_loss_distribution, plot_loss_distributions
 from riskmodel.plotting.style import format_compact
 from riskmodel.report.comparison import render_comparison_html
@@ -28,7 +29,7 @@ from riskmodel.report.run import render_html, render_markdown
 from riskmodel.report.sensitivity import render_sensitivity_html
 from riskmodel.report.summary import build_summary
 from riskmodel.sensitivity import tornado
-from riskmodel.simulation.expected import exact_summary, expected_term_structure
+from riskmodel.simulation.expected import expected_term_structure
 
 TINY = Path(__file__).resolve().parents[1] / "scenarios" / "tiny.yaml"
 PATHS, SEED = 4096, 3

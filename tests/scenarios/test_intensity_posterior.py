@@ -13,10 +13,11 @@ import scipy.linalg as sl
 import xarray as xr
 
 import riskmodel as rm
+from riskmodel.metrics.expectations import exact_summary
 from riskmodel.models.draws import ParameterDraws, netcdf_engine
 from riskmodel.models.intensity_draws import generator_variables, read_generator_draws
 from riskmodel.models.intensity_io import IntensityFit
-from riskmodel.simulation.expected import exact_summary, expected_term_structure
+from riskmodel.simulation.expected import expected_term_structure
 
 STATES = rm.StateSpace(
     ["good", "watch", "churned", "defaulted"],

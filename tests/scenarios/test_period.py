@@ -11,9 +11,10 @@ import pytest
 import scipy.linalg as sl
 
 import riskmodel as rm
+from riskmodel.metrics.expectations import exact_summary
 from riskmodel.models.generator import generator_from_matrix
 from riskmodel.scenarios.period import Period, ecl_window_sum
-from riskmodel.simulation.expected import exact_summary, expected_term_structure
+from riskmodel.simulation.expected import expected_term_structure
 
 # The agency-style one-year rating matrix of tests/models/test_intensity_generator.py (rows in %;
 # zero AAA -> D although AAA -> ... -> D is possible, so it has no valid generator).

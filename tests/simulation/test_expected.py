@@ -10,7 +10,8 @@ from scenario_builders import full_matrix, lifecycle_dict, one_cohort_dict
 from scipy import integrate, stats
 
 import riskmodel as rm
-from riskmodel.simulation.expected import exact_summary, expected_term_structure
+from riskmodel.metrics.expectations import exact_summary
+from riskmodel.simulation.expected import expected_term_structure
 
 # Small runs check expectations and invariants here; their tail levels are thin by design,
 # which riskmodel reports with TailResolutionWarning (its own tests: tests/metrics).

@@ -20,8 +20,8 @@ import pytest
 from scenario_builders import CARDS, LIFECYCLE_STATES, lifecycle_dict
 
 import riskmodel as rm
-from riskmodel.metrics.expectations import expectations_section
-from riskmodel.simulation.expected import exact_summary, expected_term_structure
+from riskmodel.metrics.expectations import exact_summary, expectations_section
+from riskmodel.simulation.expected import expected_term_structure
 
 Z4 = 4.0  # Monte Carlo tolerance in standard errors
 
