@@ -12,6 +12,7 @@ import json
 import logging
 import warnings
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -313,3 +314,26 @@ def check_stat(stat: str | float) -> float | None:
     if not 0.0 < q < 1.0:
         raise ArgumentError(f"stat as a quantile must be in (0, 1); got {stat!r}.")
     return q
+
+
+@dataclass
+class DefaultFit:
+    """What `DefaultModel.fit` (or `load`) leaves on the model.
+
+    Attributes
+    ----------
+    config : dict
+        The validated config with the fitted ``segments`` (and the macro means and standard
+        deviations of a covariate model); saved as JSON in the file's attrs.
+    groups : dict of str to Dataset
+        InferenceData groups: ``posterior`` (and ``sample_stats``).
+    free : list of str
+        The sampled parameters users read.
+    diagnostics : dict
+        R-hat, ESS and divergences of the fit.
+    """
+
+    config: dict[str, Any]
+    groups: dict[str, Any]
+    free: list[str]
+    diagnostics: dict[str, Any]

@@ -134,7 +134,7 @@ class DefaultModel:
         self.covariates = covariates
         self.prior = prior
         self.parameterization = parameterization
-        self._fit: dict[str, Any] | None = None
+        self._fit: C.DefaultFit | None = None
 
     def _config(self) -> dict[str, Any]:
         if isinstance(self.covariates, str):
@@ -260,12 +260,12 @@ class DefaultModel:
         diag = C.convergence_diagnostics(
             groups["posterior"][[*free, "factor"]], groups["sample_stats"]
         )
-        self._fit = {"groups": groups, "config": cfg, "diagnostics": diag, "free": free}
+        self._fit = C.DefaultFit(config=cfg, groups=groups, free=free, diagnostics=diag)
         C.warn_on_diagnostics(diag, stacklevel=3)
         return self
 
     # ------------------------------------------------------------------ results
-    def _require_fit(self) -> dict:
+    def _require_fit(self) -> C.DefaultFit:
         if self._fit is None:
             raise C.NotFittedError(
                 "this DefaultModel has no posterior yet; call .fit() first (or DefaultModel.load)."
@@ -275,17 +275,17 @@ class DefaultModel:
     @property
     def posterior(self) -> xr.Dataset:
         """The posterior group: ``pd`` (segment), ``rho``, ``factor`` (period), ``gamma``."""
-        return self._require_fit()["groups"]["posterior"]
+        return self._require_fit().groups["posterior"]
 
     @property
     def diagnostics(self) -> dict[str, Any]:
         """R-hat, bulk ESS and divergences of the fit."""
-        return self._require_fit()["diagnostics"]
+        return self._require_fit().diagnostics
 
     @property
     def segments(self) -> tuple[str, ...]:
         """Segments of the fitted default-rate history, in the order of the draws."""
-        return tuple(self._require_fit()["config"]["segments"])
+        return tuple(self._require_fit().config["segments"])
 
     def correlation_draws(self) -> np.ndarray:
         """Posterior draws of the asset correlation ρ, shape (chains * draws,)."""
@@ -305,7 +305,7 @@ class DefaultModel:
         covariates (then the series only set the number of periods).
         """
         fit = self._require_fit()
-        covs = fit["config"]["covariates"]
+        covs = fit.config["covariates"]
         lengths = {k: np.asarray(v).reshape(-1).size for k, v in macro.items()}
         n_draws = self.correlation_draws().size
         if not covs:
@@ -316,7 +316,7 @@ class DefaultModel:
         if missing:
             raise ValueError(f"macro path lacks covariate(s) {missing}; the model uses {covs}.")
         x = np.column_stack([np.asarray(macro[c], dtype=float).reshape(-1) for c in covs])
-        xs = (x - np.asarray(fit["config"]["macro_mean"])) / np.asarray(fit["config"]["macro_sd"])
+        xs = (x - np.asarray(fit.config["macro_mean"])) / np.asarray(fit.config["macro_sd"])
         gamma = np.asarray(self.posterior["gamma"].values).reshape(n_draws, len(covs))
         return gamma @ xs.T
 
@@ -325,7 +325,7 @@ class DefaultModel:
         import arviz as az
 
         fit = self._require_fit()
-        return az.summary(self.posterior[fit["free"]], **kwargs)
+        return az.summary(self.posterior[fit.free], **kwargs)
 
     # ------------------------------------------------------------------ io
     def save(self, path: str | PathLike) -> None:
@@ -333,8 +333,8 @@ class DefaultModel:
         import arviz as az
 
         fit = self._require_fit()
-        groups = {k: v.copy() for k, v in fit["groups"].items()}
-        cfg = dict(fit["config"], free=fit["free"], diagnostics=fit["diagnostics"])
+        groups = {k: v.copy() for k, v in fit.groups.items()}
+        cfg = dict(fit.config, free=fit.free, diagnostics=fit.diagnostics)
         groups["posterior"].attrs.update(C.config_attrs(KIND, cfg))
         replace_own_file(
             path,
@@ -382,7 +382,7 @@ class DefaultModel:
         )
         free, diag = cfg.pop("free"), cfg.pop("diagnostics")
         groups = {g: idata[g].load() for g in idata.groups()}
-        model._fit = {"groups": groups, "config": cfg, "diagnostics": diag, "free": free}
+        model._fit = C.DefaultFit(config=cfg, groups=groups, free=free, diagnostics=diag)
         return model
 
     def __repr__(self) -> str:
