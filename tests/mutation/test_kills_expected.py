@@ -25,8 +25,8 @@ from scipy import integrate, stats
 from scipy.special import ndtr, ndtri
 
 import riskmodel as rm
+from riskmodel.metrics.expectations import exact_summary
 from riskmodel.simulation.expected import (
-    exact_summary,
     expected_default_lgd,
     expected_loss_by_draw,
     expected_matrices,
