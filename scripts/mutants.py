@@ -104,7 +104,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     _m(
         "risk-quantile-unweighted",
-        "metrics/risk.py",
+        "metrics/weighted.py",
         "return sorted_quantile(*sort_paths(x, w), levels)",
         "return sorted_quantile(*sort_paths(x, np.ones_like(w)), levels)",
         RISK_T,
@@ -144,7 +144,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     _m(
         "risk-exceedance-unweighted",
-        "metrics/risk.py",
+        "metrics/weighted.py",
         "hit = w * (x > threshold)",
         "hit = 1.0 * (x > threshold)",
         ("tests/metrics/test_risk.py", "tests/metrics/test_alerts.py", O_SUMMARY),
@@ -178,8 +178,8 @@ CATALOGUE: tuple[Mutant, ...] = (
     _m(
         "contrib-var-no-rescale",
         "metrics/contributions.py",
-        "scale = v / c.sum() if c.sum() != 0 else 0.0",
-        "scale = 1.0",
+        "    return c * scale, se, float(k_sum**2 / np.sum(kern**2)), c_tot",
+        "    return c, se, float(k_sum**2 / np.sum(kern**2)), c_tot",
         CONTRIB_T,
         "kernel VaR contributions not rescaled to add up to VaR",
     ),
@@ -382,7 +382,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     # ---------------------------------------------------------------- simulation/importance.py
     _m(
         "tilt-weight-sign",
-        "simulation/importance.py",
+        "simulation/tilt.py",
         "log_q = np.logaddexp(np.log(self.p_plain), np.log1p(-self.p_plain) + log_r)",
         "log_q = np.logaddexp(np.log(self.p_plain), np.log1p(-self.p_plain) - log_r)",
         ENGINE_T,
@@ -390,7 +390,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     _m(
         "tilt-draw-sign",
-        "simulation/importance.py",
+        "simulation/tilt.py",
         "a = draw_effects(inp, inp.shift + tilt.mean()) / scale",
         "a = -draw_effects(inp, inp.shift + tilt.mean()) / scale",
         ("tests/simulation/test_importance.py", "tests/test_fitting.py"),
@@ -398,7 +398,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     _m(
         "tilt-draw-ratio-dropped",
-        "simulation/importance.py",
+        "simulation/tilt.py",
         "replace(tilt, draw_log_ratio=np.log(q * a.size), draw_cdf=cdf)",
         "replace(tilt, draw_log_ratio=np.zeros(a.size), draw_cdf=cdf)",
         ("tests/simulation/test_importance.py", "tests/test_fitting.py"),
