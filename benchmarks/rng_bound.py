@@ -33,10 +33,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import riskmodel as rm
+from riskmodel.simulation.backends import block_innovations
 from riskmodel.simulation.inputs import build_kernel_inputs
 from riskmodel.simulation.kernel import simulate_block
 from riskmodel.simulation.plan import BLOCK_SIZE, plan_run, plan_sampling
-from riskmodel.simulation.qmc import sobol_innovations
 from riskmodel.simulation.seeding import block_rng, seed_entropy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,17 +120,7 @@ def count_draws(scenario: rm.Scenario, paths: int) -> tuple[list[BlockDraws], np
     plan = plan_run(paths, entropy, BLOCK_SIZE)
     draws, loss = [], []
     for b, _, n in plan.blocks:
-        eps = None
-        if sampling.qmc_replicates:
-            eps = sobol_innovations(
-                entropy,
-                b,
-                n,
-                inputs.horizon,
-                replicates=sampling.qmc_replicates,
-                block_size=BLOCK_SIZE,
-                rotation=sampling.rotation,
-            )
+        eps = block_innovations(inputs, entropy, b, n, sampling)
         record = BlockDraws()
         rng = CountingGenerator(block_rng(entropy, b), record)
         out = simulate_block(

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
+
 from riskmodel.simulation.cluster import dask_client, tune_worker_malloc
 from riskmodel.simulation.kernel import BlockOutput, KernelInputs, simulate_block
 from riskmodel.simulation.plan import BLOCK_SIZE, RunPlan, Sampling
@@ -42,6 +44,23 @@ Tick = Callable[[int], object]
 """Told the number of paths each finished task simulated (a progress bar's ``update``)."""
 
 
+def block_innovations(
+    inputs: KernelInputs, entropy: int, block: int, n: int, sampling: Sampling
+) -> np.ndarray | None:
+    """Block `block`'s quasi-random factor innovations (None for pseudo-random sampling)."""
+    if not sampling.qmc_replicates:
+        return None
+    return sobol_innovations(
+        entropy,
+        block,
+        n,
+        inputs.horizon,
+        replicates=sampling.qmc_replicates,
+        block_size=BLOCK_SIZE,
+        rotation=sampling.rotation,
+    )
+
+
 def run_task(
     inputs: KernelInputs,
     entropy: int,
@@ -53,17 +72,7 @@ def run_task(
     out = []
     for b, _, n in blocks:
         rng = block_rng(entropy, b)
-        eps = None
-        if sampling.qmc_replicates:
-            eps = sobol_innovations(
-                entropy,
-                b,
-                n,
-                inputs.horizon,
-                replicates=sampling.qmc_replicates,
-                block_size=BLOCK_SIZE,
-                rotation=sampling.rotation,
-            )
+        eps = block_innovations(inputs, entropy, b, n, sampling)
         out.append(
             simulate_block(
                 inputs,
