@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtri
 
+from riskmodel.config.metrics import EXACT_METRICS
 from riskmodel.dynamics import (
     conditional_pd,
     conditional_pd_scaled,
@@ -57,15 +58,8 @@ from riskmodel.simulation.seeding import block_rng
 
 __all__ = ["EXACT_OUTPUTS", "LargePoolPaths", "exact_batch", "factor_paths", "large_pool_batch"]
 
-EXACT_OUTPUTS = (
-    "expected_loss",
-    "ecl_lifetime",
-    "ecl_12_period",
-    "value",
-    "expected_defaults",
-    "expected_churn",
-)
-"""Names of the per-variant exact expectations `exact_batch` returns."""
+EXACT_OUTPUTS = EXACT_METRICS
+"""Names of the per-variant exact expectations `exact_batch` returns (the exact metrics)."""
 
 _CHUNK = 1 << 16
 """Variant-paths (or variant-draws-nodes) per vectorised chunk: bounds memory to a few MB."""
