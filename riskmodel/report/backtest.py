@@ -10,7 +10,6 @@ swaps it into place.
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +17,7 @@ import pandas as pd
 from riskmodel.plotting.backtest import plot_pit_histogram, plot_reliability
 from riskmodel.plotting.figures import render_png
 from riskmodel.report.files import fill_report_folder
-from riskmodel.report.html import _e, _num, _page, _section, _table
+from riskmodel.report.html import _e, _num, _page, _section, _table, figure_html
 from riskmodel.validation import BacktestResult
 
 __all__ = ["backtest_figures", "fill_backtest_folder", "render_backtest_html"]
@@ -61,12 +60,7 @@ def _flagged_row(r) -> tuple[str, ...]:
 
 
 def _figure(name: str, png: bytes) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    cap = CAPTIONS[name]
-    return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{_e(cap)}">'
-        f"<figcaption>{_e(cap)} (also <code>figures/{_e(name)}.png</code>)</figcaption></figure>"
-    )
+    return figure_html(name, png, CAPTIONS[name])
 
 
 def render_backtest_html(result: BacktestResult, figures: dict[str, bytes]) -> str:

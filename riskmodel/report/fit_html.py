@@ -6,14 +6,13 @@ figures as data URIs, no scripts, no external resources, a table of contents, pr
 
 from __future__ import annotations
 
-import base64
 import math
 import re
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from riskmodel.report.html import _e, _page, _section, _table
+from riskmodel.report.html import _e, _page, _section, _table, figure_html
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -113,12 +112,7 @@ def _caption(name: str) -> str:
 
 
 def _figure(name: str, png: bytes) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    cap = _caption(name)
-    return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{_e(cap)}">'
-        f"<figcaption>{_e(cap)} (also <code>figures/{_e(name)}.png</code>)</figcaption></figure>"
-    )
+    return figure_html(name, png, _caption(name))
 
 
 # --------------------------------------------------------------------------- numbers

@@ -114,8 +114,12 @@ def _figure(name: str, figures: Mapping[str, bytes]) -> str:
     png = figures.get(name)
     if png is None:
         return ""
+    return figure_html(name, png, RUN_FIGURE_CAPTIONS.get(name, name.replace("_", " ")))
+
+
+def figure_html(name: str, png: bytes, caption: str) -> str:
+    """Return an embedded PNG (base64 data URI) with its caption and the file it is saved as."""
     data = base64.b64encode(png).decode("ascii")
-    caption = RUN_FIGURE_CAPTIONS.get(name, name.replace("_", " "))
     return (
         f'<figure><img src="data:image/png;base64,{data}" alt="{_e(caption)}">'
         f"<figcaption>{_e(caption)} (also <code>figures/{_e(name)}.png</code>)</figcaption>"

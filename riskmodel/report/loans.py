@@ -13,7 +13,6 @@ so memory does not grow with the number of loans; the per-loan CSV is formatted 
 
 from __future__ import annotations
 
-import base64
 import importlib
 import importlib.util
 import os
@@ -34,7 +33,7 @@ from riskmodel.ecl.tape import CHUNK_ROWS
 from riskmodel.plotting.figures import render_png
 from riskmodel.plotting.loan_ecl import plot_booked_ecl, plot_cumulative_pd
 from riskmodel.report.files import fill_report_folder, shown_path, write_folder_atomic
-from riskmodel.report.html import _e, _num, _page, _section, _table
+from riskmodel.report.html import _e, _num, _page, _section, _table, figure_html
 
 __all__ = [
     "CSV_NAME",
@@ -356,12 +355,7 @@ def _term_section(summary: dict[str, Any]) -> str:
 
 
 def _figure(name: str, png: bytes) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    cap = CAPTIONS[name]
-    return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{_e(cap)}">'
-        f"<figcaption>{_e(cap)} (also <code>figures/{_e(name)}.png</code>)</figcaption></figure>"
-    )
+    return figure_html(name, png, CAPTIONS[name])
 
 
 def render_loan_ecl_html(

@@ -10,13 +10,12 @@ swaps it into place (manifest, refusal of foreign files).
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 from riskmodel.plotting.figures import render_png
 from riskmodel.plotting.models import plot_elpd, plot_pareto_k
 from riskmodel.report.files import fill_report_folder
-from riskmodel.report.html import _e, _num, _page, _section, _table
+from riskmodel.report.html import _e, _num, _page, _section, _table, figure_html
 from riskmodel.validation.compare_result import PARETO_K_BAD, ModelComparison
 
 __all__ = ["fill_models_folder", "model_figures", "render_models_html"]
@@ -73,12 +72,7 @@ def model_figures(result: ModelComparison) -> dict[str, bytes]:
 
 
 def _figure(name: str, png: bytes) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    cap = CAPTIONS[name]
-    return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{_e(cap)}">'
-        f"<figcaption>{_e(cap)} (also <code>figures/{_e(name)}.png</code>)</figcaption></figure>"
-    )
+    return figure_html(name, png, CAPTIONS[name])
 
 
 def _pm(value, se) -> str:
