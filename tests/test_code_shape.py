@@ -26,7 +26,6 @@ MODULES_PENDING: dict[str, int] = {
     "riskmodel/metrics/result.py": 423,
     "riskmodel/metrics/risk.py": 411,
     "riskmodel/models/default.py": 409,
-    "riskmodel/models/draws.py": 508,
     "riskmodel/models/intensity.py": 528,
     "riskmodel/models/intensity_draws.py": 401,
     "riskmodel/models/intensity_likelihood.py": 406,

@@ -39,7 +39,7 @@ from riskmodel._files import replace_own_file
 from riskmodel.data.macro import align_macro
 from riskmodel.errors import DefaultDataError
 from riskmodel.models import _common as C
-from riskmodel.models.draws import check_netcdf_size, netcdf_engine
+from riskmodel.models.netcdf_size import check_netcdf_size, netcdf_engine
 
 __all__ = ["DefaultDataError", "DefaultModel"]
 

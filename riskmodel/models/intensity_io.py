@@ -16,7 +16,7 @@ import xarray as xr
 
 from riskmodel._files import replace_own_file
 from riskmodel.models import _common as C
-from riskmodel.models.draws import check_netcdf_size, netcdf_engine
+from riskmodel.models.netcdf_size import check_netcdf_size, netcdf_engine
 
 __all__ = ["IntensityFit", "read_groups", "write_groups"]
 
