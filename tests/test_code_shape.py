@@ -34,7 +34,6 @@ MODULES_PENDING: dict[str, int] = {
     "riskmodel/report/comparison.py": 412,
     "riskmodel/report/fit.py": 432,
     "riskmodel/sensitivity/variance.py": 431,
-    "riskmodel/simulation/expected.py": 435,
     "riskmodel/simulation/kernel.py": 481,
     "riskmodel/simulation/variant_batch.py": 445,
     "riskmodel/validation/backtest.py": 424,

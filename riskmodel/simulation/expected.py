@@ -46,13 +46,12 @@ from scipy.special import ndtri
 
 from riskmodel.dynamics import (
     conditional_pd,
-    discount_factors,
     downturn_lgd,
     mean_conditional_pd,
-    remaining_discount,
     survivor_shares,
 )
 from riskmodel.scenarios.load import Scenario
+from riskmodel.simulation.expected_dataset import label_term_structure, term_structure_dataset
 
 
 @functools.lru_cache(maxsize=8)
@@ -278,11 +277,11 @@ def expected_term_structure(
     )
     start_onehot = np.zeros((len(customers), len(t_idx)))
     start_onehot[np.arange(len(customers)), start] = 1.0
-    ds = _term_structure_dataset(
+    ds = term_structure_dataset(
         scenario, flows, loss_c, start_occ, customers, margin_pc, seg_onehot, start_onehot
     )
     ds.attrs["parameter_draws"] = n_draws
-    _label_term_structure(ds)
+    label_term_structure(ds)
     return ds
 
 
@@ -341,95 +340,3 @@ def _propagate(
         x = into[..., t_idx]
         flows[t] = into.mean(axis=0)
     return flows, loss_c, start_occ, n_draws
-
-
-def _term_structure_dataset(
-    scenario: Scenario,
-    flows: np.ndarray,
-    loss_c: np.ndarray,
-    start_occ: np.ndarray,
-    customers: np.ndarray,
-    margin_pc: np.ndarray,
-    seg_onehot: np.ndarray,
-    start_onehot: np.ndarray,
-) -> xr.Dataset:
-    """Aggregate the per-cohort flows by period, segment and starting state."""
-    states = scenario.states
-    h, n_c = scenario.horizon, len(customers)
-    t_idx, d_idx = states.transient_idx, states.default_idx
-    defaults_c = flows[..., d_idx]  # (H, C)
-    transient_c = flows[..., t_idx].sum(axis=-1)  # (H, C) customers in transient states
-    occupancy = flows.sum(axis=1)  # (H, K)
-    absorbing = states.absorbing_idx
-    occupancy[:, absorbing] = np.cumsum(occupancy[:, absorbing], axis=0)
-    churn_c = flows[..., states.churn_idx] if states.churn_idx is not None else np.zeros((h, n_c))
-    churn = churn_c.sum(axis=1)
-    discount = discount_factors(scenario.discount_rate)
-    remaining_df = remaining_discount(discount)
-    value_c = (transient_c * discount[:, None]).sum(axis=0) * margin_pc  # (C,) discounted margin
-    return xr.Dataset(
-        {
-            "loss": ("period", loss_c.sum(axis=1)),
-            "defaults": ("period", defaults_c.sum(axis=1)),
-            "churn": ("period", churn),
-            "margin": ("period", transient_c @ margin_pc),
-            "loss_by_segment": ("segment", loss_c.sum(axis=0) @ seg_onehot),
-            "occupancy": (("period", "state"), occupancy),
-            "discount_factor": ("period", discount),
-            "loss_by_state": (("period", "start_state"), loss_c @ start_onehot),
-            "defaults_by_state": (("period", "start_state"), defaults_c @ start_onehot),
-            "customers_by_state": ("start_state", customers @ start_onehot),
-            "churn_by_state": (("period", "start_state"), churn_c @ start_onehot),
-            "value_by_state": ("start_state", value_c @ start_onehot),
-            "defaults_by_segment": ("segment", defaults_c.sum(axis=0) @ seg_onehot),
-            "churn_by_segment": ("segment", churn_c.sum(axis=0) @ seg_onehot),
-            "value_by_segment": ("segment", value_c @ seg_onehot),
-            "occupancy_start": (("period", "segment", "transient_state"), start_occ),
-            "value_lost_to_churn": ((), float(np.sum((churn_c @ margin_pc) * remaining_df))),
-        },
-        coords={
-            "period": np.arange(1, h + 1),
-            "segment": list(scenario.segments),
-            "state": list(states.names),
-            "start_state": list(states.transient),
-            "transient_state": list(states.transient),
-        },
-        attrs={
-            "scenario": scenario.name,
-            "horizon": h,
-            "parameter_draws": 0,  # set by the caller
-            "exact": 1,
-            **scenario.period_attrs,
-        },
-    )
-
-
-def _label_term_structure(ds: xr.Dataset) -> None:
-    """Units and long names of the exact term structure's variables."""
-    ds["loss"].attrs.update(units="currency", long_name="exact expected credit loss in the period")
-    ds["defaults"].attrs.update(units="customers", long_name="exact expected defaults")
-    ds["churn"].attrs.update(units="customers", long_name="exact expected churn")
-    ds["margin"].attrs.update(units="currency", long_name="exact expected margin")
-    ds["occupancy"].attrs.update(
-        units="customers", long_name="exact expected customers per state at period end"
-    )
-    ds["loss_by_state"].attrs.update(
-        units="currency", long_name="exact expected loss of the cohorts starting in each state"
-    )
-    ds["occupancy_start"].attrs.update(
-        units="customers", long_name="exact expected customers per transient state at period start"
-    )
-    for name, what in (("defaults", "defaults"), ("churn", "churn")):
-        ds[f"{name}_by_segment"].attrs.update(
-            units="customers", long_name=f"exact expected {what} per segment over the horizon"
-        )
-    ds["churn_by_state"].attrs.update(
-        units="customers", long_name="exact expected churn of the cohorts starting in each state"
-    )
-    for dim in ("segment", "state"):
-        ds[f"value_by_{dim}"].attrs.update(
-            units="currency", long_name=f"exact expected discounted margin per {dim}"
-        )
-    ds["value_lost_to_churn"].attrs.update(
-        units="currency", long_name="exact expected discounted margin forgone by churners"
-    )
