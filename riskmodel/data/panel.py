@@ -4,7 +4,8 @@ A *panel* has one row per customer per period: ``customer_id, period, state`` an
 segment column. Consecutive periods of one customer form a transition ``state_t -> state_{t+1}``.
 `panel_to_counts` turns a panel into labelled transition counts with dims
 ``(segment, from_state, to_state)`` (and optionally a leading ``period`` dim, the period the
-transition starts from), which is what every transition model consumes.
+transition starts from), which is what every transition model consumes. Counts handed in as an
+array are checked by `validate_counts` (in `riskmodel.data.counts`, re-exported here).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from riskmodel.data.counts import SINGLE_SEGMENT, validate_counts
 from riskmodel.data.examples import (
     EXAMPLE_STRUCTURAL_ZEROS,
     example_states,
@@ -40,8 +42,6 @@ __all__ = [
 ]
 
 REQUIRED_COLUMNS = ("customer_id", "period", "state")
-SINGLE_SEGMENT = "all"
-"""Segment name used when a panel has no segment column."""
 
 
 def _show(items: Iterable, limit: int = 5) -> str:
@@ -319,93 +319,6 @@ def _refuse_no_transitions(rows: int, customers: int, pairs: int) -> None:
         f"{why}. A model fitted to it would be its prior alone; give each customer one row per "
         "period over at least two consecutive periods, starting in a transient state."
     )
-
-
-def validate_counts(counts: xr.DataArray, states: StateSpace) -> xr.DataArray:
-    """Check transition counts against a state space and put them in canonical order.
-
-    Parameters
-    ----------
-    counts : xarray.DataArray
-        Dims ``(segment, from_state, to_state)`` with an optional leading ``period`` dim;
-        ``from_state``/``to_state`` coords must be exactly the names of `states` (any order).
-        Values: non-negative whole numbers. A missing ``segment`` dim means one segment, "all".
-    states : StateSpace
-
-    Returns
-    -------
-    xarray.DataArray
-        int64 counts, states in `states` order, segment names as str, absorbing rows set to zero.
-
-    Raises
-    ------
-    PanelError
-        On wrong dims, state coords that differ from `states`, negative / fractional /
-        non-finite counts, or counts that are all zero (no data to fit).
-    """
-    if not isinstance(counts, xr.DataArray):
-        raise TypeError(
-            "counts must be an xarray.DataArray with dims (segment, from_state, to_state); "
-            f"got {type(counts).__name__}. Use riskmodel.data.panel.panel_to_counts on a panel."
-        )
-    if "segment" not in counts.dims:
-        counts = counts.expand_dims(segment=[SINGLE_SEGMENT])
-    allowed = {
-        ("segment", "from_state", "to_state"),
-        ("period", "segment", "from_state", "to_state"),
-    }
-    if set(counts.dims) not in [set(a) for a in allowed]:
-        raise PanelError(
-            f"counts must have dims (segment, from_state, to_state) [with an optional period]; "
-            f"got {counts.dims}."
-        )
-    lead = ("period",) if "period" in counts.dims else ()
-    counts = counts.transpose(*lead, "segment", "from_state", "to_state")
-    for dim in ("from_state", "to_state"):
-        if dim not in counts.coords:
-            raise PanelError(f"counts need a {dim!r} coordinate with the state names.")
-        got = [str(v) for v in counts[dim].values]
-        if sorted(got) != sorted(states.names):
-            raise PanelError(
-                f"counts {dim!r} coordinate {got} does not match the state space "
-                f"{list(states.names)}; count over exactly the states of the model."
-            )
-    counts = counts.assign_coords(
-        from_state=[str(v) for v in counts.from_state.values],
-        to_state=[str(v) for v in counts.to_state.values],
-    ).sel(from_state=list(states.names), to_state=list(states.names))
-    if "segment" in counts.coords:
-        segs = [str(v) for v in counts.segment.values]
-    else:
-        segs = [f"segment{k}" for k in range(counts.sizes["segment"])]
-    if len(set(segs)) != len(segs):
-        raise PanelError(f"counts have duplicate segment names {segs}; names must be unique.")
-    values = np.asarray(counts.values, dtype=float)
-    if not np.isfinite(values).all() or (values < 0).any() or (values != np.round(values)).any():
-        raise PanelError(
-            "counts must be finite non-negative whole numbers; got negative, fractional or "
-            "missing values. Count transitions with panel_to_counts."
-        )
-    values = values.astype(np.int64)
-    values[..., states.absorbing_idx, :] = 0
-    if not values.any():
-        raise PanelError(
-            "the counts hold no transition out of a transient state (all zero); a model fitted "
-            "to them would be its prior alone. Count a panel with observed moves."
-        )
-    out = xr.DataArray(
-        values,
-        dims=counts.dims,
-        coords={
-            **({"period": counts.period.values} if lead else {}),
-            "segment": segs,
-            "from_state": list(states.names),
-            "to_state": list(states.names),
-        },
-        attrs=dict(counts.attrs),
-        name="transition_counts",
-    )
-    return out
 
 
 def read_panel_csv(path) -> pd.DataFrame:
