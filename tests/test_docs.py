@@ -49,3 +49,36 @@ def test_results_page_lists_every_variable_and_dimension_of_a_run(tiny_config):
     listed = set(re.findall(r"^\| `([^`]+)` \|", text, re.M))
     names = set(ds.data_vars) | set(ds.dims) | set(ds.attrs)
     assert names - listed == set(), "regenerate the tables: python scripts/results_reference.py"
+
+
+def _project_pages() -> list[Path]:
+    return [
+        REPO / "README.md",
+        REPO / "scenarios" / "README.md",
+        *sorted((REPO / "docs").glob("*.md")),
+    ]
+
+
+@pytest.mark.parametrize("page", _project_pages(), ids=lambda p: p.relative_to(REPO).as_posix())
+def test_documentation_points_nowhere_outside_the_repository(page):
+    """Users read the project, not the team's notes beside it (issue 12)."""
+    text = page.read_text(encoding="utf-8")
+    outside = sorted(
+        link
+        for link in _links(page)
+        if not (page.parent / link).resolve().is_relative_to(REPO.resolve())
+    )
+    assert outside == [], f"{page.name}: links outside the repository"
+    assert "../shared" not in text, f"{page.name} refers to ../shared (outside the repository)"
+
+
+def test_the_issue_12_pages_exist_and_are_linked():
+    """design and engine, scenario format, sensitivity config and model config each have a page."""
+    links = _links(REPO / "README.md")
+    for page in (
+        "docs/design.md",
+        "scenarios/README.md",
+        "docs/sensitivity.md",
+        "docs/model_config.md",
+    ):
+        assert (REPO / page).is_file() and page in links, page
