@@ -88,8 +88,12 @@ TARGETS: tuple[Target, ...] = (
     ),
     _t(
         "simulation-kernel",
-        ["simulation/kernel.py"],
-        ["mutation/test_kills_kernel.py"],
+        ["simulation/kernel.py", "simulation/chains.py"],
+        [
+            "mutation/test_kills_kernel.py",
+            "mutation/test_kills_kernel_mixed.py",
+            "mutation/test_kills_kernel_chain.py",
+        ],
     ),
     _t(
         "metrics-paths",
@@ -123,7 +127,11 @@ TARGETS: tuple[Target, ...] = (
     _t(
         "config-schema",
         ["config/base.py", "config/sections.py", "config/scenario.py"],
-        ["scenarios/test_validation.py", "scenarios/test_boundaries.py"],
+        [
+            "scenarios/test_validation.py",
+            "scenarios/test_boundaries.py",
+            "mutation/test_kills_config.py",
+        ],
     ),
 )
 

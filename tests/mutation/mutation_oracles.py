@@ -46,8 +46,13 @@ def book(
     cohorts=COHORTS,
     lgd_mean: float = LGD,
     period: dict | None = None,
+    pool_min: int = 1,
 ):
-    """The book as a scenario: two segments, three cohorts, churn, amortisation, discounting."""
+    """The book as a scenario: two segments, three cohorts, churn, amortisation, discounting.
+
+    With ``approximation="large_pool"`` the cohorts of at least `pool_min` customers follow the
+    large-pool limit, the others the binomial chains (a mixed book for ``pool_min > 1``).
+    """
     lgd = {"mean": lgd_mean, "sd": lgd_sd}
     if downturn:
         lgd["downturn"] = {"sensitivity": downturn}
@@ -78,7 +83,7 @@ def book(
     if period is not None:
         cfg["period"] = period
     if approximation == "large_pool":
-        cfg["simulation"]["large_pool_min_customers"] = 1
+        cfg["simulation"]["large_pool_min_customers"] = pool_min
     return rm.scenario_from_dict(cfg)
 
 
@@ -153,3 +158,44 @@ def book_path(mats, rho, z, *, cohorts=COHORTS, downturn=B, lgd=LGD):
             out["occupancy"][t] += occ
             out["churn_value_lost"] += churned * margin / n * math.fsum(df[t:])
     return out
+
+
+def one_cohort_two_periods():
+    """One large-pool cohort of 10^6 customers, states ok/defaulted, two periods, LGD 1.
+
+    Its defaults reveal the factor path exactly (`recover_y`), so tests can check what the
+    kernel did to the factor (importance-sampling shifts, mixtures, tilts).
+    """
+    cfg = {
+        "name": "weights",
+        "horizon": 2,
+        "paths": 100,
+        "seed": 1,
+        "states": {
+            "names": ["ok", "defaulted"],
+            "absorbing": ["defaulted"],
+            "default": "defaulted",
+        },
+        "portfolio": {
+            "cohorts": [{"segment": "a", "state": "ok", "customers": 10**6, "exposure": 1e6}]
+        },
+        "parameters": {"transitions": {"a": [[0.97, 0.03]]}},
+        "systematic": {"correlation": 0.2, "shift": [-0.5, 0.25]},
+        "lgd": {"mean": 1.0, "sd": 0.0},
+        "simulation": {
+            "importance_sampling": False,
+            "approximation": "large_pool",
+            "large_pool_min_customers": 1,
+        },
+    }
+    return rm.scenario_from_dict(cfg)
+
+
+def recover_y(out, sc):
+    """Factor minus the scenario shift, per path and period, from the defaults of
+    `one_cohort_two_periods` (the inverse of the Vasicek map ``p(z)``)."""
+    p, rho = 0.03, 0.2
+    alive = 1e6 - np.cumsum(out.defaults, axis=1) + out.defaults  # customers before period t
+    pz = out.defaults / alive
+    z = (stats.norm.ppf(p) - math.sqrt(1 - rho) * stats.norm.ppf(pz)) / math.sqrt(rho)
+    return z - np.asarray(sc.shift)

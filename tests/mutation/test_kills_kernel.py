@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import riskmodel as rm
 from riskmodel.simulation.inputs import build_kernel_inputs
 from riskmodel.simulation.kernel import simulate_block
 
@@ -150,62 +149,27 @@ def test_large_pool_cohorts_read_period_and_draw_matrices():
         _check_path(out, i, mo.book_path(mats, rhos[d], z[i]))
 
 
-def _one_cohort_two_periods():
-    cfg = {
-        "name": "weights",
-        "horizon": 2,
-        "paths": 100,
-        "seed": 1,
-        "states": {
-            "names": ["ok", "defaulted"],
-            "absorbing": ["defaulted"],
-            "default": "defaulted",
-        },
-        "portfolio": {
-            "cohorts": [{"segment": "a", "state": "ok", "customers": 10**6, "exposure": 1e6}]
-        },
-        "parameters": {"transitions": {"a": [[0.97, 0.03]]}},
-        "systematic": {"correlation": 0.2, "shift": [-0.5, 0.25]},
-        "lgd": {"mean": 1.0, "sd": 0.0},
-        "simulation": {
-            "importance_sampling": False,
-            "approximation": "large_pool",
-            "large_pool_min_customers": 1,
-        },
-    }
-    return rm.scenario_from_dict(cfg)
-
-
-def _recover_y(out, sc):
-    """Factor minus the scenario shift, per path and period, from the large-pool defaults."""
-    p, rho = 0.03, 0.2
-    alive = 1e6 - np.cumsum(out.defaults, axis=1) + out.defaults  # customers before period t
-    pz = out.defaults / alive
-    z = (stats.norm.ppf(p) - math.sqrt(1 - rho) * stats.norm.ppf(pz)) / math.sqrt(rho)
-    return z - np.asarray(sc.shift)
-
-
 def test_mean_shift_weights_are_density_ratios():
-    sc = _one_cohort_two_periods()
+    sc = mo.one_cohort_two_periods()
     inp = build_kernel_inputs(sc)
     mu = np.array([-1.0, -0.5])
     eps = np.array([[0.3, -0.2], [-1.0, 1.5], [0.0, 0.0]])
     out = simulate_block(inp, np.random.default_rng(4), 3, eps=eps, z_mean=mu)
-    y = _recover_y(out, sc)
+    y = mo.recover_y(out, sc)
     np.testing.assert_allclose(y, mu + eps, rtol=1e-7)  # the path is shifted by mu
     want = np.prod(stats.norm.pdf(y) / stats.norm.pdf(y - mu), axis=1)
     np.testing.assert_allclose(out.weight, want, rtol=1e-10)
 
 
 def test_mixture_weights_are_the_inverse_mixture_density_ratio():
-    sc = _one_cohort_two_periods()
+    sc = mo.one_cohort_two_periods()
     inp = build_kernel_inputs(sc)
     means = np.array([[0.0, 0.0], [-2.0, -1.0], [-1.0, 0.5]])
     probs = np.array([0.5, 0.3, 0.2])
     rng = np.random.default_rng(5)
     eps = rng.standard_normal((400, 2))
     out = simulate_block(inp, rng, 400, eps=eps, z_mean=means, z_prob=probs)
-    y = _recover_y(out, sc)
+    y = mo.recover_y(out, sc)
     # which component each path came from: y − eps is one of the means
     comp = np.argmin(np.abs((y - eps)[:, None, :] - means[None]).sum(axis=2), axis=1)
     np.testing.assert_allclose(y - eps, means[comp], atol=1e-6)
