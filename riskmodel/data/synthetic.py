@@ -129,6 +129,24 @@ def simulate_panel(
     """
     gen = _generator(seed, rng)
     da = _as_matrices(matrices, states)
+    time_varying = _check_periods(da, n_periods, entry)
+    p0 = _initial_distribution(initial, states)
+    frames = []
+    for s_idx, seg in enumerate(str(s) for s in da.segment.values):
+        n_c = int(n_customers[seg] if isinstance(n_customers, Mapping) else n_customers)
+        mats = da.values[:, s_idx] if time_varying else da.values[s_idx]
+        rows = _walk_segment(mats, time_varying, states, n_c, n_periods, p0, entry=entry, gen=gen)
+        frames.append(_segment_frame(seg, n_c, *rows, states))
+    out = pd.concat(frames, ignore_index=True)
+    out["customer_id"] = out["customer_id"].astype(str)
+    return out.sort_values(["segment", "customer_id", "period"], ignore_index=True)
+
+
+def _check_periods(da: xr.DataArray, n_periods: int, entry: str) -> bool:
+    """Refuse too few periods, matrices that do not cover them, an unknown `entry`.
+
+    Returns whether the matrices vary by period.
+    """
     if n_periods < 1:
         raise ValueError(f"n_periods must be >= 1; got {n_periods}.")
     time_varying = "period" in da.dims
@@ -139,6 +157,13 @@ def simulate_panel(
         )
     if entry not in ("start", "uniform"):
         raise ValueError(f"entry must be 'start' or 'uniform'; got {entry!r}.")
+    return time_varying
+
+
+def _initial_distribution(
+    initial: Sequence[float] | Mapping[str, float] | None, states: StateSpace
+) -> np.ndarray:
+    """Probabilities of the first observed state (default: uniform over the transient states)."""
     if initial is None:
         p0 = np.zeros(states.n)
         p0[states.transient_idx] = 1.0 / len(states.transient)
@@ -150,54 +175,69 @@ def simulate_panel(
         p0 = np.asarray(initial, dtype=float)
     if p0.shape != (states.n,) or (p0 < 0).any() or not np.isclose(p0.sum(), 1.0):
         raise ValueError(f"initial must be {states.n} probabilities summing to 1; got {p0}.")
+    return p0
 
-    segments = [str(s) for s in da.segment.values]
-    frames = []
-    for s_idx, seg in enumerate(segments):
-        n_c = n_customers[seg] if isinstance(n_customers, Mapping) else n_customers
-        n_c = int(n_c)
-        start = (
-            np.zeros(n_c, dtype=np.int64)
-            if entry == "start"
-            else gen.integers(0, n_periods, size=n_c)
-        )
-        state = gen.choice(states.n, size=n_c, p=p0)
-        done = np.zeros(n_c, dtype=bool)
-        absorbing = np.zeros(states.n, dtype=bool)
-        absorbing[states.absorbing_idx] = True
-        cid, per, st = [], [], []
-        vals = da.values
-        for t in range(n_periods):
-            active = (start <= t) & ~done
-            idx = np.flatnonzero(active)
-            cid.append(idx)
-            per.append(np.full(idx.size, t))
-            st.append(state[idx])
-            done |= active & absorbing[state]
-            if t == n_periods - 1:
-                break
-            move = idx[~absorbing[state[idx]]]
-            P = vals[t, s_idx] if time_varying else vals[s_idx]
-            cum = np.cumsum(P[state[move]], axis=1)
-            u = gen.random(move.size)
-            nxt = (u[:, None] > cum[:, :-1]).sum(axis=1)
-            state[move] = nxt
-        cid_a, per_a, st_a = np.concatenate(cid), np.concatenate(per), np.concatenate(st)
-        width = len(str(max(n_c - 1, 0)))
-        ids = np.char.add(f"{seg}-", np.char.zfill(cid_a.astype(str), width))
-        frames.append(
-            pd.DataFrame(
-                {
-                    "customer_id": ids,
-                    "period": per_a,
-                    "state": np.asarray(states.names, dtype=object)[st_a],
-                    "segment": seg,
-                }
-            )
-        )
-    out = pd.concat(frames, ignore_index=True)
-    out["customer_id"] = out["customer_id"].astype(str)
-    return out.sort_values(["segment", "customer_id", "period"], ignore_index=True)
+
+def _walk_segment(
+    mats: np.ndarray,
+    time_varying: bool,
+    states: StateSpace,
+    n_c: int,
+    n_periods: int,
+    p0: np.ndarray,
+    *,
+    entry: str,
+    gen: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Walk one segment's customers through the periods.
+
+    `mats` is the segment's matrix ``(n, n)``, or with `time_varying` one per period
+    ``(periods, n, n)`` (``mats[t]`` moves customers from ``t`` to ``t + 1``).
+
+    Draws, in this order: the entry periods (with ``entry="uniform"``), the first states, then
+    one uniform per moving customer and period. Returns the customer index, period and state
+    code of every observed row.
+    """
+    start = (
+        np.zeros(n_c, dtype=np.int64) if entry == "start" else gen.integers(0, n_periods, size=n_c)
+    )
+    state = gen.choice(states.n, size=n_c, p=p0)
+    done = np.zeros(n_c, dtype=bool)
+    absorbing = np.zeros(states.n, dtype=bool)
+    absorbing[states.absorbing_idx] = True
+    cid, per, st = [], [], []
+    for t in range(n_periods):
+        active = (start <= t) & ~done
+        idx = np.flatnonzero(active)
+        cid.append(idx)
+        per.append(np.full(idx.size, t))
+        st.append(state[idx])
+        done |= active & absorbing[state]
+        if t == n_periods - 1:
+            break
+        move = idx[~absorbing[state[idx]]]
+        P = mats[t] if time_varying else mats
+        cum = np.cumsum(P[state[move]], axis=1)
+        u = gen.random(move.size)
+        nxt = (u[:, None] > cum[:, :-1]).sum(axis=1)
+        state[move] = nxt
+    return np.concatenate(cid), np.concatenate(per), np.concatenate(st)
+
+
+def _segment_frame(
+    seg: str, n_c: int, cid: np.ndarray, per: np.ndarray, st: np.ndarray, states: StateSpace
+) -> pd.DataFrame:
+    """Return the panel rows of one segment; ids ``<segment>-<zero-padded index>``."""
+    width = len(str(max(n_c - 1, 0)))
+    ids = np.char.add(f"{seg}-", np.char.zfill(cid.astype(str), width))
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "period": per,
+            "state": np.asarray(states.names, dtype=object)[st],
+            "segment": seg,
+        }
+    )
 
 
 def macro_driven_matrices(
