@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import Field, StrictInt, field_validator, model_validator
+from pydantic import Field, StrictInt, ValidationInfo, field_validator, model_validator
 
 from riskmodel.config.base import (
     ConfigModel,
@@ -21,6 +21,12 @@ from riskmodel.config.base import (
     Probability,
     TimeUnit,
     check_path,
+)
+from riskmodel.config.factors import (
+    SegmentFactorConfig,
+    ShiftSpec,
+    check_factor_block,
+    check_shift,
 )
 
 __all__ = [
@@ -112,25 +118,41 @@ class ParametersConfig(ConfigModel):
 
 
 class SystematicConfig(ConfigModel):
-    """`systematic:` — the one-factor Gaussian model of default correlation."""
+    """`systematic:` — the Gaussian factor model of default correlation.
+
+    One factor: ``correlation`` and ``shift`` (a number or a list per period). Sector factors
+    (`riskmodel.config.factors`): ``factors``, ``factor_correlation``, ``segments`` (each
+    segment's factor and asset correlation) and ``shift`` per factor.
+    """
 
     correlation: float | None = Field(default=None, ge=0.0, lt=1.0)
-    shift: NumberOrList = 0.0
+    factors: list[str] | None = None  # before `shift`, whose check needs it
+    shift: ShiftSpec = 0.0
+    factor_correlation: list[list[float]] | None = None
+    segments: dict[str, SegmentFactorConfig] | None = None
 
     @field_validator("shift")
     @classmethod
-    def _shift(cls, v: float | list[float]) -> float | list[float]:
-        if isinstance(v, list) and not v:
-            raise ValueError(
-                "the list is empty; give a number, or a list of numbers with one per period"
-            )
-        values = v if isinstance(v, list) else [v]
-        if any(abs(x) > 10 for x in values):
-            raise ValueError(
-                "shift values are in standard deviations of Z and must be in [-10, 10]; got "
-                f"{[x for x in values if abs(x) > 10][:3]}. Typical downturns are -1 to -3"
-            )
+    def _shift(
+        cls, v: float | list[float] | dict[str, float | list[float]], info: ValidationInfo
+    ) -> float | list[float] | dict[str, float | list[float]]:
+        check_shift(v, info.data.get("factors"))
         return v
+
+    @model_validator(mode="after")
+    def _factor_block(self) -> SystematicConfig:
+        check_factor_block(
+            correlation=self.correlation,
+            factors=self.factors,
+            factor_correlation=self.factor_correlation,
+            segments=self.segments,
+        )
+        return self
+
+    @property
+    def n_factors(self) -> int:
+        """Number of systematic factors (1 for the one-factor form)."""
+        return 1 if self.factors is None else len(self.factors)
 
 
 class DownturnConfig(ConfigModel):

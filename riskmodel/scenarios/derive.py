@@ -21,6 +21,7 @@ from riskmodel.config.scenario import ScenarioConfig
 from riskmodel.data.portfolio import Portfolio, PortfolioError
 from riskmodel.errors import ArgumentError
 from riskmodel.scenarios.conversion import convert_point_matrices
+from riskmodel.scenarios.factors import SectorFactors, shift_paths, shift_summary
 from riskmodel.scenarios.parameters import (
     PosteriorDraws,
     point_transitions,
@@ -43,7 +44,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class PeriodPaths:
-    """The per-period arrays of a scenario, each of shape (horizon,), and its `Period`."""
+    """The per-period arrays of a scenario, each of shape (horizon,), and its `Period`.
+
+    With sector factors ``shift`` has shape (horizon, F), one column per factor.
+    """
 
     period: Period
     shift: np.ndarray
@@ -132,9 +136,19 @@ def parameters_of(
 
 
 def correlation_of(
-    cfg: ScenarioConfig, n_draws: int, from_draws: np.ndarray | None, file: Path | None
+    cfg: ScenarioConfig,
+    n_draws: int,
+    from_draws: np.ndarray | None,
+    file: Path | None,
+    factors: SectorFactors | None = None,
 ) -> np.ndarray:
-    """Return the correlation per draw: the config's, else the posterior's draws of it."""
+    """Return the correlation per draw: the config's, else the posterior's draws of it.
+
+    With sector `factors`: each segment's correlation from the config, shape (n_draws, S) (a
+    posterior's correlation draws apply to the one-factor form only).
+    """
+    if factors is not None:
+        return np.tile(factors.segment_correlation, (n_draws, 1))
     if cfg.systematic.correlation is not None:
         return np.full(n_draws, cfg.systematic.correlation)
     if from_draws is not None:
@@ -169,7 +183,7 @@ def per_period_paths(cfg: ScenarioConfig, file: Path | None) -> PeriodPaths:
     amortisation = per_period(cfg.exposure.amortisation, cfg.horizon)
     return PeriodPaths(
         period=period,
-        shift=per_period(cfg.systematic.shift, cfg.horizon),
+        shift=shift_paths(cfg.systematic, cfg.horizon),
         discount_rate=discount,
         amortisation=amortisation,
         ead_factor=np.cumprod(1.0 - amortisation),
@@ -182,7 +196,7 @@ def stresses_of(
     """Return what the scenario applies beyond the base parameters, JSON-ready (``stresses``)."""
     lgd = cfg.lgd
     stresses: dict[str, Any] = {
-        "systematic_shift": compact(paths.shift),
+        "systematic_shift": shift_summary(paths.shift, cfg.systematic.factors),
         "shocks": shocks,
         "lgd": {
             "mean": float(lgd.mean),

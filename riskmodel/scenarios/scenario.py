@@ -39,6 +39,7 @@ from riskmodel.scenarios.derive import (
     per_period_paths,
     stresses_of,
 )
+from riskmodel.scenarios.factors import SectorFactors, sector_factors
 from riskmodel.scenarios.period import Period
 from riskmodel.scenarios.stresses import apply_shocks, ead_scale
 from riskmodel.states import StateSpace
@@ -65,10 +66,10 @@ class Scenario:
     transitions : ndarray, shape (n_draws, n_segments, n_states, n_states)
         Full row-stochastic matrices per parameter draw (one draw for point parameters); with
         time-varying shocks or macro paths (n_draws, horizon, n_segments, n_states, n_states).
-    correlation : ndarray, shape (n_draws,)
-        Asset correlation per parameter draw.
-    shift : ndarray, shape (horizon,)
-        Mean of the systematic factor per period.
+    correlation : ndarray, shape (n_draws,) or (n_draws, n_segments)
+        Asset correlation per parameter draw; with sector factors per draw and segment.
+    shift : ndarray, shape (horizon,) or (horizon, n_factors)
+        Mean of the systematic factor per period (per factor with sector factors).
     discount_rate : ndarray, shape (horizon,)
         Rate per period (``annual_discount_rate`` converted by the period length).
     ead_factor : ndarray, shape (horizon,)
@@ -97,6 +98,9 @@ class Scenario:
         parameters); `with_options` derives from them again.
     portfolio_file : Path or None
         The resolved ``portfolio: file`` the portfolio was read from (None for inline cohorts).
+    factors : SectorFactors or None
+        The sector factors of ``systematic: factors`` (`riskmodel.scenarios.factors`); None
+        for the one-factor form.
     """
 
     config: ScenarioConfig
@@ -117,6 +121,7 @@ class Scenario:
     base_dir: Path | None = field(default=None, repr=False)
     posterior: PosteriorDraws | None = field(default=None, repr=False)
     portfolio_file: Path | None = field(default=None, repr=False)
+    factors: SectorFactors | None = field(default=None, repr=False)
 
     @property
     def ecl_window(self) -> float:
@@ -294,7 +299,8 @@ def derive(
     portfolio = check_portfolio(config, states, portfolio, file=file, portfolio_file=portfolio_file)
     segments = portfolio.segments
     transitions, from_draws, conversion = parameters_of(config, states, segments, draws, file)
-    correlation = correlation_of(config, transitions.shape[0], from_draws, file)
+    factors = sector_factors(config.systematic, segments, file)
+    correlation = correlation_of(config, transitions.shape[0], from_draws, file, factors)
     paths = per_period_paths(config, file)
     transitions, shocks = apply_shocks(config, states, segments, transitions, file)
     exposure_scale = ead_scale(config, states, portfolio, file)
@@ -308,6 +314,7 @@ def derive(
         transitions=transitions,
         correlation=correlation,
         shift=paths.shift,
+        factors=factors,
         discount_rate=paths.discount_rate,
         ead_factor=paths.ead_factor,
         ead_scale=exposure_scale,
