@@ -54,7 +54,6 @@ FUNCTIONS_PENDING: dict[str, int] = {
     "riskmodel/sensitivity/swing.py:tornado": 79,
     "riskmodel/sensitivity/variance.py:sobol": 94,
     "riskmodel/sensitivity/variance.py:sobol_indices": 78,
-    "riskmodel/simulation/store.py:assemble": 121,
     "riskmodel/validation/backtest.py:backtest": 62,
 }
 

@@ -1,8 +1,9 @@
 """Per-path results of a run: preallocated arrays filled block by block, then one xarray Dataset.
 
 `ResultStore` holds what a run keeps (``simulation.keep``: every path's per-period outputs, or
-per-path totals only) and `assemble` labels it; `path_total` reads a per-path total from either
-kind of result. The memory these arrays take is estimated up front by
+per-path totals only; each block reduced by `riskmodel.simulation.reduction.reduce_block`, whose
+names are re-exported here) and `assemble` labels it; `path_total` reads a per-path total from
+either kind of result. The memory these arrays take is estimated up front by
 `riskmodel.simulation.resources`.
 """
 
@@ -20,7 +21,14 @@ from numpy.typing import NDArray
 from riskmodel._version import __version__
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.kernel import BlockOutput
-from riskmodel.simulation.kpi import kpi_array
+from riskmodel.simulation.reduction import (
+    PER_PATH,
+    PER_PERIOD,
+    BlockSummary,
+    FloatArray,
+    Reduction,
+    reduce_block,
+)
 
 if TYPE_CHECKING:  # the engine imports this module
     from riskmodel.simulation.plan import Sampling
@@ -35,93 +43,6 @@ __all__ = [
     "path_total",
     "reduce_block",
 ]
-
-FloatArray = NDArray[np.float64]
-
-
-PER_PERIOD = ("loss", "defaults", "churn", "margin")
-"""Per-path, per-period outputs; with ``simulation.keep: totals`` only their per-path totals
-(plain and discounted) and per-period weighted means are kept."""
-
-
-@dataclass(frozen=True)
-class Reduction:
-    """How a block's outputs are reduced before they are stored: what `reduce_block` needs.
-
-    Small and picklable: a Dask backend sends it to the workers once, so each block is reduced
-    where it was simulated and only what the store keeps travels back.
-    """
-
-    keep: str  # "paths": every (path, period) output; "totals": per-path totals
-    discount: FloatArray  # (H,) discount factor of each period
-    alerts: tuple[tuple[str, str, float], ...] = ()  # (name, metric, threshold), totals runs
-    total_customers: float = 0.0
-
-
-@dataclass(frozen=True)
-class BlockSummary:
-    """What the store keeps of one block: per-path rows and per-block sums (see `reduce_block`)."""
-
-    per_path: dict[str, NDArray[Any]]  # variable -> (n, ...) rows of the block's paths
-    occupancy: FloatArray  # (H, K) weighted customers per state at period end
-    period_sums: FloatArray | None = None  # (variable, period) weighted sums (totals runs)
-    alert_sums: FloatArray | None = None  # (alert, 2, period) sums of w·1{...} and its square
-
-
-def reduce_block(out: BlockOutput, reduction: Reduction) -> BlockSummary:
-    """Reduce one block's outputs to what a run keeps; the same code in every backend.
-
-    With ``keep="paths"`` nothing is reduced (the per-period outputs are kept). With
-    ``keep="totals"`` the (path, period) outputs become per-path totals, discounted totals and
-    per-period weighted sums. Every sum runs in a fixed order, element by element (no BLAS
-    product), so a block reduced in a Dask worker gives the bits it gives in this process, and a
-    discounted total equals `path_total` of the kept paths bit for bit.
-    """
-    per_path: dict[str, NDArray[Any]] = {name: getattr(out, name) for name in PER_PATH}
-    if reduction.keep == "paths":
-        per_path.update({name: getattr(out, name) for name in PER_PERIOD})
-        return BlockSummary(per_path=per_path, occupancy=out.occupancy)
-    weight = out.weight[:, None]
-    sums = []
-    for name in PER_PERIOD:
-        values = getattr(out, name)
-        per_path[name] = values.sum(axis=1)
-        per_path[f"{name}_discounted"] = _discount_rows(values, reduction.discount)
-        sums.append((weight * values).sum(axis=0))
-    alert_sums = None
-    if reduction.alerts:
-        alert_sums = np.stack(
-            [
-                _alert_sums(out, metric, threshold, reduction)
-                for _, metric, threshold in reduction.alerts
-            ]
-        )
-    return BlockSummary(
-        per_path=per_path,
-        occupancy=out.occupancy,
-        period_sums=np.stack(sums),
-        alert_sums=alert_sums,
-    )
-
-
-def _discount_rows(values: FloatArray, discount: FloatArray) -> FloatArray:
-    """``sum_t values[:, t] * discount[t]``, added period by period (fixed order, no BLAS)."""
-    total = np.zeros(values.shape[0])
-    for t, factor in enumerate(discount):
-        total += values[:, t] * factor
-    return total
-
-
-def _alert_sums(
-    out: BlockOutput, metric: str, threshold: float, reduction: Reduction
-) -> FloatArray:
-    kpi = kpi_array(metric, out.loss, out.defaults, out.churn, reduction.total_customers)
-    hit = out.weight[:, None] * (kpi > threshold)
-    return np.stack([hit.sum(axis=0), np.square(hit).sum(axis=0)])
-
-
-PER_PATH = ("loss_by_segment", "loss_by_cohort", "weight", "draw", "churn_value_lost")
-"""Per-path outputs every run keeps, whatever ``simulation.keep``."""
 
 
 class ResultStore:
@@ -248,28 +169,78 @@ def assemble(
     block_size: int,
 ) -> xr.Dataset:
     """Build the run's result Dataset from the stored outputs (variables, coords and attrs)."""
-    z_mean = sampling.z_mean
-    mixture = z_mean is not None and sampling.z_prob is not None
-    broad = z_mean[1] if mixture and z_mean is not None else z_mean
-    tilt = sampling.tilt
-    if tilt is not None:
-        broad = tilt.mean()  # the mean innovation under the tilt, per period
-        method = "tilt"
-    else:
-        method = "mixture" if mixture else ("shift" if z_mean is not None else "")
+    importance = _ImportanceDesign.of(sampling)
+    ds = _base_dataset(scenario, store, paths=paths, broad=importance.broad)
+    ds.attrs.update(
+        _run_attrs(
+            scenario,
+            store,
+            paths=paths,
+            seed=seed,
+            entropy=entropy,
+            block_size=block_size,
+            importance=importance,
+        )
+    )
+    _add_outputs_labels(ds, store)
+    if store.alerts:
+        ds = _add_engine_alerts(ds, store, paths=paths)
+    if store.keep == "totals":
+        _add_period_means(ds, store, paths=paths)
+    _add_importance_design(ds, importance)
+    ds["occupancy"].attrs.update(
+        units="customers", long_name="expected customers per state at period end"
+    )
+    return ds
 
+
+_DESCRIBED = {
+    "loss": ("currency", "credit loss (EAD × LGD)"),
+    "defaults": ("customers", "customers defaulting"),
+    "churn": ("customers", "customers churning"),
+    "margin": ("currency", "margin earned"),
+}
+"""Units and description of each variable of `PER_PERIOD`."""
+
+
+@dataclass(frozen=True)
+class _ImportanceDesign:
+    """What the result records of the factor's importance-sampling design."""
+
+    sampling: Sampling
+    broad: Any  # (H,) mean innovation recorded as ``is_shift``, or None (no shift)
+    method: str  # "tilt", "mixture", "shift" or "" (plain Monte Carlo)
+    mixture: bool
+
+    @classmethod
+    def of(cls, sampling: Sampling) -> _ImportanceDesign:
+        z_mean = sampling.z_mean
+        mixture = z_mean is not None and sampling.z_prob is not None
+        broad = z_mean[1] if mixture and z_mean is not None else z_mean
+        if sampling.tilt is not None:
+            broad = sampling.tilt.mean()  # the mean innovation under the tilt, per period
+            method = "tilt"
+        else:
+            method = "mixture" if mixture else ("shift" if z_mean is not None else "")
+        return cls(sampling=sampling, broad=broad, method=method, mixture=mixture)
+
+    @property
+    def active(self) -> bool:
+        """Whether paths were drawn from anything but the scenario's own factor law."""
+        z_mean = self.sampling.z_mean
+        return self.sampling.tilt is not None or (z_mean is not None and bool(np.any(z_mean != 0)))
+
+
+def _base_dataset(scenario: Scenario, store: ResultStore, *, paths: int, broad: Any) -> xr.Dataset:
+    """Label the stored per-path outputs, occupancy, discount and exposure with coordinates."""
     cat = store.arrays.__getitem__
     h = scenario.horizon
-    periods = np.arange(1, h + 1)
-    discount = store.discount
-    occupancy = store.occupancy_sum() / paths
     pf = scenario.portfolio.table
     exposure_by_segment = [
         float(pf.loc[pf.segment == s, "exposure"].sum()) for s in scenario.segments
     ]
-    cfg = scenario.config
     per_period = ("path", "period") if store.keep == "paths" else ("path",)
-    ds = xr.Dataset(
+    return xr.Dataset(
         {
             **{name: (per_period, cat(name)) for name in PER_PERIOD},
             "loss_by_segment": (("path", "segment"), cat("loss_by_segment")),
@@ -277,79 +248,100 @@ def assemble(
             "weight": ("path", cat("weight")),
             "draw": ("path", cat("draw")),
             "churn_value_lost": ("path", cat("churn_value_lost")),
-            "occupancy": (("period", "state"), occupancy),
-            "discount_factor": ("period", discount),
+            "occupancy": (("period", "state"), store.occupancy_sum() / paths),
+            "discount_factor": ("period", store.discount),
             "exposure": ("segment", np.array(exposure_by_segment)),
             "is_shift": ("period", np.zeros(h) if broad is None else np.asarray(broad, float)),
         },
         coords={
             "path": np.arange(paths),
-            "period": periods,
+            "period": np.arange(1, h + 1),
             "segment": list(scenario.segments),
             "state": list(scenario.states.names),
             "cohort": [f"{seg}/{st}" for seg, st in zip(pf["segment"], pf["state"], strict=True)],
         },
-        attrs={
-            "scenario": scenario.name,
-            "seed": "" if seed is None else str(seed),
-            "entropy": str(entropy),
-            "paths": paths,
-            "horizon": h,
-            "block_size": block_size,
-            "riskmodel_version": __version__,
-            "levels": list(cfg.outputs.levels),
-            "total_customers": scenario.portfolio.total_customers,
-            "total_exposure": scenario.portfolio.total_exposure,
-            "parameter_draws": scenario.n_draws,
-            "importance_sampling": int(
-                tilt is not None or (z_mean is not None and bool(np.any(z_mean != 0)))
-            ),
-            "importance_method": method,
-            "keep": store.keep,
-            "stresses": json.dumps(dict(scenario.stresses)),
-            **scenario.period_attrs,
-            **scenario.states.to_attrs(),
-        },
     )
-    described = {
-        "loss": ("currency", "credit loss (EAD × LGD)"),
-        "defaults": ("customers", "customers defaulting"),
-        "churn": ("customers", "customers churning"),
-        "margin": ("currency", "margin earned"),
+
+
+def _run_attrs(
+    scenario: Scenario,
+    store: ResultStore,
+    *,
+    paths: int,
+    seed: int | None,
+    entropy: int,
+    block_size: int,
+    importance: _ImportanceDesign,
+) -> dict[str, Any]:
+    """Collect the run's attributes: scenario, seeding, sizes, version, sampling design, states."""
+    return {
+        "scenario": scenario.name,
+        "seed": "" if seed is None else str(seed),
+        "entropy": str(entropy),
+        "paths": paths,
+        "horizon": scenario.horizon,
+        "block_size": block_size,
+        "riskmodel_version": __version__,
+        "levels": list(scenario.config.outputs.levels),
+        "total_customers": scenario.portfolio.total_customers,
+        "total_exposure": scenario.portfolio.total_exposure,
+        "parameter_draws": scenario.n_draws,
+        "importance_sampling": int(importance.active),
+        "importance_method": importance.method,
+        "keep": store.keep,
+        "stresses": json.dumps(dict(scenario.stresses)),
+        **scenario.period_attrs,
+        **scenario.states.to_attrs(),
     }
-    for name, (units, what) in described.items():
+
+
+def _add_outputs_labels(ds: xr.Dataset, store: ResultStore) -> None:
+    """Units and long names of the outputs; a totals run also gets its discounted totals."""
+    for name, (units, what) in _DESCRIBED.items():
         if store.keep == "paths":
             ds[name].attrs.update(units=units, long_name=f"{what} in the period")
             continue
         ds[name].attrs.update(units=units, long_name=f"{what} over the horizon, per path")
-        ds[f"{name}_discounted"] = ("path", cat(f"{name}_discounted"))
+        ds[f"{name}_discounted"] = ("path", store.arrays[f"{name}_discounted"])
         ds[f"{name}_discounted"].attrs.update(
             units=units, long_name=f"{what}, discounted and summed over the horizon, per path"
         )
-    if store.alerts:
-        sums = store.alert_sums() / paths
-        ds = ds.assign_coords(engine_alert=[a[0] for a in store.alerts])
-        ds["engine_alert_metric"] = ("engine_alert", [a[1] for a in store.alerts])
-        ds["engine_alert_threshold"] = ("engine_alert", [float(a[2]) for a in store.alerts])
-        ds["engine_alert_mean"] = (("engine_alert", "period"), sums[:, 0])
-        ds["engine_alert_square"] = (("engine_alert", "period"), sums[:, 1])
-        ds["engine_alert_mean"].attrs.update(
-            long_name="mean over paths of weight × 1{KPI > threshold} (alerts of a totals run)"
+
+
+def _add_engine_alerts(ds: xr.Dataset, store: ResultStore, *, paths: int) -> xr.Dataset:
+    """Add the alert sums a totals run evaluated per block (a new Dataset: adds a coordinate)."""
+    sums = store.alert_sums() / paths
+    ds = ds.assign_coords(engine_alert=[a[0] for a in store.alerts])
+    ds["engine_alert_metric"] = ("engine_alert", [a[1] for a in store.alerts])
+    ds["engine_alert_threshold"] = ("engine_alert", [float(a[2]) for a in store.alerts])
+    ds["engine_alert_mean"] = (("engine_alert", "period"), sums[:, 0])
+    ds["engine_alert_square"] = (("engine_alert", "period"), sums[:, 1])
+    ds["engine_alert_mean"].attrs.update(
+        long_name="mean over paths of weight × 1{KPI > threshold} (alerts of a totals run)"
+    )
+    return ds
+
+
+def _add_period_means(ds: xr.Dataset, store: ResultStore, *, paths: int) -> None:
+    """Per-period weighted means of a totals run (its per-period outputs were not kept)."""
+    sums = store.period_sums() / paths
+    for k, name in enumerate(PER_PERIOD):
+        units, what = _DESCRIBED[name]
+        ds[f"mc_mean_{name}"] = ("period", sums[k])
+        ds[f"mc_mean_{name}"].attrs.update(
+            units=units, long_name=f"Monte Carlo estimate of the expected {what} per period"
         )
-    if store.keep == "totals":
-        sums = store.period_sums() / paths
-        for k, name in enumerate(PER_PERIOD):
-            ds[f"mc_mean_{name}"] = ("period", sums[k])
-            ds[f"mc_mean_{name}"].attrs.update(
-                units=described[name][0],
-                long_name=f"Monte Carlo estimate of the expected {described[name][1]} per period",
-            )
+
+
+def _add_importance_design(ds: xr.Dataset, importance: _ImportanceDesign) -> None:
+    """Labels of the per-path weights and the factor's sampling design (tilt or mixture)."""
     ds["churn_value_lost"].attrs.update(
         units="currency",
         long_name="discounted margin the path's churners would have earned to the horizon",
     )
     ds["weight"].attrs.update(long_name="importance-sampling likelihood ratio (1 = plain MC)")
     ds["is_shift"].attrs.update(long_name="importance-sampling mean shift of the factor (0 = off)")
+    tilt = importance.sampling.tilt
     if tilt is not None:
         ds["is_shift"].attrs.update(
             long_name="mean factor innovation under the importance-sampling tilt (0 = off)"
@@ -359,13 +351,9 @@ def assemble(
             importance_target=tilt.target,
             importance_p_plain=tilt.p_plain,
         )
-    if mixture:
-        ds["is_means"] = (("is_component", "period"), np.asarray(z_mean, float))
-        ds["is_probs"] = ("is_component", np.asarray(sampling.z_prob, float))
+    if importance.mixture:
+        ds["is_means"] = (("is_component", "period"), np.asarray(importance.sampling.z_mean, float))
+        ds["is_probs"] = ("is_component", np.asarray(importance.sampling.z_prob, float))
         ds["is_means"].attrs.update(
             long_name="defensive-mixture components: none, broad downturn, one crash per period"
         )
-    ds["occupancy"].attrs.update(
-        units="customers", long_name="expected customers per state at period end"
-    )
-    return ds
