@@ -21,9 +21,6 @@ FUNCTION_LINES = 60
 
 # Modules over MODULE_LINES today, with their line counts (may shrink, never grow).
 MODULES_PENDING: dict[str, int] = {
-    "riskmodel/metrics/model_risk.py": 442,
-    "riskmodel/metrics/result.py": 423,
-    "riskmodel/metrics/risk.py": 411,
     "riskmodel/models/default.py": 409,
     "riskmodel/models/intensity.py": 528,
     "riskmodel/models/intensity_draws.py": 401,
@@ -35,8 +32,6 @@ MODULES_PENDING: dict[str, int] = {
     "riskmodel/sensitivity/variance.py": 431,
     "riskmodel/simulation/kernel.py": 481,
     "riskmodel/simulation/variant_batch.py": 445,
-    "riskmodel/validation/backtest.py": 424,
-    "riskmodel/validation/ppc.py": 449,
 }
 
 # Functions over FUNCTION_LINES today (module:qualified name -> body lines).
@@ -54,7 +49,6 @@ FUNCTIONS_PENDING: dict[str, int] = {
     "riskmodel/sensitivity/swing.py:tornado": 79,
     "riskmodel/sensitivity/variance.py:sobol": 94,
     "riskmodel/sensitivity/variance.py:sobol_indices": 78,
-    "riskmodel/validation/backtest.py:backtest": 62,
 }
 
 

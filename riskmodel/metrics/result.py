@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +11,10 @@ import pandas as pd
 import xarray as xr
 
 from riskmodel._files import replace_own_file
+from riskmodel.metrics import default_rate
 from riskmodel.metrics.ecl import ecl_term_structure
 from riskmodel.metrics.expectations import expectation
+from riskmodel.metrics.replicates import with_replicate_stderr
 from riskmodel.metrics.risk import (
     RiskMeasures,
     risk_measures,
@@ -161,22 +163,12 @@ class SimulationResult(WeightedPaths):
         pooled = risk_measures(values, weights=self.weights, levels=levels, name=name)
         if "replicate" not in self.data:
             return pooled
-        rep = self.data["replicate"].to_numpy()
-        groups = [np.flatnonzero(rep == r) for r in np.unique(rep)]
-        per = [  # the pooled figure is the reported one: no warning per replicate
-            risk_measures(values[g], weights=self.weights[g], levels=levels, min_tail_paths=0)
-            for g in groups
-        ]
-        root = np.sqrt(len(per))
-
-        def spread(get) -> float:
-            return float(np.std([get(m) for m in per], ddof=1) / root)
-
-        return replace(
+        return with_replicate_stderr(
             pooled,
-            stderr_expected=spread(lambda m: m.expected),
-            stderr_var={q: spread(lambda m, q=q: m.var[q]) for q in pooled.var},
-            stderr_es={q: spread(lambda m, q=q: m.es[q]) for q in pooled.es},
+            values,
+            weights=self.weights,
+            replicate=self.data["replicate"].to_numpy(),
+            levels=levels,
         )
 
     def expected_by_period(self, variable: str = "loss") -> xr.DataArray:
@@ -396,28 +388,4 @@ class SimulationResult(WeightedPaths):
         >>> res = rm.run("scenarios/baseline.yaml", paths=2000)  # doctest: +SKIP
         >>> res.cumulative_default_rate()["expected"].values[-1]  # doctest: +SKIP
         """
-        # no customers: every rate is 0 (no one can default), never 0/0
-        n0 = float(self.data.attrs.get("total_customers", 0)) or float("inf")
-        exact = "exact_defaults" in self.data
-        mean = self.data["exact_defaults"] if exact else self.expected_by_period("defaults")
-        q = list(quantiles)
-        band = np.full((len(q), self.horizon), np.nan)
-        if self.keeps_paths:
-            defaults = self.data["defaults"].transpose("path", "period").to_numpy()
-            running = np.zeros(defaults.shape[0])
-            for t in range(self.horizon):  # one path vector at a time: memory O(paths)
-                running += defaults[:, t]
-                band[:, t] = weighted_quantile(running / n0, q, weights=self.weights)
-        periods = self.data["period"].values
-        return xr.Dataset(
-            {
-                "expected": ("period", mean.cumsum("period").to_numpy() / n0),
-                "quantiles": (("quantile", "period"), band),
-            },
-            coords={"period": periods, "quantile": q},
-            attrs={
-                "exact": int(exact),
-                "quantiles": int(self.keeps_paths),
-                "units": "share of today's customers",
-            },
-        )
+        return default_rate.cumulative_default_rate(self, quantiles)

@@ -21,8 +21,8 @@ A tail level rests on the paths at or beyond its VaR; :func:`risk_measures` repo
 effective number (``tail_paths``, the Kish size of their weights; ≈ ``N (1 − q)`` for plain
 Monte Carlo) and warns (`riskmodel.errors.TailResolutionWarning`) when it is below
 `MIN_TAIL_PATHS`: plain Monte Carlo at 99.9% with 8,192 paths rests on 9 paths, and its ES is
-biased low. The numpy core lives in `riskmodel.metrics.weighted`; the definitions are
-documented in :func:`risk_measures`.
+biased low (the check lives in `riskmodel.metrics.tail_resolution`). The numpy core lives in
+`riskmodel.metrics.weighted`; the definitions are documented in :func:`risk_measures`.
 
 References
 ----------
@@ -32,7 +32,6 @@ References
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +41,8 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from riskmodel.config.metrics import format_level
-from riskmodel.errors import ArgumentError, TailResolutionWarning
+from riskmodel.errors import ArgumentError
+from riskmodel.metrics.tail_resolution import MIN_TAIL_PATHS, warn_tail_resolution
 from riskmodel.metrics.weighted import (
     as_levels,
     as_paths,
@@ -89,9 +89,6 @@ def as_dataset(data: Any, argument: str = "data") -> xr.Dataset:
 
 
 DEFAULT_LEVELS: tuple[float, ...] = (0.95, 0.99, 0.999)
-MIN_TAIL_PATHS = 50.0
-"""Effective number of paths beyond VaR below which a tail level is flagged as unresolved
-(`TailResolutionWarning`): with fewer, ES is typically biased low and its error unreliable."""
 
 
 @dataclass(frozen=True)
@@ -152,53 +149,6 @@ class RiskMeasures:
             "ess": float(self.ess),
             "tail_paths": by_level(self.tail_paths),
         }
-
-
-def warn_tail_resolution(
-    tail_paths: dict[float, float],
-    *,
-    n_paths: int,
-    name: str = "loss",
-    min_tail_paths: float = MIN_TAIL_PATHS,
-    stacklevel: int = 2,
-) -> None:
-    """Warn (`TailResolutionWarning`) about levels resting on too few effective tail paths.
-
-    Parameters
-    ----------
-    tail_paths : dict of float to float
-        Effective number of paths at or beyond each level's quantile
-        (`RiskMeasures.tail_paths`).
-    n_paths : int
-        Paths of the run, to say how many would resolve the worst level.
-    name : str
-        What the levels are of (``loss``, ``value`` …), for the message.
-    min_tail_paths : float, default `MIN_TAIL_PATHS`
-        Threshold; 0 never warns.
-    stacklevel : int
-        As for `warnings.warn`, counted from the caller of this function.
-    """
-    floor = min_tail_paths * (1.0 - 1e-9)  # a Kish size of 49.999999… is 50 paths
-    thin = {q: t for q, t in tail_paths.items() if t < floor}
-    if not thin:
-        return
-    listing = ", ".join(f"{format_level(100 * q)}%: {t:.4g}" for q, t in thin.items())
-    worst = min(thin.values())
-    need = (
-        f"about {math.ceil(n_paths * min_tail_paths / worst):,} paths"
-        if worst > 0
-        else "many more paths"
-    )
-    warnings.warn(
-        f"`{name}`: too few effective paths in the tail (at or beyond its quantile) for level(s) "
-        f"{listing}; fewer than {min_tail_paths:g} in a run of {n_paths:,} paths, so VaR and "
-        "ES there are not resolved (ES is typically biased low, its standard error "
-        f"unreliable). Fix: run {need} (`--paths` / `paths:`), or use importance sampling "
-        "(`simulation: importance_sampling: true`, the default), or report lower levels "
-        "(`outputs: levels`).",
-        TailResolutionWarning,
-        stacklevel=stacklevel + 1,
-    )
 
 
 def risk_measures(
