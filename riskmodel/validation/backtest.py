@@ -23,17 +23,13 @@ drawn from the model itself comes out ``red`` with probability at most ``alpha_r
 
 from __future__ import annotations
 
-from os import PathLike
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
-from riskmodel.data.macro import align_macro
-from riskmodel.data.panel import SINGLE_SEGMENT, panel_to_counts, read_panel_csv
-from riskmodel.errors import ArgumentError, PanelError
-from riskmodel.models.draws import ParameterDraws, load_parameter_draws
+from riskmodel.errors import ArgumentError
+from riskmodel.validation.inputs import as_counts, as_draws, macro_values
 from riskmodel.validation.predictive import (
     period_rows,
     pooled,
@@ -53,81 +49,6 @@ __all__ = ["backtest"]
 
 VIEW_TESTS = ("default_traffic_light",)
 """Tests shown for reference; their verdicts do not enter `overall`."""
-
-
-def _as_draws(posterior: Any, period_length: float) -> ParameterDraws:
-    if isinstance(posterior, ParameterDraws):
-        draws = posterior
-    elif isinstance(posterior, (str, PathLike)):
-        draws = load_parameter_draws(posterior)
-    elif hasattr(posterior, "generator") and hasattr(posterior, "parameter_draws"):
-        # a continuous-time IntensityModel: expm(Q · period_length) per draw (MLE: one draw)
-        draws = posterior.parameter_draws(period_length)
-    elif hasattr(posterior, "parameter_draws"):
-        draws = posterior.parameter_draws()
-    else:
-        raise ArgumentError(
-            "posterior must be a ParameterDraws, a fitted TransitionModel or IntensityModel, or "
-            "the path of a posterior file written by `riskmodel fit`; got "
-            f"{type(posterior).__name__}."
-        )
-    return draws
-
-
-def _macro_values(macro: Any, periods: np.ndarray, draws: ParameterDraws) -> np.ndarray | None:
-    """Macro values ``(n_periods, n_covariates)`` for a covariate posterior, else None."""
-    if not draws.covariates:
-        return None
-    if macro is None:
-        raise ArgumentError(
-            f"the posterior is a covariate model (macro variables {list(draws.covariates)}); "
-            "pass macro=, the panel's macro table with a `period` column and those variables."
-        )
-    if isinstance(macro, (str, PathLike)):
-        from riskmodel.data.files import read_csv
-        from riskmodel.errors import MacroError
-
-        macro = read_csv(macro, what="macro CSV", error=MacroError)
-    return align_macro(macro, periods, draws.covariates)
-
-
-def _as_counts(panel: Any, draws: ParameterDraws, segment_col: str) -> xr.DataArray:
-    """Count transitions, dims (period, segment, from_state, to_state), per posterior segment."""
-    if isinstance(panel, (str, PathLike)):
-        panel = read_panel_csv(panel)
-    if isinstance(panel, pd.DataFrame):
-        counts = panel_to_counts(panel, draws.states, segment_col=segment_col, by_period=True)
-    elif isinstance(panel, xr.DataArray):
-        counts = panel
-    else:
-        raise ArgumentError(
-            "panel must be a DataFrame (customer_id, period, state[, segment]), the path of a "
-            "panel CSV, or counts with dims (period, segment, from_state, to_state); got "
-            f"{type(panel).__name__}."
-        )
-    want = ("period", "segment", "from_state", "to_state")
-    if set(counts.dims) != set(want):
-        raise ArgumentError(f"counts must have dims {want}; got {counts.dims}.")
-    counts = counts.transpose(*want)
-    if counts.sizes["to_state"] != draws.states.n or counts.sizes["from_state"] != draws.states.n:
-        raise PanelError(
-            f"counts must be over the posterior's {draws.states.n} states "
-            f"{list(draws.states.names)}; got {counts.sizes['from_state']}."
-        )
-    segs = [str(s) for s in counts["segment"].values]
-    if segs == [SINGLE_SEGMENT] and len(draws.segments) == 1:
-        counts = counts.assign_coords(segment=list(draws.segments))
-        segs = list(draws.segments)
-    unknown = [s for s in segs if s not in draws.segments]
-    if unknown:
-        raise PanelError(
-            f"the panel's segment(s) {unknown} are not in the posterior, which has "
-            f"{list(draws.segments)}; backtest a panel of the fitted segments (column "
-            f"{segment_col!r})."
-        )
-    if counts.sizes["period"] == 0 or int(counts.sum()) == 0:
-        raise PanelError("the panel has no transitions to backtest (one period per customer?).")
-    return counts
 
 
 def _record(segment, origin, dest, test, observed, expected, statistic, p, period=None) -> dict:
@@ -264,6 +185,34 @@ def _verdicts(tests: pd.DataFrame, alpha_red: float, alpha_amber: float) -> pd.D
     return tests
 
 
+def _check_settings(
+    alpha_red: float,
+    alpha_amber: float,
+    predictive_samples_n: int,
+    replicates: int,
+    period_length: float,
+) -> None:
+    """Refuse levels out of order, non-positive sample sizes or period length."""
+    if not (0 < alpha_red <= alpha_amber < 1):
+        raise ArgumentError(
+            f"need 0 < alpha_red <= alpha_amber < 1; got alpha_red={alpha_red}, "
+            f"alpha_amber={alpha_amber}."
+        )
+    for name, v in (("predictive_samples_n", predictive_samples_n), ("replicates", replicates)):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ArgumentError(f"{name} must be a positive integer; got {v!r}.")
+    if not (isinstance(period_length, (int, float)) and 0 < period_length < np.inf):
+        raise ArgumentError(f"period_length must be a positive number; got {period_length!r}.")
+
+
+def _overall(tests: pd.DataFrame) -> str:
+    """Return the worst verdict of the family of tests (``green`` without any)."""
+    family = ~tests["test"].isin(VIEW_TESTS)
+    order = {"green": 0, "amber": 1, "red": 2}
+    worst = tests.loc[family, "verdict"].map(order).max()
+    return ("green", "amber", "red")[int(worst)] if family.any() else "green"
+
+
 def backtest(
     posterior: Any,
     panel: Any,
@@ -323,7 +272,7 @@ def backtest(
 
     Examples
     --------
-    >>> import numpy as np, riskmodel as rm
+    >>> import numpy as np, xarray as xr, riskmodel as rm
     >>> ss = rm.StateSpace(["a", "d"], absorbing=["d"], default="d")
     >>> draws = rm.ParameterDraws(ss, ("x",), np.array([[[[0.9, 0.1], [0, 1]]]]))
     >>> counts = xr.DataArray(np.array([[[[90, 10], [0, 0]]]]),
@@ -332,18 +281,9 @@ def backtest(
     >>> backtest(draws, counts).overall
     'green'
     """
-    if not (0 < alpha_red <= alpha_amber < 1):
-        raise ArgumentError(
-            f"need 0 < alpha_red <= alpha_amber < 1; got alpha_red={alpha_red}, "
-            f"alpha_amber={alpha_amber}."
-        )
-    for name, v in (("predictive_samples_n", predictive_samples_n), ("replicates", replicates)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ArgumentError(f"{name} must be a positive integer; got {v!r}.")
-    if not (isinstance(period_length, (int, float)) and 0 < period_length < np.inf):
-        raise ArgumentError(f"period_length must be a positive number; got {period_length!r}.")
-    draws = _as_draws(posterior, period_length)
-    counts = _as_counts(panel, draws, segment_col)
+    _check_settings(alpha_red, alpha_amber, predictive_samples_n, replicates, period_length)
+    draws = as_draws(posterior, period_length)
+    counts = as_counts(panel, draws, segment_col)
     ss = draws.states
     segs = [str(s) for s in counts["segment"].values]
     seg_idx = np.array([draws.segments.index(s) for s in segs])
@@ -351,7 +291,7 @@ def backtest(
     c = np.asarray(counts.values)[:, :, ss.transient_idx].astype(np.int64)  # (T, S, I, n)
     n = c.sum(-1)
     rng = np.random.default_rng(seed)
-    x = _macro_values(macro, periods, draws)
+    x = macro_values(macro, periods, draws)
     rows = period_rows(draws, seg_idx, x)  # (D, T', S, I, n)
     samples = predictive_samples(draws, rows, len(periods), n_samples=predictive_samples_n, rng=rng)
     corr = None
@@ -363,13 +303,9 @@ def backtest(
     recs += per
     tests = _verdicts(pd.DataFrame.from_records(recs), alpha_red, alpha_amber)
     tests["period"] = tests["period"].astype("Int64")
-    family = ~tests["test"].isin(VIEW_TESTS)
-    order = {"green": 0, "amber": 1, "red": 2}
-    worst = tests.loc[family, "verdict"].map(order).max()
-    overall = ("green", "amber", "red")[int(worst)] if family.any() else "green"
     mean_rows = rows.mean(0)  # (T', S, I, n)
     return BacktestResult(
-        overall=overall,
+        overall=_overall(tests),
         tests=tests,
         thresholds={
             "alpha_red": alpha_red,

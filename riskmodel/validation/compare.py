@@ -37,9 +37,9 @@ from scipy import special
 
 from riskmodel.errors import ArgumentError, PanelError, ParetoKWarning
 from riskmodel.models.draws import ParameterDraws, load_parameter_draws, netcdf_engine
-from riskmodel.validation.backtest import _as_counts, _as_draws, _macro_values
 from riskmodel.validation.compare_loo import cell_log_likelihood, psis_loo
 from riskmodel.validation.compare_result import PARETO_K_BAD, ModelComparison
+from riskmodel.validation.inputs import as_counts, as_draws, macro_values
 from riskmodel.validation.predictive import period_rows
 
 __all__ = ["METHODS", "ModelComparison", "compare_models"]
@@ -71,7 +71,7 @@ def _file_kind(path) -> tuple[str, dict]:
 
 
 def _from_object(name: str, model: Any, period_length: float) -> _Candidate:
-    draws = _as_draws(model, period_length)
+    draws = as_draws(model, period_length)
     if isinstance(model, ParameterDraws):
         return _Candidate(name, draws, covariates=draws.covariates)
     kind = type(model).__name__
@@ -162,11 +162,11 @@ def _check_fitting_panel(cand: _Candidate, counts: xr.DataArray) -> None:
 def _log_lik(cand: _Candidate, panel, macro, segment_col):
     """Return ll (n_draws, n_cells) of the live cells, the cells' table and the panel's counts."""
     d = cand.draws
-    counts = _as_counts(panel, d, segment_col)
+    counts = as_counts(panel, d, segment_col)
     segs = [str(s) for s in counts["segment"].values]
     periods = counts["period"].values
     rows = period_rows(d, np.array([d.segments.index(s) for s in segs]),
-                       _macro_values(macro, periods, d))  # fmt: skip
+                       macro_values(macro, periods, d))  # fmt: skip
     c = np.asarray(counts.values)[:, :, d.states.transient_idx].astype(np.int64)
     n = c.sum(-1)
     live = n > 0

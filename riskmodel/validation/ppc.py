@@ -36,12 +36,13 @@ number of cells outside against it (``p_value``: binomial upper tail; cells are 
 independent, an approximation). In-sample checks are conservative besides (the panel also shaped
 the posterior), so a share well above ``expected_share`` is evidence of misfit, a share below it
 is not.
+
+The result, `PredictiveCheck`, lives in `riskmodel.validation.ppc_result` (re-exported here).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -50,73 +51,13 @@ from riskmodel.dynamics import rest_scale
 from riskmodel.errors import ArgumentError
 from riskmodel.models.draws import ParameterDraws
 from riskmodel.states import StateSpace
+from riskmodel.validation.inputs import as_counts, as_draws, macro_values
+from riskmodel.validation.ppc_result import PredictiveCheck
 from riskmodel.validation.predictive import period_rows, predictive_samples
 
 __all__ = ["PredictiveCheck", "check_posterior", "posterior_predictive_check", "predictive_rows"]
 
 CHECKS = ("destination_counts", "default_rate_period")
-
-
-@dataclass(frozen=True)
-class PredictiveCheck:
-    """Result of `posterior_predictive_check`.
-
-    Attributes
-    ----------
-    cells : DataFrame
-        One row per segment, origin and destination: ``segment, from_state, to_state, n,
-        observed, expected, sd, lower, upper, percentile, p_value, outside, prob_outside,
-        included`` (``included``: the predictive is not a single value, so the cell counts in
-        the summary).
-    default_rates : DataFrame
-        One row per segment and period with customers: ``segment, period, n, defaults,
-        observed, expected, sd, lower, upper, percentile, p_value, outside, prob_outside,
-        included`` (rates).
-    summary : DataFrame
-        One row per check and ``all``: ``check, cells, outside, share, expected_share,
-        nominal, p_value, flagged``.
-    level : float
-        Central probability of the bands.
-    replicates : int
-        Replicated panels drawn.
-    correlated : bool
-        Whether the samples carry a systematic factor.
-    alpha : float
-        A check is flagged when its ``p_value`` is below this.
-    """
-
-    cells: pd.DataFrame
-    default_rates: pd.DataFrame
-    summary: pd.DataFrame
-    level: float
-    replicates: int
-    correlated: bool = False
-    alpha: float = 0.01
-    info: dict = field(default_factory=dict)
-
-    @property
-    def flagged(self) -> bool:
-        """Whether any check has more cells outside their band than the model explains."""
-        return bool(self.summary["flagged"].any())
-
-    def to_dict(self) -> dict:
-        """JSON-ready content (``summary``, ``cells``, ``default_rates``, settings)."""
-
-        def records(df: pd.DataFrame) -> list[dict]:
-            return df.astype(object).where(df.notna(), None).to_dict(orient="records")
-
-        return {
-            "level": self.level,
-            "nominal_share_outside": round(1.0 - self.level, 12),
-            "replicates": self.replicates,
-            "correlated": self.correlated,
-            "alpha": self.alpha,
-            "flagged": self.flagged,
-            "summary": records(self.summary),
-            "destination_counts": records(self.cells),
-            "default_rate_period": records(self.default_rates),
-            **self.info,
-        }
 
 
 def predictive_rows(
@@ -419,10 +360,8 @@ def check_posterior(
     ArgumentError, MacroError, PanelError
         As `riskmodel.validation.backtest` raises them for the same inputs.
     """
-    from riskmodel.validation.backtest import _as_counts, _as_draws, _macro_values
-
-    draws = _as_draws(posterior, 1.0)
-    counts = _as_counts(panel, draws, segment_col)
+    draws = as_draws(posterior, 1.0)
+    counts = as_counts(panel, draws, segment_col)
     ss = draws.states
     segs = [str(s) for s in counts["segment"].values]
     seg_idx = np.array([draws.segments.index(s) for s in segs])
@@ -431,7 +370,7 @@ def check_posterior(
     rng = np.random.default_rng(seed)
     if draws.n_draws > replicates:  # each replicate uses one draw: keep the memory to those
         draws = draws.take(np.sort(rng.choice(draws.n_draws, size=replicates, replace=False)))
-    x = _macro_values(macro, periods, draws)
+    x = macro_values(macro, periods, draws)
     rows, correlated = predictive_rows(
         draws, seg_idx, len(periods), x=x, n_samples=replicates, rng=rng
     )
