@@ -15,8 +15,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from riskmodel.simulation import large_pool as lp
 from riskmodel.simulation.inputs import build_kernel_inputs
-from riskmodel.simulation.large_pool import draw_effects, large_pool_loss, period_effects
+from riskmodel.simulation.large_pool import (
+    AGGREGATE_MIN_COHORTS,
+    draw_effects,
+    large_pool_loss,
+    period_effects,
+)
 
 STATES, COHORTS, HORIZON = mo.STATES, mo.COHORTS, mo.HORIZON
 LGD, B = mo.LGD, mo.B
@@ -215,3 +221,149 @@ def test_two_draws_have_draw_effects():
     mean = oracle_loss(_mean_mats(sc), float(rhos.mean()), z)
     want = [oracle_loss(_mats(sc, d), rhos[d], z) - mean for d in range(2)]
     np.testing.assert_allclose(draw_effects(inp), want, rtol=1e-9, atol=1e-9 * mean)
+
+
+def _unit_loss(sc, d, rho, z, seg, state):
+    """Oracle loss of one customer of (`seg`, `state`) per unit of exposure along `z`."""
+    cohort = [(seg, state, 1, 1.0, 0.0)]
+    return float(
+        mo.book_path(_mats(sc, d) if d is not None else _mean_mats(sc), rho, z, cohorts=cohort)[
+            "loss"
+        ].sum()
+    )
+
+
+def _oracle_by_exposure(sc, cohorts, d, rho, z):
+    """The large-pool loss is linear in each cohort's exposure: Σ_c e_c · (unit loss)."""
+    units = {}
+    total = 0.0
+    for seg, state, _n, exposure, _m in cohorts:
+        if (seg, state) not in units:
+            units[seg, state] = _unit_loss(sc, d, rho, z, seg, state)
+        total += exposure * units[seg, state]
+    return total
+
+
+@pytest.mark.parametrize("cohorts", [COHORTS, [COHORTS[2], ("loans", "good", 700, 1.4e6, 0.0)]])
+def test_aggregated_rows_give_the_oracle_loss_and_effects(cohorts):
+    # one exposure-weighted row per segment (`aggregate=True`): the same expectations as the
+    # per-cohort oracle, also when a segment of the matrices holds no cohort (second case)
+    sc = _with_draws(mo.book(cohorts=cohorts))
+    inp = build_kernel_inputs(sc)
+    rhos = np.asarray(sc.correlation)
+    z = np.array([[-2.0, -1.0, 0.0, 0.5], [0.3, 1.2, -0.4, -2.5]])
+    mean_rho = float(rhos.mean())
+    got = large_pool_loss(inp, z, aggregate=True)
+    want = [_oracle_by_exposure(sc, cohorts, None, mean_rho, row) for row in z]
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    draws = np.array([2, 0])
+    got = large_pool_loss(inp, z, draws=draws, aggregate=True)
+    want = [
+        _oracle_by_exposure(sc, cohorts, d, rhos[d], row) for d, row in zip(draws, z, strict=True)
+    ]
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    shift = np.asarray(inp.shift, dtype=float)
+    base = _oracle_by_exposure(sc, cohorts, None, mean_rho, shift)
+    grid = np.array([-2.0, 0.0, 1.0])
+    want = np.empty((HORIZON, len(grid)))
+    for t in range(HORIZON):
+        for g, y in enumerate(grid):
+            zz = shift.copy()
+            zz[t] += y
+            want[t, g] = _oracle_by_exposure(sc, cohorts, None, mean_rho, zz) - base
+    got = period_effects(inp, grid, aggregate=True)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * base)
+    want = [_oracle_by_exposure(sc, cohorts, d, rhos[d], shift) - base for d in range(3)]
+    np.testing.assert_allclose(draw_effects(inp, aggregate=True), want, rtol=1e-9, atol=1e-9 * base)
+
+
+def test_aggregation_starts_at_a_thousand_cohorts():
+    # the docstring's contract: below AGGREGATE_MIN_COHORTS the per-cohort sums, bit for bit
+    # (the golden outputs rely on it), from it the aggregated rows; the two orders differ in the
+    # last bits here (checked), so bit equality tells which one ran
+    z = np.array([[-2.0, -1.0, 0.0, 0.5], [0.3, 1.2, -0.4, -2.5], [-1.0, 0.5, 0.5, 0.5]])
+    copies = [
+        (s, st, n + k % 7, e * (1 + k % 5), m) for k in range(334) for (s, st, n, e, m) in COHORTS
+    ]
+    assert AGGREGATE_MIN_COHORTS == 1000
+    for cohorts, aggregated in ((COHORTS, False), (copies[:999], False), (copies[:1000], True)):
+        inp = build_kernel_inputs(mo.book(cohorts=cohorts))
+        per_cohort = large_pool_loss(inp, z, aggregate=False)
+        rows = large_pool_loss(inp, z, aggregate=True)
+        assert not np.array_equal(per_cohort, rows)  # the test can tell them apart
+        np.testing.assert_array_equal(large_pool_loss(inp, z), rows if aggregated else per_cohort)
+        np.testing.assert_allclose(rows, per_cohort, rtol=1e-10)
+    # 1,000 cohorts in 1,000 segments: aggregating would not reduce the work, so it does not
+    inp = build_kernel_inputs(mo.book(cohorts=copies[:1000]))
+    own = np.asarray(inp.cohort_segment)
+    inp = dataclasses.replace(
+        inp,
+        cohort_segment=np.arange(len(own), dtype=np.intp),
+        n_segments=len(own),
+        probit_pd=inp.probit_pd[:, :, own],
+        seq_prob=inp.seq_prob[:, :, own],
+        surv_prob=inp.surv_prob[:, :, own],
+        transitions_mean=inp.transitions_mean[:, own],
+    )
+    per_cohort = large_pool_loss(inp, z, aggregate=False)
+    assert not np.array_equal(per_cohort, large_pool_loss(inp, z, aggregate=True))
+    np.testing.assert_array_equal(large_pool_loss(inp, z), per_cohort)
+
+
+def test_the_aggregate_option_is_passed_on(monkeypatch):
+    # `aggregate` only changes the summation order (bits), so check that each function hands it
+    # on: to `_pool` (large_pool_loss, period_effects) and to large_pool_loss (draw_effects)
+    inp = build_kernel_inputs(_with_draws(_scenario()))
+    seen = []
+    real_pool, real_loss = lp._pool, lp.large_pool_loss
+
+    def pool(inp_, aggregate=None):
+        seen.append(("pool", aggregate))
+        return real_pool(inp_, aggregate)
+
+    def loss(*args, **kwargs):
+        seen.append(("loss", kwargs.get("aggregate", "missing")))
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(lp, "_pool", pool)
+    for flag in (True, False):
+        seen.clear()
+        lp.large_pool_loss(inp, inp.shift[None], aggregate=flag)
+        lp.period_effects(inp, np.array([-1.0, 1.0]), aggregate=flag)
+        assert seen == [("pool", flag), ("pool", flag)]
+    monkeypatch.setattr(lp, "large_pool_loss", loss)
+    for flag in (True, False):
+        seen.clear()
+        lp.draw_effects(inp, aggregate=flag)
+        assert [x for x in seen if x[0] == "loss"] == [("loss", flag), ("loss", flag)]
+        assert [x for x in seen if x[0] == "pool"] == [("pool", flag), ("pool", flag)]
+
+
+def test_large_pool_step_rates_and_conditional_matrices_per_cohort():
+    # `large_pool_step` at factor values z_t: the expected loss per customer of each cohort and
+    # transient state (Vasicek PD x exposure x amortisation x downturn LGD) and the conditional
+    # matrices, against scalar loops; with draws, each value uses its draw's matrices and rho
+    sc = _with_draws(_scenario())
+    inp = build_kernel_inputs(sc)
+    rhos = np.asarray(sc.correlation)
+    z_t = np.array([-1.5, 0.0, 0.8])
+    t = 1
+    norm = stats.norm
+    for draws in (None, np.array([2, 0, 1])):
+        rate, cond = lp.large_pool_step(inp, t, z_t, draws)
+        assert rate.shape == (3, len(COHORTS), 4) and cond.shape == (3, len(COHORTS), 4, 4)
+        for m, zt in enumerate(z_t):
+            mats = _mean_mats(sc) if draws is None else _mats(sc, draws[m])
+            rho = float(rhos.mean()) if draws is None else rhos[draws[m]]
+            lgd_t = norm.cdf(norm.ppf(LGD) - B * zt)
+            for c, (seg, _state, n, exposure, _margin) in enumerate(COHORTS):
+                want = np.eye(4)
+                want_rate = np.zeros(4)
+                for i in (0, 1):
+                    p = mats[seg][i][3]
+                    pz = norm.cdf((norm.ppf(p) - math.sqrt(rho) * zt) / math.sqrt(1 - rho))
+                    want[i] = [mats[seg][i][j] * (1 - pz) / (1 - p) for j in range(4)]
+                    want[i, 3] = pz
+                    want_rate[i] = pz * exposure / n * _ead_factor(t) * lgd_t
+                np.testing.assert_allclose(cond[m, c], want, rtol=1e-10, atol=1e-15)
+                np.testing.assert_allclose(rate[m, c], want_rate, rtol=1e-10, atol=0)
