@@ -53,6 +53,45 @@ def _mark_first(
     )
 
 
+def _draw_alert(ax: Axes, alerts: xr.Dataset, k: int, name: str, colour: Any) -> None:
+    """Draw alert `k`: its probability with a ± 2 s.e. band, its confidence, where it fires."""
+    periods = alerts["period"].to_numpy()
+    prob = alerts["probability"].values[k]
+    se = np.nan_to_num(alerts["stderr"].values[k])
+    conf = float(alerts["confidence"].values[k])
+    threshold = float(alerts["threshold"].values[k])
+    metric = str(alerts["metric"].values[k])
+    ax.fill_between(
+        periods,
+        np.clip(prob - 2 * se, 0, 1),
+        np.clip(prob + 2 * se, 0, 1),
+        color=colour,
+        alpha=0.2,
+        linewidth=0,
+    )
+    ax.plot(
+        periods,
+        prob,
+        color=colour,
+        marker="o",
+        markersize=3.5,
+        linewidth=1.8,
+        gid=f"alert-{name}",
+        label=f"{name}: P({metric} > {_threshold_text(metric, threshold)})",
+    )
+    ax.axhline(
+        conf,
+        color=colour,
+        linestyle="--",
+        linewidth=1.2,
+        gid=f"confidence-{name}",
+        label=f"{name}: alarm at {100 * conf:.3g}%",
+    )
+    first = int(alerts["first_period"].values[k])
+    if first >= 0:
+        _mark_first(ax, periods, prob, first, colour, name)
+
+
 def plot_alerts(result: Any, alerts: xr.Dataset, *, ax: Axes | None = None) -> Axes:
     """Breach probability per period for each alert, with ± 2 s.e. bands and its confidence.
 
@@ -99,41 +138,7 @@ def plot_alerts(result: Any, alerts: xr.Dataset, *, ax: Axes | None = None) -> A
     with _plot_style():
         ax = ax if ax is not None else new_axes()
         for k, name in enumerate(names):
-            prob = alerts["probability"].values[k]
-            se = np.nan_to_num(alerts["stderr"].values[k])
-            conf = float(alerts["confidence"].values[k])
-            threshold = float(alerts["threshold"].values[k])
-            metric = str(alerts["metric"].values[k])
-            colour = colours[k]
-            ax.fill_between(
-                periods,
-                np.clip(prob - 2 * se, 0, 1),
-                np.clip(prob + 2 * se, 0, 1),
-                color=colour,
-                alpha=0.2,
-                linewidth=0,
-            )
-            ax.plot(
-                periods,
-                prob,
-                color=colour,
-                marker="o",
-                markersize=3.5,
-                linewidth=1.8,
-                gid=f"alert-{name}",
-                label=f"{name}: P({metric} > {_threshold_text(metric, threshold)})",
-            )
-            ax.axhline(
-                conf,
-                color=colour,
-                linestyle="--",
-                linewidth=1.2,
-                gid=f"confidence-{name}",
-                label=f"{name}: alarm at {100 * conf:.3g}%",
-            )
-            first = int(alerts["first_period"].values[k])
-            if first >= 0:
-                _mark_first(ax, periods, prob, first, colour, name)
+            _draw_alert(ax, alerts, k, name, colours[k])
         ax.set_ylim(0, 1.02)
         ax.set_xlim(float(periods.min()) - 0.5, float(periods.max()) + 0.5)
         locator = ax.xaxis.get_major_locator()

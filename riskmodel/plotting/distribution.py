@@ -1,6 +1,8 @@
-"""Loss distributions: one run's weighted histogram, or several scenarios' overlaid.
+"""Loss distributions: one run's weighted histogram, with EL, VaR and ES marked.
 
-The histogram has EL, VaR and ES marked (optionally with a log-scale tail inset).
+The histogram optionally has a log-scale tail inset. Several scenarios' distributions overlaid
+(`plot_loss_distributions`) are in `riskmodel.plotting.scenario_distributions`, the binning both
+share (`density_unit`, `MIN_BIN_PATHS`) in `riskmodel.plotting.density`; all re-exported here.
 
 The y-axis is a probability density per a round number of units (per 1M currency units, say),
 so its ticks read like 0.4 instead of 4e-07. Only binning happens here; the risk measures come
@@ -29,16 +31,23 @@ import numpy as np
 from riskmodel.metrics.figures import (
     XRANGE_LEVELS,
     LossDistribution,
-    ScenarioDistributions,
 )
 from riskmodel.metrics.risk import format_level
+from riskmodel.plotting.density import (
+    MIN_BIN_PATHS,
+    density_label,
+    density_unit,
+    density_weights,
+    legend_below,
+    resolved_bins,
+)
+from riskmodel.plotting.scenario_distributions import plot_loss_distributions
 from riskmodel.plotting.style import (
     PALETTE,
     compact_formatter,
     format_compact,
     level_colors,
     new_axes,
-    series_colors,
 )
 from riskmodel.plotting.style import plot_style as _plot_style
 
@@ -55,54 +64,6 @@ __all__ = [
     "plot_loss_distribution",
     "plot_loss_distributions",
 ]
-
-MIN_BIN_PATHS = 4.0
-"""Effective paths a tail-inset bin needs to be drawn (relative error of its mass ≤ 50%)."""
-
-
-def density_unit(values: np.ndarray) -> float:
-    """Return the round number of units (a power of ten) per which a density is shown.
-
-    The largest power of ten not above the spread (max − min) of the values, so that the
-    density reads between about 0.1 and 10 (losses spread over 60M are shown per 10M: ticks
-    like 0.4, not 4e-08). Values spread over less than 10 units keep unit 1.
-
-    Examples
-    --------
-    >>> density_unit(np.array([2.5e6, 7.1e6])), density_unit(np.array([12.0, 18.0]))
-    (1000000.0, 1.0)
-    """
-    spread = float(np.ptp(values)) if np.size(values) else 0.0
-    if not math.isfinite(spread) or spread < 10:
-        return 1.0
-    return 10.0 ** math.floor(math.log10(spread))
-
-
-def _density_weights(weights: np.ndarray, width: float, unit: float) -> np.ndarray:
-    """Per-path bar heights so that equal-width bins show the density per `unit`."""
-    return weights / (weights.sum() * width) * unit
-
-
-def _resolved_bins(
-    values: np.ndarray, weights: np.ndarray, edges: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Probability per bin (weights normalised over all paths) and whether it is resolved.
-
-    A bin is resolved if the Kish size of its paths' weights is at least `MIN_BIN_PATHS`.
-    """
-    total = float(weights.sum())
-    mass, _ = np.histogram(values, bins=edges, weights=weights / total)
-    square, _ = np.histogram(values, bins=edges, weights=(weights / total) ** 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ess = np.where(square > 0, mass**2 / square, 0.0)
-    return mass, ess >= MIN_BIN_PATHS * (1.0 - 1e-9)
-
-
-def _density_label(unit: float, units: str) -> str:
-    what = "currency units" if units == "currency" else units
-    if unit == 1.0:
-        return "probability density" + (f" per {what.rstrip('s')}" if what else "")
-    return f"probability density per {format_compact(unit)}" + (f" {what}" if what else "")
 
 
 def plot_loss_distribution(
@@ -177,7 +138,7 @@ def plot_loss_distribution(
     edges = np.histogram_bin_edges(values, bins=bins, range=(lo, hi))
     width = float(edges[1] - edges[0]) or 1.0
     unit = density_unit(edges)
-    heights = _density_weights(dist.weights, width, unit)
+    heights = density_weights(dist.weights, width, unit)
 
     with _plot_style():
         ax = ax if ax is not None else new_axes()
@@ -195,19 +156,12 @@ def plot_loss_distribution(
         ax.set_xlabel(
             f"total {noun} over {dist.horizon} periods" + (" (currency units)" if money else "")
         )
-        ax.set_ylabel(_density_label(unit, units))
+        ax.set_ylabel(density_label(unit, units))
         ax.xaxis.set_major_formatter(compact_formatter())
         if logy:
             ax.set_yscale("log")
         ax.set_title(f"{dist.scenario}: distribution of total {variable}")
-        # below the axes: inside, it covered the tail where the VaR/ES lines and the inset are
-        ax.legend(
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.16),
-            ncol=3,
-            frameon=False,
-            fontsize="small",
-        )
+        legend_below(ax)
         ax.set_xlim(edges[0], edges[-1])
         if tail_inset and measures.var:
             _draw_tail_inset(ax, dist, measures, edges, unit, fmt)
@@ -230,7 +184,7 @@ def _draw_tail_inset(
     tail_edges = edges[edges >= start - width]
     resolved = np.zeros(0, dtype=bool)
     if tail_edges.size >= 2:
-        mass, resolved = _resolved_bins(values, dist.weights, tail_edges)
+        mass, resolved = resolved_bins(values, dist.weights, tail_edges)
         inset.bar(
             tail_edges[:-1][resolved],
             mass[resolved] / width * unit,
@@ -305,109 +259,3 @@ def _mark_measures(
             gid=f"es-{format_level(q)}" if labels else None,
             label=f"ES {pct} {fmt(es)}" if labels else None,
         )
-
-
-def plot_loss_distributions(
-    results: Any,
-    *,
-    ax: Axes | None = None,
-    bins: int = 60,
-    level: float | None = None,
-    logy: bool = False,
-) -> Axes:
-    """Overlaid loss distributions of several scenarios (weighted step histograms).
-
-    All scenarios share the same bin edges, so their heights compare directly; they span the
-    scenarios' weighted 0.01%–99.99% quantiles and their marked lines (`XRANGE_LEVELS`). The
-    dotted vertical line of each scenario is its EL, the dashed one its ES at `level` (from the
-    comparison table, or ``result.risk()`` for a dict of results).
-
-    Parameters
-    ----------
-    results : ComparisonResult or dict of str to SimulationResult or ScenarioDistributions
-        From `riskmodel.compare_scenarios`, or runs by scenario name (whose statistics
-        `ScenarioDistributions.from_results` computes), or those statistics.
-    ax : matplotlib.axes.Axes, optional
-        Draw here; default: a new figure from pyplot.
-    bins : int, default 60
-        Number of common bins.
-    level : float, optional
-        ES level to mark; default 0.99 if available, else the highest level.
-    logy : bool, default False
-        Log-scale y-axis, to compare the tails.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-        Per scenario a step histogram (patch gid ``"hist-<name>"``) and lines with gids
-        ``"expected-<name>"`` and ``"es-<name>"``.
-
-    Raises
-    ------
-    TypeError
-        If `results` is neither a ComparisonResult nor a non-empty dict.
-    ValueError
-        If `level` is not available.
-
-    Examples
-    --------
-    >>> import riskmodel as rm
-    >>> from riskmodel.plotting import plot_loss_distributions
-    >>> cmp = rm.compare_scenarios([rm.load_scenario(f) for f in files], paths=2000)
-    ... # doctest: +SKIP
-    >>> ax = plot_loss_distributions(cmp)  # doctest: +SKIP
-    """
-    dists = (
-        results
-        if isinstance(results, ScenarioDistributions)
-        else ScenarioDistributions.from_results(results, level)
-    )
-    runs, marks, level = dists.runs, dists.marks, dists.level
-    ranges = [run.x_range(list(marks[name])) for name, run in runs.items()]
-    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
-    edges = np.histogram_bin_edges(
-        np.concatenate([run.values for run in runs.values()]), bins=bins, range=(lo, hi)
-    )
-    width = float(edges[1] - edges[0]) or 1.0
-    unit = density_unit(edges)
-    colours = series_colors(len(runs))
-    pct = f"{format_level(100 * level)}%"
-    from matplotlib.artist import Artist
-
-    with _plot_style():
-        ax = ax if ax is not None else new_axes()
-        for colour, (name, run) in zip(colours, runs.items(), strict=True):
-            el, es = marks[name]
-            how = " exact" if dists.exact[name] else ""
-            _, _, patches = ax.hist(
-                run.values,
-                bins=edges.tolist(),
-                weights=_density_weights(run.weights, width, unit),
-                histtype="step",
-                linewidth=1.8,
-                color=colour,
-                label=f"{name}: EL {format_compact(el)}{how}, ES {pct} {format_compact(es)}",
-            )
-            for patch in patches if isinstance(patches, list) else [patches]:
-                if isinstance(patch, Artist):  # one Polygon per step histogram
-                    patch.set_gid(f"hist-{name}")
-            ax.axvline(el, color=colour, linestyle=":", linewidth=1.4, gid=f"expected-{name}")
-            ax.axvline(es, color=colour, linestyle="--", linewidth=1.4, gid=f"es-{name}")
-        horizon = {run.horizon for run in runs.values()}
-        over = f" over {horizon.pop()} periods" if len(horizon) == 1 else ""
-        ax.set_xlim(edges[0], edges[-1])
-        ax.set_xlabel(f"total loss{over} (currency units)")
-        ax.set_ylabel(_density_label(unit, "currency"))
-        ax.xaxis.set_major_formatter(compact_formatter())
-        if logy:
-            ax.set_yscale("log")
-        ax.set_title(f"Loss distributions by scenario (dotted: EL; dashed: ES {pct})")
-        # below the axes: inside, it covered the tail where the VaR/ES lines and the inset are
-        ax.legend(
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.16),
-            ncol=3,
-            frameon=False,
-            fontsize="small",
-        )
-    return ax
