@@ -98,7 +98,12 @@ TARGETS: tuple[Target, ...] = (
     _t(
         "metrics-paths",
         ["metrics/weighted_paths.py", "metrics/expectations.py", "metrics/value.py"],
-        ["metrics/test_result_weighted.py", "metrics/test_summary_exact.py"],
+        [
+            "metrics/test_result_weighted.py",
+            "metrics/test_summary_exact.py",
+            "metrics/test_weighted.py",  # value_measures
+            "mutation/test_kills_metrics_paths.py",
+        ],
     ),
     # tests/oracles/test_contribution_oracles.py is not run per mutant: its module fixtures
     # simulate 2 x 40,000 paths, ~45 s per surviving mutant on the shared cores; the kill
