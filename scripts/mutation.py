@@ -116,7 +116,11 @@ TARGETS: tuple[Target, ...] = (
     _t(
         "metrics-compare",
         ["metrics/compare.py", "metrics/differences.py", "metrics/paired.py"],
-        ["metrics/test_compare.py", "metrics/test_paired.py"],
+        [
+            "metrics/test_compare.py",
+            "metrics/test_paired.py",
+            "mutation/test_kills_metrics_compare.py",
+        ],
     ),
     _t(
         "metrics-ecl",
