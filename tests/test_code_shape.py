@@ -26,7 +26,6 @@ MODULES_PENDING: dict[str, int] = {
     "riskmodel/models/intensity_draws.py": 401,
     "riskmodel/models/intensity_likelihood.py": 406,
     "riskmodel/models/transition.py": 607,
-    "riskmodel/report/fit.py": 432,
     "riskmodel/sensitivity/variance.py": 431,
     "riskmodel/simulation/kernel.py": 481,
     "riskmodel/simulation/variant_batch.py": 445,

@@ -5,9 +5,11 @@ checks.
 
 `fit_report` builds a `FitReport` from what `riskmodel fit` produced (a `FitOutcome`, or any
 object with ``draws``, ``diagnostics`` and optionally ``summary`` and ``models``) or from a fitted
-`TransitionModel`; `FitReport.write` writes ``DIR/report.html`` (self-contained),
-``DIR/fit.json`` and ``DIR/figures/*.png`` through the safe folder writer shared by every
-report (`riskmodel.report.files.write_folder_atomic`: manifest, lock, atomic swap).
+`TransitionModel` (what it shows of the fit is read by `riskmodel.report.fit_content`; its
+figures and HTML are `riskmodel.report.fit_html`'s); `FitReport.write` writes
+``DIR/report.html`` (self-contained), ``DIR/fit.json`` and ``DIR/figures/*.png`` through the
+safe folder writer shared by every report (`riskmodel.report.files.write_folder_atomic`:
+manifest, lock, atomic swap).
 
 The predictive checks are `riskmodel.validation.ppc`: a function of the row probabilities per
 posterior draw and the observed counts, so any model that yields ``ParameterDraws`` (transition
@@ -28,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodel.errors import ArgumentError, OutputDirError
+from riskmodel.errors import OutputDirError
 from riskmodel.models.draws import ParameterDraws
 from riskmodel.report.convergence import convergence_table
 from riskmodel.report.files import (
@@ -37,6 +39,7 @@ from riskmodel.report.files import (
     fill_report_folder,
     write_folder_atomic,
 )
+from riskmodel.report.fit_content import correlation_summary, fit_outcome, transition_table
 from riskmodel.report.fit_html import slug
 from riskmodel.validation.ppc import PredictiveCheck, check_posterior
 
@@ -184,68 +187,6 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
 
-# --------------------------------------------------------------------------- convergence
-
-
-# --------------------------------------------------------------------------- building
-def _as_outcome(fit: Any) -> tuple[ParameterDraws, pd.DataFrame | None, dict, dict]:
-    """(draws, summary table or None, diagnostics, models) of a FitOutcome-like or a model."""
-    if hasattr(fit, "draws") and hasattr(fit, "diagnostics"):
-        draws = fit.draws
-        return (
-            draws,
-            getattr(fit, "summary", None),
-            dict(fit.diagnostics),
-            dict(getattr(fit, "models", None) or {}),
-        )
-    if callable(getattr(fit, "parameter_draws", None)) and hasattr(fit, "diagnostics"):
-        draws = fit.parameter_draws()
-        diag = fit.diagnostics or {"method": "conjugate (exact)"}
-        return draws, None, {"transition_model": diag}, {"transition_model": fit}
-    raise ArgumentError(
-        "fit must be the FitOutcome of riskmodel.fitting.fit_panel (draws, diagnostics) or a "
-        f"fitted TransitionModel; got {type(fit).__name__}."
-    )
-
-
-def _transitions(draws: ParameterDraws, summary: pd.DataFrame | None) -> pd.DataFrame:
-    """Posterior mean and 94% interval per transient row (the fit's own table when given)."""
-    ss = draws.states
-    cols = ["segment", "from_state", "to_state", "mean", "q03", "q97"]
-    if isinstance(summary, pd.DataFrame) and set(cols) <= set(summary.columns):
-        table = summary[cols]
-    else:
-        t = draws.transitions[:, :, ss.transient_idx]  # (D, S, I, n)
-        stats = np.stack([t.mean(0), *np.quantile(t, [0.03, 0.97], axis=0)], -1)
-        s, i, j = np.indices(t.shape[1:]).reshape(3, -1)
-        table = pd.DataFrame(
-            {
-                "segment": np.asarray(draws.segments, dtype=object)[s],
-                "from_state": np.asarray(ss.transient, dtype=object)[i],
-                "to_state": np.asarray(ss.names, dtype=object)[j],
-                **{c: stats[s, i, j, k] for k, c in enumerate(cols[3:])},
-            }
-        )
-    table = table[table["from_state"].isin(ss.transient)]
-    return table.reset_index(drop=True)
-
-
-def _correlation(draws: ParameterDraws) -> dict | None:
-    rho = draws.correlation
-    if rho is None:
-        return None
-    density, edges = np.histogram(rho, bins=min(40, max(10, rho.size // 25)), density=True)
-    lower, upper = np.quantile(rho, [0.03, 0.97])
-    return {
-        "mean": float(rho.mean()),
-        "sd": float(rho.std(ddof=1)) if rho.size > 1 else 0.0,
-        "lower": float(lower),
-        "upper": float(upper),
-        "draws": int(rho.size),
-        "histogram": pd.DataFrame({"left": edges[:-1], "right": edges[1:], "density": density}),
-    }
-
-
 def fit_report(
     fit: Any,
     panel: Any,
@@ -314,7 +255,7 @@ def fit_report(
     """
     from riskmodel.report.headline import fit_remedies
 
-    draws, summary, diagnostics, models = _as_outcome(fit)
+    draws, summary, diagnostics, models = fit_outcome(fit)
     if skip_gaps and isinstance(panel, pd.DataFrame):
         from riskmodel.data.panel import panel_to_counts
         from riskmodel.errors import GapsSkippedWarning
@@ -339,11 +280,11 @@ def fit_report(
     }
     report = FitReport(
         draws=draws,
-        transitions=_transitions(draws, summary),
+        transitions=transition_table(draws, summary),
         convergence=convergence_table(diagnostics, models),
         diagnostics=diagnostics,
         remedies=fit_remedies(diagnostics),
-        correlation=_correlation(draws),
+        correlation=correlation_summary(draws),
         check=check,
         info=info,
     )
