@@ -38,7 +38,6 @@ FUNCTIONS_PENDING: dict[str, int] = {
     "riskmodel/models/intensity_likelihood.py:prepare_panel": 109,
     "riskmodel/models/intensity_mle.py:fit_mle_covariates": 67,
     "riskmodel/models/transition.py:TransitionModel.fit": 81,
-    "riskmodel/report/run_sections.py:_section_diagnostics": 61,
     "riskmodel/sensitivity/config.py:run_sensitivity": 83,
     "riskmodel/sensitivity/factors.py:resolve_factors": 67,
     "riskmodel/sensitivity/swing.py:tornado": 79,

@@ -311,6 +311,24 @@ def _section_actions(summary: dict) -> str:
 
 
 def _section_diagnostics(summary: dict, result: SimulationResult) -> str:
+    note = (
+        "<p>Standard errors: EL and ES from the sample variance of the (weighted) per-path "
+        "terms; VaR from the tail-probability variance times a Siddiqui–Bofinger estimate of "
+        "the quantile density (see <code>riskmodel.metrics.risk</code>). Under importance "
+        "sampling every path carries its likelihood-ratio weight; the Kish effective sample "
+        "size (Σw)²/Σw² shows how many equally weighted paths the run is worth.</p>"
+    )
+    table = _table(("Diagnostic", "Value"), _diagnostic_rows(summary, result), numeric={1})
+    se_table = _table(
+        ("Level", "s.e. of VaR", "relative", "s.e. of ES", "relative"),
+        _stderr_rows(summary["loss"]),
+        numeric={1, 2, 3, 4},
+    )
+    return _section("Monte Carlo diagnostics", table + se_table + note)
+
+
+def _diagnostic_rows(summary: dict, result: SimulationResult) -> list[tuple[str, str]]:
+    """Rows of the diagnostics table: paths, ESS, relative s.e. of EL, IS, QMC, draws, block."""
     diag = summary.get("diagnostics", {})
     paths = summary["paths"]
     ess = diag.get("effective_sample_size")
@@ -347,8 +365,13 @@ def _section_diagnostics(summary: dict, result: SimulationResult) -> str:
         ("Parameter draws", _num(diag.get("parameter_draws"))),
         ("Block size (paths per seeded block)", _num(diag.get("block_size"))),
     ]
+    return rows
+
+
+def _stderr_rows(loss: dict) -> list[tuple[str, str, str, str, str]]:
+    """Per level: the standard errors of VaR and ES, absolute and relative to the measure."""
     se = loss["stderr"]
-    se_rows = [
+    return [
         (
             f"{format_level(100 * float(q))}%",
             _num(se["var"].get(q)),
@@ -358,20 +381,6 @@ def _section_diagnostics(summary: dict, result: SimulationResult) -> str:
         )
         for q in loss["var"]
     ]
-    note = (
-        "<p>Standard errors: EL and ES from the sample variance of the (weighted) per-path "
-        "terms; VaR from the tail-probability variance times a Siddiqui–Bofinger estimate of "
-        "the quantile density (see <code>riskmodel.metrics.risk</code>). Under importance "
-        "sampling every path carries its likelihood-ratio weight; the Kish effective sample "
-        "size (Σw)²/Σw² shows how many equally weighted paths the run is worth.</p>"
-    )
-    table = _table(("Diagnostic", "Value"), rows, numeric={1})
-    se_table = _table(
-        ("Level", "s.e. of VaR", "relative", "s.e. of ES", "relative"),
-        se_rows,
-        numeric={1, 2, 3, 4},
-    )
-    return _section("Monte Carlo diagnostics", table + se_table + note)
 
 
 def _rel(se: float | None, value: float | None) -> str:
