@@ -127,7 +127,15 @@ TARGETS: tuple[Target, ...] = (
         ["metrics/ecl.py"],
         ["simulation/test_ecl.py", "mutation/test_kills_metrics_ecl.py"],
     ),
-    _t("metrics-alerts", ["metrics/alerts.py", "metrics/actions.py"], ["metrics/test_alerts.py"]),
+    _t(
+        "metrics-alerts",
+        ["metrics/alerts.py", "metrics/actions.py"],
+        [
+            "metrics/test_alerts.py",
+            "mutation/test_kills_metrics_alerts.py",
+            "mutation/test_kills_metrics_actions.py",
+        ],
+    ),
     _t(
         "metrics-model-risk",
         ["metrics/model_risk.py", "metrics/model_risk_results.py"],
