@@ -139,7 +139,7 @@ TARGETS: tuple[Target, ...] = (
     _t(
         "metrics-model-risk",
         ["metrics/model_risk.py", "metrics/model_risk_results.py"],
-        ["metrics/test_model_risk.py"],
+        ["metrics/test_model_risk.py", "mutation/test_kills_metrics_model_risk.py"],
     ),
     _t("simulation-importance", ["simulation/importance.py"], ["simulation/test_importance.py"]),
     _t(
