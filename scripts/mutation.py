@@ -141,6 +141,25 @@ TARGETS: tuple[Target, ...] = (
         ["metrics/model_risk.py", "metrics/model_risk_results.py"],
         ["metrics/test_model_risk.py", "mutation/test_kills_metrics_model_risk.py"],
     ),
+    _t(
+        "metrics-result",
+        [
+            "metrics/result.py",
+            "metrics/replicates.py",
+            "metrics/default_rate.py",
+            "metrics/run_summary.py",
+        ],
+        [
+            "metrics/test_result_weighted.py",
+            "metrics/test_summary_exact.py",
+            "mutation/test_kills_metrics_result.py",
+        ],
+    ),
+    _t(
+        "metrics-figures",
+        ["metrics/figures.py"],
+        ["metrics/test_result_weighted.py", "mutation/test_kills_metrics_result.py"],
+    ),
     _t("simulation-importance", ["simulation/importance.py"], ["simulation/test_importance.py"]),
     _t(
         "simulation-qmc-seeding",
