@@ -27,8 +27,8 @@ MODULES_PENDING: dict[str, int] = {
     "riskmodel/models/intensity_likelihood.py": 406,
     "riskmodel/models/transition.py": 607,
     "riskmodel/sensitivity/variance.py": 431,
-    "riskmodel/simulation/kernel.py": 481,
-    "riskmodel/simulation/variant_batch.py": 445,
+    "riskmodel/simulation/kernel.py": 461,
+    "riskmodel/simulation/variant_batch.py": 430,
 }
 
 # Functions over FUNCTION_LINES today (module:qualified name -> body lines).

@@ -34,7 +34,7 @@ import numpy as np
 
 from riskmodel.dynamics import discount_factors
 from riskmodel.scenarios.load import Scenario
-from riskmodel.simulation.expected import expected_default_lgd, scenario_expected_matrices
+from riskmodel.simulation.expected import scenario_default_lgd, scenario_expected_matrices
 
 __all__ = ["TermStructure", "term_structure"]
 
@@ -156,13 +156,8 @@ def term_structure(scenario: Scenario) -> TermStructure:
         pd_t = into[..., d_idx].mean(axis=0)  # (S, Kt)
         pd[:, t_idx, t] = pd_t
         if sens > 0:
-            g = expected_default_lgd(
-                pd_rows[:, t if pd_rows.shape[1] > 1 else 0],
-                scenario.correlation,
-                float(scenario.shift[t]),
-                lgd_mean=lgd,
-                sensitivity=sens,
-            )  # (D, S, Kt): E[p(Z) m(Z)] per origin row
+            # (D, S, Kt): E[p(Z) m(Z)] per origin row (each segment's own factor)
+            g = scenario_default_lgd(scenario, pd_rows[:, t if pd_rows.shape[1] > 1 else 0], t)
             loss[:, t_idx, t] = np.einsum("dsaj,dsj->sa", x, g) / n_draws
         else:
             loss[:, t_idx, t] = pd_t * lgd

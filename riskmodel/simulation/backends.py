@@ -58,6 +58,7 @@ def block_innovations(
         replicates=sampling.qmc_replicates,
         block_size=BLOCK_SIZE,
         rotation=sampling.rotation,
+        factors=inputs.n_factors,
     )
 
 

@@ -20,11 +20,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtri
+
+from riskmodel.dynamics import survivor_shares
 
 if TYPE_CHECKING:  # the kernel imports this module
     from riskmodel.simulation.kernel import KernelInputs
 
-__all__ = ["ExactColumns", "draw_exact"]
+__all__ = ["ExactColumns", "draw_exact", "prepare_transitions"]
 
 Floats = NDArray[np.float64]
 Counts = NDArray[np.int64]
@@ -180,3 +183,55 @@ def _cohort_sums(cols: ExactColumns, sel: _Selection, d: Counts) -> Counts:
     full[:, sel.active] = d
     per_cohort: Counts = full.reshape(d.shape[0], len(cols.exact), -1).sum(axis=2)
     return per_cohort
+
+
+def prepare_transitions(
+    transitions: np.ndarray, transient_idx: np.ndarray, default_idx: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Precompute the kernel's transition arrays from full matrices.
+
+    Parameters
+    ----------
+    transitions : array, shape (D, T, S, K, K)
+        Row-stochastic matrices.
+
+    Returns
+    -------
+    probit_pd : (D, T, S, Kt)
+    seq_prob : (D, T, S, Kt, J)
+    dest : (Kt, J + 1)
+    surv_prob : (D, T, S, Kt, K)
+        Destination probabilities of the survivors (default column 0, rows sum to 1).
+    """
+    p = np.asarray(transitions, dtype=float)[..., transient_idx, :]  # (D,T,S,Kt,K)
+    n_t, k = len(transient_idx), p.shape[-1]
+    pd = np.clip(p[..., default_idx], 0.0, 1.0)
+    surv = survivor_shares(p, pd, default_idx)
+    # destination order per row: non-zero destinations by decreasing mean mass, stay last
+    mass = surv.reshape(-1, n_t, k).max(axis=0)
+    orders = []
+    for r, i in enumerate(transient_idx):
+        others = [j for j in range(k) if j not in (i, default_idx) and mass[r, j] > 0]
+        others.sort(key=lambda j: -mass[r, j])
+        orders.append(others)
+    n_steps = max((len(o) for o in orders), default=0)
+    dest = np.empty((n_t, n_steps + 1), dtype=np.intp)
+    for r, i in enumerate(transient_idx):
+        o = orders[r]
+        # pad with the stay state (probability 0 at padded steps), stay is the remainder
+        dest[r, : len(o)] = o
+        dest[r, len(o) : n_steps] = i
+        dest[r, n_steps] = i
+    seq = np.zeros((*surv.shape[:-1], n_steps))
+    remaining = np.ones(surv.shape[:-1])
+    for step in range(n_steps):
+        for r in range(n_t):
+            if step >= len(orders[r]):
+                continue
+            q = surv[..., r, dest[r, step]]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cond = np.where(remaining[..., r] > 0, q / remaining[..., r], 0.0)
+            seq[..., r, step] = np.clip(cond, 0.0, 1.0)
+            remaining[..., r] = np.maximum(remaining[..., r] - q, 0.0)
+    probit_pd = ndtri(pd)  # -inf for 0, +inf for 1
+    return probit_pd, seq, dest, surv

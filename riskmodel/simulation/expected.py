@@ -69,6 +69,8 @@ __all__ = [
     "expected_loss_by_draw",
     "expected_matrices",
     "expected_term_structure",
+    "scenario_default_lgd",
+    "segment_shift",
 ]
 
 GH_NODES = 96
@@ -131,10 +133,11 @@ def expected_matrices(
     transitions : ndarray, shape (D, S, K, K) or (D, T, S, K, K)
         Row-stochastic matrices per parameter draw (and per period when 5-d, with T = 1 or the
         horizon H).
-    correlation : ndarray, shape (D,)
-        Asset correlation ρ per draw.
-    shift : ndarray, shape (H,)
-        Mean ``s_t`` of the systematic factor per period.
+    correlation : ndarray, shape (D,) or (D, S)
+        Asset correlation ρ per draw (and segment, with sector factors).
+    shift : ndarray, shape (H,) or (H, S)
+        Mean ``s_t`` of the systematic factor per period (of each segment's factor, with
+        sector factors: a segment's expectation depends on its own factor's marginal only).
     transient_idx : ndarray of int, shape (Kt,)
         Positions of the transient states.
     default_idx : int
@@ -163,9 +166,10 @@ def expected_matrices(
             "`transitions` must have shape (draws, segments, K, K) or (draws, T, segments, K, K) "
             f"with T = 1 or the horizon {h}; got {np.shape(transitions)}."
         )
-    if rho.shape != (p.shape[0],):
+    if rho.shape not in ((p.shape[0],), (p.shape[0], p.shape[2])):
         raise ValueError(
-            f"`correlation` needs one value per draw, shape ({p.shape[0]},); got {rho.shape}."
+            f"`correlation` needs one value per draw, shape ({p.shape[0]},), or per draw and "
+            f"segment, ({p.shape[0]}, {p.shape[2]}); got {rho.shape}."
         )
     rows = p[..., transient_idx, :]  # (D, T, S, Kt, K)
     pd = np.clip(rows[..., default_idx], 0.0, 1.0)
@@ -173,9 +177,11 @@ def expected_matrices(
     n_t = len(transient_idx)
     surv[..., np.arange(n_t), transient_idx] = 0.0
     # E[p(Z_t)] = Φ(Φ⁻¹(p) − √ρ s_t), broadcast to (D, H, S, Kt)
-    mean_pd = mean_conditional_pd(
-        ndtri(pd), np.sqrt(rho)[:, None, None, None], s[None, :, None, None]
-    )
+    if rho.ndim == 1:
+        sqrt_rho, s_t = np.sqrt(rho)[:, None, None, None], s[None, :, None, None]
+    else:  # per segment (sector factors): (D, 1, S, 1) and (1, H, S, 1)
+        sqrt_rho, s_t = np.sqrt(rho)[:, None, :, None], s.reshape(1, h, -1, 1)
+    mean_pd = mean_conditional_pd(ndtri(pd), sqrt_rho, s_t)
     out = surv * (1.0 - mean_pd)[..., None]
     out[..., default_idx] = mean_pd
     stay = 1.0 - out.sum(axis=-1)  # the survivors' remainder, as in the engine
@@ -209,7 +215,7 @@ def scenario_expected_matrices(scenario: Scenario) -> np.ndarray:
     return expected_matrices(
         scenario.transitions,
         scenario.correlation,
-        scenario.shift,
+        segment_shift(scenario),
         transient_idx=states.transient_idx,
         default_idx=states.default_idx,
     )
@@ -323,13 +329,7 @@ def _propagate(
         start_occ[t] = np.einsum("cs,ci->si", seg_onehot, x.mean(axis=0))
         into = np.einsum("dci,dcik->dck", x, em[:, t][:, seg])  # (D, C, K)
         if sens > 0:
-            g = expected_default_lgd(
-                pd_rows[:, t if pd_rows.shape[1] > 1 else 0],
-                scenario.correlation,
-                float(scenario.shift[t]),
-                lgd_mean=lgd,
-                sensitivity=sens,
-            )  # (D, S, Kt): E[p(Z) m(Z)]
+            g = scenario_default_lgd(scenario, pd_rows[:, t if pd_rows.shape[1] > 1 else 0], t)
             loss_c[t] = np.einsum("dci,dci->c", x, g[:, seg]) / n_draws
         else:
             loss_c[t] = into[..., d_idx].mean(axis=0) * lgd
@@ -340,3 +340,32 @@ def _propagate(
         x = into[..., t_idx]
         flows[t] = into.mean(axis=0)
     return flows, loss_c, start_occ, n_draws
+
+
+def segment_shift(scenario: Scenario) -> np.ndarray:
+    """Return the factor shift per period (H,); with sector factors each segment's, (H, S)."""
+    if scenario.factors is None:
+        return np.asarray(scenario.shift, dtype=float)
+    out: np.ndarray = np.asarray(scenario.shift, dtype=float)[:, scenario.factors.segment_factor]
+    return out
+
+
+def scenario_default_lgd(scenario: Scenario, pd: np.ndarray, t: int) -> np.ndarray:
+    """Return ``E[p(Z_t) m(Z_t)]`` of period `t` per draw, segment and row (D, S, Kt).
+
+    `pd` (D, S, Kt): the period's unconditional default probabilities of the transient rows
+    (`expected_default_lgd` with the scenario's correlation, shift and downturn LGD). With sector
+    factors each segment integrates over its own factor ``N(shift_{t,f(s)}, 1)``.
+    """
+    lgd, sens = scenario.lgd_mean, scenario.lgd_sensitivity
+    if scenario.factors is None:
+        return expected_default_lgd(
+            pd, scenario.correlation, float(scenario.shift[t]), lgd_mean=lgd, sensitivity=sens
+        )
+    shift = segment_shift(scenario)[t]
+    corr = np.asarray(scenario.correlation, dtype=float)
+    per_segment = [
+        expected_default_lgd(pd[:, s], corr[:, s], float(shift[s]), lgd_mean=lgd, sensitivity=sens)
+        for s in range(pd.shape[1])
+    ]
+    return np.stack(per_segment, axis=1)

@@ -49,6 +49,8 @@ def build_kernel_inputs(scenario: Scenario) -> KernelInputs:
         ead_factor=np.asarray(scenario.ead_factor, dtype=float),
         lgd_sensitivity=scenario.lgd_sensitivity,
         discount_factor=discount_factors(scenario.discount_rate),
+        factor_root=None if scenario.factors is None else scenario.factors.root,
+        segment_factor=None if scenario.factors is None else scenario.factors.segment_factor,
     )
 
 

@@ -49,21 +49,26 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtri
 
 from riskmodel.dynamics import (
     conditional_pd_scaled,
     downturn_lgd,
     remaining_discount,
-    survivor_shares,
 )
-from riskmodel.simulation.chains import ExactColumns, draw_exact
+from riskmodel.simulation.chains import ExactColumns, draw_exact, prepare_transitions
+from riskmodel.simulation.factors import cohort_factor
 from riskmodel.simulation.qmc import FactorPaths, sample_factor
 
 if TYPE_CHECKING:  # importance.py imports this module
     from riskmodel.simulation.importance import FactorTilt
 
-__all__ = ["BlockOutput", "KernelInputs", "simulate_block", "simulate_paths"]
+__all__ = [
+    "BlockOutput",
+    "KernelInputs",
+    "prepare_transitions",
+    "simulate_block",
+    "simulate_paths",
+]
 
 Floats = NDArray[np.float64]
 Counts = NDArray[np.int64]
@@ -94,19 +99,27 @@ class KernelInputs:
     dest: Index  # (Kt, J + 1) destination state of each step; last column = remainder
     surv_prob: Floats  # (D, T, S, Kt, K) survivors' destination probabilities (large pool)
     large_pool: NDArray[np.bool_]  # (C,) bool: cohorts evolved by the large-pool approximation
-    correlation: Floats  # (D,)
-    shift: Floats  # (H,)
+    correlation: Floats  # (D,); with sector factors (D, S), one per segment
+    shift: Floats  # (H,); with sector factors (H, F)
     lgd_mean: float
     lgd_sd: float
     transitions_mean: Floats  # (T, S, K, K) mean over draws (for importance-sampling design)
     ead_factor: Floats  # (H,) exposure of period t as a fraction of today's (amortisation)
     lgd_sensitivity: float  # downturn LGD: b in m_t(Z) = Φ(Φ⁻¹(m) − b Z_t); 0 = no downturn
     discount_factor: Floats  # (H,) discount factor of each period
+    # sector factors (`riskmodel.scenarios.factors`); None for the one-factor model
+    factor_root: Floats | None = None  # (F, F) L with L Lᵀ = factor correlation
+    segment_factor: Index | None = None  # (S,) factor of each segment
 
     @property
     def n_draws(self) -> int:
         """Number of parameter draws D."""
         return int(self.probit_pd.shape[0])
+
+    @property
+    def n_factors(self) -> int:
+        """Number of systematic factors F (1 for the one-factor model)."""
+        return 1 if self.factor_root is None else int(self.factor_root.shape[0])
 
 
 @dataclass
@@ -123,58 +136,6 @@ class BlockOutput:
     draw: np.ndarray  # (n,) parameter draw used by each path
     occupancy: np.ndarray  # (H, K) weighted sum over paths of customers per state at period end
     churn_value_lost: np.ndarray  # (n,) discounted margin forgone by the period's churners
-
-
-def prepare_transitions(
-    transitions: np.ndarray, transient_idx: np.ndarray, default_idx: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Precompute the kernel's transition arrays from full matrices.
-
-    Parameters
-    ----------
-    transitions : array, shape (D, T, S, K, K)
-        Row-stochastic matrices.
-
-    Returns
-    -------
-    probit_pd : (D, T, S, Kt)
-    seq_prob : (D, T, S, Kt, J)
-    dest : (Kt, J + 1)
-    surv_prob : (D, T, S, Kt, K)
-        Destination probabilities of the survivors (default column 0, rows sum to 1).
-    """
-    p = np.asarray(transitions, dtype=float)[..., transient_idx, :]  # (D,T,S,Kt,K)
-    n_t, k = len(transient_idx), p.shape[-1]
-    pd = np.clip(p[..., default_idx], 0.0, 1.0)
-    surv = survivor_shares(p, pd, default_idx)
-    # destination order per row: non-zero destinations by decreasing mean mass, stay last
-    mass = surv.reshape(-1, n_t, k).max(axis=0)
-    orders = []
-    for r, i in enumerate(transient_idx):
-        others = [j for j in range(k) if j not in (i, default_idx) and mass[r, j] > 0]
-        others.sort(key=lambda j: -mass[r, j])
-        orders.append(others)
-    n_steps = max((len(o) for o in orders), default=0)
-    dest = np.empty((n_t, n_steps + 1), dtype=np.intp)
-    for r, i in enumerate(transient_idx):
-        o = orders[r]
-        # pad with the stay state (probability 0 at padded steps), stay is the remainder
-        dest[r, : len(o)] = o
-        dest[r, len(o) : n_steps] = i
-        dest[r, n_steps] = i
-    seq = np.zeros((*surv.shape[:-1], n_steps))
-    remaining = np.ones(surv.shape[:-1])
-    for step in range(n_steps):
-        for r in range(n_t):
-            if step >= len(orders[r]):
-                continue
-            q = surv[..., r, dest[r, step]]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                cond = np.where(remaining[..., r] > 0, q / remaining[..., r], 0.0)
-            seq[..., r, step] = np.clip(cond, 0.0, 1.0)
-            remaining[..., r] = np.maximum(remaining[..., r] - q, 0.0)
-    probit_pd = ndtri(pd)  # -inf for 0, +inf for 1
-    return probit_pd, seq, dest, surv
 
 
 def simulate_block(
@@ -214,7 +175,15 @@ def simulate_block(
     BlockOutput
     """
     factor = sample_factor(
-        inp.shift, inp.n_draws, rng, n, eps=eps, z_mean=z_mean, z_prob=z_prob, tilt=tilt
+        inp.shift,
+        inp.n_draws,
+        rng,
+        n,
+        eps=eps,
+        z_mean=z_mean,
+        z_prob=z_prob,
+        tilt=tilt,
+        root=inp.factor_root,
     )
     return simulate_paths(inp, rng, factor)
 
@@ -262,7 +231,7 @@ def simulate_paths(inp: KernelInputs, rng: np.random.Generator, factor: FactorPa
             into[:, cols.pool] = into_p
             pool_counts = into_p[:, :, inp.transient_idx]
             d_c = d_full.sum(axis=2)
-        lgd = _lgd(inp, rng, d_c, factor.z[:, t])
+        lgd = _lgd(inp, rng, d_c, cohort_factor(inp, factor.z, t))
         acc.record(inp, t, d_c, lgd, into, factor.weight, whole=cols.all_exact)
     return acc.output(factor)
 
@@ -271,20 +240,31 @@ def simulate_paths(inp: KernelInputs, rng: np.random.Generator, factor: FactorPa
 class _Rates:
     """The block's per-path correlation terms and parameter-draw lookups."""
 
-    z: Floats  # (n, H)
+    z: Floats  # (n, H), or (n, H, F) with sector factors
     draw: Index  # (n,)
-    sqrt_rho: Floats  # (n, 1) or (1, 1)
-    inv_sqrt_1mrho: Floats  # (n, 1) or (1, 1)
+    sqrt_rho: Floats  # (n, 1) or (1, 1); with sector factors (n or 1, S·Kt)
+    inv_sqrt_1mrho: Floats  # as sqrt_rho
+    col_factor: Index | None = None  # (S·Kt,) factor of each (segment, origin) column
 
     @classmethod
     def build(cls, inp: KernelInputs, factor: FactorPaths) -> _Rates:
-        """Per-path √ρ and 1/√(1 − ρ) of the paths' parameter draws."""
+        """Per-path √ρ and 1/√(1 − ρ) of the paths' parameter draws (and segments)."""
         rho = inp.correlation[factor.draw] if inp.n_draws > 1 else inp.correlation[:1]
+        if inp.segment_factor is None:
+            return cls(
+                z=factor.z,
+                draw=factor.draw,
+                sqrt_rho=np.sqrt(rho)[:, None],
+                inv_sqrt_1mrho=(1.0 / np.sqrt(1.0 - rho))[:, None],
+            )
+        col_seg = np.repeat(np.arange(inp.n_segments), len(inp.transient_idx))
+        rho = rho[:, col_seg]
         return cls(
             z=factor.z,
             draw=factor.draw,
-            sqrt_rho=np.sqrt(rho)[:, None],
-            inv_sqrt_1mrho=(1.0 / np.sqrt(1.0 - rho))[:, None],
+            sqrt_rho=np.sqrt(rho),
+            inv_sqrt_1mrho=1.0 / np.sqrt(1.0 - rho),
+            col_factor=inp.segment_factor[col_seg],
         )
 
     def conditional_pd(self, inp: KernelInputs, t: int) -> Floats:
@@ -294,7 +274,8 @@ class _Rates:
             a = inp.probit_pd[self.draw, tt].reshape(len(self.draw), -1)
         else:
             a = inp.probit_pd[0, tt].reshape(1, -1)
-        return conditional_pd_scaled(a, self.sqrt_rho, self.inv_sqrt_1mrho, self.z[:, t, None])
+        z_t = self.z[:, t, None] if self.col_factor is None else self.z[:, t][:, self.col_factor]
+        return conditional_pd_scaled(a, self.sqrt_rho, self.inv_sqrt_1mrho, z_t)
 
     def seq(self, inp: KernelInputs, t: int) -> Floats:
         """Chain-step probabilities of the survivors, shape (n or 1, S·Kt, J)."""
@@ -349,23 +330,22 @@ def _lgd(inp: KernelInputs, rng: np.random.Generator, d_c: Floats, z_t: Floats) 
 
 
 def _downturn_lgd(inp: KernelInputs, rng: np.random.Generator, d_c: Floats, mean: Floats) -> Floats:
-    """LGD per path and cohort with the path's downturn mean ``m_t(Z)`` (shape (n,)).
+    """LGD per path and cohort with the downturn mean ``m_t(Z)``, shape (n,) or (n, C).
 
-    The sd is clipped to ``0.99 √(m_t (1 − m_t))`` so that the Beta exists; its concentration is
-    a property of the path, computed once per path and then taken by each defaulting cohort.
+    The mean is per cohort when each cohort follows its segment's factor. The sd is clipped
+    to ``0.99 √(m_t (1 − m_t))`` so that the Beta exists; elementwise, so a mean per path gives
+    the same numbers as that mean repeated over the cohorts.
     """
-    lgd = np.repeat(mean[:, None], d_c.shape[1], axis=1)
+    lgd = np.array(np.broadcast_to(mean[:, None] if mean.ndim == 1 else mean, d_c.shape))
     if inp.lgd_sd <= 0:
         return lgd
-    var = mean * (1.0 - mean)
-    hit = (d_c > 0) & (var > 0)[:, None]
+    var = lgd * (1.0 - lgd)
+    hit = (d_c > 0) & (var > 0)
     if hit.any():
-        sd = np.minimum(inp.lgd_sd, 0.99 * np.sqrt(var))
-        with np.errstate(divide="ignore", invalid="ignore"):  # paths with var 0 are not hit
-            kappa = var / sd**2 - 1.0
-        path = np.nonzero(hit)[0]
-        m = mean[path]
-        kd = np.maximum(d_c[hit], 1.0) * (kappa[path] + 1.0) - 1.0
+        m = lgd[hit]
+        sd = np.minimum(inp.lgd_sd, 0.99 * np.sqrt(var[hit]))
+        kappa = var[hit] / sd**2 - 1.0
+        kd = np.maximum(d_c[hit], 1.0) * (1.0 + kappa) - 1.0  # (as `_lgd`)
         lgd[hit] = rng.beta(m * kd, (1.0 - m) * kd)
     return lgd
 

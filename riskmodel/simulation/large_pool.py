@@ -105,20 +105,21 @@ def large_pool_step(
 def _pool_step(
     inp: KernelInputs, pool: _Pool, t: int, z_t: np.ndarray, draws: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`large_pool_step` on the rows of `pool`: shapes (m, R, K) and (m, R, K, K)."""
+    """`large_pool_step` on the rows of `pool`: shapes (m, R, K) and (m, R, K, K).
+
+    `z_t` is (m,), or (m, F) with sector factors (each row takes its segment's factor).
+    """
     d_idx = inp.default_idx
     if draws is None:
         p = inp.transitions_mean  # (T, S, K, K)
         pt = p[t if p.shape[0] > 1 else 0][pool.segment][None]  # (1, R, K, K)
-        rho = np.full(1, float(np.mean(inp.correlation)))
     else:
         pt = _draw_matrices(inp, t, draws, pool.segment)  # (m, R, K, K)
-        rho = np.asarray(inp.correlation, dtype=float)[draws]
-    rho = rho[:, None, None]
+    rho, z_rows = _row_factor(inp, pool, z_t, draws)
     pd = pt[..., d_idx]  # (1 or m, R, K)
     with np.errstate(divide="ignore"):
         a = ndtri(pd)
-    pdz = conditional_pd(a, rho, z_t[:, None, None])
+    pdz = conditional_pd(a, rho, z_rows[:, :, None])
     scale = rest_scale(pd, pdz)  # (m, R, K)
     cond = pt * scale[..., None]
     cond[..., d_idx] = pdz
@@ -126,12 +127,29 @@ def _pool_step(
     absorbing[inp.transient_idx] = False
     cond[:, :, absorbing, :] = 0.0
     cond[:, :, absorbing, absorbing] = 1.0
-    lgd_t = np.ones(len(z_t))
+    lgd_t = np.ones(z_rows.shape)
     if inp.lgd_sensitivity and 0.0 < inp.lgd_mean < 1.0:  # downturn LGD, relative to its mean
-        lgd_t = downturn_lgd(inp.lgd_mean, inp.lgd_sensitivity, z_t) / inp.lgd_mean
+        lgd_t = downturn_lgd(inp.lgd_mean, inp.lgd_sensitivity, z_rows) / inp.lgd_mean
     value = pool.value * inp.ead_factor[t]  # loss per defaulting unit of occupancy (R,)
-    rate = np.where(absorbing[None, None], 0.0, pdz) * value[None, :, None] * lgd_t[:, None, None]
+    rate = np.where(absorbing[None, None], 0.0, pdz) * value[None, :, None] * lgd_t[:, :, None]
     return rate, cond
+
+
+def _row_factor(
+    inp: KernelInputs, pool: _Pool, z_t: np.ndarray, draws: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the correlation (1 or m, 1 or R, 1) and factor (m, 1 or R) of each path and row.
+
+    One factor: the mean correlation (or each path's draw's) and the path's factor, both the
+    same for every row. Sector factors: each row's segment's correlation and factor.
+    """
+    corr = np.asarray(inp.correlation, dtype=float)
+    if inp.segment_factor is None:
+        rho = np.full(1, float(np.mean(corr))) if draws is None else corr[draws]
+        return rho[:, None, None], z_t[:, None]
+    per_row = corr.mean(axis=0)[None] if draws is None else corr[draws]  # (1 or m, S)
+    rows = per_row[:, pool.segment][:, :, None]
+    return rows, z_t[:, inp.segment_factor[pool.segment]]
 
 
 def _initial_occupancy(inp: KernelInputs) -> np.ndarray:
@@ -155,7 +173,7 @@ def large_pool_loss(
     ----------
     inp : KernelInputs
         Uses the posterior-mean matrices ``inp.transitions_mean`` and the mean correlation.
-    z : array, shape (m, H)
+    z : array, shape (m, H), or (m, H, F) with sector factors
         Factor paths (including the scenario shift).
     draws : array of int, shape (m,), optional
         A posterior draw per path, whose matrices and correlation the path uses instead.
@@ -168,8 +186,10 @@ def large_pool_loss(
     array, shape (m,)
         ``E[L | Z = z]`` with the LGD at its (downturn) mean and the amortised exposure.
     """
-    z = np.atleast_2d(np.asarray(z, dtype=float))
-    m, h = z.shape
+    z = np.asarray(z, dtype=float)
+    if z.ndim < (3 if inp.segment_factor is not None else 2):
+        z = z[None]
+    m, h = z.shape[:2]
     pool = _pool(inp, aggregate)
     occ = np.broadcast_to(pool.occupancy, (m, *pool.occupancy.shape))
     loss = np.zeros(m)
@@ -181,7 +201,11 @@ def large_pool_loss(
 
 
 def period_effects(
-    inp: KernelInputs, grid: np.ndarray, *, aggregate: bool | None = None
+    inp: KernelInputs,
+    grid: np.ndarray,
+    *,
+    aggregate: bool | None = None,
+    direction: np.ndarray | None = None,
 ) -> np.ndarray:
     """``g_t(y) = L̄(shift + y e_t) − L̄(shift)`` on `grid`, shape (H, len(grid)).
 
@@ -192,7 +216,9 @@ def period_effects(
     After period ``t`` the central path's dynamics are linear in the occupancy, so the future
     loss is ``occ_{t+1} · V_{t+1}`` with ``V`` the expected loss to the horizon per customer in
     each state (one backward pass); each effect then needs a single period step, not a
-    propagation to the horizon. `aggregate` as in `large_pool_loss`.
+    propagation to the horizon. `aggregate` as in `large_pool_loss`. With sector factors the
+    innovation moves the factors along `direction` (F,): ``shift_t + y · direction``
+    (`riskmodel.simulation.factors.factor_direction`).
     """
     grid = np.asarray(grid, dtype=float)
     h = inp.horizon
@@ -200,7 +226,7 @@ def period_effects(
     occ = [pool.occupancy]
     steps = []
     for t in range(h):  # the central path, forward
-        rate, cond = _pool_step(inp, pool, t, inp.shift[t : t + 1])
+        rate, cond = _pool_step(inp, pool, t, inp.shift[t : t + 1])  # (1,) or (1, F)
         steps.append((rate[0], cond[0]))
         occ.append(np.einsum("ck,ckj->cj", occ[t], cond[0]))
     future = [np.zeros_like(occ[0])]  # future[0] = V_{t+1} for t = H − 1, built backward
@@ -210,7 +236,8 @@ def period_effects(
     future = future[::-1]  # future[t] = V_{t+1}
     out = np.empty((h, len(grid)))
     for t in range(h):
-        rate, cond = _pool_step(inp, pool, t, inp.shift[t] + grid)
+        moved_z = inp.shift[t] + (grid if direction is None else np.outer(grid, direction))
+        rate, cond = _pool_step(inp, pool, t, moved_z)
         loss_t = np.einsum("ck,gck->g", occ[t], rate - steps[t][0][None])
         moved = np.einsum("ck,gckj->gcj", occ[t], cond) - occ[t + 1][None]
         out[t] = loss_t + np.einsum("gck,ck->g", moved, future[t])
@@ -222,6 +249,8 @@ def draw_effects(
 ) -> np.ndarray:
     """``a_d = L̄_d(shift) − L̄(shift)``: each posterior draw's large-pool loss on the central path.
 
+    `path` (H,), or (H, F) with sector factors: the path to evaluate at instead of the shift.
+
     ``L̄_d`` uses draw ``d``'s matrices and correlation, ``L̄`` the posterior-mean matrices (as
     `period_effects`), so ``L̄ ≈ L̄(shift) + a_d + Σ_t g_t(y_t)`` adds one independent term for
     the draw. Shape (D,); zeros for D = 1. `aggregate` as in `large_pool_loss`.
@@ -230,6 +259,6 @@ def draw_effects(
     if n_d <= 1:
         return np.zeros(n_d)
     z = inp.shift if path is None else np.asarray(path, dtype=float)
-    zs = np.broadcast_to(z, (n_d, z.size))
+    zs = np.broadcast_to(z, (n_d, *z.shape))
     per_draw = large_pool_loss(inp, zs, draws=np.arange(n_d), aggregate=aggregate)
     return per_draw - float(large_pool_loss(inp, z[None], aggregate=aggregate)[0])

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from riskmodel.config.errors import ScenarioError
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.importance import (
     FactorTilt,
@@ -64,7 +65,8 @@ class Sampling:
     z_prob: np.ndarray | None = None  # (M,) mixture probabilities when z_mean is 2-d
     tilt: FactorTilt | None = None  # per-period exponential tilt (excludes z_mean)
     qmc_replicates: int = 0  # 0 = pseudo-random innovations
-    rotation: np.ndarray | None = None  # (H, H) orthogonal map of the Sobol' coordinates
+    rotation: np.ndarray | None = None  # (H, H) orthogonal map of the Sobol' coordinates;
+    # with sector factors (F, F), applied to each period's innovations
 
 
 def plan_sampling(
@@ -81,6 +83,8 @@ def plan_sampling(
     """
     sim = scenario.config.simulation
     level = sim.importance_level or max(scenario.config.outputs.levels)
+    if inputs.factor_root is not None:
+        return _sector_sampling(scenario, inputs, importance_sampling, qmc, z_mean, level)
     z_prob = None
     if z_mean is None and importance_sampling and sim.importance_method == "tilt":
         tilt = factor_tilt(inputs, level)
@@ -112,3 +116,38 @@ def plan_sampling(
         qmc_replicates=sim.qmc_replicates,
         rotation=householder(direction),
     )
+
+
+def _sector_sampling(
+    scenario: Scenario,
+    inputs: KernelInputs,
+    importance_sampling: bool,
+    qmc: bool,
+    z_mean: np.ndarray | None,
+    level: float,
+) -> Sampling:
+    """`plan_sampling` with sector factors: the tilt along its direction, QMC rotated onto it.
+
+    With QMC each period's F innovations are rotated (`householder`) so that the tilted
+    component ``u = v · ε`` is a Sobol' coordinate of its own (the first H of the sequence).
+    """
+    sim = scenario.config.simulation
+    if z_mean is not None or (importance_sampling and sim.importance_method != "tilt"):
+        what = "a given `z_mean`" if z_mean is not None else f"`{sim.importance_method}`"
+        raise ScenarioError(
+            scenario.source,
+            [
+                (
+                    "simulation -> importance_method",
+                    f"sector factors (`systematic: factors`) are importance-sampled by the "
+                    f"tilt; {what} shifts one factor path. Use `importance_method: tilt` (the "
+                    "default) or `importance_sampling: false`",
+                )
+            ],
+        )
+    tilt = factor_tilt(inputs, level) if importance_sampling else None
+    replicates = sim.qmc_replicates if qmc else 0
+    rotation = None
+    if qmc and tilt is not None and tilt.direction is not None:
+        rotation = householder(tilt.direction)
+    return Sampling(tilt=tilt, qmc_replicates=replicates, rotation=rotation)

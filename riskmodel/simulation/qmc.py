@@ -40,6 +40,7 @@ import numpy as np
 from scipy.special import ndtri
 from scipy.stats import qmc
 
+from riskmodel.simulation.factors import sample_sector_factors
 from riskmodel.simulation.seeding import QMC_KEY
 
 if TYPE_CHECKING:  # importance.py imports the kernel, which imports this module
@@ -76,6 +77,7 @@ def sobol_innovations(
     replicates: int,
     block_size: int,
     rotation: np.ndarray | None = None,
+    factors: int = 1,
 ) -> np.ndarray:
     """Standard-normal factor innovations of one block from its replicate's scrambled sequence.
 
@@ -95,12 +97,22 @@ def sobol_innovations(
     block_size : int
         Paths per full block.
     rotation : array, shape (H, H), optional
-        Orthogonal matrix applied to the normal vectors (see `householder`).
+        Orthogonal matrix applied to the normal vectors (see `householder`); with `factors` > 1
+        an (F, F) matrix applied to each period's F innovations.
+    factors : int
+        Number of sector factors F: the sequence has H·F coordinates, factor-major (the first H
+        are coordinate 1 of every period, the one the tilt samples after the rotation).
 
     Returns
     -------
-    array, shape (n, H)
+    array, shape (n, H), or (n, H, F) with `factors` > 1
     """
+    if factors > 1:
+        flat = sobol_innovations(
+            entropy, block, n, horizon * factors, replicates=replicates, block_size=block_size
+        )
+        eps_f = np.swapaxes(flat.reshape(n, factors, horizon), 1, 2)  # (n, H, F)
+        return eps_f if rotation is None else eps_f @ rotation.T
     r = block % replicates
     position = (block // replicates) * block_size
     seq = np.random.SeedSequence(entropy, spawn_key=(QMC_KEY, r))
@@ -118,7 +130,7 @@ def sobol_innovations(
 class FactorPaths:
     """The factor paths of a block of ``n`` paths, their weights and posterior draws."""
 
-    z: np.ndarray  # (n, H) systematic factor of each path and period
+    z: np.ndarray  # (n, H) systematic factor of each path and period; (n, H, F) for F factors
     weight: np.ndarray  # (n,) likelihood ratio of the model against the sampling density
     draw: np.ndarray  # (n,) parameter draw of each path
 
@@ -133,6 +145,7 @@ def sample_factor(
     z_mean: np.ndarray | None = None,
     z_prob: np.ndarray | None = None,
     tilt: FactorTilt | None = None,
+    root: np.ndarray | None = None,
 ) -> FactorPaths:
     """Sample the factor paths of a block: plain, a mean shift, a mixture of shifts or a tilt.
 
@@ -158,6 +171,10 @@ def sample_factor(
     tilt : FactorTilt, optional
         Per-period exponential tilt (`riskmodel.simulation.importance`); it maps `eps` to the
         tilted innovations and gives the weights and posterior draws. Excludes `z_mean`.
+    root : array, shape (F, F), optional
+        Sector factors (`riskmodel.simulation.factors.sample_sector_factors`): `shift` is then
+        (H, F), `eps` (n, H, F) and the paths ``z`` (n, H, F); only `tilt` (along its
+        direction) or plain sampling.
 
     Returns
     -------
@@ -166,8 +183,14 @@ def sample_factor(
     Raises
     ------
     ValueError
-        If `eps` has the wrong shape, or both `tilt` and `z_mean` are given.
+        If `eps` has the wrong shape, both `tilt` and `z_mean` are given, or `z_mean` with
+        `root`.
     """
+    if root is not None:
+        if z_mean is not None:
+            raise ValueError("sector factors are importance-sampled by the tilt, not `z_mean`.")
+        z, weight, draw = sample_sector_factors(shift, root, n_draws, rng, n, eps=eps, tilt=tilt)
+        return FactorPaths(z=z, weight=weight, draw=draw)
     h = len(shift)
     if eps is None:
         eps = rng.standard_normal((n, h))

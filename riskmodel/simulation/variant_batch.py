@@ -54,6 +54,7 @@ from riskmodel.errors import ArgumentError
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.expected import GH_NODES, _hermgauss
 from riskmodel.simulation.plan import Sampling, plan_run
+from riskmodel.simulation.qmc import sample_factor
 from riskmodel.simulation.seeding import block_rng
 
 __all__ = ["EXACT_OUTPUTS", "LargePoolPaths", "exact_batch", "factor_paths", "large_pool_batch"]
@@ -288,10 +289,10 @@ def factor_paths(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return the engine's factor innovations, weights and parameter draws of the given blocks.
 
-    Block ``b`` uses ``block_rng(entropy, b)``: standard-normal innovations first, then the
-    sampling design's own draws, in the order of `riskmodel.simulation.kernel.simulate_block`
-    (checked against the kernel in ``tests/simulation/test_variant_batch.py``). QMC sampling is
-    not supported (sensitivity designs use pseudo-random paths).
+    Block ``b`` uses ``block_rng(entropy, b)`` through the kernel's own
+    `riskmodel.simulation.qmc.sample_factor` (at a zero shift), so the paths are the engine's.
+    QMC sampling is not supported (sensitivity designs use pseudo-random paths); nor are sector
+    factors (the variants' large-pool model is one-factor).
 
     Returns
     -------
@@ -303,30 +304,20 @@ def factor_paths(
     if sampling.qmc_replicates:
         raise ArgumentError("factor_paths draws pseudo-random paths; got a QMC sampling plan.")
     ys, ws, ds = [], [], []
+    zero = np.zeros(horizon)
     for b, _, n in blocks:
-        rng = block_rng(entropy, b)
-        eps = rng.standard_normal((n, horizon))
-        if sampling.tilt is not None:
-            y, weight, draw = sampling.tilt.sample(eps, rng, n_draws)
-        else:
-            if sampling.z_mean is not None and np.ndim(sampling.z_mean) == 2:
-                means = np.asarray(sampling.z_mean, dtype=float)
-                probs = np.asarray(sampling.z_prob, dtype=float)
-                comp = rng.choice(len(probs), size=n, p=probs)
-                y = means[comp] + eps
-                log_terms = np.log(probs)[None] + y @ means.T - 0.5 * np.sum(means**2, axis=1)[None]
-                top = log_terms.max(axis=1, keepdims=True)
-                weight = np.exp(-(top[:, 0] + np.log(np.exp(log_terms - top).sum(axis=1))))
-            elif sampling.z_mean is not None:
-                mu = np.asarray(sampling.z_mean, dtype=float)
-                y = mu + eps
-                weight = np.exp(-(eps @ mu) - 0.5 * float(mu @ mu))
-            else:
-                y, weight = eps, np.ones(n)
-            draw = rng.integers(n_draws, size=n) if n_draws > 1 else np.zeros(n, dtype=np.intp)
-        ys.append(y)
-        ws.append(weight)
-        ds.append(draw)
+        factor = sample_factor(
+            zero,
+            n_draws,
+            block_rng(entropy, b),
+            n,
+            z_mean=sampling.z_mean,
+            z_prob=sampling.z_prob,
+            tilt=sampling.tilt,
+        )
+        ys.append(factor.z)
+        ws.append(factor.weight)
+        ds.append(factor.draw)
     return np.concatenate(ys), np.concatenate(ws), np.concatenate(ds)
 
 

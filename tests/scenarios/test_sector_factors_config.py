@@ -177,3 +177,10 @@ def test_refusals_name_the_field_and_the_fix(case, data, expect):
     assert "systematic" in message
     for part in expect:
         assert part in message, (case, message)
+
+
+def test_bundled_sectors_example_loads():
+    path = Path(__file__).parents[2] / "scenarios" / "sectors.yaml"
+    sc = rm.load_scenario(path)
+    assert sc.factors is not None and sc.factors.names == ("retail", "sme")
+    assert set(sc.segments) == {"cards", "loans"}
