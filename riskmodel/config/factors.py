@@ -107,10 +107,10 @@ def check_correlation_matrix(matrix: list[list[float]], factors: list[str]) -> N
         )
     diag = np.abs(np.diag(c) - 1.0)
     if diag.max() > SYMMETRY_TOLERANCE:
-        i = int(np.argmax(diag))
+        k = int(np.argmax(diag))
         raise ValueError(
             f"`factor_correlation` must have ones on its diagonal (a factor's correlation with "
-            f"itself); entry [{i}][{i}] ({factors[i]}) is {c[i, i]:g}. Set it to 1.0"
+            f"itself); entry [{k}][{k}] ({factors[k]}) is {c[k, k]:g}. Set it to 1.0"
         )
     off = np.abs(c[~np.eye(f, dtype=bool)])
     if off.size and off.max() > 1.0:
