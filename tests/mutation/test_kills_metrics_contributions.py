@@ -10,6 +10,7 @@ JSON block must reproduce `euler_contributions` exactly.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -295,3 +296,65 @@ def test_all_totals_equal_fall_back_to_the_paths_at_var():
     want = _documented(x, w, 0.9, 0.0)
     for name, value in want.items():
         np.testing.assert_allclose(np.ravel(got[name]), value, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_two_paths_have_an_error_and_one_path_has_none():
+    # N = 2 is the smallest sample with a variance estimate: std(a, ddof=1)/√2 of w̃ X
+    x = np.array([[1.0, 3.0], [2.0, 7.0]])
+    w = np.array([1.0, 3.0])
+    got = euler_contributions(x, weights=w, levels=[0.5])
+    want = _documented(x, w, 0.5, float(got["bandwidth"][0]))
+    np.testing.assert_allclose(got["stderr_expected"], want["stderr_expected"], rtol=1e-12)
+    assert np.all(np.isfinite(got["stderr_expected"]))
+    one = euler_contributions(x[:1], levels=[0.5])
+    assert one["stderr_expected"].shape == (2,) and one["stderr_es"].shape == (1, 2)
+    assert np.all(np.isnan(one["stderr_expected"])) and np.all(np.isnan(one["stderr_es"]))
+
+
+def test_a_tiny_bandwidth_raises_no_floating_point_warning():
+    # |L − v| / h overflows to inf for h = 1e-310 (losses ~10): capped (u ≤ 40, |t| ≤ 40),
+    # silently; every kernel weight but VaR's own is then 0, as for any h ≪ the path spacing
+    rng = np.random.default_rng(5)
+    x = rng.gamma(2.0, 10.0, (50, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = euler_contributions(x, levels=[0.9], bandwidth=1e-310)
+    want = _documented(x, np.ones(50), 0.9, 1e-9)
+    for name in ("var", "stderr_var", "kernel_ess"):
+        np.testing.assert_allclose(np.ravel(got[name]), want[name], rtol=1e-9, err_msg=name)
+
+
+def _light_atom() -> tuple[np.ndarray, np.ndarray, float]:
+    """21 paths with totals 1 … 20, 10 twice; the two at 10 carry weights 0.02 and 0.03.
+
+    ``Σ w = 19.05``: ``G(9) = 10.05/19.05 = 0.5276`` and ``G(10) = 10/19.05 = 0.5249``, so
+    at ``q = 0.474`` (``1 − q = 0.526``) VaR is the light atom at 10 (self-normalised weight
+    0.055 in all), and with ``h = 0.4`` the kernel weights sum to about 0.15 < 1.
+    """
+    totals = np.array([*range(1, 11), 10, *range(11, 21)], dtype=float)
+    share = np.random.default_rng(9).uniform(0.1, 0.9, totals.size)
+    share[9], share[10] = 0.2, 0.8  # the atom's two compositions differ
+    w = np.ones(totals.size)
+    w[9], w[10] = 0.02, 0.03
+    return np.column_stack([share * totals, (1 - share) * totals]), w, 0.474
+
+
+def test_a_light_atom_and_a_light_kernel_keep_their_weights():
+    x, w, q = _light_atom()
+    got = euler_contributions(x, weights=w, levels=[q], bandwidth=0.4)
+    assert got["total_var"][0] == x[9].sum()  # VaR is the light atom
+    want = _documented(x, w, q, 0.4)
+    for name, value in want.items():
+        np.testing.assert_allclose(np.ravel(got[name]), value, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_a_var_of_zero_allocates_zero():
+    # VaR 0 reached by paths whose components cancel: Σ_s c_s = 0, nothing to rescale
+    x = np.array([[1.0, -1.0], [2.0, -2.0], [0.5, -0.5], [3.0, 4.0], [5.0, 1.0]])
+    w = np.array([1.0, 2.0, 0.5, 1.0, 1.0])
+    got = euler_contributions(x, weights=w, levels=[0.5], bandwidth=1e-3)
+    assert got["total_var"][0] == 0.0 and got["kernel_total"][0] == 0.0
+    assert got["var"][0].tolist() == [0.0, 0.0] and got["stderr_var"][0].tolist() == [0.0, 0.0]
+    wt = w * 5 / w.sum()
+    k = wt[:3]  # the three paths at 0; the others are 7 and 6 away (weight exp(−0.5·40²) = 0)
+    assert got["kernel_ess"][0] == pytest.approx(k.sum() ** 2 / (k**2).sum(), rel=1e-12)
