@@ -47,11 +47,13 @@ def book(
     lgd_mean: float = LGD,
     period: dict | None = None,
     pool_min: int = 1,
+    churn: bool = True,
 ):
     """The book as a scenario: two segments, three cohorts, churn, amortisation, discounting.
 
     With ``approximation="large_pool"`` the cohorts of at least `pool_min` customers follow the
     large-pool limit, the others the binomial chains (a mixed book for ``pool_min > 1``).
+    With ``churn=False`` the state "churned" is an absorbing state like any other (no churn).
     """
     lgd = {"mean": lgd_mean, "sd": lgd_sd}
     if downturn:
@@ -82,6 +84,8 @@ def book(
     }
     if period is not None:
         cfg["period"] = period
+    if not churn:
+        del cfg["states"]["churn"]
     if approximation == "large_pool":
         cfg["simulation"]["large_pool_min_customers"] = pool_min
     return rm.scenario_from_dict(cfg)

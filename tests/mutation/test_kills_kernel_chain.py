@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from scipy import stats
 
 import riskmodel as rm
@@ -32,8 +33,9 @@ from riskmodel.simulation.kernel import prepare_transitions, simulate_block
 
 NAMES = ["a", "b", "c", "churned", "defaulted"]
 TRANSIENT, DEFAULT, CHURN = [0, 1, 2], 4, 3
-# rows of the transient states a, b, c; structural zeros: a -> c, c -> a, and a's default in
-# segment "s2"; each draw/segment keeps the order of the survivor shares
+# rows of the transient states a, b, c; structural zeros: a -> c, c -> a, and in segment "s2"
+# a's default and b -> c (so that a chain step can have no column to draw: b's order is a, c,
+# churned, by the largest share over segments)
 ROWS = {
     "s1": [
         [0.80, 0.12, 0.00, 0.05, 0.03],
@@ -42,7 +44,7 @@ ROWS = {
     ],
     "s2": [
         [0.83, 0.10, 0.00, 0.07, 0.00],
-        [0.08, 0.75, 0.12, 0.01, 0.04],
+        [0.20, 0.75, 0.00, 0.01, 0.04],
         [0.00, 0.25, 0.62, 0.05, 0.08],
     ],
 }
@@ -96,7 +98,7 @@ def test_prepare_transitions_destination_order_and_step_probabilities():
     with np.errstate(divide="ignore"):
         np.testing.assert_array_equal(probit, stats.norm.ppf(m[..., TRANSIENT, DEFAULT]))
     orders = _documented_order(shares)
-    assert orders == [[1, 3], [2, 0, 3], [1, 3]]  # the rule, read off ROWS by hand
+    assert orders == [[1, 3], [0, 2, 3], [1, 3]]  # the rule, read off ROWS by hand
     n_steps = max(len(o) for o in orders)
     assert dest.shape == (3, n_steps + 1)
     for r, i in enumerate(TRANSIENT):
@@ -117,12 +119,36 @@ def test_prepare_transitions_destination_order_and_step_probabilities():
                 before += share
 
 
-def _scenario(horizon=3):
-    cohorts = [  # segment, state, customers, exposure (total)
-        ("s1", "a", 3000, 3.0e6),
-        ("s2", "b", 2000, 4.0e6),
-        ("s1", "c", 1500, 1.5e6),
-    ]
+THREE = [  # segment, state, customers, exposure (total)
+    ("s1", "a", 3000, 3.0e6),
+    ("s2", "b", 2000, 4.0e6),
+    ("s1", "c", 1500, 1.5e6),
+]
+PLAIN = {"mean": LGD_MEAN, "sd": LGD_SD}
+BOOKS = {  # name: (cohorts, lgd)
+    "three cohorts": (THREE, PLAIN),
+    # a cohort without customers has no active column: the defaults are summed per cohort
+    # through the whole (cohort, origin) table instead of `reduceat` over the active columns
+    "an empty cohort": ([THREE[0], ("s2", "c", 0, 0.0), THREE[1]], PLAIN),
+    # only s2's columns ever hold customers; the second step of b (b -> c, from segment s1's
+    # rows) is structurally zero in s2: a step without columns to draw in period 1, followed by
+    # one with (b -> churned)
+    "a skipped step": ([("s2", "b", 2000, 4.0e6), ("s1", "b", 0, 0.0)], PLAIN),
+    # segment s2 alone: every row has two steps, fewer than the three transient states
+    "fewer steps than states": ([("s2", "b", 2000, 4.0e6), ("s2", "a", 1000, 1.0e6)], PLAIN),
+    # a downturn LGD: mean Φ(Φ⁻¹(m) − b z) per path, the sd clipped to 0.99 √(m(1 − m)); an
+    # empty cohort (never a default) and one of four customers (often one default)
+    "downturn LGD": (
+        [THREE[0], ("s2", "c", 0, 0.0), ("s1", "b", 4, 4.0e3), THREE[1]],
+        {**PLAIN, "sd": 0.45, "downturn": {"sensitivity": 0.4}},
+    ),
+    # no downturn: the sd as given, even above 0.99 √(m(1 − m)) (0.4925 for m = 0.45)
+    "sd near the Beta limit": (THREE, {**PLAIN, "sd": 0.495}),
+}
+
+
+def _scenario(horizon=3, book="three cohorts"):
+    cohorts, lgd = BOOKS[book]
     cfg = {
         "name": "chain-stream",
         "horizon": horizon,
@@ -142,13 +168,30 @@ def _scenario(horizon=3):
         },
         "parameters": {"transitions": {g: rows for g, rows in ROWS.items()}},
         "systematic": {"correlation": RHO, "shift": [-0.5, 0.3, 0.0]},
-        "lgd": {"mean": LGD_MEAN, "sd": LGD_SD},
+        "lgd": lgd,
         "simulation": {"importance_sampling": False},
     }
     return rm.scenario_from_dict(cfg), cohorts
 
 
-def _scalar_stream(sc, cohorts, z, seed):
+def _lgd_betas(rng, d_c, lgd_cfg, z_t):
+    """The LGD of each (path, cohort) cell: Betas for the cells with defaults, in that order."""
+    mean, sd = lgd_cfg["mean"], lgd_cfg["sd"]
+    b = lgd_cfg.get("downturn", {}).get("sensitivity", 0.0)
+    lgd = np.zeros(d_c.shape)
+    for i in range(d_c.shape[0]):
+        m = stats.norm.cdf(stats.norm.ppf(mean) - b * z_t[i]) if b else mean
+        s = min(sd, 0.99 * math.sqrt(m * (1 - m))) if b else sd
+        kappa = m * (1 - m) / s**2 - 1
+        for c in range(d_c.shape[1]):
+            lgd[i, c] = m
+            if d_c[i, c] > 0:
+                kd = d_c[i, c] * (kappa + 1) - 1
+                lgd[i, c] = rng.beta(m * kd, (1 - m) * kd)
+    return lgd
+
+
+def _scalar_stream(sc, cohorts, z, seed, lgd_cfg):
     """The documented stream by scalar loops: counts, defaults, churn and loss per path."""
     rng = np.random.default_rng(seed)  # the factor comes from `eps`: nothing drawn for it
     n, h = z.shape
@@ -156,7 +199,6 @@ def _scalar_stream(sc, cohorts, z, seed):
     seg = {g: i for i, g in enumerate(sc.segments)}
     shares = _shares(m[None, None])[0, 0]  # (S, Kt, K)
     orders = _documented_order(_shares(np.asarray(m)[None, None]))
-    kappa = LGD_MEAN * (1 - LGD_MEAN) / LGD_SD**2 - 1
     occ = np.zeros((n, len(cohorts), len(NAMES)), dtype=np.int64)
     for c, (_, state, cust, _) in enumerate(cohorts):
         occ[:, c, NAMES.index(state)] = cust
@@ -192,13 +234,8 @@ def _scalar_stream(sc, cohorts, z, seed):
         for r, k in enumerate(TRANSIENT):
             new[:, :, k] += rem[:, :, r]  # the stay destination: the remainder
         new[:, :, DEFAULT] += d_c
-        lgd = np.full((n, len(cohorts)), LGD_MEAN)
-        for i in range(n):  # the LGD Betas of the cells with defaults
-            for c in range(len(cohorts)):
-                if d_c[i, c] > 0:
-                    kd = d_c[i, c] * (kappa + 1) - 1
-                    lgd[i, c] = rng.beta(LGD_MEAN * kd, (1 - LGD_MEAN) * kd)
-        ead = np.array([e / cust for _, _, cust, e in cohorts])
+        lgd = _lgd_betas(rng, d_c, lgd_cfg, z[:, t])
+        ead = np.array([e / cust if cust else 0.0 for _, _, cust, e in cohorts])
         loss_c = d_c * ead * lgd
         out["loss"][:, t] = loss_c.sum(axis=1)
         out["loss_by_cohort"] += loss_c
@@ -209,15 +246,32 @@ def _scalar_stream(sc, cohorts, z, seed):
     return out
 
 
-def test_seeded_stream_follows_the_documented_draw_order():
-    sc, cohorts = _scenario()
+@pytest.mark.parametrize("book", list(BOOKS))
+def test_seeded_stream_follows_the_documented_draw_order(book):
+    sc, cohorts = _scenario(book=book)
     inp = build_kernel_inputs(sc)
     eps = np.array([[-1.0, 0.4, -2.0], [0.5, -0.3, 1.0], [-0.2, -1.5, 0.1]])
     z = np.asarray(sc.shift) + eps
     out = simulate_block(inp, np.random.default_rng(21), len(eps), eps=eps)
-    want = _scalar_stream(sc, cohorts, z, 21)
+    want = _scalar_stream(sc, cohorts, z, 21, BOOKS[book][1])
     for f in ("defaults", "churn"):
         np.testing.assert_array_equal(getattr(out, f), want[f], err_msg=f)
     np.testing.assert_array_equal(out.occupancy, want["occupancy"])
     np.testing.assert_allclose(out.loss, want["loss"], rtol=1e-12)
     np.testing.assert_allclose(out.loss_by_cohort, want["loss_by_cohort"], rtol=1e-12)
+
+
+def test_default_entries_rounded_past_the_unit_interval_are_clipped():
+    # a row that defaults surely (its entry 1 + rounding) stays a sure default (Φ⁻¹ = +∞, no
+    # survivors), a default entry of −1e-18 is a PD of 0 (Φ⁻¹ = −∞); the twin of the test of
+    # `expected_matrices` (tests/mutation/test_kills_expected.py)
+    m = np.zeros((1, 1, 1, 5, 5))
+    m[0, 0, 0, 0, DEFAULT] = 1.0 + 2e-16
+    m[0, 0, 0, 1] = [0.1, 0.8, 0.1, 0.0, -1e-18]
+    m[0, 0, 0, 2] = [0.0, 0.2, 0.7, 0.1, 0.0]
+    m[0, 0, 0, 3, 3] = m[0, 0, 0, 4, 4] = 1.0
+    probit, seq, _dest, surv = prepare_transitions(m, np.array(TRANSIENT), DEFAULT)
+    assert probit[0, 0, 0].tolist() == [np.inf, -np.inf, -np.inf]
+    assert np.all(surv[0, 0, 0, 0] == 0.0) and np.all(seq[0, 0, 0, 0] == 0.0)
+    np.testing.assert_allclose(surv[0, 0, 0, 1], [0.1, 0.8, 0.1, 0.0, 0.0], rtol=1e-15)
+    assert np.all(np.isfinite(seq)) and np.all((seq >= 0) & (seq <= 1))

@@ -153,3 +153,22 @@ def test_tilted_paths_follow_the_tilt_and_carry_its_weights():
     np.testing.assert_allclose(out.weight, weight, rtol=1e-9)
     # unbiased: E[w] = 1 under the sampling density (5 standard errors)
     assert abs(out.weight.mean() - 1.0) <= Z5 * out.weight.std(ddof=1) / math.sqrt(n)
+
+
+def test_an_absorbing_state_that_is_neither_default_nor_churn():
+    # without a churn state, "churned" is just absorbing: no churn and no churn run-off, its
+    # occupancy the cumulative arrivals (large-pool cohorts: the oracle's, to rounding)
+    sc = mo.book(approximation="large_pool", churn=False)
+    inp = build_kernel_inputs(sc)
+    assert inp.churn_idx == -1
+    eps = np.array([[-2.0, -1.0, 0.0, 0.5], [0.3, 1.2, -0.4, -2.5]])
+    out = simulate_block(inp, np.random.default_rng(14), len(eps), eps=eps)
+    z = np.asarray(sc.shift) + eps
+    occupancy = np.zeros((mo.HORIZON, 4))
+    for i in range(len(eps)):
+        want = mo.book_path(mo.mats_of(sc, 0), mo.RHO, z[i])
+        for f in ("loss", "defaults", "margin"):
+            np.testing.assert_allclose(getattr(out, f)[i], want[f], rtol=1e-10, err_msg=f)
+        occupancy += want["occupancy"]
+    assert np.all(out.churn == 0.0) and np.all(out.churn_value_lost == 0.0)
+    np.testing.assert_allclose(out.occupancy, occupancy, rtol=1e-10)
