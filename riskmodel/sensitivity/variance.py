@@ -3,7 +3,8 @@
 SALib does the design and the analysis: `SALib.sample.sobol.sample` (Saltelli's scheme on a
 scrambled Sobol' sequence, ``calc_second_order=False``, so ``N (k + 2)`` model evaluations for
 ``k`` factors) and `SALib.analyze.sobol.analyze` (first-order ``S1`` and total ``ST`` indices with
-bootstrap confidence intervals). This module only turns scenario factors into SALib's
+bootstrap confidence intervals). This module turns scenario factors into the model SALib
+evaluates and picks the estimator; `riskmodel.sensitivity.saltelli.sobol_indices` builds SALib's
 ``problem``, evaluates the model at the design points in batches and checks the result.
 
 Each design point is one model evaluation: the scenario with the point's factor values, simulated
@@ -30,9 +31,8 @@ integer derived from the entropy is passed.)
 
 from __future__ import annotations
 
-import math
-import warnings
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -49,17 +49,17 @@ from riskmodel.sensitivity.inner import (
     methods,
 )
 from riskmodel.sensitivity.measures import DEFAULT_METRICS, MetricSpec, parse_metrics
-from riskmodel.sensitivity.result import (
-    SensitivityResult,
-    SensitivityWarning,
-    empty_dataset,
-    record_methods,
+from riskmodel.sensitivity.result import SensitivityResult, record_methods
+from riskmodel.sensitivity.saltelli import (
+    DEFAULT_BATCH,
+    RECOMMENDED_N,
+    check_sample_size,
+    sobol_indices,
 )
-from riskmodel.sensitivity.surrogate_sobol import NEGLIGIBLE, surrogate_sobol, warn_wide_intervals
+from riskmodel.sensitivity.surrogate_sobol import NEGLIGIBLE, surrogate_sobol
 from riskmodel.sensitivity.swing import DEFAULT_CHECK_PATHS, tornado_points
 from riskmodel.simulation.cluster import resolve_backend
 from riskmodel.simulation.options import check_scenario
-from riskmodel.simulation.seeding import ANALYSIS_KEY, DESIGN_KEY
 from riskmodel.simulation.seeding import seed_entropy as entropy_of
 from riskmodel.simulation.variants import backend_session, shared_sampling
 
@@ -79,179 +79,10 @@ __all__ = [
     "sobol_indices",
 ]
 
-RECOMMENDED_N = 64
-DEFAULT_BATCH = 64
-
-
-def check_sample_size(n: int) -> None:
-    """Raise `ValueError` unless `n` is a power of 2 and >= `MIN_N`; warn below `RECOMMENDED_N`."""
-    if isinstance(n, bool) or not isinstance(n, int | np.integer):
-        raise ValueError(f"`n` must be a whole number, a power of 2 such as 64; got {n!r}.")
-    n = int(n)
-    if n < MIN_N or n & (n - 1):
-        lower = 2 ** max(int(math.log2(max(n, 1))), 3)
-        upper = max(lower * 2 if lower < n else lower, MIN_N)
-        raise ValueError(
-            f"`n` must be a power of 2 and at least {MIN_N} (Sobol' sequences are balanced only "
-            f"at powers of 2); got {n}. Use {lower if lower != upper else upper}"
-            + (f" or {upper}." if lower != upper else ".")
-        )
-    if n < RECOMMENDED_N:
-        warnings.warn(
-            f"Sobol sample size n = {n} is small; indices and their intervals are rough below "
-            f"n = {RECOMMENDED_N}. Increase `n` (cost grows as n (k + 2) evaluations).",
-            SensitivityWarning,
-            stacklevel=3,
-        )
-
-
-def _salib_seed(entropy: int, key: int) -> int:
-    """Derive a non-zero 63-bit integer seed for SALib statelessly from the entropy."""
-    state = np.random.SeedSequence(entropy, spawn_key=(key,)).generate_state(2, np.uint32)
-    return int(state[0]) << 31 | int(state[1]) >> 1 | 1
-
-
-def sobol_indices(
-    evaluate: Callable[[np.ndarray], np.ndarray],
-    bounds: Mapping[str, tuple[float, float]],
-    metrics: Sequence[str] = ("y",),
-    *,
-    n: int = RECOMMENDED_N,
-    seed: int | None = None,
-    conf_level: float = 0.95,
-    resamples: int = 100,
-    batch: int = DEFAULT_BATCH,
-    attrs: Mapping | None = None,
-) -> SensitivityResult:
-    """Sobol indices of any vectorised model (the evaluation hook under `sobol`).
-
-    Parameters
-    ----------
-    evaluate : callable
-        ``evaluate(X) -> Y`` with ``X`` of shape (points, k) in the order of `bounds` and ``Y``
-        of shape (points, len(metrics)) (or (points,) for one metric). Called once per batch.
-    bounds : mapping of str to (low, high)
-        Factors and their uniform ranges.
-    metrics : sequence of str
-        Names of the output columns.
-    n : int, default 64
-        Base sample size, a power of 2; ``n (k + 2)`` evaluations.
-    seed : int, optional
-        Seed of the design and of SALib's bootstrap.
-    conf_level : float, default 0.95
-        Level of the confidence intervals (``*_conf`` are half-widths).
-    resamples : int, default 100
-        SALib's bootstrap resamples for the intervals.
-    batch : int, default 64
-        Design points per call of `evaluate`.
-    attrs : mapping, optional
-        Extra attributes for the result.
-
-    Returns
-    -------
-    SensitivityResult
-        ``S1``, ``S1_conf``, ``ST``, ``ST_conf``, ``low``, ``high``, ``X`` and ``Y`` filled.
-
-    Raises
-    ------
-    ValueError
-        For a bad `n`, bounds or an `evaluate` returning the wrong shape or non-finite values.
-
-    Warns
-    -----
-    SensitivityWarning
-        If ``n`` is below `RECOMMENDED_N` or an interval is wider than its index (see module).
-
-    Examples
-    --------
-    >>> res = sobol_indices(lambda x: 2 * x[:, 0] + x[:, 1], {"a": (0, 1), "b": (0, 1)},
-    ...                     n=256, seed=1)
-    >>> round(float(res.data["S1"].sel(metric="y", factor="a")), 1)
-    0.8
-    """
-    from SALib.analyze import sobol as sobol_analyze
-    from SALib.sample import sobol as sobol_sample
-
-    check_sample_size(n)
-    names = list(bounds)
-    if not names:
-        raise ValueError("give at least one factor with its bounds.")
-    lows = [float(bounds[k][0]) for k in names]
-    highs = [float(bounds[k][1]) for k in names]
-    bad = [k for k, lo, hi in zip(names, lows, highs, strict=True) if not lo < hi]
-    if bad:
-        raise ValueError(f"bounds must have low < high; not so for {bad}.")
-    if not 0.0 < conf_level < 1.0:
-        raise ValueError(f"`conf_level` must be in (0, 1); got {conf_level}.")
-    if resamples < 10:
-        raise ValueError(f"`resamples` must be >= 10; got {resamples}.")
-    metrics = list(metrics)
-    entropy = entropy_of(seed)
-    problem = {
-        "num_vars": len(names),
-        "names": names,
-        "bounds": [list(b) for b in zip(lows, highs, strict=True)],
-    }
-    design_rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(DESIGN_KEY,)))
-    x = sobol_sample.sample(problem, int(n), calc_second_order=False, seed=design_rng)
-    y = np.empty((x.shape[0], len(metrics)))
-    step = max(1, int(batch))
-    for start in range(0, x.shape[0], step):
-        out = np.asarray(evaluate(x[start : start + step]), dtype=float)
-        if out.ndim == 1:
-            out = out[:, None]
-        if out.shape != (min(step, x.shape[0] - start), len(metrics)):
-            raise ValueError(
-                f"`evaluate` must return shape (points, {len(metrics)}); got {out.shape}."
-            )
-        y[start : start + step] = out
-    if not np.all(np.isfinite(y)):
-        raise ValueError("the model returned NaN or inf at some design points.")
-
-    ds = empty_dataset(metrics, names)
-    ds["low"][:] = lows
-    ds["high"][:] = highs
-    constant = []
-    analysis_seed = _salib_seed(entropy, ANALYSIS_KEY)
-    for m, name in enumerate(metrics):
-        col = y[:, m]
-        if np.ptp(col) <= 1e-12 * max(1.0, float(np.max(np.abs(col)))):
-            constant.append(name)
-            continue
-        si = sobol_analyze.analyze(
-            problem,
-            col,
-            calc_second_order=False,
-            num_resamples=int(resamples),
-            conf_level=float(conf_level),
-            print_to_console=False,
-            seed=analysis_seed,
-        )
-        for v in ("S1", "S1_conf", "ST", "ST_conf"):
-            ds[v][m, :] = np.asarray(si[v], dtype=float)
-    ds["X"] = (("sample", "factor"), x)
-    ds["Y"] = (("sample", "metric"), y)
-    ds = ds.assign_coords(sample=np.arange(x.shape[0]))
-    ds.attrs.update(
-        {
-            "methods": ["sobol"],
-            "sobol_n": int(n),
-            "sobol_evaluations": int(x.shape[0]),
-            "sobol_seed": "" if seed is None else str(seed),
-            "sobol_entropy": str(entropy),
-            "sobol_conf_level": float(conf_level),
-            "sobol_resamples": int(resamples),
-            "constant_metrics": constant,
-        }
-    )
-    ds.attrs.update(attrs or {})
-    warn_wide_intervals(ds)
-    return SensitivityResult(ds)
-
 
 def sobol(
     scenario: Scenario,
-    factors: Sequence | Mapping,
+    factors: Sequence[Any] | Mapping[str, Any],
     metrics: Sequence[str | MetricSpec] = DEFAULT_METRICS,
     *,
     n: int = RECOMMENDED_N,
@@ -340,32 +171,16 @@ def sobol(
     seed = check_seed(seed)
     n = check_count("n", n)
     batch = check_count("batch", batch)
-    for name, value, allowed in (
-        ("approximation", approximation, APPROXIMATIONS),
-        ("estimator", estimator, ESTIMATORS),
-    ):
-        if value not in allowed:
-            raise ArgumentError(f"`{name}` must be one of {list(allowed)}; got {value!r}.")
-    if factors and all(isinstance(f, FactorRange) for f in factors):
-        ranges = list(factors)
-    else:
-        ranges = resolve_factors(scenario, factors)
+    _check_choices(approximation=approximation, estimator=estimator)
+    ranges = _factor_ranges(scenario, factors)
     specs = parse_metrics(metrics)
     if seed is None:
         seed = scenario.config.seed
     entropy = entropy_of(seed)
     simulated = any(not s.exact for s in specs)
-    names = [s.name for s in specs]
     backend = resolve_backend(scenario, backend, scheduler)
     sampling = shared_sampling(scenario) if simulated else None
-    attrs = {
-        "scenario": scenario.name,
-        "sobol_paths": int(paths) if simulated else 0,
-        "sobol_seed": "" if seed is None else str(seed),
-        "parameter_draws": int(scenario.n_draws),
-        "approximation": approximation,
-        "sobol_estimator": estimator,
-    }
+    attrs = _sobol_attrs(scenario, paths if simulated else 0, seed, approximation, estimator)
     # one Dask client for every batch (evaluate reads `client` when it is called)
     session = backend_session(
         scenario,
@@ -384,48 +199,124 @@ def sobol(
                 sampling=sampling,
                 engine=engine,
             )
-
-        def evaluate(x: np.ndarray, parts: int = 0):
-            ev = evaluate_points(
-                [apply_factors(scenario, row, ranges) for row in x],
-                specs,
-                approximation=approximation,
-                paths=paths,
-                entropy=entropy,
-                sampling=sampling,
-                groups=parts,
-                engine=engine,
-            )
-            y = np.column_stack([ev.values[m] for m in names])
-            return y, ev.groups
-
-        bounds = {r.name: (r.low, r.high) for r in ranges}
-        if estimator == "surrogate":
-            result = surrogate_sobol(
-                evaluate,
-                bounds,
-                specs,
-                n,
-                entropy,
-                conf_level,
-                resamples,
-                groups if simulated else 0,
-                check,
-                attrs,
-            )
-        else:
-            result = sobol_indices(
-                lambda x: evaluate(x)[0],
-                bounds,
-                names,
-                n=n,
-                seed=entropy,
-                conf_level=conf_level,
-                resamples=resamples,
-                batch=batch,
-                attrs=attrs,
-            )
+        evaluate = _point_evaluator(
+            scenario, ranges, specs, approximation, paths, entropy, sampling, engine
+        )
+        result = _estimate(
+            estimator,
+            evaluate,
+            {r.name: (r.low, r.high) for r in ranges},
+            specs,
+            n=n,
+            entropy=entropy,
+            conf_level=conf_level,
+            resamples=resamples,
+            groups=groups if simulated else 0,
+            batch=batch,
+            check=check,
+            attrs=attrs,
+        )
     record_methods(result.data, specs, methods(specs, approximation), check)
     result.data.attrs["check_paths"] = check.paths if check is not None else 0
     result.data["factor_base"][:] = [r.factor.base(scenario) for r in ranges]
     return result
+
+
+def _sobol_attrs(
+    scenario: Scenario, paths: int, seed: int | None, approximation: str, estimator: str
+) -> dict[str, Any]:
+    """Return the attributes that record how the indices were estimated."""
+    return {
+        "scenario": scenario.name,
+        "sobol_paths": int(paths),
+        "sobol_seed": "" if seed is None else str(seed),
+        "parameter_draws": int(scenario.n_draws),
+        "approximation": approximation,
+        "sobol_estimator": estimator,
+    }
+
+
+def _check_choices(*, approximation: str, estimator: str) -> None:
+    """Raise `ArgumentError` for an unknown approximation or estimator."""
+    for name, value, allowed in (
+        ("approximation", approximation, APPROXIMATIONS),
+        ("estimator", estimator, ESTIMATORS),
+    ):
+        if value not in allowed:
+            raise ArgumentError(f"`{name}` must be one of {list(allowed)}; got {value!r}.")
+
+
+def _factor_ranges(
+    scenario: Scenario, factors: Sequence[Any] | Mapping[str, Any]
+) -> list[FactorRange]:
+    """Return the factors as ranges: given as `FactorRange` objects, or resolved on `scenario`."""
+    if factors and all(isinstance(f, FactorRange) for f in factors):
+        return list(factors)
+    return resolve_factors(scenario, factors)
+
+
+Evaluator = Callable[..., tuple[np.ndarray, Any]]
+"""``evaluate(X, parts=0) -> (Y, groups)``: the metrics at the design points ``X``."""
+
+
+def _point_evaluator(
+    scenario: Scenario,
+    ranges: list[FactorRange],
+    specs: list[MetricSpec],
+    approximation: str,
+    paths: int,
+    entropy: int,
+    sampling: Any,
+    engine: dict[str, Any],
+) -> Evaluator:
+    """Return the model: the metrics of the scenario at each row of factor values."""
+    names = [s.name for s in specs]
+
+    def evaluate(x: np.ndarray, parts: int = 0) -> tuple[np.ndarray, Any]:
+        ev = evaluate_points(
+            [apply_factors(scenario, row, ranges) for row in x],
+            specs,
+            approximation=approximation,
+            paths=paths,
+            entropy=entropy,
+            sampling=sampling,
+            groups=parts,
+            engine=engine,
+        )
+        y = np.column_stack([ev.values[m] for m in names])
+        return y, ev.groups
+
+    return evaluate
+
+
+def _estimate(
+    estimator: str,
+    evaluate: Evaluator,
+    bounds: dict[str, tuple[float, float]],
+    specs: list[MetricSpec],
+    *,
+    n: int,
+    entropy: int,
+    conf_level: float,
+    resamples: int,
+    groups: int,
+    batch: int,
+    check: LargePoolCheck | None,
+    attrs: dict[str, Any],
+) -> SensitivityResult:
+    """Sobol indices of `evaluate` by the surrogate or by SALib's Saltelli estimators."""
+    if estimator == "surrogate":
+        return surrogate_sobol(
+            evaluate, bounds, specs, n, entropy, conf_level, resamples, groups, check, attrs
+        )
+    return sobol_indices(
+        lambda x: evaluate(x)[0],
+        bounds,
+        [s.name for s in specs],
+        n=n,
+        seed=entropy,
+        conf_level=conf_level,
+        resamples=resamples,
+        batch=batch,
+        attrs=attrs,
+    )
