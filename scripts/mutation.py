@@ -74,6 +74,7 @@ TARGETS: tuple[Target, ...] = (
             "metrics/test_weighted.py",
             "metrics/test_estimator_edges.py",
             "mutation/test_kills_metrics.py",
+            "mutation/test_kills_metrics_tail.py",
         ],
     ),
     _t(
