@@ -25,7 +25,6 @@ MODULES_PENDING: dict[str, int] = {
     "riskmodel/models/intensity.py": 528,
     "riskmodel/models/intensity_draws.py": 401,
     "riskmodel/models/intensity_likelihood.py": 406,
-    "riskmodel/models/transition.py": 607,
     "riskmodel/simulation/kernel.py": 461,
     "riskmodel/simulation/variant_batch.py": 430,
 }
@@ -36,7 +35,6 @@ FUNCTIONS_PENDING: dict[str, int] = {
     "riskmodel/models/intensity.py:IntensityModel.fit": 75,
     "riskmodel/models/intensity_likelihood.py:prepare_panel": 109,
     "riskmodel/models/intensity_mle.py:fit_mle_covariates": 67,
-    "riskmodel/models/transition.py:TransitionModel.fit": 81,
     "riskmodel/sensitivity/config.py:run_sensitivity": 83,
     "riskmodel/sensitivity/factors.py:resolve_factors": 67,
     "riskmodel/sensitivity/swing.py:tornado": 79,

@@ -96,6 +96,28 @@ def check_sampling_args(draws: int, chains: int) -> None:
             raise ValueError(f"{name} must be a positive integer; got {v!r}.")
 
 
+def mcmc_settings(
+    *,
+    draws: int,
+    chains: int,
+    tune: int,
+    target_accept: float,
+    cores: int | None,
+    rng: np.random.Generator,
+    progressbar: bool,
+) -> dict[str, Any]:
+    """Return the keyword arguments of `nuts` for a fit, its PyMC seed drawn from `rng`."""
+    return {
+        "draws": draws,
+        "chains": chains,
+        "tune": tune,
+        "target_accept": target_accept,
+        "cores": cores,
+        "random_seed": pymc_seed(rng),
+        "progressbar": progressbar,
+    }
+
+
 NUTS_SAMPLERS = ("pymc", "numba", "nutpie", "numpyro", "blackjax")
 
 
@@ -314,6 +336,25 @@ def check_stat(stat: str | float) -> float | None:
     if not 0.0 < q < 1.0:
         raise ArgumentError(f"stat as a quantile must be in (0, 1); got {stat!r}.")
     return q
+
+
+@dataclass
+class Estimate:
+    """What an estimator of the transition model returns (see `riskmodel.models.transition_fit`).
+
+    Attributes
+    ----------
+    groups : dict of str to Dataset
+        InferenceData groups: ``posterior`` (and ``sample_stats`` or ``constant_data``).
+    free : list of str
+        The sampled parameters users read (``["transition"]`` for conjugate fits).
+    diagnostics : dict or None
+        R-hat, ESS and divergences of an MCMC fit (None for conjugate fits).
+    """
+
+    groups: dict[str, xr.Dataset]
+    free: list[str]
+    diagnostics: dict[str, Any] | None
 
 
 @dataclass

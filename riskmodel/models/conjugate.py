@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from riskmodel.models._common import transition_dataarray
+from riskmodel.models._common import Estimate, transition_dataarray
 
 __all__ = ["beta_marginal_stat", "conjugate_fit", "dirichlet_draws", "posterior_alpha"]
 
@@ -62,7 +62,9 @@ def beta_marginal_stat(alpha: np.ndarray, stat: str | float) -> np.ndarray:
     return out
 
 
-def conjugate_fit(states, y, allowed, segments, *, pooling, concentration, draws, chains, rng):
+def conjugate_fit(
+    states, y, allowed, segments, *, pooling, concentration, draws, chains, rng
+) -> Estimate:
     """Posterior groups of a conjugate fit (``pooling`` "none" or "complete").
 
     ``y`` holds the transient rows' counts, shape (n_segments, n_transient, n_states). The
@@ -89,8 +91,8 @@ def conjugate_fit(states, y, allowed, segments, *, pooling, concentration, draws
             "to_state": list(states.names),
         },
     )
-    return {
-        "groups": {"posterior": posterior, "constant_data": xr.Dataset({"alpha": alpha_da})},
-        "free": ["transition"],
-        "diagnostics": None,
-    }
+    return Estimate(
+        groups={"posterior": posterior, "constant_data": xr.Dataset({"alpha": alpha_da})},
+        free=["transition"],
+        diagnostics=None,
+    )

@@ -38,6 +38,7 @@ import xarray as xr
 
 from riskmodel.data.macro import align_macro
 from riskmodel.models._common import (
+    Estimate,
     convergence_diagnostics,
     mcmc_groups,
     nuts,
@@ -179,7 +180,7 @@ def raw_parameters(
     return intercept, coef
 
 
-def covariate_fit(states, cfg: dict, periods, y, allowed, macro, mc: dict) -> dict:
+def covariate_fit(states, cfg: dict, periods, y, allowed, macro, mc: dict) -> Estimate:
     """Posterior groups of a covariate fit; adds ``macro_mean``/``macro_sd`` to `cfg`.
 
     ``y`` has shape (n_periods, n_segments, n_transient, n_states); ``periods`` are the
@@ -227,4 +228,4 @@ def covariate_fit(states, cfg: dict, periods, y, allowed, macro, mc: dict) -> di
     post["transition"] = transition_dataarray(states, rows, segments)
     groups = mcmc_groups(idata)
     diag = convergence_diagnostics(groups["posterior"][free], groups["sample_stats"])
-    return {"groups": groups, "free": free, "diagnostics": diag}
+    return Estimate(groups=groups, free=free, diagnostics=diag)

@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from riskmodel.models._common import (
+    Estimate,
     convergence_diagnostics,
     mcmc_groups,
     nuts,
@@ -200,7 +201,7 @@ def conditional_rows(
     return dirichlet_draws(alpha, 1, rng)[0]
 
 
-def partial_fit(states, y, allowed, segments, prior, mc: dict, rng) -> dict:
+def partial_fit(states, y, allowed, segments, prior, mc: dict, rng) -> Estimate:
     """Posterior groups of a partial-pooling fit: ``mu``, ``kappa`` and segment ``transition``."""
     groups = fit_partial(y, allowed, states.transient, segments, prior, **mc)
     post = groups["posterior"]
@@ -215,4 +216,4 @@ def partial_fit(states, y, allowed, segments, prior, mc: dict, rng) -> dict:
     post["transition"] = transition_dataarray(states, rows, segments)
     params = diagnostic_dataset(groups["posterior"], allowed, states.transient, states.names)
     diag = convergence_diagnostics(params, groups["sample_stats"])
-    return {"groups": groups, "free": ["kappa", "mu"], "diagnostics": diag}
+    return Estimate(groups=groups, free=["kappa", "mu"], diagnostics=diag)

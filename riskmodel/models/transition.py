@@ -1,13 +1,17 @@
 """TransitionModel: Bayesian transition matrices per segment.
 
-PyMC and ArviZ are imported only inside the methods that need them (MCMC fits, ``summary``,
-``save``/``load``), so ``import riskmodel.models`` stays light and PyMC-free.
+The class is the user's entry point: it stores its options, and its methods delegate to the
+modules that hold each responsibility: `riskmodel.models.transition_config` (the validated config
+and the checks of fitted data), `riskmodel.models.transition_fit` (which estimator runs),
+`riskmodel.models.transition_summaries` (point summaries) and `riskmodel.models.transition_io`
+(the fitted state, `TransitionFit`, and its netCDF file). PyMC and ArviZ are imported only inside
+the methods that need them (MCMC fits, ``summary``, ``save``/``load``), so
+``import riskmodel.models`` stays light and PyMC-free.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from os import PathLike
 from typing import Any
 
@@ -15,61 +19,23 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from riskmodel._files import replace_own_file
-from riskmodel.data.panel import PanelError, panel_to_counts, validate_counts
 from riskmodel.models import _common as C
-from riskmodel.models.conjugate import beta_marginal_stat, conjugate_fit
-from riskmodel.models.draws import (
-    ParameterDraws,
-    check_netcdf_size,
-    draws_from_posterior,
-    netcdf_engine,
+from riskmodel.models.draws import ParameterDraws, draws_from_posterior
+from riskmodel.models.transition_config import (
+    DEFAULT_PRIOR,
+    fit_counts,
+    transition_config,
+)
+from riskmodel.models.transition_fit import estimate
+from riskmodel.models.transition_io import TransitionFit, read_fit, write_fit
+from riskmodel.models.transition_summaries import (
+    posterior_matrix,
+    prior_matrix,
+    summary_parameters,
 )
 from riskmodel.states import StateSpace
 
 __all__ = ["TransitionModel"]
-
-POOLINGS = ("none", "partial", "complete")
-PARTIAL_SAMPLER = "numpyro"
-"""NUTS implementation of partial-pooling fits: NumPyro's kernel in a JAX program compiled once
-per model structure and reused by later fits (`riskmodel.models.partial_jax`), the fastest
-measured in ``benchmarks/fit.py``."""
-DEFAULT_PRIOR = {
-    "concentration": 1.0,
-    "log_kappa_mu": float(np.log(200.0)),
-    "log_kappa_sigma": 1.5,
-    "intercept_sigma": 5.0,
-    "coef_sigma": 1.0,
-    "log_tau_mu": float(np.log(0.5)),
-    "log_tau_sigma": 0.75,
-}
-KIND = "TransitionModel"
-
-
-@dataclass
-class TransitionFit:
-    """What `TransitionModel.fit` (or `load`) leaves on the model.
-
-    Attributes
-    ----------
-    config : dict
-        The validated config, with the fitted ``segments`` (and ``macro_mean`` for covariate
-        models); saved as JSON in the file's attrs.
-    groups : dict of str to Dataset
-        InferenceData groups: ``posterior`` (and ``sample_stats`` or ``constant_data``).
-    free : list of str
-        The sampled parameters users read (``["transition"]`` for conjugate fits).
-    diagnostics : dict or None
-        R-hat, ESS and divergences of an MCMC fit (None for conjugate fits).
-    counts : DataArray or None
-        The transition counts fitted (None for a file saved without them).
-    """
-
-    config: dict[str, Any]
-    groups: dict[str, xr.Dataset]
-    free: list[str]
-    diagnostics: dict[str, Any] | None
-    counts: xr.DataArray | None
 
 
 class TransitionModel:
@@ -132,59 +98,13 @@ class TransitionModel:
     # ------------------------------------------------------------------ config
     def _config(self) -> dict[str, Any]:
         """Return the validated config (raises on bad constructor arguments)."""
-        ss = self.states
-        if not isinstance(ss, StateSpace):
-            raise TypeError(f"states must be a StateSpace; got {type(ss).__name__}.")
-        if self.pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {list(POOLINGS)}; got {self.pooling!r}.")
-        covs = [] if self.covariates is None else [str(c) for c in self.covariates]
-        if isinstance(self.covariates, str):
-            raise TypeError(f"covariates must be a list of names; got the string {covs!r}.")
-        if len(set(covs)) != len(covs):
-            raise ValueError(f"covariates must be unique; got {covs}.")
-        zeros: list[tuple[str, str]] = []
-        for pair in self.structural_zeros or ():
-            if len(pair) != 2:
-                raise ValueError(
-                    f"structural_zeros entries must be (from_state, to_state) pairs; got {pair!r}."
-                )
-            f, t = str(pair[0]), str(pair[1])
-            for s in (f, t):
-                if s not in ss.names:
-                    raise ValueError(
-                        f"structural zero ({f!r}, {t!r}) names unknown state {s!r}; known "
-                        f"states are {list(ss.names)}."
-                    )
-            if f in ss.absorbing:
-                raise ValueError(
-                    f"structural zero ({f!r}, {t!r}) starts in absorbing state {f!r}, whose "
-                    "row is fixed; declare zeros only in rows of transient states."
-                )
-            zeros.append((f, t))
-        zeros = sorted(set(zeros))
-        cfg = {
-            "states": ss.to_attrs(),
-            "pooling": self.pooling,
-            "covariates": covs,
-            "prior": C.resolve_prior(self.prior, DEFAULT_PRIOR),
-            "structural_zeros": [list(z) for z in zeros],
-        }
-        allowed = self._allowed(cfg)
-        empty = [ss.transient[r] for r in range(allowed.shape[0]) if not allowed[r].any()]
-        if empty:
-            raise ValueError(
-                f"structural zeros leave no possible destination for state(s) {empty}; "
-                "every transient row needs at least one allowed transition."
-            )
-        return cfg
-
-    def _allowed(self, cfg) -> np.ndarray:
-        ss = self.states
-        allowed = np.ones((len(ss.transient), ss.n), dtype=bool)
-        tr = list(ss.transient)
-        for f, t in cfg["structural_zeros"]:
-            allowed[tr.index(f), ss.index(t)] = False
-        return allowed
+        return transition_config(
+            self.states,
+            pooling=self.pooling,
+            covariates=self.covariates,
+            prior=self.prior,
+            structural_zeros=self.structural_zeros,
+        )
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -249,82 +169,22 @@ class TransitionModel:
         """
         cfg = self._config()
         C.check_sampling_args(draws, chains)
-        ss = self.states
-        covs = tuple(cfg["covariates"])
-        if isinstance(data, pd.DataFrame):
-            counts = panel_to_counts(data, ss, by_period=bool(covs))
-        else:
-            counts = validate_counts(data, ss)
-        if covs and "period" not in counts.dims:
-            raise PanelError(
-                "a covariate model needs counts per period, dims (period, segment, from_state, "
-                "to_state); pass the panel itself or panel_to_counts(..., by_period=True)."
-            )
-        if not covs and "period" in counts.dims:
-            counts = counts.sum("period")
-        if covs and macro is None:
-            raise ValueError(
-                f"this model has covariates {list(covs)}; pass macro=DataFrame with 'period' and "
-                "those columns."
-            )
-        if not covs and macro is not None:
-            raise ValueError(
-                "macro was given but the model has no covariates; pass covariates=[...] to "
-                "TransitionModel or drop macro."
-            )
-        allowed = self._allowed(cfg)
-        y = np.asarray(counts.values)[..., ss.transient_idx, :]
-        bad = (y > 0) & ~allowed
-        if bad.any():
-            r, j = np.argwhere(bad.reshape(-1, *allowed.shape).any(0))[0]
-            raise PanelError(
-                f"the data contain {int(y[..., r, j].sum())} transition(s) "
-                f"{ss.transient[r]} -> {ss.names[j]}, which were declared structural zeros; "
-                "remove that declaration or fix the data."
-            )
-        segments = [str(s) for s in counts.segment.values]
+        counts = fit_counts(data, self.states, cfg, macro)
+        cfg["segments"] = [str(s) for s in counts.segment.values]
         if target_accept is None:
+            covs = bool(cfg["covariates"])
             target_accept = 0.8 if not covs else 0.95 if cfg["pooling"] == "partial" else 0.9
         sample_rng, draw_rng = C.split_seed(seed, 2)
-        mc: dict[str, Any] = {
-            "draws": draws,
-            "chains": chains,
-            "tune": tune,
-            "target_accept": target_accept,
-            "cores": cores,
-            "random_seed": C.pymc_seed(sample_rng),
-            "progressbar": progressbar,
-        }
-        cfg["segments"] = segments
-        if covs:
-            from riskmodel.models.covariate import covariate_fit
-
-            periods = np.asarray(counts.period.values)
-            state = covariate_fit(ss, cfg, periods, y, allowed, macro, mc)
-        elif cfg["pooling"] == "partial":
-            from riskmodel.models.hierarchical import partial_fit
-
-            mc["nuts_sampler"] = nuts_sampler or PARTIAL_SAMPLER
-            state = partial_fit(ss, y, allowed, segments, cfg["prior"], mc, draw_rng)
-        else:
-            state = conjugate_fit(
-                ss,
-                y,
-                allowed,
-                segments,
-                pooling=cfg["pooling"],
-                concentration=cfg["prior"]["concentration"],
-                draws=draws,
-                chains=chains,
-                rng=draw_rng,
-            )
-        self._fit = TransitionFit(
-            config=cfg,
-            groups=state["groups"],
-            free=state["free"],
-            diagnostics=state["diagnostics"],
-            counts=counts,
+        mc = C.mcmc_settings(
+            draws=draws,
+            chains=chains,
+            tune=tune,
+            target_accept=target_accept,
+            cores=cores,
+            rng=sample_rng,
+            progressbar=progressbar,
         )
+        self._fit = estimate(self.states, cfg, counts, macro, mc, draw_rng, nuts_sampler)
         if self._fit.diagnostics:
             C.warn_on_diagnostics(self._fit.diagnostics, stacklevel=3)
         return self
@@ -393,30 +253,8 @@ class TransitionModel:
             Dirichlet (compare segment rows with the population row instead).
         """
         fit = self._require_fit()
-        q = C.check_stat(stat)
-        consts = fit.groups.get("constant_data")
-        if consts is None or "alpha" not in consts:
-            raise ValueError(
-                "prior_matrix is analytic only for conjugate models (pooling 'none' or "
-                "'complete' without covariates); this model's segment rows have a hierarchical "
-                "or covariate prior. Use transition_matrix and the posterior's population row."
-            )
-        alpha = consts["alpha"].transpose("segment", "origin", "to_state").values
         concentration = float(C.resolve_prior(self.prior, DEFAULT_PRIOR)["concentration"])
-        prior_alpha = np.where(alpha > 0, concentration, 0.0)
-        rows = beta_marginal_stat(prior_alpha, stat if q is None else q)
-        ss = self.states
-        return xr.DataArray(
-            ss.full_matrix(rows),
-            dims=("segment", "from_state", "to_state"),
-            coords={
-                "segment": [str(x) for x in consts.segment.values],
-                "from_state": list(ss.names),
-                "to_state": list(ss.names),
-            },
-            name="prior_transition_probability",
-            attrs={"stat": str(stat)},
-        )
+        return prior_matrix(fit, self.states, concentration, stat)
 
     def transition_matrix(self, stat: str | float = "mean") -> xr.DataArray:
         """Return a point summary of the posterior transition matrices.
@@ -441,30 +279,7 @@ class TransitionModel:
         ValueError
             For an unknown `stat`.
         """
-        fit = self._require_fit()
-        q = C.check_stat(stat)
-        ss = self.states
-        consts = fit.groups.get("constant_data")
-        if consts is not None and "alpha" in consts:
-            alpha = consts["alpha"].transpose("segment", "origin", "to_state").values
-            rows = beta_marginal_stat(alpha, stat if q is None else q)
-            full = ss.full_matrix(rows)
-            segs = [str(s) for s in consts.segment.values]
-        else:
-            tr = self.posterior["transition"].transpose(
-                "chain", "draw", "segment", "from_state", "to_state"
-            )
-            vals = np.asarray(tr.values).reshape(-1, *tr.shape[2:])
-            full = vals.mean(axis=0) if q is None else np.quantile(vals, q, axis=0)
-            full[..., ss.absorbing_idx, :] = np.eye(ss.n)[ss.absorbing_idx]
-            segs = [str(s) for s in tr.segment.values]
-        return xr.DataArray(
-            full,
-            dims=("segment", "from_state", "to_state"),
-            coords={"segment": segs, "from_state": list(ss.names), "to_state": list(ss.names)},
-            name="transition_probability",
-            attrs={"stat": str(stat)},
-        )
+        return posterior_matrix(self._require_fit(), self.states, stat)
 
     def parameter_draws(self) -> ParameterDraws:
         """All posterior draws in the engine's format (see `riskmodel.models.draws`)."""
@@ -478,16 +293,7 @@ class TransitionModel:
 
     def _parameters(self) -> xr.Dataset:
         """Return the sampled parameters users read (and diagnostics check), dims (chain, draw)."""
-        fit = self._require_fit()
-        post = self.posterior
-        if fit.free == ["transition"]:  # conjugate: the transient rows themselves
-            return post[["transition"]].sel(from_state=list(self.states.transient))
-        if fit.free == ["kappa", "mu"]:
-            from riskmodel.models.hierarchical import diagnostic_dataset
-
-            allowed = self._allowed(fit.config)
-            return diagnostic_dataset(post, allowed, self.states.transient, self.states.names)
-        return post[fit.free]
+        return summary_parameters(self._require_fit(), self.states)
 
     def summary(self, **kwargs) -> pd.DataFrame:
         """ArviZ summary table of the model's parameters (``arviz.summary`` keyword arguments).
@@ -503,27 +309,7 @@ class TransitionModel:
     # ------------------------------------------------------------------ io
     def save(self, path: str | PathLike) -> None:
         """Write the posterior and the config to a netCDF file (``arviz.InferenceData``)."""
-        import arviz as az
-
-        fit = self._require_fit()
-        groups = {k: v.copy() for k, v in fit.groups.items()}
-        groups["observed_data"] = xr.Dataset({"transition_counts": fit.counts})
-        groups["observed_data"]["transition_counts"].attrs = {}
-        cfg = dict(fit.config, free=fit.free, diagnostics=fit.diagnostics)
-        groups["posterior"].attrs.update(
-            {
-                **self.states.to_attrs(),
-                "covariates": ",".join(cfg["covariates"]),
-                **C.config_attrs(KIND, cfg),
-            }
-        )
-        replace_own_file(
-            path,
-            lambda tmp: az.InferenceData(**groups).to_netcdf(  # type: ignore[arg-type]
-                str(tmp), engine=netcdf_engine()
-            ),  # (ArviZ annotates InferenceData's **kwargs as bool)
-            kind="TransitionModel",
-        )
+        write_fit(path, self.states, self._require_fit())
 
     @classmethod
     def load(
@@ -551,37 +337,15 @@ class TransitionModel:
         ResourceLimitError
             If the file's arrays would take more memory than `max_bytes`.
         """
-        import arviz as az
-
-        try:
-            check_netcdf_size(path, max_bytes=max_bytes)
-        except OSError:
-            pass  # not netCDF: ArviZ says so below
-        idata = az.from_netcdf(str(path), engine=netcdf_engine())
-        if "posterior" not in idata.groups():
-            raise C.ModelFileError(f"{path} has no posterior group; it is not a saved model.")
-        post = idata.posterior
-        cfg = C.read_config(post.attrs, KIND, path)
-        stored_states = StateSpace.from_attrs(cfg["states"])
-        C.refuse_mismatch(path, "states", stored_states, states)
-        C.refuse_mismatch(path, "pooling", cfg["pooling"], pooling)
-        C.refuse_mismatch(
-            path, "covariates", cfg["covariates"], None if covariates is None else list(covariates)
+        stored_states, fit = read_fit(
+            path,
+            states=states,
+            pooling=pooling,
+            covariates=covariates,
+            structural_zeros=structural_zeros,
+            max_bytes=max_bytes,
         )
-        if structural_zeros is not None:
-            want = sorted([str(f), str(t)] for f, t in structural_zeros)
-            C.refuse_mismatch(path, "structural_zeros", cfg["structural_zeros"], want)
-        tr = post.get("transition")
-        if (
-            tr is None
-            or [str(s) for s in tr.from_state.values] != list(stored_states.names)
-            or [str(s) for s in tr.segment.values] != cfg["segments"]
-        ):
-            raise C.ModelFileError(
-                f"{path}: the posterior's states or segments do not match the stored config "
-                f"(states {list(stored_states.names)}, segments {cfg['segments']}); the file "
-                "was altered. Refit and save the model."
-            )
+        cfg = fit.config
         model = cls(
             stored_states,
             pooling=cfg["pooling"],
@@ -589,14 +353,7 @@ class TransitionModel:
             prior=cfg["prior"],
             structural_zeros=[tuple(z) for z in cfg["structural_zeros"]] or None,
         )
-        groups = {g: idata[g].load() for g in idata.groups() if g != "observed_data"}
-        counts = None
-        if "observed_data" in idata.groups():
-            counts = idata.observed_data["transition_counts"].load()
-        free, diag = cfg.pop("free"), cfg.pop("diagnostics")
-        model._fit = TransitionFit(
-            config=cfg, groups=groups, free=free, diagnostics=diag, counts=counts
-        )
+        model._fit = fit
         return model
 
     def __repr__(self) -> str:

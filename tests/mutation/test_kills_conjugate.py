@@ -102,11 +102,11 @@ def test_conjugate_fit_alpha_and_draw_layout(pooling):
         chains=2,
         rng=np.random.default_rng(11),
     )
-    alpha = out["groups"]["constant_data"]["alpha"].to_numpy()
+    alpha = out.groups["constant_data"]["alpha"].to_numpy()
     counts = y.sum(axis=0, keepdims=True).repeat(2, axis=0) if pooling == "complete" else y
     want = np.where(ALLOWED, counts + 1.0, 0.0)
     np.testing.assert_array_equal(alpha, want)
-    tr = out["groups"]["posterior"]["transition"]
+    tr = out.groups["posterior"]["transition"]
     assert tr.sizes["chain"] == 2 and tr.sizes["draw"] == 3000
     draws = tr.to_numpy()  # (chain, draw, segment, K, K) with absorbing rows
     a0 = want.sum(axis=-1, keepdims=True)
