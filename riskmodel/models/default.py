@@ -22,6 +22,9 @@ in period ``t`` and ``d_s = (Φ⁻¹(PD_s) − Φ⁻¹(PD_ref)) / k`` the other 
 customers per period the data pin ``v_t`` down and the *centred* form (``v_t`` sampled) mixes
 well; with few defaults the *non-centred* form (``Z_t`` sampled) does.
 ``parameterization="auto"`` compares the data's information on the factor with its prior scale.
+
+The data checks and that choice live in `riskmodel.models.default_data`, the PyMC model in
+`riskmodel.models.default_sampler`; this module holds the user's class, its results and its file.
 """
 
 from __future__ import annotations
@@ -35,11 +38,11 @@ import pandas as pd
 import xarray as xr
 from scipy import special
 
-from riskmodel._files import replace_own_file
-from riskmodel.data.macro import align_macro
 from riskmodel.errors import DefaultDataError
 from riskmodel.models import _common as C
-from riskmodel.models.netcdf_size import check_netcdf_size, netcdf_engine
+from riskmodel.models.default_data import prepare_default_data
+from riskmodel.models.default_sampler import sample_default_model
+from riskmodel.models.model_files import open_idata, write_idata
 
 __all__ = ["DefaultDataError", "DefaultModel"]
 
@@ -52,54 +55,6 @@ DEFAULT_PRIOR = {
     "gamma_sigma": 1.0,
 }
 PARAMETERIZATIONS = ("auto", "centered", "noncentered")
-
-
-def _prepare(data: pd.DataFrame) -> pd.DataFrame:
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(
-            "data must be a DataFrame with columns period, [segment,] customers, defaults; "
-            f"got {type(data).__name__}."
-        )
-    need = ["period", "customers", "defaults"]
-    missing = [c for c in need if c not in data.columns]
-    if missing:
-        raise DefaultDataError(
-            f"default data is missing column(s) {missing}; got {list(data.columns)}. It needs "
-            "period, customers, defaults and optionally segment."
-        )
-    df = data[[*need, *(["segment"] if "segment" in data.columns else [])]].copy()
-    if "segment" not in df.columns:
-        df["segment"] = "all"
-    df = df.reset_index(drop=True)
-    na = df.isna().any(axis=1).to_numpy()
-    if na.any():
-        raise DefaultDataError(
-            f"default data has missing values at rows {np.flatnonzero(na)[:5].tolist()} "
-            "(0-based); drop or fill them."
-        )
-    for col in need:
-        v = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        bad = np.flatnonzero(~np.isfinite(v) | (v != np.round(v)) | (v < 0))
-        if bad.size:
-            raise DefaultDataError(
-                f"column {col!r} must hold non-negative integers; rows {bad[:5].tolist()} "
-                "(0-based) don't."
-            )
-        df[col] = v.astype(np.int64)
-    over = np.flatnonzero(df["defaults"].to_numpy() > df["customers"].to_numpy())
-    if over.size:
-        raise DefaultDataError(
-            f"defaults exceed customers at rows {over[:5].tolist()} (0-based); customers are "
-            "those at risk at the start of the period."
-        )
-    df["segment"] = df["segment"].astype(str)
-    dup = df.duplicated(["period", "segment"], keep=False).to_numpy()
-    if dup.any():
-        raise DefaultDataError(
-            f"default data has duplicate (period, segment) rows {np.flatnonzero(dup)[:5].tolist()}"
-            " (0-based); keep one row per period and segment."
-        )
-    return df
 
 
 class DefaultModel:
@@ -185,76 +140,25 @@ class DefaultModel:
         ConvergenceWarning
             On R-hat > 1.01, low bulk ESS or divergences, with the remedy.
         """
-        import pymc as pm
-        import pytensor.tensor as pt
-
         cfg = self._config()
         C.check_sampling_args(draws, chains)
-        df = _prepare(data)
+        df = prepare_default_data(data)
         covs = cfg["covariates"]
         if covs and macro is None:
             raise ValueError(f"this model has covariates {covs}; pass macro=DataFrame.")
         if not covs and macro is not None:
             raise ValueError("macro was given but the model has no covariates; pass covariates=.")
-        periods = np.sort(df["period"].unique())
-        segments = sorted(df["segment"].unique())
-        t_idx = np.searchsorted(periods, df["period"].to_numpy())
-        s_idx = np.searchsorted(segments, df["segment"].to_numpy())
-        n = df["customers"].to_numpy()
-        d = df["defaults"].to_numpy()
-        prior = cfg["prior"]
-        param = cfg["parameterization"]
-        if param == "auto":
-            param = _choose_parameterization(n, d, s_idx, t_idx, len(periods), prior)
-        cfg |= {"segments": segments, "periods": periods.tolist(), "parameterization_used": param}
-        coords = {"segment": segments, "period": periods, "covariate": covs}
         (sample_rng,) = C.split_seed(seed, 1)
-        # Parameterised by what the data identify: v_t, the probit default rate of a reference
-        # segment in period t, and d_s, the other segments' probit offsets from it (see
-        # `_reparameterisation`). The PDs, rho and Z_t are deterministic functions of these.
-        ref = int(np.argmax(np.bincount(s_idx, weights=d, minlength=len(segments))))
-        cfg["reference_segment"] = segments[ref]
-        others = np.array([s for s in range(len(segments)) if s != ref], dtype=np.intp)
-        with pm.Model(coords=coords):
-            mu0, sd0 = prior["probit_pd_mu"], prior["probit_pd_sigma"]
-            c_ref = pm.Normal("probit_pd_ref", mu0, sd0)
-            rho = pm.Beta("rho", prior["rho_alpha"], prior["rho_beta"])
-            srho, k = pm.math.sqrt(rho), pm.math.sqrt(1.0 - rho)
-            offset = pt.zeros(len(segments))
-            if others.size:
-                # c_s = c_ref + k d_s ~ Normal(mu0, sd0)  <=>  d_s ~ Normal((mu0 - c_ref)/k, sd0/k)
-                d_s = pm.Normal("probit_offset", (mu0 - c_ref) / k, sd0 / k, shape=others.size)
-                offset = pt.set_subtensor(offset[others], d_s)
-            probit_pd = pm.Deterministic("probit_pd", c_ref + k * offset, dims="segment")
-            pm.Deterministic("pd", pm.math.invprobit(probit_pd), dims="segment")
-            shift = 0.0
-            if covs:
-                x = align_macro(macro, periods, covs)
-                m, sd = x.mean(axis=0), x.std(axis=0)
-                flat = [c for c, s in zip(covs, sd, strict=True) if not s > 0]
-                if flat:
-                    raise ValueError(f"covariate(s) {flat} are constant over the fitted periods.")
-                cfg |= {"macro_mean": m.tolist(), "macro_sd": sd.tolist()}
-                gamma = pm.Normal("gamma", 0.0, prior["gamma_sigma"], dims="covariate")
-                shift = pm.math.dot((x - m) / sd, gamma)
-            if param == "centered":
-                # v_t = (probit(PD_ref) - sqrt(rho) Z_t) / sqrt(1 - rho)
-                v = pm.Normal("v", (c_ref - srho * shift) / k, srho / k, dims="period")
-                pm.Deterministic("factor", (c_ref - k * v) / srho, dims="period")
-            else:
-                z = pm.Normal("factor", shift, 1.0, dims="period")
-                v = (c_ref - srho * z) / k
-            p = pm.math.invprobit(v[t_idx] + offset[s_idx])
-            pm.Binomial("defaults", n=n, p=pm.math.clip(p, 1e-15, 1 - 1e-15), observed=d)
-            idata = C.nuts(
-                draws=draws,
-                tune=tune,
-                chains=chains,
-                cores=cores,
-                target_accept=target_accept,
-                random_seed=C.pymc_seed(sample_rng),
-                progressbar=progressbar,
-            )
+        mc = C.mcmc_settings(
+            draws=draws,
+            chains=chains,
+            tune=tune,
+            target_accept=target_accept,
+            cores=cores,
+            rng=sample_rng,
+            progressbar=progressbar,
+        )
+        idata = sample_default_model(df, macro, cfg, mc)
         free = ["pd", "rho", *(["gamma"] if covs else [])]
         groups = {g: idata[g] for g in ("posterior", "sample_stats")}
         diag = C.convergence_diagnostics(
@@ -330,17 +234,11 @@ class DefaultModel:
     # ------------------------------------------------------------------ io
     def save(self, path: str | PathLike) -> None:
         """Write the posterior and config to netCDF (``arviz.InferenceData``)."""
-        import arviz as az
-
         fit = self._require_fit()
         groups = {k: v.copy() for k, v in fit.groups.items()}
         cfg = dict(fit.config, free=fit.free, diagnostics=fit.diagnostics)
         groups["posterior"].attrs.update(C.config_attrs(KIND, cfg))
-        replace_own_file(
-            path,
-            lambda tmp: az.InferenceData(**groups).to_netcdf(str(tmp), engine=netcdf_engine()),
-            kind="DefaultModel",
-        )
+        write_idata(path, groups, kind=KIND)
 
     @classmethod
     def load(
@@ -362,13 +260,7 @@ class DefaultModel:
         ResourceLimitError
             If the file's arrays would take more memory than `max_bytes`.
         """
-        import arviz as az
-
-        try:
-            check_netcdf_size(path, max_bytes=max_bytes)
-        except OSError:
-            pass  # not netCDF: ArviZ says so below
-        idata = az.from_netcdf(str(path), engine=netcdf_engine())
+        idata = open_idata(path, max_bytes=max_bytes)
         if "posterior" not in idata.groups():
             raise C.ModelFileError(f"{path} has no posterior group; it is not a saved model.")
         cfg = C.read_config(idata.posterior.attrs, KIND, path)
@@ -388,22 +280,3 @@ class DefaultModel:
     def __repr__(self) -> str:
         fitted = "fitted" if self._fit is not None else "not fitted"
         return f"DefaultModel(covariates={self.covariates!r}; {fitted})"
-
-
-def _choose_parameterization(n, d, s_idx, t_idx, n_periods, prior) -> str:
-    """Centred when the data's sd of ``w_t`` is below its prior scale ``sqrt(E[rho])``."""
-    rate = np.zeros(s_idx.max() + 1)
-    for s in range(rate.size):
-        sel = s_idx == s
-        rate[s] = (d[sel].sum() + 0.5) / (n[sel].sum() + 1.0)
-    rate = np.clip(rate, 1e-6, 0.5)
-    c = special.ndtri(rate)
-    info_row = (
-        n
-        * (np.exp(-0.5 * c[s_idx] ** 2) / np.sqrt(2 * np.pi)) ** 2
-        / (rate[s_idx] * (1 - rate[s_idx]))
-    )
-    info = np.bincount(t_idx, weights=info_row, minlength=n_periods)
-    data_sd = np.median(1.0 / np.sqrt(np.maximum(info, 1e-12)))
-    prior_sd = np.sqrt(prior["rho_alpha"] / (prior["rho_alpha"] + prior["rho_beta"]))
-    return "centered" if data_sd < prior_sd else "noncentered"
