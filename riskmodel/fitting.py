@@ -152,7 +152,8 @@ def fit_panel(
 
 def _fit_intensity(panel: pd.DataFrame, config: FitConfig) -> FitOutcome:
     """Fit a ``model: intensity`` config (the intensity branch of `fit_panel`)."""
-    from riskmodel.models.intensity_draws import generator_variables, intensity_fit_tables
+    from riskmodel.models.intensity_draws import generator_variables
+    from riskmodel.models.intensity_tables import intensity_fit_tables
 
     cols = config.columns
     panel = panel.copy()

@@ -3,7 +3,10 @@
 A time-homogeneous Markov process with generator ``Q`` per segment (only ``allowed`` transitions
 have intensities); ``P(period) = expm(Q · period)`` is the transition matrix of any period length.
 Likelihood: `riskmodel.models.intensity_likelihood`; MLE: `riskmodel.models.intensity_mle`; NUTS:
-`riskmodel.models.intensity_bayes` (the only place importing PyMC, inside the fit).
+`riskmodel.models.intensity_bayes` (the only place importing PyMC, inside the fit). This module
+holds the user's class; the steps of its fit are in `riskmodel.models.intensity_fit`, its point
+summaries in `riskmodel.models.intensity_summaries` and its file in
+`riskmodel.models.intensity_io`.
 """
 
 from __future__ import annotations
@@ -14,27 +17,25 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.linalg as sl
-import scipy.stats as st
 import xarray as xr
 
-from riskmodel.data.calendar import UNITS
-from riskmodel.errors import ArgumentError, PanelError
+from riskmodel.errors import ArgumentError
 from riskmodel.models import _common as C
 from riskmodel.models.draws import ParameterDraws
-from riskmodel.models.intensity_io import IntensityFit
-from riskmodel.models.intensity_likelihood import (
-    expm_batch,
-    generator_matrix,
-    model_config,
-    prepare_panel,
+from riskmodel.models.intensity_config import model_config
+from riskmodel.models.intensity_fit import check_fit_arguments, estimate, observations
+from riskmodel.models.intensity_io import IntensityFit, read_fit, write_fit
+from riskmodel.models.intensity_summaries import (
+    allowed_index,
+    coefficient_table,
+    generator_summary,
+    intensity_table,
+    log_intensities,
+    transition_summary,
 )
 from riskmodel.states import StateSpace
 
 __all__ = ["IntensityModel"]
-
-KIND = "IntensityModel"
-METHODS = ("mle", "nuts")
 
 
 class IntensityModel:
@@ -114,8 +115,7 @@ class IntensityModel:
         )
 
     def _allowed_idx(self, cfg: dict) -> np.ndarray:
-        ss = self.states
-        return np.array([[ss.index(f), ss.index(t)] for f, t in cfg["allowed"]], dtype=np.intp)
+        return allowed_index(self.states, cfg)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -167,84 +167,36 @@ class IntensityModel:
         Raises
         ------
         PanelError
-            On an invalid panel (see `riskmodel.models.intensity_likelihood.prepare_panel`).
+            On an invalid panel (see `riskmodel.models.intensity_panel.prepare_panel`).
         ArgumentError
             On bad arguments (unknown `method`, ``pooling="partial"`` with MLE).
         """
         cfg = self._config()
-        if method not in METHODS:
-            raise ArgumentError(f"method must be one of {list(METHODS)}; got {method!r}.")
-        if time_unit is not None and time_unit not in UNITS:
-            raise ArgumentError(
-                f"time_unit must be one of {list(UNITS)} (the unit of the `{time}` column) or "
-                f"None; got {time_unit!r}."
-            )
-        if method == "mle" and cfg["pooling"] == "partial":
-            raise ArgumentError(
-                "pooling='partial' needs method='nuts' (the population scale has no useful "
-                "maximum likelihood); use pooling='none' or 'complete' with method='mle'."
-            )
-        covs = tuple(name for name, _ in cfg["covariates"])
-        if covs:
-            from riskmodel.models.intensity_covariates import join_macro
-
-            panel = join_macro(panel, macro, covs, time)
-        elif macro is not None:
-            raise ArgumentError(
-                "macro was given but the model has no covariates; pass covariates=... to "
-                "IntensityModel or drop macro."
-            )
-        obs = prepare_panel(
-            panel,
-            self.states,
-            subject=subject,
-            time=time,
-            state=state,
-            segment=segment,
-            exact_states=tuple(cfg["exact_states"]),
-            censored={k: tuple(v) for k, v in cfg["censored"].items()},
-            exact_times=cfg["exact_times"],
-            covariates=covs,
+        check_fit_arguments(cfg, method, time_unit, time)
+        obs = observations(
+            panel, self.states, cfg, macro, subject=subject, time=time, state=state, segment=segment
         )
-        allowed = self._allowed_idx(cfg)
-        if covs:
-            assert obs.x is not None  # read with the covariates
-            _set_centre(cfg, obs.x)
         cfg["method"] = method
         cfg["segments"] = list(obs.segments)
         if time_unit is not None:  # absent, not null, so configs of earlier fits read the same
             cfg["time_unit"] = time_unit
-        if method == "mle":
-            from riskmodel.models.intensity_mle import fit_mle, mle_dataset
-
-            pooled = cfg["pooling"] == "complete"
-            if covs:
-                from riskmodel.models.intensity_mle import fit_mle_covariates
-
-                res = fit_mle_covariates(obs, allowed, self.states.n, cfg, pooled=pooled)
-            else:
-                res = fit_mle(obs, allowed, self.states.n, pooled=pooled)
-            groups = {"mle": mle_dataset(cfg, res)}
-            diag = None
-        else:
+        mc = None
+        if method == "nuts":
             C.check_sampling_args(draws, chains)
-            from riskmodel.models.intensity_bayes import fit_nuts
-
-            mc = {
-                "draws": draws,
-                "chains": chains,
-                "tune": tune,
-                "target_accept": target_accept
-                if target_accept is not None
-                else (0.9 if cfg["pooling"] == "partial" else 0.8),
-                "cores": cores,
-                "random_seed": C.pymc_seed(C.split_seed(seed, 1)[0]),
-                "progressbar": progressbar,
-            }
-            groups, diag = fit_nuts(obs, allowed, self.states, cfg, mc)
-        self._fit = IntensityFit(config=cfg, groups=groups, diagnostics=diag)
-        if diag:
-            C.warn_on_diagnostics(diag, stacklevel=3)
+            if target_accept is None:
+                target_accept = 0.9 if cfg["pooling"] == "partial" else 0.8
+            mc = C.mcmc_settings(
+                draws=draws,
+                chains=chains,
+                tune=tune,
+                target_accept=target_accept,
+                cores=cores,
+                rng=C.split_seed(seed, 1)[0],
+                progressbar=progressbar,
+            )
+        self._fit = estimate(obs, self._allowed_idx(cfg), self.states, cfg, mc)
+        if self._fit.diagnostics:
+            C.warn_on_diagnostics(self._fit.diagnostics, stacklevel=3)
         return self
 
     # ------------------------------------------------------------------ results
@@ -291,45 +243,9 @@ class IntensityModel:
             raise ArgumentError("draws exist for method='nuts' fits only; this is an MLE fit.")
         return fit.groups["posterior"]["log_intensity"]
 
-    def _generator(self, log_q: np.ndarray) -> np.ndarray:
-        cfg = self._require_fit().config
-        return generator_matrix(log_q, self._allowed_idx(cfg), self.states.n)
-
-    def _frame(self, values: np.ndarray, name: str, stat, lead=()) -> xr.DataArray:
-        names = list(self.states.names)
-        dims = (*[d for d, _ in lead], "segment", "from_state", "to_state")
-        coords = {d: c for d, c in lead}
-        coords.update(segment=list(self.segments), from_state=names, to_state=names)
-        return xr.DataArray(values, dims=dims, coords=coords, name=name, attrs={"stat": str(stat)})
-
-    def _design(self):
-        from riskmodel.models.intensity_covariates import CovariateDesign
-
-        return CovariateDesign.from_config(self._require_fit().config)
-
     def _log_q(self, covariates: Mapping[str, float] | None) -> tuple[np.ndarray, np.ndarray]:
-        """Return the log intensities at `covariates` (the means if None).
-
-        MLE: ``(estimate (S, k), se (S, k))``; NUTS: ``(draws (chain, draw, S, k), empty)``.
-        """
-        fit = self._require_fit()
-        has_covs = bool(fit.config.get("covariates"))
-        if covariates is not None and not has_covs:
-            raise ArgumentError(
-                f"this model has no covariates; got covariates={covariates!r}. Drop the argument."
-            )
-        at = covariates if has_covs else None
-        if "mle" in fit.groups:
-            from riskmodel.models.intensity_covariates import mle_log_intensity
-
-            design = self._design() if at is not None else None
-            return mle_log_intensity(fit.groups["mle"], design, at)
-        draws = np.asarray(self.log_intensity_draws().values)
-        if at is not None:
-            d = self._design()
-            beta = np.asarray(fit.groups["posterior"]["beta"].values)
-            draws = draws + d.shift(d.values(at), beta * d.scale[d.coef_cov])
-        return draws, np.empty(0)
+        """Log intensities at `covariates` (see `riskmodel.models.intensity_summaries`)."""
+        return log_intensities(self._require_fit(), covariates)
 
     def generator(
         self, stat: str | float = "mean", *, covariates: Mapping[str, float] | None = None
@@ -347,17 +263,7 @@ class IntensityModel:
             Covariate models: the generator at these values (one per covariate); default the
             covariate means of the fitted panel (the baseline ``log_intensity``).
         """
-        fit = self._require_fit()
-        q = C.check_stat(stat)
-        lq, se = self._log_q(covariates)
-        if "mle" in fit.groups:
-            if q is not None and stat != "median":
-                lq = lq + st.norm.ppf(q) * se
-            return self._frame(self._generator(lq), "generator", stat)
-        G = self._generator(lq)
-        G = G.reshape(-1, *G.shape[2:])
-        vals = G.mean(axis=0) if q is None else np.quantile(G, q, axis=0)
-        return self._frame(vals, "generator", stat)
+        return generator_summary(self._require_fit(), self.states, stat, covariates)
 
     def transition_matrix(
         self,
@@ -380,27 +286,7 @@ class IntensityModel:
             Covariate models: the covariate values in force over the period (default: means).
         """
         fit = self._require_fit()
-        if not (isinstance(period, int | float) and np.isfinite(period) and period > 0):
-            raise ArgumentError(f"period must be a positive number; got {period!r}.")
-        if "mle" in fit.groups:
-            if stat not in ("mean", "median"):
-                raise ArgumentError(
-                    "an MLE fit gives the estimate of P only (stat='mean'); fit with "
-                    "method='nuts' for intervals."
-                )
-            Q = self.generator(covariates=covariates).values
-            P = np.stack([sl.expm(Qs * period) for Qs in Q])
-            return self._frame(P, "transition_probability", stat)
-        G = self._generator(self._log_q(covariates)[0])
-        P = expm_batch(G * period)
-        if stat is None:
-            c, d = P.shape[:2]
-            lead = (("chain", np.arange(c)), ("draw", np.arange(d)))
-            return self._frame(P, "transition_probability", None, lead)
-        q = C.check_stat(stat)
-        flat = P.reshape(-1, *P.shape[2:])
-        vals = flat.mean(axis=0) if q is None else np.quantile(flat, q, axis=0)
-        return self._frame(vals, "transition_probability", stat)
+        return transition_summary(fit, self.states, period, stat, covariates)
 
     def parameter_draws(
         self, period: float, *, covariates: Mapping[str, float] | None = None
@@ -426,16 +312,7 @@ class IntensityModel:
         ``arviz.summary`` of the ``beta`` draws. Index: ``"name"`` for a shared
         coefficient, ``"name:from->to"`` per transition.
         """
-        fit = self._require_fit()
-        if not fit.config.get("covariates"):
-            raise ArgumentError("this model has no covariates; fit one with covariates=... .")
-        if "mle" in fit.groups:
-            from riskmodel.models.intensity_covariates import mle_coefficients
-
-            return mle_coefficients(fit.groups["mle"])
-        import arviz as az
-
-        return az.summary(fit.groups["posterior"][["beta"]])
+        return coefficient_table(self._require_fit())
 
     def summary(self) -> pd.DataFrame:
         """One row per segment and allowed transition.
@@ -445,24 +322,12 @@ class IntensityModel:
         With covariates these are the baseline intensities (at the covariate means); see
         `coefficients` for the effects.
         """
-        fit = self._require_fit()
-        if "mle" in fit.groups:
-            from riskmodel.models.intensity_mle import mle_summary
-
-            return mle_summary(fit.groups["mle"])
-        import arviz as az
-
-        intensity = xr.apply_ufunc(np.exp, self.log_intensity_draws())
-        return az.summary(intensity.rename("intensity").to_dataset())
+        return intensity_table(self._require_fit())
 
     # ------------------------------------------------------------------ io
     def save(self, path: str | PathLike) -> None:
         """Write the estimates (or posterior) and the config to netCDF (ArviZ InferenceData)."""
-        from riskmodel.models.intensity_io import write_groups
-
-        fit = self._require_fit()
-        cfg = dict(fit.config, diagnostics=fit.diagnostics)
-        write_groups(path, fit.groups, {**self.states.to_attrs(), **C.config_attrs(KIND, cfg)})
+        write_fit(path, self.states, self._require_fit())
 
     @classmethod
     def load(
@@ -482,12 +347,8 @@ class IntensityModel:
         ResourceLimitError
             If its arrays would take more memory than `max_bytes`.
         """
-        from riskmodel.models.intensity_io import read_groups
-
-        groups, main = read_groups(path, max_bytes=max_bytes)
-        cfg = C.read_config(groups[main].attrs, KIND, path)
-        stored = StateSpace.from_attrs(cfg["states"])
-        C.refuse_mismatch(path, "states", stored, states)
+        stored, fit = read_fit(path, states=states, max_bytes=max_bytes)
+        cfg = fit.config
         model = cls(
             stored,
             allowed=[tuple(p) for p in cfg["allowed"]],
@@ -497,8 +358,7 @@ class IntensityModel:
             exact_times=cfg["exact_times"],
             covariates=dict(cfg.get("covariates") or []) or None,
         )
-        diag = cfg.pop("diagnostics")
-        model._fit = IntensityFit(config=cfg, groups=groups, diagnostics=diag)
+        model._fit = fit
         return model
 
     def __repr__(self) -> str:
@@ -506,23 +366,3 @@ class IntensityModel:
         return (
             f"IntensityModel(states={list(self.states.names)}, pooling={self.pooling!r}; {fitted})"
         )
-
-
-def _set_centre(cfg: dict, x: np.ndarray) -> None:
-    """Record the covariates' mean and sd over the intervals (the baseline and the scale).
-
-    Raises
-    ------
-    PanelError
-        If a covariate does not vary over the intervals (its effect is not identified).
-    """
-    centre, scale = x.mean(axis=0), x.std(axis=0)
-    names = [name for name, _ in cfg["covariates"]]
-    flat = [n for n, v in zip(names, scale, strict=True) if not v > 0]
-    if flat:
-        raise PanelError(
-            f"covariate(s) {flat} take one value at every interval start, so their effect is "
-            "not identified; drop them from covariates (or fit segments instead)."
-        )
-    cfg["covariate_centre"] = [float(v) for v in centre]
-    cfg["covariate_scale"] = [float(v) for v in scale]

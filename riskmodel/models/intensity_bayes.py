@@ -36,7 +36,7 @@ import numpy as np
 
 from riskmodel.models import _common as C
 from riskmodel.models.intensity_kernels import rows_kernel
-from riskmodel.models.intensity_likelihood import PanelObservations
+from riskmodel.models.intensity_panel import PanelObservations
 from riskmodel.states import StateSpace
 
 __all__ = [

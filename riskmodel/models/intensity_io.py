@@ -7,18 +7,19 @@ main group: ``mle`` for maximum likelihood (``log_intensity`` and ``covariance``
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from os import PathLike
 from typing import Any
 
 import xarray as xr
 
-from riskmodel._files import replace_own_file
 from riskmodel.models import _common as C
-from riskmodel.models.netcdf_size import check_netcdf_size, netcdf_engine
+from riskmodel.models.model_files import open_idata, write_idata
+from riskmodel.states import StateSpace
 
-__all__ = ["IntensityFit", "read_groups", "write_groups"]
+__all__ = ["KIND", "IntensityFit", "read_fit", "read_groups", "write_fit", "write_groups"]
+
+KIND = "IntensityModel"
 
 
 @dataclass
@@ -43,20 +44,10 @@ class IntensityFit:
 
 def write_groups(path: str | PathLike, groups: dict[str, xr.Dataset], attrs: dict) -> None:
     """Write `groups`, with `attrs` on the main group (``mle`` or ``posterior``)."""
-    import arviz as az
-
     groups = {k: v.copy() for k, v in groups.items()}
     main = "mle" if "mle" in groups else "posterior"
     groups[main].attrs.update(attrs)
-    with warnings.catch_warnings():  # ArviZ warns that "mle" is not one of its group names
-        warnings.filterwarnings("ignore", message=".*group.*", category=UserWarning)
-        replace_own_file(
-            path,
-            lambda tmp: az.InferenceData(**groups).to_netcdf(  # type: ignore[arg-type]
-                str(tmp), engine=netcdf_engine()
-            ),  # (ArviZ annotates InferenceData's **kwargs as bool)
-            kind="IntensityModel",
-        )
+    write_idata(path, groups, kind=KIND)
 
 
 def read_groups(
@@ -71,16 +62,35 @@ def read_groups(
     ResourceLimitError
         If its arrays would take more memory than `max_bytes` (see `check_netcdf_size`).
     """
-    import arviz as az
-
-    try:
-        check_netcdf_size(path, max_bytes=max_bytes)
-    except OSError:
-        pass  # not netCDF: ArviZ says so below
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*group.*", category=UserWarning)
-        idata = az.from_netcdf(str(path), engine=netcdf_engine())
+    idata = open_idata(path, max_bytes=max_bytes)
     main = "mle" if "mle" in idata.groups() else "posterior"
     if main not in idata.groups():
         raise C.ModelFileError(f"{path} has no estimates; it is not a saved IntensityModel.")
     return {g: idata[g].load() for g in idata.groups()}, main
+
+
+def write_fit(path: str | PathLike, states: StateSpace, fit: IntensityFit) -> None:
+    """Write a fitted model: its groups, with the state space and the config in the attrs."""
+    cfg = dict(fit.config, diagnostics=fit.diagnostics)
+    write_groups(path, fit.groups, {**states.to_attrs(), **C.config_attrs(KIND, cfg)})
+
+
+def read_fit(
+    path: str | PathLike, *, states: StateSpace | None, max_bytes: int | None
+) -> tuple[StateSpace, IntensityFit]:
+    """Read a file written by `write_fit`: its state space and the fit.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is not a saved IntensityModel, its config was edited, or it was fitted on
+        other `states` (when given).
+    ResourceLimitError
+        If its arrays would take more memory than `max_bytes`.
+    """
+    groups, main = read_groups(path, max_bytes=max_bytes)
+    cfg = C.read_config(groups[main].attrs, KIND, path)
+    stored = StateSpace.from_attrs(cfg["states"])
+    C.refuse_mismatch(path, "states", stored, states)
+    diag = cfg.pop("diagnostics")
+    return stored, IntensityFit(config=cfg, groups=groups, diagnostics=diag)

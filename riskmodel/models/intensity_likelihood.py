@@ -29,19 +29,19 @@ above. Every step is vectorised over all subjects at once (step ``j`` of every s
 ``P(Δt) = V diag(exp(λ Δt)) V⁻¹``; when ``V`` is ill conditioned (a defective or nearly defective
 ``Q``, e.g. equal diagonal entries in a chain) it falls back to ``scipy.linalg.expm`` once per
 distinct ``Δt``.
+
+The panel's checks and its form for this likelihood (`PanelObservations`, `prepare_panel`) live in
+`riskmodel.models.intensity_panel`, the model's config (`model_config`) in
+`riskmodel.models.intensity_config`; both are re-exported here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import pandas as pd
 import scipy.linalg as sl
 
-from riskmodel.errors import ArgumentError, PanelError
-from riskmodel.models.intensity_covariates import normalise_covariates
-from riskmodel.states import StateSpace
+from riskmodel.models.intensity_config import model_config
+from riskmodel.models.intensity_panel import PanelObservations, prepare_panel
 
 __all__ = [
     "PanelObservations",
@@ -52,57 +52,9 @@ __all__ = [
     "prepare_panel",
     "transition_probs",
 ]
-POOLINGS = ("none", "complete", "partial")
 
 COND_MAX = 1e6
 """Eigenvector condition number past which `transition_probs` falls back to ``expm``."""
-
-
-@dataclass(frozen=True)
-class PanelObservations:
-    """A panel prepared for the likelihood (see `prepare_panel`).
-
-    Attributes
-    ----------
-    init : (n_subjects, n) float
-        Indicator of the first observation's state set.
-    subject, segment : (n_rows,) int
-        Subject index (into ``init``) and segment index of each transition row.
-    step : (n_rows,) int
-        Position of the row in its subject's sequence (1 for the second observation, …).
-    dt : (n_rows,) float
-        Time since the subject's previous observation (> 0).
-    mask : (n_rows, n) float
-        Indicator of the observed state set.
-    exact : (n_rows,) bool
-        True where the row is an exact-time entry into an absorbing state.
-    segments : tuple of str
-        Segment names, indexed by ``segment``.
-    n_subjects_by_segment : (n_segments,) int
-    jump : (n_rows,) bool or None
-        True where the row is an exactly observed transition time (or the end of continuous
-        follow-up); None when there are none.
-    prev, cur : (n_rows,) int or None
-        Without censored observations: the previous and the current state index of each row
-        (the likelihood then needs no forward recursion); None otherwise.
-    x : (n_rows, n_covariates) float or None
-        Covariate values at the start of each row's interval (the previous observation's
-        values); None without covariates.
-    """
-
-    init: np.ndarray
-    subject: np.ndarray
-    segment: np.ndarray
-    step: np.ndarray
-    dt: np.ndarray
-    mask: np.ndarray
-    exact: np.ndarray
-    segments: tuple[str, ...]
-    n_subjects_by_segment: np.ndarray
-    prev: np.ndarray | None = None
-    cur: np.ndarray | None = None
-    jump: np.ndarray | None = None
-    x: np.ndarray | None = None
 
 
 def generator_matrix(log_q: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
@@ -209,198 +161,3 @@ def _forward(P: np.ndarray, obs: PanelObservations) -> np.ndarray:
             safe = np.where(total > 0, total, 1.0)
             alpha[subs] = v / safe[:, None]
     return contrib
-
-
-def prepare_panel(
-    panel: pd.DataFrame,
-    states: StateSpace,
-    *,
-    subject: str,
-    time: str,
-    state: str,
-    segment: str | None = None,
-    exact_states: tuple[str, ...] = (),
-    censored: dict[str, tuple[str, ...]] | None = None,
-    exact_times: bool = False,
-    covariates: tuple[str, ...] = (),
-) -> PanelObservations:
-    """Check a long panel and turn it into `PanelObservations`.
-
-    Rows are sorted by subject and time. A value of the state column is either a state name or a
-    key of `censored` (the state is then only known to be one of the listed states). An
-    observation of a state in `exact_states` is an exact-time entry; nothing may follow it.
-    With `exact_times`, every row is an exactly observed transition time (continuous follow-up).
-    Each of `covariates` is a numeric column; a row's interval takes the value of the previous
-    observation (its start), which must not be missing (the last one of a subject may be).
-
-    Raises
-    ------
-    PanelError
-        Naming the column and the offending value: missing columns or values, unknown states,
-        two observations of one subject at the same time, observations after an absorbing state,
-        a subject in two segments.
-    """
-    cols = [subject, time, state] + ([segment] if segment else [])
-    missing = [c for c in cols if c not in panel.columns]
-    if missing:
-        raise PanelError(
-            f"the panel has no column(s) {missing}; its columns are {list(panel.columns)}. "
-            "Name the columns with fit(subject=, time=, state=, segment=)."
-        )
-    df = panel[cols].copy()
-    covariates = tuple(covariates)
-    if df.isna().any().any():
-        col = df.columns[df.isna().any()].tolist()[0]
-        raise PanelError(f"the panel's column {col!r} has missing values; drop or fill them.")
-    try:
-        df[time] = pd.to_numeric(df[time]).astype(float)
-    except (TypeError, ValueError) as exc:
-        raise PanelError(
-            f"the panel's time column {time!r} must be numeric (e.g. years since entry); {exc}"
-        ) from None
-    censored = {str(k): tuple(v) for k, v in (censored or {}).items()}
-    n = states.n
-    codes = {name: np.eye(n)[i] for i, name in enumerate(states.names)}
-    for key, members in censored.items():
-        unknown = [m for m in members if m not in states.names]
-        if key in codes or unknown or not members:
-            raise PanelError(
-                f"censored code {key!r} must be a new label mapping to known states; got "
-                f"{list(members)} (states {list(states.names)})."
-            )
-        codes[key] = np.isin(states.names, members).astype(float)
-    labels = df[state].astype(str)
-    bad = sorted(set(labels) - set(codes))
-    if bad:
-        raise PanelError(
-            f"the panel's column {state!r} has values {bad[:5]} that are neither states "
-            f"{list(states.names)} nor censored codes {list(censored)}."
-        )
-    df["_label"] = labels
-    for c in covariates:
-        try:
-            df[c] = pd.to_numeric(panel[c]).astype(float)
-        except (TypeError, ValueError) as exc:
-            raise PanelError(f"covariate column {c!r} must be numeric; {exc}") from None
-    df = df.sort_values([subject, time], kind="stable").reset_index(drop=True)
-    subj_codes, _ = pd.factorize(df[subject], sort=False)
-    if segment:
-        per = df.groupby(subject, sort=False)[segment].nunique()
-        if (per > 1).any():
-            raise PanelError(
-                f"subject {per.index[per > 1][0]!r} appears in more than one {segment!r}; a "
-                "subject's segment must be fixed."
-            )
-        seg_codes, seg_names = pd.factorize(df[segment].astype(str), sort=True)
-    else:
-        seg_codes, seg_names = np.zeros(len(df), dtype=int), pd.Index(["all"])
-    first = np.r_[True, subj_codes[1:] != subj_codes[:-1]]
-    dt = np.r_[0.0, np.diff(df[time].to_numpy())]
-    if np.any(dt[~first] <= 0):
-        i = np.flatnonzero(~first & (dt <= 0))[0]
-        raise PanelError(
-            f"subject {df[subject].iloc[i]!r} has two observations at {time}="
-            f"{df[time].iloc[i]}; times within a subject must be distinct."
-        )
-    absorbing = set(states.absorbing)
-    prev_abs = np.r_[False, df["_label"].isin(absorbing).to_numpy()[:-1]]
-    after = ~first & prev_abs
-    if after.any():
-        i = np.flatnonzero(after)[0]
-        raise PanelError(
-            f"subject {df[subject].iloc[i]!r} is observed at {time}={df[time].iloc[i]} after "
-            "entering an absorbing state; drop observations after absorption."
-        )
-    pos = np.arange(len(df))
-    step = pos - np.maximum.accumulate(np.where(first, pos, 0))
-    mask = np.stack([codes[v] for v in df["_label"]]) if len(df) else np.zeros((0, n))
-    exact = df["_label"].isin(set(exact_states)).to_numpy()
-    tr = ~first
-    seg_first = np.asarray(seg_codes)[first]
-    x = None
-    if covariates:
-        x = df[list(covariates)].to_numpy()[np.flatnonzero(tr) - 1]
-        bad_x = ~np.isfinite(x).all(axis=1)
-        if bad_x.any():
-            i = np.flatnonzero(tr)[np.flatnonzero(bad_x)[0]] - 1
-            miss = [c for c, v in zip(covariates, x[bad_x][0], strict=True) if not np.isfinite(v)]
-            raise PanelError(
-                f"covariate(s) {miss} missing at the start of an interval: subject "
-                f"{df[subject].iloc[i]!r} at {time}={df[time].iloc[i]} ({int(bad_x.sum())} "
-                "interval(s) in all). Fill the column, or extend the macro series back to the "
-                "panel's first dates."
-            )
-    prev = cur = None
-    if (mask.sum(axis=1) == 1).all():
-        idx = mask.argmax(axis=1)
-        prev, cur = np.r_[0, idx[:-1]][tr], idx[tr]
-    return PanelObservations(
-        init=mask[first],
-        subject=np.asarray(subj_codes)[tr],
-        segment=np.asarray(seg_codes)[tr],
-        step=step[tr],
-        dt=dt[tr],
-        mask=mask[tr],
-        exact=exact[tr],
-        segments=tuple(str(s) for s in seg_names),
-        n_subjects_by_segment=np.bincount(seg_first, minlength=len(seg_names)),
-        prev=prev,
-        cur=cur,
-        jump=np.ones(int(tr.sum()), dtype=bool) if exact_times else None,
-        x=x,
-    )
-
-
-def model_config(
-    states: StateSpace,
-    *,
-    allowed,
-    exact_states,
-    pooling: str,
-    covariates,
-    censored,
-    exact_times: bool = False,
-) -> dict:
-    """Validate the `IntensityModel` config (`ArgumentError` on bad constructor arguments)."""
-    ss = states
-    if not isinstance(ss, StateSpace):
-        raise ArgumentError(f"states must be a StateSpace; got {type(ss).__name__}.")
-    if pooling not in POOLINGS:
-        raise ArgumentError(f"pooling must be one of {list(POOLINGS)}; got {pooling!r}.")
-    pairs = []
-    for pair in allowed or ():
-        if len(pair) != 2:
-            raise ArgumentError(f"allowed entries must be (from, to) pairs; got {pair!r}.")
-        f, t = str(pair[0]), str(pair[1])
-        for s in (f, t):
-            if s not in ss.names:
-                raise ArgumentError(
-                    f"allowed transition ({f!r}, {t!r}) names unknown state {s!r}; the "
-                    f"states are {list(ss.names)}."
-                )
-        if f == t or f in ss.absorbing:
-            raise ArgumentError(
-                f"allowed transition ({f!r}, {t!r}) must leave a transient state for another state."
-            )
-        pairs.append((ss.index(f), ss.index(t)))
-    if not pairs:
-        raise ArgumentError("allowed must list at least one (from_state, to_state) pair.")
-    if len(set(pairs)) != len(pairs):
-        raise ArgumentError(f"allowed lists a transition twice: {list(allowed)}.")
-    exact = [str(s) for s in exact_states]
-    bad = [s for s in exact if s not in ss.absorbing]
-    if bad:
-        raise ArgumentError(
-            f"exact_states {bad} must be absorbing states (absorbing: {list(ss.absorbing)})."
-        )
-    pairs.sort()
-    allowed_names = [[ss.names[f], ss.names[t]] for f, t in pairs]
-    return {
-        "states": ss.to_attrs(),
-        "allowed": allowed_names,
-        "covariates": normalise_covariates(covariates, allowed_names),
-        "exact_states": exact,
-        "pooling": pooling,
-        "censored": {str(k): [str(v) for v in vs] for k, vs in (censored or {}).items()},
-        "exact_times": bool(exact_times),
-    }

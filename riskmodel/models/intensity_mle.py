@@ -22,7 +22,8 @@ import scipy.stats as st
 import xarray as xr
 
 from riskmodel.errors import ConvergenceWarning
-from riskmodel.models.intensity_likelihood import PanelObservations, generator_matrix, loglik
+from riskmodel.models.intensity_likelihood import generator_matrix, loglik
+from riskmodel.models.intensity_panel import PanelObservations
 
 __all__ = [
     "crude_log_intensities",
@@ -189,19 +190,8 @@ def fit_mle_covariates(
         return -value, -np.r_[d_base.ravel(), d_b]
 
     res = so.minimize(nll_grad, start, jac=True, method="BFGS", options={"gtol": 1e-6})
-    x, h = res.x, 1e-5
-    H = np.empty((x.size, x.size))
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = h
-        H[:, i] = (nll_grad(x + e)[1] - nll_grad(x - e)[1]) / (2 * h)
-    H = (H + H.T) / 2
-    try:
-        cov = np.linalg.inv(H)
-    except np.linalg.LinAlgError:
-        cov = np.full_like(H, np.nan)
-    eig = np.linalg.eigvalsh(H)
-    ok = bool(eig.min() > 1e-6 * max(eig.max(), 1.0))
+    x = res.x
+    cov, ok = _gradient_information(lambda theta: nll_grad(theta)[1], x)
     if not ok:
         warnings.warn(
             "the log-likelihood is flat or not concave at the optimum (Hessian not positive "
@@ -224,6 +214,27 @@ def fit_mle_covariates(
         "converged": [ok and bool(res.success)],
         "coef_names": list(design.coef_names),
     }
+
+
+def _gradient_information(grad, x: np.ndarray, h: float = 1e-5) -> tuple[np.ndarray, bool]:
+    """Return the inverse of the observed information at `x`, and whether it is well defined.
+
+    The information is the central difference of the gradient `grad` (step `h`), symmetrised;
+    its inverse is NaN where it is singular. The bool says it is positive definite (flat
+    directions show as eigenvalues at rounding level, below 1e-6 of the largest).
+    """
+    H = np.empty((x.size, x.size))
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = h
+        H[:, i] = (grad(x + e) - grad(x - e)) / (2 * h)
+    H = (H + H.T) / 2
+    try:
+        cov = np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        cov = np.full_like(H, np.nan)
+    eig = np.linalg.eigvalsh(H)
+    return cov, bool(eig.min() > 1e-6 * max(eig.max(), 1.0))
 
 
 def mle_dataset(cfg: dict, res: dict) -> xr.Dataset:
