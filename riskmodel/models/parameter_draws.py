@@ -10,7 +10,7 @@ reads. Imports numpy, xarray and the data layer only, never PyMC or ArviZ.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from os import PathLike
 
 import numpy as np
@@ -59,6 +59,7 @@ class ParameterDraws:
     states: StateSpace
     segments: tuple[str, ...]
     transitions: np.ndarray
+    _: KW_ONLY  # the options below are keyword-only
     correlation: np.ndarray | None = None
     covariates: tuple[str, ...] = ()
     intercepts: np.ndarray | None = field(default=None, repr=False)
