@@ -10,8 +10,8 @@ A scenario is made in two steps:
    a frozen `Scenario`. Pure: no files, no current folder; the same inputs give equal arrays.
 
 `Scenario.with_options` and `Scenario.without_action` make a new config and derive again from
-the inputs the scenario holds, so they never read a file (and never depend on the current
-folder).
+the inputs the scenario holds (`Scenario.derive_again`, which the sensitivity factors use too),
+so they never read a file (and never depend on the current folder).
 """
 
 from __future__ import annotations
@@ -216,11 +216,21 @@ class Scenario:
                 data[key] = {**data[key], **value}
             else:
                 data[key] = value
+        return self.derive_again(data)
+
+    def derive_again(
+        self, data: Mapping[str, Any], *, portfolio: Portfolio | None = None
+    ) -> Scenario:
+        """Validate a whole config mapping and derive it from this scenario's inputs (no file read).
+
+        `portfolio` stands in for the one read from ``portfolio: file`` (a sensitivity factor
+        scales its exposures); by default this scenario's. Raises as `with_options`.
+        """
         config = validate_config(data, self.source)
         self._check_same_files(config)
         return derive(
             config,
-            self.portfolio if config.portfolio.file is not None else None,
+            (portfolio or self.portfolio) if config.portfolio.file is not None else None,
             self.posterior if config.parameters.posterior is not None else None,
             source=self.source,
             inputs=self.inputs,

@@ -15,6 +15,7 @@ import numpy as np
 
 from riskmodel.data.portfolio import Portfolio
 from riskmodel.scenarios.load import Scenario
+from riskmodel.sensitivity.edits import DeriveInputs
 from riskmodel.sensitivity.registry import (
     FACTOR_FAMILIES,
     JOINT_CHECKS,
@@ -34,24 +35,42 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _with_config(scenario: Scenario, section: str, **values) -> Scenario:
-    """Update one config section without re-validating (the factor checked the values)."""
-    cfg = scenario.config
-    sub = getattr(cfg, section).model_copy(update=values)
-    return dataclasses.replace(scenario, config=cfg.model_copy(update={section: sub}))
+# ------------------------------------------------------------------ config route (edits)
+def _edit_correlation(inputs: DeriveInputs, value: float) -> None:
+    systematic = inputs.config["systematic"]
+    if systematic.get("factors") is None:
+        systematic["correlation"] = value
+    else:  # sector factors: every segment's asset correlation
+        for segment in systematic["segments"].values():
+            segment["correlation"] = value
 
 
-def _set_correlation(scenario: Scenario, value: float) -> Scenario:
-    out = _with_config(scenario, "systematic", correlation=float(value))
-    return dataclasses.replace(
-        out, correlation=_readonly(np.full_like(scenario.correlation, float(value), dtype=float))
-    )
+def _edit_shift(inputs: DeriveInputs, value: float) -> None:
+    shift = np.asarray(inputs.base.shift, dtype=float) + value  # (H,) or (H, F)
+    systematic = inputs.config["systematic"]
+    factors = systematic.get("factors")
+    if factors is None:
+        systematic["shift"] = [float(x) for x in shift]
+    else:
+        systematic["shift"] = {f: [float(x) for x in shift[:, i]] for i, f in enumerate(factors)}
 
 
-def _shift(scenario: Scenario, value: float) -> Scenario:
-    shift = np.asarray(scenario.shift, dtype=float) + float(value)
-    out = _with_config(scenario, "systematic", shift=[float(x) for x in shift])
-    return dataclasses.replace(out, shift=_readonly(shift))
+def _edit_lgd_mean(inputs: DeriveInputs, value: float) -> None:
+    inputs.config["lgd"]["mean"] = value
+
+
+def _edit_lgd_sd(inputs: DeriveInputs, value: float) -> None:
+    inputs.config["lgd"]["sd"] = value
+
+
+def _edit_exposure(inputs: DeriveInputs, value: float) -> None:
+    if inputs.portfolio is None:  # inline cohorts live in the config
+        for cohort in inputs.config["portfolio"]["cohorts"]:
+            cohort["exposure"] = cohort["exposure"] * value
+    else:
+        table = inputs.portfolio.table.copy()
+        table["exposure"] = table["exposure"] * value
+        inputs.portfolio = Portfolio(table)
 
 
 def _check_shift(scenario: Scenario, low: float, high: float) -> str | None:
@@ -63,14 +82,6 @@ def _check_shift(scenario: Scenario, low: float, high: float) -> str | None:
             f"[{lo:g}, {hi:g}]. Narrow the offset range."
         )
     return None
-
-
-def _lgd_mean(scenario: Scenario, value: float) -> Scenario:
-    return _with_config(scenario, "lgd", mean=float(value))
-
-
-def _lgd_sd(scenario: Scenario, value: float) -> Scenario:
-    return _with_config(scenario, "lgd", sd=float(value))
 
 
 def _lgd_feasible(mean_range: tuple[float, float], sd_high: float) -> str | None:
@@ -104,14 +115,8 @@ def _check_lgd_jointly(scenario: Scenario, ranges: Sequence[FactorRange]) -> str
     return None
 
 
-def _scale_exposure(scenario: Scenario, value: float) -> Scenario:
-    table = scenario.portfolio.table.copy()
-    table["exposure"] = table["exposure"] * float(value)
-    return dataclasses.replace(scenario, portfolio=Portfolio(table))
-
-
 def _draw_index(scenario: Scenario, u: float) -> int:
-    d = scenario.transitions.shape[0]
+    d = int(scenario.transitions.shape[0])
     return min(math.floor(float(u) * d), d - 1)
 
 
@@ -136,7 +141,7 @@ def _check_draw(scenario: Scenario, low: float, high: float) -> str | None:
 
 register_factor(
     "systematic.correlation",
-    _set_correlation,
+    edit=_edit_correlation,
     base=lambda sc: float(np.mean(sc.correlation)),
     check=lambda _sc, lo, hi: (
         None if 0.0 <= lo and hi < 1.0 else f"values must be in [0, 1); got {lo:g}, {hi:g}."
@@ -145,14 +150,14 @@ register_factor(
 )
 register_factor(
     "systematic.shift",
-    _shift,
+    edit=_edit_shift,
     base=0.0,
     check=_check_shift,
     description="offset added to the factor mean of every period (negative = downturn)",
 )
 register_factor(
     "lgd.mean",
-    _lgd_mean,
+    edit=_edit_lgd_mean,
     base=lambda sc: float(sc.config.lgd.mean),
     domain=(0.0, 1.0),
     check=_check_lgd_mean,
@@ -160,7 +165,7 @@ register_factor(
 )
 register_factor(
     "lgd.sd",
-    _lgd_sd,
+    edit=_edit_lgd_sd,
     base=lambda sc: float(sc.config.lgd.sd),
     domain=(0.0, 0.5),
     check=_check_lgd_sd,
@@ -168,7 +173,7 @@ register_factor(
 )
 register_factor(
     "portfolio.exposure",
-    _scale_exposure,
+    edit=_edit_exposure,
     base=1.0,
     domain=(0.0, math.inf),
     description="multiplier on every cohort's exposure",

@@ -28,9 +28,25 @@ Built-in factors
     draws and pins every path to it; as a Sobol factor it measures how much of a metric's
     variance is estimation uncertainty.
 
-Applied scenarios keep the validated `config` consistent where the section is a plain value
-(correlation, shift, LGD); the transition matrices and the portfolio table are replaced as
-arrays/tables (``config.parameters`` and ``config.portfolio`` still describe the base).
+Two routes
+----------
+*Config route* (``systematic.correlation``, ``systematic.shift``, ``lgd.mean``, ``lgd.sd``,
+``portfolio.exposure``): the factor edits the config — for a ``portfolio: file``, the portfolio
+read from it — and the scenario is validated and derived again
+(`riskmodel.sensitivity.edits.derive_edited`), so the applied scenario is exactly a fresh load
+of the edited file and its ``config`` and ``stresses`` describe it. `apply_factors` makes all
+edits of one point first and derives once. A new factor that is an assumption of the config
+takes this route: ``register_factor(name, edit=...)``.
+
+*Array route* (``transitions.<from>-><to>``, ``posterior.draw``): these act on what `derive`
+produces, not on anything the config states. A transition multiplier scales the matrices after
+the ``shocks:``, the macro paths, the period conversion and the posterior (a posterior file has
+no matrix in the config at all); scaling a point matrix before the shocks instead would change
+the numbers (the shock's rescaling of the row and its clipping do not commute with the
+multiplier). Pinning a posterior draw selects one of the draws read from the posterior file,
+which no config key expresses. Both therefore replace derived arrays of the Scenario
+(`dataclasses.replace`) and are applied after the config route; ``config.parameters`` still
+describes the base.
 """
 
 from __future__ import annotations
@@ -38,6 +54,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from riskmodel.errors import ArgumentError
@@ -46,6 +63,7 @@ from riskmodel.scenarios.load import Scenario
 
 # the built-in factors register themselves in the registry when their module is imported
 from riskmodel.sensitivity import builtin_factors as _builtin_factors  # noqa: F401
+from riskmodel.sensitivity.edits import derive_edited
 from riskmodel.sensitivity.registry import (
     FACTOR_FAMILIES,
     FACTORS,
@@ -108,7 +126,7 @@ def resolve_factors(
     factors: Sequence[Any] | Mapping[str, tuple[float, float]],
     *,
     where: str = "factors",
-    file=None,
+    file: str | Path | None = None,
 ) -> list[FactorRange]:
     """Validate factor names and ranges against a scenario.
 
@@ -134,78 +152,96 @@ def resolve_factors(
         Listing every unknown name (with a suggestion), duplicate, or range that is reversed or
         outside the factor's domain, each with its field path.
     """
-    items: list[tuple[Any, ...]]
-    if isinstance(factors, Mapping):
-        items = [(k, *v) for k, v in factors.items()]
-    else:
-        items = []
-        for f in factors:
-            if isinstance(f, FactorRange):
-                items.append((f.name, f.low, f.high))
-            elif isinstance(f, Mapping):
-                items.append((f.get("name"), f.get("low"), f.get("high")))
-            elif isinstance(f, tuple | list):
-                items.append(tuple(f))
-            else:
-                items.append((f.name, f.low, f.high))
+    items = _factor_items(factors)
+    if not items:
+        raise ScenarioError(file, [(where, "give at least one factor with name, low and high.")])
     problems: list[tuple[str, str]] = []
     out: list[FactorRange] = []
     seen: set[str] = set()
-    if not items:
-        raise ScenarioError(file, [(where, "give at least one factor with name, low and high.")])
     for i, item in enumerate(items):
-        path = f"{where}[{i}]"
-        if len(item) != 3:
-            problems.append((path, f"give name, low and high; got {item!r}."))
-            continue
-        name, low, high = item
-        if not isinstance(name, str):
-            problems.append((f"{path} -> name", f"must be a factor path; got {name!r}."))
-            continue
         try:
-            factor = resolve_factor(scenario, name)
-        except ValueError as exc:
-            problems.append((f"{path} -> name", str(exc)))
-            continue
-        if name in seen:
-            problems.append((f"{path} -> name", f"factor {name!r} is listed twice; keep one."))
-            continue
-        seen.add(name)
-        try:
-            low, high = float(low), float(high)
-        except (TypeError, ValueError):
-            problems.append((path, f"`low` and `high` must be numbers; got {low!r}, {high!r}."))
-            continue
-        if not (math.isfinite(low) and math.isfinite(high)):
-            problems.append((path, f"`low` and `high` must be finite; got {low}, {high}."))
-            continue
-        if not low < high:
-            problems.append(
-                (
-                    path,
-                    f"`low` must be below `high` for {name}; got low {low:g}, high {high:g}. "
-                    "Swap them (or widen the range).",
-                )
-            )
-            continue
-        message = factor.check(scenario, low, high)
-        if message:
-            problems.append((path, f"{name}: {message}"))
-            continue
-        out.append(FactorRange(factor, low, high))
+            out.append(_resolve_item(scenario, item, f"{where}[{i}]", seen))
+        except _Refused as refused:
+            problems.append((refused.field, refused.message))
     if not problems:
-        for joint in JOINT_CHECKS:
-            message = joint(scenario, out)
-            if message:
-                problems.append((where, message))
+        problems = [(where, m) for joint in JOINT_CHECKS if (m := joint(scenario, out))]
     if problems:
         raise ScenarioError(file, problems)
     return out
 
 
+class _Refused(Exception):
+    """One problem of one listed factor: its field path and the message."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(field, message)
+        self.field, self.message = field, message
+
+
+def _factor_items(
+    factors: Sequence[Any] | Mapping[str, tuple[float, float]],
+) -> list[tuple[Any, ...]]:
+    """Each listed factor as a tuple ``(name, low, high)`` (as given: checked later)."""
+    if isinstance(factors, Mapping):
+        return [(k, *v) for k, v in factors.items()]
+    items: list[tuple[Any, ...]] = []
+    for f in factors:
+        if isinstance(f, FactorRange):
+            items.append((f.name, f.low, f.high))
+        elif isinstance(f, Mapping):
+            items.append((f.get("name"), f.get("low"), f.get("high")))
+        elif isinstance(f, tuple | list):
+            items.append(tuple(f))
+        else:
+            items.append((f.name, f.low, f.high))
+    return items
+
+
+def _resolve_item(
+    scenario: Scenario, item: tuple[Any, ...], path: str, seen: set[str]
+) -> FactorRange:
+    """Resolve one listed factor at `path`; raise `_Refused` with the first problem."""
+    if len(item) != 3:
+        raise _Refused(path, f"give name, low and high; got {item!r}.")
+    name, low, high = item
+    if not isinstance(name, str):
+        raise _Refused(f"{path} -> name", f"must be a factor path; got {name!r}.")
+    try:
+        factor = resolve_factor(scenario, name)
+    except ValueError as exc:
+        raise _Refused(f"{path} -> name", str(exc)) from None
+    if name in seen:
+        raise _Refused(f"{path} -> name", f"factor {name!r} is listed twice; keep one.")
+    seen.add(name)
+    low, high = _range_of(name, low, high, path)
+    message = factor.check(scenario, low, high)
+    if message:
+        raise _Refused(path, f"{name}: {message}")
+    return FactorRange(factor, low, high)
+
+
+def _range_of(name: str, low: Any, high: Any, path: str) -> tuple[float, float]:
+    """``(low, high)`` as finite floats with ``low < high``, else `_Refused`."""
+    try:
+        low, high = float(low), float(high)
+    except (TypeError, ValueError):
+        raise _Refused(path, f"`low` and `high` must be numbers; got {low!r}, {high!r}.") from None
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise _Refused(path, f"`low` and `high` must be finite; got {low}, {high}.")
+    if not low < high:
+        raise _Refused(
+            path,
+            f"`low` must be below `high` for {name}; got low {low:g}, high {high:g}. "
+            "Swap them (or widen the range).",
+        )
+    return low, high
+
+
 def apply_factors(
-    scenario: Scenario, values: Mapping[str | Factor, float] | Sequence[float], ranges=None
-):
+    scenario: Scenario,
+    values: Mapping[str | Factor, float] | Sequence[float],
+    ranges: Sequence[FactorRange] | None = None,
+) -> Scenario:
     """Apply factor values to a scenario.
 
     Parameters
@@ -236,8 +272,22 @@ def apply_factors(
             "`values` must be a mapping of factor (or name) to value, or a sequence aligned "
             f"with `ranges`; got a {type(values).__name__} without `ranges`. Pass ranges=."
         )
-    # pin the posterior draw first so that per-draw changes act on the chosen draw only
-    pairs.sort(key=lambda p: p[0].name != "posterior.draw")
-    for factor, value in pairs:
+    return _apply_pairs(scenario, pairs)
+
+
+def _apply_pairs(scenario: Scenario, pairs: list[tuple[Factor, float]]) -> Scenario:
+    """Apply the config route first (all edits, one derive), then the array route in order.
+
+    Deriving again discards arrays patched earlier, so the config edits come first; of the
+    array-route factors the posterior draw is pinned first, so that per-draw changes act on
+    the chosen draw only.
+    """
+    edits = [(f.edit, v) for f, v in pairs if f.edit is not None]
+    if edits:
+        scenario = derive_edited(scenario, edits)
+    patches = sorted(
+        ((f, v) for f, v in pairs if f.edit is None), key=lambda p: p[0].name != "posterior.draw"
+    )
+    for factor, value in patches:
         scenario = factor.apply(scenario, value)
     return scenario

@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from riskmodel.errors import ArgumentError
 from riskmodel.scenarios.load import Scenario
+from riskmodel.sensitivity.edits import ConfigEdit, derive_edited
 
 __all__ = [
     "FACTORS",
     "FACTOR_FAMILIES",
     "JOINT_CHECKS",
     "Applier",
+    "ConfigEdit",
     "Factor",
     "FactorRange",
     "RangeCheck",
@@ -46,6 +49,12 @@ class Factor:
         is outside the factor's domain for this scenario, else None.
     description : str
         One line for reports.
+    edit : callable or None
+        The config route (`riskmodel.sensitivity.edits`): ``edit(inputs, value)`` changes the
+        config (or the portfolio read from a file) that the scenario is derived from; then
+        `apply` derives again, and `riskmodel.sensitivity.factors.apply_factors` derives once
+        for all such factors. None for an array-route factor, whose `apply` changes derived
+        arrays.
     """
 
     name: str
@@ -53,6 +62,7 @@ class Factor:
     base: Callable[[Scenario], float]
     check: RangeCheck
     description: str = ""
+    edit: ConfigEdit | None = None
 
 
 @dataclass(frozen=True)
@@ -83,8 +93,9 @@ raises `ValueError` with a helpful message if the rest of the name is invalid.""
 
 def register_factor(
     name: str,
-    apply: Applier,
+    apply: Applier | None = None,
     *,
+    edit: ConfigEdit | None = None,
     base: Callable[[Scenario], float] | float = 1.0,
     domain: tuple[float, float] | None = None,
     check: RangeCheck | None = None,
@@ -96,9 +107,12 @@ def register_factor(
     ----------
     name : str
         The factor's path, e.g. ``"shocks.default_multiplier"``.
-    apply : callable
-        ``apply(scenario, value) -> Scenario``, e.g. built on `Scenario.with_options` or
-        `dataclasses.replace`.
+    apply : callable, optional
+        ``apply(scenario, value) -> Scenario`` changing derived arrays (`dataclasses.replace`):
+        only for what no config change expresses (see `riskmodel.sensitivity.factors`).
+    edit : callable, optional
+        ``edit(inputs, value)`` on `riskmodel.sensitivity.edits.DeriveInputs`: the config
+        route, preferred. Give exactly one of `apply` and `edit`.
     base : callable or float, default 1.0
         Its value in the unmodified scenario.
     domain : (float, float), optional
@@ -108,16 +122,31 @@ def register_factor(
     description : str
         One line for reports.
 
+    Raises
+    ------
+    ArgumentError
+        If neither or both of `apply` and `edit` are given.
+
     Examples
     --------
-    >>> import dataclasses
+    >>> def set_rate(inputs, value):
+    ...     inputs.config["discount_rate"] = value
     >>> f = register_factor(
-    ...     "demo.scale", lambda sc, v: sc, base=1.0, domain=(0.0, 10.0), description="demo"
+    ...     "demo.rate", edit=set_rate, base=0.0, domain=(0.0, 0.1), description="demo"
     ... )
     >>> f.name
-    'demo.scale'
-    >>> _ = FACTORS.pop("demo.scale")
+    'demo.rate'
+    >>> _ = FACTORS.pop("demo.rate")
     """
+    if apply is not None and edit is None:
+        applier = apply
+    elif edit is not None and apply is None:
+        applier = _config_route(edit)
+    else:
+        raise ArgumentError(
+            f"factor {name!r}: give exactly one of `apply` (array route) and `edit` (config "
+            f"route); got {'both' if apply is not None else 'neither'}."
+        )
     base_fn = base if callable(base) else (lambda _sc, _b=float(base): _b)
 
     def full_check(scenario: Scenario, low: float, high: float) -> str | None:
@@ -128,6 +157,15 @@ def register_factor(
                 return f"values must be in [{lo:g}, {hi:g}]; got {bad[0]:g}."
         return None if check is None else check(scenario, low, high)
 
-    factor = Factor(name, apply, base_fn, full_check, description)
+    factor = Factor(name, applier, base_fn, full_check, description, edit)
     FACTORS[name] = factor
     return factor
+
+
+def _config_route(edit: ConfigEdit) -> Applier:
+    """``apply`` of a config-route factor: the one edit, then derive again."""
+
+    def apply(scenario: Scenario, value: float) -> Scenario:
+        return derive_edited(scenario, [(edit, value)])
+
+    return apply

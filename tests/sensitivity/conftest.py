@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 
 import numpy as np
 import pytest
 
 import riskmodel as rm
+from riskmodel.models.parameter_draws import ParameterDraws
+from riskmodel.scenarios.scenario import derive, validate_config
 
 LIFECYCLE_STATES = {
     "names": ["new", "growing", "mature", "declining", "churned", "defaulted"],
@@ -79,7 +80,11 @@ def big_book() -> rm.Scenario:
 
 @pytest.fixture
 def posterior_scenario(scenario) -> rm.Scenario:
-    """`scenario` with 4 parameter draws: default probabilities ×0.6 … ×1.5, ρ 0.05 … 0.2."""
+    """`scenario` with 4 parameter draws: default probabilities ×0.6 … ×1.5, ρ 0.05 … 0.2.
+
+    Derived from the draws as from a posterior file's (``parameters: posterior``, the file never
+    read), so factors that derive the scenario again keep the draws.
+    """
     st = scenario.states
     d_idx = st.default_idx
     draws, rhos = [], []
@@ -91,4 +96,8 @@ def posterior_scenario(scenario) -> rm.Scenario:
             p[:, i, i] -= moved
         draws.append(p)
         rhos.append(0.05 + 0.05 * k)
-    return dataclasses.replace(scenario, transitions=np.stack(draws), correlation=np.array(rhos))
+    cfg = scenario.config.model_dump()
+    cfg["parameters"] = {"posterior": "draws.nc"}
+    cfg["systematic"]["correlation"] = None  # the posterior's draws of ρ
+    posterior = ParameterDraws(st, scenario.segments, np.stack(draws), correlation=np.array(rhos))
+    return derive(validate_config(cfg, None), None, posterior)

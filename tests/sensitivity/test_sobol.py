@@ -151,10 +151,11 @@ def test_posterior_draw_share_of_variance(posterior_scenario):
     # a design point reproduces the pinned draw's exact expectation
     x = res.data["X"].to_numpy()
     d = int(np.floor(x[0, 0] * 4))
+    # the LGD first: it derives the scenario again from its config (and would drop a pin)
+    moved = apply_factors(sc, {"lgd.mean": x[0, 1]})
     pinned = dataclasses.replace(
-        sc, transitions=sc.transitions[[d]], correlation=sc.correlation[[d]]
+        moved, transitions=moved.transitions[[d]], correlation=moved.correlation[[d]]
     )
-    pinned = apply_factors(pinned, {"lgd.mean": x[0, 1]})
     el = exact_metrics(pinned, parse_metrics(["expected_loss"]))["expected_loss"]
     assert float(res.data["Y"][0, 0]) == pytest.approx(el, rel=1e-12)
 
