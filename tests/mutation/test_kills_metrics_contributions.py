@@ -358,3 +358,9 @@ def test_a_var_of_zero_allocates_zero():
     wt = w * 5 / w.sum()
     k = wt[:3]  # the three paths at 0; the others are 7 and 6 away (weight exp(−0.5·40²) = 0)
     assert got["kernel_ess"][0] == pytest.approx(k.sum() ** 2 / (k**2).sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, -0.1])
+def test_levels_outside_the_open_unit_interval_are_refused(level):
+    with pytest.raises(ValueError, match=r"`levels` must be in \(0, 1\)"):
+        euler_contributions(np.ones((4, 2)), levels=[0.5, level])
