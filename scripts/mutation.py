@@ -300,7 +300,7 @@ def recheck_target(target: Target, args: argparse.Namespace) -> dict:
         raise SystemExit(f"--recheck needs a kept run in {root}; run with --keep first.")
     verdicts = read_verdicts(root)
     shutil.copytree(REPO / "tests", root / "mutants" / "tests", ignore=IGNORE, dirs_exist_ok=True)
-    tests = [t for t in target.tests if (REPO / t).exists()]
+    tests = [t for t in (args.recheck_tests or target.tests) if (REPO / t).exists()]
     start = time.perf_counter()
     for name in sorted(n for n, s in verdicts.items() if s in ("survived", "no tests")):
         env = dict(os.environ, MUTANT_UNDER_TEST=name, PYTHONPATH=str(root / "mutants"))
@@ -399,6 +399,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--recheck",
         action="store_true",
         help="with --keep: rerun only the survivors of the kept run, with the work tree's tests",
+    )
+    parser.add_argument(
+        "--recheck-tests",
+        action="append",
+        metavar="PATH",
+        help="with --recheck: rerun the survivors with only these tests (e.g. the new kill "
+        "tests; the target's other tests already let them survive), not the whole target's",
     )
     args = parser.parse_args(argv)
     known = {t.name: t for t in TARGETS}
