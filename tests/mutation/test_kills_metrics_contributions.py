@@ -364,3 +364,26 @@ def test_a_var_of_zero_allocates_zero():
 def test_levels_outside_the_open_unit_interval_are_refused(level):
     with pytest.raises(ValueError, match=r"`levels` must be in \(0, 1\)"):
         euler_contributions(np.ones((4, 2)), levels=[0.5, level])
+
+
+@pytest.mark.parametrize(
+    ("components", "weights", "match"),
+    [
+        (np.ones((0, 2)), None, "one row per path"),
+        (np.ones((3, 0)), None, "one row per path"),
+        (np.ones((3, 2)), [1.0, -0.5, 1.0], ">= 0"),  # a negative weight, positive sum
+        (np.ones((3, 2)), [1.0, np.inf, 1.0], "finite"),  # an infinite weight, infinite sum
+        (np.ones((3, 2)), [0.0, 0.0, 0.0], "not all zero"),
+    ],
+)
+def test_paths_and_weights_are_checked(components, weights, match):
+    with pytest.raises(ValueError, match=match):
+        euler_contributions(components, weights=weights, levels=[0.5])
+
+
+def test_a_zero_weight_is_a_valid_likelihood_ratio():
+    x = np.arange(12.0).reshape(6, 2)
+    w = np.array([1.0, 0.0, 2.0, 1.0, 0.5, 1.0])
+    got = euler_contributions(x, weights=w, levels=[0.5], bandwidth=1.0)
+    want = _documented(x, w, 0.5, 1.0)
+    np.testing.assert_allclose(got["expected"], want["expected"], rtol=1e-12)
