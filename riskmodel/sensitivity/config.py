@@ -23,9 +23,9 @@ from riskmodel.config.sensitivity import (
     load_sensitivity_config,
 )
 from riskmodel.scenarios.load import Scenario
-from riskmodel.sensitivity.factors import resolve_factors
-from riskmodel.sensitivity.inner import large_pool_check
-from riskmodel.sensitivity.measures import parse_metrics
+from riskmodel.sensitivity.factors import FactorRange, resolve_factors
+from riskmodel.sensitivity.inner import LargePoolCheck, large_pool_check
+from riskmodel.sensitivity.measures import MetricSpec, parse_metrics
 from riskmodel.sensitivity.result import SensitivityResult, merge_results
 from riskmodel.sensitivity.swing import tornado, tornado_points
 from riskmodel.sensitivity.variance import sobol
@@ -176,42 +176,11 @@ def run_sensitivity(
         "scheduler": scheduler,
         "trust_scenario_scheduler": trust_scenario_scheduler,
     }
-    file = None
-    if isinstance(config, str | Path):
-        file = config
-    embedded = getattr(scenario.config, "sensitivity", None)  # a future `sensitivity:` section
-    if config is None and embedded is not None:
-        section = embedded.model_dump() if isinstance(embedded, BaseModel) else dict(embedded)
-        file = scenario.source
-        cfg = load_sensitivity_config({"sensitivity": section}, file=file)
-    elif config is None:
-        cfg = default_config(scenario)
-    else:
-        cfg = load_sensitivity_config(config)
-    overrides = {
-        "tornado": {"paths": paths, "seed": seed},
-        "sobol": {"n": n, "seed": seed},
-    }
-    if any(v is not None for section in overrides.values() for v in section.values()):
-        data = cfg.model_dump()
-        for name, values in overrides.items():
-            data[name].update({k: v for k, v in values.items() if v is not None})
-        cfg = load_sensitivity_config(data, file="command-line options")
+    cfg, file = _resolve_config(scenario, config, paths=paths, seed=seed, n=n)
     ranges = resolve_factors(scenario, cfg.factors, where="factors", file=file)
     specs = parse_metrics(cfg.metrics)
     results = []
-    check = None
-    if cfg.approximation == "large_pool" and any(not s.exact for s in specs):
-        # one measurement of the large-pool error, at the tornado points, for both analyses
-        base_seed = cfg.tornado.seed if cfg.tornado.seed is not None else scenario.config.seed
-        check = large_pool_check(
-            tornado_points(scenario, ranges),
-            specs,
-            paths=cfg.check_paths,
-            entropy=seed_entropy(base_seed),
-            sampling=shared_sampling(scenario),
-            engine=engine,
-        )
+    check = _large_pool_check(scenario, cfg, ranges, specs, engine)
     if "tornado" in cfg.method:
         results.append(
             tornado(
@@ -251,3 +220,57 @@ def run_sensitivity(
     for r in results[1:]:
         out = merge_results(out, r)
     return out
+
+
+def _resolve_config(
+    scenario: Scenario,
+    config: SensitivityConfig | Mapping[str, Any] | str | Path | None,
+    *,
+    paths: int | None,
+    seed: int | None,
+    n: int | None,
+) -> tuple[SensitivityConfig, str | Path | None]:
+    """Return the configuration to run (with the overrides applied) and the file it came from."""
+    file = None
+    if isinstance(config, str | Path):
+        file = config
+    embedded = getattr(scenario.config, "sensitivity", None)  # a future `sensitivity:` section
+    if config is None and embedded is not None:
+        section = embedded.model_dump() if isinstance(embedded, BaseModel) else dict(embedded)
+        file = scenario.source
+        cfg = load_sensitivity_config({"sensitivity": section}, file=file)
+    elif config is None:
+        cfg = default_config(scenario)
+    else:
+        cfg = load_sensitivity_config(config)
+    overrides = {
+        "tornado": {"paths": paths, "seed": seed},
+        "sobol": {"n": n, "seed": seed},
+    }
+    if any(v is not None for section in overrides.values() for v in section.values()):
+        data = cfg.model_dump()
+        for name, values in overrides.items():
+            data[name].update({k: v for k, v in values.items() if v is not None})
+        cfg = load_sensitivity_config(data, file="command-line options")
+    return cfg, file
+
+
+def _large_pool_check(
+    scenario: Scenario,
+    cfg: SensitivityConfig,
+    ranges: list[FactorRange],
+    specs: list[MetricSpec],
+    engine: dict[str, Any],
+) -> LargePoolCheck | None:
+    """Measure the large-pool error at the tornado points once, for both analyses (or None)."""
+    if cfg.approximation == "large_pool" and any(not s.exact for s in specs):
+        base_seed = cfg.tornado.seed if cfg.tornado.seed is not None else scenario.config.seed
+        return large_pool_check(
+            tornado_points(scenario, ranges),
+            specs,
+            paths=cfg.check_paths,
+            entropy=seed_entropy(base_seed),
+            sampling=shared_sampling(scenario),
+            engine=engine,
+        )
+    return None

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import xarray as xr
 
 from riskmodel._validate import check_count, check_seed
 from riskmodel.config.sensitivity import DEFAULT_BOOTSTRAP
@@ -38,6 +40,7 @@ from riskmodel.scenarios.load import Scenario
 from riskmodel.sensitivity.factors import FactorRange, resolve_factors
 from riskmodel.sensitivity.inner import (
     APPROXIMATIONS,
+    Evaluation,
     LargePoolCheck,
     evaluate_points,
     large_pool_check,
@@ -74,7 +77,10 @@ def tornado_points(scenario: Scenario, ranges: Sequence[FactorRange]) -> list[Sc
     return variants
 
 
-def _as_ranges(scenario: Scenario, factors) -> list[FactorRange]:
+def factor_ranges(
+    scenario: Scenario, factors: Sequence[Any] | Mapping[str, Any]
+) -> list[FactorRange]:
+    """Return `factors` as ranges: given as `FactorRange` objects, or resolved on `scenario`."""
     if (
         isinstance(factors, Sequence)
         and factors
@@ -197,7 +203,7 @@ def tornado(
         raise ArgumentError(
             f"`approximation` must be one of {list(APPROXIMATIONS)}; got {approximation!r}."
         )
-    ranges = _as_ranges(scenario, factors)
+    ranges = factor_ranges(scenario, factors)
     specs = _as_specs(metrics)
     paths = paths if paths is not None else scenario.config.paths
     if seed is None:
@@ -232,9 +238,37 @@ def tornado(
                 sampling=sampling,
                 engine=engine,
             )
-    exact = [{m: float(v[i]) for m, v in ev.values.items()} for i in range(len(variants))]
-    totals = ev.totals
+    ds = _swings(scenario, ranges, specs, ev, bootstrap=bootstrap, entropy=entropy)
+    record_methods(ds, specs, methods(specs, approximation), check)
+    ds.attrs.update(
+        methods=["tornado"],
+        scenario=scenario.name,
+        approximation=approximation,
+        tornado_seed="" if seed is None else str(seed),
+        tornado_entropy=str(entropy),
+        tornado_paths=paths if simulated else 0,
+        check_paths=check.paths if check is not None else 0,
+        tornado_bootstrap=int(bootstrap),
+        parameter_draws=int(scenario.n_draws),
+    )
+    return SensitivityResult(ds)
 
+
+def _swings(
+    scenario: Scenario,
+    ranges: Sequence[FactorRange],
+    specs: Sequence[MetricSpec],
+    ev: Evaluation,
+    *,
+    bootstrap: int,
+    entropy: int,
+) -> xr.Dataset:
+    """Return the dataset of the base values, the values at low and high, the swings and errors.
+
+    `ev` holds the metrics at `tornado_points` (base, then each factor at low and high).
+    """
+    exact = [{m: float(v[i]) for m, v in ev.values.items()} for i in range(1 + 2 * len(ranges))]
+    totals = ev.totals
     names = [s.name for s in specs]
     ds = empty_dataset(names, [r.name for r in ranges])
     ds["low"][:] = [r.low for r in ranges]
@@ -254,16 +288,4 @@ def tornado(
         else:
             se = dict.fromkeys(names, 0.0)
         ds["swing_stderr"][:, k] = [se[m] for m in names]
-    record_methods(ds, specs, methods(specs, approximation), check)
-    ds.attrs.update(
-        methods=["tornado"],
-        scenario=scenario.name,
-        approximation=approximation,
-        tornado_seed="" if seed is None else str(seed),
-        tornado_entropy=str(entropy),
-        tornado_paths=paths if simulated else 0,
-        check_paths=check.paths if check is not None else 0,
-        tornado_bootstrap=int(bootstrap),
-        parameter_draws=int(scenario.n_draws),
-    )
-    return SensitivityResult(ds)
+    return ds

@@ -40,7 +40,7 @@ from riskmodel._validate import check_count, check_seed
 from riskmodel.config.sensitivity import MIN_N
 from riskmodel.errors import ArgumentError
 from riskmodel.scenarios.load import Scenario
-from riskmodel.sensitivity.factors import FactorRange, apply_factors, resolve_factors
+from riskmodel.sensitivity.factors import FactorRange, apply_factors
 from riskmodel.sensitivity.inner import (
     APPROXIMATIONS,
     LargePoolCheck,
@@ -57,7 +57,7 @@ from riskmodel.sensitivity.saltelli import (
     sobol_indices,
 )
 from riskmodel.sensitivity.surrogate_sobol import NEGLIGIBLE, surrogate_sobol
-from riskmodel.sensitivity.swing import DEFAULT_CHECK_PATHS, tornado_points
+from riskmodel.sensitivity.swing import DEFAULT_CHECK_PATHS, factor_ranges, tornado_points
 from riskmodel.simulation.cluster import resolve_backend
 from riskmodel.simulation.options import check_scenario
 from riskmodel.simulation.seeding import seed_entropy as entropy_of
@@ -172,7 +172,7 @@ def sobol(
     n = check_count("n", n)
     batch = check_count("batch", batch)
     _check_choices(approximation=approximation, estimator=estimator)
-    ranges = _factor_ranges(scenario, factors)
+    ranges = factor_ranges(scenario, factors)
     specs = parse_metrics(metrics)
     if seed is None:
         seed = scenario.config.seed
@@ -244,15 +244,6 @@ def _check_choices(*, approximation: str, estimator: str) -> None:
     ):
         if value not in allowed:
             raise ArgumentError(f"`{name}` must be one of {list(allowed)}; got {value!r}.")
-
-
-def _factor_ranges(
-    scenario: Scenario, factors: Sequence[Any] | Mapping[str, Any]
-) -> list[FactorRange]:
-    """Return the factors as ranges: given as `FactorRange` objects, or resolved on `scenario`."""
-    if factors and all(isinstance(f, FactorRange) for f in factors):
-        return list(factors)
-    return resolve_factors(scenario, factors)
 
 
 Evaluator = Callable[..., tuple[np.ndarray, Any]]
