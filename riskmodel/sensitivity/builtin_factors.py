@@ -250,3 +250,6 @@ def _transition_factor(scenario: Scenario, name: str) -> Factor:
 
 FACTOR_FAMILIES["transitions."] = _transition_factor
 JOINT_CHECKS.append(_check_lgd_jointly)
+
+# sector factors (issue 15): systematic.factor_correlation.A.B, systematic.segments.S.correlation
+from riskmodel.sensitivity import sector_factors as _sector_factors  # noqa: E402, F401

@@ -31,6 +31,14 @@ That one-dimensional expectation over ``Z_t ~ N(s_t, 1)`` is computed per draw, 
 and row by Gauss–Hermite quadrature (`GH_NODES` nodes; the integrand is smooth and bounded, so
 the error is at rounding level).
 
+Sector factors
+--------------
+With ``systematic: factors`` segment ``s`` follows its own factor ``Z_{t,f(s)} ~ N(s_{t,f(s)}, 1)``
+with its own correlation ``ρ_s``. Every formula above involves one segment's rows at a time and
+the factor of one period only, so each segment's expectation needs only the marginal law of its
+own factor: the same closed forms with ``ρ_s`` and ``s_{t,f(s)}`` (`segment_shift`,
+`segment_correlation`); the factors' correlation matters for the tail, not for expectations.
+
 With several parameter draws each path uses one draw chosen uniformly, so the expectation is the
 mean over draws of each draw's propagation (vectorised over draws and cohorts). Importance
 sampling does not change these expectations: it only reweights the paths that estimate them.
@@ -70,6 +78,7 @@ __all__ = [
     "expected_matrices",
     "expected_term_structure",
     "scenario_default_lgd",
+    "segment_correlation",
     "segment_shift",
 ]
 
@@ -342,12 +351,26 @@ def _propagate(
     return flows, loss_c, start_occ, n_draws
 
 
-def segment_shift(scenario: Scenario) -> np.ndarray:
-    """Return the factor shift per period (H,); with sector factors each segment's, (H, S)."""
-    if scenario.factors is None:
-        return np.asarray(scenario.shift, dtype=float)
-    out: np.ndarray = np.asarray(scenario.shift, dtype=float)[:, scenario.factors.segment_factor]
-    return out
+def segment_shift(scenario: Scenario, *, per_segment: bool = False) -> np.ndarray:
+    """Return the factor shift per period (H,); with sector factors each segment's, (H, S).
+
+    `per_segment`: (H, S) in either case (one factor: the same column for every segment).
+    """
+    shift = np.asarray(scenario.shift, dtype=float)
+    if scenario.factors is not None:
+        out: np.ndarray = shift[:, scenario.factors.segment_factor]
+        return out
+    if per_segment:
+        return np.repeat(shift[:, None], len(scenario.segments), axis=1)
+    return shift
+
+
+def segment_correlation(scenario: Scenario) -> np.ndarray:
+    """Return the asset correlation per draw and segment, (D, S), in either factor form."""
+    corr = np.asarray(scenario.correlation, dtype=float)
+    if corr.ndim == 2:
+        return corr
+    return np.repeat(corr[:, None], len(scenario.segments), axis=1)
 
 
 def scenario_default_lgd(scenario: Scenario, pd: np.ndarray, t: int) -> np.ndarray:

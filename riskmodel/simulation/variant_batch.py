@@ -52,7 +52,12 @@ from riskmodel.dynamics import (
 )
 from riskmodel.errors import ArgumentError
 from riskmodel.scenarios.load import Scenario
-from riskmodel.simulation.expected import GH_NODES, _hermgauss
+from riskmodel.simulation.expected import (
+    GH_NODES,
+    _hermgauss,
+    segment_correlation,
+    segment_shift,
+)
 from riskmodel.simulation.plan import Sampling, plan_run
 from riskmodel.simulation.qmc import sample_factor
 from riskmodel.simulation.seeding import block_rng
@@ -72,8 +77,8 @@ class _Stack:
 
     probit_pd: np.ndarray  # (P, D, T, S, Kt)
     shares: np.ndarray  # (P, D, T, S, Kt, K) survivors' destination shares
-    rho: np.ndarray  # (P, D)
-    shift: np.ndarray  # (P, H)
+    rho: np.ndarray  # (P, D, S): each segment's correlation (one factor: the same for all)
+    shift: np.ndarray  # (P, H, S): the shift of each segment's factor
     lgd_mean: np.ndarray  # (P,)
     lgd_sensitivity: np.ndarray  # (P,)
     ead_factor: np.ndarray  # (P, H)
@@ -125,7 +130,6 @@ def _stack(scenarios: Sequence[Scenario]) -> _Stack:
     _check_family(scenarios)
     base = scenarios[0]
     st = base.states
-    h = base.horizon
     mats = [np.asarray(sc.transitions, dtype=float) for sc in scenarios]
     mats = [m[:, None] if m.ndim == 4 else m for m in mats]  # (D, T, S, K, K)
     n_d = max(m.shape[0] for m in mats)
@@ -138,17 +142,14 @@ def _stack(scenarios: Sequence[Scenario]) -> _Stack:
     full = np.stack([np.broadcast_to(m, (n_d, n_t, *m.shape[2:])) for m in mats])
     rows = full[..., st.transient_idx, :]  # (P, D, T, S, Kt, K)
     pd = np.clip(rows[..., st.default_idx], 0.0, 1.0)
-    rho = np.stack(
-        [np.broadcast_to(np.asarray(sc.correlation, dtype=float), (n_d,)) for sc in scenarios]
-    )
+    n_s = len(base.segments)
+    rho = np.stack([np.broadcast_to(segment_correlation(sc), (n_d, n_s)) for sc in scenarios])
     cache: dict[Any, Any] = {}
     return _Stack(
         probit_pd=ndtri(pd),
         shares=survivor_shares(rows, pd, st.default_idx),
         rho=rho,
-        shift=np.stack(
-            [np.broadcast_to(np.asarray(sc.shift, dtype=float), (h,)) for sc in scenarios]
-        ),
+        shift=np.stack([segment_shift(sc, per_segment=True) for sc in scenarios]),
         lgd_mean=np.array([sc.lgd_mean for sc in scenarios]),
         lgd_sensitivity=np.array([sc.lgd_sensitivity for sc in scenarios]),
         ead_factor=np.stack([np.asarray(sc.ead_factor, dtype=float) for sc in scenarios]),
@@ -163,8 +164,9 @@ def _mean_default_lgd(
 ) -> np.ndarray:
     """``E[p(Z) m(Z)]`` for ``Z ~ N(s_p, 1)`` per variant, by Gauss–Hermite quadrature.
 
-    `a` (P, D, S, Kt) probit PDs, `rho` (P, D), `shift`, `lgd`, `sens` (P,); as
-    `riskmodel.simulation.expected.expected_default_lgd` with the shift and LGD per variant.
+    `a` (P, D, S, Kt) probit PDs, `rho` (P, D, S), `shift` (P, S) (each segment's factor's),
+    `lgd`, `sens` (P,); as `riskmodel.simulation.expected.expected_default_lgd` with the shift
+    and LGD per variant.
     """
     x, w = _hermgauss(GH_NODES)
     w = w / np.sqrt(np.pi)
@@ -172,10 +174,10 @@ def _mean_default_lgd(
     step = max(1, _CHUNK // max(1, a[0].size * len(x) // 64))
     for lo in range(0, a.shape[0], step):
         sl = slice(lo, lo + step)
-        z = shift[sl, None] + np.sqrt(2.0) * x[None]  # (p, Q)
-        pz = conditional_pd(a[sl, ..., None], rho[sl, :, None, None, None], z[:, None, None, None])
-        mz = downturn_lgd(lgd[sl, None], sens[sl, None], z)  # type: ignore[arg-type]  # (p, Q)
-        out[sl] = (pz * mz[:, None, None, None]) @ w
+        z = shift[sl, :, None] + np.sqrt(2.0) * x[None, None]  # (p, S, Q)
+        pz = conditional_pd(a[sl, ..., None], rho[sl, :, :, None, None], z[:, None, :, None])
+        mz = downturn_lgd(lgd[sl, None, None], sens[sl, None, None], z)  # type: ignore[arg-type]
+        out[sl] = (pz * mz[:, None, :, None]) @ w
     return out
 
 
@@ -217,11 +219,11 @@ def exact_batch(
     base = scenarios[0]
     st = base.states
     stack = _stack(scenarios)
-    n_p, n_d = stack.rho.shape
+    n_p, n_d = stack.rho.shape[:2]
     h = base.horizon
     t_idx = st.transient_idx
     x = np.broadcast_to(stack.start[:, None], (n_p, n_d, *stack.start.shape[1:])).copy()
-    sqrt_rho = np.sqrt(stack.rho)[:, :, None, None]
+    sqrt_rho = np.sqrt(stack.rho)[..., None]  # (P, D, S, 1)
     downturn = bool(np.any(stack.lgd_sensitivity > 0))
     loss = np.zeros((n_p, h))
     defaults = np.zeros(n_p)
@@ -233,7 +235,7 @@ def exact_batch(
     for t in range(h):
         tt = t if stack.probit_pd.shape[2] > 1 else 0
         a = stack.probit_pd[:, :, tt]  # (P, D, S, Kt)
-        mpd = mean_conditional_pd(a, sqrt_rho, stack.shift[:, t, None, None, None])
+        mpd = mean_conditional_pd(a, sqrt_rho, stack.shift[:, t, None, :, None])
         shares = stack.shares[:, :, tt]  # (P, D, S, Kt, K)
         if downturn:
             key = (tt, stack.shift[:, t].tobytes())
@@ -303,22 +305,15 @@ def factor_paths(
     """
     if sampling.qmc_replicates:
         raise ArgumentError("factor_paths draws pseudo-random paths; got a QMC sampling plan.")
-    ys, ws, ds = [], [], []
-    zero = np.zeros(horizon)
-    for b, _, n in blocks:
-        factor = sample_factor(
-            zero,
-            n_draws,
-            block_rng(entropy, b),
-            n,
-            z_mean=sampling.z_mean,
-            z_prob=sampling.z_prob,
-            tilt=sampling.tilt,
+    z_mean, z_prob, tilt, zero = sampling.z_mean, sampling.z_prob, sampling.tilt, np.zeros(horizon)
+    out = [
+        sample_factor(
+            zero, n_draws, block_rng(entropy, b), n, z_mean=z_mean, z_prob=z_prob, tilt=tilt
         )
-        ys.append(factor.z)
-        ws.append(factor.weight)
-        ds.append(factor.draw)
-    return np.concatenate(ys), np.concatenate(ws), np.concatenate(ds)
+        for b, _, n in blocks
+    ]
+    parts = ([f.z for f in out], [f.weight for f in out], [f.draw for f in out])
+    return np.concatenate(parts[0]), np.concatenate(parts[1]), np.concatenate(parts[2])
 
 
 def _large_pool_chunk(
@@ -333,7 +328,7 @@ def _large_pool_chunk(
     m = y.shape[0]
     per_path = n_d > 1  # with several draws each path has its own matrices
     pick = draw if per_path else np.zeros(1, dtype=np.intp)
-    rho = stack.rho[rows][:, pick]  # (p, m) or (p, 1)
+    rho = stack.rho[rows][:, pick, 0]  # (p, m) or (p, 1): one factor, the same for all segments
     sqrt_rho = np.sqrt(rho)[:, None, :, None]
     inv = (1.0 / np.sqrt(1.0 - rho))[:, None, :, None]
     start = stack.start[rows, 1]  # (p, S, Kt)
@@ -346,7 +341,7 @@ def _large_pool_chunk(
     moves = stack.shares[rows][:, pick][..., transient]  # (p, m or 1, T, S, Kt, Kt)
     for t in range(y.shape[1]):
         tt = t if probit.shape[2] > 1 else 0
-        z = stack.shift[rows, t, None] + y[None, :, t]  # (p, m)
+        z = stack.shift[rows, t, 0, None] + y[None, :, t]  # (p, m)
         a = np.moveaxis(probit[:, :, tt], 1, 2)  # (p, S, m or 1, Kt)
         pdz = conditional_pd_scaled(a, sqrt_rho, inv, z[:, None, :, None])
         m_z = np.where(sens > 0, downturn_lgd(lgd, sens, z), lgd) if downturn else lgd  # type: ignore[arg-type]
@@ -399,6 +394,11 @@ def large_pool_batch(
     """
     if not scenarios:
         return LargePoolPaths(np.zeros((0, paths)), np.zeros((0, paths)))
+    if any(sc.factors is not None for sc in scenarios):
+        raise ArgumentError(
+            "the variants' large-pool model (a sensitivity `approximation: large_pool`) has one "
+            "factor; this scenario has `systematic: factors`. Use `approximation: none`."
+        )
     stack = _stack(scenarios)
     transient = scenarios[0].states.transient_idx
     n_p = stack.rho.shape[0]
