@@ -27,7 +27,7 @@ DF = np.cumprod(1.0 / (1.0 + RNG.uniform(0.0, 0.05, T)))
 STATES = ["stage1", "stage2", "empty"]
 LOSS_BY_STATE = RNG.uniform(1.0, 50.0, (len(STATES), T))
 DEFAULTS_BY_STATE = RNG.uniform(0.1, 4.0, (len(STATES), T))
-CUSTOMERS = np.array([700.0, 300.0, 0.0])
+CUSTOMERS = np.array([700.0, 1.0, 0.0])  # one customer: a rate of its own
 
 
 def _window(values: list[float], window: float) -> float:
