@@ -9,6 +9,8 @@ it. numpy, pandas and scipy only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from scipy import special
@@ -76,7 +78,14 @@ def prepare_default_data(data: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def choose_parameterization(n, d, s_idx, t_idx, n_periods, prior) -> str:
+def choose_parameterization(
+    n: np.ndarray,
+    d: np.ndarray,
+    s_idx: np.ndarray,
+    t_idx: np.ndarray,
+    n_periods: int,
+    prior: Mapping[str, float],
+) -> str:
     """Centred when the data's sd of ``w_t`` is below its prior scale ``sqrt(E[rho])``."""
     rate = np.zeros(s_idx.max() + 1)
     for s in range(rate.size):

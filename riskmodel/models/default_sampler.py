@@ -52,7 +52,7 @@ def _layout(df: pd.DataFrame, cfg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _macro_shift(macro: pd.DataFrame | None, periods: np.ndarray, cfg: dict[str, Any]):
+def _macro_shift(macro: pd.DataFrame | None, periods: np.ndarray, cfg: dict[str, Any]) -> Any:
     """Return the mean of the factor per period: ``Σ_k gamma_k (x_tk − m_k) / sd_k``, or 0.
 
     Inside the model context: creates ``gamma``; records ``macro_mean`` and ``macro_sd`` in `cfg`.
@@ -74,7 +74,7 @@ def _macro_shift(macro: pd.DataFrame | None, periods: np.ndarray, cfg: dict[str,
 
 def sample_default_model(
     df: pd.DataFrame, macro: pd.DataFrame | None, cfg: dict[str, Any], mc: dict[str, Any]
-):
+) -> Any:
     """Build the model on a checked history and sample it with NUTS; return the InferenceData.
 
     Parameters

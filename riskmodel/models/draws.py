@@ -92,7 +92,9 @@ def draws_from_posterior(posterior: xr.Dataset, states: StateSpace | None) -> Pa
     )
 
 
-def load_parameter_draws(path: str | PathLike, *, max_bytes: int | None = None) -> ParameterDraws:
+def load_parameter_draws(
+    path: str | PathLike[str], *, max_bytes: int | None = None
+) -> ParameterDraws:
     """Read parameter draws from a file written by `TransitionModel.save` or `.to_netcdf`.
 
     Uses xarray only (no PyMC, no ArviZ). The memory the draws need is estimated from the file's

@@ -8,6 +8,9 @@ codes and whether transition times are exact.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from riskmodel.errors import ArgumentError
 from riskmodel.models.intensity_covariates import normalise_covariates
 from riskmodel.states import StateSpace
@@ -21,13 +24,13 @@ POOLINGS = ("none", "complete", "partial")
 def model_config(
     states: StateSpace,
     *,
-    allowed,
-    exact_states,
+    allowed: Sequence[Sequence[str]] | None,
+    exact_states: Sequence[str],
     pooling: str,
-    covariates,
-    censored,
+    covariates: Sequence[str] | Mapping[str, Any] | None,
+    censored: Mapping[str, Sequence[str]] | None,
     exact_times: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """Validate the `IntensityModel` config (`ArgumentError` on bad constructor arguments)."""
     ss = states
     if not isinstance(ss, StateSpace):
@@ -53,7 +56,7 @@ def model_config(
     if not pairs:
         raise ArgumentError("allowed must list at least one (from_state, to_state) pair.")
     if len(set(pairs)) != len(pairs):
-        raise ArgumentError(f"allowed lists a transition twice: {list(allowed)}.")
+        raise ArgumentError(f"allowed lists a transition twice: {list(allowed or ())}.")
     exact = [str(s) for s in exact_states]
     bad = [s for s in exact if s not in ss.absorbing]
     if bad:

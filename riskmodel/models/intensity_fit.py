@@ -97,7 +97,7 @@ def observations(
     return obs
 
 
-def _set_centre(cfg: dict, x: np.ndarray) -> None:
+def _set_centre(cfg: dict[str, Any], x: np.ndarray) -> None:
     """Record the covariates' mean and sd over the intervals (the baseline and the scale).
 
     Raises

@@ -42,7 +42,9 @@ class IntensityFit:
     diagnostics: dict[str, Any] | None
 
 
-def write_groups(path: str | PathLike, groups: dict[str, xr.Dataset], attrs: dict) -> None:
+def write_groups(
+    path: str | PathLike[str], groups: dict[str, xr.Dataset], attrs: dict[str, Any]
+) -> None:
     """Write `groups`, with `attrs` on the main group (``mle`` or ``posterior``)."""
     groups = {k: v.copy() for k, v in groups.items()}
     main = "mle" if "mle" in groups else "posterior"
@@ -51,7 +53,7 @@ def write_groups(path: str | PathLike, groups: dict[str, xr.Dataset], attrs: dic
 
 
 def read_groups(
-    path: str | PathLike, *, max_bytes: int | None = None
+    path: str | PathLike[str], *, max_bytes: int | None = None
 ) -> tuple[dict[str, xr.Dataset], str]:
     """All groups of a saved model (loaded into memory) and the name of the main group.
 
@@ -69,14 +71,14 @@ def read_groups(
     return {g: idata[g].load() for g in idata.groups()}, main
 
 
-def write_fit(path: str | PathLike, states: StateSpace, fit: IntensityFit) -> None:
+def write_fit(path: str | PathLike[str], states: StateSpace, fit: IntensityFit) -> None:
     """Write a fitted model: its groups, with the state space and the config in the attrs."""
     cfg = dict(fit.config, diagnostics=fit.diagnostics)
     write_groups(path, fit.groups, {**states.to_attrs(), **C.config_attrs(KIND, cfg)})
 
 
 def read_fit(
-    path: str | PathLike, *, states: StateSpace | None, max_bytes: int | None
+    path: str | PathLike[str], *, states: StateSpace | None, max_bytes: int | None
 ) -> tuple[StateSpace, IntensityFit]:
     """Read a file written by `write_fit`: its state space and the fit.
 

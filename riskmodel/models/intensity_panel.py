@@ -200,7 +200,8 @@ def _segment_codes(df: pd.DataFrame, subject: str, segment: str | None) -> tuple
             f"subject {per.index[per > 1][0]!r} appears in more than one {segment!r}; a "
             "subject's segment must be fixed."
         )
-    return pd.factorize(df[segment].astype(str), sort=True)
+    codes, names = pd.factorize(df[segment].astype(str), sort=True)
+    return codes, names
 
 
 def _check_sequences(
@@ -235,7 +236,7 @@ def _interval_covariates(
     """Return the covariates at the start of each interval (rows ``tr``); None without any."""
     if not covariates:
         return None
-    x = df[list(covariates)].to_numpy()[np.flatnonzero(tr) - 1]
+    x: np.ndarray = df[list(covariates)].to_numpy()[np.flatnonzero(tr) - 1]
     bad_x = ~np.isfinite(x).all(axis=1)
     if bad_x.any():
         i = np.flatnonzero(tr)[np.flatnonzero(bad_x)[0]] - 1

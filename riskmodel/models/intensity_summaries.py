@@ -10,6 +10,7 @@ the statistics. ArviZ is imported by the NUTS tables only, when they are made.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,18 +34,23 @@ __all__ = [
 ]
 
 
-def allowed_index(states: StateSpace, cfg: dict) -> np.ndarray:
+def allowed_index(states: StateSpace, cfg: dict[str, Any]) -> np.ndarray:
     """Return the ``(from, to)`` state indices of the config's allowed transitions, ``(k, 2)``."""
     return np.array([[states.index(f), states.index(t)] for f, t in cfg["allowed"]], dtype=np.intp)
 
 
 def _frame(
-    fit: IntensityFit, states: StateSpace, values: np.ndarray, name: str, stat, lead=()
+    fit: IntensityFit,
+    states: StateSpace,
+    values: np.ndarray,
+    name: str,
+    stat: str | float | None,
+    lead: tuple[tuple[str, np.ndarray], ...] = (),
 ) -> xr.DataArray:
     """Label matrices ``(…lead, segment, from_state, to_state)`` with the statistic they hold."""
     names = list(states.names)
     dims = (*[d for d, _ in lead], "segment", "from_state", "to_state")
-    coords = {d: c for d, c in lead}
+    coords: dict[str, Any] = {d: c for d, c in lead}
     coords.update(segment=list(fit.config["segments"]), from_state=names, to_state=names)
     return xr.DataArray(values, dims=dims, coords=coords, name=name, attrs={"stat": str(stat)})
 

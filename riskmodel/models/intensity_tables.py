@@ -8,6 +8,7 @@ unit (posterior quantiles, or Wald bounds on the log scale for MLE). numpy and p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,9 @@ class IntensityFitTables:
     intensities: pd.DataFrame
 
 
-def _long(values: dict[str, np.ndarray], segments, states: StateSpace) -> pd.DataFrame:
+def _long(
+    values: dict[str, np.ndarray], segments: Sequence[str], states: StateSpace
+) -> pd.DataFrame:
     """(S, n, n) arrays by column name as a long table ``segment, from_state, to_state, …``."""
     s, i, j = np.indices(next(iter(values.values())).shape).reshape(3, -1)
     return pd.DataFrame(

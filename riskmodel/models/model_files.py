@@ -21,7 +21,7 @@ from riskmodel.models.netcdf_size import check_netcdf_size, netcdf_engine
 __all__ = ["open_idata", "write_idata"]
 
 
-def write_idata(path: str | PathLike, groups: dict[str, xr.Dataset], *, kind: str) -> None:
+def write_idata(path: str | PathLike[str], groups: dict[str, xr.Dataset], *, kind: str) -> None:
     """Write `groups` as an InferenceData netCDF file at `path`, stamped as a riskmodel `kind`."""
     import arviz as az
 
@@ -36,7 +36,7 @@ def write_idata(path: str | PathLike, groups: dict[str, xr.Dataset], *, kind: st
         )
 
 
-def open_idata(path: str | PathLike, *, max_bytes: int | None) -> Any:
+def open_idata(path: str | PathLike[str], *, max_bytes: int | None) -> Any:
     """Open a saved model's InferenceData, after refusing one too large for memory.
 
     Raises

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections.abc import Iterator
 from os import PathLike
-from typing import Literal
+from typing import Any, Literal
 
 from riskmodel.errors import ResourceLimitError
 
@@ -29,6 +30,8 @@ __all__ = [
 
 MAX_POSTERIOR_BYTES = 2**30
 """Default limit on the in-memory size of a posterior file's arrays (1 GiB)."""
+_Variable = tuple[str, tuple[str, ...], tuple[int, ...]]
+"""A variable of a netCDF file: name, dimension names, shape."""
 _BYTES_PER_VALUE = 8  # numbers become float64; text and other variable-length values: a pointer
 
 
@@ -37,7 +40,7 @@ def netcdf_engine() -> Literal["netcdf4", "h5netcdf"]:
     return "netcdf4" if importlib.util.find_spec("netCDF4") is not None else "h5netcdf"
 
 
-def _variables_netcdf4(path: str, group: str | None):
+def _variables_netcdf4(path: str, group: str | None) -> Iterator[_Variable]:
     import netCDF4
 
     with netCDF4.Dataset(path, "r") as root:
@@ -51,14 +54,14 @@ def _variables_netcdf4(path: str, group: str | None):
                 yield name, tuple(var.dimensions), tuple(int(n) for n in var.shape)
 
 
-def _variables_h5py(path: str, group: str | None):
+def _variables_h5py(path: str, group: str | None) -> list[_Variable]:
     import h5py
 
-    found = []
+    found: list[_Variable] = []
     with h5py.File(path, "r") as root:
         start = root[group] if group is not None else root
 
-        def visit(name, obj):
+        def visit(name: str, obj: Any) -> None:
             if isinstance(obj, h5py.Dataset):
                 found.append((name, (), tuple(int(n) for n in obj.shape)))
 
@@ -67,7 +70,7 @@ def _variables_h5py(path: str, group: str | None):
 
 
 def netcdf_memory_estimate(
-    path: str | PathLike, *, group: str | None = None
+    path: str | PathLike[str], *, group: str | None = None
 ) -> tuple[int, list[tuple[str, tuple[str, ...], tuple[int, ...]]]]:
     """Bytes the arrays of a netCDF file take once loaded, read from its header only.
 
@@ -102,7 +105,7 @@ def netcdf_memory_estimate(
 
 
 def check_netcdf_size(
-    path: str | PathLike, *, max_bytes: int | None = None, group: str | None = None
+    path: str | PathLike[str], *, max_bytes: int | None = None, group: str | None = None
 ) -> int:
     """Refuse a netCDF file whose arrays would take more than `max_bytes` once loaded.
 

@@ -217,7 +217,10 @@ class ParameterDraws:
         )
 
     def with_correlation(
-        self, correlation: float | Sequence[float] | np.ndarray, *, seed=None
+        self,
+        correlation: float | Sequence[float] | np.ndarray,
+        *,
+        seed: int | np.random.Generator | None = None,
     ) -> ParameterDraws:
         """Attach asset-correlation draws (e.g. ``DefaultModel.correlation_draws()``).
 
@@ -265,7 +268,7 @@ class ParameterDraws:
         }
         return xr.Dataset(data, coords=coords, attrs=attrs)
 
-    def to_netcdf(self, path: str | PathLike) -> None:
+    def to_netcdf(self, path: str | PathLike[str]) -> None:
         """Write an InferenceData-compatible file that `load_parameter_draws` reads.
 
         Replaces an existing file only if riskmodel wrote it (`riskmodel._files`).

@@ -51,7 +51,7 @@ class TransitionFit:
     counts: xr.DataArray | None
 
 
-def write_fit(path: str | PathLike, states: StateSpace, fit: TransitionFit) -> None:
+def write_fit(path: str | PathLike[str], states: StateSpace, fit: TransitionFit) -> None:
     """Write `fit` to a netCDF file (``arviz.InferenceData``), replacing only our own file."""
     groups = {k: v.copy() for k, v in fit.groups.items()}
     groups["observed_data"] = xr.Dataset({"transition_counts": fit.counts})
@@ -68,7 +68,7 @@ def write_fit(path: str | PathLike, states: StateSpace, fit: TransitionFit) -> N
 
 
 def read_fit(
-    path: str | PathLike,
+    path: str | PathLike[str],
     *,
     states: StateSpace | None,
     pooling: str | None,

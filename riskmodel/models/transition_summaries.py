@@ -22,8 +22,9 @@ __all__ = ["posterior_matrix", "prior_matrix", "summary_parameters"]
 
 
 def _matrix(
-    values: np.ndarray, segments: list[str], ss: StateSpace, name: str, stat
+    values: np.ndarray, segments: list[str], ss: StateSpace, name: str, stat: str | float
 ) -> xr.DataArray:
+    """Label full matrices ``(segment, from_state, to_state)`` with the statistic they hold."""
     return xr.DataArray(
         values,
         dims=("segment", "from_state", "to_state"),
