@@ -22,6 +22,7 @@ order and the stream down.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -274,4 +275,25 @@ def test_default_entries_rounded_past_the_unit_interval_are_clipped():
     assert probit[0, 0, 0].tolist() == [np.inf, -np.inf, -np.inf]
     assert np.all(surv[0, 0, 0, 0] == 0.0) and np.all(seq[0, 0, 0, 0] == 0.0)
     np.testing.assert_allclose(surv[0, 0, 0, 1], [0.1, 0.8, 0.1, 0.0, 0.0], rtol=1e-15)
+    assert np.all(np.isfinite(seq)) and np.all((seq >= 0) & (seq <= 1))
+
+
+def test_a_row_whose_mass_runs_out_before_its_last_step():
+    # in draw 0 state a moves to b surely (no stay, no default): the chain's first step takes
+    # everyone and the second (a -> churned, from draw 1's row) divides 0 by 0; its probability
+    # is 0, finite, without a floating-point warning
+    m = np.zeros((2, 1, 1, 5, 5))
+    m[0, 0, 0, 0] = [0.0, 1.0, 0.0, 0.0, 0.0]
+    m[1, 0, 0, 0] = [0.5, 0.2, 0.0, 0.25, 0.05]
+    m[:, 0, 0, 1] = [0.1, 0.8, 0.05, 0.03, 0.02]
+    m[:, 0, 0, 2] = [0.0, 0.1, 0.85, 0.0, 0.05]
+    m[:, 0, 0, 3, 3] = m[:, 0, 0, 4, 4] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _probit, seq, dest, _surv = prepare_transitions(m, np.array(TRANSIENT), DEFAULT)
+    assert dest[0, :2].tolist() == [1, 3]
+    np.testing.assert_allclose(seq[0, 0, 0, 0], [1.0, 0.0, 0.0], rtol=1e-15, atol=0)
+    first = 0.2 / 0.95
+    want = [first, (0.25 / 0.95) / (1 - first), 0.0]
+    np.testing.assert_allclose(seq[1, 0, 0, 0], want, rtol=1e-12, atol=0)
     assert np.all(np.isfinite(seq)) and np.all((seq >= 0) & (seq <= 1))

@@ -25,6 +25,7 @@ import mutation_oracles as mo
 import numpy as np
 from scipy import stats
 
+import riskmodel as rm
 from riskmodel.simulation.inputs import build_kernel_inputs
 from riskmodel.simulation.kernel import simulate_block
 from riskmodel.simulation.tilt import factor_tilt
@@ -171,4 +172,29 @@ def test_an_absorbing_state_that_is_neither_default_nor_churn():
             np.testing.assert_allclose(getattr(out, f)[i], want[f], rtol=1e-10, err_msg=f)
         occupancy += want["occupancy"]
     assert np.all(out.churn == 0.0) and np.all(out.churn_value_lost == 0.0)
+    np.testing.assert_allclose(out.occupancy, occupancy, rtol=1e-10)
+
+
+def test_a_churn_state_listed_first():
+    # the churn state at index 0 of the state list: churn, its run-off and its occupancy are
+    # still recorded (large-pool cohorts: the oracle's, columns permuted)
+    cfg = mo.book(approximation="large_pool").config.model_dump()
+    order = [2, 0, 1, 3]  # churned, good, watch, defaulted
+    cfg["states"]["names"] = [mo.STATES[j] for j in order]
+    cfg["parameters"]["transitions"] = {
+        g: [[row[j] for j in order] for row in rows] for g, rows in mo.ROWS.items()
+    }
+    sc = rm.scenario_from_dict(cfg)
+    inp = build_kernel_inputs(sc)
+    assert inp.churn_idx == 0
+    eps = np.array([[-2.0, -1.0, 0.0, 0.5], [0.3, 1.2, -0.4, -2.5]])
+    out = simulate_block(inp, np.random.default_rng(15), len(eps), eps=eps)
+    z = np.asarray(sc.shift) + eps
+    occupancy = np.zeros((mo.HORIZON, 4))
+    for i in range(len(eps)):
+        want = mo.book_path(mo.mats_of(mo.book(), 0), mo.RHO, z[i])
+        for f in FIELDS:
+            np.testing.assert_allclose(getattr(out, f)[i], want[f], rtol=1e-10, err_msg=f)
+        np.testing.assert_allclose(out.churn_value_lost[i], want["churn_value_lost"], rtol=1e-10)
+        occupancy += want["occupancy"][:, order]
     np.testing.assert_allclose(out.occupancy, occupancy, rtol=1e-10)
