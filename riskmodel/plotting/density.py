@@ -55,7 +55,8 @@ def density_unit(values: np.ndarray) -> float:
 
 def density_weights(weights: np.ndarray, width: float, unit: float) -> np.ndarray:
     """Per-path bar heights so that equal-width bins show the density per `unit`."""
-    return weights / (weights.sum() * width) * unit
+    heights: np.ndarray = weights / (weights.sum() * width) * unit
+    return heights
 
 
 def resolved_bins(

@@ -20,7 +20,9 @@ from riskmodel.models.draws import ParameterDraws
 __all__ = ["correlation_summary", "fit_outcome", "transition_table"]
 
 
-def fit_outcome(fit: Any) -> tuple[ParameterDraws, pd.DataFrame | None, dict, dict]:
+def fit_outcome(
+    fit: Any,
+) -> tuple[ParameterDraws, pd.DataFrame | None, dict[str, Any], dict[str, Any]]:
     """Return (draws, summary table or None, diagnostics, models) of a FitOutcome or a model.
 
     Raises
@@ -68,7 +70,7 @@ def transition_table(draws: ParameterDraws, summary: pd.DataFrame | None) -> pd.
     return table.reset_index(drop=True)
 
 
-def correlation_summary(draws: ParameterDraws) -> dict | None:
+def correlation_summary(draws: ParameterDraws) -> dict[str, Any] | None:
     """Mean, sd, 94% interval, count and histogram of the correlation draws (None without)."""
     rho = draws.correlation
     if rho is None:

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from riskmodel.data.counts import SINGLE_SEGMENT
 from riskmodel.data.macro import align_macro
-from riskmodel.data.panel import SINGLE_SEGMENT, panel_to_counts, read_panel_csv
+from riskmodel.data.panel import panel_to_counts, read_panel_csv
 from riskmodel.errors import ArgumentError, PanelError
 from riskmodel.models.draws import ParameterDraws, load_parameter_draws
 

@@ -8,6 +8,7 @@ and period; the summary per check) and settings, the ``flagged`` verdict and the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -49,18 +50,21 @@ class PredictiveCheck:
     replicates: int
     correlated: bool = False
     alpha: float = 0.01
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def flagged(self) -> bool:
         """Whether any check has more cells outside their band than the model explains."""
         return bool(self.summary["flagged"].any())
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready content (``summary``, ``cells``, ``default_rates``, settings)."""
 
-        def records(df: pd.DataFrame) -> list[dict]:
-            return df.astype(object).where(df.notna(), None).to_dict(orient="records")
+        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+            out: list[dict[str, Any]] = (
+                df.astype(object).where(df.notna(), None).to_dict(orient="records")
+            )
+            return out
 
         return {
             "level": self.level,
