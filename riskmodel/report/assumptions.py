@@ -17,17 +17,32 @@ from riskmodel.scenarios.load import Scenario
 __all__ = ["assumptions", "assumptions_html"]
 
 
-def _model(scenario: Scenario) -> list[str]:
-    cfg = scenario.config
+def _copula(scenario: Scenario) -> str:
+    if scenario.factors is not None:  # sector factors (issue 15)
+        return (
+            "<b>Sector factors (Gaussian copula).</b> Each segment's defaults follow its own "
+            "systematic factor; the factors Z<sub>t</sub> ~ Normal(shift<sub>t</sub>, C) are "
+            "jointly normal with correlation matrix C, independent across periods; given its "
+            "factor the default probability of state i is Φ((Φ⁻¹(p<sub>i</sub>) − √ρ<sub>s</sub> "
+            f"Z)/√(1 − ρ<sub>s</sub>)): {_e(scenario.factors.describe(scenario.segments))}. No "
+            "serial correlation of Z: downturns persist only through the shift paths."
+        )
     rho = sorted({float(c) for c in scenario.correlation})
     rho_text = f"ρ = {rho[0]:.4g}" if len(rho) == 1 else f"ρ drawn per path ({len(rho)} values)"
-    out = [
+    return (
         "<b>One-factor Gaussian copula.</b> Defaults of all segments and cohorts are correlated "
         "through a single systematic factor Z<sub>t</sub> ~ Normal(shift<sub>t</sub>, 1), "
         "independent across periods; given Z the default probability of state i is "
         "Φ((Φ⁻¹(p<sub>i</sub>) − √ρ Z)/√(1 − ρ)) with "
         f"{rho_text}. There are no sector factors and no serial correlation of Z: downturns "
-        "persist only through the scenario's shift path.",
+        "persist only through the scenario's shift path."
+    )
+
+
+def _model(scenario: Scenario) -> list[str]:
+    cfg = scenario.config
+    out = [_copula(scenario)]
+    out += [
         "<b>Markov property.</b> Customers move between states by a first-order Markov chain "
         "per segment: the next state depends only on the current one (not on time in state, "
         "vintage or history), and customers of a cohort are exchangeable. Non-default "

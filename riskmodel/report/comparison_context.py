@@ -87,6 +87,13 @@ def _grouped(scenarios: Sequence[Scenario], render, title: str) -> str:
     )
 
 
+def _cell(fmt: str, series: np.ndarray, t: int) -> str:
+    """Period `t` of a series; with sector factors the shifts of every factor, ``a / b``."""
+    if t >= len(series):
+        return "—"
+    return " / ".join(fmt.format(x) for x in np.atleast_1d(series[t]))
+
+
 def _stress_table(scenarios: Sequence[Scenario]) -> str:
     """Tabulate every period's factor shift, exposure factor and discount rate.
 
@@ -106,7 +113,7 @@ def _stress_table(scenarios: Sequence[Scenario]) -> str:
         same = all(s.shape == series[0].shape and np.array_equal(s, series[0]) for s in series)
         for sc, s in zip(scenarios[:1] if same else scenarios, series, strict=False):
             header.append(_e(label if same else f"{label}, {sc.name}"))
-            columns.append([fmt.format(s[t]) if t < s.size else "—" for t in range(horizon)])
+            columns.append([_cell(fmt, s, t) for t in range(horizon)])
     rows = [(str(t + 1), *(c[t] for c in columns)) for t in range(horizon)]
     lgd = "; ".join(
         f"{_e(sc.name)}: LGD mean {sc.config.lgd.mean + sc.config.lgd.addon:.4g}"

@@ -24,6 +24,7 @@ from riskmodel.report.html import (
     _table,
     _with_se,
 )
+from riskmodel.scenarios.factors import per_factor_text
 from riskmodel.scenarios.load import Scenario
 
 if TYPE_CHECKING:
@@ -196,7 +197,7 @@ def _section_comparison_settings(scenarios: Sequence[Scenario]) -> str:
             _e(sc.name),
             _e(sc.config.description or "—"),
             _e(f"{sc.horizon}"),
-            _e(_per_period_text(sc.shift)),
+            _e(per_factor_text(sc.shift, sc.factors, _per_period_text)),
             f"<code>{_e(sc.source or '—')}</code>",
         )
         for sc in scenarios

@@ -2,12 +2,12 @@
 
 Headline, settings, stresses, term structure, contributions, early warnings, management actions,
 Monte Carlo diagnostics and provenance: each takes the ``summary.json`` contents (and the
-figures) and returns an HTML fragment.
+figures) and returns an HTML fragment. The Monte Carlo diagnostics are built in
+`riskmodel.report.run_diagnostics` (re-exported here).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +25,8 @@ from riskmodel.report.html import (
     _with_se,
 )
 from riskmodel.report.provenance_html import provenance_html
+from riskmodel.report.run_diagnostics import _section_diagnostics as _section_diagnostics
+from riskmodel.scenarios.factors import per_factor_text
 from riskmodel.scenarios.load import Scenario
 
 HEADLINE_EXPECTATIONS: tuple[tuple[str, str, int], ...] = (
@@ -100,10 +102,13 @@ def _section_settings(
     scenario: Scenario, result: SimulationResult, stresses: Mapping[str, Any] | None = None
 ) -> str:
     cfg, pf = scenario.config, scenario.portfolio
-    corr = [float(c) for c in scenario.correlation]
-    corr_text = f"{corr[0]:.4g}"
-    if len(set(corr)) > 1:
-        corr_text = f"mean {sum(corr) / len(corr):.4g} over {len(corr)} posterior draws"
+    if scenario.factors is not None:  # sector factors (issue 15)
+        corr_text = scenario.factors.describe(scenario.segments)
+    else:
+        corr = [float(c) for c in scenario.correlation]
+        corr_text = f"{corr[0]:.4g}"
+        if len(set(corr)) > 1:
+            corr_text = f"mean {sum(corr) / len(corr):.4g} over {len(corr)} posterior draws"
     params = "point transition matrices"
     if scenario.n_draws > 1:
         params = f"{scenario.n_draws} posterior draws (one per path)"
@@ -114,7 +119,9 @@ def _section_settings(
         "Paths": f"{result.paths:,}",
         "Seed": result.seed if result.seed is not None else "none (see provenance)",
         "Asset correlation ρ": corr_text,
-        "Systematic shift (mean of Z)": _per_period_text(scenario.shift),
+        "Systematic shift (mean of Z)": per_factor_text(
+            scenario.shift, scenario.factors, _per_period_text
+        ),
         "LGD": f"Beta, mean {cfg.lgd.mean:g}, sd {cfg.lgd.sd:g}",
         "Discount rate per period": _per_period_text(scenario.discount_rate),
         "Risk levels": ", ".join(format_level(q) for q in result.levels),
@@ -308,85 +315,6 @@ def _section_actions(summary: dict) -> str:
         "<code>summary.json</code> under <code>actions</code>.</p>"
     )
     return _section("Management actions", _table(header, rows, numeric=set(range(2, 8))) + note)
-
-
-def _section_diagnostics(summary: dict, result: SimulationResult) -> str:
-    note = (
-        "<p>Standard errors: EL and ES from the sample variance of the (weighted) per-path "
-        "terms; VaR from the tail-probability variance times a Siddiqui–Bofinger estimate of "
-        "the quantile density (see <code>riskmodel.metrics.risk</code>). Under importance "
-        "sampling every path carries its likelihood-ratio weight; the Kish effective sample "
-        "size (Σw)²/Σw² shows how many equally weighted paths the run is worth.</p>"
-    )
-    table = _table(("Diagnostic", "Value"), _diagnostic_rows(summary, result), numeric={1})
-    se_table = _table(
-        ("Level", "s.e. of VaR", "relative", "s.e. of ES", "relative"),
-        _stderr_rows(summary["loss"]),
-        numeric={1, 2, 3, 4},
-    )
-    return _section("Monte Carlo diagnostics", table + se_table + note)
-
-
-def _diagnostic_rows(summary: dict, result: SimulationResult) -> list[tuple[str, str]]:
-    """Rows of the diagnostics table: paths, ESS, relative s.e. of EL, IS, QMC, draws, block."""
-    diag = summary.get("diagnostics", {})
-    paths = summary["paths"]
-    ess = diag.get("effective_sample_size")
-    loss = summary["loss"]
-    se_el = loss.get("stderr_mc", loss["stderr"]["expected"])
-    el_mc = loss.get("expected_mc", loss["expected"])
-    rel = se_el / el_mc if se_el is not None and el_mc else None
-    attrs = result.data.attrs
-    replicates = int(attrs.get("qmc_replicates", 0) or 0)
-    rows = [
-        ("Paths", f"{paths:,}"),
-        ("Effective sample size (Kish)", _num(ess)),
-        ("ESS / paths", _num(ess / paths if ess else None)),
-        (
-            "Relative standard error of the Monte Carlo EL",
-            "—" if rel is None else f"{100 * rel:.3g}%",
-        ),
-        ("Importance sampling", "yes" if diag.get("importance_sampling") else "no"),
-    ]
-    if diag.get("importance_sampling") and "is_shift" in result.data:
-        method = attrs.get("importance_method", "")
-        label = {
-            "tilt": "Mean factor innovation under the IS tilt",
-            "mixture": "Broad-downturn shift of the IS mixture",
-        }.get(method, "Factor mean shift (IS)")
-        rows.append((label, _e(_per_period_text(result.data["is_shift"].values))))
-    rows += [
-        (
-            "Quasi-Monte Carlo",
-            f"yes, {replicates} randomised replicates (standard errors from their spread)"
-            if replicates
-            else "no",
-        ),
-        ("Parameter draws", _num(diag.get("parameter_draws"))),
-        ("Block size (paths per seeded block)", _num(diag.get("block_size"))),
-    ]
-    return rows
-
-
-def _stderr_rows(loss: dict) -> list[tuple[str, str, str, str, str]]:
-    """Per level: the standard errors of VaR and ES, absolute and relative to the measure."""
-    se = loss["stderr"]
-    return [
-        (
-            f"{format_level(100 * float(q))}%",
-            _num(se["var"].get(q)),
-            _rel(se["var"].get(q), loss["var"][q]),
-            _num(se["es"].get(q)),
-            _rel(se["es"].get(q), loss["es"][q]),
-        )
-        for q in loss["var"]
-    ]
-
-
-def _rel(se: float | None, value: float | None) -> str:
-    if se is None or value in (None, 0) or not math.isfinite(se):
-        return "—"
-    return f"{100 * se / abs(value):.3g}%"
 
 
 def _section_provenance(summary: dict, result: SimulationResult) -> str:

@@ -74,14 +74,17 @@ def _portfolio(scenario: Scenario) -> str:
 
 
 def _stress_path(scenario: Scenario) -> str:
-    shift = np.asarray(scenario.shift, dtype=float)
+    shift = np.asarray(scenario.shift, dtype=float).reshape(scenario.horizon, -1)  # (H, F)
     ead = np.asarray(scenario.ead_factor, dtype=float)
     rate = np.asarray(scenario.discount_rate, dtype=float)
     rows = [
-        (str(t + 1), f"{shift[t]:+.3f}", f"{ead[t]:.4f}", f"{100 * rate[t]:.3f}")
+        (str(t + 1), *(f"{x:+.3f}" for x in shift[t]), f"{ead[t]:.4f}", f"{100 * rate[t]:.3f}")
         for t in range(scenario.horizon)
     ]
-    header = ("Period", "Shift of Z (mean)", "Exposure factor", "Discount rate (%)")
+    names = ["Shift of Z (mean)"]
+    if scenario.factors is not None:  # sector factors (issue 15): one column per factor
+        names = [f"Shift of {f} (mean)" for f in scenario.factors.names]
+    header = ("Period", *names, "Exposure factor", "Discount rate (%)")
     lgd = scenario.config.lgd
     note = (
         f"<p>Every period of the horizon. LGD mean {lgd.mean + lgd.addon:.4g}"
@@ -92,7 +95,8 @@ def _stress_path(scenario: Scenario) -> str:
         )
         + ".</p>"
     )
-    return "<h3>Stress path per period</h3>" + _table(header, rows, numeric={0, 1, 2, 3}) + note
+    numeric = set(range(len(header)))
+    return "<h3>Stress path per period</h3>" + _table(header, rows, numeric=numeric) + note
 
 
 def _per_period(values: object, horizon: int) -> np.ndarray:
@@ -118,7 +122,12 @@ def stress_series(scenario: Scenario) -> tuple[np.ndarray, dict[str, np.ndarray]
             m = _per_period(getattr(shock, f"{kind}_multiplier"), h)
             if np.any(m != 1.0):
                 series[f"{name}: {kind} multiplier"] = m
-    return np.asarray(scenario.shift, dtype=float)[:h], series
+    shift = np.asarray(scenario.shift, dtype=float)[:h]
+    if scenario.factors is not None:  # sector factors: the first factor's on the left axis
+        for i, f in enumerate(scenario.factors.names[1:], start=1):
+            series[f"shift of {f} (additive)"] = shift[:, i]
+        shift = shift[:, 0]
+    return shift, series
 
 
 def _lgd_path(scenario: Scenario) -> np.ndarray:
@@ -127,6 +136,8 @@ def _lgd_path(scenario: Scenario) -> np.ndarray:
     lgd = scenario.config.lgd
     mean = lgd.mean + lgd.addon
     shift = np.asarray(scenario.shift, dtype=float)[: scenario.horizon]
+    if shift.ndim == 2:  # sector factors: at the mean of the factors' shifts
+        shift = shift.mean(axis=1)
     if lgd.downturn is None:
         return np.full(shift.shape, mean)
     return norm.cdf(norm.ppf(mean) - lgd.downturn.sensitivity * shift)

@@ -15,6 +15,7 @@ config; a posterior's correlation draws apply to the one-factor form only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,14 @@ import numpy as np
 from riskmodel.config.sections import SystematicConfig
 from riskmodel.scenarios.stresses import compact, fail, per_period
 
-__all__ = ["SectorFactors", "factor_root", "sector_factors", "shift_paths", "shift_summary"]
+__all__ = [
+    "SectorFactors",
+    "factor_root",
+    "per_factor_text",
+    "sector_factors",
+    "shift_paths",
+    "shift_summary",
+]
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,21 @@ class SectorFactors:
     def n_factors(self) -> int:
         """Number of factors F."""
         return len(self.names)
+
+    def describe(self, segments: tuple[str, ...]) -> str:
+        """Return one line for reports: the factors, their correlations and the loadings."""
+        pairs = [
+            f"{a}–{b} {self.correlation[i, j]:.4g}"
+            for i, a in enumerate(self.names)
+            for j, b in enumerate(self.names)
+            if j > i
+        ]
+        loads = [
+            f"{s} on {self.names[self.segment_factor[k]]} (ρ {self.segment_correlation[k]:.4g})"
+            for k, s in enumerate(segments)
+        ]
+        corr = f"; factor correlation {', '.join(pairs)}" if pairs else ""
+        return f"sector factors {', '.join(self.names)}{corr}; " + ", ".join(loads)
 
 
 def factor_root(correlation: np.ndarray) -> np.ndarray:
@@ -144,3 +167,12 @@ def shift_summary(
     if factors is None:
         return compact(shift)
     return {name: compact(shift[:, i]) for i, name in enumerate(factors)}
+
+
+def per_factor_text(
+    shift: np.ndarray, factors: SectorFactors | None, fmt: Callable[[np.ndarray], str]
+) -> str:
+    """Return `fmt` of the shift path, per factor (``name: text; …``) with sector factors."""
+    if factors is None:
+        return fmt(shift)
+    return "; ".join(f"{f}: {fmt(shift[:, i])}" for i, f in enumerate(factors.names))
