@@ -26,6 +26,7 @@ from riskmodel.report.html import (
 )
 from riskmodel.report.provenance_html import provenance_html
 from riskmodel.report.run_diagnostics import _section_diagnostics as _section_diagnostics
+from riskmodel.scenarios.factors import per_factor_text
 from riskmodel.scenarios.load import Scenario
 
 HEADLINE_EXPECTATIONS: tuple[tuple[str, str, int], ...] = (
@@ -101,10 +102,13 @@ def _section_settings(
     scenario: Scenario, result: SimulationResult, stresses: Mapping[str, Any] | None = None
 ) -> str:
     cfg, pf = scenario.config, scenario.portfolio
-    corr = [float(c) for c in scenario.correlation]
-    corr_text = f"{corr[0]:.4g}"
-    if len(set(corr)) > 1:
-        corr_text = f"mean {sum(corr) / len(corr):.4g} over {len(corr)} posterior draws"
+    if scenario.factors is not None:  # sector factors (issue 15)
+        corr_text = scenario.factors.describe(scenario.segments)
+    else:
+        corr = [float(c) for c in scenario.correlation]
+        corr_text = f"{corr[0]:.4g}"
+        if len(set(corr)) > 1:
+            corr_text = f"mean {sum(corr) / len(corr):.4g} over {len(corr)} posterior draws"
     params = "point transition matrices"
     if scenario.n_draws > 1:
         params = f"{scenario.n_draws} posterior draws (one per path)"
@@ -115,7 +119,9 @@ def _section_settings(
         "Paths": f"{result.paths:,}",
         "Seed": result.seed if result.seed is not None else "none (see provenance)",
         "Asset correlation ρ": corr_text,
-        "Systematic shift (mean of Z)": _per_period_text(scenario.shift),
+        "Systematic shift (mean of Z)": per_factor_text(
+            scenario.shift, scenario.factors, _per_period_text
+        ),
         "LGD": f"Beta, mean {cfg.lgd.mean:g}, sd {cfg.lgd.sd:g}",
         "Discount rate per period": _per_period_text(scenario.discount_rate),
         "Risk levels": ", ".join(format_level(q) for q in result.levels),
