@@ -47,9 +47,11 @@ def test_check_path_interval_ends(low_open, high_open):
 
 
 def test_check_path_names_the_first_three_wrong_values_and_refuses_an_empty_list():
-    with pytest.raises(ValueError) as info:
-        _check([0.0, 5.0, -3.0, 0.1, 7.0, 9.0], low_open=True, high_open=True)
-    assert str(info.value).endswith("got [5.0, -3.0, 7.0]")
+    with pytest.raises(ValueError) as info:  # no `fix`: the message ends with the values
+        base.check_path(
+            [0.5, 5.0, -3.0, 0.1, 7.0, 9.0], what="x", low=0, high=1, low_open=True, high_open=True
+        )
+    assert str(info.value) == "x must be in (0, 1); got [5.0, -3.0, 7.0]"
     with pytest.raises(ValueError, match="the list is empty"):
         _check([], low_open=True, high_open=True)
 
