@@ -58,6 +58,7 @@ _LAZY = {
     "DefaultModel": "riskmodel.models",
     "IntensityModel": "riskmodel.models",
     "ParameterDraws": "riskmodel.models",
+    "SectorDefaultModel": "riskmodel.models",
     "TransitionModel": "riskmodel.models",
     "load_parameter_draws": "riskmodel.models",
     "Scenario": "riskmodel.scenarios.load",
@@ -91,6 +92,7 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
         DefaultModel,
         IntensityModel,
         ParameterDraws,
+        SectorDefaultModel,
         TransitionModel,
         load_parameter_draws,
     )
@@ -145,6 +147,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SchedulerError",
+    "SectorDefaultModel",
     "SensitivityResult",
     "SensitivityWarning",
     "SimulationResult",

@@ -8,6 +8,7 @@ from riskmodel.models._common import ConvergenceWarning, ModelFileError, NotFitt
 from riskmodel.models.default import DefaultDataError, DefaultModel
 from riskmodel.models.draws import ParameterDraws, load_parameter_draws
 from riskmodel.models.intensity import IntensityModel
+from riskmodel.models.sector import SectorDefaultModel
 from riskmodel.models.transition import TransitionModel
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "ParameterDraws",
+    "SectorDefaultModel",
     "TransitionModel",
     "load_parameter_draws",
 ]
