@@ -221,3 +221,16 @@ def test_loan_level_ecl_of_a_two_factor_scenario_sums_to_the_exact_ecl():
     # exact on both sides: floating-point agreement (sums over 8 loans)
     assert math.fsum(res.loans["ecl_lifetime"]) == pytest.approx(exact["lifetime"], rel=1e-10)
     assert math.fsum(res.loans["ecl_12m"]) == pytest.approx(exact["12_month"], rel=1e-10)
+
+
+def test_dask_backend_gives_the_local_numbers_bit_for_bit():
+    from riskmodel.simulation.cluster import local_cluster
+
+    sc = book(0.4)
+    local = rm.simulate(sc, paths=3000, seed=9, batch=1024, progress=False)
+    with local_cluster(1) as cluster:
+        on_dask = rm.simulate(
+            sc, paths=3000, seed=9, batch=1024, scheduler=cluster.scheduler_address, progress=False
+        )
+    for v in ("loss", "loss_by_segment", "weight", "draw"):
+        np.testing.assert_array_equal(on_dask.data[v], local.data[v])
