@@ -303,3 +303,34 @@ def test_weighting_note_says_whether_the_weights_matter():
     assert plain["weight"].attrs["weighting"] == plain.attrs["weighting"]
     bare = ds.drop_vars("weight")
     assert with_weighting_note(bare) is bare
+
+
+def test_defaults_of_the_weighted_accessors_and_the_listing_in_their_error():
+    ds = _dataset()
+    paths = _Paths(ds)
+    xr.testing.assert_identical(paths.weighted_mean(), paths.weighted_mean("loss"))
+    median = paths.weighted_quantile()  # loss, q = 0.5: one median per period
+    assert median.dims == ("period",) and float(median["quantile"]) == 0.5
+    xr.testing.assert_identical(median, paths.weighted_quantile("loss", 0.5))
+    per_path = ["loss", "defaults", "churn", "margin", "loss_by_segment", "churn_value_lost"]
+    listing = str(sorted([*per_path, "weight"]))
+    with pytest.raises(ValueError) as err:
+        paths.weighted_mean("exact_loss")
+    assert f"Per-path variables: {listing};" in str(err.value)
+
+
+def test_per_period_errors_of_a_replicated_run_are_the_replicate_spread():
+    rep = np.repeat(np.arange(6), N // 6)
+    ds = _dataset(replicate=rep)
+    got = expectations_section(ds)["by_period"]
+    w = ds["weight"].values.tolist()
+    for name in PER_PERIOD:
+        cols = ds[name].values
+        want = [_sn_replicates(cols[:, t].tolist(), w, rep.tolist())[1] for t in range(T)]
+        assert got[name]["stderr_mc"] == pytest.approx(want, rel=1e-9)
+    seg = expectations_section(ds)["by_segment"]["loss"]["stderr_mc"]
+    cols = ds["loss_by_segment"].values
+    want = {
+        s: _sn_replicates(cols[:, j].tolist(), w, rep.tolist())[1] for j, s in enumerate(SEGMENTS)
+    }
+    assert seg == pytest.approx(want, rel=1e-9)
