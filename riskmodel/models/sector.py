@@ -19,11 +19,20 @@ correlation matrices, larger η shrinks harder toward the identity. ``R`` is sam
 canonical partial correlations, which makes the LKJ prior exact and every sample a valid
 correlation matrix (`riskmodel.models.correlation`).
 
-The factors are *non-centred*: ``ε_t ~ Normal(0, I_F)`` is sampled and ``Z_t = L ε_t`` with
-``L Lᵀ = R``. With one factor, ``R = [[1]]`` and ``Z_t = ε_t``. A negative ``Z`` is a downturn
-(the engine's sign convention). The unit variance of ``Z`` is what identifies ``ρ_s``: the
-segment's probit default rate varies over time with sd ``√(ρ_s / (1 − ρ_s))``; the factor
-correlation is identified by how segments on different factors co-move.
+Two samplings of the same model (``parameterization``). *Non-centred*: ``ε_t ~ Normal(0, I_F)``
+is sampled and ``Z_t = L ε_t`` with ``L Lᵀ = R``; right for thin histories, where the data say
+little about each period's factor. *Centred*: per factor, the probit default rate ``v_{t,f}`` of
+its reference segment (the one with most defaults) is sampled from its exact prior
+``MVN(c_r / k_r, D R D)``, ``D = diag(√ρ_r / k_r)``, and ``Z`` follows from it (`DefaultModel`'s
+form, per factor); right when many defaults per period pin those rates down. Measured on the
+test history (4 segments, 2 factors, 80 periods, 3,000 customers each): 2 chains × 300 draws
+after 300 tuning steps gave a bulk ESS of 20 and R-hat 1.12 non-centred, against ESS ≥ 260 and
+R-hat ≤ 1.04 centred. ``"auto"`` applies `DefaultModel`'s rule
+(`riskmodel.models.default_data.choose_parameterization`) to each factor's rows and is centred
+when every factor is. A negative ``Z`` is a downturn (the engine's sign convention). The unit
+variance of ``Z`` is what identifies ``ρ_s``: the segment's probit default rate varies over
+time with sd ``√(ρ_s / (1 − ρ_s))``; the factor correlation is identified by how segments on
+different factors co-move.
 """
 
 from __future__ import annotations

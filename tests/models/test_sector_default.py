@@ -9,6 +9,7 @@ import pytest
 from models_testdata import quiet_fit
 from scipy import special, stats
 
+from riskmodel.config.sections import SystematicConfig
 from riskmodel.data.sector_synthetic import simulate_sector_default_history
 from riskmodel.errors import ArgumentError
 from riskmodel.models import DefaultDataError, DefaultModel, ModelFileError, NotFittedError
@@ -104,6 +105,10 @@ def test_summary_and_scenario_block_are_the_posterior_means(sector_run):
     np.testing.assert_allclose(
         table.loc["factor_correlation[retail~sme]", "mean"], r_mean, atol=1e-3
     )
+    # the scenario schema accepts the block as it is (valid correlation matrix, declared factors)
+    config = SystematicConfig.model_validate(block)
+    assert config.factors == ["retail", "sme"] and config.segments is not None
+    assert config.segments["corporate"].correlation == block["segments"]["corporate"]["correlation"]
     with pytest.raises(ArgumentError, match="not factors"):
         model.to_systematic(shift={"retial": 0.0})
 
