@@ -1,4 +1,4 @@
-"""Write a run's folder and a scenario comparison's folder.
+"""Every report folder riskmodel writes: run, comparison, fit, sensitivity, backtest, loan ECL.
 
 A run's: ``summary.json``, ``results.nc``, ``figures/*.png``, ``report.html``, ``report.md``;
 a comparison's: ``comparison.csv``, ``comparison.json``, figures, report.
@@ -17,16 +17,19 @@ themselves are drawn by `riskmodel.plotting.figures`.
 
 Modules
 -------
-files
-    The atomic folder write, the output-folder check, the lock and ``summary.json``.
-safety
-    The manifest, protected places, OS errors as messages, signals held back during a swap.
-html
-    HTML helpers shared by every report: escaping, numbers, tables, sections, the page.
-run
-    The run report: its sections, `render_html`, `render_markdown`, `write_run_report`.
-comparison
-    The scenario comparison report: `render_comparison_html`, `write_comparison_report`.
+Folders on disk: ``files`` (the atomic write every report uses), ``safety`` (what riskmodel may
+delete or replace, the manifest), ``locks`` (locks and stale temporary folders), ``html`` (the one
+page, number format, tables and figures every report uses), ``provenance`` and
+``provenance_html`` (versions, commit, command line, input hashes).
+
+run, run_sections, run_diagnostics, assumptions, used, model_risk, summary, headline
+    The run report: its folder, sections, ``summary.json`` and the headline table.
+comparison, comparison_sections, comparison_context
+    The scenario comparison report.
+fit, fit_content, fit_html, convergence
+    The fit report of a fitted model on its own panel.
+sensitivity, backtest, models, loans
+    The sensitivity, backtest, model-comparison and loan-level ECL folders.
 """
 
 from __future__ import annotations
