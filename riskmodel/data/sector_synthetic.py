@@ -24,7 +24,9 @@ from riskmodel.data.synthetic import _generator
 __all__ = ["simulate_sector_default_history"]
 
 
-def _factor_root(factors: list[str], factor_correlation) -> np.ndarray:
+def _factor_root(
+    factors: list[str], factor_correlation: Sequence[Sequence[float]] | np.ndarray | None
+) -> np.ndarray:
     """Cholesky factor of the factor correlation matrix, checked (shape, unit diagonal, PD)."""
     f = len(factors)
     r = np.eye(1) if factor_correlation is None and f == 1 else np.asarray(factor_correlation)

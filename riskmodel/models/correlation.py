@@ -144,7 +144,7 @@ def nearest_correlation(
     >>> bool(np.linalg.eigvalsh(c)[0] > -1e-12), np.diag(c).tolist()
     (True, [1.0, 1.0, 1.0])
     """
-    a = np.array(matrix, dtype=float)
+    a: NDArray[np.float64] = np.array(matrix, dtype=float)
     if a.ndim != 2 or a.shape[0] != a.shape[1] or not np.isfinite(a).all():
         raise ValueError(f"matrix must be a finite square matrix; got shape {a.shape}.")
     a = (a + a.T) / 2.0
