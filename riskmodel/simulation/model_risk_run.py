@@ -81,7 +81,8 @@ def posterior_mean_scenario(scenario: Scenario, *, copies: int | None = None) ->
     mean = np.asarray(scenario.transitions, dtype=float).mean(axis=0, keepdims=True)
     mean = mean / mean.sum(axis=-1, keepdims=True)
     transitions = np.repeat(mean, n, axis=0)
-    correlation = np.full(n, float(np.mean(scenario.correlation)))
+    corr = np.asarray(scenario.correlation, dtype=float)  # (D,), or (D, S) by sector factor
+    correlation = np.repeat(corr.mean(axis=0, keepdims=True), n, axis=0)
     for arr in (transitions, correlation):
         arr.setflags(write=False)
     cfg = scenario.config
