@@ -334,3 +334,12 @@ def test_per_period_errors_of_a_replicated_run_are_the_replicate_spread():
         s: _sn_replicates(cols[:, j].tolist(), w, rep.tolist())[1] for j, s in enumerate(SEGMENTS)
     }
     assert seg == pytest.approx(want, rel=1e-9)
+
+
+def test_exact_summary_defaults_to_a_twelve_period_window():
+    n = 15  # longer than the window: 12 periods, not 13, not the horizon
+    per = {k: ("period", np.arange(1.0, n + 1.0)) for k in ("loss", "defaults", "churn", "margin")}
+    exact = xr.Dataset(
+        per | {"discount_factor": ("period", np.full(n, 0.5)), "value_lost_to_churn": ((), 1.0)}
+    )
+    assert exact_summary(exact)["ecl"]["12_month"] == 0.5 * math.fsum(range(1, 13))
