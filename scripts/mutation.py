@@ -161,6 +161,12 @@ TARGETS: tuple[Target, ...] = (
         ["metrics/figures.py"],
         ["metrics/test_result_weighted.py", "mutation/test_kills_metrics_result.py"],
     ),
+    # granularity adjustment (issue 15's work, new at 07:50): its own tests until kill tests exist
+    _t(
+        "metrics-granularity",
+        ["metrics/granularity.py", "metrics/granularity_exact.py"],
+        ["metrics/test_granularity.py"],
+    ),
     _t("simulation-importance", ["simulation/importance.py"], ["simulation/test_importance.py"]),
     _t(
         "simulation-qmc-seeding",
