@@ -343,3 +343,32 @@ def test_exact_summary_defaults_to_a_twelve_period_window():
         per | {"discount_factor": ("period", np.full(n, 0.5)), "value_lost_to_churn": ((), 1.0)}
     )
     assert exact_summary(exact)["ecl"]["12_month"] == 0.5 * math.fsum(range(1, 13))
+
+
+def test_value_errors_carry_the_monte_carlo_mean_unless_the_mean_is_exact():
+    from riskmodel.metrics.value import value_measures
+
+    rng = np.random.default_rng(8)
+    x = rng.normal(100.0, 15.0, 400).tolist()
+    w = rng.lognormal(0.0, 1.0, 400).tolist()
+    n, q, a = len(x), 0.9, 0.1
+    wt = [wi * n / math.fsum(w) for wi in w]
+
+    def infl(g: list[float]) -> list[float]:
+        m = math.fsum(g) / n
+        return [gi - m * (wi - 1.0) for gi, wi in zip(g, wt, strict=True)]
+
+    def se(psi: list[float]) -> float:
+        m = math.fsum(psi) / n
+        return math.sqrt(math.fsum((p - m) ** 2 for p in psi) / (n - 1) / n)
+
+    psi_mean = infl([wi * xi for wi, xi in zip(wt, x, strict=True)])
+    for expected in (None, 100.0):
+        vm = value_measures(x, weights=w, levels=[q], expected=expected, min_tail_paths=0)
+        v = vm.quantiles[round(a, 12)]
+        short = infl([wi * max(v - xi, 0.0) for wi, xi in zip(wt, x, strict=True)])
+        psi_e = psi_mean if expected is None else [0.0] * n
+        want = se([e + s / a for e, s in zip(psi_e, short, strict=True)])
+        assert vm.stderr_es[q] == pytest.approx(want, rel=1e-9), expected
+    with pytest.raises(ValueError, match=r"^`value` must be finite"):
+        value_measures([1.0, math.nan], levels=[0.9])
