@@ -216,3 +216,51 @@ def test_bad_arguments_and_use_before_fit():
         SectorDefaultModel(TWO, parameterization="centred").fit(_history(), seed=0)
     with pytest.raises(NotFittedError, match=r"call \.fit\(\) first"):
         SectorDefaultModel(TWO).to_systematic()
+
+
+def test_centred_factor_prior_is_the_multivariate_normal_for_three_factors():
+    """The centred form's prior on v_t (Normal × the Potential that turns it into
+    MVN(c_r/k_r, D R D)) and the LKJ prior through the CPCs, against scipy, with three factors
+    (every CPC level): with zero customers the likelihood is constant, so two points that differ
+    in v and in the CPCs differ in log density by exactly the difference of
+    Σ_t log MVN(v_t) + Σ_j [log Beta(u_j; β_j, β_j) + log u_j(1 − u_j)] (the last term: the
+    Jacobian of the log-odds transform PyMC samples u on), to rounding."""
+    import pymc as pm
+    from scipy.special import logit
+
+    from riskmodel.models.correlation import cholesky_from_cpc, lkj_cpc_shapes
+    from riskmodel.models.sector import _prepare_sector
+    from riskmodel.models.sector_sampler import _build_model, _layout
+
+    sf = {"a": "f1", "b": "f2", "c": "f3", "d": "f1"}
+    hist = pd.DataFrame(
+        [(t, s, 0, 0) for s in sf for t in range(5)],
+        columns=["period", "segment", "customers", "defaults"],
+    )
+    model = SectorDefaultModel(sf, parameterization="centered")
+    cfg = model._config()
+    lay = _layout(_prepare_sector(hist, cfg["segments"]), cfg)
+    with pm.Model(coords=lay["coords"]) as m:
+        _build_model(lay, cfg["prior"], "centered")
+    logp = m.compile_logp()
+    rng = np.random.default_rng(6)
+    c, rho = rng.normal(-2, 0.3, 4), rng.uniform(0.05, 0.3, 4)
+    ref = lay["ref"]
+    k = np.sqrt(1 - rho[ref])
+    mean, d = c[ref] / k, np.sqrt(rho[ref]) / k
+    shapes = lkj_cpc_shapes(3, cfg["prior"]["lkj_eta"])
+
+    def reference(unit: np.ndarray, v: np.ndarray) -> float:
+        lower = d[:, None] * cholesky_from_cpc(2 * unit - 1, 3)
+        mvn = stats.multivariate_normal(mean, lower @ lower.T)
+        lkj = stats.beta.logpdf(unit, shapes, shapes) + np.log(unit * (1 - unit))
+        return float(mvn.logpdf(v).sum() + lkj.sum())
+
+    def model_logp(unit: np.ndarray, v: np.ndarray) -> float:
+        point = {"probit_pd": c, "rho_logodds__": logit(rho), "v": v}
+        return float(logp({**point, "factor_cpc_unit_logodds__": logit(unit)}))
+
+    u1, u2 = rng.uniform(0.2, 0.8, 3), rng.uniform(0.2, 0.8, 3)
+    v1, v2 = rng.normal(mean, d, (5, 3)), rng.normal(mean, d, (5, 3))
+    got = model_logp(u1, v1) - model_logp(u2, v2)
+    assert got == pytest.approx(reference(u1, v1) - reference(u2, v2), rel=1e-9, abs=1e-9)
