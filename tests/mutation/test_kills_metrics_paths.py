@@ -372,3 +372,32 @@ def test_value_errors_carry_the_monte_carlo_mean_unless_the_mean_is_exact():
         assert vm.stderr_es[q] == pytest.approx(want, rel=1e-9), expected
     with pytest.raises(ValueError, match=r"^`value` must be finite"):
         value_measures([1.0, math.nan], levels=[0.9])
+
+
+def test_value_std_var_error_and_path_count_against_loops():
+    from riskmodel.metrics.value import value_measures
+    from riskmodel.metrics.weighted import sort_paths, sparsity
+
+    rng = np.random.default_rng(12)
+    x = rng.normal(0.5, 0.1, 300)  # sd 0.1 < 1: no floor at 1 in the variance
+    w = rng.lognormal(0.0, 1.0, 300)
+    n, q, a = x.size, 0.95, 0.05
+    wt = (w * n / w.sum()).tolist()
+    xs = x.tolist()
+    mean = math.fsum(wi * xi for wi, xi in zip(wt, xs, strict=True)) / n
+    vm = value_measures(x, weights=w, levels=[q], min_tail_paths=0)
+    var = math.fsum(wi * (xi - mean) ** 2 for wi, xi in zip(wt, xs, strict=True)) / n
+    assert vm.std == pytest.approx(math.sqrt(var), rel=1e-12) and vm.n_paths == n
+    v = vm.quantiles[0.05]
+    s = float(sparsity(*sort_paths(x, w * n / w.sum()), np.array([a]))[0])
+
+    def infl(g: list[float]) -> list[float]:
+        m = math.fsum(g) / n
+        return [gi - m * (wi - 1.0) for gi, wi in zip(g, wt, strict=True)]
+
+    psi_mean = infl([wi * xi for wi, xi in zip(wt, xs, strict=True)])
+    above = infl([wi * (xi > v) for wi, xi in zip(wt, xs, strict=True)])
+    psi = [e - s * b for e, b in zip(psi_mean, above, strict=True)]
+    m = math.fsum(psi) / n
+    want = math.sqrt(math.fsum((p - m) ** 2 for p in psi) / (n - 1) / n)
+    assert vm.stderr_var[q] == pytest.approx(want, rel=1e-9)
