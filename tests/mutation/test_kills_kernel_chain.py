@@ -29,6 +29,7 @@ import pytest
 from scipy import stats
 
 import riskmodel as rm
+from riskmodel.simulation.chains import ExactColumns, _positions, _take
 from riskmodel.simulation.inputs import build_kernel_inputs
 from riskmodel.simulation.kernel import prepare_transitions, simulate_block
 
@@ -297,3 +298,32 @@ def test_a_row_whose_mass_runs_out_before_its_last_step():
     want = [first, (0.25 / 0.95) / (1 - first), 0.0]
     np.testing.assert_allclose(seq[1, 0, 0, 0], want, rtol=1e-12, atol=0)
     assert np.all(np.isfinite(seq)) and np.all((seq >= 0) & (seq <= 1))
+
+
+def test_exact_columns_skip_what_is_certain_and_cache_their_selection():
+    # chains.py's contract: only origins whose default probability is not 0 in every draw, and
+    # only steps whose probability is not 0 in every draw, are drawn; a selection is cached
+    sc, _cohorts = _scenario(book="an empty cohort")  # s1: a; s2: c (empty), b
+    inp = build_kernel_inputs(sc)
+    cols = ExactColumns.build(inp)
+    seg = list(sc.segments)
+    # columns: cohort-major, origin-minor (a, b, c); s2's a never defaults, its b -> c is 0
+    owners = [seg.index(g) for g in ("s1", "s2", "s2")]
+    m = np.asarray(sc.transitions)[0]
+    want_default = [m[s, r, DEFAULT] > 0 for s in owners for r in TRANSIENT]
+    assert cols.default_drawn.tolist() == want_default and not all(want_default)
+    want_steps = (inp.seq_prob[0, 0] > 0)[owners].reshape(-1, inp.seq_prob.shape[-1]).T
+    assert cols.step_drawn.tolist() == want_steps.tolist() and not want_steps.all()
+    assert _positions(np.array([True, True])) is None
+    assert _positions(np.array([False, True, True])).tolist() == [1, 2]
+    a = np.arange(4)
+    assert _take(a, None) is a and _take(a, np.array([3, 1])).tolist() == [3, 1]
+    active = np.array([0, 1, 6, 7, 8])  # the empty cohort's columns 3-5 hold nobody
+    sel = cols.selection(active, 2)
+    assert cols.selection(active.copy(), 2) is sel  # cached
+    assert cols.selection(active, 3) is not sel
+    assert sel.cohort_start is None  # the empty cohort has no active column
+    assert sel.default_pos.tolist() == np.flatnonzero(cols.default_drawn[active]).tolist()
+    assert cols.selection(np.arange(9), 2).cohort_start.tolist() == [0, 3, 6]
+    sel = cols.selection(np.array([1, 2, 4, 6, 8]), 1)
+    assert sel.cohort_start.tolist() == [0, 2, 3]  # first active column of each cohort

@@ -367,3 +367,10 @@ def test_large_pool_step_rates_and_conditional_matrices_per_cohort():
                     want_rate[i] = pz * exposure / n * _ead_factor(t) * lgd_t
                 np.testing.assert_allclose(cond[m, c], want, rtol=1e-10, atol=1e-15)
                 np.testing.assert_allclose(rate[m, c], want_rate, rtol=1e-10, atol=0)
+    # per cohort also from AGGREGATE_MIN_COHORTS cohorts on (never the aggregated rows)
+    many = [(s, st, n + k % 7, e, m) for k in range(334) for (s, st, n, e, m) in COHORTS][:1000]
+    inp = build_kernel_inputs(mo.book(cohorts=many))
+    rate, cond = lp.large_pool_step(inp, 0, z_t[:1])
+    assert rate.shape == (1, 1000, 4) and cond.shape == (1, 1000, 4, 4)
+    for c in (0, 1, 2, 999):  # copies of the three cohorts, same matrices
+        np.testing.assert_array_equal(cond[0, c], cond[0, c % 3])
