@@ -401,3 +401,14 @@ def test_value_std_var_error_and_path_count_against_loops():
     m = math.fsum(psi) / n
     want = math.sqrt(math.fsum((p - m) ** 2 for p in psi) / (n - 1) / n)
     assert vm.stderr_var[q] == pytest.approx(want, rel=1e-9)
+
+
+def test_two_replicates_and_a_light_one_count_in_the_spread():
+    rng = np.random.default_rng(4)
+    x = rng.gamma(2.0, 1.0, 60).tolist()
+    w = rng.lognormal(0.0, 1.0, 60)
+    rep = np.repeat(np.arange(3), 20)
+    w[rep == 2] *= 0.4 / w[rep == 2].sum()  # a replicate with total weight 0.4 < 1 still counts
+    for r in (rep, np.minimum(rep, 1)):  # three replicates; exactly two
+        got = self_normalised_mean(x, weights=w, replicate=r)
+        assert got == pytest.approx(_sn_replicates(x, w.tolist(), r.tolist()), rel=1e-10)
