@@ -121,3 +121,49 @@ def test_conjugate_fit_alpha_and_draw_layout(pooling):
     assert abs(c0.mean() - mean[0, 0, 0]) <= 5 * sd and abs(c1.mean() - mean[0, 0, 0]) <= 5 * sd
     if pooling == "complete":  # one pooled row shared by both segments in every draw
         np.testing.assert_array_equal(draws[:, :, 0], draws[:, :, 1])
+
+
+def test_small_concentrations_integer_alphas_and_nested_rows():
+    # a row of total concentration 0.5: its Gamma variates sum below 1 most of the time and must
+    # still be normalised (Dirichlet variance α_j(α_0 − α_j)/(α_0²(α_0 + 1)), 5 standard errors)
+    alpha = np.array([[0.3, 0.2, 0.0]])
+    n = 20_000
+    x = dirichlet_draws(alpha, n, np.random.default_rng(3))[:, 0, 0]
+    var = 0.3 * 0.2 / (0.25 * 1.5)
+    dev = x - x.mean()
+    se_var = math.sqrt((np.mean(dev**4) - np.var(x) ** 2) / n)
+    assert abs(np.var(x, ddof=1) - var) <= 5 * se_var
+    # the underflow fallback is each row's own mean, also for (segment, row, state) arrays
+    tiny = np.array([[[1e-300, 3e-300], [2e-300, 2e-300]], [[4e-300, 1e-300], [1e-300, 1e-300]]])
+    got = dirichlet_draws(tiny, 200, np.random.default_rng(4))
+    fell_back = np.all(got.max(axis=-1) < 1.0, axis=(1, 2))  # no row took a single state
+    assert fell_back.any()
+    np.testing.assert_allclose(got[fell_back][0], tiny / tiny.sum(axis=-1, keepdims=True))
+    # integer alphas give the same quantiles as float ones; a row with b = α_0 − α_j in (0, 1]
+    ints = np.array([[3, 1, 0, 2], [2, 0, 0, 0]])
+    for q in ("median", 0.1):
+        np.testing.assert_array_equal(
+            beta_marginal_stat(ints, q), beta_marginal_stat(ints.astype(float), q)
+        )
+    close = np.array([[2.0, 0.7, 0.0]])
+    for j, (a, b) in enumerate(((2.0, 0.7), (0.7, 2.0))):
+        want = _beta_quantile(0.3, a, b)
+        assert beta_marginal_stat(close, 0.3)[0, j] == pytest.approx(want, rel=1e-9)
+
+
+def test_complete_pooling_of_a_single_segment():
+    states = rm.StateSpace(names=["a", "d"], absorbing=["d"], default="d")
+    y = np.array([[[40.0, 3.0]]])
+    out = conjugate_fit(
+        states,
+        y,
+        np.array([[True, True]]),
+        ["only"],
+        pooling="complete",
+        concentration=0.5,
+        draws=50,
+        chains=1,
+        rng=np.random.default_rng(5),
+    )
+    np.testing.assert_array_equal(out.groups["constant_data"]["alpha"].to_numpy(), [[[40.5, 3.5]]])
+    assert out.groups["posterior"]["transition"].sizes["segment"] == 1
