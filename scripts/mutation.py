@@ -84,7 +84,7 @@ TARGETS: tuple[Target, ...] = (
     ),
     _t(
         "simulation-expected",
-        ["simulation/expected.py"],
+        ["simulation/expected.py", "simulation/expected_dataset.py"],
         ["mutation/test_kills_expected.py", "simulation/test_expected_independent.py"],
     ),
     _t(
