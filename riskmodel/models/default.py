@@ -42,7 +42,7 @@ from riskmodel.errors import DefaultDataError
 from riskmodel.models import _common as C
 from riskmodel.models.default_data import prepare_default_data
 from riskmodel.models.default_sampler import sample_default_model
-from riskmodel.models.model_files import open_idata, write_idata
+from riskmodel.models.fitted import FittedDefaults
 
 __all__ = ["DefaultDataError", "DefaultModel"]
 
@@ -57,7 +57,7 @@ DEFAULT_PRIOR = {
 PARAMETERIZATIONS = ("auto", "centered", "noncentered")
 
 
-class DefaultModel:
+class DefaultModel(FittedDefaults):
     """Bayesian PD and asset correlation of the one-factor Gaussian default model.
 
     Parameters
@@ -79,6 +79,8 @@ class DefaultModel:
     ...     model.correlation_draws())  # doctest: +SKIP
     """
 
+    KIND = KIND
+
     def __init__(
         self,
         *,
@@ -89,7 +91,7 @@ class DefaultModel:
         self.covariates = covariates
         self.prior = prior
         self.parameterization = parameterization
-        self._fit: C.DefaultFit | None = None
+        self._fit = None
 
     def _config(self) -> dict[str, Any]:
         if isinstance(self.covariates, str):
@@ -160,37 +162,11 @@ class DefaultModel:
         )
         idata = sample_default_model(df, macro, cfg, mc)
         free = ["pd", "rho", *(["gamma"] if covs else [])]
-        groups = {g: idata[g] for g in ("posterior", "sample_stats")}
-        diag = C.convergence_diagnostics(
-            groups["posterior"][[*free, "factor"]], groups["sample_stats"]
-        )
-        self._fit = C.DefaultFit(config=cfg, groups=groups, free=free, diagnostics=diag)
-        C.warn_on_diagnostics(diag, stacklevel=3)
+        self._keep_fit(idata, cfg, free, idata["posterior"][[*free, "factor"]])
         return self
 
     # ------------------------------------------------------------------ results
-    def _require_fit(self) -> C.DefaultFit:
-        if self._fit is None:
-            raise C.NotFittedError(
-                "this DefaultModel has no posterior yet; call .fit() first (or DefaultModel.load)."
-            )
-        return self._fit
-
-    @property
-    def posterior(self) -> xr.Dataset:
-        """The posterior group: ``pd`` (segment), ``rho``, ``factor`` (period), ``gamma``."""
-        return self._require_fit().groups["posterior"]
-
-    @property
-    def diagnostics(self) -> dict[str, Any]:
-        """R-hat, bulk ESS and divergences of the fit."""
-        return self._require_fit().diagnostics
-
-    @property
-    def segments(self) -> tuple[str, ...]:
-        """Segments of the fitted default-rate history, in the order of the draws."""
-        return tuple(self._require_fit().config["segments"])
-
+    # `posterior`, `diagnostics`, `segments` and `save` come from `FittedDefaults`.
     def correlation_draws(self) -> np.ndarray:
         """Posterior draws of the asset correlation ρ, shape (chains * draws,)."""
         return np.asarray(self.posterior["rho"].values).reshape(-1)
@@ -232,14 +208,6 @@ class DefaultModel:
         return az.summary(self.posterior[fit.free], **kwargs)
 
     # ------------------------------------------------------------------ io
-    def save(self, path: str | PathLike) -> None:
-        """Write the posterior and config to netCDF (``arviz.InferenceData``)."""
-        fit = self._require_fit()
-        groups = {k: v.copy() for k, v in fit.groups.items()}
-        cfg = dict(fit.config, free=fit.free, diagnostics=fit.diagnostics)
-        groups["posterior"].attrs.update(C.config_attrs(KIND, cfg))
-        write_idata(path, groups, kind=KIND)
-
     @classmethod
     def load(
         cls,
@@ -260,10 +228,7 @@ class DefaultModel:
         ResourceLimitError
             If the file's arrays would take more memory than `max_bytes`.
         """
-        idata = open_idata(path, max_bytes=max_bytes)
-        if "posterior" not in idata.groups():
-            raise C.ModelFileError(f"{path} has no posterior group; it is not a saved model.")
-        cfg = C.read_config(idata.posterior.attrs, KIND, path)
+        cfg, idata = cls._read_saved(path, max_bytes)
         C.refuse_mismatch(
             path, "covariates", cfg["covariates"], None if covariates is None else list(covariates)
         )
@@ -272,9 +237,7 @@ class DefaultModel:
             prior=cfg["prior"],
             parameterization=cfg["parameterization"],
         )
-        free, diag = cfg.pop("free"), cfg.pop("diagnostics")
-        groups = {g: idata[g].load() for g in idata.groups()}
-        model._fit = C.DefaultFit(config=cfg, groups=groups, free=free, diagnostics=diag)
+        model._restore(cfg, idata)
         return model
 
     def __repr__(self) -> str:
