@@ -51,7 +51,7 @@ def _run() -> xr.Dataset:
             "action_type": ("action", ["retention", "collections"]),
         },
         coords={"action": ACTIONS},
-        attrs={"levels": [0.95, 0.9]},  # the highest level, not the first, is used
+        attrs={"levels": [0.97, 0.9]},  # the highest level, not the first; not a default level
     )
 
 
@@ -87,12 +87,12 @@ def test_action_effects_against_loops():
     exact_loss1 = math.fsum(ds["exact_loss"].values.tolist())
     ecl1 = math.fsum(a * d for a, d in zip(ds["exact_loss"].values.tolist(), df, strict=True))
     val1 = math.fsum(a * d for a, d in zip(ds["exact_margin"].values.tolist(), df, strict=True))
-    v1, es1 = _var_es(loss1, wt, 0.95)
+    v1, es1 = _var_es(loss1, wt, 0.97)
     for k, name in enumerate(ACTIONS):
         e = got[name]
         loss0 = ds["action_loss_without"].values[k].tolist()
         value0 = ds["action_value_without"].values[k].tolist()
-        v0, es0 = _var_es(loss0, wt, 0.95)
+        v0, es0 = _var_es(loss0, wt, 0.97)
         assert e["type"] == ["retention", "collections"][k]
         el = e["expected_loss"]
         without = float(ds["action_exact_loss_without"][k])
@@ -106,7 +106,7 @@ def test_action_effects_against_loops():
         assert e["ecl_lifetime"]["without"] == ecl0
         assert e["ecl_lifetime"]["change"] == pytest.approx(ecl1 - ecl0, rel=1e-12)
         es = e["es"]
-        assert es["level"] == "0.95"
+        assert es["level"] == "0.97"
         assert es["with"] == pytest.approx(es1, rel=1e-12)
         assert es["without"] == pytest.approx(es0, rel=1e-12)
         assert es["change"] == pytest.approx(es1 - es0, rel=1e-9)
@@ -114,7 +114,7 @@ def test_action_effects_against_loops():
             w * (max(a - v1, 0.0) - max(b - v0, 0.0))
             for w, a, b in zip(wt, loss1, loss0, strict=True)
         ]
-        assert es["stderr"] == pytest.approx(_paired(excess, wt) / 0.05, rel=1e-9)
+        assert es["stderr"] == pytest.approx(_paired(excess, wt) / 0.03, rel=1e-9)
         val0 = float(ds["action_exact_value_without"][k])
         value = e["value"]
         assert value["with"] == pytest.approx(val1, rel=1e-12) and value["without"] == val0
@@ -138,3 +138,15 @@ def test_a_run_without_actions_has_no_effects_and_one_path_no_error():
     one = _run().isel(path=slice(0, 1))
     e = action_effects(one)["retain"]
     assert math.isnan(e["expected_loss"]["stderr_mc"]) and math.isnan(e["es"]["stderr"])
+
+
+def test_two_paths_have_paired_errors_and_one_path_none_without_warnings():
+    import warnings
+
+    two = _run().isel(path=slice(0, 2))
+    e = action_effects(two)["retain"]
+    assert math.isfinite(e["expected_loss"]["stderr_mc"]) and math.isfinite(e["value"]["stderr_mc"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "degrees of freedom" warning for one path
+        one = action_effects(_run().isel(path=slice(0, 1)))["retain"]
+    assert math.isnan(one["expected_loss"]["stderr_mc"])

@@ -120,8 +120,11 @@ def test_kpi_of_each_metric_and_a_book_that_runs_empty():
         assert got.dims == ("path", "period") and got.name == metric
         np.testing.assert_allclose(got.values, _kpi(ds, metric), rtol=1e-12)
     assert (ds["defaults"] + ds["churn"]).sum("period").max() > CUSTOMERS / 2
+    assert got["period"].values.tolist() == PERIODS  # the run's period labels
     with pytest.raises(ValueError, match="`metric` must be one of"):
         alert_kpi(ds, "rate")
+    with pytest.raises(ValueError, match=r"^`result` must be"):
+        alert_kpi([1.0], "loss")
 
 
 def test_a_single_path_has_no_error_estimate():
@@ -157,6 +160,9 @@ def test_a_totals_run_gives_the_same_figures_from_its_sums(weights):
         got = out.sel(alert=a["name"])
         np.testing.assert_allclose(got["probability"].values, probs, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(got["stderr"].values, errs, rtol=1e-8, atol=1e-15)
+    two = _run(weights, n=2)  # two paths: the smallest sample with an error
+    got = evaluate_alerts(_totals(two, ALERTS[2:3]), ALERTS[2:3])
+    np.testing.assert_allclose(got["stderr"].values[0], _breach(two, "loss", 150.0)[1], rtol=1e-8)
     one = _totals(_run(weights, n=1), ALERTS[2:3])
     assert np.all(np.isnan(evaluate_alerts(one, ALERTS[2:3])["stderr"].values))
 
