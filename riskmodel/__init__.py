@@ -51,6 +51,8 @@ _LAZY = {
     "run_sensitivity_report": "riskmodel.api",
     "risk_contributions": "riskmodel.metrics.contributions",
     "ecl_term_structure": "riskmodel.metrics.ecl",
+    "GranularityAdjustment": "riskmodel.metrics.granularity",
+    "granularity_adjustment": "riskmodel.metrics.granularity",
     "loan_ecl": "riskmodel.ecl.api",
     "SimulationResult": "riskmodel.metrics.result",
     "RiskMeasures": "riskmodel.metrics.risk",
@@ -86,6 +88,7 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
     from riskmodel.metrics.compare import ComparisonResult
     from riskmodel.metrics.contributions import risk_contributions
     from riskmodel.metrics.ecl import ecl_term_structure
+    from riskmodel.metrics.granularity import GranularityAdjustment, granularity_adjustment
     from riskmodel.metrics.result import SimulationResult
     from riskmodel.metrics.risk import RiskMeasures, risk_measures
     from riskmodel.models import (
@@ -127,6 +130,7 @@ __all__ = [
     "DefaultModel",
     "FitReport",
     "GapsSkippedWarning",
+    "GranularityAdjustment",
     "InputError",
     "IntensityModel",
     "MacroError",
@@ -164,6 +168,7 @@ __all__ = [
     "ecl_term_structure",
     "evaluate_alerts",
     "fit_report",
+    "granularity_adjustment",
     "load_parameter_draws",
     "load_scenario",
     "loan_ecl",
