@@ -107,7 +107,15 @@ def check_loaded(sc: rm.Scenario, data: dict | None = None) -> None:
     rho = np.asarray(sc.correlation, dtype=float)
     assert np.all((rho >= 0) & (rho < 1))
     shift = np.asarray(sc.shift, dtype=float)
-    assert shift.shape == (h,) and np.all(np.abs(shift) <= 10)
+    if sc.factors is None:
+        assert shift.shape == (h,) and np.all(np.abs(shift) <= 10)
+    else:  # sector factors: a shift per factor, a valid correlation matrix and its root
+        f = sc.factors
+        assert shift.shape == (h, f.n_factors) and np.all(np.abs(shift) <= 10)
+        np.testing.assert_allclose(f.root @ f.root.T, f.correlation, atol=1e-9)
+        assert np.linalg.eigvalsh(f.correlation)[0] >= -1e-9
+        assert set(f.segment_factor.tolist()) <= set(range(f.n_factors))
+        assert rho.shape == (p.shape[0], len(sc.segments))
     assert 0.0 <= sc.lgd_mean <= 1.0
     assert np.all(np.isfinite(sc.discount_rate)) and np.all(np.asarray(sc.discount_rate) > -1)
     table = sc.portfolio.table
