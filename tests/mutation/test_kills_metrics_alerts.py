@@ -182,3 +182,45 @@ def test_alert_definitions_are_validated():
         evaluate_alerts(_run(), [ALERTS[0], {"name": "x", "metric": "loss"}])
     with pytest.raises(ValueError, match="names must be unique"):
         evaluate_alerts(_run(), [ALERTS[0], ALERTS[0]])
+
+
+def test_the_dataset_layout_and_a_probability_equal_to_the_confidence():
+    import warnings
+
+    ds = _run("plain")
+    probs, _ = _breach(ds, "loss", 150.0)
+    top = max(probs)  # k/N exactly, as the code computes it: the alert fires at that period
+    out = evaluate_alerts(
+        ds, [{"name": "big", "metric": "loss", "threshold": 150.0, "confidence": top}]
+    )
+    assert int(out["first_period"][0]) == PERIODS[probs.index(top)]
+    for name in ("probability", "stderr"):
+        assert out[name].dims == ("alert", "period")
+    for name in ("first_period", "metric", "threshold", "confidence"):
+        assert out[name].dims == ("alert",)
+    assert out["metric"].dtype == object and out["alert"].dtype == object  # netCDF strings
+    two = _run(n=2)
+    got = evaluate_alerts(two, ALERTS[2:3])
+    np.testing.assert_allclose(got["stderr"].values[0], _breach(two, "loss", 150.0)[1], rtol=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one path: no error estimate, and no numpy warning
+        evaluate_alerts(_run(n=1), ALERTS[2:3])
+
+
+@pytest.mark.parametrize(
+    ("alert", "match"),
+    [
+        (
+            {"name": "x", "metric": "loss", "threshold": 1.0, "confidance": 0.5},
+            r"^alert 0 is invalid: confidance: unknown key 'confidance'\. Did you mean",
+        ),
+        ({"metric": "loss"}, r"name: this required key is missing; add it\.; threshold: "),
+        (
+            {"name": "x", "metric": "default_rate", "threshold": 2.0},
+            r"^alert 0 is invalid: `threshold` of a default_rate alert is a fraction",
+        ),
+    ],
+)
+def test_invalid_alerts_say_which_field_and_why(alert, match):
+    with pytest.raises(ValueError, match=match):
+        evaluate_alerts(_run(), [alert])
