@@ -125,6 +125,8 @@ def test_kpi_of_each_metric_and_a_book_that_runs_empty():
         alert_kpi(ds, "rate")
     with pytest.raises(ValueError, match=r"^`result` must be"):
         alert_kpi([1.0], "loss")
+    with pytest.raises(ValueError, match=r"^`result` must be"):
+        evaluate_alerts([1.0], ALERTS[:1])
 
 
 def test_a_single_path_has_no_error_estimate():
