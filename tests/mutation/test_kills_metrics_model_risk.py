@@ -259,3 +259,75 @@ def test_a_run_without_model_risk_data_says_why():
     ds.attrs.pop("parameter_draws")
     with pytest.raises(ArgumentError, match="single parameter set"):
         model_risk(ds)
+
+
+def test_edges_of_the_splits():
+    ds = _run()
+    x = ds["loss"].sum("period").values
+    y = ds["posterior_mean_loss"].values
+    es = tail_split(x, y, expected=0.0, expected_at_mean=0.0, levels=[0.9])[0].es_minus_el
+    flat = tail_split(x, y, expected=es, expected_at_mean=0.0, levels=[0.9])[0]  # ES = EL
+    assert flat.es_minus_el == 0.0 and math.isnan(flat.parameter_share)
+    half = tail_split(x, y, expected=es - 0.5, expected_at_mean=0.0, levels=[0.9])[0]
+    # ES − EL = 0.5 ≤ 1: still a share and its error
+    assert math.isfinite(half.parameter_share) and math.isfinite(half.stderr)
+    small = _run().assign(
+        loss=_run()["loss"] * 0.01, exact_loss_by_draw=_run()["exact_loss_by_draw"] * 0.01
+    )
+    got = variance_split(
+        small["loss"].sum("period").values,
+        draw=small["draw"].values,
+        expected_by_draw=small["exact_loss_by_draw"].values.reshape(-1, 1),  # any shape
+        weights=small["weight"].values,
+    )
+    want = _variance(small)  # variances below 1: the shares still have errors
+    assert got.parameter + got.process < 1 and got.total_mc < 1
+    assert got.stderr["parameter_share"] == pytest.approx(want["se_parameter_share"], rel=1e-9)
+    assert got.stderr["parameter_share_mc"] == pytest.approx(
+        want["se_parameter_share_mc"], rel=1e-9
+    )
+    with pytest.raises(ArgumentError, match="must index"):
+        variance_split([1.0, 2.0], draw=[0, 1], expected_by_draw=[1.0, math.nan])
+    with pytest.raises(ArgumentError, match=r"^`loss` must be finite"):
+        variance_split([1.0, math.nan], draw=[0, 1], expected_by_draw=[1.0, 2.0])
+    with pytest.raises(ArgumentError, match=r"^`loss` must be finite"):
+        tail_split([1.0, math.nan], [1.0, 2.0], expected=0.0, expected_at_mean=0.0, levels=[0.5])
+    with pytest.raises(ArgumentError, match=r"^`data` must be"):
+        model_risk([1.0])
+
+
+def test_messages_of_model_risk():
+    import dataclasses
+
+    ds = _run().drop_vars("posterior_mean_loss")
+    ds.attrs["parameter_draws"] = 2
+    with pytest.raises(ArgumentError) as err:
+        model_risk(ds)
+    assert str(err.value) == (
+        "this run has no model-risk data: it was simulated without the posterior-mean run; "
+        "simulate with rm.simulate(scenario, model_risk=True)."
+    )
+    ds.attrs["parameter_draws"] = 1
+    with pytest.raises(ArgumentError) as err:
+        model_risk(ds)
+    assert str(err.value) == (
+        "this run has no model-risk data: it has a single parameter set (point parameters, or a "
+        "posterior with `parameter_uncertainty: false`), so there is no parameter risk to split."
+    )
+    got = model_risk(_run())
+    top = got.levels[-1]
+    odd = dataclasses.replace(got, levels=(dataclasses.replace(top, stderr=0.0095),))
+    assert f"{100 * top.parameter_share:.3g}% (± 0.95 points)" in odd.sentence()
+    bare = dataclasses.replace(got, levels=(dataclasses.replace(top, stderr=math.nan),))
+    assert bare.sentence().startswith(f"{100 * top.parameter_share:.3g}% of the 95% ES")
+    block = got.to_dict()
+    assert block["posterior_mean"] == (
+        "per segment (and period) the mean over draws of the transition matrices the paths "
+        "use, rows renormalised, and the mean asset correlation; run on the same paths "
+        "(common random numbers)"
+    )
+    assert block["description"] == (
+        "law of total variance across posterior draws (parameter part exact from E[L | d] per "
+        "draw, process part Monte Carlo) and, per level, the share of ES - EL that disappears "
+        "at the posterior mean: 1 - (ES - EL at mean) / (ES - EL)"
+    )
