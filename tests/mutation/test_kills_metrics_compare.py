@@ -323,3 +323,56 @@ def test_the_baseline_is_checked_with_a_suggestion():
         check_baseline("sever", NAMES)
     with pytest.raises(ComparisonError, match=r"\.$|scenario files"):
         check_baseline("zzz", NAMES)
+
+
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")
+def test_json_and_netcdf_details(tmp_path):
+    from riskmodel._files import STAMP
+    from riskmodel.metrics.differences import DIFFERENCE_COLUMNS
+
+    results = _set()
+    cmp = comparison_from_results(
+        results, paths=N, seed=None, entropy=7, weights=None, baseline="base", levels=LEVELS
+    )
+    out = cmp.to_dict()
+    assert out["common_random_numbers"] is True and out["seed"] is None
+    assert all(r["weight"] is None for r in out["scenarios"])  # NaN weights read as null
+    bare = ComparisonResult(data=cmp.data.copy())
+    bare.data.attrs = {"paths": N}
+    assert bare.to_dict()["seed"] is None and bare.to_dict()["entropy"] == ""
+    path = cmp.to_netcdf(tmp_path / "cmp.nc")
+    back = ComparisonResult.from_netcdf(path)
+    assert list(back.differences.columns) == list(DIFFERENCE_COLUMNS)
+    assert STAMP not in back.data.attrs
+    with xr.open_dataset(path, group="differences", engine="netcdf4") as group:
+        assert set(group.dims) == {"row"}
+    for diffs in (None, cmp.differences.iloc[0:0]):  # no differences, or an empty table
+        alone = ComparisonResult(data=cmp.data, differences=diffs)
+        assert (
+            ComparisonResult.from_netcdf(alone.to_netcdf(tmp_path / "alone.nc")).differences is None
+        )
+
+
+def test_replicate_error_with_two_replicates_and_light_ones():
+    rng = np.random.default_rng(2)
+    a, b = rng.gamma(2.0, 1.0, 30), rng.gamma(2.0, 1.5, 30)
+    wa, wb = rng.lognormal(0.0, 1.0, 30), rng.lognormal(0.0, 1.0, 30)
+    rep = np.repeat(np.arange(3), 10)
+    wa[rep == 1] *= 0.3 / wa[rep == 1].sum()  # light replicates (weight sums 0.3 < 1) count
+    wb[rep == 2] *= 0.3 / wb[rep == 2].sum()
+    for r, k in ((rep, 3), (np.minimum(rep, 1), 2)):
+        d = []
+        for g in range(k):
+            m = r == g
+            d.append(_sn(a[m].tolist(), wa[m].tolist()) - _sn(b[m].tolist(), wb[m].tolist()))
+        assert replicate_stderr(a, wa, b, wb, r) == pytest.approx(_sd_mean(d), rel=1e-9)
+
+
+def test_weights_on_some_files_only_name_each_scenario(tiny_config):
+    import riskmodel as rm
+    from riskmodel.metrics.compare import check_weights
+
+    a = rm.scenario_from_dict({**tiny_config, "name": "a", "weight": 0.5})
+    b = rm.scenario_from_dict({**tiny_config, "name": "b"})
+    with pytest.raises(ComparisonError, match=r"got scenario 'a': 0\.5, scenario 'b': none\."):
+        check_weights([a, b])
