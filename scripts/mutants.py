@@ -250,7 +250,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     _m(
         "qmc-stderr-root",
-        "metrics/result.py",
+        "metrics/replicates.py",
         "root = np.sqrt(len(per))",
         "root = np.sqrt(len(per) - 1)",
         (O_DYN, "tests/simulation/test_qmc.py"),
@@ -316,7 +316,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     _m(
         "kernel-amortisation-off-by-one",
-        "simulation/kernel.py",
+        "simulation/block_output.py",
         "loss_c = d_c * (inp.ead * inp.ead_factor[t]) * lgd",
         "loss_c = d_c * (inp.ead * inp.ead_factor[max(t - 1, 0)]) * lgd",
         ENGINE_T,
@@ -324,7 +324,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     _m(
         "kernel-churn-value-off-by-one",
-        "simulation/kernel.py",
+        "simulation/block_output.py",
         "self.churn_value_lost += (churned @ inp.margin) * self.remaining_df[t]",
         "self.churn_value_lost += (churned @ inp.margin) * self.remaining_df[t + 1 :][:1].sum()",
         ENGINE_T,
@@ -332,7 +332,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     _m(
         "kernel-occupancy-unweighted",
-        "simulation/kernel.py",
+        "simulation/block_output.py",
         "occ[inp.transient_idx] = weight @ _sum(counts, 1, whole)",
         "occ[inp.transient_idx] = _sum(counts, 1, whole).sum(axis=0)",
         ENGINE_T,
@@ -340,7 +340,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     _m(
         "kernel-margin-unweighted-periods",
-        "simulation/kernel.py",
+        "simulation/block_output.py",
         "self.margin[:, t] = _sum(counts, 2, whole) @ inp.margin",
         "self.margin[:, t] = _sum(counts, 2, whole) @ inp.margin * (t > 0)",
         ENGINE_T,
@@ -424,8 +424,8 @@ CATALOGUE: tuple[Mutant, ...] = (
     _m(
         "expected-downturn-ignored",
         "simulation/expected.py",
-        "sensitivity=sens,",
-        "sensitivity=0.0,",
+        "lgd, sens = scenario.lgd_mean, scenario.lgd_sensitivity",
+        "lgd, sens = scenario.lgd_mean, 0.0",
         (*EXPECTED_T, "tests/mutation/test_kills_expected.py"),
         "exact expected loss with the downturn LGD ignored (E[p(Z)] m instead of E[p(Z) m(Z)])",
     ),
@@ -447,7 +447,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     ),
     _m(
         "expected-value-discount-off-by-one",
-        "simulation/expected.py",
+        "simulation/expected_dataset.py",
         "value_c = (transient_c * discount[:, None])",
         "value_c = (transient_c * np.r_[1.0, discount[:-1]][:, None])",
         (*EXPECTED_T, "tests/mutation/test_kills_expected.py"),

@@ -89,7 +89,7 @@ TARGETS: tuple[Target, ...] = (
     ),
     _t(
         "simulation-kernel",
-        ["simulation/kernel.py", "simulation/chains.py"],
+        ["simulation/kernel.py", "simulation/chains.py", "simulation/block_output.py"],
         [
             "mutation/test_kills_kernel.py",
             "mutation/test_kills_kernel_mixed.py",

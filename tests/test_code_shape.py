@@ -20,10 +20,7 @@ MODULE_LINES = 400
 FUNCTION_LINES = 60
 
 # Modules over MODULE_LINES today, with their line counts (may shrink, never grow).
-MODULES_PENDING: dict[str, int] = {
-    "riskmodel/simulation/kernel.py": 461,
-    "riskmodel/simulation/variant_batch.py": 430,
-}
+MODULES_PENDING: dict[str, int] = {}
 
 # Functions over FUNCTION_LINES today (module:qualified name -> body lines).
 FUNCTIONS_PENDING: dict[str, int] = {}

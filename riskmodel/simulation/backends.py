@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from riskmodel.simulation.block_output import BlockOutput
 from riskmodel.simulation.cluster import dask_client, tune_worker_malloc
-from riskmodel.simulation.kernel import BlockOutput, KernelInputs, simulate_block
+from riskmodel.simulation.kernel import KernelInputs, simulate_block
 from riskmodel.simulation.plan import BLOCK_SIZE, RunPlan, Sampling
 from riskmodel.simulation.qmc import sobol_innovations
 from riskmodel.simulation.seeding import block_rng

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from riskmodel.simulation.kernel import BlockOutput
+from riskmodel.simulation.block_output import BlockOutput
 from riskmodel.simulation.kpi import kpi_array
 
 __all__ = ["PER_PATH", "PER_PERIOD", "BlockSummary", "Reduction", "reduce_block"]

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from riskmodel._version import __version__
 from riskmodel.scenarios.load import Scenario
-from riskmodel.simulation.kernel import BlockOutput
+from riskmodel.simulation.block_output import BlockOutput
 from riskmodel.simulation.reduction import (
     PER_PATH,
     PER_PERIOD,
