@@ -236,12 +236,27 @@ def test_dask_backend_gives_the_local_numbers_bit_for_bit():
         np.testing.assert_array_equal(on_dask.data[v], local.data[v])
 
 
-def test_posterior_draws_with_sector_factors_match_the_exact_expectation():
-    """Transition draws per path, per-segment correlations from the file (D × S)."""
+def test_posterior_draws_with_sector_factors_match_the_exact_expectation(tmp_path):
+    """Transition draws per path, per-segment correlations from the file (D × S).
+
+    The bundled posterior scenario with a small seeded posterior file in its place (the bundled
+    ``fitted.nc`` is made by ``riskmodel fit`` and not in the repository).
+    """
+    import shutil
+
     import yaml
 
     path = REPO / "scenarios" / "posterior" / "baseline.yaml"
     cfg = yaml.safe_load(path.read_text())
+    states = rm.LIFECYCLE
+    p = np.random.default_rng(0).dirichlet(np.ones(states.n), size=(5, 2, states.n))
+    p[..., states.absorbing_idx, :] = np.eye(states.n)[states.absorbing_idx]
+    rm.ParameterDraws(states, ("cards", "loans"), p, correlation=np.full(5, 0.1)).to_netcdf(
+        tmp_path / "fitted.nc"
+    )
+    shutil.copy(REPO / "scenarios" / "portfolio.csv", tmp_path / "portfolio.csv")
+    cfg["portfolio"] = {"file": "portfolio.csv"}
+    cfg["parameters"] = {"posterior": "fitted.nc"}
     cfg["horizon"] = 6
     cfg["systematic"] = {
         "factors": ["r", "s"],
@@ -252,7 +267,7 @@ def test_posterior_draws_with_sector_factors_match_the_exact_expectation():
         },
         "shift": {"s": -1.0},
     }
-    sc = rm.scenario_from_dict(cfg, base_dir=path.parent)
+    sc = rm.scenario_from_dict(cfg, base_dir=tmp_path)
     assert sc.n_draws > 1 and sc.correlation.shape == (sc.n_draws, 2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rm.TailResolutionWarning)
