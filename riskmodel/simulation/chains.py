@@ -207,7 +207,8 @@ def prepare_transitions(
     n_t, k = len(transient_idx), p.shape[-1]
     pd = np.clip(p[..., default_idx], 0.0, 1.0)
     surv = survivor_shares(p, pd, default_idx)
-    # destination order per row: non-zero destinations by decreasing mean mass, stay last
+    # destination order per row: destinations that are not 0 in every draw, period and segment,
+    # by decreasing largest survivor share over those; stay last (the remainder)
     mass = surv.reshape(-1, n_t, k).max(axis=0)
     orders = []
     for r, i in enumerate(transient_idx):
