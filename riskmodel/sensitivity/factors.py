@@ -87,14 +87,41 @@ __all__ = [
 ]
 
 
-def available_factors(scenario: Scenario | None = None) -> list[str]:
-    """Names a user can write: the fixed factors plus, given a scenario, every transition."""
-    names = sorted(FACTORS)
-    if scenario is not None:
+_FAMILY_FORMS = {
+    "transitions.": "transitions.<from>-><to>",
+    "systematic.factor_correlation.": "systematic.factor_correlation.<A>.<B>",
+    "systematic.segments.": "systematic.segments.<segment>.correlation",
+}
+"""How each family's names are written, for messages without a scenario."""
+
+
+def _family_names(scenario: Scenario, prefix: str) -> list[str]:
+    """Every name of the family `prefix` that this scenario accepts."""
+    if prefix == "transitions.":
         st = scenario.states
-        names += [f"transitions.{a}->{b}" for a in st.transient for b in st.names if b != a]
-    else:
-        names += [f"{prefix}<from>-><to>" for prefix in sorted(FACTOR_FAMILIES)]
+        return [f"transitions.{a}->{b}" for a in st.transient for b in st.names if b != a]
+    factors = scenario.config.systematic.factors
+    if factors is None:
+        return []  # the sector families need `systematic: factors`
+    if prefix == "systematic.factor_correlation.":
+        return [f"{prefix}{a}.{b}" for i, a in enumerate(factors) for b in factors[i + 1 :]]
+    if prefix == "systematic.segments.":
+        return [f"{prefix}{seg}.correlation" for seg in scenario.segments]
+    return [_FAMILY_FORMS.get(prefix, f"{prefix}<name>")]
+
+
+def available_factors(scenario: Scenario | None = None) -> list[str]:
+    """Names a user can write: the fixed factors plus the families (every name, given a scenario).
+
+    Without a scenario a family is shown by its form (``transitions.<from>-><to>``,
+    ``systematic.factor_correlation.<A>.<B>``, ``systematic.segments.<segment>.correlation``).
+    """
+    names = sorted(FACTORS)
+    for prefix in sorted(FACTOR_FAMILIES):
+        if scenario is not None:
+            names += _family_names(scenario, prefix)
+        else:
+            names.append(_FAMILY_FORMS.get(prefix, f"{prefix}<name>"))
     return names
 
 
