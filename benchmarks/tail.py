@@ -25,7 +25,7 @@ case's asset correlation 0.12 (the tilt samples one direction of the factors, se
 `riskmodel.simulation.factors`; the shift and mixture designs are one-factor only). Measured
 (2026-12-02, shared machine, 16 replicates x 2,048 paths, variance ratio vs plain MC): C = 0.5,
 exact engine, tilt: ES 99.9% 135x, VaR 99.9% 20x; large pool: tilt 136x / 13x, tilt+QMC
-262x / 25x; C = 0, large pool, tilt: 56x / 20x (scenarios/README.md, "Sector factors").
+262x / 25x; C = 0, large pool, tilt: 56x / 20x (docs/scenario_format.md, "Sector factors").
 """
 
 from __future__ import annotations

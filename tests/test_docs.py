@@ -77,7 +77,7 @@ def test_the_issue_12_pages_exist_and_are_linked():
     links = _links(REPO / "README.md")
     for page in (
         "docs/design.md",
-        "scenarios/README.md",
+        "docs/scenario_format.md",
         "docs/sensitivity.md",
         "docs/model_config.md",
     ):

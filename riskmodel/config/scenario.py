@@ -2,7 +2,7 @@
 
 `ScenarioConfig` is the whole file: its sections live in `riskmodel.config.sections` (and
 `riskmodel.config.base` for `states:` and `period:`); the checks here need more than one
-section. The format is documented in docs/scenario_format.md and scenarios/README.md.
+section. The format is documented in docs/scenario_format.md.
 """
 
 from __future__ import annotations

@@ -271,7 +271,7 @@ class ActionConfig(ConfigModel):
         missing = sorted(k for k in required if getattr(self, k) is None)
         if missing:
             raise ValueError(
-                f"a {self.type} action needs {missing}; add them (see scenarios/README.md, "
+                f"a {self.type} action needs {missing}; add them (see docs/scenario_format.md, "
                 "`actions:`)"
             )
         own = required | optional | {"name", "type", "segment", "state"}

@@ -216,7 +216,7 @@ def resolve_input_path(
         if what == "posterior file":
             hint = (
                 "check the path, or make it with `riskmodel fit PANEL.csv --config MODEL.yaml "
-                f"--out {name}` (run from the config's folder; see scenarios/README.md)."
+                f"--out {name}` (run from the config's folder; see docs/scenario_format.md)."
             )
         raise ScenarioError(file, [(field, f"file {str(name)!r} not found; {hint}")])
     if kind is not None:

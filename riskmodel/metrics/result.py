@@ -304,7 +304,7 @@ class SimulationResult(WeightedPaths):
         same per period, per segment and per starting state
         (`riskmodel.metrics.expectations`). ``ecl``, ``value``, ``value_lost_to_churn``,
         ``stresses`` and (with ``actions:``) ``actions`` follow `riskmodel.metrics.ecl`,
-        `riskmodel.metrics.actions` and ``scenarios/README.md``; a posterior run has
+        `riskmodel.metrics.actions` and ``docs/scenario_format.md``; a posterior run has
         ``model_risk`` (`model_risk`).
 
         Parameters

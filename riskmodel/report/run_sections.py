@@ -163,7 +163,7 @@ def _stresses_html(stresses: Mapping[str, Any]) -> str:
             rows.append((f"<code>{_e(key)}</code>", _e(_stress_text(item))))
     note = (
         "<p>Stresses applied, as the engine recorded them (<code>stresses</code> in "
-        "<code>summary.json</code>; keys as in <code>scenarios/README.md</code>). Per-period "
+        "<code>summary.json</code>; keys as in <code>docs/scenario_format.md</code>). Per-period "
         "lists repeat their last value to the horizon.</p>"
     )
     return "<h3>Stresses applied</h3>" + _table(("Stress", "Applied"), rows, numeric=set()) + note

@@ -1,6 +1,6 @@
 """Files a scenario names: the folder rule, regular files only, no file contents in messages.
 
-The rule (riskmodel.data.files, scenarios/README.md): a path must resolve, symlinks followed,
+The rule (riskmodel.data.files, docs/scenario_format.md): a path must resolve, symlinks followed,
 inside the scenario's folder or the working folder, unless ``allow_outside_files=True``.
 """
 
