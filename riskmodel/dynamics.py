@@ -14,7 +14,8 @@ unconditional default probability ``p`` and asset correlation ``ρ`` defaults wi
 so that ``E[p(Z)] = p`` for ``Z ~ N(0, 1)`` and ``E[p(Z)] = Φ(Φ⁻¹(p) − √ρ s)`` for
 ``Z ~ N(s, 1)`` (a negative ``Z`` is a downturn). A survivor's other moves keep their
 proportions: the rest of the row is rescaled by ``(1 − p(Z)) / (1 − p)``. The downturn LGD is
-``m(Z) = Φ(Φ⁻¹(m) − b Z)``.
+``m(Z) = Φ(Φ⁻¹(m) − b Z)``. The derivatives of ``p(Z)`` in ``Z`` (`vasicek_pd_derivatives`) serve
+the granularity adjustment (`riskmodel.metrics.granularity`).
 
 The functions keep the exact floating-point operations of the code they replaced, so the engine's
 numbers are bit-identical to before (``tests/test_golden.py``).
@@ -35,7 +36,11 @@ __all__ = [
     "remaining_discount",
     "rest_scale",
     "survivor_shares",
+    "vasicek_pd_derivatives",
 ]
+
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+"""1/√(2π), the standard normal density at 0."""
 
 
 def conditional_pd(probit_pd: ArrayLike, rho: ArrayLike, z: ArrayLike) -> NDArray[np.float64]:
@@ -109,6 +114,44 @@ def mean_conditional_pd(
         np.asarray(probit_pd) - np.asarray(sqrt_rho) * np.asarray(shift)
     )
     return out
+
+
+def vasicek_pd_derivatives(
+    pd: ArrayLike, correlation: ArrayLike, x: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Conditional PD ``p(x)`` of the one-factor Gaussian model and its first two derivatives.
+
+    Parameters
+    ----------
+    pd : array_like
+        Unconditional default probabilities in (0, 1).
+    correlation : array_like
+        Asset correlations in [0, 1), broadcastable against `pd` and `x`.
+    x : array_like
+        Factor values (negative = downturn).
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(p, p', p'')`` with ``p(x) = Φ(u)``, ``u = (Φ⁻¹p − √ρ x)/√(1 − ρ)``,
+        ``p'(x) = −s φ(u)`` and ``p''(x) = −s² u φ(u)``, ``s = √(ρ/(1 − ρ))``.
+
+    Examples
+    --------
+    >>> p, dp, d2p = vasicek_pd_derivatives(0.02, 0.12, -3.0)
+    >>> bool(dp < 0)  # p rises as the factor falls
+    True
+    >>> round(float(p), 4)
+    0.1397
+    """
+    rho = np.asarray(correlation, dtype=float)
+    s = np.sqrt(rho / (1.0 - rho))
+    u = (ndtri(np.asarray(pd, dtype=float)) - np.sqrt(rho) * np.asarray(x, dtype=float)) / np.sqrt(
+        1.0 - rho
+    )
+    dens = _INV_SQRT_2PI * np.exp(-0.5 * u * u)
+    p = np.asarray(ndtr(u), dtype=float)
+    return p, np.asarray(-s * dens, dtype=float), np.asarray(-s * s * u * dens, dtype=float)
 
 
 def downturn_lgd(lgd_mean: float, sensitivity: float, z: ArrayLike) -> NDArray[np.float64]:

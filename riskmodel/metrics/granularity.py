@@ -51,14 +51,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtri
 
+from riskmodel.dynamics import vasicek_pd_derivatives
 from riskmodel.errors import ArgumentError
 
 __all__ = ["GranularityAdjustment", "granularity_adjustment", "vasicek_pd_derivatives"]
 
 Floats = NDArray[np.float64]
-_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
 @dataclass(frozen=True)
@@ -86,44 +86,6 @@ class GranularityAdjustment:
     def var(self) -> float:
         """``asrf_var + adjustment``: the granularity-adjusted VaR."""
         return self.asrf_var + self.adjustment
-
-
-def vasicek_pd_derivatives(
-    pd: ArrayLike, correlation: ArrayLike, x: ArrayLike
-) -> tuple[Floats, Floats, Floats]:
-    """Conditional PD ``p(x)`` of the one-factor Gaussian model and its first two derivatives.
-
-    Parameters
-    ----------
-    pd : array_like
-        Unconditional default probabilities in (0, 1).
-    correlation : array_like
-        Asset correlations in [0, 1), broadcastable against `pd` and `x`.
-    x : array_like
-        Factor values (negative = downturn).
-
-    Returns
-    -------
-    tuple of ndarray
-        ``(p, p', p'')`` with ``p(x) = Φ(u)``, ``u = (Φ⁻¹p − √ρ x)/√(1 − ρ)``,
-        ``p'(x) = −s φ(u)`` and ``p''(x) = −s² u φ(u)``, ``s = √(ρ/(1 − ρ))``.
-
-    Examples
-    --------
-    >>> p, dp, d2p = vasicek_pd_derivatives(0.02, 0.12, -3.0)
-    >>> bool(dp < 0)  # p rises as the factor falls
-    True
-    >>> round(float(p), 4)
-    0.1397
-    """
-    rho = np.asarray(correlation, dtype=float)
-    s = np.sqrt(rho / (1.0 - rho))
-    u = (ndtri(np.asarray(pd, dtype=float)) - np.sqrt(rho) * np.asarray(x, dtype=float)) / np.sqrt(
-        1.0 - rho
-    )
-    dens = _INV_SQRT_2PI * np.exp(-0.5 * u * u)
-    p = np.asarray(ndtr(u), dtype=float)
-    return p, np.asarray(-s * dens, dtype=float), np.asarray(-s * s * u * dens, dtype=float)
 
 
 def _as_vector(name: str, value: ArrayLike, size: int) -> Floats:

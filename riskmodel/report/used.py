@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from riskmodel.dynamics import downturn_lgd
 from riskmodel.report.html import _e, _table
 from riskmodel.scenarios.load import Scenario
 
@@ -131,8 +132,6 @@ def stress_series(scenario: Scenario) -> tuple[np.ndarray, dict[str, np.ndarray]
 
 
 def _lgd_path(scenario: Scenario) -> np.ndarray:
-    from scipy.stats import norm
-
     lgd = scenario.config.lgd
     mean = lgd.mean + lgd.addon
     shift = np.asarray(scenario.shift, dtype=float)[: scenario.horizon]
@@ -140,7 +139,7 @@ def _lgd_path(scenario: Scenario) -> np.ndarray:
         shift = shift.mean(axis=1)
     if lgd.downturn is None:
         return np.full(shift.shape, mean)
-    return norm.cdf(norm.ppf(mean) - lgd.downturn.sensitivity * shift)
+    return downturn_lgd(mean, lgd.downturn.sensitivity, shift)
 
 
 def stress_figure(scenario: Scenario) -> bytes:
