@@ -65,7 +65,11 @@ def _t(name: str, mutate: Sequence[str], tests: Sequence[str]) -> Target:
 # cores) are too slow to run per mutant: the kernel, large-pool and expectation targets use the
 # fast exact kill tests of tests/mutation/ (oracles by other routes, seconds per run).
 TARGETS: tuple[Target, ...] = (
-    _t("dynamics", ["dynamics.py"], ["test_dynamics.py", "mutation/test_kills_dynamics.py"]),
+    _t(
+        "dynamics",
+        ["dynamics.py"],
+        ["test_dynamics.py", "mutation/test_kills_dynamics.py", "metrics/test_granularity.py"],
+    ),
     _t(
         "metrics-risk",
         ["metrics/risk.py", "metrics/weighted.py", "metrics/tail_resolution.py"],
