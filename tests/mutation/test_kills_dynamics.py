@@ -87,3 +87,24 @@ def test_downturn_lgd_averages_to_the_gaussian_closed_form(m, b):
     hi, lo = dynamics.downturn_lgd(m, b, np.array([-2.0, 2.0]))
     assert stats.norm.ppf(hi) - stats.norm.ppf(m) == pytest.approx(2 * b, rel=1e-10)
     assert stats.norm.ppf(m) - stats.norm.ppf(lo) == pytest.approx(2 * b, rel=1e-10)
+
+
+def test_pd_derivatives_of_single_precision_inputs_are_double_precision():
+    # float32 PDs and correlations (a float32 posterior or file): p, p' and p'' must be the
+    # float64 formula of the float32 values. Oracle: Φ, φ through scipy.stats.norm on Python
+    # floats; rounding ~1e-15 relative, float32 arithmetic would be ~1e-7 off, so rtol 1e-12
+    pd32 = np.float32([0.02, 0.15])
+    rho32 = np.float32([0.12, 0.3])
+    x = np.array([-2.5, 1.0])
+    p, dp, d2p = dynamics.vasicek_pd_derivatives(pd32, rho32, x)
+    want_p, want_dp, want_d2p = [], [], []
+    for q, r, xx in zip(pd32, rho32, x, strict=True):
+        q, r = float(q), float(r)
+        s = math.sqrt(r / (1.0 - r))
+        u = (stats.norm.ppf(q) - math.sqrt(r) * xx) / math.sqrt(1.0 - r)
+        want_p.append(stats.norm.cdf(u))
+        want_dp.append(-s * stats.norm.pdf(u))
+        want_d2p.append(-s * s * u * stats.norm.pdf(u))
+    for got, want in ((p, want_p), (dp, want_dp), (d2p, want_d2p)):
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
