@@ -158,18 +158,23 @@ TARGETS: tuple[Target, ...] = (
             "metrics/test_result_weighted.py",
             "metrics/test_summary_exact.py",
             "mutation/test_kills_metrics_result.py",
+            "mutation/test_kills_metrics_result_views.py",
+            "mutation/test_kills_metrics_run_summary.py",
         ],
     ),
     _t(
         "metrics-figures",
         ["metrics/figures.py"],
-        ["metrics/test_result_weighted.py", "mutation/test_kills_metrics_result.py"],
+        [
+            "metrics/test_result_weighted.py",
+            "mutation/test_kills_metrics_result.py",
+            "mutation/test_kills_metrics_figures.py",
+        ],
     ),
-    # granularity adjustment (issue 15's work, new at 07:50): its own tests until kill tests exist
     _t(
         "metrics-granularity",
         ["metrics/granularity.py", "metrics/granularity_exact.py"],
-        ["metrics/test_granularity.py"],
+        ["metrics/test_granularity.py", "mutation/test_kills_metrics_granularity.py"],
     ),
     _t("simulation-importance", ["simulation/importance.py"], ["simulation/test_importance.py"]),
     _t(
