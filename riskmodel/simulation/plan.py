@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from riskmodel.config.errors import ScenarioError
+from riskmodel.errors import ArgumentError
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.importance import (
     FactorTilt,
@@ -27,6 +27,7 @@ from riskmodel.simulation.importance import (
 )
 from riskmodel.simulation.kernel import KernelInputs
 from riskmodel.simulation.qmc import householder
+from riskmodel.simulation.tilt import factor_direction
 
 __all__ = ["BLOCK_SIZE", "RunPlan", "Sampling", "plan_run", "plan_sampling"]
 
@@ -67,6 +68,7 @@ class Sampling:
     qmc_replicates: int = 0  # 0 = pseudo-random innovations
     rotation: np.ndarray | None = None  # (H, H) orthogonal map of the Sobol' coordinates;
     # with sector factors (F, F), applied to each period's innovations
+    direction: np.ndarray | None = None  # sector factors: the unit v of `factor_direction` (F,)
 
 
 def plan_sampling(
@@ -94,14 +96,7 @@ def plan_sampling(
             return Sampling(tilt=tilt, qmc_replicates=sim.qmc_replicates if qmc else 0)
         # else the loss does not move with the factor: plain sampling
     elif z_mean is None and importance_sampling:
-        if sim.importance_method == "mixture":
-            damping = 0.75 if sim.importance_damping is None else sim.importance_damping
-            z_mean, z_prob = tail_mixture(inputs, level, damping=damping)
-            if len(z_prob) == 1:  # the loss does not move with the factor: plain sampling
-                z_mean, z_prob = None, None
-        else:
-            damping = 0.5 if sim.importance_damping is None else sim.importance_damping
-            z_mean = tail_shift(inputs, level, damping=damping)
+        z_mean, z_prob = _shifts(sim.importance_method, sim.importance_damping, inputs, level)
     if not qmc:
         return Sampling(z_mean=z_mean, z_prob=z_prob)
     if z_mean is not None and z_prob is not None:
@@ -126,28 +121,48 @@ def _sector_sampling(
     z_mean: np.ndarray | None,
     level: float,
 ) -> Sampling:
-    """`plan_sampling` with sector factors: the tilt along its direction, QMC rotated onto it.
+    """`plan_sampling` with sector factors: the tilt along its direction, or shifts of ε.
 
-    With QMC each period's F innovations are rotated (`householder`) so that the tilted
-    component ``u = v · ε`` is a Sobol' coordinate of its own (the first H of the sequence).
+    ``shift`` and ``mixture`` (and a given `z_mean`, shape (H, F)) shift the innovations ``ε``
+    (`riskmodel.simulation.importance`). With QMC each period's F innovations are rotated
+    (`householder`) so that the tilted direction ``v`` (`factor_direction`) is a Sobol'
+    coordinate of its own (the first H of the sequence).
     """
     sim = scenario.config.simulation
-    if z_mean is not None or (importance_sampling and sim.importance_method != "tilt"):
-        what = "a given `z_mean`" if z_mean is not None else f"`{sim.importance_method}`"
-        raise ScenarioError(
-            scenario.source,
-            [
-                (
-                    "simulation -> importance_method",
-                    f"sector factors (`systematic: factors`) are importance-sampled by the "
-                    f"tilt; {what} shifts one factor path. Use `importance_method: tilt` (the "
-                    "default) or `importance_sampling: false`",
-                )
-            ],
-        )
-    tilt = factor_tilt(inputs, level) if importance_sampling else None
     replicates = sim.qmc_replicates if qmc else 0
-    rotation = None
-    if qmc and tilt is not None and tilt.direction is not None:
-        rotation = householder(tilt.direction)
-    return Sampling(tilt=tilt, qmc_replicates=replicates, rotation=rotation)
+    z_prob, tilt = None, None
+    if z_mean is not None:
+        z_mean = np.asarray(z_mean, dtype=float)
+        if z_mean.shape != inputs.shift.shape:
+            raise ArgumentError(
+                f"with sector factors `z_mean` shifts the innovations of every period and "
+                f"factor: shape {inputs.shift.shape}; got {z_mean.shape}."
+            )
+    elif importance_sampling and sim.importance_method == "tilt":
+        tilt = factor_tilt(inputs, level)
+    elif importance_sampling:
+        z_mean, z_prob = _shifts(sim.importance_method, sim.importance_damping, inputs, level)
+    found = factor_direction(inputs) if tilt is not None or z_mean is not None else None
+    v = None if found is None else found[0]
+    rotation = householder(v) if qmc and v is not None else None
+    return Sampling(
+        z_mean=z_mean,
+        z_prob=z_prob,
+        tilt=tilt,
+        qmc_replicates=replicates,
+        rotation=rotation,
+        direction=v,
+    )
+
+
+def _shifts(
+    method: str, damping: float | None, inputs: KernelInputs, level: float
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Return the shift, or the mixture's means and probabilities, of `method`.
+
+    (None, None) for a mixture whose loss does not move with the factor: plain sampling.
+    """
+    if method == "mixture":
+        means, probs = tail_mixture(inputs, level, damping=0.75 if damping is None else damping)
+        return (None, None) if len(probs) == 1 else (means, probs)
+    return tail_shift(inputs, level, damping=0.5 if damping is None else damping), None

@@ -40,7 +40,11 @@ import numpy as np
 from scipy.special import ndtri
 from scipy.stats import qmc
 
-from riskmodel.simulation.factors import sample_sector_factors
+from riskmodel.simulation.factors import (
+    mixture_innovations,
+    sample_sector_factors,
+    shift_weight,
+)
 from riskmodel.simulation.seeding import QMC_KEY
 
 if TYPE_CHECKING:  # importance.py imports the kernel, which imports this module
@@ -173,8 +177,8 @@ def sample_factor(
         tilted innovations and gives the weights and posterior draws. Excludes `z_mean`.
     root : array, shape (F, F), optional
         Sector factors (`riskmodel.simulation.factors.sample_sector_factors`): `shift` is then
-        (H, F), `eps` (n, H, F) and the paths ``z`` (n, H, F); only `tilt` (along its
-        direction) or plain sampling.
+        (H, F), `eps` (n, H, F) and the paths ``z`` (n, H, F); `tilt` samples along its
+        direction, `z_mean` (H, F) or (M, H, F) shifts the innovations ``ε``.
 
     Returns
     -------
@@ -183,13 +187,14 @@ def sample_factor(
     Raises
     ------
     ValueError
-        If `eps` has the wrong shape, both `tilt` and `z_mean` are given, or `z_mean` with
-        `root`.
+        If `eps` has the wrong shape, or both `tilt` and `z_mean` are given.
     """
+    if tilt is not None and z_mean is not None:
+        raise ValueError("`tilt` and `z_mean` are two importance-sampling designs; pass one.")
     if root is not None:
-        if z_mean is not None:
-            raise ValueError("sector factors are importance-sampled by the tilt, not `z_mean`.")
-        z, weight, draw = sample_sector_factors(shift, root, n_draws, rng, n, eps=eps, tilt=tilt)
+        z, weight, draw = sample_sector_factors(
+            shift, root, n_draws, rng, n, eps=eps, tilt=tilt, z_mean=z_mean, z_prob=z_prob
+        )
         return FactorPaths(z=z, weight=weight, draw=draw)
     h = len(shift)
     if eps is None:
@@ -197,8 +202,6 @@ def sample_factor(
     elif eps.shape != (n, h):
         raise ValueError(f"`eps` must have shape ({n}, {h}); got {eps.shape}.")
     if tilt is not None:
-        if z_mean is not None:
-            raise ValueError("`tilt` and `z_mean` are two importance-sampling designs; pass one.")
         y, weight, draw = tilt.sample(eps, rng, n_draws)
         return FactorPaths(z=shift + y, weight=weight, draw=draw)
     if z_mean is not None and np.ndim(z_mean) == 2:
@@ -206,8 +209,7 @@ def sample_factor(
     elif z_mean is not None:
         mu = np.asarray(z_mean, dtype=float)
         z = shift + mu + eps
-        # likelihood ratio of N(shift, 1) against N(shift + mu, 1), per path
-        weight = np.exp(-(eps @ mu) - 0.5 * float(mu @ mu))
+        weight = shift_weight(eps, mu)  # of N(shift, 1) against N(shift + mu, 1), per path
     else:
         z = shift + eps
         weight = np.ones(n)
@@ -223,10 +225,5 @@ def _mixture(
     z_prob: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Factor paths and weights of a defensive mixture: component m with probability π_m."""
-    probs = np.asarray(z_prob, dtype=float)
-    comp = rng.choice(len(probs), size=len(eps), p=probs)
-    y = means[comp] + eps  # factor minus the scenario shift
-    log_terms = np.log(probs)[None] + y @ means.T - 0.5 * np.sum(means**2, axis=1)[None]
-    top = log_terms.max(axis=1, keepdims=True)
-    log_q = top[:, 0] + np.log(np.exp(log_terms - top).sum(axis=1))
-    return shift + y, np.exp(-log_q)
+    y, weight = mixture_innovations(eps, rng, means, np.asarray(z_prob, dtype=float))
+    return shift + y, weight

@@ -217,6 +217,8 @@ class _ImportanceDesign:
         z_mean = sampling.z_mean
         mixture = z_mean is not None and sampling.z_prob is not None
         broad = z_mean[1] if mixture and z_mean is not None else z_mean
+        if broad is not None and np.ndim(broad) == 2:  # sector factors: (H, F) shift of ε
+            broad = _along(broad, sampling.direction)
         if sampling.tilt is not None:
             broad = sampling.tilt.mean()  # the mean innovation under the tilt, per period
             method = "tilt"
@@ -229,6 +231,19 @@ class _ImportanceDesign:
         """Whether paths were drawn from anything but the scenario's own factor law."""
         z_mean = self.sampling.z_mean
         return self.sampling.tilt is not None or (z_mean is not None and bool(np.any(z_mean != 0)))
+
+
+def _along(shift: np.ndarray, direction: np.ndarray | None) -> np.ndarray:
+    """Sector factors: the innovation shifts (…, H, F) along the design direction ``v``, (…, H).
+
+    Without a direction (the loss does not move with the factors), along the unit vector with
+    equal components.
+    """
+    shift = np.asarray(shift, dtype=float)
+    f = shift.shape[-1]
+    v = np.full(f, 1.0 / np.sqrt(f)) if direction is None else np.asarray(direction, dtype=float)
+    out: np.ndarray = shift @ v
+    return out
 
 
 def _base_dataset(scenario: Scenario, store: ResultStore, *, paths: int, broad: Any) -> xr.Dataset:
@@ -352,7 +367,10 @@ def _add_importance_design(ds: xr.Dataset, importance: _ImportanceDesign) -> Non
             importance_p_plain=tilt.p_plain,
         )
     if importance.mixture:
-        ds["is_means"] = (("is_component", "period"), np.asarray(importance.sampling.z_mean, float))
+        means = np.asarray(importance.sampling.z_mean, float)
+        if means.ndim == 3:  # sector factors: along the design direction, as `is_shift`
+            means = _along(means, importance.sampling.direction)
+        ds["is_means"] = (("is_component", "period"), means)
         ds["is_probs"] = ("is_component", np.asarray(importance.sampling.z_prob, float))
         ds["is_means"].attrs.update(
             long_name="defensive-mixture components: none, broad downturn, one crash per period"

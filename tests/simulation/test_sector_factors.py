@@ -199,12 +199,6 @@ def test_bundled_example_matches_its_exact_expectations_by_segment():
     assert np.all(np.abs(mean - exact) <= K_SE * se), (mean, exact, se)
 
 
-def test_shift_and_mixture_designs_are_refused_with_sector_factors():
-    sc = book(0.4, importance_method="mixture")
-    with pytest.raises(rm.ScenarioError, match="importance_method"):
-        rm.simulate(sc, paths=100, seed=1, progress=False)
-
-
 def test_loan_level_ecl_of_a_two_factor_scenario_sums_to_the_exact_ecl():
     sc = rm.load_scenario(REPO / "scenarios" / "sectors.yaml")
     pc = sc.portfolio.per_customer()
