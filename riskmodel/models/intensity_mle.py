@@ -32,6 +32,7 @@ __all__ = [
     "mle_dataset",
     "mle_summary",
     "numerical_hessian",
+    "observed_covariance",
 ]
 
 HESS_STEP = 1e-4
@@ -86,6 +87,33 @@ def numerical_hessian(f, x: np.ndarray, h: float = HESS_STEP) -> np.ndarray:
     return H
 
 
+def observed_covariance(H: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Covariance of the estimates from the Hessian `H` of −log L; and whether all are identified.
+
+    Flat directions of the likelihood show as eigenvalues at rounding level (|f| 1e-16 / h² ≈
+    |f| 1e-8), so an eigenvalue at or below ``1e-6 × max(λ_max, 1)`` counts as flat. Without a
+    flat direction the covariance is ``H⁻¹``. With one, inverting `H` would amplify rounding
+    noise into every entry, so the covariance is the inverse on the identified eigenspace and
+    the parameters that load on a flat direction (|loading| > 1e-4) get NaN rows and columns:
+    their standard errors are unknown, the others' remain those of the identified block. A
+    negative variance (a saddle) is reported as NaN too.
+    """
+    sym = (H + H.T) / 2
+    eig, vec = np.linalg.eigh(sym)
+    flat = eig <= 1e-6 * max(float(eig.max()), 1.0)
+    if not flat.any():
+        cov = np.linalg.inv(H)
+    else:
+        inv = np.where(flat, 0.0, 1.0 / np.where(flat, 1.0, eig))
+        cov = (vec * inv) @ vec.T
+        lost = (np.abs(vec[:, flat]) > 1e-4).any(axis=1)
+        cov[lost, :] = np.nan
+        cov[:, lost] = np.nan
+    diag = np.diag(cov)
+    cov[np.diag_indices_from(cov)] = np.where(diag > 0, diag, np.nan)  # negative: unknown
+    return cov, not bool(flat.any())
+
+
 def fit_mle(
     obs: PanelObservations, allowed: np.ndarray, n: int, *, pooled: bool
 ) -> dict[str, np.ndarray | float | list]:
@@ -114,18 +142,11 @@ def fit_mle(
         res = so.minimize(nll, start[s], method="BFGS", options={"gtol": 1e-6, "maxiter": 2000})
         x = res.x
         H = numerical_hessian(nll, x)
-        try:
-            cov = np.linalg.inv(H)
-        except np.linalg.LinAlgError:
-            cov = np.full_like(H, np.nan)
-        diag = np.diag(cov)
-        cov[np.diag_indices_from(cov)] = np.where(diag > 0, diag, np.nan)  # negative: unknown
+        cov, identified = observed_covariance(H)
         est.append(x)
         covs.append(cov)
         m2ll += 2.0 * float(nll(x))
-        # flat directions show as eigenvalues at rounding level: |f| 1e-16 / h² ≈ |f| 1e-8
-        eig = np.linalg.eigvalsh((H + H.T) / 2)
-        ok.append(bool(eig.min() > 1e-6 * max(eig.max(), 1.0)))
+        ok.append(identified)
         if not ok[-1]:
             warnings.warn(
                 f"segment {obs.segments[s]!r}: the log-likelihood is flat or not concave at the "
@@ -219,22 +240,16 @@ def fit_mle_covariates(
 def _gradient_information(grad, x: np.ndarray, h: float = 1e-5) -> tuple[np.ndarray, bool]:
     """Return the inverse of the observed information at `x`, and whether it is well defined.
 
-    The information is the central difference of the gradient `grad` (step `h`), symmetrised;
-    its inverse is NaN where it is singular. The bool says it is positive definite (flat
-    directions show as eigenvalues at rounding level, below 1e-6 of the largest).
+    The information is the central difference of the gradient `grad` (step `h`), symmetrised,
+    and inverted by `observed_covariance` (NaN for the parameters on a flat direction). The
+    bool says it is positive definite.
     """
     H = np.empty((x.size, x.size))
     for i in range(x.size):
         e = np.zeros_like(x)
         e[i] = h
         H[:, i] = (grad(x + e) - grad(x - e)) / (2 * h)
-    H = (H + H.T) / 2
-    try:
-        cov = np.linalg.inv(H)
-    except np.linalg.LinAlgError:
-        cov = np.full_like(H, np.nan)
-    eig = np.linalg.eigvalsh(H)
-    return cov, bool(eig.min() > 1e-6 * max(eig.max(), 1.0))
+    return observed_covariance((H + H.T) / 2)
 
 
 def mle_dataset(cfg: dict, res: dict) -> xr.Dataset:
