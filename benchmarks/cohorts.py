@@ -65,7 +65,13 @@ ROWS = [  # new, growing, mature, declining -> new, growing, mature, declining, 
 ]
 
 
-def scenario_dict(n_cohorts: int, paths: int, approximation: str = "none", seed: int = 15) -> dict:
+def scenario_dict(
+    n_cohorts: int,
+    paths: int,
+    approximation: str = "none",
+    seed: int = 15,
+    min_customers: int = 1000,
+) -> dict:
     """A seeded synthetic scenario of `n_cohorts` cohorts over 60 periods."""
     import numpy as np
 
@@ -106,6 +112,7 @@ def scenario_dict(n_cohorts: int, paths: int, approximation: str = "none", seed:
             "importance_sampling": True,
             "keep": "totals",
             "approximation": approximation,
+            "large_pool_min_customers": min_customers,
         },
     }
 
@@ -128,14 +135,16 @@ def vm_hwm_gib() -> float:
     return float("nan")
 
 
-def child(n_cohorts: int, paths: int, what: str, approximation: str) -> dict:
+def child(n_cohorts: int, paths: int, what: str, approximation: str, min_customers: int) -> dict:
     """One measurement in this (fresh) process: ``run``, ``setup`` or ``setup-before``."""
     import riskmodel as rm
     from riskmodel.simulation import large_pool
     from riskmodel.simulation.engine import build_kernel_inputs
     from riskmodel.simulation.plan import plan_sampling
 
-    sc = rm.scenario_from_dict(scenario_dict(n_cohorts, paths, approximation))
+    sc = rm.scenario_from_dict(
+        scenario_dict(n_cohorts, paths, approximation, min_customers=min_customers)
+    )
     if what == "setup-before":
         large_pool.AGGREGATE_MIN_COHORTS = n_cohorts + 1  # the per-cohort model, as before
     hwm0 = vm_hwm_gib()
@@ -152,6 +161,7 @@ def child(n_cohorts: int, paths: int, what: str, approximation: str) -> dict:
         c0 = cpu_s()
         t0 = time.perf_counter()
         res = rm.simulate(sc, paths=paths, progress=False)
+        out["engine_hwm_gib"] = vm_hwm_gib()  # before the summary's metrics
         total = time.perf_counter() - t0
         engine = total - setup  # simulate redoes the setup
         engine_cpu = cpu_s() - c0 - setup_cpu
@@ -162,14 +172,18 @@ def child(n_cohorts: int, paths: int, what: str, approximation: str) -> dict:
             "engine_cpu_s": engine_cpu,
             "cpu_ns_per_cpp": engine_cpu / (n_cohorts * HORIZON * paths) * 1e9,
             "es": float(res.summary()["loss"]["es"]["0.999"]),
+            "pooled": int(res.data.attrs["large_pool_units"]),
         }
     out |= {"vm_hwm_gib": vm_hwm_gib(), "hwm_after_build_gib": hwm0}
     return out
 
 
-def measure(n_cohorts: int, paths: int, what: str, timeout: float, approximation: str) -> dict:
+def measure(
+    n_cohorts: int, paths: int, what: str, timeout: float, args: argparse.Namespace
+) -> dict:
     """Run `child` in a fresh process; {'timeout': s} if it ran past `timeout` seconds."""
-    cmd = [sys.executable, __file__, "--child", what, str(n_cohorts), str(paths), approximation]
+    cmd = [sys.executable, __file__, "--child", what, str(n_cohorts), str(paths)]
+    cmd += [args.approximation, str(args.min_customers)]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True)
     except subprocess.TimeoutExpired:
@@ -187,22 +201,23 @@ def main() -> None:
     ap.add_argument("--engine-max", type=int, default=100_000)
     ap.add_argument("--timeout", type=float, default=600.0)
     ap.add_argument("--approximation", choices=["none", "large_pool"], default="none")
-    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--min-customers", type=int, default=1000)
+    ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        what, n, p, approx = args.child
-        print(json.dumps(child(int(n), int(p), what, approx)))
+        what, n, p, approx, least = args.child
+        print(json.dumps(child(int(n), int(p), what, approx, int(least))))
         return
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"uptime: {load}")
     for n in args.cohorts:
         before = None
         if n <= args.before_max:
-            before = measure(n, min(args.paths), "setup-before", args.timeout, args.approximation)
+            before = measure(n, min(args.paths), "setup-before", args.timeout, args)
             print(f"N={n:>7,d} setup before (per cohort): {fmt(before)}", flush=True)
         for p in args.paths:
             what = "run" if n <= args.engine_max else "setup"
-            r = measure(n, p, what, args.timeout, args.approximation)
+            r = measure(n, p, what, args.timeout, args)
             line = f"N={n:>7,d} paths={p:>5,d}: {fmt(r)}"
             if before and "setup_s" in before and "setup_s" in r:
                 line += f"; setup before/after {before['setup_s'] / r['setup_s']:.1f}x"
@@ -223,7 +238,10 @@ def fmt(r: dict) -> str:
             f"({r['ns_per_cpp']:.0f} ns wall, {r['cpu_ns_per_cpp']:.0f} ns CPU per "
             "cohort-period-path)"
         )
-    return s + f", peak {r['vm_hwm_gib']:.2f} GiB (tilt: {r['tilt']})"
+    pooled = f", pooled units: {r['pooled']}" if "pooled" in r else ""
+    if "engine_hwm_gib" in r:
+        s += f", peak after the run {r['engine_hwm_gib']:.2f} GiB"
+    return s + f", peak {r['vm_hwm_gib']:.2f} GiB (tilt: {r['tilt']}{pooled})"
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ __all__ = [
     "DownturnConfig",
     "ExposureConfig",
     "LGDConfig",
+    "NameConfig",
     "OutputsConfig",
     "ParametersConfig",
     "PortfolioConfig",
@@ -57,19 +58,38 @@ class CohortConfig(ConfigModel):
     margin: float = 0.0
 
 
+class NameConfig(ConfigModel):
+    """One named exposure: a single customer simulated on its own (`riskmodel.data.names`)."""
+
+    id: str = Field(min_length=1)
+    segment: str = Field(min_length=1)
+    state: str = Field(min_length=1)
+    exposure: float = Field(gt=0, allow_inf_nan=False)
+    pd_multiplier: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    lgd: Probability | None = None
+
+
 class PortfolioConfig(ConfigModel):
-    """`portfolio:` — inline cohorts or a CSV file (path relative to the YAML)."""
+    """`portfolio:` — inline cohorts or a CSV file (path relative to the YAML), and `names`.
+
+    ``names``: named exposures, inline or a names CSV path relative to the YAML; with names the
+    cohorts may be left out (a book of names only).
+    """
 
     cohorts: list[CohortConfig] | None = Field(default=None, min_length=1)
     file: str | None = None
+    names: str | list[NameConfig] | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> PortfolioConfig:
-        if (self.cohorts is None) == (self.file is None):
+        both = self.cohorts is not None and self.file is not None
+        if both or (self.cohorts is None and self.file is None and self.names is None):
             raise ValueError(
                 "give exactly one of `cohorts` (a list of inline cohorts) or `file` "
-                "(a portfolio CSV path relative to the scenario file)"
+                "(a portfolio CSV path relative to the scenario file), and/or `names`"
             )
+        if isinstance(self.names, list) and not self.names:
+            raise ValueError("`names` is an empty list; list at least one name or drop `names`")
         return self
 
 

@@ -63,13 +63,15 @@ def check_portfolio(
     *,
     file: Path | None,
     portfolio_file: Path | None = None,
-) -> Portfolio:
-    """Return the scenario's portfolio, checked against its states.
+) -> Portfolio | None:
+    """Return the scenario's cohorts, checked against its states (None for names only).
 
     Inline ``cohorts`` are built into a `Portfolio` here (then `portfolio` must be None); a
     ``portfolio: file`` needs the `portfolio` read from it (`portfolio_file`: its path, named
-    in messages).
+    in messages). A book of ``names`` only has no cohorts.
     """
+    if cfg.portfolio.cohorts is None and cfg.portfolio.file is None and portfolio is None:
+        return None
     if cfg.portfolio.cohorts is not None:
         if portfolio is not None:
             raise ArgumentError(

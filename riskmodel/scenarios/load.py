@@ -18,6 +18,7 @@ from riskmodel.data.files import resolve_input_path
 from riskmodel.data.portfolio import Portfolio, PortfolioError
 from riskmodel.errors import ArgumentError, UnsafeFileError
 from riskmodel.scenarios.derive import check_portfolio
+from riskmodel.scenarios.names import read_names
 from riskmodel.scenarios.parameters import PosteriorDraws, read_posterior, sha256
 from riskmodel.scenarios.scenario import Scenario, derive, validate_config
 from riskmodel.scenarios.stresses import fail, per_period
@@ -33,12 +34,13 @@ def load_scenario(
 ) -> Scenario:
     """Load and validate a scenario YAML file.
 
-    Paths inside the file (``portfolio.file``, ``parameters.posterior``) are resolved relative to
-    the YAML file, symlinks followed, and must lead into the YAML file's folder (or below) or
-    into the current working folder (or below); a scenario from someone else cannot make
-    riskmodel read ``../../etc/shadow``. Only regular files are read: a folder, FIFO or device
-    is refused as such. File contents are quoted in messages only as short sanitised excerpts.
-    The YAML is read by `read_yaml` (no Python tags, no duplicate keys, bounded aliases).
+    Paths inside the file (``portfolio.file``, ``portfolio.names``, ``parameters.posterior``) are
+    resolved relative to the YAML file, symlinks followed, and must lead into the YAML file's
+    folder (or below) or into the current working folder (or below); a scenario from someone
+    else cannot make riskmodel read ``../../etc/shadow``. Only regular files are read: a folder,
+    FIFO or device is refused as such. File contents are quoted in messages only as short
+    sanitised excerpts. The YAML is read by `read_yaml` (no Python tags, no duplicate keys,
+    bounded aliases).
 
     Parameters
     ----------
@@ -169,6 +171,12 @@ def _build(
     )
     if portfolio_file is not None:
         inputs[str(portfolio_file)] = sha256(portfolio_file)
+    names = None
+    if isinstance(cfg.portfolio.names, str):
+        names, names_file = read_names(
+            cfg.portfolio.names, file=file, base_dir=base_dir, allow_outside=allow_outside_files
+        )
+        inputs[str(names_file)] = sha256(names_file)
     posterior: PosteriorDraws | None = None
     if cfg.parameters.posterior is not None:
         posterior, posterior_file = read_posterior(
@@ -183,6 +191,7 @@ def _build(
         cfg,
         portfolio,
         posterior,
+        names=names,
         source=file,
         inputs=inputs,
         base_dir=base_dir,

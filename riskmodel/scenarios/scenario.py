@@ -28,6 +28,7 @@ import pydantic
 from riskmodel._validate import check_count, check_seed
 from riskmodel.config.errors import ScenarioError, format_validation_error
 from riskmodel.config.scenario import ScenarioConfig
+from riskmodel.data.names import Names
 from riskmodel.data.portfolio import Portfolio
 from riskmodel.errors import ArgumentError
 from riskmodel.scenarios.derive import (
@@ -40,6 +41,7 @@ from riskmodel.scenarios.derive import (
     stresses_of,
 )
 from riskmodel.scenarios.factors import SectorFactors, sector_factors
+from riskmodel.scenarios.names import cohort_labels, named_portfolio
 from riskmodel.scenarios.period import Period
 from riskmodel.scenarios.stresses import apply_shocks, ead_scale
 from riskmodel.states import StateSpace
@@ -61,6 +63,7 @@ class Scenario:
         The validated configuration (frozen pydantic model).
     states : StateSpace
     portfolio : Portfolio
+        The cohorts, followed by one single-customer cohort per named exposure (if any).
     segments : tuple of str
         Segments in the order of the `segment` axis of `transitions`.
     transitions : ndarray, shape (n_draws, n_segments, n_states, n_states)
@@ -101,6 +104,12 @@ class Scenario:
     factors : SectorFactors or None
         The sector factors of ``systematic: factors`` (`riskmodel.scenarios.factors`); None
         for the one-factor form.
+    names : Names or None
+        The named exposures of ``portfolio: names`` (`riskmodel.data.names`), the last rows of
+        `portfolio`; None without names.
+    cohorts : Portfolio or None
+        The cohorts without the names (None for a book of names only); `with_options` derives
+        from them again.
     """
 
     config: ScenarioConfig
@@ -122,6 +131,13 @@ class Scenario:
     posterior: PosteriorDraws | None = field(default=None, repr=False)
     portfolio_file: Path | None = field(default=None, repr=False)
     factors: SectorFactors | None = field(default=None, repr=False)
+    names: Names | None = field(default=None, repr=False)
+    cohorts: Portfolio | None = field(default=None, repr=False)
+
+    @property
+    def cohort_labels(self) -> list[str]:
+        """Labels of the results' ``cohort`` coordinate: ``segment/state``, or a name's id."""
+        return cohort_labels(self.portfolio, self.names)
 
     @property
     def ecl_window(self) -> float:
@@ -219,19 +235,26 @@ class Scenario:
         return self.derive_again(data)
 
     def derive_again(
-        self, data: Mapping[str, Any], *, portfolio: Portfolio | None = None
+        self,
+        data: Mapping[str, Any],
+        *,
+        portfolio: Portfolio | None = None,
+        names: Names | None = None,
     ) -> Scenario:
         """Validate a whole config mapping and derive it from this scenario's inputs (no file read).
 
-        `portfolio` stands in for the one read from ``portfolio: file`` (a sensitivity factor
-        scales its exposures); by default this scenario's. Raises as `with_options`.
+        `portfolio` and `names` stand in for those read from ``portfolio: file`` and a names
+        file (a sensitivity factor scales their exposures); by default this scenario's. Raises
+        as `with_options`.
         """
         config = validate_config(data, self.source)
         self._check_same_files(config)
+        on_file = isinstance(config.portfolio.names, str)
         return derive(
             config,
-            (portfolio or self.portfolio) if config.portfolio.file is not None else None,
+            (portfolio or self.cohorts) if config.portfolio.file is not None else None,
             self.posterior if config.parameters.posterior is not None else None,
+            names=(names or self.names) if on_file else None,
             source=self.source,
             inputs=self.inputs,
             base_dir=self.base_dir,
@@ -244,6 +267,7 @@ class Scenario:
             f"{section} -> {key} ({new!r}; this scenario read {old!r})"
             for section, key, new, old in (
                 ("portfolio", "file", config.portfolio.file, self.config.portfolio.file),
+                ("portfolio", "names", _file(config), _file(self.config)),
                 (
                     "parameters",
                     "posterior",
@@ -261,6 +285,12 @@ class Scenario:
             )
 
 
+def _file(config: ScenarioConfig) -> str | None:
+    """Return the names file of a config (None for inline names or none)."""
+    names = config.portfolio.names
+    return names if isinstance(names, str) else None
+
+
 def validate_config(data: Mapping[str, Any], file: Path | None) -> ScenarioConfig:
     """Validate a scenario mapping; `ScenarioError` naming `file` and each field at fault."""
     try:
@@ -274,6 +304,7 @@ def derive(
     portfolio: Portfolio | None = None,
     draws: PosteriorDraws | None = None,
     *,
+    names: Names | None = None,
     source: Path | None = None,
     inputs: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
@@ -289,6 +320,8 @@ def derive(
         ``cohorts`` (the portfolio is built from them).
     draws : ParameterDraws or GeneratorDraws, optional
         The draws of ``parameters: {posterior: ...}``, as read; None for point ``transitions``.
+    names : Names, optional
+        The names of ``portfolio: {names: names.csv}``, as read; None for inline names or none.
     source, inputs, base_dir, portfolio_file
         Provenance, kept on the result as given (`Scenario`).
 
@@ -306,7 +339,8 @@ def derive(
     """
     file = source
     states = config.states.state_space()
-    portfolio = check_portfolio(config, states, portfolio, file=file, portfolio_file=portfolio_file)
+    cohorts = check_portfolio(config, states, portfolio, file=file, portfolio_file=portfolio_file)
+    portfolio, names = named_portfolio(config, states, cohorts, names, draws, file)
     segments = portfolio.segments
     transitions, from_draws, conversion = parameters_of(config, states, segments, draws, file)
     factors = sector_factors(config.systematic, segments, file)
@@ -336,6 +370,8 @@ def derive(
         base_dir=None if base_dir is None else Path(base_dir).resolve(),
         posterior=draws,
         portfolio_file=portfolio_file,
+        names=names,
+        cohorts=cohorts,
     )
 
 

@@ -65,12 +65,18 @@ def _edit_lgd_sd(inputs: DeriveInputs, value: float) -> None:
 
 def _edit_exposure(inputs: DeriveInputs, value: float) -> None:
     if inputs.portfolio is None:  # inline cohorts live in the config
-        for cohort in inputs.config["portfolio"]["cohorts"]:
+        for cohort in inputs.config["portfolio"]["cohorts"] or []:
             cohort["exposure"] = cohort["exposure"] * value
     else:
         table = inputs.portfolio.table.copy()
         table["exposure"] = table["exposure"] * value
         inputs.portfolio = Portfolio(table)
+    names = inputs.config["portfolio"].get("names")
+    if isinstance(names, list):  # inline named exposures scale with the book
+        for name in names:
+            name["exposure"] = name["exposure"] * value
+    elif inputs.names is not None:
+        inputs.names = inputs.names.scaled(value)
 
 
 def _check_shift(scenario: Scenario, low: float, high: float) -> str | None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from riskmodel.data.names import Names
 from riskmodel.data.portfolio import Portfolio
 from riskmodel.scenarios.load import Scenario
 
@@ -36,17 +37,24 @@ class DeriveInputs:
     portfolio : Portfolio or None
         The portfolio read from ``portfolio: file``; None for inline ``portfolio: cohorts``
         (those are edited in `config`). An edit replaces it, never mutates it.
+    names : Names or None
+        The named exposures read from a names file; None for inline names (in `config`) or
+        none. An edit replaces it, never mutates it.
     """
 
     base: Scenario
     config: dict[str, Any]
     portfolio: Portfolio | None
+    names: Names | None = None
 
     @classmethod
     def of(cls, scenario: Scenario) -> DeriveInputs:
         """Return a fresh, editable copy of the inputs of `scenario`."""
         on_file = scenario.config.portfolio.file is not None
-        return cls(scenario, scenario.config.model_dump(), scenario.portfolio if on_file else None)
+        names = scenario.names if isinstance(scenario.config.portfolio.names, str) else None
+        return cls(
+            scenario, scenario.config.model_dump(), scenario.cohorts if on_file else None, names
+        )
 
 
 ConfigEdit = Callable[[DeriveInputs, float], None]
@@ -77,4 +85,4 @@ def derive_edited(scenario: Scenario, edits: Sequence[tuple[ConfigEdit, float]])
     inputs = DeriveInputs.of(scenario)
     for edit, value in edits:
         edit(inputs, float(value))
-    return scenario.derive_again(inputs.config, portfolio=inputs.portfolio)
+    return scenario.derive_again(inputs.config, portfolio=inputs.portfolio, names=inputs.names)

@@ -98,6 +98,13 @@ def evaluate_points(
         Keywords for `simulate_variants` (``client``, ``scheduler`` …).
     """
     exact = [s.name for s in specs if s.exact]
+    if variants and variants[0].names is not None and (exact or approximation == "large_pool"):
+        raise ArgumentError(
+            "the batched exact expectations and large-pool model of a sensitivity analysis "
+            "treat every cohort of a segment alike, so they cannot take `portfolio: names` "
+            f"(own PD multipliers and LGDs); metrics {exact or 'simulated'} need them. Use "
+            "simulated metrics (e.g. var/es) with `approximation: none`, or drop the names."
+        )
     out: dict[str, np.ndarray] = {}
     if exact:
         batch = exact_batch(variants)

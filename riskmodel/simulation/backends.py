@@ -22,8 +22,9 @@ import numpy as np
 
 from riskmodel.simulation.block_output import BlockOutput
 from riskmodel.simulation.cluster import dask_client, tune_worker_malloc
-from riskmodel.simulation.kernel import KernelInputs, simulate_block
+from riskmodel.simulation.kernel import KernelInputs
 from riskmodel.simulation.plan import BLOCK_SIZE, RunPlan, Sampling
+from riskmodel.simulation.pooled import simulate_block
 from riskmodel.simulation.qmc import sobol_innovations
 from riskmodel.simulation.seeding import block_rng
 from riskmodel.simulation.store import BlockSummary, Reduction, ResultStore, reduce_block

@@ -29,9 +29,11 @@ from riskmodel.simulation.inputs import build_kernel_inputs
 from riskmodel.simulation.kernel import KernelInputs
 from riskmodel.simulation.options import RunOptions, run_options
 from riskmodel.simulation.plan import BLOCK_SIZE, RunPlan, Sampling, plan_run, plan_sampling
-from riskmodel.simulation.resources import check_run_memory
+from riskmodel.simulation.pooled import kernel_cohorts, pools
+from riskmodel.simulation.resources import check_run_memory, kernel_bytes
 from riskmodel.simulation.seeding import seed_entropy
 from riskmodel.simulation.store import PER_PERIOD, ResultStore, assemble, path_total
+from riskmodel.simulation.sub_blocks import sub_block_paths
 
 __all__ = [
     "BLOCK_SIZE",
@@ -93,6 +95,7 @@ def simulate_dataset(
     cfg = scenario.config
     importance_sampling = check_flag("importance_sampling", importance_sampling)
     qmc = check_flag("qmc", qmc)
+    in_flight = in_flight_paths(options.paths, options.workers)
     check_run_memory(
         options.paths,
         scenario.horizon,
@@ -102,7 +105,8 @@ def simulate_dataset(
         copies=2 if cfg.actions else 1,  # an action's counterfactual run beside the main one
         limit=check_memory_limit(memory_limit),
         what=f"scenario {scenario.name!r}",
-        in_flight_paths=in_flight_paths(options.paths, options.workers),
+        in_flight_paths=in_flight,
+        kernel_bytes=kernel_bytes(scenario, in_flight),
     )
     if importance_sampling is None:
         importance_sampling = cfg.simulation.importance_sampling
@@ -189,6 +193,11 @@ def _simulate(
         sampling=sampling,
         block_size=BLOCK_SIZE,
     )
+    # the stream of a book whose large-pool cohorts are pooled (`pooled`), or whose blocks are
+    # evolved in sub-blocks of paths (`sub_blocks`; 0: whole blocks)
+    ds.attrs["large_pool_units"] = int(pools(inputs))
+    step = sub_block_paths(kernel_cohorts(inputs), BLOCK_SIZE)
+    ds.attrs["kernel_sub_block"] = step if step < BLOCK_SIZE else 0
     if sampling.qmc_replicates:
         block = np.arange(paths) // BLOCK_SIZE
         ds["replicate"] = ("path", block % sampling.qmc_replicates)

@@ -60,6 +60,7 @@ from riskmodel.dynamics import (
 )
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.expected_dataset import label_term_structure, term_structure_dataset
+from riskmodel.simulation.names import cohort_lgd, cohort_rows, own_lgd_loss, scenario_rows
 
 
 @functools.lru_cache(maxsize=8)
@@ -288,7 +289,7 @@ def expected_term_structure(
     seg_onehot = np.zeros((len(customers), len(scenario.segments)))
     seg_onehot[np.arange(len(customers)), seg] = 1.0
     flows, loss_c, start_occ, n_draws = _propagate(
-        scenario, seg, start, customers, seg_onehot, _loss_by_draw
+        scenario, cohort_rows(scenario), start, customers, seg_onehot, _loss_by_draw
     )
     start_onehot = np.zeros((len(customers), len(t_idx)))
     start_onehot[np.arange(len(customers)), start] = 1.0
@@ -310,6 +311,7 @@ def _propagate(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Propagate every cohort's expected counts period by period, per draw.
 
+    `seg`: each cohort's row group, its segment or a name's own (`riskmodel.simulation.names`).
     Returns the expected inflow per state (H, C, K) and loss per cohort (H, C), both averaged
     over draws, the expected transient counts per segment at each period's start (H, S, Kt),
     and the number of draws. `loss_by_draw` (if a list) receives E[loss_t | d] per period.
@@ -317,13 +319,14 @@ def _propagate(
     states = scenario.states
     h, k = scenario.horizon, states.n
     t_idx, d_idx = states.transient_idx, states.default_idx
+    own_lgd = cohort_lgd(scenario)
+    scenario = scenario_rows(scenario)  # a name's rows are a segment of their own
     em = scenario_expected_matrices(scenario)  # (D, H, S, Kt, K)
     n_draws, n_c = em.shape[0], len(customers)
     n_t = len(t_idx)
     ead = np.asarray(scenario.cohort_ead, dtype=float)
     ead_factor = np.asarray(scenario.ead_factor, dtype=float)
-    lgd = scenario.lgd_mean
-    sens = scenario.lgd_sensitivity
+    lgd, sens = scenario.lgd_mean, scenario.lgd_sensitivity
     rows = np.asarray(scenario.transitions, dtype=float)
     if rows.ndim == 4:
         rows = rows[:, None]
@@ -333,7 +336,7 @@ def _propagate(
     x[:, np.arange(n_c), start] = customers
     flows = np.empty((h, n_c, k))  # expected inflow per state in period t, mean over draws
     loss_c = np.empty((h, n_c))  # expected loss per cohort and period
-    start_occ = np.zeros((h, len(scenario.segments), n_t))  # transient counts at period start
+    start_occ = np.zeros((h, seg_onehot.shape[1], n_t))  # transient counts at period start
     for t in range(h):
         start_occ[t] = np.einsum("cs,ci->si", seg_onehot, x.mean(axis=0))
         into = np.einsum("dci,dcik->dck", x, em[:, t][:, seg])  # (D, C, K)
@@ -342,9 +345,11 @@ def _propagate(
             loss_c[t] = np.einsum("dci,dci->c", x, g[:, seg]) / n_draws
         else:
             loss_c[t] = into[..., d_idx].mean(axis=0) * lgd
+        loss_c[t] = own_lgd_loss(own_lgd, into[..., d_idx].mean(axis=0), loss_c[t])
         loss_c[t] *= ead * ead_factor[t]
         if loss_by_draw is not None:  # E[loss_t | d]: the same terms, not averaged over draws
             per = np.einsum("dci,dci->dc", x, g[:, seg]) if sens > 0 else into[..., d_idx] * lgd
+            per = own_lgd_loss(own_lgd, into[..., d_idx], per)
             loss_by_draw.append(per @ (ead * ead_factor[t]))
         x = into[..., t_idx]
         flows[t] = into.mean(axis=0)

@@ -7,6 +7,7 @@ import numpy as np
 from riskmodel.dynamics import discount_factors
 from riskmodel.scenarios.load import Scenario
 from riskmodel.simulation.kernel import KernelInputs, prepare_transitions
+from riskmodel.simulation.names import name_arrays
 
 __all__ = ["build_kernel_inputs"]
 
@@ -20,9 +21,13 @@ def build_kernel_inputs(scenario: Scenario) -> KernelInputs:
     transitions = scenario.transitions
     if transitions.ndim == 4:  # (D, S, K, K) -> (D, 1, S, K, K)
         transitions = transitions[:, None]
-    probit_pd, seq_prob, dest, surv_prob = prepare_transitions(
-        transitions, states.transient_idx, states.default_idx
-    )
+    names = None
+    if scenario.names is None:
+        probit_pd, seq_prob, dest, surv_prob = prepare_transitions(
+            transitions, states.transient_idx, states.default_idx
+        )
+    else:  # the names' own rows beside the segments' (`riskmodel.simulation.names`)
+        names, (probit_pd, seq_prob, dest, surv_prob) = name_arrays(scenario, transitions)
     lgd = scenario.config.lgd
     return KernelInputs(
         horizon=scenario.horizon,
@@ -51,11 +56,15 @@ def build_kernel_inputs(scenario: Scenario) -> KernelInputs:
         discount_factor=discount_factors(scenario.discount_rate),
         factor_root=None if scenario.factors is None else scenario.factors.root,
         segment_factor=None if scenario.factors is None else scenario.factors.segment_factor,
+        names=names,
     )
 
 
 def _large_pool_mask(scenario: Scenario, customers: np.ndarray) -> np.ndarray:
     sim = scenario.config.simulation
     if sim.approximation == "large_pool":
-        return customers >= sim.large_pool_min_customers
+        mask = customers >= sim.large_pool_min_customers
+        if scenario.names is not None:  # names are always simulated individually
+            mask[len(mask) - scenario.names.n :] = False
+        return mask
     return np.zeros(len(customers), dtype=bool)

@@ -59,8 +59,9 @@ from riskmodel.simulation.chains import ExactColumns, draw_exact, prepare_transi
 from riskmodel.simulation.factors import cohort_factor
 from riskmodel.simulation.qmc import FactorPaths, sample_factor
 
-if TYPE_CHECKING:  # importance.py imports this module
+if TYPE_CHECKING:  # importance.py and names.py import this module
     from riskmodel.simulation.importance import FactorTilt
+    from riskmodel.simulation.names import NameArrays
 
 __all__ = [
     "BlockOutput",
@@ -110,6 +111,8 @@ class KernelInputs:
     # sector factors (`riskmodel.scenarios.factors`); None for the one-factor model
     factor_root: Floats | None = None  # (F, F) L with L Lᵀ = factor correlation
     segment_factor: Index | None = None  # (S,) factor of each segment
+    # named exposures (`riskmodel.simulation.names`): their own default rows and fixed LGDs
+    names: NameArrays | None = None
 
     @property
     def n_draws(self) -> int:
@@ -188,8 +191,9 @@ def simulate_paths(inp: KernelInputs, rng: np.random.Generator, factor: FactorPa
     BlockOutput
     """
     n = len(factor.weight)
-    cols = ExactColumns.build(inp)
-    rates = _Rates.build(inp, factor)
+    rows = inp if inp.names is None else inp.names.view(inp)  # names' own default rows
+    cols = ExactColumns.build(rows)
+    rates = _Rates.build(rows, factor)
     acc = Accumulators.zeros(inp, n)
     n_t, k = len(inp.transient_idx), inp.n_states
     start = np.zeros((n, len(inp.customers), n_t))
@@ -199,8 +203,8 @@ def simulate_paths(inp: KernelInputs, rng: np.random.Generator, factor: FactorPa
     d_full = np.zeros((n, len(inp.customers), n_t))
     into = np.zeros((n, len(inp.customers), k))
     for t in range(inp.horizon):
-        pd_sr = rates.conditional_pd(inp, t)
-        d_e, into_int = draw_exact(cols, rng, cnt, pd_sr, rates.seq(inp, t))
+        pd_sr = rates.conditional_pd(rows, t)
+        d_e, into_int = draw_exact(cols, rng, cnt, pd_sr, rates.seq(rows, t))
         into_e = into_int.reshape(n, -1, k)
         cnt = into_e[:, :, inp.transient_idx].reshape(n, -1)
         if cols.all_exact:
@@ -210,12 +214,12 @@ def simulate_paths(inp: KernelInputs, rng: np.random.Generator, factor: FactorPa
             d_full[:, cols.exact] = 0.0
             d_full[:, cols.exact, 0] = d_e  # integer counts: any split over origins sums the same
             into[:, cols.exact] = into_e
-            d_p, into_p = _evolve_pool(inp, cols, rates, t, pool_counts, pd_sr)
+            d_p, into_p = _evolve_pool(rows, cols, rates, t, pool_counts, pd_sr)
             d_full[:, cols.pool] = d_p
             into[:, cols.pool] = into_p
             pool_counts = into_p[:, :, inp.transient_idx]
             d_c = d_full.sum(axis=2)
-        lgd = _lgd(inp, rng, d_c, cohort_factor(inp, factor.z, t))
+        lgd = _cohort_lgd(inp, rng, d_c, cohort_factor(inp, factor.z, t))
         acc.record(inp, t, d_c, lgd, into, factor.weight, whole=cols.all_exact)
     return acc.output(factor)
 
@@ -295,6 +299,18 @@ def _evolve_pool(
     d_p = counts * pd_sr[:, cols.pool_sr]
     surv = np.broadcast_to(surv, (counts.shape[0], *surv.shape[1:]))
     return d_p, np.einsum("nck,nckj->ncj", counts - d_p, surv)
+
+
+def _cohort_lgd(
+    inp: KernelInputs, rng: np.random.Generator, d_c: Floats, z_t: Floats
+) -> Floats | float:
+    """`_lgd`, with the fixed LGD of the names that have their own (no Beta drawn for them)."""
+    fixed = None if inp.names is None else inp.names.lgd
+    if fixed is None:
+        return _lgd(inp, rng, d_c, z_t)
+    own, value = fixed
+    lgd = _lgd(inp, rng, np.where(own, 0.0, d_c), z_t)
+    return np.where(own, value, lgd)
 
 
 def _lgd(inp: KernelInputs, rng: np.random.Generator, d_c: Floats, z_t: Floats) -> Floats | float:

@@ -31,16 +31,23 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from riskmodel.errors import ArgumentError, ResourceLimitError
 from riskmodel.scenarios.load import Scenario
+from riskmodel.simulation.plan import BLOCK_SIZE
+from riskmodel.simulation.pooled import POOL_MIN_COHORTS
+from riskmodel.simulation.sub_blocks import sub_block_paths
 
 __all__ = [
     "KERNEL_BYTES_PER_PATH_COHORT",
     "MEMORY_FRACTION",
+    "POOLED_BYTES_PER_PATH_COHORT",
     "WORKING_ARRAYS",
     "check_run_memory",
     "check_scenarios_memory",
     "format_bytes",
+    "kernel_bytes",
     "memory_limit",
     "run_bytes",
 ]
@@ -53,6 +60,10 @@ WORKING_ARRAYS = 6
 
 KERNEL_BYTES_PER_PATH_COHORT = 256
 """Kernel working memory per path in flight and cohort (about 30 float64 arrays of that shape)."""
+
+POOLED_BYTES_PER_PATH_COHORT = 24
+"""Kernel memory per path in flight and large-pool cohort when a block pools them into units
+(`riskmodel.simulation.pooled`): only the block's loss per cohort (three float64 arrays)."""
 
 PER_PERIOD_OUTPUTS = 4  # loss, defaults, churn, margin
 PER_PATH_FIXED = 3  # weight, draw, churn_value_lost
@@ -137,6 +148,7 @@ def check_run_memory(
     what: str = "the run",
     suggest_totals: bool = True,
     in_flight_paths: int = 0,
+    kernel_bytes: int | None = None,
 ) -> int:
     """Refuse a run whose results would not fit in memory, before allocating anything.
 
@@ -155,6 +167,9 @@ def check_run_memory(
     in_flight_paths : int, default 0
         Paths the kernel simulates at once (blocks times workers); their working arrays,
         `KERNEL_BYTES_PER_PATH_COHORT` per path and cohort, count too.
+    kernel_bytes : int, optional
+        The kernel's working memory for the paths in flight (`kernel_bytes`); default
+        `KERNEL_BYTES_PER_PATH_COHORT` per path in flight and cohort.
 
     Returns
     -------
@@ -166,7 +181,9 @@ def check_run_memory(
     ResourceLimitError
         With the estimate, the limit and the fix (fewer paths, or ``keep: totals``).
     """
-    kernel = KERNEL_BYTES_PER_PATH_COHORT * int(in_flight_paths) * int(n_cohorts)
+    if kernel_bytes is None:
+        kernel_bytes = KERNEL_BYTES_PER_PATH_COHORT * int(n_cohorts) * int(in_flight_paths)
+    kernel = int(kernel_bytes)
     need = copies * run_bytes(paths, horizon, n_segments, n_cohorts, keep) + kernel
     allowed = memory_limit(limit)
     if allowed is None or need <= allowed:
@@ -194,6 +211,34 @@ def check_run_memory(
         f"{format_bytes(need)} of memory for its results (keep: {keep}), more than the "
         f"{format_bytes(allowed)} allowed ({source}). To fix: " + " ".join(fixes) + "."
     )
+
+
+def kernel_bytes(scenario: Scenario, in_flight_paths: int) -> int:
+    """Return the kernel's working memory for `in_flight_paths` paths of `scenario`, bytes.
+
+    `KERNEL_BYTES_PER_PATH_COHORT` per path and cohort the kernel keeps arrays for, in whole
+    blocks of at most `BLOCK_SIZE` paths, or in sub-blocks when a block would hold too many
+    (`riskmodel.simulation.sub_blocks`); large-pool cohorts that a block pools into units
+    (``approximation: large_pool`` with `riskmodel.simulation.pooled.POOL_MIN_COHORTS` of them
+    or more) cost `POOLED_BYTES_PER_PATH_COHORT` per path instead, and a cut block its loss
+    per cohort (8 bytes per path and cohort).
+    """
+    sim = scenario.config.simulation
+    n = scenario.portfolio.n_cohorts
+    n_pool = 0
+    if sim.approximation == "large_pool" and getattr(scenario, "names", None) is None:
+        customers = scenario.portfolio.per_customer()["customers"].to_numpy()
+        n_pool = int(np.count_nonzero(customers >= sim.large_pool_min_customers))
+    if n_pool < POOL_MIN_COHORTS:
+        n_pool = 0
+    paths = int(in_flight_paths)
+    block = min(paths, BLOCK_SIZE)
+    blocks = -(-paths // BLOCK_SIZE)
+    step = sub_block_paths(n - n_pool, block)
+    kept = KERNEL_BYTES_PER_PATH_COHORT * (n - n_pool) * step * blocks
+    if step < block:
+        kept += 8 * n * paths
+    return kept + POOLED_BYTES_PER_PATH_COHORT * n_pool * paths
 
 
 def _paths_that_fit(allowed: int, bytes_per_path: float) -> int:

@@ -273,7 +273,7 @@ def _base_dataset(scenario: Scenario, store: ResultStore, *, paths: int, broad: 
             "period": np.arange(1, h + 1),
             "segment": list(scenario.segments),
             "state": list(scenario.states.names),
-            "cohort": [f"{seg}/{st}" for seg, st in zip(pf["segment"], pf["state"], strict=True)],
+            "cohort": scenario.cohort_labels,  # segment/state, or a named exposure's id
         },
     )
 
