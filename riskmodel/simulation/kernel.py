@@ -44,6 +44,7 @@ engine's efficiency.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -134,6 +135,7 @@ def simulate_block(
     eps: np.ndarray | None = None,
     z_prob: np.ndarray | None = None,
     tilt: FactorTilt | None = None,
+    evolve: Callable[[KernelInputs, np.random.Generator, FactorPaths], BlockOutput] | None = None,
 ) -> BlockOutput:
     """Simulate `n` paths over the whole horizon: sample the factor paths, then evolve the cohorts.
 
@@ -156,6 +158,9 @@ def simulate_block(
     tilt : FactorTilt, optional
         Per-period exponential tilt of the factor (`riskmodel.simulation.importance`); it maps
         `eps` to the tilted innovations and gives the weights. Excludes `z_mean`.
+    evolve : callable, optional
+        Evolves the cohorts given the factor paths; default `simulate_paths`
+        (`riskmodel.simulation.pooled.simulate_block` passes its pooled units).
 
     Returns
     -------
@@ -172,7 +177,7 @@ def simulate_block(
         tilt=tilt,
         root=inp.factor_root,
     )
-    return simulate_paths(inp, rng, factor)
+    return (evolve or simulate_paths)(inp, rng, factor)
 
 
 def simulate_paths(inp: KernelInputs, rng: np.random.Generator, factor: FactorPaths) -> BlockOutput:
