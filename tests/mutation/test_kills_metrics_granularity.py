@@ -127,3 +127,34 @@ def test_fixed_lgd_names_have_their_loss_and_the_joint_default_probability():
     # δ = 2/18 = 1/9; Em = 0.45 is 4.05 cells, rounded to 4δ: the documented lattice rounding
     delta = 2.0 / 18
     np.testing.assert_allclose(got, [4 * delta, 8 * delta], rtol=1e-6, atol=0)
+
+
+def test_with_the_default_lattice_a_lattice_point_loss_is_exact():
+    # the docstring: δ = Σ E_i / (cells − 1) with cells = 4096 by default, and a fixed loss on
+    # a lattice point is exact. Two names of exposure 1 and LGD 0.4: Em = 0.4 = 819 δ. The
+    # levels sit 5e-4 inside each step of the two-name law (as above), so VaR is Em or 2Em up to
+    # Brent's tolerance 1e-9 × (Σ E + δ); another lattice (4097 cells: 819.2 cells, rounded to
+    # 819, a loss 2.4e-4 too low) moves it by far more than rtol 1e-6
+    e, p, m, rho = 1.0, 0.05, 0.4, 0.3
+    a = stats.norm.ppf(p)
+    both = stats.multivariate_normal([0, 0], [[1, rho], [rho, 1]]).cdf([a, a])
+    levels = [1 - both - 5e-4, 1 - both + 5e-4]
+    got = exact_pool_and_names_var(NO_POOL, [(e, p, m)] * 2, rho, levels)
+    np.testing.assert_allclose(got, [e * m, 2 * e * m], rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("pool_exposure", [0.5, 1.0, 40.0])
+def test_a_pool_of_any_positive_exposure_has_its_vasicek_quantile(pool_exposure):
+    # a pool alone (one name of 1e-9 of its exposure): VaR_q = E m Φ((Φ⁻¹(p) + √ρ Φ⁻¹(q))/√(1−ρ)),
+    # to the quadrature's accuracy (the x grid's step 0.01: 5e-5 relative, as in
+    # tests/metrics/test_granularity.py); exposures at and below 1 included
+    p, m, rho, levels = 0.02, 0.45, 0.12, [0.99, 0.999]
+    pool = (pool_exposure, p, m)
+    got = exact_pool_and_names_var(pool, [(1e-9 * pool_exposure, p, m)], rho, levels)
+    z = stats.norm.ppf(levels)
+    want = (
+        pool_exposure
+        * m
+        * stats.norm.cdf((stats.norm.ppf(p) + np.sqrt(rho) * z) / np.sqrt(1 - rho))
+    )
+    np.testing.assert_allclose(got, want, rtol=5e-5, atol=0)

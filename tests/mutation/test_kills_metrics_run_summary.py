@@ -160,6 +160,8 @@ def test_a_dataset_without_the_optional_attributes_reads_the_documented_defaults
     diag = s["diagnostics"]
     assert diag["importance_sampling"] is False and diag["importance_method"] is None
     assert (diag["parameter_draws"], diag["block_size"]) == (1, 0)
+    draws = SimulationResult(run.data.assign_attrs(parameter_draws=4)).summary()
+    assert draws["diagnostics"]["parameter_draws"] == 4
 
 
 def test_actions_and_model_risk_blocks_are_handed_the_run(run, monkeypatch):
