@@ -28,7 +28,7 @@ __all__ = [
     "short_repr",
 ]
 
-UNION_TAGS = frozenset({"__number__", "__list__"})
+UNION_TAGS = frozenset({"__number__", "__list__", "__text__"})
 """Tags of the schema's discriminated unions; they appear in pydantic locations, not in files."""
 
 _MAX_REPR = 60

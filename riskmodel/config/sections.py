@@ -9,9 +9,17 @@ state space) happen when the scenario is derived (`riskmodel.scenarios.derive`).
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, StrictInt, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    StrictInt,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from riskmodel.config.base import (
     ConfigModel,
@@ -69,6 +77,17 @@ class NameConfig(ConfigModel):
     lgd: Probability | None = None
 
 
+def _names_kind(value: object) -> str:
+    return "__text__" if isinstance(value, str) else "__list__"
+
+
+NamesSpec = Annotated[
+    Annotated[str, Tag("__text__")] | Annotated[list[NameConfig], Tag("__list__")],
+    Discriminator(_names_kind),
+]
+"""``portfolio: names``: a names CSV path, or the names inline."""
+
+
 class PortfolioConfig(ConfigModel):
     """`portfolio:` — inline cohorts or a CSV file (path relative to the YAML), and `names`.
 
@@ -78,7 +97,7 @@ class PortfolioConfig(ConfigModel):
 
     cohorts: list[CohortConfig] | None = Field(default=None, min_length=1)
     file: str | None = None
-    names: str | list[NameConfig] | None = None
+    names: NamesSpec | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> PortfolioConfig:
