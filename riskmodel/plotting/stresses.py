@@ -16,8 +16,11 @@ if TYPE_CHECKING:
 __all__ = ["plot_stress_path"]
 
 
+_DASHES = ("-", "--", "-.", ":")
+
+
 def plot_stress_path(
-    shift: np.ndarray,
+    shift: np.ndarray | Mapping[str, np.ndarray],
     multipliers: Mapping[str, np.ndarray],
     *,
     ax: Axes | None = None,
@@ -29,8 +32,9 @@ def plot_stress_path(
 
     Parameters
     ----------
-    shift : ndarray, shape (horizon,)
-        Mean of the systematic factor Z per period (negative = downturn).
+    shift : ndarray, shape (horizon,), or mapping of str to ndarray
+        Mean of the systematic factor Z per period (negative = downturn); with sector factors
+        each factor's, by name (each drawn and labelled on the left axis).
     multipliers : mapping of str to ndarray
         Further per-period series on a ratio scale, by label: exposure factor, LGD mean,
         each shock's default and churn multipliers.
@@ -40,26 +44,30 @@ def plot_stress_path(
     Returns
     -------
     matplotlib.axes.Axes
-        The left axes; the shift line has gid ``"shift"``, the right axes' lines carry their
-        labels.
+        The left axes; the shift line has gid ``"shift"`` (sector factors: ``"shift:<name>"``
+        per factor), the right axes' lines carry their labels.
     """
-    periods = np.arange(1, len(shift) + 1)
+    named = isinstance(shift, Mapping)
+    shifts = dict(shift) if isinstance(shift, Mapping) else {"Z": np.asarray(shift)}
+    periods = np.arange(1, len(next(iter(shifts.values()))) + 1)
     with _plot_style():
         if ax is None:
             import matplotlib.pyplot as plt
 
             _, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
-        ax.step(
-            periods,
-            shift,
-            where="mid",
-            color=PALETTE["black"],
-            gid="shift",
-            label="shift of Z (left axis)",
-        )
+        for k, (name, values) in enumerate(shifts.items()):
+            ax.step(
+                periods,
+                values,
+                where="mid",
+                color=PALETTE["black"],
+                linestyle=_DASHES[k % len(_DASHES)],
+                gid=f"shift:{name}" if named else "shift",
+                label=f"shift of {name} (left axis)",
+            )
         ax.axhline(0.0, color="0.6", linewidth=0.8)
         ax.set_xlabel("period")
-        ax.set_ylabel("mean of the systematic factor Z")
+        ax.set_ylabel("mean of the sector factors" if named else "mean of the systematic factor Z")
         right = ax.twinx()
         colours = series_colors(max(len(multipliers), 1))
         for (label, values), colour in zip(multipliers.items(), colours, strict=False):

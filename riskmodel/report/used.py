@@ -106,16 +106,18 @@ def _per_period(values: object, horizon: int) -> np.ndarray:
     return np.concatenate([v, np.repeat(v[-1:], max(horizon - v.size, 0))])[:horizon]
 
 
-def stress_series(scenario: Scenario) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def stress_series(
+    scenario: Scenario,
+) -> tuple[np.ndarray | dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Return the per-period series of `riskmodel.plotting.stresses.plot_stress_path`.
 
-    The shift, and the exposure factor, the LGD mean and each shock's multipliers, by label.
+    The shift (with sector factors each factor's, by name), and the exposure factor, the LGD
+    mean and each shock's multipliers, by label.
     """
     h = scenario.horizon
-    lgd = scenario.config.lgd
     series = {
         "exposure factor": np.asarray(scenario.ead_factor, dtype=float)[:h],
-        "LGD mean" + (" (at Z = shift)" if lgd.downturn else ""): _lgd_path(scenario),
+        "LGD mean" + _lgd_at(scenario): _lgd_path(scenario),
     }
     for k, shock in enumerate(scenario.config.shocks):
         name = shock.name or f"shock {k + 1}"
@@ -124,11 +126,17 @@ def stress_series(scenario: Scenario) -> tuple[np.ndarray, dict[str, np.ndarray]
             if np.any(m != 1.0):
                 series[f"{name}: {kind} multiplier"] = m
     shift = np.asarray(scenario.shift, dtype=float)[:h]
-    if scenario.factors is not None:  # sector factors: the first factor's on the left axis
-        for i, f in enumerate(scenario.factors.names[1:], start=1):
-            series[f"shift of {f} (additive)"] = shift[:, i]
-        shift = shift[:, 0]
+    if scenario.factors is not None:  # sector factors: every factor's shift, by name
+        named = {f: shift[:, i] for i, f in enumerate(scenario.factors.names)}
+        return named, series
     return shift, series
+
+
+def _lgd_at(scenario: Scenario) -> str:
+    """Where the LGD mean of the figure is taken: at the shift (sector factors: their mean)."""
+    if scenario.config.lgd.downturn is None:
+        return ""
+    return " (at Z = shift)" if scenario.factors is None else " (at the factors' mean shift)"
 
 
 def _lgd_path(scenario: Scenario) -> np.ndarray:
