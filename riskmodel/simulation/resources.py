@@ -266,7 +266,8 @@ def check_scenarios_memory(
 
     The bound is conservative: every scenario is counted with the largest horizon, segment and
     cohort count of the set, twice if it has management actions (a counterfactual run). The
-    scenarios run one after another, so the kernel's blocks in flight count once.
+    scenarios run one after another, so the kernel's blocks in flight count once (those of the
+    scenario that needs most, `kernel_bytes`).
     """
     keep = "paths" if any(sc.config.simulation.keep == "paths" for sc in scenarios) else "totals"
     copies = sum(2 if sc.config.actions else 1 for sc in scenarios)
@@ -280,4 +281,5 @@ def check_scenarios_memory(
         limit=limit,
         what=what,
         in_flight_paths=in_flight_paths,
+        kernel_bytes=max(kernel_bytes(sc, in_flight_paths) for sc in scenarios),
     )

@@ -215,6 +215,9 @@ def test_memory_estimate_counts_pooled_cohorts_and_sub_blocks(monkeypatch):
     exact_bytes = per_cohort * (40 - n_pool) * 100 * 2  # one sub-block in each of two blocks
     want = pooled_bytes + exact_bytes + 8 * 40 * 2048  # and each block's loss per cohort
     assert resources.kernel_bytes(sc, 2048) == want
+    results = resources.run_bytes(5000, 2, 3, 40, "paths")
+    need = resources.check_scenarios_memory([sc, sc], 5000, limit=2**40, in_flight_paths=2048)
+    assert need == 2 * results + want  # the runs' results, one scenario's kernel
 
 
 def test_results_record_the_pooled_stream(monkeypatch):
