@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -137,7 +138,9 @@ class Names:
     source: str = "portfolio -> names"
 
     @classmethod
-    def from_records(cls, records: list[dict], *, source: str = "portfolio -> names") -> Names:
+    def from_records(
+        cls, records: list[dict[str, Any]], *, source: str = "portfolio -> names"
+    ) -> Names:
         """Build from a list of dicts with the names columns."""
         return cls(_check_table(pd.DataFrame.from_records(records), source), source)
 

@@ -162,7 +162,9 @@ class NameArrays:
         )
 
 
-def name_arrays(scenario: Scenario, transitions: np.ndarray) -> tuple[NameArrays, tuple]:
+def name_arrays(
+    scenario: Scenario, transitions: np.ndarray
+) -> tuple[NameArrays, tuple[Floats, Floats, Index, Floats]]:
     """Return the row groups' kernel arrays, and the segments' own (probit, seq, dest, surv).
 
     `transitions` (D, T, S, K, K) are the scenario's. Both come from one `prepare_transitions`
