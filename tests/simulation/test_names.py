@@ -166,12 +166,14 @@ def test_batching_does_not_change_a_book_with_names():
 def test_fixed_lgd_name_loses_exactly_exposure_times_lgd():
     lgd = {"mean": 0.45, "sd": 0.2}
     sc = rm.scenario_from_dict(_config([_name(0, m=20.0, lgd=0.35)], lgd=lgd))  # PD 0.4
-    ds = simulate_dataset(sc, paths=1024)
-    loss = ds["loss_by_cohort"].sel(cohort="N0").values
+    res = rm.simulate(sc, paths=1024, progress=False)
+    loss = res.data["loss_by_cohort"].sel(cohort="N0").values
     assert set(np.unique(loss)) == {0.0, 0.35e6}
-    assert exact_summary(expected_term_structure(sc))["loss"]["expected"] == pytest.approx(
-        1.0e6 * 0.35 * 0.4, rel=1e-12
-    )
+    want = 1.0e6 * 0.35 * 0.4
+    assert exact_summary(expected_term_structure(sc))["loss"]["expected"] == pytest.approx(want)
+    summary = res.summary()  # the published EL and ECL (no discounting here) are the exact ones
+    assert summary["loss"]["expected"] == pytest.approx(want, rel=1e-12)
+    assert summary["ecl"]["lifetime"] == pytest.approx(want, rel=1e-12)
 
 
 def test_kernel_inputs_with_names_travel_to_workers_unchanged():
@@ -207,3 +209,20 @@ def test_names_stay_exact_beside_many_large_pool_cohorts():
     want = 1.0e6 * 0.5 * np.linalg.matrix_power(_named_matrix(3.0), 3)[0, 3]
     se = np.sqrt(want * (0.5e6 - want) / 1024)  # a Bernoulli loss of 0.5e6
     assert np.all(np.abs(loss.mean(axis=0) - want) < 4 * se)
+
+
+def test_dask_backend_gives_the_local_numbers_for_names():
+    from riskmodel.simulation.cluster import local_cluster
+
+    names = [_name(i, m=1.0 + i, lgd=0.3 if i % 2 else None) for i in range(4)]
+    cohorts = [{"segment": "sme", "state": "watch", "customers": 300, "exposure": 3.0e7}]
+    cfg = _config(names, horizon=3, correlation=0.15, cohorts=cohorts)
+    cfg["lgd"] = {"mean": 0.45, "sd": 0.2}
+    sc = rm.scenario_from_dict(cfg)
+    local = rm.simulate(sc, backend="local", paths=3000, batch=2048, progress=False)
+    with local_cluster(2) as cluster:
+        remote = rm.simulate(
+            sc, scheduler=cluster.scheduler_address, paths=3000, batch=2048, progress=False
+        )
+    for var in ("loss", "loss_by_cohort", "weight", "exact_loss"):
+        np.testing.assert_array_equal(local.data[var].values, remote.data[var].values)
