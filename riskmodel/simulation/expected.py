@@ -326,7 +326,8 @@ def _propagate(
     n_t = len(t_idx)
     ead = np.asarray(scenario.cohort_ead, dtype=float)
     ead_factor = np.asarray(scenario.ead_factor, dtype=float)
-    lgd, sens = scenario.lgd_mean, scenario.lgd_sensitivity
+    lgd = scenario.lgd_mean
+    sens = scenario.lgd_sensitivity
     rows = np.asarray(scenario.transitions, dtype=float)
     if rows.ndim == 4:
         rows = rows[:, None]
