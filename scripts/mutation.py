@@ -20,6 +20,7 @@ Usage::
     python scripts/mutation.py --rev e5771cc --overlay tests/mutation --target dynamics
     python scripts/mutation.py --target simulation-kernel --keep /tmp/mm   # keep mutants/ to triage
     python scripts/mutation.py --target simulation-kernel --keep /tmp/mm --recheck  # new tests
+    python scripts/mutation.py --target metrics-result --keep /tmp/mm --recheck --in-process
 
 Kill rate = (killed + timeout) / (killed + timeout + survived + no tests): a mutant that no
 selected test reaches counts against the rate. ``docs/mutation.md`` lists the survivors of the
@@ -303,6 +304,25 @@ def kill_rate(c: Counter) -> float:
     return (c["killed"] + c["timeout"]) / scored if scored else float("nan")
 
 
+# --recheck --in-process: one Python process runs pytest.main once per mutant (mutmut's
+# trampolines read MUTANT_UNDER_TEST at every call), so numpy, xarray and the tests are imported
+# once: ~1 s per mutant instead of ~20 s. Module-scoped fixtures are rebuilt per mutant, but
+# caches that outlive a session (functools.cache in a test module) would leak between mutants.
+IN_PROCESS = """
+import contextlib, io, json, os, sys
+import pytest
+names, args = json.loads(sys.argv[1]), sys.argv[2:]
+def run(name):
+    os.environ["MUTANT_UNDER_TEST"] = name
+    with contextlib.redirect_stdout(io.StringIO()):
+        return int(pytest.main(args))
+if run(""):
+    sys.exit(1)
+for name in names:
+    print(json.dumps([name, run(name)]), flush=True)
+"""
+
+
 def recheck_target(target: Target, args: argparse.Namespace) -> dict:
     """Rerun the survivors of a kept run, one pytest per mutant, with the work tree's tests.
 
@@ -317,11 +337,24 @@ def recheck_target(target: Target, args: argparse.Namespace) -> dict:
     shutil.copytree(REPO / "tests", root / "mutants" / "tests", ignore=IGNORE, dirs_exist_ok=True)
     tests = [t for t in (args.recheck_tests or target.tests) if (REPO / t).exists()]
     start = time.perf_counter()
-    for name in sorted(n for n, s in verdicts.items() if s in ("survived", "no tests")):
-        env = dict(os.environ, MUTANT_UNDER_TEST=name, PYTHONPATH=str(root / "mutants"))
-        cmd = ["nice", "-n", str(args.nice), sys.executable, "-m", "pytest", "-x", "-q"]
-        cmd += ["-p", "no:cacheprovider", "-o", "addopts=", *tests]
-        done = subprocess.run(cmd, cwd=root / "mutants", env=env, capture_output=True, check=False)
+    names = sorted(n for n, s in verdicts.items() if s in ("survived", "no tests"))
+    pytest_args = ["-x", "-q", "-p", "no:cacheprovider", "-o", "addopts=", *tests]
+    env = dict(os.environ, PYTHONPATH=str(root / "mutants"), MPLBACKEND="Agg")
+    nice = ["nice", "-n", str(args.nice), sys.executable]
+    if args.in_process:
+        cmd = [*nice, "-c", IN_PROCESS, json.dumps(names), *pytest_args]
+        with subprocess.Popen(cmd, cwd=root / "mutants", env=env, stdout=subprocess.PIPE) as proc:
+            for line in proc.stdout or ():
+                name, code = json.loads(line)
+                verdicts[name] = {0: "survived", 1: "killed"}.get(code, "suspicious")
+                print(f"  {verdicts[name]:9s} {name}", flush=True)
+        if proc.returncode:
+            raise SystemExit(f"--in-process: the tests fail without a mutant ({tests})")
+    for name in [] if args.in_process else names:
+        cmd = [*nice, "-m", "pytest", *pytest_args]
+        done = subprocess.run(
+            cmd, cwd=root / "mutants", env=dict(env, MUTANT_UNDER_TEST=name), capture_output=True
+        )
         verdicts[name] = {0: "survived", 1: "killed"}.get(done.returncode, "suspicious")
         print(f"  {verdicts[name]:9s} {name}", flush=True)
     survivors = {n: show(root, n) for n, s in sorted(verdicts.items()) if s == "survived"}
@@ -421,6 +454,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="PATH",
         help="with --recheck: rerun the survivors with only these tests (e.g. the new kill "
         "tests; the target's other tests already let them survive), not the whole target's",
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="with --recheck: rerun the survivors in one process, pytest.main per mutant "
+        "(much faster; the tests must not cache results across sessions)",
     )
     args = parser.parse_args(argv)
     known = {t.name: t for t in TARGETS}

@@ -9,6 +9,7 @@ no simulation): figures agree to rounding (1e-12). A weighted quantile is
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -54,6 +55,10 @@ def test_a_loss_distribution_carries_the_run_and_its_quantile_range():
     assert LossDistribution.from_result(res, "churn", given, risk=False).measures is given
     bare = LossDistribution.from_result(res, "margin", risk=False)
     assert bare.measures is None and bare.x_range() == bare.quantile_range
+    m = dist.measures  # marks outside the quantile range widen it
+    narrow = dataclasses.replace(dist, quantile_range=(m.expected, m.expected))
+    marks = [m.expected, *m.var.values(), *m.es.values()]
+    assert narrow.x_range() == (min(marks), max(marks)) != narrow.quantile_range
 
 
 def test_scenario_distributions_of_a_dict_mark_el_and_es_at_the_level():

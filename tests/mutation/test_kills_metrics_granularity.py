@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import integrate, optimize, special, stats
 
 from riskmodel.errors import ArgumentError
 from riskmodel.metrics.granularity import granularity_adjustment
@@ -157,4 +157,38 @@ def test_a_pool_of_any_positive_exposure_has_its_vasicek_quantile(pool_exposure)
         * m
         * stats.norm.cdf((stats.norm.ppf(p) + np.sqrt(rho) * z) / np.sqrt(1 - rho))
     )
+    np.testing.assert_allclose(got, want, rtol=5e-5, atol=0)
+
+
+def test_a_pool_and_one_fixed_lgd_name_against_adaptive_quadrature():
+    # pool (E_P, p_P, m_P) and one name losing E₁m₁ on default, given the factor X: the pool
+    # loses ≤ y iff X ≥ x*(y), so P(L ≤ ℓ) = P(X ≥ x*(ℓ)) − P(X ≥ x*(ℓ), D) + P(X ≥ x*(ℓ − E₁m₁), D)
+    # with P(X ≥ c, D) = ∫_c^∞ φ(x) p₁(x) dx by adaptive quadrature (another route than the
+    # trapezoid grid; the integrand is far from symmetric in x). E₁m₁ = 1 is 128 cells of
+    # δ = 2/256 (no lattice error); the x grid's error bounds the difference: 5e-5 relative
+    ep, pp, mp, e1, p1, m1, rho = 10.0, 0.02, 0.45, 2.0, 0.05, 0.5, 0.12
+    sr, s1 = np.sqrt(rho), np.sqrt(1 - rho)
+
+    def x_star(y):
+        if y <= 0:
+            return np.inf
+        if y >= ep * mp:
+            return -np.inf
+        return (stats.norm.ppf(pp) - s1 * stats.norm.ppf(y / (ep * mp))) / sr
+
+    a1, root = special.ndtri(p1), np.sqrt(2 * np.pi)
+
+    def with_default(c):
+        def p_x(x):
+            return np.exp(-0.5 * x * x) / root * special.ndtr((a1 - sr * x) / s1)
+
+        return integrate.quad(p_x, max(c, -12.0), 12.0, epsabs=1e-14, epsrel=1e-12)[0]
+
+    def cdf(loss):
+        c0, c1 = x_star(loss), x_star(loss - e1 * m1)
+        return stats.norm.sf(c0) - with_default(c0) + with_default(c1)
+
+    levels = [0.99, 0.999]
+    want = [optimize.brentq(lambda v, q=q: cdf(v) - q, 1e-9, ep * mp, xtol=1e-12) for q in levels]
+    got = exact_pool_and_names_var((ep, pp, mp), [(e1, p1, m1)], rho, levels, cells=257)
     np.testing.assert_allclose(got, want, rtol=5e-5, atol=0)
