@@ -42,7 +42,7 @@ class FitOutcome:
     models : mapping
         The fitted models by the keys of `diagnostics`; the fit report reads their ArviZ
         ``summary()`` for R-hat and bulk/tail ESS per parameter.
-    model : {"transition", "intensity"}
+    model : {"transition", "intensity", "sector"}
         Which kind of model was fitted (the config's ``model``).
     intensities : DataFrame or None
         Intensity models: per segment, from, to (allowed transitions) ``mean``, ``q03``,
@@ -53,6 +53,9 @@ class FitOutcome:
         Extra variables of the posterior file's ``posterior`` group (``generator``).
     attrs : mapping
         Extra attributes of the ``posterior`` group (``time_unit``, ``period_length``).
+    estimates : DataFrame or None
+        Further estimates for ``OUT.summary.csv``, with a ``quantity`` column (``model:
+        sector``: the asset and factor correlations, `riskmodel.fit_sector`).
     """
 
     draws: ParameterDraws
@@ -64,6 +67,7 @@ class FitOutcome:
     period: Mapping[str, Any] | None = None
     variables: Mapping[str, xr.DataArray] = field(default_factory=dict)
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    estimates: pd.DataFrame | None = None
 
 
 FIT_FILES_ATTR = "riskmodel_fit_files"
@@ -238,14 +242,14 @@ def _summary_table(outcome: FitOutcome) -> pd.DataFrame:
     """Return the table of ``OUT.summary.csv``: the transition table.
 
     For an intensity model, both tables with a ``quantity`` column (``transition_probability``
-    per period, ``intensity`` per time unit).
+    per period, ``intensity`` per time unit); further `FitOutcome.estimates` are appended the
+    same way.
     """
-    if outcome.intensities is None:
+    if outcome.intensities is None and outcome.estimates is None:
         return outcome.summary
-    return pd.concat(
-        [
-            outcome.summary.assign(quantity="transition_probability"),
-            outcome.intensities.assign(quantity="intensity"),
-        ],
-        ignore_index=True,
-    )
+    parts = [outcome.summary.assign(quantity="transition_probability")]
+    if outcome.intensities is not None:
+        parts.append(outcome.intensities.assign(quantity="intensity"))
+    if outcome.estimates is not None:
+        parts.append(outcome.estimates)
+    return pd.concat(parts, ignore_index=True)

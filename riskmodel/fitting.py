@@ -1,7 +1,8 @@
 """`riskmodel fit`: fit a transition or intensity model from a panel.
 
 The transition model (and optionally the asset correlation), or a continuous-time intensity model
-(``model: intensity``).
+(``model: intensity``), or the transition model with the sector-factor default model
+(``model: sector``, `riskmodel.fit_sector`).
 
 A small YAML model config names the state space and the model options (its schema and reader:
 `riskmodel.config.fit`); the panel CSV has ``customer_id, period, state`` [, ``segment``]. The
@@ -34,6 +35,7 @@ from riskmodel.fit_output import (
     fit_output_files,
     write_fit,
 )
+from riskmodel.fit_sector import fit_sector
 from riskmodel.models import DefaultModel, IntensityModel, TransitionModel
 from riskmodel.scenarios.period import Period
 from riskmodel.states import StateSpace
@@ -106,7 +108,11 @@ def xr_to_frame(da: xr.DataArray, name: str) -> pd.DataFrame:
 def fit_panel(
     panel: pd.DataFrame, config: FitConfig, *, macro: pd.DataFrame | None = None
 ) -> FitOutcome:
-    """Fit the configured transition model (and ρ if asked), or intensity model, to a panel."""
+    """Fit the configured transition model (and ρ if asked), or intensity model, to a panel.
+
+    ``model: sector`` fits the transition model and `SectorDefaultModel` on the panel's default
+    history by segment (`fit_sector`).
+    """
     if config.model == "intensity":
         return _fit_intensity(panel, config)
     states = config.state_space()
@@ -145,9 +151,12 @@ def fit_panel(
     # compare-models reads it to say which pooling the data prefer (the draws stay flattened:
     # LOO treats them as one chain)
     attrs = {"pooling": config.pooling}
-    return FitOutcome(
+    outcome = FitOutcome(
         draws=draws, summary=summary, diagnostics=diagnostics, models=models, attrs=attrs
     )
+    if config.model != "sector":
+        return outcome
+    return fit_sector(default_history(panel, states, skip_gaps=config.skip_gaps), config, outcome)
 
 
 def _fit_intensity(panel: pd.DataFrame, config: FitConfig) -> FitOutcome:

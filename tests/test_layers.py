@@ -49,6 +49,7 @@ LAYERS = {
     "report": 8,
     "api": 9,
     "fitting": 9,
+    "fit_sector": 9,
     "fit_output": 9,
     "cli": 10,
     "__init__": 11,

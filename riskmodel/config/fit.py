@@ -60,6 +60,7 @@ class ColumnsConfig(ConfigModel):
 
 
 _TRANSITION_ONLY = ("structural_zeros", "covariates", "macro", "correlation", "skip_gaps")
+_SECTOR_ONLY = ("segment_factors", "parameterization", "prior")
 _INTENSITY_ONLY = (
     "columns",
     "time_unit",
@@ -80,7 +81,7 @@ def _pair(text: str) -> tuple[str, str]:
 class FitConfig(ConfigModel):
     """The model config of `riskmodel fit` (extra keys are rejected; see the module docstring)."""
 
-    model: Literal["transition", "intensity"] = "transition"
+    model: Literal["transition", "intensity", "sector"] = "transition"
     states: StatesConfig
     pooling: Literal["none", "partial", "complete"] = "none"
     structural_zeros: list[str] = Field(default_factory=list)
@@ -100,16 +101,33 @@ class FitConfig(ConfigModel):
     exact_times: bool = False
     method: Literal["mle", "nuts"] = "mle"
     period: PeriodConfig = PeriodConfig()
+    # model: sector
+    segment_factors: dict[str, str] | None = None
+    parameterization: Literal["auto", "centered", "noncentered"] = "auto"
+    prior: dict[str, float] | None = None
 
     @pydantic.model_validator(mode="after")
     def _keys_of_model(self) -> FitConfig:
         given = self.model_fields_set
-        other = _TRANSITION_ONLY if self.model == "intensity" else _INTENSITY_ONLY
+        other = {
+            "transition": _INTENSITY_ONLY + _SECTOR_ONLY,
+            "intensity": _TRANSITION_ONLY + _SECTOR_ONLY,
+            "sector": (*_INTENSITY_ONLY, "correlation"),
+        }[self.model]
         foreign = [k for k in other if k in given]
         if foreign:
-            fix = "add `model: intensity`" if self.model == "transition" else "remove them"
+            fix = {
+                "transition": "add `model: intensity` or `model: sector`",
+                "intensity": "remove them",
+                "sector": "remove them (`model: sector` estimates the correlations by segment)",
+            }[self.model]
             raise ValueError(
                 f"{foreign} do not apply to `model: {self.model}`; {fix} (see riskmodel.fitting)"
+            )
+        if self.model == "sector" and not self.segment_factors:
+            raise ValueError(
+                "`model: sector` needs `segment_factors`, the factor each segment of the panel "
+                "loads on, e.g. `segment_factors: {cards: retail, loans: sme}`"
             )
         if self.model == "intensity":
             missing = [k for k in ("allowed", "time_unit") if k not in given]
