@@ -226,3 +226,30 @@ def test_dask_backend_gives_the_local_numbers_for_names():
         )
     for var in ("loss", "loss_by_cohort", "weight", "exact_loss"):
         np.testing.assert_array_equal(local.data[var].values, remote.data[var].values)
+
+
+def test_time_varying_shock_then_multiplier_over_a_horizon():
+    """A per-period default shock makes the matrices time-varying; a name multiplies the
+    shocked PD: the exact EL is the absorption of the product of the period's name chains."""
+    shock = [1.0, 2.0, 1.5]
+    cfg = _config([_name(0, m=2.0, lgd=0.5)], horizon=3)
+    cfg["shocks"] = [{"segment": "corp", "default_multiplier": shock}]
+    sc = rm.scenario_from_dict(cfg)
+    chain = np.eye(4)
+    for s in shock:
+        full = np.zeros((4, 4))
+        full[:2] = MATRIX
+        full[2, 2] = full[3, 3] = 1.0
+        for i in range(2):  # the shock: default x s, the stay probability absorbs it
+            full[i, i] -= full[i, 3] * (s - 1.0)
+            full[i, 3] *= s
+            p, q = full[i, 3], min(2.0 * full[i, 3], 1.0)
+            full[i, :3] *= (1.0 - q) / (1.0 - p)
+            full[i, 3] = q
+        chain = chain @ full
+    want = 1.0e6 * 0.5 * chain[0, 3]
+    assert float(expected_term_structure(sc)["loss"].sum()) == pytest.approx(want, rel=1e-10)
+    ds = simulate_dataset(sc, paths=4096, importance_sampling=False)
+    q = chain[0, 3]  # each path's loss is 0.5e6 with probability q (correlation 0: no factor)
+    mean, se = float(ds["loss"].sum("period").mean()), 0.5e6 * np.sqrt(q * (1 - q) / 4096)
+    assert abs(mean - want) < 4 * se
