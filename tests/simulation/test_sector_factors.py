@@ -170,9 +170,9 @@ def test_qmc_with_two_factors_is_unbiased():
     assert abs(m.var[0.99] - ref) <= K_SE * m.stderr_var[0.99]
 
 
-def test_one_factor_written_as_a_sector_gives_the_same_numbers():
-    """``factors: [m]`` with every segment at the same ρ is the one-factor model."""
-    one = rm.load_scenario(REPO / "scenarios" / "adverse.yaml").with_options(horizon=6)
+def one_factor_as_sector(horizon: int) -> tuple[rm.Scenario, rm.Scenario]:
+    """adverse.yaml, and the same written with ``factors: [m]`` (every segment at its ρ 0.10)."""
+    one = rm.load_scenario(REPO / "scenarios" / "adverse.yaml").with_options(horizon=horizon)
     cfg = one.config.model_dump(exclude_none=True)
     cfg["portfolio"] = {"file": str(REPO / "scenarios" / "portfolio.csv")}
     cfg["systematic"] = {
@@ -180,7 +180,12 @@ def test_one_factor_written_as_a_sector_gives_the_same_numbers():
         "segments": {s: {"factor": "m", "correlation": 0.10} for s in one.segments},
         "shift": cfg["systematic"]["shift"],
     }
-    sector = rm.scenario_from_dict(cfg)
+    return one, rm.scenario_from_dict(cfg)
+
+
+def test_one_factor_written_as_a_sector_gives_the_same_numbers():
+    """``factors: [m]`` with every segment at the same ρ is the one-factor model."""
+    one, sector = one_factor_as_sector(6)
     a = rm.simulate(one, paths=2048, seed=4, progress=False)
     b = rm.simulate(sector, paths=2048, seed=4, progress=False)
     for v in ("loss", "weight", "exact_loss"):

@@ -20,7 +20,15 @@ import numpy as np
 import pytest
 from scipy.special import ndtr, ndtri
 from scipy.stats import multivariate_normal
-from test_sector_factors import EXPOSURE, LEVELS, RHO, P, book, reference_quantile
+from test_sector_factors import (
+    EXPOSURE,
+    LEVELS,
+    RHO,
+    P,
+    book,
+    one_factor_as_sector,
+    reference_quantile,
+)
 
 import riskmodel as rm
 from riskmodel.simulation.factors import shifted_innovations
@@ -160,17 +168,7 @@ def test_design_point_is_on_the_sphere_and_maximises_the_loss():
 
 def test_one_factor_written_as_a_sector_gives_the_one_factor_designs():
     """``factors: [m]`` runs the sector code path; its designs and numbers are the one-factor's."""
-    from test_sector_factors import REPO
-
-    one = rm.load_scenario(REPO / "scenarios" / "adverse.yaml").with_options(horizon=4)
-    cfg = one.config.model_dump(exclude_none=True)
-    cfg["portfolio"] = {"file": str(REPO / "scenarios" / "portfolio.csv")}
-    cfg["systematic"] = {
-        "factors": ["m"],
-        "segments": {s: {"factor": "m", "correlation": 0.10} for s in one.segments},
-        "shift": cfg["systematic"]["shift"],
-    }
-    sector = rm.scenario_from_dict(cfg)
+    one, sector = one_factor_as_sector(4)
     a_means, a_probs = tail_mixture(build_kernel_inputs(one), 0.999)
     b_means, b_probs = tail_mixture(build_kernel_inputs(sector), 0.999)
     np.testing.assert_allclose(b_means[..., 0], a_means, rtol=1e-9, atol=1e-12)

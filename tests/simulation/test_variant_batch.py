@@ -25,15 +25,46 @@ def baseline() -> rm.Scenario:
     return rm.load_scenario("scenarios/baseline.yaml")
 
 
-def _variants(sc: rm.Scenario, n: int) -> list[rm.Scenario]:
-    ranges = resolve_factors(sc, FACTORS)
-    u = np.random.default_rng(3).random((n, len(ranges)))
+def _variants(
+    sc: rm.Scenario, n: int, factors: dict | None = None, seed: int = 3
+) -> list[rm.Scenario]:
+    """`n` variants of `sc` at uniform random points of `factors` (default `FACTORS`)."""
+    ranges = resolve_factors(sc, FACTORS if factors is None else factors)
+    u = np.random.default_rng(seed).random((n, len(ranges)))
     return [
         apply_factors(
             sc, [r.low + (r.high - r.low) * v for r, v in zip(ranges, row, strict=True)], ranges
         )
         for row in u
     ]
+
+
+def scaled_default_draws(sc: rm.Scenario, scales: tuple[float, ...]) -> list[np.ndarray]:
+    """Draws of `sc`'s first transitions with every default probability times each scale.
+
+    The stay probability of each row absorbs the change (every period and segment).
+    """
+    st = sc.states
+    draws = []
+    for scale in scales:
+        p = np.array(sc.transitions[0], dtype=float)
+        for i in st.transient_idx:
+            moved = p[..., i, st.default_idx] * (scale - 1.0)
+            p[..., i, st.default_idx] += moved
+            p[..., i, i] -= moved
+        draws.append(p)
+    return draws
+
+
+def assert_batch_is_the_engine(variants, sampling, entropy: int, *, paths: int) -> None:
+    """`large_pool_batch` gives the engine's per-path losses (to rounding) and its weights."""
+    engine = simulate_variants(
+        variants, paths=paths, entropy=entropy, totals=True, sampling=sampling
+    )
+    batch = large_pool_batch(variants, paths=paths, entropy=entropy, sampling=sampling)
+    for p, t in enumerate(engine):
+        np.testing.assert_allclose(batch.loss[p], t.loss, rtol=1e-10)
+        np.testing.assert_array_equal(batch.weight[p], t.weight)
 
 
 def test_exact_batch_equals_the_exact_expectations_of_each_variant(baseline):
@@ -59,15 +90,7 @@ def test_large_pool_batch_is_the_engines_large_pool_model_on_its_factor_paths(ba
         },
     )
     variants = [sc, *_variants(sc, 2)]
-    sampling = shared_sampling(sc)
-    entropy = seed_entropy(11)
-    engine = simulate_variants(
-        variants, paths=1500, entropy=entropy, totals=True, sampling=sampling
-    )
-    batch = large_pool_batch(variants, paths=1500, entropy=entropy, sampling=sampling)
-    for p, t in enumerate(engine):
-        np.testing.assert_allclose(batch.loss[p], t.loss, rtol=1e-10)
-        np.testing.assert_array_equal(batch.weight[p], t.weight)
+    assert_batch_is_the_engine(variants, shared_sampling(sc), seed_entropy(11), paths=1500)
 
 
 def test_large_pool_batch_with_posterior_draws_matches_the_engine(baseline):
@@ -76,15 +99,7 @@ def test_large_pool_batch_with_posterior_draws_matches_the_engine(baseline):
     # variant pinned to one draw (posterior.draw), whose factor paths are the base's
     import dataclasses
 
-    st = baseline.states
-    draws = []
-    for scale in (0.7, 1.0, 1.4):
-        p = np.array(baseline.transitions[0], dtype=float)
-        for i in st.transient_idx:
-            moved = p[:, i, st.default_idx] * (scale - 1.0)
-            p[:, i, st.default_idx] += moved
-            p[:, i, i] -= moved
-        draws.append(p)
+    draws = scaled_default_draws(baseline, (0.7, 1.0, 1.4))
     sc = baseline.with_options(
         lgd={"sd": 0.0},
         simulation={"approximation": "large_pool", "large_pool_min_customers": 1},
@@ -94,15 +109,7 @@ def test_large_pool_batch_with_posterior_draws_matches_the_engine(baseline):
     )
     pinned = apply_factors(sc, {"posterior.draw": 0.5})
     variants = [sc, pinned]
-    sampling = shared_sampling(sc)
-    entropy = seed_entropy(12)
-    engine = simulate_variants(
-        variants, paths=1200, entropy=entropy, totals=True, sampling=sampling
-    )
-    batch = large_pool_batch(variants, paths=1200, entropy=entropy, sampling=sampling)
-    for p, t in enumerate(engine):
-        np.testing.assert_allclose(batch.loss[p], t.loss, rtol=1e-10)
-        np.testing.assert_array_equal(batch.weight[p], t.weight)
+    assert_batch_is_the_engine(variants, shared_sampling(sc), seed_entropy(12), paths=1200)
     assert exact_batch(variants)["expected_loss"][0] == pytest.approx(
         exact_metrics(sc, parse_metrics(["expected_loss"]))["expected_loss"], rel=1e-12
     )

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_variant_batch import _variants as random_variants
+from test_variant_batch import assert_batch_is_the_engine, scaled_default_draws
 
 import riskmodel as rm
-from riskmodel.sensitivity import apply_factors, resolve_factors
 from riskmodel.sensitivity.measures import exact_metrics, parse_metrics
 from riskmodel.simulation.seeding import seed_entropy
 from riskmodel.simulation.variant_batch import large_pool_batch
-from riskmodel.simulation.variants import shared_sampling, simulate_variants
+from riskmodel.simulation.variants import shared_sampling
 
 REPO = Path(__file__).resolve().parents[2]
 K_SE = 4.0
@@ -43,14 +44,7 @@ def sectors() -> rm.Scenario:
 
 
 def _variants(sc: rm.Scenario, n: int) -> list[rm.Scenario]:
-    ranges = resolve_factors(sc, FACTORS)
-    u = np.random.default_rng(5).random((n, len(ranges)))
-    return [
-        apply_factors(
-            sc, [r.low + (r.high - r.low) * v for r, v in zip(ranges, row, strict=True)], ranges
-        )
-        for row in u
-    ]
+    return random_variants(sc, n, FACTORS, seed=5)
 
 
 @pytest.mark.parametrize("method", ["tilt", "mixture", "shift"])
@@ -58,36 +52,15 @@ def test_large_pool_batch_is_the_engines_model_on_its_two_factor_paths(sectors, 
     sc = sectors.with_options(simulation={"importance_method": method})
     variants = [sc, *_variants(sc, 2)]
     assert len({v.factors.correlation[0, 1] for v in variants}) == 3  # the root moves too
-    sampling = shared_sampling(sc)
-    entropy = seed_entropy(21)
-    engine = simulate_variants(
-        variants, paths=1500, entropy=entropy, totals=True, sampling=sampling
-    )
-    batch = large_pool_batch(variants, paths=1500, entropy=entropy, sampling=sampling)
-    for p, t in enumerate(engine):
-        np.testing.assert_allclose(batch.loss[p], t.loss, rtol=1e-10)
-        np.testing.assert_array_equal(batch.weight[p], t.weight)
+    assert_batch_is_the_engine(variants, shared_sampling(sc), seed_entropy(21), paths=1500)
 
 
 def test_large_pool_batch_with_posterior_draws_and_sector_factors(sectors):
     """Three parameter draws, each with its own per-segment correlations (D × S)."""
-    st = sectors.states
-    draws = []
-    for scale in (0.7, 1.0, 1.4):
-        p = np.array(sectors.transitions[0], dtype=float)
-        for i in st.transient_idx:
-            moved = p[..., i, st.default_idx] * (scale - 1.0)  # every period and segment
-            p[..., i, st.default_idx] += moved
-            p[..., i, i] -= moved
-        draws.append(p)
+    draws = scaled_default_draws(sectors, (0.7, 1.0, 1.4))
     corr = np.array([[0.06, 0.12], [0.08, 0.15], [0.10, 0.20]])
     sc = dataclasses.replace(sectors, transitions=np.stack(draws), correlation=corr)
-    sampling = shared_sampling(sc)
-    entropy = seed_entropy(22)
-    (engine,) = simulate_variants([sc], paths=1200, entropy=entropy, totals=True, sampling=sampling)
-    batch = large_pool_batch([sc], paths=1200, entropy=entropy, sampling=sampling)
-    np.testing.assert_allclose(batch.loss[0], engine.loss, rtol=1e-10)
-    np.testing.assert_array_equal(batch.weight[0], engine.weight)
+    assert_batch_is_the_engine([sc], shared_sampling(sc), seed_entropy(22), paths=1200)
 
 
 def test_weighted_large_pool_mean_is_the_exact_expected_loss(sectors):
