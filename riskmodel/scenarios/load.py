@@ -14,11 +14,10 @@ from typing import Any
 
 from riskmodel._validate import check_flag, describe
 from riskmodel.config.safe_yaml import read_yaml
-from riskmodel.data.files import resolve_input_path
-from riskmodel.data.portfolio import Portfolio, PortfolioError
-from riskmodel.errors import ArgumentError, UnsafeFileError
+from riskmodel.data.portfolio import Portfolio
+from riskmodel.errors import ArgumentError
 from riskmodel.scenarios.derive import check_portfolio
-from riskmodel.scenarios.names import read_names
+from riskmodel.scenarios.names import read_names, read_table
 from riskmodel.scenarios.parameters import PosteriorDraws, read_posterior, sha256
 from riskmodel.scenarios.scenario import Scenario, derive, validate_config
 from riskmodel.scenarios.stresses import fail, per_period
@@ -128,22 +127,15 @@ def _read_portfolio(
     name: str, *, file: Path | None, base_dir: Path, allow_outside: bool
 ) -> tuple[Portfolio, Path]:
     """Read the CSV `name` of ``portfolio: file``; return it and its resolved path."""
-    where = "portfolio -> file"
-    pfile = resolve_input_path(
+    return read_table(
         name,
-        base_dir=base_dir,
-        file=file,
-        field=where,
-        allow_outside=allow_outside,
+        Portfolio.from_csv,
+        where="portfolio -> file",
         what="portfolio CSV",
+        file=file,
+        base_dir=base_dir,
+        allow_outside=allow_outside,
     )
-    try:
-        portfolio = Portfolio.from_csv(pfile)
-    except UnsafeFileError as exc:  # swapped for a FIFO or device since the check
-        raise UnsafeFileError(file, [(where, str(exc))]) from None
-    except PortfolioError as exc:
-        raise fail(file, where, str(exc)) from None
-    return portfolio, pfile
 
 
 def _build(

@@ -10,7 +10,9 @@ kernel (`riskmodel.simulation.names`) and the exact expectations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from riskmodel.config.scenario import ScenarioConfig
 from riskmodel.data.files import resolve_input_path
@@ -21,30 +23,53 @@ from riskmodel.scenarios.parameters import PosteriorDraws
 from riskmodel.scenarios.stresses import fail
 from riskmodel.states import StateSpace
 
-__all__ = ["cohort_labels", "named_portfolio", "read_names"]
+__all__ = ["cohort_labels", "named_portfolio", "read_names", "read_table"]
+
+T = TypeVar("T")
 
 _WHERE = "portfolio -> names"
+
+
+def read_table(
+    name: str,
+    read: Callable[[Path], T],
+    *,
+    where: str,
+    what: str,
+    file: Path | None,
+    base_dir: Path,
+    allow_outside: bool,
+) -> tuple[T, Path]:
+    """Read the CSV `name` that the field `where` names with `read`; return it and its path.
+
+    The path is resolved relative to `base_dir` by the folder rule (`resolve_input_path`); a
+    malformed table is reported as a problem of the scenario `file` at `where`.
+    """
+    path = resolve_input_path(
+        name, base_dir=base_dir, file=file, field=where, allow_outside=allow_outside, what=what
+    )
+    try:
+        table = read(path)
+    except UnsafeFileError as exc:  # swapped for a FIFO or device since the check
+        raise UnsafeFileError(file, [(where, str(exc))]) from None
+    except PortfolioError as exc:
+        raise fail(file, where, str(exc)) from None
+    return table, path
 
 
 def read_names(
     name: str, *, file: Path | None, base_dir: Path, allow_outside: bool
 ) -> tuple[Names, Path]:
     """Read the names CSV `name` of ``portfolio: names``; return it and its resolved path."""
-    path = resolve_input_path(
+    return read_table(
         name,
-        base_dir=base_dir,
-        file=file,
-        field=_WHERE,
-        allow_outside=allow_outside,
+        Names.from_csv,
+        where=_WHERE,
         what="names CSV",
+        file=file,
+        base_dir=base_dir,
+        allow_outside=allow_outside,
     )
-    try:
-        names = Names.from_csv(path)
-    except UnsafeFileError as exc:
-        raise UnsafeFileError(file, [(_WHERE, str(exc))]) from None
-    except PortfolioError as exc:
-        raise fail(file, _WHERE, str(exc)) from None
-    return names, path
 
 
 def cohort_labels(portfolio: Portfolio, names: Names | None) -> list[str]:
