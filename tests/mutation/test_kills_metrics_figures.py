@@ -95,7 +95,18 @@ def test_scenario_distributions_of_a_comparison_read_its_table():
             float(cmp.data["es"].values[i, 0]),
         )
         assert got.marks[name][1] == pytest.approx(_var_es(x, _mean_one(w), 0.9)[1], rel=1e-12)
-    assert ScenarioDistributions.from_results(cmp).level == 0.95
+    at_95 = ScenarioDistributions.from_results(cmp)  # the second level: the table's column 1
+    assert at_95.level == 0.95
+    assert at_95.marks["mild"][1] == float(cmp.data["es"].values[1, 1])
+
+
+def test_runs_without_the_marked_level_get_its_es_computed():
+    results = _set()
+    only_90 = SimulationResult(results["base"].data.assign_attrs(levels=[0.9]))
+    got = ScenarioDistributions.from_results({"base": only_90, "mild": results["mild"]})
+    x, w = _totals(only_90)
+    assert got.level == 0.95
+    assert got.marks["base"][1] == pytest.approx(_var_es(x, _mean_one(w), 0.95)[1], rel=1e-12)
 
 
 @pytest.mark.parametrize("bad", [{}, [1, 2], None])
