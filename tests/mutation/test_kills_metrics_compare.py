@@ -230,6 +230,8 @@ def test_comparison_table_and_differences_against_loops():
         assert row["stderr"] == pytest.approx(paired("expected"), rel=1e-9)  # baseline is MC
         assert row["stderr_unpaired"] == pytest.approx(math.hypot(e[i], e[b]), rel=1e-12)
         row = diffs.loc[(name, "expected_mc")]
+        mc = ds["expected_mc"].values  # each against loops in _table_check
+        assert row["difference"] == pytest.approx(mc[i] - mc[b], rel=1e-12)
         assert row["stderr"] == pytest.approx(paired("expected"), rel=1e-9)
         e = ds["stderr_mc"].values
         assert row["stderr_unpaired"] == pytest.approx(math.hypot(e[i], e[b]), rel=1e-12)
