@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_kills_metrics_result import _quantile
 
 import riskmodel as rm
 from riskmodel.metrics import run_summary as summary_module
@@ -62,15 +63,6 @@ LOST_TEXT = (
 @pytest.fixture(scope="module")
 def run() -> SimulationResult:
     return rm.simulate(rm.load_scenario(TINY), paths=600, seed=3, progress=False)
-
-
-def _quantile(x: list[float], w: list[float], q: float) -> float:
-    sw = math.fsum(w)
-    return next(
-        a
-        for a in sorted(set(x))
-        if math.fsum(b for b, c in zip(w, x, strict=True) if c > a) / sw <= 1 - q
-    )
 
 
 def _mean(x: list[float], w: list[float]) -> float:
