@@ -22,10 +22,11 @@ its own parameters.
 With ``--sectors C`` the benchmark portfolio runs on two sector factors correlated ``C``: the
 first three segments load on factor ``a``, the other two on ``b``, each with the one-factor
 case's asset correlation 0.12 (the tilt samples one direction of the factors, see
-`riskmodel.simulation.factors`; the shift and mixture designs are one-factor only). Measured
-(2026-12-02, shared machine, 16 replicates x 2,048 paths, variance ratio vs plain MC): C = 0.5,
-exact engine, tilt: ES 99.9% 135x, VaR 99.9% 20x; large pool: tilt 136x / 13x, tilt+QMC
-262x / 25x; C = 0, large pool, tilt: 56x / 20x (docs/scenario_format.md, "Sector factors").
+`riskmodel.simulation.factors`; the shift and mixture designs shift all H·F innovations).
+Measured (2026-12-02, shared machine, 16 replicates x 2,048 paths, variance ratio vs plain MC):
+C = 0.5, exact engine, tilt: ES 99.9% 135x, VaR 99.9% 20x; large pool: tilt 136x / 13x,
+tilt+QMC 262x / 25x, shift 33x / 2.7x, mixture 28x / 3.0x; C = 0, large pool, tilt: 56x / 20x
+(docs/scenario_format.md, "Sector factors").
 """
 
 from __future__ import annotations
