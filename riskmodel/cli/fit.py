@@ -19,7 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "fit",
         help="fit transition (and correlation) models from a panel CSV to a posterior file",
         description="Fit the Bayesian transition model configured in MODEL.yaml to a panel CSV "
-        "(customer_id, period, state [, segment]) and write the posterior draws to OUT (netCDF), "
+        "(customer_id, period, state [, segment]) and write the posterior draws to OUT (netCDF; "
+        "with `model: sector` also the sector-factor correlations from the panel's default "
+        "history by segment, with `model: intensity` a panel observed at arbitrary times), "
         "with OUT.summary.csv (posterior means and 94% intervals) and OUT.diagnostics.json "
         "beside it. Use the file in a scenario with `parameters: {posterior: OUT}`. Also write "
         "a fit report (convergence, posterior transition matrices, posterior predictive checks "
