@@ -378,3 +378,17 @@ def test_weights_on_some_files_only_name_each_scenario(tiny_config):
     b = rm.scenario_from_dict({**tiny_config, "name": "b"})
     with pytest.raises(ComparisonError, match=r"got scenario 'a': 0\.5, scenario 'b': none\."):
         check_weights([a, b])
+
+
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")
+def test_a_baseline_alone_has_no_rows_but_the_columns_and_bad_losses_are_named():
+    from riskmodel.metrics.differences import DIFFERENCE_COLUMNS, differences_table
+
+    results = _set()
+    cmp = comparison_from_results(
+        results, paths=N, seed=1, entropy=1, weights=None, baseline="base", levels=LEVELS
+    )
+    alone = differences_table(cmp.data.isel(scenario=[0]), results, "base")
+    assert alone.empty and list(alone.columns) == list(DIFFERENCE_COLUMNS)
+    with pytest.raises(ArgumentError, match=r"^`loss` must be 1-D"):
+        paired_influences(np.ones((2, 2)), np.ones(2), [0.9])
