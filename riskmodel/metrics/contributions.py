@@ -20,6 +20,7 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from riskmodel.errors import ArgumentError
+from riskmodel.metrics.euler_columns import euler_columns, level_weights
 from riskmodel.metrics.risk import DEFAULT_LEVELS, format_level, weighted_quantile
 from riskmodel.metrics.weighted import (
     as_paths,
@@ -32,6 +33,7 @@ from riskmodel.metrics.weighted import (
 __all__ = ["contributions_to_dict", "euler_contributions", "risk_contributions"]
 
 _IQR_TO_SD = 1.349  # interquartile range of a standard normal
+_PER_LEVEL_SEGMENT = ("var", "stderr_var", "es", "stderr_es")
 _PER_LEVEL = ("total_var", "total_es", "bandwidth", "kernel_ess", "kernel_total")
 
 
@@ -72,61 +74,6 @@ def _default_bandwidth(total: np.ndarray, w: np.ndarray) -> float:
     q25, q75 = weighted_quantile(total, [0.25, 0.75], weights=w)
     spread = min(sd, (q75 - q25) / _IQR_TO_SD) or sd
     return float(0.9 * spread * n_eff ** (-0.2))
-
-
-def _se_of_mean(a: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Column-wise delta-method error of the self-normalised means ``mean(a)``, ``a = w̃ g``.
-
-    ``std(ψ, ddof=1) / sqrt(N)`` with the influence ``ψ = a − mean(a) (w̃ − 1)``; for unit
-    weights ``ψ = a``. NaN when N = 1.
-    """
-    n = a.shape[0]
-    if n < 2:
-        return np.full(a.shape[1:], math.nan)
-    psi = a - a.mean(axis=0) * (w - 1.0)[:, None]
-    se: np.ndarray = np.sqrt(np.var(psi, axis=0, ddof=1) / n)
-    return se
-
-
-def _at_var(x: np.ndarray, w: np.ndarray, total: np.ndarray, v: float) -> np.ndarray:
-    """Composition of the paths whose total equals VaR (weighted mean; sums to ``v``)."""
-    at = total == v
-    ww = w[at] if w[at].sum() > 0 else np.ones(int(at.sum()))
-    mean: np.ndarray = (ww[:, None] * x[at]).sum(axis=0) / ww.sum()
-    return mean
-
-
-def _var_contribution(
-    x: np.ndarray, w: np.ndarray, total: np.ndarray, v: float, h: float, se_v: float
-) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """Kernel VaR contributions at ``v`` and their errors (see :func:`euler_contributions`).
-
-    Returns ``(VaR_s, stderr_s, kernel_ess, kernel_total)``. The error adds the VaR's own
-    error carried through the slope ``f_s'(v)`` of the rescaled kernel estimate to the
-    conditional (ratio-estimator) error at fixed ``v``.
-    """
-    n = total.size
-    with np.errstate(over="ignore"):  # far paths: u is capped, their weight is 0
-        u = np.minimum(np.abs(total - v) / h, 40.0) if h > 0 else np.full(n, 40.0)
-    kern = w * np.exp(-0.5 * u**2)
-    if not kern.sum() > 0:
-        kern = np.where(total == v, np.where(w > 0, w, 1.0), 0.0)
-    k_sum = kern.sum()
-    c = kern @ x / k_sum
-    se_c = np.sqrt((kern**2) @ (x - c) ** 2) / k_sum
-    c_tot = float(c.sum())
-    if c_tot == 0:
-        return c * 0.0, se_c * 0.0, float(k_sum**2 / np.sum(kern**2)), c_tot
-    scale, share = v / c_tot, c / c_tot
-    # d c_s / dv = Σ k_i (L_i − v)(X_is − c_s) / (h² Σ k); 0 when h = 0 (all paths at v)
-    dc = np.zeros_like(c)
-    if h > 0:
-        with np.errstate(over="ignore"):  # far paths have kernel weight 0
-            t = np.clip((total - v) / h, -40.0, 40.0)
-        dc = ((kern / k_sum) * t) @ (x - c) / h
-    slope = share + scale * (dc - share * dc.sum())  # d VaR_s / dv; Σ_s slope_s = 1
-    se = np.sqrt((slope * se_v) ** 2 + (se_c * scale) ** 2)
-    return c * scale, se, float(k_sum**2 / np.sum(kern**2)), c_tot
 
 
 def euler_contributions(
@@ -231,9 +178,7 @@ def euler_contributions(
         raise ArgumentError(
             f"`bandwidth` must be a positive number of loss units; got {bandwidth}."
         )
-    n, s = x.shape
     total = x.sum(axis=1)
-    wx = w[:, None] * x
     h = bandwidth if bandwidth is not None else _default_bandwidth(total, w)
     lt, lw = as_paths(total, w)  # the steps of weighted_quantile, kept for the sparsity
     sorted_total, above = sort_paths(lt, lw)
@@ -242,31 +187,20 @@ def euler_contributions(
         stderr_ratio(lw * (lt > v), lw) * sp
         for v, sp in zip(var_tot.tolist(), sparsity(sorted_total, above, q).tolist(), strict=True)
     ]
-    out = {k: np.empty((q.size, s)) for k in ("var", "stderr_var", "es", "stderr_es")}
-    es_tot, kernel_ess, kernel_total = np.empty(q.size), np.empty(q.size), np.empty(q.size)
-    for k, (qk, v) in enumerate(zip(q.tolist(), var_tot.tolist(), strict=True)):
-        # VaR: Gaussian-kernel conditional mean around v, rescaled to add up to v
-        out["var"][k], out["stderr_var"][k], kernel_ess[k], kernel_total[k] = _var_contribution(
-            x, w, total, v, h, se_var_tot[k]
-        )
-        # ES: tail weights plus the atom at v
-        a = w * (total > v) / (n * (1.0 - qk))
-        beta = 1.0 - a.sum()
-        out["es"][k] = a @ x + beta * _at_var(x, w, total, v)
-        es_tot[k] = float(a @ total) + beta * v
-        tail = (w * (total > v))[:, None] * (x - out["var"][k])
-        out["stderr_es"][k] = _se_of_mean(tail, w) / (1.0 - qk)
+    levels_ = [
+        level_weights(qk, v, se_v, h, w, total)
+        for qk, v, se_v in zip(q.tolist(), var_tot.tolist(), se_var_tot, strict=True)
+    ]
+    out = euler_columns(x, w, total, levels_)  # column by column, in chunks of columns
     return {
         "level": q,
-        "expected": wx.mean(axis=0),
-        "stderr_expected": _se_of_mean(wx, w),
-        **out,
+        **{k: out[k] for k in ("expected", "stderr_expected", *_PER_LEVEL_SEGMENT)},
         "total_expected": np.asarray(float(np.mean(w * total))),
         "total_var": var_tot,
-        "total_es": es_tot,
+        "total_es": np.array([float(lev.a @ total) + lev.beta * lev.var for lev in levels_]),
         "bandwidth": np.full(q.size, h),
-        "kernel_ess": kernel_ess,
-        "kernel_total": kernel_total,
+        "kernel_ess": np.array([lev.kernel_ess for lev in levels_]),
+        "kernel_total": out["kernel_total"],
     }
 
 
@@ -331,7 +265,7 @@ def risk_contributions(
     variables = {
         "expected": (seg, res["expected"]),
         "stderr_expected": (seg, res["stderr_expected"]),
-        **{k: (lev, res[k]) for k in ("var", "stderr_var", "es", "stderr_es")},
+        **{k: (lev, res[k]) for k in _PER_LEVEL_SEGMENT},
         "total_expected": ((), res["total_expected"]),
         **{k: ("level", res[k]) for k in _PER_LEVEL},
     }
