@@ -5,7 +5,7 @@
 #    no Chromium is on PATH, apt-get exists and we are root (or CI=true, with sudo), install the
 #    system's `chromium` package. Otherwise, or if the install fails, say that the browser test
 #    will be skipped, and go on: this step never fails the run.
-# 2. pip install -e ".[test]" && python -m pytest (arguments are passed on to pytest).
+# 2. pip install -e ".[test]" && python -m pytest -n 2 --dist loadscope (arguments are passed on).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,4 +40,7 @@ if ! have_browser; then
     fi
 fi
 
-pip install -e ".[test]" && python -m pytest "$@"
+# Two worker processes (pytest-xdist), one per core of the CI machine; a module's tests stay in
+# one worker (--dist loadscope) so that its module fixtures are built once. RISKMODEL_TEST_WORKERS
+# sets another number (0 runs in this process, as plain pytest does).
+pip install -e ".[test]" && python -m pytest -n "${RISKMODEL_TEST_WORKERS:-2}" --dist loadscope "$@"
