@@ -12,6 +12,14 @@ bound timings (load on a shared machine moves both); the medians over repeats ar
 With 2 threads the bound draws each half of the blocks in its own thread (numpy's generators
 release the GIL for array draws), against the engine run with ``workers=2``.
 
+What the bound holds: every variate drawn from a block's generator — the factor normals
+(``standard_normal``, one per path and period), the uniforms of the importance-sampling
+components and posterior draws (``random``/``integers``), the binomials and the LGD Betas — so
+the factor draws are in it. Left out, because they are not draws: the tilt's inverse-CDF map of
+the tilted paths and the likelihood ratios (`riskmodel.simulation.tilt`), and the quasi-random
+(Sobol') innovations of a QMC run, which are computed, not drawn from the generator (B1 uses
+pseudo-random innovations, so none of its normals is missing from the count).
+
 Run:  python benchmarks/rng_bound.py [--scenario scenarios/baseline.yaml] [--paths 8192]
 (``benchmarks/engine.py`` runs it first.)
 """

@@ -39,15 +39,16 @@ class _Selection:
     """What a period draws when the columns `active` hold customers, and where moves go.
 
     Positions index the active columns; None means all of them. Targets are flat indices into
-    the block's (path, cohort, state) destination counts, so that one ``np.add.at`` per step
-    adds every path's moves (two origins of a cohort may move to the same state).
+    the block's (path, cohort, state) destination counts. Two origins of a cohort may move to the
+    same state in one step, so a step's columns are split into rounds whose targets are distinct
+    within a path: each round adds its moves with one fancy ``+=`` (no ``np.add.at``).
     """
 
     active: Index  # (A,) active exact columns (cohort-major, origin-minor)
     sr: Index  # (A,) flat (segment, origin) index of each active column
     default_pos: Index | None  # columns with a default probability not always 0
     step_pos: list[Index | None]  # per chain step: columns whose destination is not always 0
-    step_target: list[Index]  # per chain step: flat targets of the drawn columns, (n·A_s,)
+    step_target: list[list[tuple[Index | None, Index]]]  # per step: rounds (columns, targets)
     stay_target: Index  # (n·A,) flat target of each active column's stay destination
     cohort_start: Index | None  # first active column of each cohort; None if one has none
 
@@ -115,7 +116,7 @@ class ExactColumns:
                 default_pos=_positions(self.default_drawn[active]),
                 step_pos=step_pos,
                 step_target=[
-                    (offset + _take(target[active], pos)[None]).ravel()
+                    _rounds(offset, _take(target[active], pos))
                     for target, pos in zip(self.step_target, step_pos, strict=True)
                 ],
                 stay_target=(offset + self.stay_target[active][None]).ravel(),
@@ -135,6 +136,23 @@ def _take(a: Index, pos: Index | None) -> Index:
     return a if pos is None else a[pos]
 
 
+def _rounds(offset: Index, target: Index) -> list[tuple[Index | None, Index]]:
+    """Split a step's columns into rounds with distinct targets; flat targets of every path.
+
+    Round ``r`` holds each column whose target occurred ``r`` times among the columns before it;
+    its entry is (the round's columns, or None for all of them; targets of shape (n·A_r,)).
+    """
+    seen: dict[int, int] = {}
+    rank = np.zeros(len(target), np.intp)
+    for i, x in enumerate(target.tolist()):
+        rank[i] = seen.get(x, 0)
+        seen[x] = int(rank[i]) + 1
+    if not rank.any():
+        return [(None, (offset + target[None]).ravel())]
+    rounds = [np.flatnonzero(rank == r) for r in range(int(rank.max()) + 1)]
+    return [(cols, (offset + target[cols][None]).ravel()) for cols in rounds]
+
+
 def draw_exact(
     cols: ExactColumns, rng: np.random.Generator, cnt: Counts, pd_sr: Floats, seq_sr: Floats
 ) -> tuple[Counts, Counts]:
@@ -150,26 +168,30 @@ def draw_exact(
     if active.size == 0:
         return np.zeros((n, len(cols.exact)), np.int64), into
     sel = cols.selection(active, n)
-    n_a = cnt if active.size == cnt.shape[1] else cnt[:, active]
+    # np.take along axis 1 keeps C order (``a[:, idx]`` does not): contiguous draws' parameters
+    n_a = cnt if active.size == cnt.shape[1] else np.take(cnt, active, axis=1)
     if sel.default_pos is None:
-        d = rng.binomial(n_a, pd_sr[:, sel.sr])
+        d = rng.binomial(n_a, np.take(pd_sr, sel.sr, axis=1))
     else:
         d = np.zeros_like(n_a)
         if sel.default_pos.size:
             pos = sel.default_pos
-            d[:, pos] = rng.binomial(n_a[:, pos], pd_sr[:, sel.sr[pos]])
+            d[:, pos] = rng.binomial(np.take(n_a, pos, axis=1), np.take(pd_sr, sel.sr[pos], axis=1))
     rem = n_a - d
     flat = into.reshape(-1)
-    for s, (pos_s, target) in enumerate(zip(sel.step_pos, sel.step_target, strict=True)):
+    for s, (pos_s, rounds) in enumerate(zip(sel.step_pos, sel.step_target, strict=True)):
         if pos_s is None:
-            moved = rng.binomial(rem, seq_sr[:, sel.sr, s])
+            moved = rng.binomial(rem, np.take(seq_sr[..., s], sel.sr, axis=1))
             rem -= moved
         elif pos_s.size:
-            moved = rng.binomial(rem[:, pos_s], seq_sr[:, sel.sr[pos_s], s])
+            moved = rng.binomial(
+                np.take(rem, pos_s, axis=1), np.take(seq_sr[..., s], sel.sr[pos_s], axis=1)
+            )
             rem[:, pos_s] -= moved
         else:
             continue
-        np.add.at(flat, target, moved.reshape(-1))
+        for part, target in rounds:  # distinct targets within a round: a plain fancy add
+            flat[target] += (moved if part is None else np.take(moved, part, axis=1)).reshape(-1)
     flat[sel.stay_target] += rem.reshape(-1)  # one stay destination per column: no repeats
     return _cohort_sums(cols, sel, d), into
 

@@ -211,7 +211,7 @@ def simulate_paths(inp: KernelInputs, rng: np.random.Generator, factor: FactorPa
         pd_sr = rates.conditional_pd(rows, t)
         d_e, into_int = draw_exact(cols, rng, cnt, pd_sr, rates.seq(rows, t))
         into_e = into_int.reshape(n, -1, k)
-        cnt = into_e[:, :, inp.transient_idx].reshape(n, -1)
+        cnt = np.take(into_e, inp.transient_idx, axis=2).reshape(n, -1)  # C order: a view
         if cols.all_exact:
             d_c = d_e.astype(np.float64)
             into = into_e.astype(np.float64)
