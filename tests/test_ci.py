@@ -35,7 +35,9 @@ def _stub(folder: Path, name: str, body: str) -> None:
     path.chmod(0o755)
 
 
-def _run_script(tmp_path: Path, *, apt: str | None, uid: int = 0, ci: str = "") -> tuple:
+def _run_script(
+    tmp_path: Path, *, apt: str | None, uid: int = 0, ci: str = "", workers: str | None = None
+) -> tuple:
     """Run scripts/test.sh on a copy of the repo's scripts with a PATH of stubs only: `pip` and
     `python` record their arguments, `id -u` prints `uid`, `apt-get` runs `apt` (or is absent)."""
     repo, bin_ = tmp_path / "repo", tmp_path / "bin"
@@ -50,6 +52,8 @@ def _run_script(tmp_path: Path, *, apt: str | None, uid: int = 0, ci: str = "") 
     if apt is not None:
         _stub(bin_, "apt-get", f'echo "apt-get $*" >> {log}\n{apt}')
     env = {"PATH": str(bin_), "HOME": str(tmp_path), "CI": ci}
+    if workers is not None:
+        env["RISKMODEL_TEST_WORKERS"] = workers
     out = subprocess.run(
         [BASH, "scripts/test.sh", "-q", "-k", "x"],
         cwd=repo,
@@ -62,12 +66,16 @@ def _run_script(tmp_path: Path, *, apt: str | None, uid: int = 0, ci: str = "") 
     return out, log.read_text().splitlines() if log.exists() else []
 
 
+#: the suite runs on two worker processes, a module's tests in one of them
+PYTEST = "python -m pytest -n 2 --dist loadscope"
+
+
 @pytest.mark.skipif(BASH is None or os.name != "posix", reason="needs bash on a POSIX system")
 def test_without_apt_the_browser_test_is_skipped_and_the_suite_runs(tmp_path):
     out, log = _run_script(tmp_path, apt=None)
     assert out.returncode == 0, out.stderr
     assert "browser test of the reports will be skipped" in out.stderr
-    assert log == ["pip install -e .[test]", "python -m pytest -q -k x"]
+    assert log == ["pip install -e .[test]", f"{PYTEST} -q -k x"]
 
 
 @pytest.mark.skipif(BASH is None or os.name != "posix", reason="needs bash on a POSIX system")
@@ -75,7 +83,7 @@ def test_a_failed_install_does_not_fail_the_run(tmp_path):
     out, log = _run_script(tmp_path, apt="exit 100")
     assert out.returncode == 0, out.stderr
     assert "will be skipped" in out.stderr
-    assert log[0] == "apt-get update -qq" and log[-1] == "python -m pytest -q -k x"
+    assert log[0] == "apt-get update -qq" and log[-1] == f"{PYTEST} -q -k x"
 
 
 @pytest.mark.skipif(BASH is None or os.name != "posix", reason="needs bash on a POSIX system")
@@ -95,3 +103,10 @@ def test_not_root_and_not_ci_nothing_is_installed(tmp_path):
     out, log = _run_script(tmp_path, apt="exit 0", uid=1000)
     assert out.returncode == 0 and "will be skipped" in out.stderr
     assert not any(line.startswith("apt-get") for line in log)
+
+
+@pytest.mark.skipif(BASH is None or os.name != "posix", reason="needs bash on a POSIX system")
+def test_the_number_of_workers_can_be_set(tmp_path):
+    out, log = _run_script(tmp_path, apt=None, workers="0")
+    assert out.returncode == 0, out.stderr
+    assert log[-1] == "python -m pytest -n 0 --dist loadscope -q -k x"
