@@ -116,8 +116,12 @@ TARGETS: tuple[Target, ...] = (
     # tests check the estimator against its documented definitions under heavy weights instead
     _t(
         "metrics-contributions",
-        ["metrics/contributions.py"],
-        ["metrics/test_contributions.py", "mutation/test_kills_metrics_contributions.py"],
+        ["metrics/contributions.py", "metrics/euler_columns.py"],
+        [
+            "metrics/test_contributions.py",
+            "metrics/test_euler_columns.py",
+            "mutation/test_kills_metrics_contributions.py",
+        ],
     ),
     _t(
         "metrics-compare",
