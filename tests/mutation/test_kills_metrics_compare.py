@@ -12,12 +12,13 @@ sparsity ``s(q)`` of the paired VaR influence is taken from `riskmodel.metrics.w
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from riskmodel.errors import ArgumentError, ComparisonError
+from riskmodel.errors import ArgumentError, ComparisonError, TailResolutionWarning
 from riskmodel.metrics.compare import ComparisonResult, comparison_from_results
 from riskmodel.metrics.differences import check_baseline
 from riskmodel.metrics.paired import paired_influences, paired_stderr, replicate_stderr
@@ -392,3 +393,126 @@ def test_a_baseline_alone_has_no_rows_but_the_columns_and_bad_losses_are_named()
     assert alone.empty and list(alone.columns) == list(DIFFERENCE_COLUMNS)
     with pytest.raises(ArgumentError, match=r"^`loss` must be 1-D"):
         paired_influences(np.ones((2, 2)), np.ones(2), [0.9])
+
+
+def _named(config: dict, name: str, weight=None):
+    import riskmodel as rm
+
+    return rm.scenario_from_dict({**config, "name": name, "weight": weight})
+
+
+def test_check_weights_returns_the_weights_or_none_and_checks_their_sum(tiny_config):
+    from riskmodel.metrics.compare import WEIGHT_TOL, check_weights
+
+    assert check_weights([_named(tiny_config, "a"), _named(tiny_config, "b")]) is None
+    got = check_weights([_named(tiny_config, "a", 0.25), _named(tiny_config, "b", 0.75)])
+    assert got.dtype == np.float64 and got.tolist() == [0.25, 0.75]
+    # within the tolerance (half of it off) accepted, twice it off refused
+    near = [_named(tiny_config, "a", 0.5), _named(tiny_config, "b", 0.5 + WEIGHT_TOL / 2)]
+    assert check_weights(near).tolist() == [0.5, 0.5 + WEIGHT_TOL / 2]
+    far = [_named(tiny_config, "a", 0.5), _named(tiny_config, "b", 0.5 + 2 * WEIGHT_TOL)]
+    with pytest.raises(ComparisonError, match="must sum to 1"):
+        check_weights(far)
+    over = [_named(tiny_config, "a", 0.5), _named(tiny_config, "b", 0.625)]
+    with pytest.raises(ComparisonError) as info:
+        check_weights(over)
+    assert str(info.value) == (
+        "scenario weights must sum to 1 (within 1e-09); they sum to 1.125 "
+        "(scenario 'a': 0.5, scenario 'b': 0.625). Adjust the `weight:` values so that they "
+        "add up to 1."
+    )
+    with pytest.raises(ComparisonError) as info:
+        check_weights([_named(tiny_config, "a"), _named(tiny_config, "b", 1.0)])
+    assert "got scenario 'a': none, scenario 'b': 1. Add" in str(info.value)
+    import riskmodel as rm
+
+    tiny = Path(__file__).resolve().parents[1] / "scenarios" / "tiny.yaml"
+    from_file = rm.load_scenario(tiny).with_options(name="f", weight=0.5)
+    with pytest.raises(ComparisonError) as info:  # a file's scenario is named by its path
+        check_weights([from_file, _named(tiny_config, "b", 0.25)])
+    assert f"({tiny}: 0.5, scenario 'b': 0.25)" in str(info.value)
+
+
+def test_check_scenarios_takes_sequences_of_scenarios_only(tiny_config, tmp_path):
+    from riskmodel.metrics.compare import check_scenarios
+
+    a, b = _named(tiny_config, "a"), _named(tiny_config, "b")
+    got = check_scenarios((a, b))
+    assert type(got) is list and got == [a, b]
+    for bad, shown in (
+        ("a.yaml", "got 'a.yaml' (str)"),
+        (Path("a.yaml"), "(PosixPath)"),
+        (a, "(Scenario)"),
+        (3, "got 3 (int)"),
+    ):
+        with pytest.raises(ArgumentError, match=r"must be a list of Scenario") as info:
+            check_scenarios(bad)
+        assert shown in str(info.value)
+    with pytest.raises(ArgumentError, match=r"hold Scenario objects .*; got 1 \(int\)\."):
+        check_scenarios([a, 1, "b.yaml"])  # the first bad entry is named
+
+
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")
+def test_records_stamp_and_a_file_without_stamp(tmp_path):
+    import netCDF4
+
+    from riskmodel._files import STAMP
+
+    cmp = comparison_from_results(
+        _set(), paths=N, seed=3, entropy=3, weights=None, baseline="base", levels=LEVELS
+    )
+    records = cmp.difference_records()
+    assert records == cmp.differences.to_dict(orient="records")  # no NaN here: values as they are
+    assert all(isinstance(r["difference"], float) for r in records)
+    path = cmp.to_netcdf(tmp_path / "cmp.nc")
+    with netCDF4.Dataset(str(path)) as nc:
+        assert nc.getncattr(STAMP) == "ComparisonResult"
+        kept = [v for v in nc.groups["differences"].variables if v != "row"]
+        assert kept == list(cmp.differences.columns)  # not the frame's index as a column
+    plain = tmp_path / "plain.nc"  # written by xarray itself: no stamp, no differences
+    cmp.data.to_netcdf(plain, engine="netcdf4")
+    back = ComparisonResult.from_netcdf(plain)
+    assert back.differences is None and back.scenarios == NAMES
+
+
+def test_extra_expectations_dims_frame_results_and_the_risk_name():
+    results = _set(exact=(True, False, True))
+    with pytest.warns(TailResolutionWarning) as caught:  # heavy weights: thin tails warn
+        cmp = comparison_from_results(
+            results, paths=N, seed=1, entropy=1, weights=None, baseline="base", levels=LEVELS
+        )
+    assert any("loss (base)" in str(w.message) for w in caught)  # the run's loss is named
+    assert cmp.results is results
+    ds = cmp.data
+    per_level = {"var", "stderr_var", "es", "stderr_es"}
+    for k in ds.data_vars:
+        assert ds[k].dims == (("scenario", "level") if k in per_level else ("scenario",))
+    disc = math.fsum(1.02**-t for t in range(1, T + 1))
+    for i in (0, 2):  # exact runs: horizon sums of the exact per-period means, no error
+        scale = 1.0 + 0.4 * i
+        want = {"defaults": T * (1.5 * scale + 1), "churn": T * (1.5 * scale + 2)}
+        want["value"] = (1.5 * scale + 3) * disc  # margin discounted by 1.02 a period
+        for v, x in want.items():
+            assert float(ds[f"expected_{v}"][i]) == pytest.approx(x, rel=1e-12)
+            assert float(ds[f"stderr_{v}"][i]) == 0.0
+    for v in ("defaults", "churn", "value"):  # Monte Carlo run: the self-normalised mean
+        assert float(ds[f"expected_{v}"][1]) == float(ds[f"expected_{v}_mc"][1])
+        assert float(ds[f"stderr_{v}"][1]) == float(ds[f"stderr_{v}_mc"][1]) > 0
+    frame = cmp.to_dataframe()
+    for k in ds.data_vars:
+        if k not in per_level:
+            assert frame[k].tolist() == ds[k].values.tolist() or k == "weight"
+    assert frame["weight"].isna().all()
+
+
+@pytest.mark.filterwarnings("ignore::riskmodel.errors.TailResolutionWarning")
+def test_a_single_scenario_is_tabulated():
+    results = {"base": _set()["base"]}
+    cmp = comparison_from_results(
+        results, paths=N, seed=1, entropy=1, weights=None, baseline="base", levels=LEVELS
+    )
+    assert cmp.scenarios == ["base"] and cmp.differences.empty
+    _, w = _totals(results["base"])
+    assert float(cmp.data["ess"][0]) == pytest.approx(
+        math.fsum(w) ** 2 / math.fsum(x * x for x in w), rel=1e-12
+    )
