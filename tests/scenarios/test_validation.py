@@ -281,4 +281,8 @@ def test_bundled_scenarios_validate():
     for path in sorted(Path(rm.__file__).resolve().parents[1].joinpath("scenarios").glob("*.yaml")):
         sc = rm.load_scenario(path)
         assert sc.name == path.stem
-        assert len(sc.inputs) == 2  # the YAML and its portfolio CSV, with SHA-256
+        # the YAML, its portfolio CSV and (names.yaml) its names CSV, each with its SHA-256
+        files = {Path(f).resolve() for f in sc.inputs}
+        assert path.resolve() in files and all(f.is_file() for f in files)
+        assert len(files) == (3 if path.stem == "names" else 2)
+        assert all(len(h) == 64 for h in sc.inputs.values())
