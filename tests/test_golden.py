@@ -18,8 +18,9 @@ machine); a newer numpy or scipy may change how a sum or a special function roun
 environment the test compares every number to a relative 1e-9 (absolute 1e-8 near zero) and each
 float array of ``results.nc`` by its sums, extremes and 32 evenly spaced elements, and says which
 libraries differ. That still catches any change of a random draw (one default more moves a loss
-by a whole exposure), while last-digit drift of the libraries passes: measured between numpy
-2.3/scipy 1.16 and numpy 2.4.6/scipy 1.17.1, at most 3.5e-12 relative, with no draw changed.
+by a whole exposure), while last-digit drift of the libraries passes: measured between the
+environment of the first golden file (issue 12) and a fresh install with numpy 2.4.6 and scipy
+1.17.1, at most 3.5e-12 relative, with no draw changed.
 """
 
 from __future__ import annotations
