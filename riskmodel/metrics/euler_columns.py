@@ -92,8 +92,8 @@ def level_weights(
     with np.errstate(over="ignore"):  # far paths: u is capped, their weight is 0
         u = np.minimum(np.abs(total - v) / h, 40.0) if h > 0 else np.full(n, 40.0)
     kern = w * np.exp(-0.5 * u**2)
-    if not kern.sum() > 0:
-        kern = np.where(total == v, np.where(w > 0, w, 1.0), 0.0)
+    if not kern.sum() > 0:  # h = 0: every positive-weight total equals v (a weighted quantile)
+        kern = np.where(total == v, w, 0.0)  # zero-weight paths at v have no say either
     k_sum = kern.sum()
     drift = None  # c_s' = Σ k_i (L_i − v)(X_is − c_s) / (h² Σ k); 0 when h = 0
     if h > 0:

@@ -387,3 +387,20 @@ def test_a_zero_weight_is_a_valid_likelihood_ratio():
     got = euler_contributions(x, weights=w, levels=[0.5], bandwidth=1.0)
     want = _documented(x, w, 0.5, 1.0)
     np.testing.assert_allclose(got["expected"], want["expected"], rtol=1e-12)
+
+
+def test_a_zero_weight_path_at_var_has_no_say_when_the_kernel_vanishes():
+    """A zero-weight path at VaR does not move the VaR contributions when the kernel vanishes.
+
+    All positive-weight totals equal (bandwidth 0: the kernel falls back to the paths at VaR),
+    so the contributions are the weighted mean composition of the positive-weight paths; a
+    zero-weight path with the same total but another composition must not count (before, the
+    fallback gave it the weight 1).
+    """
+    x = np.array([[3.0, 1.0], [1.0, 3.0], [2.0, 2.0], [4.0, 0.0]])
+    w = np.array([1.0, 3.0, 2.0, 0.0])  # the last path, total 4 like the others, weighs 0
+    c = euler_contributions(x, weights=w, levels=[0.5])
+    expected = (w[:3, None] * x[:3]).sum(axis=0) / w[:3].sum()  # (11/6, 13/6)
+    np.testing.assert_allclose(c["var"][0], expected, rtol=1e-12)
+    same = euler_contributions(x[:3], weights=w[:3], levels=[0.5])
+    np.testing.assert_allclose(c["var"][0], same["var"][0], rtol=1e-12)
