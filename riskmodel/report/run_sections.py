@@ -101,7 +101,7 @@ def _section_headline(summary: dict, *, churn: bool = True) -> str:
 def _section_settings(
     scenario: Scenario, result: SimulationResult, stresses: Mapping[str, Any] | None = None
 ) -> str:
-    cfg, pf = scenario.config, scenario.portfolio
+    cfg = scenario.config
     if scenario.factors is not None:  # sector factors (issue 15)
         corr_text = scenario.factors.describe(scenario.segments)
     else:
@@ -126,8 +126,7 @@ def _section_settings(
         "Discount rate per period": _per_period_text(scenario.discount_rate),
         "Risk levels": ", ".join(format_level(q) for q in result.levels),
         "States": ", ".join(scenario.states.names),
-        "Portfolio": f"{pf.n_cohorts} cohorts in segment(s) {', '.join(scenario.segments)}; "
-        f"{pf.total_customers:,} customers; exposure {_num(pf.total_exposure)}",
+        "Portfolio": _portfolio_text(scenario),
         "Parameters": params,
     }
     table = _table(("Setting", "Value"), [(k, _e(v)) for k, v in rows.items()], numeric=set())
@@ -319,3 +318,16 @@ def _section_actions(summary: dict) -> str:
 
 def _section_provenance(summary: dict, result: SimulationResult) -> str:
     return _section("Provenance", provenance_html(summary))
+
+
+def _portfolio_text(scenario: Scenario) -> str:
+    """Cohorts (and named exposures, counted apart: they are the portfolio's last rows)."""
+    pf = scenario.portfolio
+    n_names = 0 if scenario.names is None else len(scenario.names.table)
+    book = f"{pf.n_cohorts - n_names} cohorts"
+    if n_names:
+        book += f" and {n_names} named exposure{'s' if n_names > 1 else ''}"
+    return (
+        f"{book} in segment(s) {', '.join(scenario.segments)}; {pf.total_customers:,} "
+        f"customers; exposure {_num(pf.total_exposure)}"
+    )
