@@ -8,7 +8,7 @@ period and state. `BlockOutput` is what a block returns to the backends.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the kernel imports this module
     from riskmodel.simulation.kernel import KernelInputs
     from riskmodel.simulation.qmc import FactorPaths
 
-__all__ = ["Accumulators", "BlockOutput"]
+__all__ = ["ROW_FIELDS", "Accumulators", "BlockOutput"]
 
 Floats = NDArray[np.float64]
 Index = NDArray[np.intp]
@@ -40,6 +40,10 @@ class BlockOutput:
     draw: np.ndarray  # (n,) parameter draw used by each path
     occupancy: np.ndarray  # (H, K) weighted sum over paths of customers per state at period end
     churn_value_lost: np.ndarray  # (n,) discounted margin forgone by the period's churners
+
+
+ROW_FIELDS = tuple(f.name for f in fields(BlockOutput) if f.name != "occupancy")
+"""`BlockOutput` fields with one row per path (the rest, ``occupancy``, sums over paths)."""
 
 
 @dataclass

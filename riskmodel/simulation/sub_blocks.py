@@ -23,7 +23,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from riskmodel.simulation.block_output import BlockOutput
+from riskmodel.simulation.block_output import ROW_FIELDS, BlockOutput
 from riskmodel.simulation.kernel import KernelInputs
 from riskmodel.simulation.qmc import FactorPaths
 
@@ -65,24 +65,10 @@ def evolve_in_sub_blocks(
         part = slice(lo, lo + step)
         sub = replace(factor, z=factor.z[part], weight=factor.weight[part], draw=factor.draw[part])
         got = evolve(inp, rng, sub)
-        for name in _PER_PATH:
+        for name in ROW_FIELDS:
             rows = getattr(got, name)
             if name not in out:  # one array per output: the block's rows held once
                 out[name] = np.empty((n, *rows.shape[1:]), dtype=rows.dtype)
             out[name][part] = rows
         occupancy = got.occupancy if lo == 0 else occupancy + got.occupancy
     return BlockOutput(**out, occupancy=occupancy)
-
-
-_PER_PATH = (
-    "loss",
-    "defaults",
-    "churn",
-    "margin",
-    "loss_by_segment",
-    "loss_by_cohort",
-    "weight",
-    "draw",
-    "churn_value_lost",
-)
-"""`BlockOutput` fields with one row per path (the rest, ``occupancy``, sums over paths)."""
