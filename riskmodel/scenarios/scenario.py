@@ -250,6 +250,10 @@ class Scenario:
         config = validate_config(data, self.source)
         self._check_same_files(config)
         on_file = isinstance(config.portfolio.names, str)
+        same_cohorts = config.portfolio.cohorts is not None and (
+            config.portfolio.cohorts == self.config.portfolio.cohorts
+            and config.states == self.config.states
+        )
         return derive(
             config,
             (portfolio or self.cohorts) if config.portfolio.file is not None else None,
@@ -259,6 +263,7 @@ class Scenario:
             inputs=self.inputs,
             base_dir=self.base_dir,
             portfolio_file=self.portfolio_file,
+            checked=self.cohorts if same_cohorts else None,
         )
 
     def _check_same_files(self, config: ScenarioConfig) -> None:
@@ -309,6 +314,7 @@ def derive(
     inputs: Mapping[str, str] | None = None,
     base_dir: Path | None = None,
     portfolio_file: Path | None = None,
+    checked: Portfolio | None = None,
 ) -> Scenario:
     """Compute the scenario's arrays from a validated config and its inputs (pure: no file I/O).
 
@@ -324,6 +330,10 @@ def derive(
         The names of ``portfolio: {names: names.csv}``, as read; None for inline names or none.
     source, inputs, base_dir, portfolio_file
         Provenance, kept on the result as given (`Scenario`).
+    checked : Portfolio, optional
+        The inline ``cohorts``, already built and checked against the same states: reused, not
+        built again (`Scenario.derive_again` passes its own when neither changed, so that each
+        point of a sensitivity design does not rebuild the book).
 
     Returns
     -------
@@ -339,7 +349,11 @@ def derive(
     """
     file = source
     states = config.states.state_space()
-    cohorts = check_portfolio(config, states, portfolio, file=file, portfolio_file=portfolio_file)
+    cohorts = checked
+    if cohorts is None:
+        cohorts = check_portfolio(
+            config, states, portfolio, file=file, portfolio_file=portfolio_file
+        )
     portfolio, names = named_portfolio(config, states, cohorts, names, draws, file)
     segments = portfolio.segments
     transitions, from_draws, conversion = parameters_of(config, states, segments, draws, file)

@@ -227,11 +227,12 @@ def ead_scale(
     cfg: ScenarioConfig, states: StateSpace, portfolio: Portfolio, file: Path | None
 ) -> np.ndarray:
     """Factor on each cohort's exposure from `limit_cut` actions."""
+    ead = np.ones(len(portfolio.table))
+    cuts = [action for action in cfg.actions if action.type == "limit_cut"]
+    if not cuts:  # most scenarios: skip the per-customer table (a sensitivity derives per point)
+        return ead
     pc = portfolio.per_customer()
-    ead = np.ones(len(pc))
-    for action in cfg.actions:
-        if action.type != "limit_cut":
-            continue
+    for action in cuts:
         where = f"actions -> {action.name}"
         segs = _match("segment", action.segment, portfolio.segments, f"{where} -> segment", file)
         if action.state is not None:
