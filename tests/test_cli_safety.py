@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,6 +42,29 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 
 def _hidden(parent: Path) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
+
+
+@pytest.fixture(scope="module")
+def old_report(tmp_path_factory) -> Path:
+    """The report a user already has: the tiny scenario run once (seed 1) for the module.
+
+    Each test copies it (`_old`) instead of running the CLI again: its manifest lists content
+    hashes only, so a copy is that report wherever it lies (riskmodel's own-report check reads
+    the manifest and the bytes, never paths, inodes or times).
+    """
+    folder = tmp_path_factory.mktemp("old")
+    scenario = folder / "tiny.yaml"
+    scenario.write_text((Path(__file__).parent / "scenarios" / "tiny.yaml").read_text())
+    out = folder / "report"
+    assert _run(str(scenario), "--out", str(out), "--seed", "1") == 0
+    return out
+
+
+def _old(old_report: Path, out: Path) -> Path:
+    """Copy the module's `old_report` to `out` (its parent is created) and return `out`."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(old_report, out, symlinks=True)
+    return out
 
 
 def _error(capsys) -> str:
@@ -82,9 +106,9 @@ def test_report_marker_next_to_user_files_is_refused(tiny_yaml, tmp_path, capsys
     assert _snapshot(out) == before and _hidden(tmp_path) == []
 
 
-def test_rerun_into_a_report_with_user_notes_is_refused(tiny_yaml, tmp_path, capsys):
+def test_rerun_into_a_report_with_user_notes_is_refused(tiny_yaml, old_report, tmp_path, capsys):
     out = tmp_path / "reports" / "tiny"
-    assert _run(str(tiny_yaml), "--out", str(out), "--seed", "1") == 0
+    _old(old_report, out)
     (out / "NOTES.md").write_text("what I concluded")
     (out / "archive").mkdir()
     (out / "archive" / "old.html").write_text("<p>")
@@ -110,9 +134,9 @@ def test_compare_and_sensitivity_replace_their_own_reports(tiny_yaml, tmp_path):
     assert _hidden(tmp_path) == []
 
 
-def test_symlinked_out_never_touches_the_target(tiny_yaml, tmp_path, capsys):
+def test_symlinked_out_never_touches_the_target(tiny_yaml, old_report, tmp_path, capsys):
     target = tmp_path / "target"
-    assert _run(str(tiny_yaml), "--out", str(target)) == 0
+    _old(old_report, target)
     (target / "mine.txt").write_text("keep")
     link = tmp_path / "link"
     link.symlink_to(target)
@@ -280,9 +304,11 @@ def test_fit_write_failure_leaves_the_previous_files(
 
 
 # --------------------------------------------------------------------------- OS errors
-def test_full_disk_is_bad_input_and_keeps_the_old_report(tiny_yaml, tmp_path, monkeypatch, capsys):
+def test_full_disk_is_bad_input_and_keeps_the_old_report(
+    tiny_yaml, old_report, tmp_path, monkeypatch, capsys
+):
     out = tmp_path / "out"
-    assert _run(str(tiny_yaml), "--out", str(out), "--seed", "1") == 0
+    _old(old_report, out)
     before = _snapshot(out)
 
     def full(*args, **kwargs):
@@ -296,9 +322,11 @@ def test_full_disk_is_bad_input_and_keeps_the_old_report(tiny_yaml, tmp_path, mo
     assert _snapshot(out) == before and _hidden(tmp_path) == []
 
 
-def test_rename_across_file_systems_is_bad_input(tiny_yaml, tmp_path, monkeypatch, capsys):
+def test_rename_across_file_systems_is_bad_input(
+    tiny_yaml, old_report, tmp_path, monkeypatch, capsys
+):
     out = tmp_path / "out"
-    assert _run(str(tiny_yaml), "--out", str(out), "--seed", "1") == 0
+    _old(old_report, out)
     before = _snapshot(out)
     real = os.rename
 
@@ -339,10 +367,10 @@ def test_ctrl_c_while_starting_up_prints_one_line(monkeypatch, capsys):
 
 
 def test_sigterm_in_process_exits_143_and_restores_the_handler(
-    tiny_yaml, tmp_path, monkeypatch, capsys
+    tiny_yaml, old_report, tmp_path, monkeypatch, capsys
 ):
     out = tmp_path / "out"
-    assert _run(str(tiny_yaml), "--out", str(out), "--seed", "1") == 0
+    _old(old_report, out)
     before = _snapshot(out)
 
     def terminated(*args, **kwargs):
@@ -418,9 +446,11 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 180) -> None:
         (signal.SIGINT, 130, "interrupted"),
     ],
 )
-def test_signal_mid_write_keeps_the_old_report(tiny_yaml, tmp_path, signum, code, words):
+def test_signal_mid_write_keeps_the_old_report(
+    tiny_yaml, old_report, tmp_path, signum, code, words
+):
     out = tmp_path / "out"
-    assert _run(str(tiny_yaml), "--out", str(out), "--seed", "1") == 0
+    _old(old_report, out)
     before = _snapshot(out)
     proc, ready = _slow_cli(
         tmp_path, "a", 120, "run", str(tiny_yaml), "--out", str(out), "--seed", "2", "--no-progress"
@@ -438,9 +468,9 @@ def test_signal_mid_write_keeps_the_old_report(tiny_yaml, tmp_path, signum, code
     assert _snapshot(out) == before and _hidden(tmp_path) == []
 
 
-def test_killed_run_leftovers_are_cleaned_by_the_next_run(tiny_yaml, tmp_path):
+def test_killed_run_leftovers_are_cleaned_by_the_next_run(tiny_yaml, old_report, tmp_path):
     out = tmp_path / "out"
-    assert _run(str(tiny_yaml), "--out", str(out), "--seed", "1") == 0
+    _old(old_report, out)
     before = _snapshot(out)
     proc, ready = _slow_cli(
         tmp_path, "k", 120, "run", str(tiny_yaml), "--out", str(out), "--seed", "2", "--no-progress"
