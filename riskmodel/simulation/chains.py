@@ -51,6 +51,7 @@ class _Selection:
     step_target: list[list[tuple[Index | None, Index]]]  # per step: rounds (columns, targets)
     stay_target: Index  # (n·A,) flat target of each active column's stay destination
     cohort_start: Index | None  # first active column of each cohort; None if one has none
+    dense: bool = False  # every column active and drawn at every step: add moves by slices
 
 
 @dataclass
@@ -67,6 +68,7 @@ class ExactColumns:
     step_target: Index  # (J, Ce·Kt) flat (cohort, state) index of each step's destination
     stay_target: Index  # (Ce·Kt,) flat (cohort, state) index of the stay destination
     n_into: int  # Ce·K destinations
+    routes: list[list[tuple[int, int]]]  # per step and the stay: (origin, destination) pairs
     cache: dict[tuple[int, bytes], _Selection] = field(default_factory=dict)
 
     @property
@@ -99,6 +101,7 @@ class ExactColumns:
             step_target=(owner * k)[None] + inp.dest[rows, :-1].T,
             stay_target=owner * k + inp.dest[rows, -1],
             n_into=len(exact) * k,
+            routes=[list(enumerate(col.tolist())) for col in inp.dest.T],
         )
 
     def selection(self, active: Index, n: int) -> _Selection:
@@ -121,6 +124,7 @@ class ExactColumns:
                 ],
                 stay_target=(offset + self.stay_target[active][None]).ravel(),
                 cohort_start=first if len(first) == len(self.exact) else None,
+                dense=len(active) == len(self.sr) and all(pos is None for pos in step_pos),
             )
             self.cache[key] = sel
         return sel
@@ -190,14 +194,40 @@ def draw_exact(
             rem[:, pos_s] -= moved
         else:
             continue
+        if sel.dense:
+            _add_by_origin(into, moved, cols.routes[s])
+            continue
         for part, target in rounds:  # distinct targets within a round: a plain fancy add
             flat[target] += (moved if part is None else np.take(moved, part, axis=1)).reshape(-1)
-    flat[sel.stay_target] += rem.reshape(-1)  # one stay destination per column: no repeats
+    if sel.dense:
+        _add_by_origin(into, rem, cols.routes[-1])
+    else:
+        flat[sel.stay_target] += rem.reshape(-1)  # one stay destination per column: no repeats
     return _cohort_sums(cols, sel, d), into
+
+
+def _add_by_origin(into: Counts, moved: Counts, route: list[tuple[int, int]]) -> None:
+    """Add the moves of every column (n, Ce·Kt) into their destinations (n, Ce·K), by slices.
+
+    One strided add per (origin, destination) pair over all paths and cohorts: far cheaper than
+    a fancy-index add, and exact (integer counts sum the same in any order).
+    """
+    n, n_cohorts = into.shape[0], moved.shape[1] // len(route)
+    by_state = into.reshape(n, n_cohorts, -1)
+    by_origin = moved.reshape(n, n_cohorts, -1)
+    for origin, dest in route:
+        by_state[:, :, dest] += by_origin[:, :, origin]
 
 
 def _cohort_sums(cols: ExactColumns, sel: _Selection, d: Counts) -> Counts:
     """Sum the active columns `d` (n, A) per exact cohort, shape (n, Ce)."""
+    n_t = cols.n_origins
+    if d.shape[1] == len(cols.exact) * n_t and n_t > 1:  # every column: add the origins' slices
+        per_origin = d.reshape(d.shape[0], -1, n_t)
+        total: Counts = per_origin[:, :, 0] + per_origin[:, :, 1]
+        for k in range(2, n_t):
+            total += per_origin[:, :, k]
+        return total
     if sel.cohort_start is not None:
         sums: Counts = np.add.reduceat(d, sel.cohort_start, axis=1)
         return sums

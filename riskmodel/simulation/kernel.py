@@ -341,9 +341,23 @@ def _downturn_lgd(inp: KernelInputs, rng: np.random.Generator, d_c: Floats, mean
     to ``0.99 √(m_t (1 − m_t))`` so that the Beta exists; elementwise, so a mean per path gives
     the same numbers as that mean repeated over the cohorts.
     """
-    lgd = np.array(np.broadcast_to(mean[:, None] if mean.ndim == 1 else mean, d_c.shape))
+    per_path = mean[:, None] if mean.ndim == 1 else mean  # (n, 1) or (n, C)
+    lgd = np.empty(d_c.shape)
+    lgd[...] = per_path
     if inp.lgd_sd <= 0:
         return lgd
+    # the Beta's parameters once per path (or per path and cohort), then where defaults fall
+    var = per_path * (1.0 - per_path)
+    hit = (d_c > 0) & (var > 0)
+    if hit.any():
+        with np.errstate(divide="ignore", invalid="ignore"):  # var = 0: no Beta drawn there
+            sd = np.minimum(inp.lgd_sd, 0.99 * np.sqrt(var))
+            one_kappa = np.empty(d_c.shape)
+            one_kappa[...] = 1.0 + (var / sd**2 - 1.0)
+        m = lgd[hit]
+        kd = np.maximum(d_c[hit], 1.0) * one_kappa[hit] - 1.0  # (as `_lgd`)
+        lgd[hit] = rng.beta(m * kd, (1.0 - m) * kd)
+    return lgd
     var = lgd * (1.0 - lgd)
     hit = (d_c > 0) & (var > 0)
     if hit.any():

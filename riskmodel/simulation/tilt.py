@@ -158,12 +158,19 @@ class FactorTilt:
             frac = np.clip(np.where(width > 0, (u - lower) / width, 0.5), 0.0, 1.0)
         a, b = self.edges[cell], self.edges[cell + 1]
         # truncated-normal inversion on [a, b]; the right half uses survival functions so that
-        # cells far in the upper tail keep their precision
+        # cells far in the upper tail keep their precision. Φ and 1 − Φ of the J + 1 edges are
+        # looked up, and each half computes only its own inverse (elementwise: same values).
         left = a < 0
-        fa, fb = ndtr(a), ndtr(b)
-        sa, sb = ndtr(-a), ndtr(-b)
+        right = ~left
+        cdf, sf = ndtr(self.edges), ndtr(-self.edges)
+        y = np.empty_like(frac)
         with np.errstate(divide="ignore", invalid="ignore"):
-            y = np.where(left, ndtri(fa + frac * (fb - fa)), -ndtri(sa - frac * (sa - sb)))
+            c = cell[left]
+            fa, fb = cdf[c], cdf[c + 1]
+            y[left] = ndtri(fa + frac[left] * (fb - fa))
+            c = cell[right]
+            sa, sb = sf[c], sf[c + 1]
+            y[right] = -ndtri(sa - frac[right] * (sa - sb))
         inverse: np.ndarray = np.clip(y, np.maximum(a, -38.0), np.minimum(b, 38.0))
         return inverse
 
