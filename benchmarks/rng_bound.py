@@ -20,6 +20,10 @@ the tilted paths and the likelihood ratios (`riskmodel.simulation.tilt`), and th
 (Sobol') innovations of a QMC run, which are computed, not drawn from the generator (B1 uses
 pseudo-random innovations, so none of its normals is missing from the count).
 
+Where the gap goes: the same blocks are run again with a `ReplayGenerator` handing back each
+draw's recorded result, so the kernel does all its own work and draws nothing; its CPU time, the
+bound's and the engine's give the split printed on the line "where the CPU goes".
+
 Run:  python benchmarks/rng_bound.py [--scenario scenarios/baseline.yaml] [--paths 8192]
 (``benchmarks/engine.py`` runs it first.)
 """
@@ -60,6 +64,7 @@ class BlockDraws:
     beta_b: list[np.ndarray] = field(default_factory=list)
     normals: int = 0
     uniforms: int = 0  # random(), integers() and choice() each take one uniform-like draw
+    outputs: list[Any] = field(default_factory=list)  # every draw's result, in order (replay)
 
     def bulk(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The block's binomial and Beta parameters as flat arrays, in drawing order."""
@@ -90,29 +95,71 @@ class CountingGenerator:
         n_b, p_b = np.broadcast_arrays(np.asarray(n), np.asarray(p))
         self.record.binomial_n.append(n_b.ravel().astype(np.int32))
         self.record.binomial_p.append(p_b.ravel().copy())
-        return self._rng.binomial(n, p, size)
+        return self._out(self._rng.binomial(n, p, size))
 
     def beta(self, a: Any, b: Any, size: Any = None) -> Any:
         a_b, b_b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
         self.record.beta_a.append(a_b.ravel().copy())
         self.record.beta_b.append(b_b.ravel().copy())
-        return self._rng.beta(a, b, size)
+        return self._out(self._rng.beta(a, b, size))
 
     def standard_normal(self, size: Any = None) -> Any:
         self.record.normals += int(np.prod(size)) if size is not None else 1
-        return self._rng.standard_normal(size)
+        return self._out(self._rng.standard_normal(size))
 
     def random(self, size: Any = None) -> Any:
         self.record.uniforms += int(np.prod(size)) if size is not None else 1
-        return self._rng.random(size)
+        return self._out(self._rng.random(size))
 
     def integers(self, *args: Any, size: Any = None, **kwargs: Any) -> Any:
         self.record.uniforms += int(np.prod(size)) if size is not None else 1
-        return self._rng.integers(*args, size=size, **kwargs)
+        return self._out(self._rng.integers(*args, size=size, **kwargs))
 
     def choice(self, *args: Any, size: Any = None, **kwargs: Any) -> Any:
         self.record.uniforms += int(np.prod(size)) if size is not None else 1
-        return self._rng.choice(*args, size=size, **kwargs)
+        return self._out(self._rng.choice(*args, size=size, **kwargs))
+
+    def _out(self, value: Any) -> Any:
+        self.record.outputs.append(value)
+        return value
+
+
+class ReplayGenerator:
+    """Hands back a block's recorded draws in order: the kernel's work without the draws."""
+
+    def __init__(self, outputs: list[Any]) -> None:
+        self._outputs = iter(outputs)
+
+    def _next(self, *args: Any, **kwargs: Any) -> Any:
+        return next(self._outputs)
+
+    binomial = beta = standard_normal = random = integers = choice = _next
+
+
+def replay_cpu(scenario: rm.Scenario, paths: int, draws: list[BlockDraws]) -> float:
+    """CPU seconds of the run's blocks with every draw replayed (no random variate drawn).
+
+    The same blocks as `count_draws`, given the recorded results of their draws: what the engine
+    spends outside the generator, per block, between the factor innovations and the outputs.
+    """
+    inputs = build_kernel_inputs(scenario)
+    sim = scenario.config.simulation
+    sampling = plan_sampling(scenario, inputs, sim.importance_sampling, sim.qmc, None)
+    entropy = seed_entropy(scenario.config.seed)
+    plan = plan_run(paths, entropy, BLOCK_SIZE)
+    eps = [block_innovations(inputs, entropy, b, n, sampling) for b, _, n in plan.blocks]
+    c0 = time.process_time()
+    for (_, _, n), e, record in zip(plan.blocks, eps, draws, strict=True):
+        simulate_block(
+            inputs,
+            ReplayGenerator(record.outputs),  # type: ignore[arg-type]
+            n,
+            z_mean=sampling.z_mean,
+            z_prob=sampling.z_prob,
+            tilt=sampling.tilt,
+            eps=e,
+        )
+    return time.process_time() - c0
 
 
 def count_draws(scenario: rm.Scenario, paths: int) -> tuple[list[BlockDraws], np.ndarray]:
@@ -226,6 +273,15 @@ def measure(scenario_path: Path, paths: int, repeats: int) -> dict[str, float]:
         print(line)
     bulk = [d.bulk() for d in draws]
     counts = [(d.normals, d.uniforms) for d in draws]
+    replay = statistics.median(replay_cpu(sc, paths, draws) for _ in range(repeats))
+    bound_cpu = statistics.median(bound_time(bulk, counts, 1)[1] for _ in range(repeats))
+    engine_cpu = statistics.median(_engine_cpu(sc, paths) for _ in range(repeats))
+    print(
+        f"where the CPU goes, 1 thread (medians): draws (bound) {bound_cpu:.2f} s, kernel "
+        f"without its draws (replayed) {replay:.2f} s, engine {engine_cpu:.2f} s: the kernel's "
+        f"own work is {replay / engine_cpu:.1%} of the engine, the rest of the run (plan, tilt, "
+        f"results) {max(engine_cpu - bound_cpu - replay, 0.0) / engine_cpu:.1%}"
+    )
     del draws
     result: dict[str, float] = {}
     for threads in (1, 2):
@@ -251,6 +307,12 @@ def measure(scenario_path: Path, paths: int, repeats: int) -> dict[str, float]:
         result[f"efficiency_{threads}"] = eff
         result[f"paths_per_s_{threads}"] = paths / statistics.median(engine)
     return result
+
+
+def _engine_cpu(sc: rm.Scenario, paths: int) -> float:
+    c0 = time.process_time()
+    rm.simulate(sc, paths=paths, workers=1, progress=False)
+    return time.process_time() - c0
 
 
 def main() -> None:
