@@ -54,7 +54,7 @@ def fit_sector(history: pd.DataFrame, config: FitConfig, outcome: FitOutcome) ->
     model = SectorDefaultModel(
         segment_factors, prior=config.prior, parameterization=config.parameterization
     )
-    model.fit(history, draws=config.draws, chains=config.chains, seed=config.seed)
+    model.fit(history, draws=config.draws, chains=config.chains, tune=config.tune, seed=config.seed)
     segments = [s for s in outcome.draws.segments if s in segment_factors]
     return replace(
         outcome,

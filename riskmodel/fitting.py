@@ -122,7 +122,14 @@ def fit_panel(
         covariates=config.covariates or None,
         structural_zeros=config.zero_pairs() or None,
     )
-    tm.fit(panel, macro=macro, draws=config.draws, chains=config.chains, seed=config.seed)
+    tm.fit(
+        panel,
+        macro=macro,
+        draws=config.draws,
+        chains=config.chains,
+        tune=config.tune,
+        seed=config.seed,
+    )
     draws = tm.parameter_draws()
     diagnostics: dict[str, Any] = {
         "transition_model": tm.diagnostics or {"method": "conjugate (exact)"}
@@ -133,6 +140,7 @@ def fit_panel(
             default_history(panel, states, skip_gaps=config.skip_gaps),
             draws=config.draws,
             chains=config.chains,
+            tune=config.tune,
             seed=config.seed,
         )
         draws = draws.with_correlation(dm.correlation_draws(), seed=config.seed)
@@ -178,6 +186,7 @@ def _fit_intensity(panel: pd.DataFrame, config: FitConfig) -> FitOutcome:
         method=config.method,
         draws=config.draws,
         chains=config.chains,
+        tune=config.tune,
         seed=config.seed,
         time_unit=config.time_unit,
     )

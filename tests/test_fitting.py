@@ -186,3 +186,13 @@ def test_macro_errors_name_the_field(tmp_path):
     plain["macro"] = {"unemployment": [1.0]}
     with pytest.raises(rm.ScenarioError, match="macro"):
         rm.scenario_from_dict(plain)
+
+
+def test_tune_is_checked_and_named_in_the_error(tmp_path):
+    """`tune` (NUTS warm-up steps) defaults to 1000; below 10 the error names the key and file."""
+    from riskmodel.config.fit import read_fit_config
+
+    assert read_fit_config(_config(tmp_path)).tune == 1000
+    assert read_fit_config(_config(tmp_path, tune=150)).tune == 150
+    with pytest.raises(rm.ScenarioError, match=r"model\.yaml.*tune"):
+        read_fit_config(_config(tmp_path, tune=5))

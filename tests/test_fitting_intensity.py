@@ -163,7 +163,7 @@ def test_fit_cli_with_model_intensity(tmp_path, capsys):
 @pytest.mark.slow
 def test_nuts_fit_writes_one_generator_per_draw(tmp_path):
     panel = irregular_panel(n=200, seed=3)
-    cfg = load_fit_config(config(tmp_path, method="nuts", draws=100, chains=2, seed=5))
+    cfg = load_fit_config(config(tmp_path, method="nuts", draws=100, chains=2, tune=100, seed=5))
     with warnings.catch_warnings():  # 100 draws: ESS checks may warn; not what is tested here
         warnings.simplefilter("ignore", rm.ConvergenceWarning)
         outcome = fit_panel(panel, cfg)

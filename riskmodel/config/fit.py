@@ -10,6 +10,7 @@ Model config (all keys but ``states`` optional; ``model: transition``, the defau
     correlation: true           # also estimate the asset correlation from the panel's defaults
     draws: 1000
     chains: 4
+    tune: 1000                  # NUTS tuning steps per chain (sampled fits only)
     seed: 1
     skip_gaps: false
 
@@ -90,6 +91,7 @@ class FitConfig(ConfigModel):
     correlation: bool = False
     draws: StrictInt = Field(default=1000, ge=10)
     chains: StrictInt = Field(default=4, ge=1, le=16)
+    tune: StrictInt = Field(default=1000, ge=10)
     seed: StrictInt | None = Field(default=None, ge=0)
     skip_gaps: bool = False
     # model: intensity
