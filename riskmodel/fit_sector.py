@@ -3,7 +3,8 @@
 The transition model is fitted as for ``model: transition``; `SectorDefaultModel` is then fitted
 to the panel's default history by segment (`riskmodel.fitting.default_history`: customers in
 transient states per period and segment, and how many defaulted), with the config's
-``segment_factors``, ``prior`` and ``parameterization``, and the same draws, chains and seed.
+``segment_factors``, ``prior`` and ``parameterization``, and the same draws, chains, tuning
+steps and seed.
 
 What the posterior file gains (a scenario reads its transition draws as usual):
 

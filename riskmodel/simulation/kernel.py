@@ -358,12 +358,3 @@ def _downturn_lgd(inp: KernelInputs, rng: np.random.Generator, d_c: Floats, mean
         kd = np.maximum(d_c[hit], 1.0) * one_kappa[hit] - 1.0  # (as `_lgd`)
         lgd[hit] = rng.beta(m * kd, (1.0 - m) * kd)
     return lgd
-    var = lgd * (1.0 - lgd)
-    hit = (d_c > 0) & (var > 0)
-    if hit.any():
-        m = lgd[hit]
-        sd = np.minimum(inp.lgd_sd, 0.99 * np.sqrt(var[hit]))
-        kappa = var[hit] / sd**2 - 1.0
-        kd = np.maximum(d_c[hit], 1.0) * (1.0 + kappa) - 1.0  # (as `_lgd`)
-        lgd[hit] = rng.beta(m * kd, (1.0 - m) * kd)
-    return lgd
