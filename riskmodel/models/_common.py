@@ -19,6 +19,8 @@ import numpy as np
 import xarray as xr
 
 from riskmodel.errors import ArgumentError, ConvergenceWarning, ModelFileError, NotFittedError
+from riskmodel.models.nuts_run import NUTS_SAMPLERS as NUTS_SAMPLERS  # re-exported: C.nuts
+from riskmodel.models.nuts_run import nuts as nuts
 
 __all__ = ["ConvergenceWarning", "ModelFileError", "NotFittedError", "sampler_logs"]
 
@@ -116,57 +118,6 @@ def mcmc_settings(
         "random_seed": pymc_seed(rng),
         "progressbar": progressbar,
     }
-
-
-NUTS_SAMPLERS = ("pymc", "numba", "nutpie", "numpyro", "blackjax")
-
-
-def nuts(
-    *,
-    draws: int,
-    tune: int,
-    chains: int,
-    cores: int | None,
-    target_accept: float,
-    random_seed: int,
-    progressbar: bool,
-    nuts_sampler: str = "pymc",
-):
-    """``pm.sample`` with NUTS inside the current model context, the way every model here runs it.
-
-    `nuts_sampler`: ``"pymc"`` (PyMC's NUTS on the default C backend), ``"numba"`` (PyMC's NUTS
-    on PyTensor's numba backend), or an external sampler (``"nutpie"``, ``"numpyro"``,
-    ``"blackjax"``; each needs its package; numpyro runs the chains vectorised). Convergence
-    checks are ours (`convergence_diagnostics`), and no pointwise log-likelihood is stored.
-    Returns the InferenceData.
-    """
-    import pymc as pm
-
-    if nuts_sampler not in NUTS_SAMPLERS:
-        raise ArgumentError(
-            f"nuts_sampler must be one of {list(NUTS_SAMPLERS)}; got {nuts_sampler!r}."
-        )
-    kw: dict[str, Any] = {}
-    if nuts_sampler == "numba":
-        kw["compile_kwargs"] = {"mode": "NUMBA"}
-    elif nuts_sampler != "pymc":
-        kw["nuts_sampler"] = nuts_sampler
-    if nuts_sampler == "numpyro":  # chains as one vectorised JAX program (one CPU device)
-        kw["nuts_sampler_kwargs"] = {"chain_method": "vectorized"}
-    with warnings.catch_warnings():  # JAX's note on buffer reuse (numpyro), not the user's
-        warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
-        return pm.sample(
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=cores,
-            target_accept=target_accept,
-            random_seed=random_seed,
-            progressbar=progressbar,
-            compute_convergence_checks=False,
-            idata_kwargs={"log_likelihood": False},
-            **kw,
-        )
 
 
 # ---------------------------------------------------------------------------------------------
