@@ -43,6 +43,23 @@ kernel's share alone, about 30 passes per period over (paths × columns) arrays 
 each, is twice that allowance: reaching it takes fusing the bookkeeping into fewer passes than
 numpy's one operation per call allows (compiled code), not more trimming of single calls.
 
+Compiled code, tried and not kept (2 Dec 2026, sixth session; quiet machine). A Numba loop drew
+each period's chains in one pass, adding each move into its destination as it was drawn, with a
+line-by-line port of numpy's ``random_binomial`` (inversion and BTPE) reading the block
+generator's own bit generator: bit-identical to ``Generator.binomial`` on 5 million draws (25%
+and 99.8% BTPE) and on the golden outputs. (Numba's own ``Generator.binomial`` is not: its BTPE
+has 66320 for 166320 in a Stirling term.) On the 30.0 million binomials of B1 at 8,192 paths the
+port drew at numpy's speed (3.81 s against 3.73 s in bulk) and the loop's bookkeeping cost
+0.24 s against the numpy path's ~0.36 s; efficiency went from 0.729 to 0.751 on 1 thread (2
+threads within noise). The rest of the run stayed at ~0.75 s: LGD 0.11 s besides its Betas,
+accumulators 0.21 s, conditional PDs 0.10 s, factor paths 0.11 s, plan 0.09 s, results 0.10 s.
+It cost 0.65 s to import Numba and 0.93 s to load the cached compiled code in every process
+(Dask workers, CLI runs, test workers; 4.3 s to compile on a new machine), more than it saved
+below about 60,000 paths. To reach 0.9 the accumulators would have to be compiled as well, and
+their floating-point sums run through BLAS (``@``), whose summation order a compiled loop does
+not reproduce: that is a change of numbers, to be announced with a new reproducibility version,
+not a refactor.
+
 Run:  python benchmarks/engine.py [--paths 10000] [--baseline-paths 20] [--repeats 3]
                                   [--b1-paths 8192] [--bound-only]
 Prints medians over repeats and the ratios.
