@@ -135,7 +135,7 @@ def run_local(
     other 8. Each thread holds one block's outputs at a time. Blocks are seeded by their index,
     so the numbers do not depend on which thread runs which block.
     """
-    order = [b for task in plan.tasks for b in task]
+    order = range(len(plan.blocks))  # the tasks hold the blocks in this order
     workers = workers or min(len(order), os.cpu_count() or 1)
     put = sink.put if isinstance(sink, ResultStore) else sink
 
