@@ -33,6 +33,8 @@ on the counts, so the cost depends on periods × segments × states, not on cust
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import xarray as xr
 
@@ -44,6 +46,7 @@ from riskmodel.models._common import (
     nuts,
     transition_dataarray,
 )
+from riskmodel.models.model_cache import reusable_model
 
 __all__ = ["CellLayout", "covariate_fit", "fit_covariate", "raw_parameters"]
 
@@ -97,33 +100,72 @@ def fit_covariate(
     random_seed: int,
     progressbar: bool,
 ):
-    """Sample the logit model; ``counts`` (T, S, n_transient, n), ``xs`` (T, K) standardised."""
-    import pymc as pm
-    import pytensor.tensor as pt
+    """Sample the logit model; ``counts`` (T, S, n_transient, n), ``xs`` (T, K) standardised.
 
-    T, S = counts.shape[:2]
+    The model is kept per structure (`riskmodel.models.model_cache`): `counts` and `xs` are its
+    ``pm.Data``; the sizes, the allowed cells, the pooling, the prior and (partial pooling) which
+    intercepts are centred are its key.
+    """
     coords = {
         "cell": layout.labels,
         "covariate": list(covariates),
         "segment": list(segments),
         "origin": list(transient),
     }
+    # partial pooling: centred where a segment's cell has data (the likelihood pins it down),
+    # non-centred where it has little (the funnel in tau would stall NUTS)
+    centred = counts.sum(axis=0)[:, layout.rows, layout.cols] >= CENTRED_MIN_COUNT  # (S, M)
+    key = (
+        "TransitionModel/covariates",
+        counts.shape,
+        xs.shape[1],
+        layout.allowed.tobytes(),
+        pooling,
+        tuple(centred.ravel().tolist()) if pooling == "partial" else (),
+        tuple(sorted(prior.items())),
+    )
+    data = {"counts": counts, "macro_std": xs}
+    free = {"none": ["a", "beta"], "complete": ["a_pop", "beta"]}.get(
+        pooling, ["a_pop", "tau", "a", "beta"]
+    )
+    build = partial(_build, data, layout, pooling, centred, prior, coords)
+    with reusable_model(key, build, data, coords) as model:
+        idata = nuts(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            target_accept=target_accept,
+            random_seed=random_seed,
+            progressbar=progressbar,
+        )
+    return model, idata, free
+
+
+def _build(
+    data: dict[str, np.ndarray],
+    layout: CellLayout,
+    pooling: str,
+    centred: np.ndarray,
+    prior: dict,
+    coords: dict,
+):
+    """Return the PyMC model of `fit_covariate`, its data as ``pm.Data`` (named as in `data`)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    T, S = data["counts"].shape[:2]
     with pm.Model(coords=coords) as model:
+        counts, xs = pm.Data("counts", data["counts"]), pm.Data("macro_std", data["macro_std"])
         beta = pm.Normal("beta", 0.0, prior["coef_sigma"], dims=("cell", "covariate"))
         if pooling == "none":
             a = pm.Normal("a", 0.0, prior["intercept_sigma"], dims=("segment", "cell"))
-            free = ["a", "beta"]
         elif pooling == "complete":
             a_pop = pm.Normal("a_pop", 0.0, prior["intercept_sigma"], dims="cell")
             a = pt.broadcast_to(a_pop, (S, layout.m))
-            free = ["a_pop", "beta"]
         else:
             a_pop = pm.Normal("a_pop", 0.0, prior["intercept_sigma"], dims="cell")
             tau = pm.LogNormal("tau", prior["log_tau_mu"], prior["log_tau_sigma"], dims="origin")
-            # Centred where a segment's cell has data (the likelihood pins it down), non-centred
-            # where it has little (the funnel in tau would stall NUTS): one vectorised draw.
-            cell_counts = counts.sum(axis=0)[:, layout.rows, layout.cols]  # (S, M)
-            centred = cell_counts >= CENTRED_MIN_COUNT
             tau_c = tau[layout.rows][None, :]
             raw = pm.Normal(
                 "a_raw",
@@ -136,23 +178,13 @@ def fit_covariate(
                 pt.where(centred, raw, a_pop[None, :] + tau_c * raw),
                 dims=("segment", "cell"),
             )
-            free = ["a_pop", "tau", "a", "beta"]
         eta_free = a[None, :, :] + pt.dot(xs, beta.T)[:, None, :]  # (T, S, M)
         eta = (pt.dot(eta_free, layout.scatter) + layout.base).reshape(
             (T, S, layout.n_tr, layout.n)
         )
         logp = eta - pt.logsumexp(eta, axis=-1, keepdims=True)
         pm.Potential("loglik", pt.sum(counts * logp))
-        idata = nuts(
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=cores,
-            target_accept=target_accept,
-            random_seed=random_seed,
-            progressbar=progressbar,
-        )
-    return model, idata, free
+    return model
 
 
 def raw_parameters(

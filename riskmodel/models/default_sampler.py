@@ -17,6 +17,7 @@ import pandas as pd
 from riskmodel.data.macro import align_macro
 from riskmodel.models import _common as C
 from riskmodel.models.default_data import choose_parameterization
+from riskmodel.models.model_cache import reusable_model
 
 __all__ = ["sample_default_model"]
 
@@ -52,30 +53,32 @@ def _layout(df: pd.DataFrame, cfg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _macro_shift(macro: pd.DataFrame | None, periods: np.ndarray, cfg: dict[str, Any]) -> Any:
-    """Return the mean of the factor per period: ``Σ_k gamma_k (x_tk − m_k) / sd_k``, or 0.
+def _macro_data(macro: pd.DataFrame | None, periods: np.ndarray, cfg: dict[str, Any]) -> Any:
+    """Return the standardised covariates per period, ``(x_tk − m_k) / sd_k``, or None.
 
-    Inside the model context: creates ``gamma``; records ``macro_mean`` and ``macro_sd`` in `cfg`.
+    Records ``macro_mean`` and ``macro_sd`` in `cfg`.
     """
-    import pymc as pm
-
     covs = cfg["covariates"]
     if not covs:
-        return 0.0
+        return None
     x = align_macro(macro, periods, covs)
     m, sd = x.mean(axis=0), x.std(axis=0)
     flat = [c for c, s in zip(covs, sd, strict=True) if not s > 0]
     if flat:
         raise ValueError(f"covariate(s) {flat} are constant over the fitted periods.")
     cfg |= {"macro_mean": m.tolist(), "macro_sd": sd.tolist()}
-    gamma = pm.Normal("gamma", 0.0, cfg["prior"]["gamma_sigma"], dims="covariate")
-    return pm.math.dot((x - m) / sd, gamma)
+    return (x - m) / sd
 
 
 def sample_default_model(
     df: pd.DataFrame, macro: pd.DataFrame | None, cfg: dict[str, Any], mc: dict[str, Any]
 ) -> Any:
     """Build the model on a checked history and sample it with NUTS; return the InferenceData.
+
+    The model is kept per structure (`riskmodel.models.model_cache`): the counts, period and
+    segment indices and standardised covariates are its ``pm.Data``; the numbers of periods and
+    segments, the reference segment, the parameterization, the prior and the covariates' count
+    are its key.
 
     Parameters
     ----------
@@ -88,13 +91,39 @@ def sample_default_model(
     mc : dict
         NUTS settings (`riskmodel.models._common.mcmc_settings`).
     """
+    lay = _layout(df, cfg)
+    data = {"n_customers": lay["n"], "n_defaults": lay["d"]}
+    data |= {"period_index": lay["t_idx"], "segment_index": lay["s_idx"]}
+    x = _macro_data(macro, lay["periods"], cfg)
+    if x is not None:
+        data["macro_std"] = x
+    coords = {"segment": lay["segments"], "period": lay["periods"], "covariate": cfg["covariates"]}
+    key = (
+        "DefaultModel",
+        len(lay["periods"]),
+        len(lay["segments"]),
+        tuple(lay["others"].tolist()),
+        lay["param"],
+        len(cfg["covariates"]),
+        tuple(sorted(cfg["prior"].items())),
+    )
+    with reusable_model(key, lambda: _build(lay, cfg["prior"], data, coords), data, coords):
+        return C.nuts(**mc)
+
+
+def _build(
+    lay: dict[str, Any], prior: dict[str, float], data: dict[str, np.ndarray], coords: dict
+) -> Any:
+    """Return the PyMC model of the layout `lay`, its data as ``pm.Data`` (named as in `data`)."""
     import pymc as pm
     import pytensor.tensor as pt
 
-    lay = _layout(df, cfg)
-    prior, others = cfg["prior"], lay["others"]
-    coords = {"segment": lay["segments"], "period": lay["periods"], "covariate": cfg["covariates"]}
-    with pm.Model(coords=coords):
+    others = lay["others"]
+    with pm.Model(coords=coords) as model:
+        # the covariates' shape is static (it is part of the key), so that PyTensor rewrites
+        # their product with gamma as it would for a constant
+        static = {"macro_std"}
+        box = {k: pm.Data(k, v, shape=v.shape if k in static else None) for k, v in data.items()}
         mu0, sd0 = prior["probit_pd_mu"], prior["probit_pd_sigma"]
         c_ref = pm.Normal("probit_pd_ref", mu0, sd0)
         rho = pm.Beta("rho", prior["rho_alpha"], prior["rho_beta"])
@@ -106,7 +135,10 @@ def sample_default_model(
             offset = pt.set_subtensor(offset[others], d_s)
         probit_pd = pm.Deterministic("probit_pd", c_ref + k * offset, dims="segment")
         pm.Deterministic("pd", pm.math.invprobit(probit_pd), dims="segment")
-        shift = _macro_shift(macro, lay["periods"], cfg)
+        shift: Any = 0.0
+        if "macro_std" in box:
+            gamma = pm.Normal("gamma", 0.0, prior["gamma_sigma"], dims="covariate")
+            shift = pm.math.dot(box["macro_std"], gamma)
         if lay["param"] == "centered":
             # v_t = (probit(PD_ref) - sqrt(rho) Z_t) / sqrt(1 - rho)
             v = pm.Normal("v", (c_ref - srho * shift) / k, srho / k, dims="period")
@@ -114,7 +146,7 @@ def sample_default_model(
         else:
             z = pm.Normal("factor", shift, 1.0, dims="period")
             v = (c_ref - srho * z) / k
-        p = pm.math.invprobit(v[lay["t_idx"]] + offset[lay["s_idx"]])
-        n, d = lay["n"], lay["d"]
-        pm.Binomial("defaults", n=n, p=pm.math.clip(p, 1e-15, 1 - 1e-15), observed=d)
-        return C.nuts(**mc)
+        p = pm.math.invprobit(v[box["period_index"]] + offset[box["segment_index"]])
+        p = pm.math.clip(p, 1e-15, 1 - 1e-15)
+        pm.Binomial("defaults", n=box["n_customers"], p=p, observed=box["n_defaults"])
+    return model
