@@ -209,11 +209,12 @@ def tune_worker_malloc() -> bool:
 
 
 @contextmanager
-def dask_client(scheduler: str | None, *, timeout: float = SCHEDULER_TIMEOUT) -> Iterator[Any]:
+def dask_client(scheduler: str | None, *, timeout: float | None = None) -> Iterator[Any]:
     """Open a `dask.distributed.Client` for `scheduler`, or for a local cluster.
 
     The local cluster (`local_cluster`) is started (and closed) here when no address is given:
-    one process per core on 127.0.0.1.
+    one process per core on 127.0.0.1. `timeout` defaults to `SCHEDULER_TIMEOUT` (read when
+    called).
 
     Raises
     ------
@@ -226,7 +227,7 @@ def dask_client(scheduler: str | None, *, timeout: float = SCHEDULER_TIMEOUT) ->
     client_class: Any = distributed.Client
     cluster = None
     if scheduler:
-        client = _connect(scheduler, timeout)
+        client = _connect(scheduler, SCHEDULER_TIMEOUT if timeout is None else timeout)
     else:
         cluster = local_cluster()
         client = client_class(cluster)
