@@ -34,11 +34,12 @@ from riskmodel.validation.predictive import (
     period_rows,
     pooled,
     predictive_samples,
-    shifted_tails,
+    shifted_tails_cells,
 )
 from riskmodel.validation.result import BacktestResult, calibration_scores
 from riskmodel.validation.stats import (
     binomial_tails,
+    binomial_upper,
     holm,
     jeffreys_pvalue,
     split_gof,
@@ -69,22 +70,25 @@ def _count_tests(c, n, samples, segs, ss, corr) -> tuple[list[dict], np.ndarray]
     """Test default and churn counts per segment × origin, periods pooled.
 
     `corr`: None, or ``(pd_draws (D, T', S, I), rho (D,), n_samples, rng)`` of a correlated
-    posterior, whose default tails are then computed by `shifted_tails`.
+    posterior, whose default tails are then computed by `shifted_tails_cells`.
     """
     out = []
     pd_bar = pooled(np.broadcast_to(samples.default, (samples.default.shape[0], *n.shape)), n, (0,))
     ch_bar = pooled(np.broadcast_to(samples.churn, (samples.churn.shape[0], *n.shape)), n, (0,))
     big_n = n.sum(0)  # (S, I)
     k_def = c[..., ss.default_idx].sum(0)
-    up, low = binomial_tails(k_def, big_n, pd_bar)
-    jeff = jeffreys_pvalue(k_def, big_n, pd_bar)
-    if corr is not None:
+    if corr is None:
+        up, low = binomial_tails(k_def, big_n, pd_bar)
+        jeff = jeffreys_pvalue(k_def, big_n, pd_bar)
+    else:  # cells without trials keep NaN: they are not reported
         pdd, rho, m, rng = corr
-        for s, i in zip(*np.nonzero(big_n), strict=True):
-            up[s, i], low[s, i], jeff[s, i] = shifted_tails(
-                int(k_def[s, i]), n[:, s, i][:, None], pdd[:, :, s, i][..., None], rho,
-                n_samples=m, rng=rng,
-            )  # fmt: skip
+        up, low, jeff = (np.full(big_n.shape, np.nan) for _ in range(3))
+        live = np.nonzero(big_n)
+        up[live], low[live], jeff[live] = shifted_tails_cells(
+            k_def[live], [n[:, s, i][:, None] for s, i in zip(*live, strict=True)],
+            [pdd[:, :, s, i][..., None] for s, i in zip(*live, strict=True)], rho,
+            n_samples=m, rng=rng,
+        )  # fmt: skip
     zone = traffic_light(low)
     if ss.churn_idx is not None:
         k_ch = c[..., ss.churn_idx].sum(0)
@@ -143,15 +147,18 @@ def _period_tests(c, n, samples, periods, segs, ss, rng, corr) -> tuple[list[dic
     p_t = pooled(np.broadcast_to(samples.default, (m, *n.shape)), n, (2,))  # (M, T, S)
     n_t = n.sum(2)  # (T, S)
     k_t = c[..., ss.default_idx].sum(2)
-    up, _ = binomial_tails(k_t, n_t, p_t)
-    if corr is not None:
+    if corr is None:
+        up = binomial_upper(k_t, n_t, p_t)
+    else:  # periods without trials keep NaN: they are not reported
         pdd, rho, m_is, rng_is = corr
-        for t, s in zip(*np.nonzero(n_t), strict=True):
-            tt = t if pdd.shape[1] > 1 else 0
-            up[t, s] = shifted_tails(
-                int(k_t[t, s]), n[t, s][None, :], pdd[:, tt, s][:, None, :], rho,
-                n_samples=m_is, rng=rng_is,
-            )[0]  # fmt: skip
+        up = np.full(n_t.shape, np.nan)
+        live = np.nonzero(n_t)
+        tt = live[0] if pdd.shape[1] > 1 else np.zeros_like(live[0])
+        up[live] = shifted_tails_cells(
+            k_t[live], [n[t, s][None, :] for t, s in zip(*live, strict=True)],
+            [pdd[:, t, s][:, None, :] for t, s in zip(tt, live[1], strict=True)], rho,
+            n_samples=m_is, rng=rng_is, upper_only=True,
+        )[0]  # fmt: skip
     rep = rng.binomial(np.broadcast_to(n_t, p_t.shape), p_t)
     rate = rep / np.maximum(n_t, 1)
     lo, hi = np.quantile(rate, [0.025, 0.975], axis=0)

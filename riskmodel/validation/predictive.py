@@ -20,6 +20,7 @@ conservative, never anti-conservative. Without correlation and within one period
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,7 @@ __all__ = [
     "pooled",
     "predictive_samples",
     "shifted_tails",
+    "shifted_tails_cells",
 ]
 
 
@@ -114,9 +116,14 @@ def pooled(p: np.ndarray, n: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
-def _conditional(p: np.ndarray, rho, z) -> np.ndarray:
+def _probit(p: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
-        return conditional_pd(special.ndtri(p), rho, z)
+        return np.asarray(special.ndtri(p))
+
+
+SAMPLE_BATCH = 2**20
+"""Cells × samples per call of the binomial and beta functions in `shifted_tails_cells` (the
+memory of one batch: a few arrays of this many float64)."""
 
 
 def shifted_tails(
@@ -159,24 +166,100 @@ def shifted_tails(
         each under the predictive, with the binomial of the count-weighted PD per sample (see
         the module doc).
     """
+    tails = shifted_tails_cells([k], [n], [p], rho, n_samples=n_samples, rng=rng)
+    upper, cumulative, jeff = (float(t[0]) for t in tails)
+    return upper, cumulative, jeff
+
+
+def shifted_tails_cells(
+    k: Sequence[int],
+    n: Sequence[np.ndarray],
+    p: Sequence[np.ndarray],
+    rho: np.ndarray,
+    *,
+    n_samples: int,
+    rng: np.random.Generator,
+    upper_only: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`shifted_tails` of many cells: the numbers of one call per cell in order, bit for bit.
+
+    The factor shifts of all cells are found by one vectorised bisection, and the binomial and
+    beta functions are evaluated for many cells per call; the random draws are those of the
+    calls one cell after another. `n` and `p` hold one array per cell, of the shapes of
+    `shifted_tails`, all cells' `n` of one shape. With `upper_only`, ``cumulative`` and
+    ``jeffreys`` are not computed (NaN), which draws the same random numbers.
+
+    Returns
+    -------
+    upper, cumulative, jeffreys : ndarray, shape (n_cells,)
+    """
     from scipy import stats
 
-    big_n = int(n.sum())
-    p = np.broadcast_to(p, (p.shape[0], *n.shape))
-    n_factor = n.shape[0]
-    p_mean, rho_mean = p.mean(0), float(rho.mean())
+    k_all = np.asarray(k, dtype=np.int64)
+    upper, cumulative, jeff = (np.full(len(k_all), np.nan) for _ in range(3))
+    if len(k_all) == 0:
+        return upper, cumulative, jeff
+    big_n = np.array([int(nb.sum()) for nb in n], dtype=np.int64)
+    p_mean = [np.broadcast_to(q, (q.shape[0], *m.shape)).mean(0) for q, m in zip(p, n, strict=True)]
+    mu = _shifts(k_all, np.stack(n), np.stack(p_mean), float(rho.mean()))
+    step = max(1, SAMPLE_BATCH // n_samples)
+    for start in range(0, len(k_all), step):
+        cells = slice(start, min(start + step, len(k_all)))
+        w, pbar = np.empty((2, cells.stop - start, n_samples))
+        for j, c in enumerate(range(start, cells.stop)):
+            w[j], pbar[j] = _weighted_pd(n[c], p[c], rho, float(mu[c]), n_samples, rng)
+        kc, nc = k_all[cells, None], big_n[cells, None]
+        upper[cells] = _row_means(w * stats.binom.sf(kc - 1, nc, pbar))
+        if not upper_only:
+            cumulative[cells] = 1.0 - _row_means(w * stats.binom.sf(kc, nc, pbar))
+            jeff[cells] = _row_means(w * stats.beta.cdf(pbar, kc + 0.5, nc - kc + 0.5))
+    return (
+        np.minimum(upper, 1.0),
+        np.minimum(np.maximum(cumulative, 0.0), 1.0),
+        np.minimum(jeff, 1.0),
+    )
 
-    def expected(z: float) -> float:
-        return float((n * _conditional(p_mean, rho_mean, z)).sum())
 
-    mu = 0.0
-    if k > expected(0.0) and rho_mean > 0:
-        lo, hi = -12.0, 0.0  # expected(z) falls as z rises
-        for _ in range(50):
-            mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if expected(mid) > k else (lo, mid)
-        mu = 0.5 * (lo + hi)
+def _row_means(x: np.ndarray) -> np.ndarray:
+    """Mean of each row, each computed on its own 1-d row (the summation of `shifted_tails`)."""
+    return np.array([np.mean(row) for row in x])
+
+
+def _shifts(k: np.ndarray, n: np.ndarray, p_mean: np.ndarray, rho_mean: float) -> np.ndarray:
+    """Factor shift ``mu`` per cell: where the expected count equals ``k`` if ``k`` is above it.
+
+    `n`, `p_mean`: shape (n_cells, n_factor, n_shared). Bisection on [-12, 0] (the expected
+    count falls as ``z`` rises), 50 halvings, all cells at once.
+    """
+    probit = _probit(p_mean)
+    n_flat = n.reshape(len(k), -1)
+
+    def expected(z: np.ndarray) -> np.ndarray:
+        cond = conditional_pd(probit, rho_mean, z[:, None, None])
+        return np.asarray((n_flat * cond.reshape(len(k), -1)).sum(-1))
+
+    above = (k > expected(np.zeros(len(k)))) & (rho_mean > 0)
+    if not above.any():
+        return np.zeros(len(k))
+    lo, hi = np.full(len(k), -12.0), np.zeros(len(k))
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        high = expected(mid) > k
+        lo, hi = np.where(high, mid, lo), np.where(high, hi, mid)
+    return np.where(above, 0.5 * (lo + hi), 0.0)
+
+
+def _weighted_pd(
+    n: np.ndarray,
+    p: np.ndarray,
+    rho: np.ndarray,
+    mu: float,
+    n_samples: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One cell's samples: likelihood-ratio weights and count-weighted conditional PDs."""
     d = rng.integers(p.shape[0], size=n_samples)
+    n_factor = n.shape[0]
     # a defensive mixture: half the samples unshifted, half at the shift. A shift alone loses
     # the tail when the count is high by binomial chance rather than through the factor (mu of
     # -1.8 in each of 35 periods gave P(K >= 2 | E[K] = 0.8) = 1e-8); the mixture's weights
@@ -185,9 +268,5 @@ def shifted_tails(
     z = rng.standard_normal((n_samples, n_factor)) + mu * shifted[:, None]
     log_ratio = mu * z.sum(1) - n_factor * mu * mu / 2  # log φ(z − mu) / φ(z)
     w = np.exp(-np.logaddexp(np.log(0.5), np.log(0.5) + log_ratio))
-    cond = _conditional(p[d], rho[d][:, None, None], z[:, :, None])
-    pbar = (cond * n).sum((1, 2)) / big_n
-    upper = float(np.mean(w * stats.binom.sf(k - 1, big_n, pbar)))
-    cumulative = 1.0 - float(np.mean(w * stats.binom.sf(k, big_n, pbar)))
-    jeff = float(np.mean(w * stats.beta.cdf(pbar, k + 0.5, big_n - k + 0.5)))
-    return min(upper, 1.0), min(max(cumulative, 0.0), 1.0), min(jeff, 1.0)
+    cond = conditional_pd(_probit(p)[d], rho[d][:, None, None], z[:, :, None])
+    return w, (cond * n).sum((1, 2)) / int(n.sum())

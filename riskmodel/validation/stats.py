@@ -28,6 +28,7 @@ from scipy import stats
 __all__ = [
     "ZONES",
     "binomial_tails",
+    "binomial_upper",
     "holm",
     "jeffreys_pvalue",
     "split_gof",
@@ -60,11 +61,15 @@ def binomial_tails(k, n, p) -> tuple[np.ndarray, np.ndarray]:
     0.070191
     """
     p = np.asarray(p, dtype=float)
-    k = np.asarray(k)
-    n = np.asarray(n)
-    upper = stats.binom.sf(k - 1, n, p).mean(axis=0)
-    lower = stats.binom.cdf(k, n, p).mean(axis=0)
-    return np.minimum(upper, 1.0), np.minimum(lower, 1.0)
+    lower = stats.binom.cdf(np.asarray(k), np.asarray(n), p).mean(axis=0)
+    return binomial_upper(k, n, p), np.minimum(lower, 1.0)
+
+
+def binomial_upper(k, n, p) -> np.ndarray:
+    """Return the upper tail ``P(K >= k)`` of `binomial_tails` alone (the lower costs as much)."""
+    p = np.asarray(p, dtype=float)
+    upper = stats.binom.sf(np.asarray(k) - 1, np.asarray(n), p).mean(axis=0)
+    return np.minimum(upper, 1.0)
 
 
 def jeffreys_pvalue(k, n, p) -> np.ndarray:

@@ -159,3 +159,37 @@ def test_shifted_tails_keep_a_tail_that_binomial_chance_drives():
     tol = 4 * np.sqrt(2 * np.mean(f**2) / 20_000 + f.var() / 200_000)
     assert 0.1 < f.mean() < 0.3
     assert abs(est - f.mean()) < tol
+
+
+@pytest.mark.parametrize("batch", [None, 2])
+@pytest.mark.parametrize(("n_factor", "shared", "p_periods"), [(12, 1, 1), (12, 1, 12), (1, 4, 1)])
+def test_shifted_tails_of_many_cells_are_those_of_one_call_per_cell(
+    monkeypatch, batch, n_factor, shared, p_periods
+):
+    # the backtest computes its correlated tails for all cells at once: the numbers must be, bit
+    # for bit, those of `shifted_tails` called cell after cell on the same generator (the
+    # factor shifts found by a vectorised bisection, the samples in batches of `batch` cells)
+    from riskmodel.validation import predictive
+    from riskmodel.validation.predictive import shifted_tails, shifted_tails_cells
+
+    rng = np.random.default_rng(3)
+    n_draws, n_samples, n_cells = 50, 300, 7
+    rho = rng.uniform(0.05, 0.3, size=n_draws)
+    n = [rng.integers(0, 300, size=(n_factor, shared)) for _ in range(n_cells)]
+    p = [rng.uniform(0.005, 0.05, size=(n_draws, p_periods, shared)) for _ in range(n_cells)]
+    # counts from half to four times the expectation: some cells need the shift, some do not
+    factor = (0.5, 3.0, 0.9, 1.5, 4.0, 0.8, 2.0)
+    k = [int(f * (nc * pc.mean(0)).sum()) for f, nc, pc in zip(factor, n, p, strict=True)]
+    if batch is not None:
+        monkeypatch.setattr(predictive, "SAMPLE_BATCH", batch * n_samples)
+    one, many = np.random.default_rng(8), np.random.default_rng(8)
+    cells = zip(k, n, p, strict=True)
+    want = [shifted_tails(*cell, rho, n_samples=n_samples, rng=one) for cell in cells]
+    got = shifted_tails_cells(k, n, p, rho, n_samples=n_samples, rng=many)
+    np.testing.assert_array_equal(np.array(got), np.array(want).T)
+    # upper only: the same upper tails and the same random numbers drawn
+    upper = shifted_tails_cells(k, n, p, rho, n_samples=n_samples, rng=many, upper_only=True)
+    full = shifted_tails_cells(k, n, p, rho, n_samples=n_samples, rng=one)
+    np.testing.assert_array_equal(upper[0], full[0])
+    assert np.isnan(upper[1]).all() and np.isnan(upper[2]).all()
+    assert many.random() == one.random()
