@@ -9,11 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-from backtest_builders import dirichlet_draws, simulate_counts
+from backtest_builders import power_book, simulate_counts
 from scipy import stats
 
 import riskmodel as rm
-from riskmodel.states import LIFECYCLE
 
 SEGMENTS = ("cards", "loans", "smb")
 N_PERIODS = 12
@@ -22,16 +21,7 @@ N_PERIODS = 12
 @pytest.fixture(scope="module")
 def book():
     """A posterior from made-up history, and the out-of-time exposure per cell."""
-    rng = np.random.default_rng(21)
-    ss = LIFECYCLE
-    base = np.array([[60, 25, 5, 2, 6, 2], [0, 70, 20, 3, 5, 2],
-                     [0, 4, 85, 6, 4, 1], [0, 2, 10, 70, 10, 8]], dtype=float)  # fmt: skip
-    hist = np.zeros((len(SEGMENTS), ss.n, ss.n))
-    for s in range(len(SEGMENTS)):
-        hist[s, ss.transient_idx] = rng.poisson(base * (40 + 30 * s))
-    draws = dirichlet_draws(hist, SEGMENTS, n_draws=200, seed=5)
-    exposure = rng.integers(200, 800, size=(N_PERIODS, len(SEGMENTS), len(ss.transient)))
-    return draws, exposure
+    return power_book(SEGMENTS, N_PERIODS)
 
 
 def _run(draws, counts, seed):
