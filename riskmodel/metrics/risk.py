@@ -49,10 +49,9 @@ from riskmodel.metrics.weighted import (
     exceedance_probability,
     expected_value,
     kish,
-    sort_paths,
-    sorted_quantile,
     sparsity,
     stderr_ratio,
+    tail_values,
     weighted_quantile,
 )
 
@@ -241,14 +240,13 @@ def risk_measures(
     wx = w * x
     expected = float(np.mean(wx))
     second = float(np.mean(w * (x - expected) ** 2))
-    xs, above = sort_paths(x, w)
-    var = sorted_quantile(xs, above, q)
-    sparse = sparsity(xs, above, q)
+    tail = tail_values(x, w, q)
+    sparse = sparsity(tail.xs, tail.above, q)
     res: dict[str, dict[float, float]] = {k: {} for k in ("var", "es", "se_var", "se_es", "tail")}
-    for qi, v, s in zip(q.tolist(), var.tolist(), sparse.tolist(), strict=True):
-        excess = w * np.maximum(x - v, 0.0)
+    per_level = zip(q.tolist(), tail.var, tail.es, tail.excess, sparse.tolist(), strict=True)
+    for qi, v, es, excess, s in per_level:
         res["var"][qi] = v
-        res["es"][qi] = v + float(excess.sum()) / (n * (1.0 - qi))
+        res["es"][qi] = es
         res["se_es"][qi] = stderr_ratio(excess, w) / (1.0 - qi)
         res["se_var"][qi] = stderr_ratio(w * (x > v), w) * s
         res["tail"][qi] = kish(w[x >= v])

@@ -14,6 +14,7 @@ estimators `expected_value`, `exceedance_probability` and `weighted_quantile` li
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -33,6 +34,7 @@ __all__ = [
     "sparsity",
     "stderr_of_mean",
     "stderr_ratio",
+    "tail_values",
     "weighted_quantile",
 ]
 
@@ -122,6 +124,34 @@ def sorted_quantile(xs: np.ndarray, above: np.ndarray, q: np.ndarray) -> np.ndar
     n = xs.size
     threshold = n * (1.0 - q) + TIE_TOL * n
     return xs[np.searchsorted(-above, -threshold, side="left")]
+
+
+class Tail(NamedTuple):
+    """VaR and ES at each level, with the sort and per-path excesses their errors need."""
+
+    xs: np.ndarray  # the sorted paths (`sort_paths`)
+    above: np.ndarray  # the weight strictly above each sorted position
+    var: list[float]  # per level, ascending
+    es: list[float]
+    excess: list[np.ndarray]  # per level: w̃ (L − VaR_q)^+, per path
+
+
+def tail_values(x: np.ndarray, w: np.ndarray, q: np.ndarray) -> Tail:
+    """VaR and ES at the ascending levels `q` of validated paths `x`, mean-one weights `w`.
+
+    ``VaR_q = min{L_i : G(L_i) ≤ 1 − q}`` from one sort and ``ES_q = VaR_q + Σ w̃ (L − VaR_q)^+
+    / (N (1 − q))`` (definitions: `riskmodel.metrics.risk.risk_measures`, which adds their
+    standard errors; a bootstrap that only needs the figures calls this alone).
+    """
+    xs, above = sort_paths(x, w)
+    var = sorted_quantile(xs, above, q).tolist()
+    n = x.size
+    es, excess = [], []
+    for qi, v in zip(q.tolist(), var, strict=True):
+        e = w * np.maximum(x - v, 0.0)
+        es.append(v + float(e.sum()) / (n * (1.0 - qi)))
+        excess.append(e)
+    return Tail(xs, above, var, es, excess)
 
 
 def sparsity(xs: np.ndarray, above: np.ndarray, q: np.ndarray) -> np.ndarray:
