@@ -47,7 +47,8 @@ def reusable_model(
     Parameters
     ----------
     key : hashable
-        Everything the model's graph depends on besides `data` and the labels in `coords`.
+        Everything the model's graph depends on besides `data` and the labels in `coords`
+        (the dtype and rank of each array in `data` are added to it here).
     build : callable
         Returns a new ``pm.Model`` of that structure whose ``pm.Data`` containers are named by
         the keys of `data` and whose dimensions include those of `coords`.
@@ -63,7 +64,9 @@ def reusable_model(
     """
     import pymc as pm
 
-    model, lock = _checkout(key, build)
+    # a container keeps the dtype and rank it was created with: they are structure too
+    kinds = tuple((name, np.asarray(v).dtype.str, np.ndim(v)) for name, v in data.items())
+    model, lock = _checkout((key, kinds), build)
     try:
         with model:
             pm.set_data(dict(data))

@@ -60,6 +60,23 @@ def test_a_fit_on_a_kept_model_is_the_fit_on_a_new_one():
     assert len(model_cache.kept_models()) == 2
 
 
+def test_data_of_another_dtype_or_rank_gets_another_model():
+    import pymc as pm
+
+    def build(values):
+        def new_model():
+            with pm.Model() as model:
+                pm.Normal("y", pm.Data("x", values).sum(), 1.0)
+            return model
+
+        return new_model
+
+    for values in (np.arange(3), np.arange(3.0), np.arange(5.0), np.ones((2, 2))):
+        with model_cache.reusable_model("k", build(values), {"x": values}, {}) as model:
+            assert np.array_equal(model["x"].get_value(), values)
+    assert len(model_cache.kept_models()) == 3  # int, float vector (any length), float matrix
+
+
 class _Model:
     """Stands in for a ``pm.Model``: counts compilations."""
 
