@@ -83,14 +83,20 @@ def density_label(unit: float, units: str) -> str:
 
 
 def legend_below(ax: Axes) -> None:
-    """Put the legend below the axes, in three columns.
+    """Put the legend below the axes, in as many columns (three at most) as fit the figure.
 
-    Inside the axes it covered the tail, where the VaR and ES lines and the tail inset are.
+    Inside the axes it covered the tail, where the VaR and ES lines and the tail inset are. Long
+    entries (a comparison's "adverse: EL 62.4M exact, ES 99% 106M") in three columns were wider
+    than the figure, so saved figures grew sideways and a constrained layout squeezed the axes.
     """
-    ax.legend(
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.16),
-        ncol=3,
-        frameon=False,
-        fontsize="small",
-    )
+    figure = ax.get_figure()
+    for ncol in (3, 2, 1):
+        legend = ax.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.16),
+            ncol=ncol,
+            frameon=False,
+            fontsize="small",
+        )
+        if figure is None or legend.get_window_extent().width <= 0.95 * figure.bbox.width:
+            return

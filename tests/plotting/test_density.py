@@ -57,3 +57,20 @@ def test_the_legend_sits_below_the_axes_in_three_columns():
     assert legend is not None and legend._ncols == 3
     anchor = legend.get_bbox_to_anchor().transformed(ax.transAxes.inverted())
     assert anchor.y0 < 0  # below the axes, not over the tail
+
+
+@pytest.mark.parametrize(
+    ("label", "ncols"),
+    [("EL", 3), ("adverse: EL 62.4M exact, ES 99% 106M", 2), ("x" * 70, 1)],
+)
+def test_the_legend_takes_only_as_many_columns_as_fit_the_figure(label, ncols):
+    # a comparison's entries in three columns were wider than an 8-inch figure: saved figures
+    # grew sideways and a constrained layout squeezed the axes
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.add_subplot()
+    for i in range(3):
+        ax.plot([0, 1], [i, i], label=f"{label} {i}")
+    legend_below(ax)
+    legend = ax.get_legend()
+    assert legend._ncols == ncols
+    assert legend.get_window_extent().width <= fig.bbox.width
