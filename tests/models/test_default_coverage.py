@@ -18,26 +18,35 @@ from models_testdata import DEFAULT_TRUTH, quiet_fit
 from scipy import stats
 
 from riskmodel.data.synthetic import simulate_default_history
-from riskmodel.models import DefaultModel
+from riskmodel.models import DefaultModel, model_cache
 
 N_SEEDS = 12
 LEVEL = 0.94
 SMALL_MCMC = {"draws": 200, "chains": 2, "tune": 250, "cores": 1}
 
 
+def _history(seed: int):
+    return simulate_default_history(
+        DEFAULT_TRUTH["pd"],
+        DEFAULT_TRUTH["rho"],
+        customers={"cards": 20_000, "loans": 30_000},
+        n_periods=30,
+        seed=seed,
+    )
+
+
 @pytest.fixture(scope="module")
 def coverage_fits():
-    """Per seed: whether each parameter's 94% interval covers the truth, and its width."""
+    """Per seed: whether each parameter's 94% interval covers the truth, and its width.
+
+    The fits after the first run on the model kept for their structure (`model_cache`); the last
+    row also carries that fit's posterior and the number of kept models, for
+    `test_fits_on_the_kept_model_are_fits_on_a_new_one`.
+    """
+    model_cache.clear()
     rows = []
     for seed in range(100, 100 + N_SEEDS):
-        hist = simulate_default_history(
-            DEFAULT_TRUTH["pd"],
-            DEFAULT_TRUTH["rho"],
-            customers={"cards": 20_000, "loans": 30_000},
-            n_periods=30,
-            seed=seed,
-        )
-        model = quiet_fit(DefaultModel(), hist, seed=seed, **SMALL_MCMC)
+        model = quiet_fit(DefaultModel(), _history(seed), seed=seed, **SMALL_MCMC)
         tail = (1 - LEVEL) / 2
         draws = {"rho": model.correlation_draws()}
         draws |= {seg: model.pd_draws().sel(segment=seg).values for seg in DEFAULT_TRUTH["pd"]}
@@ -47,7 +56,22 @@ def coverage_fits():
             lo, hi = np.quantile(np.ravel(d), [tail, 1 - tail])
             row[name] = (bool(lo <= truth[name] <= hi), float(hi - lo))
         rows.append(row)
+    rows[-1]["posterior"] = model.posterior
+    rows[-1]["kept"] = len(model_cache.kept_models())
     return rows
+
+
+@pytest.mark.slow
+def test_fits_on_the_kept_model_are_fits_on_a_new_one(coverage_fits):
+    """Reuse never changes a fit: the last seed, fitted again on a freshly built model, gives
+    exactly the draws it gave on the model kept from the eleven fits before it."""
+    assert coverage_fits[-1]["kept"] == 1  # twelve histories, one structure, one model
+    model_cache.clear()
+    seed = 100 + N_SEEDS - 1
+    fresh = quiet_fit(DefaultModel(), _history(seed), seed=seed, **SMALL_MCMC).posterior
+    reused = coverage_fits[-1]["posterior"]
+    for name in ("pd", "rho", "factor"):
+        np.testing.assert_array_equal(reused[name].values, fresh[name].values)
 
 
 @pytest.mark.slow
