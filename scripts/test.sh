@@ -5,7 +5,7 @@
 #    no Chromium is on PATH, apt-get exists and we are root (or CI=true, with sudo), install the
 #    system's `chromium` package. Otherwise, or if the install fails, say that the browser test
 #    will be skipped, and go on: this step never fails the run.
-# 2. pip install -e ".[test]" && python -m pytest -n 2 --dist loadscope (arguments are passed on).
+# 2. pip install -e ".[test]" && python -m pytest -n 2 --dist loadgroup (arguments are passed on).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,7 +40,8 @@ if ! have_browser; then
     fi
 fi
 
-# Two worker processes (pytest-xdist), one per core of the CI machine; a module's tests stay in
-# one worker (--dist loadscope) so that its module fixtures are built once. RISKMODEL_TEST_WORKERS
-# sets another number (0 runs in this process, as plain pytest does).
-pip install -e ".[test]" && python -m pytest -n "${RISKMODEL_TEST_WORKERS:-2}" --dist loadscope "$@"
+# Two worker processes (pytest-xdist), one per core of the CI machine; a test file's tests stay in
+# one worker (--dist loadgroup, groups set in tests/conftest.py) so that its module fixtures are
+# built once, and the model tests share one worker and their session fixtures.
+# RISKMODEL_TEST_WORKERS sets another number (0 runs in this process, as plain pytest does).
+pip install -e ".[test]" && python -m pytest -n "${RISKMODEL_TEST_WORKERS:-2}" --dist loadgroup "$@"

@@ -19,6 +19,22 @@ TINY = yaml.safe_load((Path(__file__).parent / "scenarios" / "tiny.yaml").read_t
 """A small, fast, valid scenario (tests/scenarios/tiny.yaml): ~0.1 s to simulate."""
 
 
+SHARED_WORKER = ("tests/models/", "tests/test_fitting_sector.py")
+"""Test files that run in one xdist worker (``--dist loadgroup``): tests/models' session
+fixtures (shared fits) are then built once, and the sector model's C code is compiled once,
+where under ``--dist loadscope`` both workers could build the same fits or wait on each other's
+compilation."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Group tests for ``--dist loadgroup``: by file, and the `SHARED_WORKER` files together."""
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        shared = any(path.startswith(prefix) for prefix in SHARED_WORKER)
+        item.add_marker(pytest.mark.xdist_group("shared-fits" if shared else path))
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     """Close every pyplot figure after each test (only if pyplot was imported at all)."""

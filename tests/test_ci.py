@@ -66,8 +66,8 @@ def _run_script(
     return out, log.read_text().splitlines() if log.exists() else []
 
 
-#: the suite runs on two worker processes, a module's tests in one of them
-PYTEST = "python -m pytest -n 2 --dist loadscope"
+#: the suite runs on two worker processes, a test file's tests in one of them
+PYTEST = "python -m pytest -n 2 --dist loadgroup"
 
 
 @pytest.mark.skipif(BASH is None or os.name != "posix", reason="needs bash on a POSIX system")
@@ -109,4 +109,4 @@ def test_not_root_and_not_ci_nothing_is_installed(tmp_path):
 def test_the_number_of_workers_can_be_set(tmp_path):
     out, log = _run_script(tmp_path, apt=None, workers="0")
     assert out.returncode == 0, out.stderr
-    assert log[-1] == "python -m pytest -n 0 --dist loadscope -q -k x"
+    assert log[-1] == "python -m pytest -n 0 --dist loadgroup -q -k x"
