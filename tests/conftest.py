@@ -29,6 +29,8 @@ compilation."""
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Group tests for ``--dist loadgroup``: by file, and the `SHARED_WORKER` files together."""
+    if not config.pluginmanager.hasplugin("xdist"):  # -p no:xdist: no groups, no such marker
+        return
     for item in items:
         path = item.nodeid.split("::")[0]
         shared = any(path.startswith(prefix) for prefix in SHARED_WORKER)
