@@ -10,9 +10,9 @@ Importing the package is light: the error classes load at once, everything else 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from riskmodel._lazy import lazy_loader
 from riskmodel._version import __version__
 from riskmodel.errors import (
     ArgumentError,
@@ -106,18 +106,7 @@ if TYPE_CHECKING:  # static analysers see ordinary imports
     from riskmodel.validation import BacktestResult, ModelComparison, backtest, compare_models
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'riskmodel' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
+__getattr__, __dir__ = lazy_loader(globals(), _LAZY)
 
 __all__ = [
     "LIFECYCLE",

@@ -35,6 +35,7 @@ LAYERS = {
     "_validate": 0,
     "errors": 0,
     "_files": 0,
+    "_lazy": 0,  # PEP 562 loaders of the package __init__ files
     "states": 0,
     "data": 1,
     "config": 2,  # schemas, YAML reading and error formatting of every config file
@@ -297,6 +298,39 @@ def test_lazy_names_resolve_to_their_defining_module():
     import riskmodel
 
     assert set(lazy) <= set(riskmodel.__all__), "every lazy name is public (in __all__)"
+
+
+def test_lazy_model_names_resolve_to_their_defining_module():
+    """`riskmodel.models` loads its models on first use, as `riskmodel` does its names."""
+    lazy = lazy_map((PACKAGE / "models" / "__init__.py").read_text())
+    assert lazy, "riskmodel/models/__init__.py has no _LAZY map"
+    import riskmodel.models
+
+    for name, module in sorted(lazy.items()):
+        assert hasattr(importlib.import_module(module), name), f"{module} defines no {name}"
+        assert getattr(riskmodel.models, name) is getattr(importlib.import_module(module), name)
+    assert set(lazy) <= set(riskmodel.models.__all__)
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_a_scenario_run_imports_no_model_and_no_scipy_stats(tmp_path, tiny_yaml, command):
+    """Every CLI process pays for its imports: scipy.stats alone takes about half a second, and
+    `riskmodel run` of a point-parameter scenario needs neither it nor the models' modules (a
+    scenario reads saved draws through `riskmodel.models.draws` alone)."""
+    args = [command, str(tiny_yaml)]
+    if command == "run":
+        args += ["--out", str(tmp_path / "out"), "--paths", "200", "--no-progress"]
+    code = (
+        "import sys; from riskmodel.cli import main; code = main(sys.argv[1:]); "
+        "mods = ('scipy.stats', 'pymc', 'riskmodel.models.default', 'riskmodel.models.intensity', "
+        "'riskmodel.models.transition', 'riskmodel.models.sector'); "
+        "print('HEAVY:' + ','.join(m for m in mods if m in sys.modules)); sys.exit(code)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY:\n" in out.stdout, out.stdout
 
 
 def test_import_riskmodel_is_light():

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy.special import ndtri
 
 from riskmodel.errors import ArgumentError
 
@@ -41,7 +41,7 @@ __all__ = [
 # Tail weights within TIE_TOL * N of N(1 − q) count as equal, so that decimal levels such as
 # 0.95 give the exact order statistic L_(⌈Nq⌉) despite float rounding of N(1 − q).
 TIE_TOL = 1e-10
-Z975 = float(stats.norm.ppf(0.975))
+Z975 = float(ndtri(0.975))
 
 
 def as_paths(
@@ -167,8 +167,8 @@ def sparsity(xs: np.ndarray, above: np.ndarray, q: np.ndarray) -> np.ndarray:
     2,100 paths, ``q = 0.999`` below about 88,000).
     """
     n = xs.size
-    zq = stats.norm.ppf(q)
-    a = 1.5 * stats.norm.pdf(zq) ** 2 / (2 * zq**2 + 1)
+    zq = ndtri(q)
+    a = 1.5 * (np.exp(-(zq**2) / 2.0) / np.sqrt(2 * np.pi)) ** 2 / (2 * zq**2 + 1)  # φ(zq)
     h = (Z975**2 * a / n) ** (1 / 3)  # = N^(-1/3) z^(2/3) a^(1/3)
     h = np.minimum(h, np.minimum(q, 1.0 - q) / 3)
     out: np.ndarray = (sorted_quantile(xs, above, q + h) - sorted_quantile(xs, above, q - h)) / (

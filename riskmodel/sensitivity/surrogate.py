@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 from numpy.polynomial import legendre
-from scipy.stats import norm, qmc
+from scipy.special import ndtri
 
 __all__ = [
     "MAX_DEGREE",
@@ -64,6 +64,8 @@ def design_points(
     bounds: Sequence[tuple[float, float]], n: int, *, seed: int | np.random.Generator | None
 ) -> np.ndarray:
     """Return a scrambled Sobol' design of `n` points (a power of 2) in the box `bounds`: (n, k)."""
+    from scipy.stats import qmc  # imported when a design is drawn, not with the CLI (~0.5 s)
+
     k = len(bounds)
     u = qmc.Sobol(d=k, scramble=True, seed=seed).random(n)
     lo = np.array([b[0] for b in bounds], dtype=float)
@@ -230,7 +232,7 @@ def fit_indices(
             [_indices(_fit(phi, g, loo=False)[0], alpha)[:2] for g in groups.T]
         )  # (G, 2, k)
         sd = np.sqrt(sd**2 + np.var(per, axis=0, ddof=1) / groups.shape[1])
-    zq = float(norm.ppf(0.5 + conf_level / 2))
+    zq = float(ndtri(0.5 + conf_level / 2))  # scipy.stats' norm.ppf
     eta = (math.sqrt(loo) + float(model_error)) / math.sqrt(var)
     conf = []
     for s, d in ((s1, sd[0]), (st, sd[1])):

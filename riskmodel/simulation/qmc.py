@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import ndtri
-from scipy.stats import qmc
 
 from riskmodel.simulation.factors import (
     mixture_innovations,
@@ -119,6 +118,8 @@ def sobol_innovations(
         return eps_f if rotation is None else eps_f @ rotation.T
     r = block % replicates
     position = (block // replicates) * block_size
+    from scipy.stats import qmc  # only QMC runs pay for importing scipy.stats (about 0.5 s)
+
     seq = np.random.SeedSequence(entropy, spawn_key=(QMC_KEY, r))
     sampler = qmc.Sobol(d=horizon, scramble=True, seed=np.random.default_rng(seq))
     if position:
