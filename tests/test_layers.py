@@ -316,14 +316,15 @@ def test_lazy_model_names_resolve_to_their_defining_module():
 def test_a_scenario_run_imports_no_model_and_no_scipy_stats(tmp_path, tiny_yaml, command):
     """Every CLI process pays for its imports: scipy.stats alone takes about half a second, and
     `riskmodel run` of a point-parameter scenario needs neither it nor the models' modules (a
-    scenario reads saved draws through `riskmodel.models.draws` alone)."""
+    scenario reads saved draws through `riskmodel.models.draws` alone); nor does either command
+    need the sensitivity modules unless the scenario has a sensitivity block."""
     args = [command, str(tiny_yaml)]
     if command == "run":
         args += ["--out", str(tmp_path / "out"), "--paths", "200", "--no-progress"]
     code = (
         "import sys; from riskmodel.cli import main; code = main(sys.argv[1:]); "
         "mods = ('scipy.stats', 'pymc', 'riskmodel.models.default', 'riskmodel.models.intensity', "
-        "'riskmodel.models.transition', 'riskmodel.models.sector'); "
+        "'riskmodel.models.transition', 'riskmodel.models.sector', 'riskmodel.sensitivity'); "
         "print('HEAVY:' + ','.join(m for m in mods if m in sys.modules)); sys.exit(code)"
     )
     out = subprocess.run(

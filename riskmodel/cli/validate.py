@@ -29,14 +29,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``riskmodel validate`` with parsed arguments; return the exit code."""
     import riskmodel as rm
-    from riskmodel.sensitivity.config import load_sensitivity_config
-    from riskmodel.sensitivity.factors import resolve_factors
 
     bad = 0
     for file in args.files:
         try:
             scenario = rm.load_scenario(file, allow_outside_files=args.allow_outside_files)
-            if scenario.config.sensitivity is not None:
+            if scenario.config.sensitivity is not None:  # the sensitivity modules only then
+                from riskmodel.sensitivity.config import load_sensitivity_config
+                from riskmodel.sensitivity.factors import resolve_factors
+
                 cfg = load_sensitivity_config(
                     {"sensitivity": scenario.config.sensitivity}, file=file
                 )

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sl
-import scipy.optimize as so
 
 from riskmodel.errors import InputError
 
@@ -68,6 +67,8 @@ class GeneratorFit:
 
 def project_generator_row(row: np.ndarray, i: int) -> np.ndarray:
     """Euclidean projection of `row` onto ``{x : x_j ≥ 0 (j ≠ i), Σ x = 0}`` (closed form)."""
+    import scipy.optimize as so  # only here: loading a scenario does not import it (~0.15 s)
+
     row = np.asarray(row, dtype=float)
     off = np.delete(row, i)
 
