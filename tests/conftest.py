@@ -45,6 +45,18 @@ def _close_figures():
         sys.modules["matplotlib.pyplot"].close("all")
 
 
+@pytest.fixture(params=["numpy", "compiled"])
+def chain_kernel(request, monkeypatch) -> str:
+    """Run the test once with each kernel of the exact chains (``RISKMODEL_KERNEL``).
+
+    The compiled kernel must give the numpy code's numbers bit for bit
+    (`riskmodel.simulation.compiled`); a test of the chains' draws runs under both, so that
+    neither can drift, and mutants of the numpy code are still caught.
+    """
+    monkeypatch.setenv("RISKMODEL_KERNEL", request.param)
+    return str(request.param)
+
+
 @pytest.fixture
 def tiny_config() -> dict:
     """A fresh copy of the tiny scenario dict (mutate freely)."""

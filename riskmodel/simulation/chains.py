@@ -11,11 +11,17 @@ numpy's generator consumes no random number for it, so every other draw keeps it
 stream stays bit-identical. Only columns holding customers on some path are drawn (a cohort never
 enters an origin its rows cannot reach), only origins whose default probability is not 0 in every
 parameter draw, and only steps whose probability is not 0 in every draw.
+
+The same period is also compiled (`riskmodel.simulation._chains_c`): the same draws in the same
+order from the same bit generator, without numpy's per-call overhead. `draw_exact` uses it when
+`riskmodel.simulation.compiled` provides it (built, checked against numpy, and not switched off
+with ``RISKMODEL_KERNEL=numpy``) and the generator is numpy's own; the numbers are the same.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,6 +29,7 @@ from numpy.typing import NDArray
 from scipy.special import ndtri
 
 from riskmodel.dynamics import survivor_shares
+from riskmodel.simulation.compiled import kernel_for
 
 if TYPE_CHECKING:  # the kernel imports this module
     from riskmodel.simulation.kernel import KernelInputs
@@ -70,6 +77,14 @@ class ExactColumns:
     n_into: int  # Ce·K destinations
     routes: list[list[tuple[int, int]]]  # per step and the stay: (origin, destination) pairs
     cache: dict[tuple[int, bytes], _Selection] = field(default_factory=dict)
+    _flat: _FlatColumns | None = field(default=None, repr=False)
+
+    @property
+    def flat(self) -> _FlatColumns:
+        """The structure as the compiled kernel takes it (built once)."""
+        if self._flat is None:
+            self._flat = _FlatColumns.build(self)
+        return self._flat
 
     @property
     def all_exact(self) -> bool:
@@ -157,6 +172,37 @@ def _rounds(offset: Index, target: Index) -> list[tuple[Index | None, Index]]:
     return [(cols, (offset + target[cols][None]).ravel()) for cols in rounds]
 
 
+@dataclass(frozen=True)
+class _FlatColumns:
+    """`ExactColumns` as contiguous arrays of the compiled kernel's types, bounds checked once."""
+
+    sr: Index
+    default_drawn: NDArray[np.uint8]
+    step_drawn: NDArray[np.uint8]  # (J, C)
+    step_target: Index  # (J, C)
+    stay_target: Index
+    owner: Index  # (C,) exact cohort of each column
+
+    @classmethod
+    def build(cls, cols: ExactColumns) -> _FlatColumns:
+        """Check every index against its array once: the compiled loops do not."""
+        n_cols = len(cols.sr)
+        flat = cls(
+            sr=np.ascontiguousarray(cols.sr, np.intp),
+            default_drawn=np.ascontiguousarray(cols.default_drawn, np.uint8),
+            step_drawn=np.ascontiguousarray(cols.step_drawn, np.uint8),
+            step_target=np.ascontiguousarray(cols.step_target, np.intp),
+            stay_target=np.ascontiguousarray(cols.stay_target, np.intp),
+            owner=np.arange(n_cols, dtype=np.intp) // max(cols.n_origins, 1),
+        )
+        targets = np.concatenate([flat.step_target.ravel(), flat.stay_target])
+        if n_cols and (targets.min() < 0 or targets.max() >= cols.n_into):
+            raise ValueError("exact columns: a destination lies outside the (cohort, state) grid")
+        if n_cols and flat.owner.max() >= len(cols.exact):
+            raise ValueError("exact columns: more columns than exact cohorts have origins")
+        return flat
+
+
 def draw_exact(
     cols: ExactColumns, rng: np.random.Generator, cnt: Counts, pd_sr: Floats, seq_sr: Floats
 ) -> tuple[Counts, Counts]:
@@ -164,8 +210,56 @@ def draw_exact(
 
     `cnt` (n, Ce·Kt) holds the customers of each path and (cohort, origin). Returns the defaults
     of each path and cohort (n, Ce) and the customers moved into each (cohort, state), shape
-    (n, Ce·K). Only active columns are drawn (module docstring: the stream is unchanged).
+    (n, Ce·K). Only active columns are drawn (module docstring: the stream is unchanged). The
+    compiled kernel does it when it can (module docstring); other generators (the benchmarks'
+    counting and replaying wrappers) get the numpy calls.
     """
+    kernel = kernel_for(rng)
+    if kernel is not None:
+        return _draw_compiled(kernel, cols, rng, cnt, pd_sr, seq_sr)
+    return _draw_numpy(cols, rng, cnt, pd_sr, seq_sr)
+
+
+def _draw_compiled(
+    kernel: ModuleType,
+    cols: ExactColumns,
+    rng: np.random.Generator,
+    cnt: Counts,
+    pd_sr: Floats,
+    seq_sr: Floats,
+) -> tuple[Counts, Counts]:
+    """`draw_exact` by the compiled kernel: the same draws in the same order."""
+    flat = cols.flat
+    n, n_cols = cnt.shape
+    n_sr = pd_sr.shape[-1]
+    if n_cols != len(flat.sr) or pd_sr.shape[0] not in (1, n) or seq_sr.shape[0] not in (1, n):
+        raise ValueError(f"draw_exact: counts {cnt.shape}, PDs {pd_sr.shape}, steps {seq_sr.shape}")
+    if n_cols and flat.sr.max() >= min(n_sr, seq_sr.shape[1]):
+        raise ValueError("draw_exact: a column's (segment, origin) lies outside the PD rows")
+    defaults = np.zeros((n, len(cols.exact)), np.int64)
+    into = np.zeros((n, cols.n_into), np.int64)
+    kernel.draw_chains(
+        rng,
+        np.ascontiguousarray(cnt, np.int64),
+        np.ascontiguousarray(pd_sr, np.float64),
+        np.ascontiguousarray(seq_sr, np.float64),
+        flat.sr,
+        flat.default_drawn,
+        flat.step_drawn,
+        flat.step_target,
+        flat.stay_target,
+        flat.owner,
+        np.empty((n, n_cols), np.int64),
+        defaults,
+        into,
+    )
+    return defaults, into
+
+
+def _draw_numpy(
+    cols: ExactColumns, rng: np.random.Generator, cnt: Counts, pd_sr: Floats, seq_sr: Floats
+) -> tuple[Counts, Counts]:
+    """`draw_exact` by numpy's array calls."""
     n = cnt.shape[0]
     into = np.zeros((n, cols.n_into), np.int64)
     active = np.flatnonzero(cnt.any(axis=0))

@@ -37,7 +37,10 @@ depends only on (seed, block index, block length): first the factor paths and po
 
 Draws whose outcome is certain are not made (``n = 0`` or ``p = 0``: numpy consumes no random
 number for them, so the stream stays bit-identical); `riskmodel.simulation.chains` draws the exact
-cohorts' chains that way. ``benchmarks/engine.py`` counts the variates a run draws and times the
+cohorts' chains that way. The chains and the LGD Betas run in the compiled kernel
+(`riskmodel.simulation._chains_c`, chosen by `riskmodel.simulation.compiled`) when it is built:
+numpy's own samplers in the same order on the same generator, so the same numbers as the numpy
+code here. ``benchmarks/engine.py`` counts the variates a run draws and times the
 same draws as bulk numpy calls: the bound of exact sampling, against which it reports the
 engine's efficiency.
 """
@@ -57,6 +60,7 @@ from riskmodel.dynamics import (
 )
 from riskmodel.simulation.block_output import Accumulators, BlockOutput
 from riskmodel.simulation.chains import ExactColumns, draw_exact, prepare_transitions
+from riskmodel.simulation.compiled import kernel_for
 from riskmodel.simulation.factors import cohort_factor
 from riskmodel.simulation.qmc import FactorPaths, sample_factor
 
@@ -325,6 +329,12 @@ def _lgd(inp: KernelInputs, rng: np.random.Generator, d_c: Floats, z_t: Floats) 
     if inp.lgd_sd <= 0:
         return inp.lgd_mean
     kappa = inp.lgd_mean * (1.0 - inp.lgd_mean) / inp.lgd_sd**2 - 1.0
+    compiled = kernel_for(rng)
+    if compiled is not None:  # the same numbers (riskmodel.simulation._chains_c.lgd_betas)
+        lgd = np.empty(d_c.shape)
+        mean = np.full((1, 1), inp.lgd_mean)
+        compiled.lgd_betas(rng, _floats(d_c), mean, inp.lgd_sd, kappa + 1.0, False, lgd)
+        return lgd
     lgd = np.full(d_c.shape, inp.lgd_mean)
     hit = d_c > 0
     if hit.any():
@@ -343,6 +353,10 @@ def _downturn_lgd(inp: KernelInputs, rng: np.random.Generator, d_c: Floats, mean
     """
     per_path = mean[:, None] if mean.ndim == 1 else mean  # (n, 1) or (n, C)
     lgd = np.empty(d_c.shape)
+    compiled = kernel_for(rng) if inp.lgd_sd > 0 else None
+    if compiled is not None:  # the same numbers (riskmodel.simulation._chains_c.lgd_betas)
+        compiled.lgd_betas(rng, _floats(d_c), _floats(per_path), inp.lgd_sd, np.nan, True, lgd)
+        return lgd
     lgd[...] = per_path
     if inp.lgd_sd <= 0:
         return lgd
@@ -358,3 +372,8 @@ def _downturn_lgd(inp: KernelInputs, rng: np.random.Generator, d_c: Floats, mean
         kd = np.maximum(d_c[hit], 1.0) * one_kappa[hit] - 1.0  # (as `_lgd`)
         lgd[hit] = rng.beta(m * kd, (1.0 - m) * kd)
     return lgd
+
+
+def _floats(a: Floats) -> Floats:
+    """Return `a` as a C-contiguous float64 array (no copy if it is one)."""
+    return np.ascontiguousarray(a, dtype=np.float64)

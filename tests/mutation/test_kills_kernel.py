@@ -73,7 +73,7 @@ def test_each_path_uses_the_matrices_and_correlation_of_its_draw():
         _check_path(out, i, mo.book_path(mo.mats_of(sc, d), rhos[d], z[i]))
 
 
-def test_binomial_cohorts_average_to_the_oracle_on_a_fixed_path():
+def test_binomial_cohorts_average_to_the_oracle_on_a_fixed_path(chain_kernel):
     # one factor path for every path: the counts are multinomial chains given it, so the path
     # means converge to the oracle's conditional expectations; tolerance 5 standard errors
     sc = mo.book(lgd_sd=0.15)
@@ -96,7 +96,7 @@ def test_binomial_cohorts_average_to_the_oracle_on_a_fixed_path():
 
 
 @pytest.mark.parametrize("downturn", [0.0, 0.4])
-def test_beta_lgd_variance_given_the_factor(downturn):
+def test_beta_lgd_variance_given_the_factor(downturn, chain_kernel):
     # one period, one cohort of N customers with EAD 1; half the paths at z = −1, half at
     # z = 1.5. Given z, D ~ Bin(N, p(z)) and the mean LGD of D defaults has mean m(z) and
     # variance s(z)² / D, so Var(loss) = E[D] s² + m² Var(D); with a downturn

@@ -249,7 +249,7 @@ def _scalar_stream(sc, cohorts, z, seed, lgd_cfg):
 
 
 @pytest.mark.parametrize("book", list(BOOKS))
-def test_seeded_stream_follows_the_documented_draw_order(book):
+def test_seeded_stream_follows_the_documented_draw_order(book, chain_kernel):
     sc, cohorts = _scenario(book=book)
     inp = build_kernel_inputs(sc)
     eps = np.array([[-1.0, 0.4, -2.0], [0.5, -0.3, 1.0], [-0.2, -1.5, 0.1]])

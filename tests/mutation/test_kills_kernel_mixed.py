@@ -94,7 +94,7 @@ def _per_period_draws():
     return dataclasses.replace(sc, transitions=tt), tt
 
 
-def test_binomial_cohorts_read_period_and_draw_matrices():
+def test_binomial_cohorts_read_period_and_draw_matrices(chain_kernel):
     sc, tt = _per_period_draws()
     inp = build_kernel_inputs(sc)
     assert not inp.large_pool.any() and inp.seq_prob.shape[:2] == (2, 2)
