@@ -20,9 +20,15 @@ the tilted paths and the likelihood ratios (`riskmodel.simulation.tilt`), and th
 (Sobol') innovations of a QMC run, which are computed, not drawn from the generator (B1 uses
 pseudo-random innovations, so none of its normals is missing from the count).
 
+The engine draws the exact chains with its compiled kernel when it is built
+(`riskmodel.simulation.compiled`; bit-identical to the numpy code). Each repeat also times the
+run with the numpy code (``RISKMODEL_KERNEL=numpy``), the baseline the kernel is compared with:
+its efficiency and the compiled kernel's speed-up are printed beside the main lines.
+
 Where the gap goes: the same blocks are run again with a `ReplayGenerator` handing back each
-draw's recorded result, so the kernel does all its own work and draws nothing; its CPU time, the
-bound's and the engine's give the split printed on the line "where the CPU goes".
+draw's recorded result, so the kernel does all its own work and draws nothing (the numpy code:
+the compiled kernel draws from the bit generator itself and cannot be replayed); its CPU time,
+the bound's and the engines' give the split printed on the line "where the CPU goes".
 
 Run:  python benchmarks/rng_bound.py [--scenario scenarios/baseline.yaml] [--paths 8192]
 (``benchmarks/engine.py`` runs it first.)
@@ -31,11 +37,13 @@ Run:  python benchmarks/rng_bound.py [--scenario scenarios/baseline.yaml] [--pat
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +54,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import riskmodel as rm
 from riskmodel.simulation.backends import block_innovations
+from riskmodel.simulation.compiled import KERNEL_ENV, compiled_status
 from riskmodel.simulation.inputs import build_kernel_inputs
 from riskmodel.simulation.kernel import simulate_block
 from riskmodel.simulation.plan import BLOCK_SIZE, plan_run, plan_sampling
@@ -252,6 +261,20 @@ def describe(draws: list[BlockDraws], inputs_shape: tuple[int, int, int, int, in
     return lines
 
 
+@contextlib.contextmanager
+def numpy_kernel() -> Iterator[None]:
+    """Run the exact chains with the numpy code instead of the compiled kernel."""
+    before = os.environ.get(KERNEL_ENV)
+    os.environ[KERNEL_ENV] = "numpy"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[KERNEL_ENV]
+        else:
+            os.environ[KERNEL_ENV] = before
+
+
 def measure(scenario_path: Path, paths: int, repeats: int) -> dict[str, float]:
     """Print the draw counts and the efficiency of the engine against the RNG bound."""
     sc = rm.load_scenario(scenario_path)
@@ -269,6 +292,7 @@ def measure(scenario_path: Path, paths: int, repeats: int) -> dict[str, float]:
         inputs.horizon,
     )
     print(f"B1: {sc.name} ({scenario_path.name}), {paths} paths, {sc.horizon} periods")
+    print(f"exact chains drawn by: {compiled_status()}")
     for line in describe(draws, shape):
         print(line)
     bulk = [d.bulk() for d in draws]
@@ -276,24 +300,34 @@ def measure(scenario_path: Path, paths: int, repeats: int) -> dict[str, float]:
     replay = statistics.median(replay_cpu(sc, paths, draws) for _ in range(repeats))
     bound_cpu = statistics.median(bound_time(bulk, counts, 1)[1] for _ in range(repeats))
     engine_cpu = statistics.median(_engine_cpu(sc, paths) for _ in range(repeats))
+    with numpy_kernel():
+        numpy_cpu = statistics.median(_engine_cpu(sc, paths) for _ in range(repeats))
     print(
-        f"where the CPU goes, 1 thread (medians): draws (bound) {bound_cpu:.2f} s, kernel "
-        f"without its draws (replayed) {replay:.2f} s, engine {engine_cpu:.2f} s: the kernel's "
-        f"own work is {replay / engine_cpu:.1%} of the engine, the rest of the run (plan, tilt, "
-        f"results) {max(engine_cpu - bound_cpu - replay, 0.0) / engine_cpu:.1%}"
+        f"where the CPU goes, 1 thread (medians): draws (bound) {bound_cpu:.2f} s; engine "
+        f"{engine_cpu:.2f} s, {engine_cpu - bound_cpu:.2f} s beyond the bound; with the numpy "
+        f"code {numpy_cpu:.2f} s, of which its kernel without its draws (replayed) "
+        f"{replay:.2f} s and the rest of the run (plan, tilt, results) "
+        f"{max(numpy_cpu - bound_cpu - replay, 0.0):.2f} s"
     )
     del draws
     result: dict[str, float] = {}
     for threads in (1, 2):
-        ratios, cpu_ratios, engine, bound = [], [], [], []
+        ratios, cpu_ratios, engine, bound, numpy_ratios, speedups = [], [], [], [], [], []
         for _ in range(repeats):
             b0, b0_cpu = bound_time(bulk, counts, threads)
             t0, c0 = time.perf_counter(), time.process_time()
             rm.simulate(sc, paths=paths, workers=threads, progress=False)
             t_engine, c_engine = time.perf_counter() - t0, time.process_time() - c0
             b1, b1_cpu = bound_time(bulk, counts, threads)
+            with numpy_kernel():
+                t0 = time.perf_counter()
+                rm.simulate(sc, paths=paths, workers=threads, progress=False)
+                t_numpy = time.perf_counter() - t0
+            b2, _ = bound_time(bulk, counts, threads)
             ratios.append(0.5 * (b0 + b1) / t_engine)
             cpu_ratios.append(0.5 * (b0_cpu + b1_cpu) / c_engine)
+            numpy_ratios.append(0.5 * (b1 + b2) / t_numpy)
+            speedups.append(t_numpy / t_engine)
             engine.append(t_engine)
             bound.append(0.5 * (b0 + b1))
         eff = statistics.median(ratios)
@@ -302,6 +336,11 @@ def measure(scenario_path: Path, paths: int, repeats: int) -> dict[str, float]:
             f"engine {threads} {name}: {paths / statistics.median(engine):8.0f} paths/s "
             f"(median {statistics.median(engine):.2f} s); bound {statistics.median(bound):.2f} s; "
             f"CPU-time ratio {statistics.median(cpu_ratios):.3f} (steadier on a loaded machine)"
+        )
+        print(
+            f"  baseline, the numpy code instead of the compiled kernel: efficiency "
+            f"{statistics.median(numpy_ratios):.3f}; time numpy code / engine "
+            f"{statistics.median(speedups):.3f}"
         )
         print(f"efficiency vs RNG bound, {threads} {name}: {eff:.3f}")
         result[f"efficiency_{threads}"] = eff
