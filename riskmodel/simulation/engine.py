@@ -27,6 +27,7 @@ from riskmodel.simulation.cluster import dask_client
 from riskmodel.simulation.expected import expected_term_structure
 from riskmodel.simulation.inputs import build_kernel_inputs
 from riskmodel.simulation.kernel import KernelInputs
+from riskmodel.simulation.merged import merged_cohorts
 from riskmodel.simulation.options import RunOptions, run_options
 from riskmodel.simulation.plan import BLOCK_SIZE, RunPlan, Sampling, plan_run, plan_sampling
 from riskmodel.simulation.pooled import kernel_cohorts, pools
@@ -196,6 +197,7 @@ def _simulate(
     # the stream of a book whose large-pool cohorts are pooled (`pooled`), or whose blocks are
     # evolved in sub-blocks of paths (`sub_blocks`; 0: whole blocks)
     ds.attrs["large_pool_units"] = int(pools(inputs))
+    ds.attrs["merged_cohorts"] = merged_cohorts(inputs)  # coinciding cohorts run as one
     step = sub_block_paths(kernel_cohorts(inputs), BLOCK_SIZE)
     ds.attrs["kernel_sub_block"] = step if step < BLOCK_SIZE else 0
     if sampling.qmc_replicates:

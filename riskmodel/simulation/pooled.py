@@ -54,6 +54,7 @@ from riskmodel.simulation import kernel
 from riskmodel.simulation.block_output import BlockOutput
 from riskmodel.simulation.chains import ExactColumns
 from riskmodel.simulation.kernel import KernelInputs, _evolve_pool, _Rates, simulate_paths
+from riskmodel.simulation.merged import MergedCohorts
 from riskmodel.simulation.qmc import FactorPaths
 from riskmodel.simulation.sub_blocks import evolve_in_sub_blocks, sub_block_paths
 
@@ -87,10 +88,14 @@ def simulate_block(
 ) -> BlockOutput:
     """`riskmodel.simulation.kernel.simulate_block` at any number of cohorts.
 
-    Pools the large-pool cohorts if `pools`, and evolves the paths in sub-blocks when the block
-    would hold too many (`riskmodel.simulation.sub_blocks`). `sampling` are the kernel's
-    keywords (``z_mean``, ``eps``, ``z_prob``, ``tilt``).
+    Simulates coinciding exact cohorts as one (`riskmodel.simulation.merged`), pools the
+    large-pool cohorts if `pools`, and evolves the paths in sub-blocks when the block would hold
+    too many (`riskmodel.simulation.sub_blocks`). `sampling` are the kernel's keywords
+    (``z_mean``, ``eps``, ``z_prob``, ``tilt``).
     """
+    merged = MergedCohorts.find(inp)
+    if merged is not None:
+        return merged.expand(simulate_block(merged.inputs(inp), rng, n, **sampling))
     evolve = simulate_pooled if pools(inp) else simulate_paths
     step = sub_block_paths(kernel_cohorts(inp), n)  # bounded memory (`sub_blocks`)
     return kernel.simulate_block(
