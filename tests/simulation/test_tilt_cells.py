@@ -1,4 +1,4 @@
-"""The tilt's cell lookup (`riskmodel.simulation.tilt.edge_index`) is numpy's binary search.
+"""The tilt's cell lookup (`riskmodel.simulation.edges.edge_index`) is numpy's binary search.
 
 The weights of importance sampling read each path's cell per period; `edge_index` finds it by
 arithmetic on the even grid of edges and must return exactly ``np.searchsorted(edges, y,
@@ -11,7 +11,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskmodel.simulation.tilt import TILT_CELL_WIDTH, TILT_RANGE, edge_index
+from riskmodel.simulation.edges import edge_index
+from riskmodel.simulation.tilt import TILT_CELL_WIDTH, TILT_RANGE
 
 
 def _edges(start: float, stop: float, width: float) -> np.ndarray:
