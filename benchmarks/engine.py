@@ -76,13 +76,17 @@ of B1, 5 repeats, medians:
   ==========================  ===============  ===============
   efficiency vs RNG bound     1 thread         2 threads
   ==========================  ===============  ===============
-  numpy code (same runs)      0.798 – 0.819    0.752 – 0.801
+  numpy code (same runs)      0.768 – 0.819    0.718 – 0.801
   compiled kernel             0.906 – 0.922    0.881 – 0.917
   ==========================  ===============  ===============
 
-The numpy code takes 1.12 – 1.22 times as long as the engine. At the scenario's own 20,000
-paths (3 repeats) the efficiency is 0.910 on 1 thread and 0.934 on 2: at 8,192 paths the run's
-serial part, mostly the tilt's design (46 ms), weighs more on 2 threads.
+Five runs on a shared machine (load 1-2), medians 0.907 and 0.904; CPU-time ratios 0.906 – 0.921
+and 0.908 – 0.934. The numpy code takes 1.12 – 1.22 times as long as the engine. At the
+scenario's own 20,000 paths (two runs of 3 repeats) the efficiency is 0.904 – 0.910 on 1 thread
+and 0.911 – 0.934 on 2: at 8,192 paths the run's serial part, mostly the tilt's design (46 ms),
+weighs more on 2 threads. Books with coinciding cohorts draw less: the baseline book with each
+cohort split into 4 equal parts (32 cohorts) runs as the 8 combined ones, 3.65 s CPU at 8,192
+paths against 11.56 s when the parts differ (``riskmodel.simulation.merged``).
 
 Run:  python benchmarks/engine.py [--paths 10000] [--baseline-paths 20] [--repeats 3]
                                   [--b1-paths 8192] [--bound-only]
