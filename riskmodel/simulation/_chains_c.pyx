@@ -8,9 +8,9 @@ This module does the same in one C loop per phase, calling the very function num
 ``Generator.binomial`` calls per element (``random_binomial`` of numpy's ``npyrandom`` library)
 on the block generator's own bit generator, under the generator's lock. The draws come in the
 same order (defaults of every path and column, path-major; then each chain step in turn), with
-the same parameters, and a draw is skipped exactly when numpy consumes no random number for it
-(``n = 0`` or ``p = 0``, or a structurally zero probability), so every variate and the
-generator's state afterwards are the same as numpy's. Integer counts are added, so their order
+the same parameters, and a draw is skipped exactly when the numpy code skips it (``n = 0`` or
+``p = 0``, a structurally zero probability, or ``p = 1``, whose outcome is certain), so every
+variate and the generator's state afterwards are the same as the numpy code's. Integer counts are added, so their order
 does not matter either.
 
 What it saves: numpy's per-element broadcasting of the array call (about 6 ns a draw here), and
@@ -122,7 +122,7 @@ def draw_chains(
                     if not (p >= 0.0 and p <= 1.0):
                         bad = True
                         break
-                    x = random_binomial(rng, p, m, &cache)
+                    x = m if p == 1.0 else random_binomial(rng, p, m, &cache)  # 1: certain
                     defaults[i, owner[c]] += x
                 rem[i, c] = m - x
             if bad:
@@ -137,7 +137,7 @@ def draw_chains(
                         if not (p >= 0.0 and p <= 1.0):
                             bad = True
                             break
-                        x = random_binomial(rng, p, m, &cache)
+                        x = m if p == 1.0 else random_binomial(rng, p, m, &cache)
                         rem[i, c] = m - x
                         into[i, step_target[s, c]] += x
                 if bad:

@@ -8,9 +8,11 @@ remainder, and adds the moves into the (cohort, state) destinations.
 
 Draws whose outcome is certain are left out: a binomial with ``n = 0`` or ``p = 0`` is 0, and
 numpy's generator consumes no random number for it, so every other draw keeps its value and the
-stream stays bit-identical. Only columns holding customers on some path are drawn (a cohort never
-enters an origin its rows cannot reach), only origins whose default probability is not 0 in every
-parameter draw, and only steps whose probability is not 0 in every draw.
+stream stays bit-identical. One with ``p = 1`` is ``n``; numpy would consume a uniform for it, so
+it is not drawn either (reproducibility version 2; `_binomial`). Only columns holding customers
+on some path are drawn (a cohort never enters an origin its rows cannot reach), only origins
+whose default probability is not 0 in every parameter draw, and only steps whose probability is
+not 0 in every draw.
 
 The same period is also compiled (`riskmodel.simulation._chains_c`): the same draws in the same
 order from the same bit generator, without numpy's per-call overhead. `draw_exact` uses it when
@@ -21,7 +23,6 @@ with ``RISKMODEL_KERNEL=numpy``) and the generator is numpy's own; the numbers a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,7 +30,7 @@ from numpy.typing import NDArray
 from scipy.special import ndtri
 
 from riskmodel.dynamics import survivor_shares
-from riskmodel.simulation.compiled import kernel_for
+from riskmodel.simulation.compiled import FlatColumns, draw_compiled, kernel_for
 
 if TYPE_CHECKING:  # the kernel imports this module
     from riskmodel.simulation.kernel import KernelInputs
@@ -77,13 +78,13 @@ class ExactColumns:
     n_into: int  # Ce·K destinations
     routes: list[list[tuple[int, int]]]  # per step and the stay: (origin, destination) pairs
     cache: dict[tuple[int, bytes], _Selection] = field(default_factory=dict)
-    _flat: _FlatColumns | None = field(default=None, repr=False)
+    _flat: FlatColumns | None = field(default=None, repr=False)
 
     @property
-    def flat(self) -> _FlatColumns:
+    def flat(self) -> FlatColumns:
         """The structure as the compiled kernel takes it (built once)."""
         if self._flat is None:
-            self._flat = _FlatColumns.build(self)
+            self._flat = FlatColumns.build(self)
         return self._flat
 
     @property
@@ -172,37 +173,6 @@ def _rounds(offset: Index, target: Index) -> list[tuple[Index | None, Index]]:
     return [(cols, (offset + target[cols][None]).ravel()) for cols in rounds]
 
 
-@dataclass(frozen=True)
-class _FlatColumns:
-    """`ExactColumns` as contiguous arrays of the compiled kernel's types, bounds checked once."""
-
-    sr: Index
-    default_drawn: NDArray[np.uint8]
-    step_drawn: NDArray[np.uint8]  # (J, C)
-    step_target: Index  # (J, C)
-    stay_target: Index
-    owner: Index  # (C,) exact cohort of each column
-
-    @classmethod
-    def build(cls, cols: ExactColumns) -> _FlatColumns:
-        """Check every index against its array once: the compiled loops do not."""
-        n_cols = len(cols.sr)
-        flat = cls(
-            sr=np.ascontiguousarray(cols.sr, np.intp),
-            default_drawn=np.ascontiguousarray(cols.default_drawn, np.uint8),
-            step_drawn=np.ascontiguousarray(cols.step_drawn, np.uint8),
-            step_target=np.ascontiguousarray(cols.step_target, np.intp),
-            stay_target=np.ascontiguousarray(cols.stay_target, np.intp),
-            owner=np.arange(n_cols, dtype=np.intp) // max(cols.n_origins, 1),
-        )
-        targets = np.concatenate([flat.step_target.ravel(), flat.stay_target])
-        if n_cols and (targets.min() < 0 or targets.max() >= cols.n_into):
-            raise ValueError("exact columns: a destination lies outside the (cohort, state) grid")
-        if n_cols and flat.owner.max() >= len(cols.exact):
-            raise ValueError("exact columns: more columns than exact cohorts have origins")
-        return flat
-
-
 def draw_exact(
     cols: ExactColumns, rng: np.random.Generator, cnt: Counts, pd_sr: Floats, seq_sr: Floats
 ) -> tuple[Counts, Counts]:
@@ -216,44 +186,8 @@ def draw_exact(
     """
     kernel = kernel_for(rng)
     if kernel is not None:
-        return _draw_compiled(kernel, cols, rng, cnt, pd_sr, seq_sr)
+        return draw_compiled(kernel, cols, rng, cnt, pd_sr, seq_sr)
     return _draw_numpy(cols, rng, cnt, pd_sr, seq_sr)
-
-
-def _draw_compiled(
-    kernel: ModuleType,
-    cols: ExactColumns,
-    rng: np.random.Generator,
-    cnt: Counts,
-    pd_sr: Floats,
-    seq_sr: Floats,
-) -> tuple[Counts, Counts]:
-    """`draw_exact` by the compiled kernel: the same draws in the same order."""
-    flat = cols.flat
-    n, n_cols = cnt.shape
-    n_sr = pd_sr.shape[-1]
-    if n_cols != len(flat.sr) or pd_sr.shape[0] not in (1, n) or seq_sr.shape[0] not in (1, n):
-        raise ValueError(f"draw_exact: counts {cnt.shape}, PDs {pd_sr.shape}, steps {seq_sr.shape}")
-    if n_cols and flat.sr.max() >= min(n_sr, seq_sr.shape[1]):
-        raise ValueError("draw_exact: a column's (segment, origin) lies outside the PD rows")
-    defaults = np.zeros((n, len(cols.exact)), np.int64)
-    into = np.zeros((n, cols.n_into), np.int64)
-    kernel.draw_chains(
-        rng,
-        np.ascontiguousarray(cnt, np.int64),
-        np.ascontiguousarray(pd_sr, np.float64),
-        np.ascontiguousarray(seq_sr, np.float64),
-        flat.sr,
-        flat.default_drawn,
-        flat.step_drawn,
-        flat.step_target,
-        flat.stay_target,
-        flat.owner,
-        np.empty((n, n_cols), np.int64),
-        defaults,
-        into,
-    )
-    return defaults, into
 
 
 def _draw_numpy(
@@ -269,21 +203,23 @@ def _draw_numpy(
     # np.take along axis 1 keeps C order (``a[:, idx]`` does not): contiguous draws' parameters
     n_a = cnt if active.size == cnt.shape[1] else np.take(cnt, active, axis=1)
     if sel.default_pos is None:
-        d = rng.binomial(n_a, np.take(pd_sr, sel.sr, axis=1))
+        d = _binomial(rng, n_a, np.take(pd_sr, sel.sr, axis=1))
     else:
         d = np.zeros_like(n_a)
         if sel.default_pos.size:
             pos = sel.default_pos
-            d[:, pos] = rng.binomial(np.take(n_a, pos, axis=1), np.take(pd_sr, sel.sr[pos], axis=1))
+            d[:, pos] = _binomial(
+                rng, np.take(n_a, pos, axis=1), np.take(pd_sr, sel.sr[pos], axis=1)
+            )
     rem = n_a - d
     flat = into.reshape(-1)
     for s, (pos_s, rounds) in enumerate(zip(sel.step_pos, sel.step_target, strict=True)):
         if pos_s is None:
-            moved = rng.binomial(rem, np.take(seq_sr[..., s], sel.sr, axis=1))
+            moved = _binomial(rng, rem, np.take(seq_sr[..., s], sel.sr, axis=1))
             rem -= moved
         elif pos_s.size:
-            moved = rng.binomial(
-                np.take(rem, pos_s, axis=1), np.take(seq_sr[..., s], sel.sr[pos_s], axis=1)
+            moved = _binomial(
+                rng, np.take(rem, pos_s, axis=1), np.take(seq_sr[..., s], sel.sr[pos_s], axis=1)
             )
             rem[:, pos_s] -= moved
         else:
@@ -298,6 +234,22 @@ def _draw_numpy(
     else:
         flat[sel.stay_target] += rem.reshape(-1)  # one stay destination per column: no repeats
     return _cohort_sums(cols, sel, d), into
+
+
+def _binomial(rng: np.random.Generator, n: Counts, p: Floats) -> Counts:
+    """``rng.binomial(n, p)``, with ``p = 1`` certain: all ``n``, and no random number consumed.
+
+    numpy draws a uniform for ``p = 1`` although the outcome is certain (a row whose survivors
+    all move to one destination, a PD of 1); such entries are drawn with ``n = 0``, which
+    consumes nothing, and get their ``n`` added (reproducibility version 2,
+    `riskmodel.simulation.plan.REPRODUCIBILITY_VERSION`).
+    """
+    sure = p == 1.0
+    if not sure.any():
+        drawn: Counts = rng.binomial(n, p)
+        return drawn
+    out: Counts = rng.binomial(np.where(sure, 0, n), p) + np.where(sure, n, 0)
+    return out
 
 
 def _add_by_origin(into: Counts, moved: Counts, route: list[tuple[int, int]]) -> None:

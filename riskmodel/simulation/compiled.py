@@ -1,5 +1,8 @@
 """Which kernel draws the exact chains: the compiled one, checked against numpy, or numpy's calls.
 
+`draw_compiled` calls the compiled kernel for one period of `riskmodel.simulation.chains`, with
+the columns' structure as contiguous arrays checked once (`FlatColumns`).
+
 `riskmodel.simulation._chains_c` is a C extension, built by ``pip install`` when a C compiler is
 present (``setup.py``; the build is optional). It gives the same numbers as the numpy code bit
 for bit (its module docstring says why), and it is faster. Before its first use in a process it
@@ -22,12 +25,29 @@ import hashlib
 import importlib
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 
-__all__ = ["KERNEL_ENV", "chains_kernel", "compiled_status", "kernel_for"]
+if TYPE_CHECKING:  # chains imports this module
+    from riskmodel.simulation.chains import ExactColumns
+
+Floats = NDArray[np.float64]
+Counts = NDArray[np.int64]
+Index = NDArray[np.intp]
+
+__all__ = [
+    "KERNEL_ENV",
+    "FlatColumns",
+    "chains_kernel",
+    "compiled_status",
+    "draw_compiled",
+    "kernel_for",
+]
 
 KERNEL_ENV = "RISKMODEL_KERNEL"
 _CHOICES = ("auto", "numpy", "compiled")
@@ -117,3 +137,70 @@ def _check(module: ModuleType) -> str:
     if ours.bit_generator.state != theirs.bit_generator.state:
         return "left the generator in another state than numpy after its check binomials"
     return ""
+
+
+@dataclass(frozen=True)
+class FlatColumns:
+    """`ExactColumns` as contiguous arrays of the compiled kernel's types, bounds checked once."""
+
+    sr: Index
+    default_drawn: NDArray[np.uint8]
+    step_drawn: NDArray[np.uint8]  # (J, C)
+    step_target: Index  # (J, C)
+    stay_target: Index
+    owner: Index  # (C,) exact cohort of each column
+
+    @classmethod
+    def build(cls, cols: ExactColumns) -> FlatColumns:
+        """Check every index against its array once: the compiled loops do not."""
+        n_cols = len(cols.sr)
+        flat = cls(
+            sr=np.ascontiguousarray(cols.sr, np.intp),
+            default_drawn=np.ascontiguousarray(cols.default_drawn, np.uint8),
+            step_drawn=np.ascontiguousarray(cols.step_drawn, np.uint8),
+            step_target=np.ascontiguousarray(cols.step_target, np.intp),
+            stay_target=np.ascontiguousarray(cols.stay_target, np.intp),
+            owner=np.arange(n_cols, dtype=np.intp) // max(cols.n_origins, 1),
+        )
+        targets = np.concatenate([flat.step_target.ravel(), flat.stay_target])
+        if n_cols and (targets.min() < 0 or targets.max() >= cols.n_into):
+            raise ValueError("exact columns: a destination lies outside the (cohort, state) grid")
+        if n_cols and flat.owner.max() >= len(cols.exact):
+            raise ValueError("exact columns: more columns than exact cohorts have origins")
+        return flat
+
+
+def draw_compiled(
+    kernel: ModuleType,
+    cols: ExactColumns,
+    rng: np.random.Generator,
+    cnt: Counts,
+    pd_sr: Floats,
+    seq_sr: Floats,
+) -> tuple[Counts, Counts]:
+    """`draw_exact` by the compiled kernel: the same draws in the same order."""
+    flat = cols.flat
+    n, n_cols = cnt.shape
+    n_sr = pd_sr.shape[-1]
+    if n_cols != len(flat.sr) or pd_sr.shape[0] not in (1, n) or seq_sr.shape[0] not in (1, n):
+        raise ValueError(f"draw_exact: counts {cnt.shape}, PDs {pd_sr.shape}, steps {seq_sr.shape}")
+    if n_cols and flat.sr.max() >= min(n_sr, seq_sr.shape[1]):
+        raise ValueError("draw_exact: a column's (segment, origin) lies outside the PD rows")
+    defaults = np.zeros((n, len(cols.exact)), np.int64)
+    into = np.zeros((n, cols.n_into), np.int64)
+    kernel.draw_chains(
+        rng,
+        np.ascontiguousarray(cnt, np.int64),
+        np.ascontiguousarray(pd_sr, np.float64),
+        np.ascontiguousarray(seq_sr, np.float64),
+        flat.sr,
+        flat.default_drawn,
+        flat.step_drawn,
+        flat.step_target,
+        flat.stay_target,
+        flat.owner,
+        np.empty((n, n_cols), np.int64),
+        defaults,
+        into,
+    )
+    return defaults, into

@@ -29,7 +29,14 @@ from riskmodel.simulation.inputs import build_kernel_inputs
 from riskmodel.simulation.kernel import KernelInputs
 from riskmodel.simulation.merged import merged_cohorts
 from riskmodel.simulation.options import RunOptions, run_options
-from riskmodel.simulation.plan import BLOCK_SIZE, RunPlan, Sampling, plan_run, plan_sampling
+from riskmodel.simulation.plan import (
+    BLOCK_SIZE,
+    REPRODUCIBILITY_VERSION,
+    RunPlan,
+    Sampling,
+    plan_run,
+    plan_sampling,
+)
 from riskmodel.simulation.pooled import kernel_cohorts, pools
 from riskmodel.simulation.resources import check_run_memory, kernel_bytes
 from riskmodel.simulation.seeding import seed_entropy
@@ -194,12 +201,7 @@ def _simulate(
         sampling=sampling,
         block_size=BLOCK_SIZE,
     )
-    # the stream of a book whose large-pool cohorts are pooled (`pooled`), or whose blocks are
-    # evolved in sub-blocks of paths (`sub_blocks`; 0: whole blocks)
-    ds.attrs["large_pool_units"] = int(pools(inputs))
-    ds.attrs["merged_cohorts"] = merged_cohorts(inputs)  # coinciding cohorts run as one
-    step = sub_block_paths(kernel_cohorts(inputs), BLOCK_SIZE)
-    ds.attrs["kernel_sub_block"] = step if step < BLOCK_SIZE else 0
+    ds.attrs.update(_stream_attrs(inputs))
     if sampling.qmc_replicates:
         block = np.arange(paths) // BLOCK_SIZE
         ds["replicate"] = ("path", block % sampling.qmc_replicates)
@@ -212,6 +214,20 @@ def _simulate(
     # one merge for all of them (a merge per variable cost 17 ms per run, on the serial path)
     ds.update({f"exact_{name}": exact[name] for name in EXACT_VARIABLES})
     return ds
+
+
+def _stream_attrs(inputs: KernelInputs) -> dict[str, int]:
+    """Return the rules of the random stream a run of `inputs` followed, as attributes."""
+    step = sub_block_paths(kernel_cohorts(inputs), BLOCK_SIZE)
+    return {
+        # large-pool cohorts pooled into units (`pooled`)
+        "large_pool_units": int(pools(inputs)),
+        # coinciding exact cohorts simulated as one (`merged`)
+        "merged_cohorts": merged_cohorts(inputs),
+        "reproducibility_version": REPRODUCIBILITY_VERSION,
+        # blocks evolved in sub-blocks of paths (`sub_blocks`; 0: whole blocks)
+        "kernel_sub_block": step if step < BLOCK_SIZE else 0,
+    }
 
 
 EXACT_VARIABLES = (

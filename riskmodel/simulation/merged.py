@@ -16,7 +16,8 @@ customers. That is exact for what the column is used for, expectations and contr
 the total loss (Euler allocation: by exchangeability, ``E[L_A | L] = share_A · E[L_group | L]``),
 but the columns of one group are proportional path by path, so they are not the cohorts'
 separate loss distributions. Results record how many cohorts were merged into others
-(``attrs["merged_cohorts"]``; 0: none). The bundled books have none.
+(``attrs["merged_cohorts"]``; 0: none); the rule came with reproducibility version 2
+(`riskmodel.simulation.plan.REPRODUCIBILITY_VERSION`). The bundled books have none.
 
 Named exposures (each its own default rows and LGD) and large-pool cohorts are never merged.
 """

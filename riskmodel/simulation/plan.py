@@ -29,10 +29,27 @@ from riskmodel.simulation.kernel import KernelInputs
 from riskmodel.simulation.qmc import householder
 from riskmodel.simulation.tilt import factor_direction
 
-__all__ = ["BLOCK_SIZE", "RunPlan", "Sampling", "plan_run", "plan_sampling"]
+__all__ = [
+    "BLOCK_SIZE",
+    "REPRODUCIBILITY_VERSION",
+    "RunPlan",
+    "Sampling",
+    "plan_run",
+    "plan_sampling",
+]
 
 BLOCK_SIZE = 1024
 """Paths per seeded block. Part of the reproducibility contract: changing it changes numbers."""
+
+REPRODUCIBILITY_VERSION = 2
+"""Version of the random stream's rules, recorded in results (attribute reproducibility_version).
+
+The same seed gives the same numbers within a version. 1: the first releases. 2 (December
+2026): binomials with ``p = 1`` are not drawn (their outcome is certain; numpy consumed a
+uniform for them), and coinciding exact cohorts are simulated as one
+(`riskmodel.simulation.merged`). Books with neither, such as every bundled scenario, give the
+same numbers under both.
+"""
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,8 @@ from hypothesis import strategies as st
 import riskmodel as rm
 from riskmodel.simulation import compiled
 from riskmodel.simulation import kernel as kernel_module
-from riskmodel.simulation.chains import (
-    ExactColumns,
-    _draw_compiled,
-    _draw_numpy,
-    prepare_transitions,
-)
+from riskmodel.simulation.chains import ExactColumns, _draw_numpy, prepare_transitions
+from riskmodel.simulation.compiled import draw_compiled
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,7 +109,7 @@ def test_compiled_period_equals_numpy_draw_for_draw(
     cnt, pd, steps = _period_inputs(g, cols, seq, n, per_path, big)
     rng_c, rng_n = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
     for _ in range(3):  # three periods, each period's moves feeding the next
-        d_c, into_c = _draw_compiled(module, cols, rng_c, cnt, pd, steps)
+        d_c, into_c = draw_compiled(module, cols, rng_c, cnt, pd, steps)
         d_n, into_n = _draw_numpy(cols, rng_n, cnt, pd, steps)
         np.testing.assert_array_equal(d_c, d_n)
         np.testing.assert_array_equal(into_c, into_n)
@@ -132,7 +128,7 @@ def test_compiled_and_numpy_refuse_an_invalid_probability(kernel):
     cols.default_drawn[:] = True
     cols._flat = None
     with pytest.raises(ValueError, match="p < 0, p > 1 or p contains NaNs"):
-        _draw_compiled(kernel, cols, np.random.default_rng(1), cnt, pd, steps)
+        draw_compiled(kernel, cols, np.random.default_rng(1), cnt, pd, steps)
     with pytest.raises(ValueError, match="p < 0, p > 1 or p contains NaNs"):
         _draw_numpy(cols, np.random.default_rng(1), cnt, pd, steps)
 
@@ -290,3 +286,35 @@ def test_compiled_lgd_refuses_an_lgd_whose_beta_does_not_exist(kernel):
         kernel.lgd_betas(
             np.random.default_rng(1), np.ones((1, 1)), np.full((1, 1), 0.4), 0.5, 0.5, False, out
         )
+
+
+def test_certain_draws_consume_no_random_number(kernel):
+    # every probability 0 or 1: the period is certain, so neither kernel may touch the stream
+    # (reproducibility version 2: numpy itself consumes a uniform for p = 1)
+    cols, seq = _columns(9, 3, 3, 5, 2)
+    g = np.random.default_rng(9)
+    cnt, pd, steps = _period_inputs(g, cols, seq, 16, True, True)
+    pd = np.where(g.random(pd.shape) < 0.5, 0.0, 1.0)
+    steps = np.where(g.random(steps.shape) < 0.5, 0.0, 1.0)
+    results = []
+    for draw in (_draw_numpy, lambda *a: draw_compiled(kernel, *a)):
+        rng = np.random.default_rng(1)
+        before = rng.bit_generator.state
+        results.append(draw(cols, rng, cnt, pd, steps))
+        assert rng.bit_generator.state == before
+    (d_n, into_n), (d_c, into_c) = results
+    np.testing.assert_array_equal(d_c, d_n)
+    np.testing.assert_array_equal(into_c, into_n)
+    drawn = cols.default_drawn.astype(bool)
+    sure = (pd[:, cols.sr] == 1.0) & drawn[None]
+    want = np.where(sure, cnt, 0).reshape(16, len(cols.exact), -1).sum(axis=2)
+    np.testing.assert_array_equal(d_n, want)  # a PD of 1 takes every customer
+
+
+def test_results_record_the_reproducibility_version():
+    from riskmodel.simulation.plan import REPRODUCIBILITY_VERSION
+
+    sc = rm.load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    ds = rm.simulate(sc, paths=200, seed=1, progress=False).data
+    assert ds.attrs["reproducibility_version"] == REPRODUCIBILITY_VERSION == 2
+    assert ds.attrs["merged_cohorts"] == 0
