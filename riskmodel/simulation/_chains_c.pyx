@@ -119,10 +119,13 @@ def draw_chains(
                 x = 0
                 if m > 0 and default_drawn[c]:
                     p = pd[ip, sr[c]]
-                    if not (p >= 0.0 and p <= 1.0):
+                    if p >= 0.0 and p < 1.0:
+                        x = random_binomial(rng, p, m, &cache)
+                    elif p == 1.0:  # certain: no draw
+                        x = m
+                    else:
                         bad = True
                         break
-                    x = m if p == 1.0 else random_binomial(rng, p, m, &cache)  # 1: certain
                     defaults[i, owner[c]] += x
                 rem[i, c] = m - x
             if bad:
@@ -134,10 +137,13 @@ def draw_chains(
                     m = rem[i, c]
                     if m > 0 and step_drawn[s, c]:
                         p = seq[iq, sr[c], s]
-                        if not (p >= 0.0 and p <= 1.0):
+                        if p >= 0.0 and p < 1.0:
+                            x = random_binomial(rng, p, m, &cache)
+                        elif p == 1.0:  # certain: no draw
+                            x = m
+                        else:
                             bad = True
                             break
-                        x = m if p == 1.0 else random_binomial(rng, p, m, &cache)
                         rem[i, c] = m - x
                         into[i, step_target[s, c]] += x
                 if bad:
