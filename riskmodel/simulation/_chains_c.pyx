@@ -46,6 +46,15 @@ cdef bitgen_t *_bitgen(gen) except NULL:
     return <bitgen_t *> PyCapsule_GetPointer(gen.bit_generator.capsule, "BitGenerator")
 
 
+cdef inline int64_t _draw(bitgen_t *rng, double p, int64_t m, binomial_t *cache) noexcept nogil:
+    """``Binomial(m, p)`` for ``m > 0``: ``m`` without a draw for ``p = 1``, -1 for an invalid p."""
+    if p >= 0.0 and p < 1.0:
+        return random_binomial(rng, p, m, cache)
+    if p == 1.0:  # certain: no random number consumed
+        return m
+    return -1
+
+
 def binomials(gen, const int64_t[::1] n, const double[::1] p, int64_t[::1] out):
     """Draw ``out[i] ~ Binomial(n[i], p[i])`` from `gen`, as ``gen.binomial(n, p)`` would."""
     cdef bitgen_t *rng = _bitgen(gen)
@@ -102,7 +111,6 @@ def draw_chains(
     cdef Py_ssize_t n = cnt.shape[0], n_cols = cnt.shape[1], n_steps = step_drawn.shape[0]
     cdef Py_ssize_t i, c, s, ip, iq
     cdef int64_t m, x
-    cdef double p
     cdef bint pd_per_path = pd.shape[0] > 1, seq_per_path = seq.shape[0] > 1, bad = False
     if (
         rem.shape[0] != n or rem.shape[1] != n_cols or defaults.shape[0] != n
@@ -118,12 +126,8 @@ def draw_chains(
                 m = cnt[i, c]
                 x = 0
                 if m > 0 and default_drawn[c]:
-                    p = pd[ip, sr[c]]
-                    if p >= 0.0 and p < 1.0:
-                        x = random_binomial(rng, p, m, &cache)
-                    elif p == 1.0:  # certain: no draw
-                        x = m
-                    else:
+                    x = _draw(rng, pd[ip, sr[c]], m, &cache)
+                    if x < 0:
                         bad = True
                         break
                     defaults[i, owner[c]] += x
@@ -136,12 +140,8 @@ def draw_chains(
                 for c in range(n_cols):
                     m = rem[i, c]
                     if m > 0 and step_drawn[s, c]:
-                        p = seq[iq, sr[c], s]
-                        if p >= 0.0 and p < 1.0:
-                            x = random_binomial(rng, p, m, &cache)
-                        elif p == 1.0:  # certain: no draw
-                            x = m
-                        else:
+                        x = _draw(rng, seq[iq, sr[c], s], m, &cache)
+                        if x < 0:
                             bad = True
                             break
                         rem[i, c] = m - x
