@@ -81,15 +81,44 @@ of B1, 5 repeats, medians:
   ==========================  ===============  ===============
 
 Five runs on a shared machine (load 1-2), medians 0.907 and 0.904; CPU-time ratios 0.906 – 0.921
-and 0.908 – 0.934. After binomials with p = 1 stopped being drawn (a check per draw; version 2),
+and 0.908 – 0.934. After binomials with p = 1 stopped being drawn (version 2),
 three more runs gave 0.891 – 0.895 on 1 thread and 0.873 – 0.890 on 2 (numpy code in the same
 runs 0.796 – 0.804 and 0.761 – 0.780): the goal of 0.9 is at the edge of this machine's noise.
+(The test for p = 1 per draw is not what moved: replaying 72 periods' ``draw_chains`` calls with
+the same generator states through two builds in one process, 21 alternating repeats, the loop
+with and without the test took 0.799 and 0.795 s; so did one linked to numpy's samplers without
+the PLT, ``-Wl,--exclude-libs,ALL``. Neither was kept.)
 The numpy code takes 1.12 – 1.22 times as long as the engine. At the
 scenario's own 20,000 paths (two runs of 3 repeats) the efficiency is 0.904 – 0.910 on 1 thread
 and 0.911 – 0.934 on 2: at 8,192 paths the run's serial part, mostly the tilt's design (46 ms),
 weighs more on 2 threads. Books with coinciding cohorts draw less: the baseline book with each
 cohort split into 4 equal parts (32 cohorts) runs as the 8 combined ones, 3.65 s CPU at 8,192
 paths against 11.56 s when the parts differ (``riskmodel.simulation.merged``).
+
+Eleventh session (3 Dec 2026). A run of B1 is now the scenario as written, its own 20,000 paths
+(``--b1-paths`` and ``rng_bound --paths`` choose another count). The accumulators take their
+whole-count sums by one matrix-vector product and one einsum (bit-identical; a matrix product
+would be one call, but OpenBLAS spreads a product that size over both cores and doubled the
+run's CPU time). Measured with ``rng_bound``, medians, shared machine:
+
+  =====================================  ========  =========  ==================
+  run                                    1 thread  2 threads  numpy code (1 / 2)
+  =====================================  ========  =========  ==================
+  20,000 paths, 3 repeats, before        0.907     0.916      0.810 / 0.809
+  20,000 paths, 3 repeats, after         0.912     0.906      0.795 / 0.804
+  20,000 paths, 3 repeats, after (load)  0.909     0.875      0.800 / 0.760
+  8,192 paths, 5 repeats, before (load)  0.844     0.863      0.772 / 0.749
+  8,192 paths, 5 repeats, after          0.882     0.866      0.781 / 0.759
+  =====================================  ========  =========  ==================
+
+Before and after the accumulator change; "load": started at a load of 1-2 (the third run's 2-thread
+engine ran at 3,746 paths/s against 4,437 in the second). Where the CPU goes at 8,192 paths, 1
+thread: the compiled chains take no longer than the same binomials drawn in bulk (3.17 against about
+3.3 s); the rest is the LGD besides its Betas (0.05 s), the accumulators (0.12), the conditional
+PDs' ``ndtr`` (0.06), the tilt's inverse CDF (0.06), the plan (0.05) and the results (0.07), each a
+few numpy calls per period on a block's arrays (1,024 paths × 8 columns). The serial part (plan,
+tilt design, results, about 0.15 s) counts twice on 2 threads, and 2.5 times as much at 8,192 paths
+as at 20,000.
 
 Run:  python benchmarks/engine.py [--paths 10000] [--baseline-paths 20] [--repeats 3]
                                   [--b1-paths N] [--bound-only]
