@@ -9,7 +9,7 @@ period and state. `BlockOutput` is what a block returns to the backends.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -107,47 +107,27 @@ class Accumulators:
     ) -> None:
         """Add period `t`: defaults per cohort `d_c` (n, C), LGD, and arrivals `into` (n, C, K).
 
-        `whole` says that the counts are whole numbers (no large-pool cohort), so that their sums
-        are exact in any order: they are taken by products with 0/1 vectors and by one einsum
-        rather than by numpy's reduction over a short last axis (about a quarter of a microsecond
-        per row), each in the memory layout the slice-by-slice sum `_sum` gives it, so that the
-        products with the weights round as before.
+        `whole` says that the counts are whole numbers (no large-pool cohort): see `_count_sums`.
         """
-        n, n_c, k = into.shape
-        if whole and into.flags.c_contiguous:
-            # the customers alive in each cohort by one product with the 0/1 transient indicator
-            # (a matrix-vector product: OpenBLAS runs a matrix product this size on all cores,
-            # doubling the CPU time), those in each state by one einsum
-            alive = (into.reshape(n * n_c, k) @ self.is_transient).reshape(n, n_c)
-            by_state = np.einsum("nck->nk", into)
-            in_states = np.asfortranarray(by_state[:, inp.transient_idx])  # as `_sum(counts, 1)`
-        else:
-            counts = into[:, :, inp.transient_idx]
-            alive, in_states, by_state = _sum(counts, 2, whole), _sum(counts, 1, whole), None
+        sums = _count_sums(inp, d_c, into, self.is_transient, self.other, whole)
         loss_c = d_c * (inp.ead * inp.ead_factor[t]) * lgd  # (n, C)
         self.loss[:, t] = loss_c.sum(axis=1)
-        self.defaults[:, t] = _sum(d_c, 1, whole)
+        self.defaults[:, t] = sums.defaults
         if inp.churn_idx >= 0:
             churned = into[:, :, inp.churn_idx]  # (n, C)
-            i_churn = inp.churn_idx
-            self.churn[:, t] = _sum(churned, 1, whole) if by_state is None else by_state[:, i_churn]
+            self.churn[:, t] = sums.churn
             self.churn_value_lost += (churned @ inp.margin) * self.remaining_df[t]
-        self.margin[:, t] = alive @ inp.margin
+        self.margin[:, t] = sums.alive @ inp.margin
         self.loss_by_segment += loss_c @ self.seg_onehot
         self.loss_by_cohort += loss_c
         occ = np.zeros(inp.n_states)
-        occ[inp.transient_idx] = weight @ in_states
+        occ[inp.transient_idx] = weight @ sums.in_states
         self.occupancy[t] = occ
         self.occupancy[t, inp.default_idx] = weight @ self.defaults[:, t]
         if inp.churn_idx >= 0:
             self.occupancy[t, inp.churn_idx] = weight @ self.churn[:, t]
         if self.other.any():
-            others = (
-                _sum(into[:, :, self.other], 1, whole)
-                if by_state is None
-                else np.asfortranarray(by_state[:, self.other])
-            )
-            self.occupancy[t, self.other] = weight @ others
+            self.occupancy[t, self.other] = weight @ sums.others
 
     def output(self, factor: FactorPaths) -> BlockOutput:
         """Return the block's outputs, with the absorbing occupancy made cumulative."""
@@ -167,29 +147,52 @@ class Accumulators:
         )
 
 
-def _sum(a: Floats, axis: int, whole: bool) -> Floats:
-    """``a.sum(axis)``; for whole numbers (exact in any order) by adding slices or by BLAS.
+class _CountSums(NamedTuple):
+    """A period's counts summed: per path and cohort, and per path and state."""
 
-    numpy's reduction over a short last axis costs about a quarter of a microsecond per row.
-    Whole numbers below 2⁵³ sum exactly in any order, so they are summed by adding slices along
-    `axis`, or by a product with ones where the summed axis is contiguous in memory. Either way
-    the result has the values and the memory layout of the sum of slices (later products with
-    the weights round by layout).
+    defaults: Floats  # (n,) defaults of all cohorts
+    alive: Floats  # (n, C) customers in a transient state, C order
+    in_states: Floats  # (n, Kt) customers in each transient state, (Kt, n) in memory
+    churn: Floats | None  # (n,) churners of all cohorts; None without a churn state
+    others: Floats  # (n, Ko) customers in each other absorbing state, (Ko, n) in memory
+
+
+def _count_sums(
+    inp: KernelInputs,
+    d_c: Floats,
+    into: Floats,
+    is_transient: Floats,
+    other: NDArray[np.bool_],
+    whole: bool,
+) -> _CountSums:
+    """Sum a period's defaults `d_c` (n, C) and arrivals `into` (n, C, K) over cohorts or states.
+
+    Whole numbers below 2⁵³ (no large-pool cohort) sum exactly in any order, so they are summed
+    by products and one einsum rather than by numpy's reduction over a short last axis (about a
+    quarter of a microsecond per row): the customers alive in each cohort by one product with
+    the 0/1 transient indicator — a matrix-vector product: OpenBLAS runs a matrix product this
+    size on all cores, which doubled the CPU time — and those in each state by one einsum.
+    Fractional counts are summed by numpy's reductions. Either way the per-state sums have
+    (states, paths) in memory, the layout they have always had: their products with the weights
+    round by layout, and results stay bit for bit what they were.
     """
-    if not whole or a.shape[axis] < 2:
-        total: Floats = a.sum(axis=axis)
-        return total
-    if axis == a.ndim - 2 and a.ndim == 3 and a.transpose(2, 0, 1).flags.c_contiguous:
-        # the layout of a fancy index on the last axis, (K, n, C) in memory: one product over
-        # the contiguous C; (K, n) transposed is the layout the slices' sum has
-        k, n, c = a.shape[2], a.shape[0], a.shape[1]
-        by_row: Floats = a.transpose(2, 0, 1).reshape(k * n, c) @ np.ones(c)
-        return by_row.reshape(k, n).T
-    if axis == a.ndim - 1 and a.flags.c_contiguous:  # contiguous rows: one product with ones
-        rows: Floats = a.reshape(-1, a.shape[-1]) @ np.ones(a.shape[-1])
-        return rows.reshape(a.shape[:-1])
-    parts = np.moveaxis(a, axis, 0)
-    out: Floats = np.add(parts[0], parts[1])  # `a`'s memory order, as `a.sum`
-    for part in parts[2:]:
-        out += part
-    return out
+    n, n_c, k = into.shape
+    churn_idx = inp.churn_idx
+    if not whole:
+        counts = into[:, :, inp.transient_idx]  # (Kt, n, C) in memory
+        return _CountSums(
+            defaults=d_c.sum(axis=1),
+            alive=counts.sum(axis=2),
+            in_states=counts.sum(axis=1),
+            churn=into[:, :, churn_idx].sum(axis=1) if churn_idx >= 0 else None,
+            others=into[:, :, other].sum(axis=1),
+        )
+    alive = (np.ascontiguousarray(into).reshape(n * n_c, k) @ is_transient).reshape(n, n_c)
+    by_state = np.einsum("nck->nk", into)
+    return _CountSums(
+        defaults=np.ascontiguousarray(d_c) @ np.ones(n_c),
+        alive=alive,
+        in_states=np.asfortranarray(by_state[:, inp.transient_idx]),
+        churn=by_state[:, churn_idx] if churn_idx >= 0 else None,
+        others=np.asfortranarray(by_state[:, other]),
+    )
