@@ -10,8 +10,8 @@ on the block generator's own bit generator, under the generator's lock. The draw
 same order (defaults of every path and column, path-major; then each chain step in turn), with
 the same parameters, and a draw is skipped exactly when the numpy code skips it (``n = 0`` or
 ``p = 0``, a structurally zero probability, or ``p = 1``, whose outcome is certain), so every
-variate and the generator's state afterwards are the same as the numpy code's. Integer counts are added, so their order
-does not matter either.
+variate and the generator's state afterwards are the same as the numpy code's. Integer counts
+are added, so their order does not matter either.
 
 What it saves: numpy's per-element broadcasting of the array call (about 6 ns a draw here), and
 the temporaries and fancy-index adds of the bookkeeping around the draws.
